@@ -1,0 +1,178 @@
+// Package doorstep holds the domain of the Doorstep dispatch engine: workers,
+// requests, bookings, the service catalogue and the application error type.
+// Every other package speaks in these types; none of them does I/O.
+//
+// The subpackages adapt one concern each: geo (H3 cells and travel times),
+// schedule (shifts, timelines and slot search), matcher (ranking and batch
+// assignment), store (Redis), dispatch (the use cases), api (HTTP) and sim
+// (what-if simulations). cmd/doorstep wires them together.
+package doorstep
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Urgency is a request's service class.
+type Urgency string
+
+// The two service classes and their promises (DESIGN.md section 1).
+const (
+	// Urgent: a qualified worker arrives within UrgentArrival of the request.
+	Urgent Urgency = "urgent"
+	// Normal: the service starts within NormalStart of the request, inside
+	// the customer's window when one is given.
+	Normal Urgency = "normal"
+)
+
+// Service-level bounds.
+const (
+	UrgentArrival = 60 * time.Minute
+	NormalStart   = 24 * time.Hour
+)
+
+// Valid reports whether u is a known class.
+func (u Urgency) Valid() bool { return u == Urgent || u == Normal }
+
+// Location is a point on Earth in degrees (WGS 84).
+type Location struct {
+	Lat float64 `json:"lat"`
+	Lng float64 `json:"lng"`
+}
+
+// Validate reports an *Error naming field when l is not a finite point on Earth.
+func (l Location) Validate(field string) error {
+	switch {
+	case math.IsNaN(l.Lat) || math.IsInf(l.Lat, 0) || l.Lat < -90 || l.Lat > 90:
+		return Errorf(EINVALID, field+".lat", "latitude must be a finite number in [-90, 90]")
+	case math.IsNaN(l.Lng) || math.IsInf(l.Lng, 0) || l.Lng < -180 || l.Lng > 180:
+		return Errorf(EINVALID, field+".lng", "longitude must be a finite number in [-180, 180]")
+	}
+	return nil
+}
+
+// Window is a half-open time range [Start, End).
+type Window struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// Contains reports whether t lies in [w.Start, w.End].
+func (w Window) Contains(t time.Time) bool { return !t.Before(w.Start) && !t.After(w.End) }
+
+// Duration is End - Start.
+func (w Window) Duration() time.Duration { return w.End.Sub(w.Start) }
+
+// Shift is a span in which a worker is available, with optional breaks in
+// which no job may run and no travel may cross. The shift's time zone is the
+// zone of its Start timestamp (its "working day").
+type Shift struct {
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	Breaks []Window  `json:"breaks,omitempty"`
+}
+
+// Worker is a person who serves households. Location is the last reported
+// position; Home is where the worker starts when no position is known.
+type Worker struct {
+	ID            string    `json:"id"`
+	Skills        []string  `json:"skills"`
+	Certificates  []string  `json:"certificates,omitempty"`
+	Home          Location  `json:"home"`
+	Location      *Location `json:"location,omitempty"`
+	LocatedAt     time.Time `json:"located_at,omitzero"`
+	Shifts        []Shift   `json:"shifts"`
+	Rating        float64   `json:"rating"`
+	MaxJobsPerDay int       `json:"max_jobs_per_day,omitempty"`
+	// MaxWorkMinutesPerDay caps booked service minutes per working day; 0 is no cap.
+	MaxWorkMinutesPerDay int `json:"max_work_minutes_per_day,omitempty"`
+}
+
+// Position is where the worker is believed to be: the last reported location,
+// else home.
+func (w *Worker) Position() Location {
+	if w.Location != nil {
+		return *w.Location
+	}
+	return w.Home
+}
+
+// HasAll reports whether have contains every element of need.
+func HasAll(have, need []string) bool {
+	for _, n := range need {
+		found := false
+		for _, h := range have {
+			if h == n {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// Request is a household's ask for a service.
+type Request struct {
+	// ID identifies the request within a batch; optional for single requests.
+	ID           string   `json:"id,omitempty"`
+	Service      string   `json:"service"`
+	Skills       []string `json:"skills,omitempty"`
+	Certificates []string `json:"certificates,omitempty"`
+	Location     Location `json:"location"`
+	Urgency      Urgency  `json:"urgency"`
+	// Duration of the service; zero means the catalogue default.
+	Duration         time.Duration `json:"-"`
+	Window           *Window       `json:"window,omitempty"`
+	RequestedAt      time.Time     `json:"requested_at,omitzero"`
+	PreferredWorkers []string      `json:"preferred_workers,omitempty"`
+	ExcludedWorkers  []string      `json:"excluded_workers,omitempty"`
+	// CustomerID is an opaque id chosen by the booking system: never a name,
+	// phone or address.
+	CustomerID string `json:"customer_id,omitempty"`
+}
+
+// Deadline is the latest instant the class allows: arrival for urgent
+// requests, start for normal ones.
+func (r *Request) Deadline() time.Time {
+	if r.Urgency == Urgent {
+		return r.RequestedAt.Add(UrgentArrival)
+	}
+	return r.RequestedAt.Add(NormalStart)
+}
+
+// Booking status values.
+const (
+	StatusConfirmed = "confirmed"
+	StatusCancelled = "cancelled"
+)
+
+// Booking is a reserved slot of one worker for one request.
+type Booking struct {
+	ID          string    `json:"id"`
+	WorkerID    string    `json:"worker_id"`
+	Service     string    `json:"service"`
+	Urgency     Urgency   `json:"urgency"`
+	RequestedAt time.Time `json:"requested_at"`
+	Deadline    time.Time `json:"deadline"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	Arrival     time.Time `json:"arrival"`
+	Status      string    `json:"status"`
+	// Location is where the service happens; it is needed to plan the
+	// worker's travel around the booking.
+	Location   Location `json:"location"`
+	Window     *Window  `json:"window,omitempty"`
+	CustomerID string   `json:"customer_id,omitempty"`
+	// Owner names the API key (not the key itself) that created the
+	// booking; other booking systems cannot see it.
+	Owner string `json:"owner,omitempty"`
+}
+
+// String is a short description for logs; it carries no personal data.
+func (b *Booking) String() string {
+	return fmt.Sprintf("booking %s worker=%s %s..%s", b.ID, b.WorkerID, b.Start.Format(time.RFC3339), b.End.Format(time.RFC3339))
+}

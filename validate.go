@@ -1,0 +1,167 @@
+package doorstep
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"time"
+)
+
+// idPattern is what worker, customer and booking ids may look like: short,
+// printable, safe in Redis keys and URL paths.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidID reports whether s is an acceptable id.
+func ValidID(s string) bool { return idPattern.MatchString(s) }
+
+// Limits on the size of a worker profile and of a request's lists.
+const (
+	MaxShifts      = 62 // a month of two shifts a day
+	MaxBreaks      = 8  // per shift
+	MaxListLen     = 32 // skills, certificates, preferred/excluded workers
+	MaxShiftLength = 24 * time.Hour
+)
+
+// Validate reports the first problem with w as an *Error naming the field.
+func (w *Worker) Validate() error {
+	if !ValidID(w.ID) {
+		return Errorf(EINVALID, "id", "id must be 1-64 characters of letters, digits, '.', '_' or '-'")
+	}
+	if err := validList("skills", w.Skills, true); err != nil {
+		return err
+	}
+	if err := validList("certificates", w.Certificates, false); err != nil {
+		return err
+	}
+	if err := w.Home.Validate("home"); err != nil {
+		return err
+	}
+	if w.Location != nil {
+		if err := w.Location.Validate("location"); err != nil {
+			return err
+		}
+	}
+	if math.IsNaN(w.Rating) || w.Rating < 0 || w.Rating > 5 {
+		return Errorf(EINVALID, "rating", "rating must be in [0, 5]")
+	}
+	if w.MaxJobsPerDay < 0 || w.MaxJobsPerDay > 100 {
+		return Errorf(EINVALID, "max_jobs_per_day", "max_jobs_per_day must be in [0, 100] (0: no cap)")
+	}
+	if w.MaxWorkMinutesPerDay < 0 || w.MaxWorkMinutesPerDay > 24*60 {
+		return Errorf(EINVALID, "max_work_minutes_per_day", "max_work_minutes_per_day must be in [0, 1440] (0: no cap)")
+	}
+	if len(w.Shifts) > MaxShifts {
+		return Errorf(EINVALID, "shifts", "at most %d shifts", MaxShifts)
+	}
+	for i, s := range w.Shifts {
+		f := fmt.Sprintf("shifts[%d]", i)
+		if !s.End.After(s.Start) {
+			return Errorf(EINVALID, f+".end", "shift end must be after its start")
+		}
+		if s.End.Sub(s.Start) > MaxShiftLength {
+			return Errorf(EINVALID, f+".end", "a shift lasts at most 24 hours")
+		}
+		if i > 0 && s.Start.Before(w.Shifts[i-1].End) {
+			return Errorf(EINVALID, f+".start", "shifts must be ordered and must not overlap")
+		}
+		if len(s.Breaks) > MaxBreaks {
+			return Errorf(EINVALID, f+".breaks", "at most %d breaks a shift", MaxBreaks)
+		}
+		for j, b := range s.Breaks {
+			bf := fmt.Sprintf("%s.breaks[%d]", f, j)
+			switch {
+			case !b.End.After(b.Start):
+				return Errorf(EINVALID, bf+".end", "break end must be after its start")
+			case b.Start.Before(s.Start) || b.End.After(s.End):
+				return Errorf(EINVALID, bf, "a break must lie inside its shift")
+			case j > 0 && b.Start.Before(s.Breaks[j-1].End):
+				return Errorf(EINVALID, bf+".start", "breaks must be ordered and must not overlap")
+			}
+		}
+	}
+	return nil
+}
+
+// Validate reports the first problem with r, at clock reading now, as an
+// *Error naming the field. It expects r resolved against the catalogue (a
+// known service, a duration).
+func (r *Request) Validate(now time.Time) error {
+	if r.ID != "" && !ValidID(r.ID) {
+		return Errorf(EINVALID, "id", "id must be 1-64 characters of letters, digits, '.', '_' or '-'")
+	}
+	if !r.Urgency.Valid() {
+		return Errorf(EINVALID, "urgency", "urgency must be %q or %q", Urgent, Normal)
+	}
+	if err := r.Location.Validate("location"); err != nil {
+		return err
+	}
+	if r.Duration <= 0 || r.Duration > MaxDuration {
+		return Errorf(EINVALID, "duration_minutes", "duration must be in (0, %d] minutes", int(MaxDuration.Minutes()))
+	}
+	if r.RequestedAt.IsZero() {
+		return Errorf(EINVALID, "requested_at", "requested_at is required")
+	}
+	if r.RequestedAt.After(now.Add(time.Minute)) {
+		return Errorf(EINVALID, "requested_at", "requested_at lies in the future")
+	}
+	if now.Sub(r.RequestedAt) > UrgentArrival && r.Urgency == Urgent {
+		return Errorf(EINVALID, "requested_at", "an urgent request older than its hour can no longer be served on time")
+	}
+	if now.Sub(r.RequestedAt) > NormalStart {
+		return Errorf(EINVALID, "requested_at", "requested_at is more than 24 hours ago")
+	}
+	for _, l := range []struct {
+		name string
+		list []string
+	}{{"skills", r.Skills}, {"certificates", r.Certificates}} {
+		if err := validList(l.name, l.list, false); err != nil {
+			return err
+		}
+	}
+	for _, l := range []struct {
+		name string
+		list []string
+	}{{"preferred_workers", r.PreferredWorkers}, {"excluded_workers", r.ExcludedWorkers}} {
+		if len(l.list) > MaxListLen {
+			return Errorf(EINVALID, l.name, "at most %d entries", MaxListLen)
+		}
+		for i, id := range l.list {
+			if !ValidID(id) {
+				return Errorf(EINVALID, fmt.Sprintf("%s[%d]", l.name, i), "not a valid worker id")
+			}
+		}
+	}
+	if r.CustomerID != "" && !ValidID(r.CustomerID) {
+		return Errorf(EINVALID, "customer_id", "customer_id must be an opaque id of 1-64 letters, digits, '.', '_' or '-'")
+	}
+	if w := r.Window; w != nil {
+		if r.Urgency == Urgent {
+			return Errorf(EINVALID, "window", "urgent requests take no window: their promise is arrival within the hour")
+		}
+		if !w.End.After(w.Start) {
+			return Errorf(EINVALID, "window.end", "window end must be after its start")
+		}
+		if w.End.After(r.Deadline()) {
+			return Errorf(EINVALID, "window.end", "the window must end within 24 hours of requested_at (by %s)", r.Deadline().Format(time.RFC3339))
+		}
+		if !w.End.After(now) {
+			return Errorf(EINVALID, "window.end", "the window has already passed")
+		}
+	}
+	return nil
+}
+
+func validList(field string, list []string, required bool) error {
+	if required && len(list) == 0 {
+		return Errorf(EINVALID, field, "at least one entry is required")
+	}
+	if len(list) > MaxListLen {
+		return Errorf(EINVALID, field, "at most %d entries", MaxListLen)
+	}
+	for i, s := range list {
+		if !ValidID(s) {
+			return Errorf(EINVALID, fmt.Sprintf("%s[%d]", field, i), "not a valid name")
+		}
+	}
+	return nil
+}
