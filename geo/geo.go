@@ -1,0 +1,126 @@
+// Package geo holds points, Uber H3 cells and the travel-time model. It is
+// pure and deterministic, and it is the only package that imports h3-go.
+//
+// # Resolutions
+//
+// Worker positions are indexed at IndexResolution (7): a hexagon of about
+// 5.2 km² whose centre is about 2.1 km from its neighbours' — some six
+// minutes of travel in the default model. Candidate search walks rings of
+// that same resolution outwards from the request's cell: the urgent reach
+// (the farthest a worker can be and still arrive within the hour, about
+// 18 km with the defaults) is at most ten rings (331 cells, one pipelined
+// round trip to Redis), and a dense city has enough candidates within one
+// or two rings. A finer index (resolution 8: 0.74 km²) would need about
+// seven times as many cell reads for the same reach without ranking any
+// better, because candidates are ranked on exact distances, not on cells.
+// A coarser one (resolution 6: 36 km²) would hand the matcher hundreds of
+// needless candidates in a dense city.
+//
+// Keys are grouped by region, the RegionResolution (3) parent of a worker's
+// home cell (about 12,000 km², a metropolitan area), so that one atomic
+// Redis step may touch every worker of a city (DESIGN.md section 5).
+package geo
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/uber/h3-go/v4"
+)
+
+// Resolutions used by Doorstep; see the package documentation for why.
+const (
+	IndexResolution  = 7
+	RegionResolution = 3
+)
+
+// EarthRadiusKm is the mean Earth radius used for great-circle distances.
+const EarthRadiusKm = 6371.0088
+
+// Cell is an H3 cell index.
+type Cell uint64
+
+// CellOf returns the cell of resolution res that contains loc.
+// It panics if res is outside [0, 15]: that is a programmer error.
+func CellOf(loc doorstep.Location, res int) Cell {
+	if res < 0 || res > 15 {
+		panic(fmt.Sprintf("geo: resolution %d out of range", res))
+	}
+	return Cell(h3.LatLngToCell(h3.NewLatLng(loc.Lat, loc.Lng), res))
+}
+
+// IndexCell is CellOf(loc, IndexResolution).
+func IndexCell(loc doorstep.Location) Cell { return CellOf(loc, IndexResolution) }
+
+// RegionOf is CellOf(loc, RegionResolution): the region whose hash tag
+// groups a worker's keys.
+func RegionOf(loc doorstep.Location) Cell { return CellOf(loc, RegionResolution) }
+
+// String returns the cell in H3's canonical hexadecimal form.
+func (c Cell) String() string { return strconv.FormatUint(uint64(c), 16) }
+
+// ParseCell parses a cell in H3's hexadecimal form.
+func ParseCell(s string) (Cell, error) {
+	v, err := strconv.ParseUint(s, 16, 64)
+	if err != nil || !h3.Cell(v).IsValid() {
+		return 0, fmt.Errorf("parse cell %q: not a valid H3 cell", s)
+	}
+	return Cell(v), nil
+}
+
+// Resolution returns the cell's resolution.
+func (c Cell) Resolution() int { return h3.Cell(c).Resolution() }
+
+// Parent returns the ancestor of c at resolution res (<= c's resolution).
+func (c Cell) Parent(res int) Cell { return Cell(h3.Cell(c).Parent(res)) }
+
+// Center returns the centre of the cell.
+func (c Cell) Center() doorstep.Location {
+	ll := h3.Cell(c).LatLng()
+	return doorstep.Location{Lat: ll.Lat, Lng: ll.Lng}
+}
+
+// Rings returns the cells at grid distance 0, 1, ..., k from c: element i
+// is the ring at distance i (element 0 holds c itself).
+func Rings(c Cell, k int) [][]Cell {
+	rings := h3.Cell(c).GridDiskDistances(k)
+	out := make([][]Cell, len(rings))
+	for i, r := range rings {
+		out[i] = make([]Cell, 0, len(r))
+		for _, x := range r {
+			if x != 0 {
+				out[i] = append(out[i], Cell(x))
+			}
+		}
+	}
+	return out
+}
+
+// RingsFor returns the smallest k such that the disk of k rings around the
+// cell (of resolution res) containing a point holds every point within
+// radiusKm of it. It errs on the side of one ring too many.
+func RingsFor(res int, radiusKm float64) int {
+	edge := h3.HexagonEdgeLengthAvgKm(res)
+	// Neighbouring centres are sqrt(3)*edge apart; a point may sit up to one
+	// edge from its cell's centre, and cells vary in size (about ±15% at
+	// these resolutions), hence the margins.
+	spacing := math.Sqrt(3) * edge * 0.85
+	k := int(math.Ceil((radiusKm + 2*edge) / spacing))
+	return max(k, 1)
+}
+
+// DistanceKm is the great-circle (haversine) distance between a and b. It is
+// computed in Go rather than through h3's C library: it runs once per
+// candidate in the hottest loop, where a cgo call would cost more than the
+// arithmetic.
+func DistanceKm(a, b doorstep.Location) float64 {
+	const rad = math.Pi / 180
+	lat1, lat2 := a.Lat*rad, b.Lat*rad
+	dLat := lat2 - lat1
+	dLng := (b.Lng - a.Lng) * rad
+	s1, s2 := math.Sin(dLat/2), math.Sin(dLng/2)
+	h := s1*s1 + math.Cos(lat1)*math.Cos(lat2)*s2*s2
+	return 2 * EarthRadiusKm * math.Asin(math.Sqrt(min(h, 1)))
+}
