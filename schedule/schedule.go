@@ -1,0 +1,147 @@
+// Package schedule places jobs in workers' days: shifts and their breaks, a
+// worker's timeline of booked stops, the 1 h / 24 h service-level bounds and
+// the search for the earliest feasible slot, travel included. It is pure and
+// deterministic: the caller passes the clock's reading and a travel model.
+package schedule
+
+import (
+	"errors"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+)
+
+// Reasons a worker has no slot for a job. The matcher counts them to explain
+// a request that nobody can serve.
+var (
+	// ErrShift: no shift of the worker covers a start the job allows.
+	ErrShift = errors.New("no shift covers the requested time")
+	// ErrBusy: shifts cover the time, but existing bookings (and the travel
+	// between them) leave no gap long enough.
+	ErrBusy = errors.New("existing bookings leave no gap")
+	// ErrDeadline: a gap exists, but the worker cannot get there in time:
+	// arrival after the urgent deadline or start after the latest start.
+	ErrDeadline = errors.New("cannot arrive before the deadline")
+	// ErrCap: the working day's job or minute cap is reached.
+	ErrCap = errors.New("daily cap reached")
+)
+
+// Stop is a booked job in a worker's timeline.
+type Stop struct {
+	BookingID string
+	Arrival   time.Time
+	Start     time.Time
+	End       time.Time
+	Location  doorstep.Location
+}
+
+// StopOf returns the stop a booking occupies.
+func StopOf(b *doorstep.Booking) Stop {
+	return Stop{BookingID: b.ID, Arrival: b.Arrival, Start: b.Start, End: b.End, Location: b.Location}
+}
+
+// Timeline is a worker's confirmed stops ordered by start. The zero value is
+// an empty day.
+type Timeline []Stop
+
+// TimelineOf builds a timeline from confirmed bookings, in any order.
+func TimelineOf(bs []*doorstep.Booking) Timeline {
+	tl := make(Timeline, 0, len(bs))
+	for _, b := range bs {
+		if b.Status == doorstep.StatusCancelled {
+			continue
+		}
+		tl = append(tl, StopOf(b))
+	}
+	tl.sort()
+	return tl
+}
+
+func (tl Timeline) sort() {
+	// Insertion sort: timelines are short and usually already ordered.
+	for i := 1; i < len(tl); i++ {
+		for j := i; j > 0 && tl[j].Start.Before(tl[j-1].Start); j-- {
+			tl[j], tl[j-1] = tl[j-1], tl[j]
+		}
+	}
+}
+
+// Insert returns a copy of tl with s added in order.
+func (tl Timeline) Insert(s Stop) Timeline {
+	out := make(Timeline, 0, len(tl)+1)
+	i := 0
+	for i < len(tl) && !s.Start.Before(tl[i].Start) {
+		i++
+	}
+	out = append(out, tl[:i]...)
+	out = append(out, s)
+	return append(out, tl[i:]...)
+}
+
+// Without returns a copy of tl without the stop of bookingID.
+func (tl Timeline) Without(bookingID string) Timeline {
+	out := make(Timeline, 0, len(tl))
+	for _, s := range tl {
+		if s.BookingID != bookingID {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Job is what is to be placed, with the bounds its service level sets.
+type Job struct {
+	Location doorstep.Location
+	Duration time.Duration
+	// NotBefore is the clock's reading: nobody departs in the past.
+	NotBefore time.Time
+	// EarliestStart and LatestStart bound the service start.
+	EarliestStart time.Time
+	LatestStart   time.Time
+	// LatestArrival bounds the arrival; zero means no bound (normal class).
+	LatestArrival time.Time
+}
+
+// JobFor turns a request (already resolved against the catalogue) into a job
+// at clock reading now: an urgent job must arrive by requested_at + 1 h and
+// starts on arrival; a normal job starts by requested_at + 24 h, inside its
+// window when it has one.
+func JobFor(r *doorstep.Request, now time.Time) Job {
+	j := Job{Location: r.Location, Duration: r.Duration, NotBefore: now, EarliestStart: now}
+	deadline := r.Deadline()
+	if r.Urgency == doorstep.Urgent {
+		j.LatestArrival = deadline
+		j.LatestStart = deadline
+		return j
+	}
+	j.LatestStart = deadline
+	if w := r.Window; w != nil {
+		if w.Start.After(j.EarliestStart) {
+			j.EarliestStart = w.Start
+		}
+		if w.End.Before(j.LatestStart) {
+			j.LatestStart = w.End
+		}
+	}
+	return j
+}
+
+// Slot is a feasible placement of a job in a worker's timeline.
+type Slot struct {
+	Arrival time.Time
+	Start   time.Time
+	End     time.Time
+	// Travel is the trip from the previous place to the job, DistanceKm its
+	// great-circle length.
+	Travel     time.Duration
+	DistanceKm float64
+	// AddedTravel is the travel the job adds to the worker's day: the trips
+	// to and from it less the direct trip it replaces.
+	AddedTravel time.Duration
+	// DayJobs and DayMinutes are what the worker already has booked on the
+	// working day of the slot, before this job.
+	DayJobs    int
+	DayMinutes int
+	// ShiftMinutes is the length of the shift the slot lies in.
+	ShiftMinutes int
+}

@@ -1,0 +1,215 @@
+package schedule
+
+import (
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+)
+
+// Planner finds slots. The zero value is not usable: Travel is required.
+type Planner struct {
+	Travel geo.TravelModel
+}
+
+// event is something that occupies a worker inside a shift: a stop (with a
+// place) or a break (the worker stays where it is; no travel crosses it).
+type event struct {
+	start, end time.Time
+	stop       *Stop // nil for a break
+}
+
+// EarliestSlot returns the earliest-starting feasible slot for job in w's
+// timeline tl: inside a shift and outside its breaks, not overlapping another
+// stop including the travel from the previous place and to the next stop,
+// within the job's bounds and the worker's daily caps. When there is none it
+// returns one of ErrShift, ErrCap, ErrBusy or ErrDeadline: the most telling
+// reason met (deadline over busy over cap over shift).
+//
+// The worker starts each shift at home, except the shift under way at
+// job.NotBefore, which it starts from its last reported position.
+func (p *Planner) EarliestSlot(w *doorstep.Worker, tl Timeline, job Job) (Slot, error) {
+	reason := ErrShift
+	note := func(err error) {
+		if rank(err) > rank(reason) {
+			reason = err
+		}
+	}
+	var buf [8]event  // most days have fewer events: no allocation
+	events := buf[:0] // reused across shifts
+	for si := range w.Shifts {
+		sh := &w.Shifts[si]
+		lo := latest(sh.Start, job.EarliestStart, job.NotBefore)
+		hi := job.LatestStart
+		if last := sh.End.Add(-job.Duration); last.Before(hi) {
+			hi = last
+		}
+		if lo.After(hi) {
+			continue
+		}
+		place := w.Home
+		if !job.NotBefore.Before(sh.Start) && job.NotBefore.Before(sh.End) {
+			place = w.Position()
+		}
+		events = shiftEvents(events[:0], sh, tl)
+		avail := sh.Start
+		for i := 0; i <= len(events); i++ {
+			var next *event
+			if i < len(events) {
+				next = &events[i]
+			}
+			slot, err := p.tryGap(w, sh, tl, job, place, avail, events[i:], next)
+			if err == nil {
+				return slot, nil
+			}
+			note(err)
+			if next == nil {
+				break
+			}
+			if next.stop != nil {
+				place = placeAfter(w, next.stop)
+			}
+			avail = latest(avail, next.end)
+			if avail.After(hi) {
+				note(ErrBusy)
+				break
+			}
+		}
+	}
+	return Slot{}, reason
+}
+
+// tryGap places the job in the gap that opens at avail (at place) and closes
+// at next (nil: the shift's end). rest is next and the events after it.
+func (p *Planner) tryGap(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, job Job,
+	place doorstep.Location, avail time.Time, rest []event, next *event) (Slot, error) {
+	depart := latest(avail, job.NotBefore)
+	if depart.After(job.LatestStart) || (!job.LatestArrival.IsZero() && depart.After(job.LatestArrival)) {
+		return Slot{}, ErrBusy // occupied until after the deadline
+	}
+	t1 := p.Travel.Travel(place, job.Location, depart)
+	arrival := depart.Add(t1)
+	start := latest(arrival, job.EarliestStart, sh.Start)
+	if (!job.LatestArrival.IsZero() && arrival.After(job.LatestArrival)) || start.After(job.LatestStart) {
+		return Slot{}, ErrDeadline
+	}
+	end := start.Add(job.Duration)
+	slot := Slot{Arrival: arrival, Start: start, End: end, Travel: t1,
+		ShiftMinutes: int(sh.End.Sub(sh.Start).Minutes())}
+	slot.AddedTravel = t1
+
+	// The job must be over, and the worker at the next stop, in time.
+	if next == nil {
+		if end.After(sh.End) {
+			return Slot{}, ErrBusy
+		}
+	} else if next.stop != nil {
+		t2 := p.Travel.Travel(job.Location, next.stop.Location, end)
+		if end.Add(t2).After(next.start) {
+			return Slot{}, ErrBusy
+		}
+		slot.AddedTravel += t2 - p.Travel.Travel(place, next.stop.Location, avail)
+	} else {
+		// A break: the job ends before it; the trip to the next stop waits
+		// until after the last of the breaks that follow one another.
+		if end.After(next.start) {
+			return Slot{}, ErrBusy
+		}
+		resume := next.end
+		for _, e := range rest[1:] {
+			if e.stop != nil {
+				t2 := p.Travel.Travel(job.Location, e.stop.Location, resume)
+				if resume.Add(t2).After(e.start) {
+					return Slot{}, ErrBusy
+				}
+				slot.AddedTravel += t2 - p.Travel.Travel(place, e.stop.Location, resume)
+				break
+			}
+			resume = e.end
+		}
+	}
+	if err := checkCaps(w, sh, tl, &slot, job.Duration); err != nil {
+		return Slot{}, err
+	}
+	// Computed last: only the gap that succeeds needs it.
+	slot.DistanceKm = geo.DistanceKm(place, job.Location)
+	return slot, nil
+}
+
+// placeAfter is where the worker is after stop: the stop's place, unless
+// the worker has reported a position since the stop ended.
+func placeAfter(w *doorstep.Worker, s *Stop) doorstep.Location {
+	if w.Location != nil && w.LocatedAt.After(s.End) {
+		return *w.Location
+	}
+	return s.Location
+}
+
+// checkCaps fills the day's counts into slot and reports ErrCap when the job
+// would exceed the worker's job or minute cap for the working day (the
+// calendar day of the start in the shift's time zone).
+func checkCaps(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, slot *Slot, d time.Duration) error {
+	loc := sh.Start.Location()
+	day := dayOf(slot.Start, loc)
+	for i := range tl {
+		if dayOf(tl[i].Start, loc) == day {
+			slot.DayJobs++
+			slot.DayMinutes += int(tl[i].End.Sub(tl[i].Start).Minutes())
+		}
+	}
+	if w.MaxJobsPerDay > 0 && slot.DayJobs >= w.MaxJobsPerDay {
+		return ErrCap
+	}
+	if w.MaxWorkMinutesPerDay > 0 && slot.DayMinutes+int(d.Minutes()) > w.MaxWorkMinutesPerDay {
+		return ErrCap
+	}
+	return nil
+}
+
+func dayOf(t time.Time, loc *time.Location) int {
+	y, m, d := t.In(loc).Date()
+	return y*10000 + int(m)*100 + d
+}
+
+// shiftEvents appends to dst the stops and breaks that overlap the shift,
+// ordered by start.
+func shiftEvents(dst []event, sh *doorstep.Shift, tl Timeline) []event {
+	bi := 0
+	breaks := sh.Breaks
+	for i := range tl {
+		s := &tl[i]
+		if !s.End.After(sh.Start) || !s.Start.Before(sh.End) {
+			continue
+		}
+		for bi < len(breaks) && breaks[bi].Start.Before(s.Start) {
+			dst = append(dst, event{start: breaks[bi].Start, end: breaks[bi].End})
+			bi++
+		}
+		dst = append(dst, event{start: s.Start, end: s.End, stop: s})
+	}
+	for ; bi < len(breaks); bi++ {
+		dst = append(dst, event{start: breaks[bi].Start, end: breaks[bi].End})
+	}
+	return dst
+}
+
+func rank(err error) int {
+	switch err {
+	case ErrDeadline:
+		return 4
+	case ErrBusy:
+		return 3
+	case ErrCap:
+		return 2
+	}
+	return 1
+}
+
+func latest(t time.Time, ts ...time.Time) time.Time {
+	for _, u := range ts {
+		if u.After(t) {
+			t = u
+		}
+	}
+	return t
+}

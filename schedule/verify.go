@@ -1,0 +1,71 @@
+package schedule
+
+import (
+	"fmt"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+)
+
+// Verify checks a worker's timeline against every hard rule of a day: each
+// stop lies inside one shift and outside its breaks; consecutive stops leave
+// room for the travel between them (no travel crosses a break); the daily
+// job and minute caps hold. It is the invariant the store's reservations
+// and the property tests hold the rest of the code to.
+func Verify(w *doorstep.Worker, tl Timeline, travel geo.TravelModel) error {
+	for i := range tl {
+		s := &tl[i]
+		if !s.End.After(s.Start) {
+			return fmt.Errorf("stop %s: end %v not after start %v", s.BookingID, s.End, s.Start)
+		}
+		sh := shiftOf(w, s)
+		if sh == nil {
+			return fmt.Errorf("stop %s (%v..%v): outside every shift", s.BookingID, s.Start, s.End)
+		}
+		for _, b := range sh.Breaks {
+			if s.Start.Before(b.End) && b.Start.Before(s.End) {
+				return fmt.Errorf("stop %s: overlaps a break %v..%v", s.BookingID, b.Start, b.End)
+			}
+		}
+		if i == 0 {
+			continue
+		}
+		p := &tl[i-1]
+		if shiftOf(w, p) != sh {
+			continue // a new shift starts from home
+		}
+		depart := p.End
+		for _, b := range sh.Breaks {
+			if !b.Start.Before(p.End) && b.End.After(depart) && !b.End.After(s.Start) {
+				depart = b.End // travel waits until the break is over
+			}
+		}
+		if t := travel.Travel(p.Location, s.Location, depart); depart.Add(t).After(s.Start) {
+			return fmt.Errorf("stops %s and %s overlap with travel: %v + %v > %v", p.BookingID, s.BookingID, depart, t, s.Start)
+		}
+	}
+	jobs, minutes := map[int]int{}, map[int]int{}
+	for i := range tl {
+		s := &tl[i]
+		d := dayOf(s.Start, shiftOf(w, s).Start.Location())
+		jobs[d]++
+		minutes[d] += int(s.End.Sub(s.Start).Minutes())
+		if w.MaxJobsPerDay > 0 && jobs[d] > w.MaxJobsPerDay {
+			return fmt.Errorf("day %d: %d jobs over the cap of %d", d, jobs[d], w.MaxJobsPerDay)
+		}
+		if w.MaxWorkMinutesPerDay > 0 && minutes[d] > w.MaxWorkMinutesPerDay {
+			return fmt.Errorf("day %d: %d minutes over the cap of %d", d, minutes[d], w.MaxWorkMinutesPerDay)
+		}
+	}
+	return nil
+}
+
+func shiftOf(w *doorstep.Worker, s *Stop) *doorstep.Shift {
+	for i := range w.Shifts {
+		sh := &w.Shifts[i]
+		if !s.Start.Before(sh.Start) && !s.End.After(sh.End) {
+			return sh
+		}
+	}
+	return nil
+}
