@@ -1,0 +1,207 @@
+package matcher
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/matcher/lsap"
+	"github.com/doorstep-dev/doorstep/schedule"
+)
+
+// BatchItem is one request of a batch with the candidates it may go to, as
+// indices into the batch's worker slice (usually the nearest qualified
+// workers found through an Index or the store's cell index).
+type BatchItem struct {
+	Request    *doorstep.Request
+	Candidates []int
+	History    History
+}
+
+// Assignment is a request placed on a worker by Assign.
+type Assignment struct {
+	Item   int // index into the batch's items
+	Worker int // index into the batch's workers
+	Option Option
+	Round  int
+}
+
+// Unassigned is a request Assign could not place, with the hard rule that
+// ruled out most of its candidates (or "no_candidates").
+type Unassigned struct {
+	Item     int
+	Reason   string
+	Rejected map[string]int
+}
+
+// BatchResult is the answer of Assign.
+type BatchResult struct {
+	Assignments []Assignment
+	Unassigned  []Unassigned
+	// Objective is the total soft cost of the assignments.
+	Objective float64
+	// Rounds is how many assignment rounds ran.
+	Rounds int
+	// Solve is the time spent in the assignment solver alone.
+	Solve time.Duration
+}
+
+// ReasonNoCandidates marks a batch request with no candidate worker at all.
+const ReasonNoCandidates = "no_candidates"
+
+// DefaultMaxRounds bounds Assign's rounds when BatchOptions.MaxRounds is 0.
+const DefaultMaxRounds = 16
+
+// BatchOptions tune Assign.
+type BatchOptions struct {
+	// MaxRounds bounds the rounds; 0 means DefaultMaxRounds.
+	MaxRounds int
+}
+
+// Assign places a batch of requests optimally. Each round builds the cost of
+// every (request, candidate) pair — the soft cost of the worker's earliest
+// feasible slot, or forbidden where a hard rule fails — and solves the
+// linear sum assignment exactly (matcher/lsap, sparse form): the largest
+// number of requests served, then, among those, urgent requests first, then
+// the least total cost. Because the requests a set of workers can serve form
+// a matroid, a largest assignment that also serves the most urgent requests
+// always exists, so the three goals are met together and in that order.
+//
+// A worker takes at most one new job a round; the round's jobs are added to
+// the workers' timelines (which Assign updates in place) and the requests
+// left over are tried again against the updated timelines, until a round
+// places nothing. Every placement obeys the same hard rules as a single
+// booking.
+func (m *Matcher) Assign(items []BatchItem, workers []Candidate, now time.Time, opts BatchOptions) (BatchResult, error) {
+	maxRounds := opts.MaxRounds
+	if maxRounds == 0 {
+		maxRounds = DefaultMaxRounds
+	}
+	for i, it := range items {
+		for _, c := range it.Candidates {
+			if c < 0 || c >= len(workers) {
+				return BatchResult{}, fmt.Errorf("matcher: item %d: candidate %d out of range", i, c)
+			}
+		}
+	}
+	var res BatchResult
+	jobs := make([]schedule.Job, len(items))
+	for i := range items {
+		jobs[i] = schedule.JobFor(items[i].Request, now)
+	}
+	open := make([]int, len(items)) // items not yet placed
+	for i := range open {
+		open[i] = i
+	}
+	lastRejected := make([]map[string]int, len(items))
+	var solver lsap.Solver
+	var rows [][]lsap.Arc
+	var opts2 [][]Option
+	for round := 0; round < maxRounds && len(open) > 0; round++ {
+		rows, opts2 = rows[:0], opts2[:0]
+		feasible := 0
+		for _, i := range open {
+			it := &items[i]
+			arcs := make([]lsap.Arc, 0, len(it.Candidates))
+			os := make([]Option, 0, len(it.Candidates))
+			rej := map[string]int{}
+			for _, c := range it.Candidates {
+				o, reason := m.Evaluate(it.Request, jobs[i], &workers[c], it.History)
+				if reason != "" {
+					rej[reason]++
+					continue
+				}
+				arcs = append(arcs, lsap.Arc{Col: c, Cost: o.Cost})
+				os = append(os, o)
+			}
+			lastRejected[i] = rej
+			feasible += len(arcs)
+			rows = append(rows, arcs)
+			opts2 = append(opts2, os)
+		}
+		if feasible == 0 {
+			break
+		}
+		// Serving a normal request costs a premium larger than any spread of
+		// soft costs, so that among the largest assignments the solver
+		// prefers those serving more urgent requests.
+		premium := urgentPremium(rows)
+		for r, i := range open {
+			if items[i].Request.Urgency != doorstep.Urgent {
+				for k := range rows[r] {
+					rows[r][k].Cost += premium
+				}
+			}
+		}
+		t0 := time.Now()
+		sol, err := solver.SolveSparse(len(workers), rows)
+		res.Solve += time.Since(t0)
+		if err != nil {
+			return BatchResult{}, fmt.Errorf("matcher: round %d: %w", round, err)
+		}
+		res.Rounds = round + 1
+		if sol.Assigned == 0 {
+			break
+		}
+		next := open[:0:0]
+		for r, i := range open {
+			c := sol.RowToCol[r]
+			if c < 0 {
+				next = append(next, i)
+				continue
+			}
+			var o Option
+			for k, a := range rows[r] {
+				if a.Col == c {
+					o = opts2[r][k]
+					break
+				}
+			}
+			res.Assignments = append(res.Assignments, Assignment{Item: i, Worker: c, Option: o, Round: round})
+			res.Objective += o.Cost
+			w := &workers[c]
+			w.Timeline = w.Timeline.Insert(schedule.Stop{
+				BookingID: fmt.Sprintf("batch-%d", i), Arrival: o.Slot.Arrival, Start: o.Slot.Start,
+				End: o.Slot.End, Location: items[i].Request.Location,
+			})
+		}
+		open = next
+	}
+	for _, i := range open {
+		u := Unassigned{Item: i, Reason: ReasonNoCandidates, Rejected: lastRejected[i]}
+		if len(items[i].Candidates) > 0 {
+			u.Reason = mainReason(lastRejected[i])
+		}
+		res.Unassigned = append(res.Unassigned, u)
+	}
+	return res, nil
+}
+
+// urgentPremium exceeds the total spread of the finite costs, so that any
+// assignment serving one more urgent request (in place of a normal one) is
+// cheaper whatever the other pairs cost.
+func urgentPremium(rows [][]lsap.Arc) float64 {
+	lo, hi := 0.0, 0.0
+	first := true
+	for _, arcs := range rows {
+		for _, a := range arcs {
+			if first {
+				lo, hi, first = a.Cost, a.Cost, false
+			}
+			lo, hi = min(lo, a.Cost), max(hi, a.Cost)
+		}
+	}
+	return (hi-lo)*float64(len(rows)) + 1
+}
+
+// mainReason is the most frequent rejection, "busy" when every feasible
+// candidate went to other requests.
+func mainReason(rej map[string]int) string {
+	best, n := ReasonBusy, 0
+	for _, r := range []string{ReasonSkills, ReasonCertificates, ReasonShift, ReasonBusy, ReasonDeadline, ReasonExcluded, ReasonCap} {
+		if rej[r] > n {
+			best, n = r, rej[r]
+		}
+	}
+	return best
+}

@@ -1,0 +1,83 @@
+package matcher
+
+import (
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+)
+
+// Index is an in-memory H3 cell index of workers' positions, for callers
+// that hold a whole roster in memory (the simulator, benchmarks). The server
+// keeps the same index in Redis. Workers are named by their position in the
+// caller's roster slice. The zero value is not usable; call NewIndex.
+type Index struct {
+	cells map[geo.Cell][]int
+	at    map[int]geo.Cell
+}
+
+// NewIndex returns an empty index.
+func NewIndex() *Index {
+	return &Index{cells: map[geo.Cell][]int{}, at: map[int]geo.Cell{}}
+}
+
+// Put places worker i at loc, moving it if it was elsewhere.
+func (ix *Index) Put(i int, loc doorstep.Location) {
+	c := geo.IndexCell(loc)
+	if old, ok := ix.at[i]; ok {
+		if old == c {
+			return
+		}
+		ix.remove(i, old)
+	}
+	ix.at[i] = c
+	ix.cells[c] = append(ix.cells[c], i)
+}
+
+// Remove drops worker i from the index.
+func (ix *Index) Remove(i int) {
+	if old, ok := ix.at[i]; ok {
+		ix.remove(i, old)
+		delete(ix.at, i)
+	}
+}
+
+func (ix *Index) remove(i int, c geo.Cell) {
+	list := ix.cells[c]
+	for j, v := range list {
+		if v == i {
+			list[j] = list[len(list)-1]
+			list = list[:len(list)-1]
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(ix.cells, c)
+	} else {
+		ix.cells[c] = list
+	}
+}
+
+// Near appends to dst the workers in the search's rings, widening step by
+// step until keep has accepted at least want of them or the reach is
+// covered. keep may be nil (accept all).
+func (ix *Index) Near(dst []int, s Search, want int, keep func(i int) bool) []int {
+	n := 0
+	for _, step := range s.Steps() {
+		// Only the disk this step reaches: most searches end at the first
+		// step, and the whole reach is hundreds of cells.
+		rings := geo.Rings(s.Center, step[1])
+		for k := step[0]; k <= step[1] && k < len(rings); k++ {
+			for _, c := range rings[k] {
+				for _, i := range ix.cells[c] {
+					if keep == nil || keep(i) {
+						dst = append(dst, i)
+						n++
+					}
+				}
+			}
+		}
+		if n >= want {
+			break
+		}
+	}
+	return dst
+}

@@ -1,0 +1,280 @@
+// Package matcher ranks workers for requests. It applies the hard rules
+// (skills, certificates, shifts, existing bookings and the travel between
+// them, the class deadline, daily caps, excluded workers) and scores the
+// survivors on soft costs (added travel, waiting, rating, workload fairness,
+// the customer's preferred and previous workers), reporting every term.
+//
+// It is pure: it is handed candidates and their timelines and does no I/O,
+// so the server and the simulator share it and it is tested and benchmarked
+// without Redis. Batch assignment lives in Batch (optimal, over lsap).
+package matcher
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/schedule"
+)
+
+// Rejection reasons, as counted in Result.Rejected.
+const (
+	ReasonSkills       = "skills"
+	ReasonCertificates = "certificates"
+	ReasonShift        = "shift"
+	ReasonBusy         = "busy"
+	ReasonDeadline     = "deadline"
+	ReasonExcluded     = "excluded"
+	ReasonCap          = "cap"
+)
+
+// Cost terms, as named in Option.Breakdown.
+const (
+	TermTravel     = "travel"
+	TermWait       = "wait"
+	TermRating     = "rating"
+	TermFairness   = "fairness"
+	TermPreferred  = "preferred"
+	TermContinuity = "continuity"
+)
+
+// Weights of the soft costs. Costs are in "minutes of travel": a weight of 1
+// makes one unit of the term as bad as one minute of added travel.
+type Weights struct {
+	// Travel per minute of travel the job adds to the worker's day.
+	Travel float64 `json:"travel"`
+	// UrgentWait per minute from the request to the worker's arrival.
+	UrgentWait float64 `json:"urgent_wait"`
+	// NormalWait per minute the start lies after the earliest start allowed
+	// (the start of the customer's window, or now).
+	NormalWait float64 `json:"normal_wait"`
+	// Rating per rating point below 5.
+	Rating float64 `json:"rating"`
+	// Fairness per shift's worth of minutes already booked that day: a
+	// worker with half its shift booked costs Fairness/2 more than an idle
+	// one.
+	Fairness float64 `json:"fairness"`
+	// Preferred is subtracted when the customer prefers the worker.
+	Preferred float64 `json:"preferred"`
+	// Continuity is subtracted when the worker last served the customer.
+	Continuity float64 `json:"continuity"`
+}
+
+// DefaultWeights are the weights used when Config.Weights is zero.
+var DefaultWeights = Weights{
+	Travel:     1,
+	UrgentWait: 1,
+	NormalWait: 0.05,
+	Rating:     6,
+	Fairness:   20,
+	Preferred:  15,
+	Continuity: 10,
+}
+
+// Config configures a Matcher. The zero value is usable: every zero field
+// takes its default.
+type Config struct {
+	// Travel is the travel-time model; nil means geo.Linear{}.
+	Travel geo.TravelModel
+	// Weights of the soft costs; the zero value means DefaultWeights.
+	Weights Weights
+	// MaxOptions is how many ranked options Match returns; 0 means 5.
+	MaxOptions int
+}
+
+func (c *Config) validate() error {
+	if c.Travel == nil {
+		c.Travel = geo.Linear{}
+	}
+	if c.Weights == (Weights{}) {
+		c.Weights = DefaultWeights
+	}
+	w := c.Weights
+	for _, v := range []float64{w.Travel, w.UrgentWait, w.NormalWait, w.Rating, w.Fairness, w.Preferred, w.Continuity} {
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("matcher: weights must be finite and non-negative, got %+v", w)
+		}
+	}
+	switch {
+	case c.MaxOptions == 0:
+		c.MaxOptions = 5
+	case c.MaxOptions < 0 || c.MaxOptions > 1000:
+		return fmt.Errorf("matcher: max options %d out of [1, 1000]", c.MaxOptions)
+	}
+	return nil
+}
+
+// Matcher ranks candidates for requests. It is safe for concurrent use.
+type Matcher struct {
+	cfg     Config
+	planner schedule.Planner
+}
+
+// New returns a Matcher for cfg.
+func New(cfg Config) (*Matcher, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Matcher{cfg: cfg, planner: schedule.Planner{Travel: cfg.Travel}}, nil
+}
+
+// Config returns the matcher's configuration with defaults filled in.
+func (m *Matcher) Config() Config { return m.cfg }
+
+// Candidate is a worker with its timeline as read, and the version of that
+// timeline (which a reservation pins).
+type Candidate struct {
+	Worker   *doorstep.Worker
+	Timeline schedule.Timeline
+	Version  int64
+}
+
+// History is what is known of the customer: the worker who last served it.
+type History struct {
+	LastWorker string
+}
+
+// Breakdown holds each soft-cost term of an option.
+type Breakdown struct {
+	Travel, Wait, Rating, Fairness, Preferred, Continuity float64
+}
+
+// Total is the sum of the terms.
+func (b Breakdown) Total() float64 {
+	return b.Travel + b.Wait + b.Rating + b.Fairness + b.Preferred + b.Continuity
+}
+
+// Map returns the terms by name, as the API reports them.
+func (b Breakdown) Map() map[string]float64 {
+	return map[string]float64{
+		TermTravel: b.Travel, TermWait: b.Wait, TermRating: b.Rating,
+		TermFairness: b.Fairness, TermPreferred: b.Preferred, TermContinuity: b.Continuity,
+	}
+}
+
+// Option is one feasible (worker, slot) pair with its cost.
+type Option struct {
+	WorkerID  string
+	Version   int64
+	Slot      schedule.Slot
+	Cost      float64
+	Breakdown Breakdown
+}
+
+// Result is the answer to Match.
+type Result struct {
+	// Options are the best feasible options, cheapest first (ties broken by
+	// earlier arrival, then worker id, so the order is deterministic).
+	Options []Option
+	// Deadline is the class deadline: latest arrival (urgent) or start (normal).
+	Deadline time.Time
+	// Considered is the number of candidates examined.
+	Considered int
+	// Rejected counts candidates by the hard rule they failed.
+	Rejected map[string]int
+	// Feasible is the number of candidates that passed every hard rule.
+	Feasible int
+}
+
+// Match ranks cands for req (resolved against the catalogue) at clock
+// reading now and returns the best options.
+func (m *Matcher) Match(req *doorstep.Request, cands []Candidate, now time.Time, hist History) Result {
+	res := Result{Deadline: req.Deadline(), Considered: len(cands), Rejected: map[string]int{}}
+	job := schedule.JobFor(req, now)
+	best := make([]Option, 0, m.cfg.MaxOptions+1)
+	for i := range cands {
+		o, reason := m.Evaluate(req, job, &cands[i], hist)
+		if reason != "" {
+			res.Rejected[reason]++
+			continue
+		}
+		res.Feasible++
+		best = insertBest(best, o, m.cfg.MaxOptions)
+	}
+	res.Options = best
+	return res
+}
+
+// Evaluate applies the hard rules to one candidate and, when it passes,
+// returns its best option; otherwise it returns the reason it failed.
+func (m *Matcher) Evaluate(req *doorstep.Request, job schedule.Job, c *Candidate, hist History) (Option, string) {
+	w := c.Worker
+	switch {
+	case slices.Contains(req.ExcludedWorkers, w.ID):
+		return Option{}, ReasonExcluded
+	case !doorstep.HasAll(w.Skills, req.Skills):
+		return Option{}, ReasonSkills
+	case !doorstep.HasAll(w.Certificates, req.Certificates):
+		return Option{}, ReasonCertificates
+	}
+	slot, err := m.planner.EarliestSlot(w, c.Timeline, job)
+	if err != nil {
+		return Option{}, reasonOf(err)
+	}
+	b := m.cost(req, job, w, &slot, hist)
+	return Option{WorkerID: w.ID, Version: c.Version, Slot: slot, Cost: b.Total(), Breakdown: b}, ""
+}
+
+func (m *Matcher) cost(req *doorstep.Request, job schedule.Job, w *doorstep.Worker, s *schedule.Slot, hist History) Breakdown {
+	wt := &m.cfg.Weights
+	var b Breakdown
+	b.Travel = wt.Travel * s.AddedTravel.Minutes()
+	if req.Urgency == doorstep.Urgent {
+		b.Wait = wt.UrgentWait * s.Arrival.Sub(job.NotBefore).Minutes()
+	} else {
+		b.Wait = wt.NormalWait * s.Start.Sub(job.EarliestStart).Minutes()
+	}
+	b.Rating = wt.Rating * (5 - min(max(w.Rating, 0), 5))
+	if s.ShiftMinutes > 0 {
+		b.Fairness = wt.Fairness * float64(s.DayMinutes) / float64(s.ShiftMinutes)
+	}
+	if slices.Contains(req.PreferredWorkers, w.ID) {
+		b.Preferred = -wt.Preferred
+	}
+	if hist.LastWorker != "" && hist.LastWorker == w.ID {
+		b.Continuity = -wt.Continuity
+	}
+	return b
+}
+
+func reasonOf(err error) string {
+	switch err {
+	case schedule.ErrDeadline:
+		return ReasonDeadline
+	case schedule.ErrBusy:
+		return ReasonBusy
+	case schedule.ErrCap:
+		return ReasonCap
+	}
+	return ReasonShift
+}
+
+// less orders options: cheaper first, then earlier arrival, then worker id.
+func less(a, b *Option) bool {
+	if a.Cost != b.Cost {
+		return a.Cost < b.Cost
+	}
+	if !a.Slot.Arrival.Equal(b.Slot.Arrival) {
+		return a.Slot.Arrival.After(b.Slot.Arrival)
+	}
+	return a.WorkerID < b.WorkerID
+}
+
+// insertBest inserts o into best (sorted, at most k long).
+func insertBest(best []Option, o Option, k int) []Option {
+	if len(best) == k && !less(&o, &best[k-1]) {
+		return best
+	}
+	i := len(best)
+	for i > 0 && less(&o, &best[i-1]) {
+		i--
+	}
+	best = slices.Insert(best, i, o)
+	if len(best) > k {
+		best = best[:k]
+	}
+	return best
+}

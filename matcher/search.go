@@ -1,0 +1,55 @@
+package matcher
+
+import (
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+)
+
+// Search describes how far to look for candidates around a request: the
+// straight-line reach allowed by the class and the rings of index cells that
+// cover it, in the widening steps a caller should read them.
+type Search struct {
+	Center   geo.Cell
+	ReachKm  float64
+	MaxRings int
+}
+
+// DefaultNormalReachKm bounds the search for normal requests, whose 24-hour
+// promise would otherwise let any worker on the continent qualify.
+const DefaultNormalReachKm = 30.0
+
+// SearchFor returns the search for req at clock reading now: urgent requests
+// look as far as a worker can travel before the deadline; normal ones up to
+// normalReachKm (0 means DefaultNormalReachKm).
+func SearchFor(req *doorstep.Request, now time.Time, travel geo.TravelModel, normalReachKm float64) Search {
+	if normalReachKm <= 0 {
+		normalReachKm = DefaultNormalReachKm
+	}
+	reach := normalReachKm
+	if req.Urgency == doorstep.Urgent {
+		reach = min(travel.ReachKm(req.Deadline().Sub(now)), normalReachKm)
+	}
+	return Search{
+		Center:   geo.IndexCell(req.Location),
+		ReachKm:  reach,
+		MaxRings: geo.RingsFor(geo.IndexResolution, reach),
+	}
+}
+
+// Steps returns the ring bounds to widen through, as [from, to] pairs of
+// ring distances: ring 0-1 first, then doubling, up to MaxRings. A caller
+// stops widening when it has enough qualified candidates.
+func (s Search) Steps() [][2]int {
+	var steps [][2]int
+	from, to := 0, 1
+	for {
+		to = min(to, s.MaxRings)
+		steps = append(steps, [2]int{from, to})
+		if to >= s.MaxRings {
+			return steps
+		}
+		from, to = to+1, 2*to+1
+	}
+}
