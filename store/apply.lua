@@ -1,0 +1,109 @@
+-- apply.lua: one atomic Change (see Store.Apply). Every check runs before
+-- the first write, because Redis has no rollback.
+--
+-- KEYS: for each pinned worker i = 1..nw: version, timeline, profile
+--       (KEYS[3i-2], KEYS[3i-1], KEYS[3i]); then the nc created bookings'
+--       keys; then the nu updated bookings' keys; then, for a change without
+--       creates, the key of its operation marker.
+-- ARGV: nw, nc, nu, marker TTL in ms;
+--       per worker: id, expected version;
+--       per create: worker index, booking id, start (unix ms), JSON;
+--       per update: worker index, booking id, start (unix ms),
+--                   "1" when cancelled else "0", JSON.
+-- Returns {"ok"} or {"applied"} (an earlier run of the same change already
+-- wrote it) or a refusal: {"conflict", worker, version},
+-- {"exists", booking}, {"missing", booking}, {"notconfirmed", booking,
+-- status}, {"unpinned", worker}, {"noworker", worker}.
+local nw, nc, nu = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local markerTTL = ARGV[4]
+local a = 5
+
+local wid, wexp, wpos = {}, {}, {}
+for i = 1, nw do
+  wid[i], wexp[i] = ARGV[a], ARGV[a + 1]
+  wpos[ARGV[a]] = i
+  a = a + 2
+end
+local function ver(i) return KEYS[3 * i - 2] end
+local function tl(i) return KEYS[3 * i - 1] end
+local function profile(i) return KEYS[3 * i] end
+
+local creates = {}
+for j = 1, nc do
+  creates[j] = {key = KEYS[3 * nw + j], w = tonumber(ARGV[a]), id = ARGV[a + 1],
+    score = ARGV[a + 2], json = ARGV[a + 3]}
+  a = a + 4
+end
+local updates = {}
+for j = 1, nu do
+  updates[j] = {key = KEYS[3 * nw + nc + j], w = tonumber(ARGV[a]), id = ARGV[a + 1],
+    score = ARGV[a + 2], cancel = ARGV[a + 3] == '1', json = ARGV[a + 4]}
+  a = a + 5
+end
+local marker = KEYS[3 * nw + nc + nu + 1]
+
+-- (1) Already applied? Booking ids are random per attempt, so an existing
+-- first booking can only have been written by this very change; it must
+-- also hold exactly what this change writes, else the id was reused.
+if nc > 0 then
+  local cur = redis.call('GET', creates[1].key)
+  if cur == creates[1].json then return {'applied'} end
+  if cur then return {'exists', creates[1].id} end
+elseif marker then
+  if redis.call('EXISTS', marker) == 1 then return {'applied'} end
+end
+
+-- (2) Every pinned worker is at the version the caller saw.
+for i = 1, nw do
+  local v = redis.call('GET', ver(i)) or '0'
+  if v ~= wexp[i] then return {'conflict', wid[i], v} end
+end
+
+-- (3) New bookings are new; rewritten ones exist, are confirmed and belong
+-- to a pinned worker.
+for j = 2, nc do
+  if redis.call('EXISTS', creates[j].key) == 1 then return {'exists', creates[j].id} end
+end
+for j = 1, nu do
+  local cur = redis.call('GET', updates[j].key)
+  if not cur then return {'missing', updates[j].id} end
+  local old = cjson.decode(cur)
+  if old.status ~= 'confirmed' then return {'notconfirmed', updates[j].id, tostring(old.status)} end
+  local oi = wpos[old.worker_id]
+  if not oi then return {'unpinned', tostring(old.worker_id)} end
+  updates[j].old = oi
+end
+
+-- (4) A worker who receives a booking still has a profile.
+for j = 1, nc do
+  if redis.call('EXISTS', profile(creates[j].w)) == 0 then return {'noworker', wid[creates[j].w]} end
+end
+for j = 1, nu do
+  if not updates[j].cancel and redis.call('EXISTS', profile(updates[j].w)) == 0 then
+    return {'noworker', wid[updates[j].w]}
+  end
+end
+
+-- Write.
+local touched = {}
+for j = 1, nc do
+  local c = creates[j]
+  redis.call('SET', c.key, c.json)
+  redis.call('ZADD', tl(c.w), c.score, c.id)
+  touched[c.w] = true
+end
+for j = 1, nu do
+  local u = updates[j]
+  redis.call('SET', u.key, u.json)
+  redis.call('ZREM', tl(u.old), u.id)
+  touched[u.old] = true
+  if not u.cancel then
+    redis.call('ZADD', tl(u.w), u.score, u.id)
+    touched[u.w] = true
+  end
+end
+if marker then redis.call('SET', marker, '1', 'PX', markerTTL) end
+for i = 1, nw do
+  if touched[i] then redis.call('INCR', ver(i)) end
+end
+return {'ok'}

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrConflict is matched (with errors.Is) by every error that reports a
+// worker whose version is not the one the caller pinned in a Change: the
+// worker's timeline or profile changed since it was read. The caller re-reads
+// and tries again, or tries its next option.
+var ErrConflict = errors.New("store: version conflict")
+
+// ErrNotConfirmed is matched by the error Apply and CancelBooking return when
+// a booking to be rewritten is no longer confirmed (it was cancelled).
+var ErrNotConfirmed = errors.New("store: booking is not confirmed")
+
+// ConflictError says which pinned worker had moved on. It matches
+// ErrConflict and unwraps to a *doorstep.Error with code ECONFLICT.
+type ConflictError struct {
+	WorkerID string
+	Expected int64 // the version the caller pinned
+	Actual   int64 // the version found in Redis
+}
+
+// Error implements the error interface.
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("store: worker %s is at version %d, not %d", e.WorkerID, e.Actual, e.Expected)
+}
+
+// Is reports whether target is ErrConflict.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// Unwrap returns the application error the API answers with.
+func (e *ConflictError) Unwrap() error {
+	return doorstep.Errorf(doorstep.ECONFLICT, "", "worker %s changed while the request was being matched; retry", e.WorkerID)
+}
+
+// errUnavailable is the application error behind every failure to reach
+// Redis; its message is safe to show to clients.
+func errUnavailable() *doorstep.Error {
+	return doorstep.Errorf(doorstep.EUNAVAILABLE, "", "the state store is unavailable; retry later")
+}
+
+// notFound returns an ENOTFOUND application error.
+func notFound(format string, args ...any) error {
+	return doorstep.Errorf(doorstep.ENOTFOUND, "", format, args...)
+}
+
+// invalid returns an EINVALID application error naming field.
+func invalid(field, format string, args ...any) error {
+	return doorstep.Errorf(doorstep.EINVALID, field, format, args...)
+}
+
+// wrapErr annotates an error of a Redis call with what was being done. An
+// error that means Redis could not be reached in time (refused or reset
+// connections, timeouts, an exhausted pool, a closed client, a server that
+// is loading or failing over) also carries an EUNAVAILABLE application error,
+// so that the API answers 503; the cause stays in the chain. Other errors
+// (a script bug, a wrong type) stay internal errors.
+func wrapErr(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case isUnavailable(err):
+		return fmt.Errorf("%s: %w: %w", op, errUnavailable(), err)
+	default:
+		return fmt.Errorf("%s: %w", op, err)
+	}
+}
+
+// isUnavailable reports whether err means that Redis was not reachable or
+// not serving, as opposed to a logical error.
+func isUnavailable(err error) bool {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.Canceled):
+		// The caller gave up: not Redis's fault, and nobody is waiting for
+		// the answer.
+		return false
+	case errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, redis.ErrPoolTimeout),
+		errors.Is(err, redis.ErrPoolExhausted),
+		errors.Is(err, redis.ErrClosed),
+		errors.Is(err, io.EOF),
+		errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, net.ErrClosed),
+		errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE),
+		errors.As(err, &ne):
+		return true
+	case redis.IsLoadingError(err),
+		redis.IsClusterDownError(err),
+		redis.IsTryAgainError(err),
+		redis.IsMasterDownError(err),
+		redis.IsReadOnlyError(err),
+		redis.IsMaxClientsError(err),
+		redis.HasErrorPrefix(err, "MISCONF"),
+		redis.HasErrorPrefix(err, "OOM"):
+		return true
+	}
+	return false
+}

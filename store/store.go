@@ -1,0 +1,128 @@
+// Package store keeps Doorstep's state in Redis: worker profiles, their
+// positions indexed by H3 cell, their timelines of bookings, the bookings,
+// and Idempotency-Key records. It is the only package that imports go-redis.
+//
+// Open connects to a Redis server, OpenEmbedded runs an in-process miniredis
+// through the very same code (scripts included), and New wraps any
+// redis.UniversalClient, Redis Cluster included.
+//
+// # Keys
+//
+// Every key of a worker carries the hash tag of the worker's region (the
+// H3 resolution-3 parent of its home cell, geo.RegionOf), so that one
+// atomic script may touch every worker of a city and still run within one
+// Redis Cluster slot (DESIGN.md section 5):
+//
+//	dst:{r:<region>}:w:<worker>        profile: JSON of doorstep.Worker
+//	dst:{r:<region>}:w:<worker>:tl     timeline: sorted set of the ids of the
+//	                                   worker's confirmed bookings, scored by
+//	                                   start (unix ms)
+//	dst:{r:<region>}:w:<worker>:ver    version: an integer bumped by every
+//	                                   change to the timeline or the profile;
+//	                                   never reset, so it only grows
+//	dst:{r:<region>}:b:<booking>       booking: JSON of doorstep.Booking
+//	                                   (with its Owner)
+//	dst:{r:<region>}:op:<random>       marker of an applied update-only
+//	                                   Change, kept for an hour (see Apply)
+//	dst:{r:<cellregion>}:cell:<cell>   position index: set of "<region>/<worker>"
+//	                                   for the workers whose current position
+//	                                   (Worker.Position) lies in the
+//	                                   geo.IndexResolution cell
+//	dst:wreg:<worker>                  the worker's region (no hash tag)
+//	dst:idem:<sha256(scope, key)>      Idempotency-Key record (JSON), with TTL
+//
+// A booking id embeds its region (NewBookingID), so a booking is found from
+// its id alone. A position index set lives in the region of its cell, which
+// is the worker's home region unless the worker has travelled out of it;
+// its members name the home region so that the worker's keys are found
+// without another lookup.
+//
+// # Atomicity
+//
+// Within a region every step is one Lua script that validates everything
+// before its first write (Redis has no rollback): Apply for bookings, and a
+// compare-and-set of the profile that also moves the worker between position
+// index cells. Two things cross regions and cannot be one script on Redis
+// Cluster; both take the profile as the source of truth and are ordered so
+// that a crash between the steps leaves a worker visible rather than lost:
+//
+//   - A worker whose position is in another region than its home: the
+//     foreign cell's set is updated by a separate command, before the
+//     profile script when a worker enters it and after it when it leaves.
+//     An interrupted move may leave an extra entry for the worker in a cell
+//     it has left, never a missing one; readers must (and do) rank
+//     candidates on the profile's position, not on the cell that listed
+//     them. Concurrent SetLocation calls for one worker that cross regions
+//     may likewise leave a stale extra entry.
+//   - A worker whose home moves to another region (PutWorker): see
+//     PutWorker.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// Store is Doorstep's state in Redis. Its methods are safe for concurrent
+// use. Every method takes a context; every Redis call is bounded by it and
+// by the client's socket timeouts (see Config).
+type Store struct {
+	rdb     redis.UniversalClient
+	scripts *scripts
+	now     func() time.Time
+	mini    *miniredis.Miniredis // the embedded server, or nil
+	// stopExpiry stops the embedded server's TTL clock (see OpenEmbedded).
+	stopExpiry func()
+}
+
+// New returns a Store that uses client, which the caller configured (set
+// timeouts and retries explicitly: see Config for the defaults Open uses).
+// Close closes client.
+func New(client redis.UniversalClient) *Store {
+	return &Store{rdb: client, scripts: newScripts(), now: time.Now}
+}
+
+// Open connects to the Redis of cfg and checks that it answers.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	client, err := cfg.client()
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s := New(client)
+	if err := s.Ping(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the connections and, for an embedded store, stops the
+// in-process server (whose data is then gone).
+func (s *Store) Close() error {
+	err := s.rdb.Close()
+	if errors.Is(err, redis.ErrClosed) {
+		err = nil
+	}
+	if s.mini != nil {
+		s.stopExpiry()
+		s.mini.Close()
+	}
+	return err
+}
+
+// Ping checks that Redis answers; it is the readiness probe.
+func (s *Store) Ping(ctx context.Context) error {
+	return wrapErr("ping redis", s.rdb.Ping(ctx).Err())
+}
+
+// Embedded reports whether the store runs on the in-process miniredis of
+// OpenEmbedded, whose data is lost when the process ends.
+func (s *Store) Embedded() bool { return s.mini != nil }

@@ -1,0 +1,387 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/redis/go-redis/v9"
+)
+
+// maxCASAttempts bounds the read/compare-and-set loops of this package.
+// They only loop when the same worker's profile changed between the read
+// and the script, which takes a concurrent writer of that very worker.
+const maxCASAttempts = 8
+
+// PutWorker creates or replaces the worker w.ID with w (replacing all of
+// it: a nil Location drops the last reported position), indexes its
+// position cell, and bumps its version. It reports whether the worker was
+// created.
+//
+// A worker's keys live in the region of its home. When a replacement moves
+// the home to another region, the worker is moved, in steps that cannot be
+// one script on Redis Cluster: (1) in the old region, atomically, its
+// profile and index entry are removed and its version bumped, provided its
+// timeline holds no booking that starts after now minus
+// doorstep.MaxDuration (one that may not be over); else PutWorker fails with
+// an EINVALID error on "home" and changes nothing, and the caller must first
+// cancel or reassign those bookings; (2) the worker's region record is
+// switched; (3) the profile is written in the new region. A crash between
+// the steps leaves the worker absent, never in two regions at once, and
+// repeating the PutWorker completes the move. The old region keeps the
+// worker's past bookings (still readable with GetBooking) and timeline,
+// which WorkerBookings no longer shows.
+//
+// Concurrent PutWorker calls for one id that disagree on its region are not
+// serialised against each other; the API should not issue them.
+func (s *Store) PutWorker(ctx context.Context, w *doorstep.Worker) (created bool, err error) {
+	if err := validateWorker(w); err != nil {
+		return false, fmt.Errorf("put worker: %w", err)
+	}
+	region := regionOf(w)
+	next, err := json.Marshal(w)
+	if err != nil {
+		return false, fmt.Errorf("put worker %s: %w", w.ID, err)
+	}
+	oldRegion, err := s.workerRegion(ctx, w.ID)
+	if err != nil && doorstep.ErrorCode(err) != doorstep.ENOTFOUND {
+		return false, fmt.Errorf("put worker %s: %w", w.ID, err)
+	}
+	existed := false // a profile in the old region, when the home changes region
+	if oldRegion != "" && oldRegion != region {
+		if existed, err = s.moveOut(ctx, oldRegion, w.ID); err != nil {
+			return false, fmt.Errorf("put worker %s: %w", w.ID, err)
+		}
+	}
+	if oldRegion != region {
+		if err := s.rdb.Set(ctx, workerRegionKey(w.ID), region, 0).Err(); err != nil {
+			return false, wrapErr("put worker "+w.ID, err)
+		}
+	}
+	for range maxCASAttempts {
+		cur, _, err := s.readProfile(ctx, region, w.ID)
+		if err != nil {
+			return false, fmt.Errorf("put worker %s: %w", w.ID, err)
+		}
+		ch := profileChange{region: region, id: w.ID, expect: cur, next: string(next), newCell: geo.IndexCell(w.Position())}
+		if ch.oldCell, err = indexedCell(cur); err != nil {
+			return false, fmt.Errorf("put worker %s: %w", w.ID, err)
+		}
+		res, err := s.casProfile(ctx, ch)
+		if err != nil {
+			return false, fmt.Errorf("put worker %s: %w", w.ID, err)
+		}
+		if res.status == "ok" {
+			return cur == "" && !existed, nil
+		}
+	}
+	return false, fmt.Errorf("put worker %s: %w", w.ID, tooBusy(w.ID))
+}
+
+// moveOut removes worker id from region, unless its timeline there holds a
+// booking that may not be over. It reports whether there was a profile.
+func (s *Store) moveOut(ctx context.Context, region, id string) (existed bool, err error) {
+	since := s.now().Add(-doorstep.MaxDuration).UnixMilli()
+	for range maxCASAttempts {
+		cur, _, err := s.readProfile(ctx, region, id)
+		if err != nil {
+			return false, err
+		}
+		ch := profileChange{region: region, id: id, expect: cur, busySince: strconv.FormatInt(since, 10)}
+		if ch.oldCell, err = indexedCell(cur); err != nil {
+			return false, err
+		}
+		res, err := s.casProfile(ctx, ch)
+		switch {
+		case err != nil:
+			return false, err
+		case res.status == "busy":
+			return false, invalid("home", "worker %s has %d bookings in region %s that may not be over; cancel or reassign them before moving the worker's home to another region", id, res.n, region)
+		case res.status == "ok":
+			return cur != "", nil
+		}
+	}
+	return false, tooBusy(id)
+}
+
+// GetWorker returns worker id and its version. A worker that does not exist
+// or was retired is an ENOTFOUND *doorstep.Error.
+func (s *Store) GetWorker(ctx context.Context, id string) (*doorstep.Worker, int64, error) {
+	if err := checkWorkerID(id); err != nil {
+		return nil, 0, fmt.Errorf("get worker: %w", err)
+	}
+	region, err := s.workerRegion(ctx, id)
+	if err != nil {
+		return nil, 0, fmt.Errorf("get worker %s: %w", id, err)
+	}
+	data, ver, err := s.readProfile(ctx, region, id)
+	if err != nil {
+		return nil, 0, fmt.Errorf("get worker %s: %w", id, err)
+	}
+	if data == "" {
+		return nil, 0, notFound("worker %s not found", id)
+	}
+	w, err := decodeWorker(data)
+	if err != nil {
+		return nil, 0, fmt.Errorf("get worker %s: %w", id, err)
+	}
+	return w, ver, nil
+}
+
+// DeleteWorker retires worker id: its profile and position index entry go
+// and its version is bumped (so that no reservation made from an earlier
+// read succeeds), while its bookings and timeline stay readable through
+// GetBooking and WorkerBookings. Confirmed future bookings are not
+// cancelled: that is for the caller to decide.
+func (s *Store) DeleteWorker(ctx context.Context, id string) error {
+	if err := checkWorkerID(id); err != nil {
+		return fmt.Errorf("delete worker: %w", err)
+	}
+	region, err := s.workerRegion(ctx, id)
+	if err != nil {
+		return fmt.Errorf("delete worker %s: %w", id, err)
+	}
+	for range maxCASAttempts {
+		cur, _, err := s.readProfile(ctx, region, id)
+		if err != nil {
+			return fmt.Errorf("delete worker %s: %w", id, err)
+		}
+		if cur == "" {
+			return notFound("worker %s not found", id)
+		}
+		ch := profileChange{region: region, id: id, expect: cur}
+		if ch.oldCell, err = indexedCell(cur); err != nil {
+			return fmt.Errorf("delete worker %s: %w", id, err)
+		}
+		res, err := s.casProfile(ctx, ch)
+		if err != nil {
+			return fmt.Errorf("delete worker %s: %w", id, err)
+		}
+		if res.status == "ok" {
+			return nil
+		}
+	}
+	return fmt.Errorf("delete worker %s: %w", id, tooBusy(id))
+}
+
+// SetLocation records that worker id was at loc at time at (zero means
+// now), moving its position index entry to loc's cell in the same atomic
+// step as the profile when both cells are in the worker's home region (see
+// the package documentation otherwise). It bumps the worker's version: a
+// reservation computed from the old position fails and is recomputed. A
+// report older than the last one recorded is ignored (reports may arrive
+// out of order).
+func (s *Store) SetLocation(ctx context.Context, id string, loc doorstep.Location, at time.Time) error {
+	if err := checkWorkerID(id); err != nil {
+		return fmt.Errorf("set location: %w", err)
+	}
+	if err := loc.Validate("location"); err != nil {
+		return fmt.Errorf("set location of worker %s: %w", id, err)
+	}
+	if at.IsZero() {
+		at = s.now()
+	}
+	region, err := s.workerRegion(ctx, id)
+	if err != nil {
+		return fmt.Errorf("set location of worker %s: %w", id, err)
+	}
+	for range maxCASAttempts {
+		cur, _, err := s.readProfile(ctx, region, id)
+		if err != nil {
+			return fmt.Errorf("set location of worker %s: %w", id, err)
+		}
+		if cur == "" {
+			return notFound("worker %s not found", id)
+		}
+		w, err := decodeWorker(cur)
+		if err != nil {
+			return fmt.Errorf("set location of worker %s: %w", id, err)
+		}
+		if at.Before(w.LocatedAt) {
+			return nil
+		}
+		oldCell := geo.IndexCell(w.Position())
+		w.Location, w.LocatedAt = &loc, at
+		next, err := json.Marshal(w)
+		if err != nil {
+			return fmt.Errorf("set location of worker %s: %w", id, err)
+		}
+		res, err := s.casProfile(ctx, profileChange{region: region, id: id, expect: cur, next: string(next), oldCell: oldCell, newCell: geo.IndexCell(loc)})
+		if err != nil {
+			return fmt.Errorf("set location of worker %s: %w", id, err)
+		}
+		if res.status == "ok" {
+			return nil
+		}
+	}
+	return fmt.Errorf("set location of worker %s: %w", id, tooBusy(id))
+}
+
+// profileChange is one run of profile.lua.
+type profileChange struct {
+	region, id string
+	expect     string   // the profile JSON read; "" for none
+	next       string   // the new profile JSON; "" deletes the profile
+	oldCell    geo.Cell // the cell indexing the profile read; 0 for none
+	newCell    geo.Cell // the cell indexing next; 0 for none
+	busySince  string   // "" or unix ms: refuse if the timeline has a booking from then on
+}
+
+// profileResult is the answer of profile.lua.
+type profileResult struct {
+	status  string // "ok", "retry" or "busy"
+	version int64  // the new version when "ok"
+	n       int64  // the bookings in the way when "busy"
+}
+
+// casProfile runs profile.lua, updating position index sets of other
+// regions around it: a foreign new cell is joined before the script and a
+// foreign old cell left after it, so that a failure in between leaves an
+// extra index entry rather than a missing one.
+func (s *Store) casProfile(ctx context.Context, ch profileChange) (profileResult, error) {
+	m := member(ch.region, ch.id)
+	foreign := func(c geo.Cell) bool { return c != 0 && cellRegion(c) != ch.region }
+	local := func(c geo.Cell) bool { return c != 0 && cellRegion(c) == ch.region }
+	if ch.next != "" && foreign(ch.newCell) && ch.newCell != ch.oldCell {
+		if err := s.rdb.SAdd(ctx, cellKey(ch.newCell), m).Err(); err != nil {
+			return profileResult{}, wrapErr("index position", err)
+		}
+	}
+	keys := []string{workerKey(ch.region, ch.id), versionKey(ch.region, ch.id), timelineKey(ch.region, ch.id)}
+	oldLocal, newLocal := "0", "0"
+	if local(ch.oldCell) {
+		keys, oldLocal = append(keys, cellKey(ch.oldCell)), "1"
+	}
+	if ch.next != "" && local(ch.newCell) {
+		keys, newLocal = append(keys, cellKey(ch.newCell)), "1"
+	}
+	raw, err := s.scripts.profile.Run(ctx, s.rdb, keys, ch.expect, ch.next, m, ch.busySince, oldLocal, newLocal).Slice()
+	if err != nil {
+		return profileResult{}, wrapErr("write profile", err)
+	}
+	res := profileResult{status: fmt.Sprint(raw[0])}
+	if len(raw) > 1 {
+		n, _ := raw[1].(int64)
+		if res.status == "ok" {
+			res.version = n
+		} else {
+			res.n = n
+		}
+	}
+	if res.status == "ok" && foreign(ch.oldCell) && (ch.next == "" || ch.oldCell != ch.newCell) {
+		if err := s.rdb.SRem(ctx, cellKey(ch.oldCell), m).Err(); err != nil {
+			return res, wrapErr("unindex old position", err)
+		}
+	}
+	return res, nil
+}
+
+// workerRegion returns the region of worker id, or an ENOTFOUND error.
+func (s *Store) workerRegion(ctx context.Context, id string) (string, error) {
+	region, err := s.rdb.Get(ctx, workerRegionKey(id)).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return "", notFound("worker %s not found", id)
+	case err != nil:
+		return "", wrapErr("read worker region", err)
+	case !validRegion(region):
+		return "", fmt.Errorf("worker %s: corrupt region %q", id, region)
+	}
+	return region, nil
+}
+
+// readProfile returns the profile JSON of a worker ("" when there is none)
+// and its version, in one round trip. The version is read first: a change
+// landing between the two reads leaves a version older than the profile,
+// which can only make a later Apply fail, never succeed wrongly.
+func (s *Store) readProfile(ctx context.Context, region, id string) (string, int64, error) {
+	pipe := s.rdb.Pipeline()
+	ver := pipe.Get(ctx, versionKey(region, id))
+	prof := pipe.Get(ctx, workerKey(region, id))
+	if err := execPipe(ctx, pipe); err != nil {
+		return "", 0, wrapErr("read profile", err)
+	}
+	v, err := parseVersion(ver)
+	if err != nil {
+		return "", 0, err
+	}
+	return prof.Val(), v, nil
+}
+
+// parseVersion reads a version counter; a missing one is 0.
+func parseVersion(cmd *redis.StringCmd) (int64, error) {
+	if errors.Is(cmd.Err(), redis.Nil) {
+		return 0, nil
+	}
+	v, err := cmd.Int64()
+	if err != nil {
+		return 0, fmt.Errorf("corrupt version %q: %w", cmd.Val(), err)
+	}
+	return v, nil
+}
+
+// indexedCell is the position index cell of a stored profile ("" has none).
+func indexedCell(profile string) (geo.Cell, error) {
+	if profile == "" {
+		return 0, nil
+	}
+	w, err := decodeWorker(profile)
+	if err != nil {
+		return 0, err
+	}
+	return geo.IndexCell(w.Position()), nil
+}
+
+func decodeWorker(data string) (*doorstep.Worker, error) {
+	w := new(doorstep.Worker)
+	if err := json.Unmarshal([]byte(data), w); err != nil {
+		return nil, fmt.Errorf("decode worker: %w", err)
+	}
+	return w, nil
+}
+
+func validateWorker(w *doorstep.Worker) error {
+	if w == nil {
+		return invalid("", "no worker")
+	}
+	if err := checkWorkerID(w.ID); err != nil {
+		return err
+	}
+	if err := w.Home.Validate("home"); err != nil {
+		return err
+	}
+	if w.Location != nil {
+		if err := w.Location.Validate("location"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tooBusy reports a compare-and-set loop that kept losing.
+func tooBusy(id string) error {
+	return doorstep.Errorf(doorstep.ECONFLICT, "", "worker %s is being changed concurrently; retry", id)
+}
+
+// execPipe runs a pipeline and returns the first error other than
+// redis.Nil (an absent key is an answer, not a failure).
+func execPipe(ctx context.Context, pipe redis.Pipeliner) error {
+	cmds, err := pipe.Exec(ctx)
+	if err == nil {
+		return nil
+	}
+	for _, c := range cmds {
+		if e := c.Err(); e != nil && !errors.Is(e, redis.Nil) {
+			return e
+		}
+	}
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	return err
+}
