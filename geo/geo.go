@@ -8,11 +8,12 @@
 // minutes of travel in the default model. Candidate search walks rings of
 // that same resolution outwards from the request's cell: the urgent reach
 // (the farthest a worker can be and still arrive within the hour, about
-// 18 km with the defaults) is at most ten rings (331 cells, one pipelined
-// round trip to Redis), and a dense city has enough candidates within one
-// or two rings. A finer index (resolution 8: 0.74 km²) would need about
-// seven times as many cell reads for the same reach without ranking any
-// better, because candidates are ranked on exact distances, not on cells.
+// 18 km with the defaults) is at most fourteen rings (631 cells, one
+// pipelined round trip to Redis), and a dense city has enough candidates
+// within one or two rings. A finer index (resolution 8: 0.74 km²) would
+// need about seven times as many cell reads for the same reach without
+// ranking any better, because candidates are ranked on exact distances, not
+// on cells.
 // A coarser one (resolution 6: 36 km²) would hand the matcher hundreds of
 // needless candidates in a dense city.
 //
@@ -54,9 +55,11 @@ func CellOf(loc doorstep.Location, res int) Cell {
 // IndexCell is CellOf(loc, IndexResolution).
 func IndexCell(loc doorstep.Location) Cell { return CellOf(loc, IndexResolution) }
 
-// RegionOf is CellOf(loc, RegionResolution): the region whose hash tag
-// groups a worker's keys.
-func RegionOf(loc doorstep.Location) Cell { return CellOf(loc, RegionResolution) }
+// RegionOf is the RegionResolution parent of IndexCell(loc): the region
+// whose hash tag groups a worker's keys. It is not CellOf(loc,
+// RegionResolution): H3 children do not tile their parent exactly, and a
+// region must be a function of the index cell.
+func RegionOf(loc doorstep.Location) Cell { return IndexCell(loc).Parent(RegionResolution) }
 
 // String returns the cell in H3's canonical hexadecimal form.
 func (c Cell) String() string { return strconv.FormatUint(uint64(c), 16) }
@@ -103,10 +106,12 @@ func Rings(c Cell, k int) [][]Cell {
 // radiusKm of it. It errs on the side of one ring too many.
 func RingsFor(res int, radiusKm float64) int {
 	edge := h3.HexagonEdgeLengthAvgKm(res)
-	// Neighbouring centres are sqrt(3)*edge apart; a point may sit up to one
-	// edge from its cell's centre, and cells vary in size (about ±15% at
-	// these resolutions), hence the margins.
-	spacing := math.Sqrt(3) * edge * 0.85
+	// A point may sit up to one edge from its cell's centre. Neighbouring
+	// centres are sqrt(3)*edge apart, but the nearest cells k rings out lie
+	// across a flat side of the ring, only k*sqrt(3)*edge*sqrt(3)/2 =
+	// k*1.5*edge away; and cells vary in size and shape (the nearest seen
+	// are about 0.84 of that), hence the margins.
+	spacing := 1.5 * edge * 0.8
 	k := int(math.Ceil((radiusKm + 2*edge) / spacing))
 	return max(k, 1)
 }

@@ -118,5 +118,6 @@ func (m Linear) ReachKm(d time.Duration) float64 {
 	for h := range 24 {
 		fastest = max(fastest, m.speed(h))
 	}
-	return d.Hours() * fastest / m.detour()
+	// Never below SamePlaceKm: such trips take no time at all.
+	return max(d.Hours()*fastest/m.detour(), SamePlaceKm)
 }

@@ -30,6 +30,7 @@ type event struct {
 // job.NotBefore, which it starts from its last reported position.
 func (p *Planner) EarliestSlot(w *doorstep.Worker, tl Timeline, job Job) (Slot, error) {
 	reason := ErrShift
+	capped := false
 	note := func(err error) {
 		if rank(err) > rank(reason) {
 			reason = err
@@ -47,9 +48,18 @@ func (p *Planner) EarliestSlot(w *doorstep.Worker, tl Timeline, job Job) (Slot, 
 		if lo.After(hi) {
 			continue
 		}
+		if capFull(w, sh, tl, lo, job.Duration) && capFull(w, sh, tl, hi, job.Duration) {
+			// The whole range of starts falls on days whose cap is reached:
+			// say so, rather than blaming the bookings that fill the day.
+			capped = true
+			continue
+		}
 		place := w.Home
-		if !job.NotBefore.Before(sh.Start) && job.NotBefore.Before(sh.End) {
-			place = w.Position()
+		if !job.NotBefore.Before(sh.Start) && job.NotBefore.Before(sh.End) &&
+			w.Location != nil && !w.LocatedAt.Before(sh.Start) {
+			// The shift under way starts from the position reported during
+			// it; an older report (yesterday's last customer) says nothing.
+			place = *w.Location
 		}
 		events = shiftEvents(events[:0], sh, tl)
 		avail := sh.Start
@@ -76,7 +86,20 @@ func (p *Planner) EarliestSlot(w *doorstep.Worker, tl Timeline, job Job) (Slot, 
 			}
 		}
 	}
+	if capped && reason != ErrDeadline {
+		return Slot{}, ErrCap
+	}
 	return Slot{}, reason
+}
+
+// capFull reports whether the working day of start (in the shift's time
+// zone) has no room left for a job of duration d under the worker's caps.
+func capFull(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, start time.Time, d time.Duration) bool {
+	if w.MaxJobsPerDay <= 0 && w.MaxWorkMinutesPerDay <= 0 {
+		return false
+	}
+	s := Slot{Start: start}
+	return checkCaps(w, sh, tl, &s, d) != nil
 }
 
 // tryGap places the job in the gap that opens at avail (at place) and closes
@@ -87,6 +110,9 @@ func (p *Planner) tryGap(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, jo
 	if depart.After(job.LatestStart) || (!job.LatestArrival.IsZero() && depart.After(job.LatestArrival)) {
 		return Slot{}, ErrBusy // occupied until after the deadline
 	}
+	if next != nil && !next.start.After(depart) {
+		return Slot{}, ErrBusy // the gap closes before the worker can leave
+	}
 	t1 := p.Travel.Travel(place, job.Location, depart)
 	arrival := depart.Add(t1)
 	start := latest(arrival, job.EarliestStart, sh.Start)
@@ -94,6 +120,11 @@ func (p *Planner) tryGap(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, jo
 		return Slot{}, ErrDeadline
 	}
 	end := start.Add(job.Duration)
+	if start.After(arrival) {
+		// The worker would wait: it leaves later and arrives as the
+		// service starts, which is what the customer is told.
+		arrival = start
+	}
 	slot := Slot{Arrival: arrival, Start: start, End: end, Travel: t1,
 		ShiftMinutes: int(sh.End.Sub(sh.Start).Minutes())}
 	slot.AddedTravel = t1

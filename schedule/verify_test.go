@@ -1,0 +1,81 @@
+package schedule_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/schedule"
+)
+
+func TestVerify(t *testing.T) {
+	lunch := window(clock(12, 0), clock(13, 0))
+	plain := worker(dayShift())
+	withLunch := worker(dayShift(lunch))
+	twoDays := worker(dayShift(), shift(clock2(8, 0), clock2(18, 0)))
+	capped := func(jobs, minutes int) *doorstep.Worker {
+		w := worker(dayShift(), shift(clock2(8, 0), clock2(18, 0)))
+		w.MaxJobsPerDay, w.MaxWorkMinutesPerDay = jobs, minutes
+		return w
+	}
+	threeStops := schedule.Timeline{
+		stop("a", clock(9, 0), clock(10, 0), at(0)),
+		stop("b", clock(10, 0), clock(11, 0), at(0)),
+		stop("c", clock(11, 0), clock(12, 0), at(0)),
+	}
+	tests := []struct {
+		name    string
+		w       *doorstep.Worker
+		tl      schedule.Timeline
+		wantErr string // a part of the error's text; "" for none
+	}{
+		{"empty", plain, nil, ""},
+		{"one stop", plain, schedule.Timeline{stop("a", clock(9, 0), clock(10, 0), at(50))}, ""},
+		{"the whole shift", plain, schedule.Timeline{stop("a", clock(8, 0), clock(18, 0), at(50))}, ""},
+		{"room for the trip", plain, schedule.Timeline{
+			stop("a", clock(9, 0), clock(10, 0), at(0)), stop("b", clock(10, 30), clock(11, 0), at(30))}, ""},
+		{"no room for the trip", plain, schedule.Timeline{
+			stop("a", clock(9, 0), clock(10, 0), at(0)), stop("b", clock(10, 29), clock(11, 0), at(30))}, "overlap with travel"},
+		{"overlapping stops", plain, schedule.Timeline{
+			stop("a", clock(9, 0), clock(10, 0), at(0)), stop("b", clock(9, 30), clock(11, 0), at(0))}, "overlap with travel"},
+		{"back to back at one place", plain, threeStops, ""},
+		{"end not after start", plain, schedule.Timeline{stop("a", clock(9, 0), clock(9, 0), at(0))}, "not after start"},
+		{"before the shift", plain, schedule.Timeline{stop("a", clock(7, 0), clock(7, 30), at(0))}, "outside every shift"},
+		{"starting before the shift", plain, schedule.Timeline{stop("a", clock(7, 59), clock(8, 30), at(0))}, "outside every shift"},
+		{"running past the shift", plain, schedule.Timeline{stop("a", clock(17, 30), clock(18, 1), at(0))}, "outside every shift"},
+		{"no shifts", worker(), schedule.Timeline{stop("a", clock(9, 0), clock(10, 0), at(0))}, "outside every shift"},
+		{"across two shifts", twoDays, schedule.Timeline{stop("a", clock(17, 0), clock2(9, 0), at(0))}, "outside every shift"},
+		{"a new shift starts from home: no trip checked", twoDays, schedule.Timeline{
+			stop("a", clock(17, 0), clock(18, 0), at(0)), stop("b", clock2(8, 0), clock2(9, 0), at(900))}, ""},
+		{"overlapping the break", withLunch, schedule.Timeline{stop("a", clock(11, 30), clock(12, 30), at(0))}, "overlaps a break"},
+		{"inside the break", withLunch, schedule.Timeline{stop("a", clock(12, 10), clock(12, 20), at(0))}, "overlaps a break"},
+		{"around the break", withLunch, schedule.Timeline{
+			stop("a", clock(11, 0), clock(12, 0), at(0)), stop("b", clock(13, 0), clock(14, 0), at(0))}, ""},
+		{"the trip after the break", withLunch, schedule.Timeline{
+			stop("a", clock(11, 0), clock(11, 30), at(0)), stop("b", clock(13, 20), clock(14, 0), at(20))}, ""},
+		{"the trip crossing the break", withLunch, schedule.Timeline{
+			stop("a", clock(11, 0), clock(11, 30), at(0)), stop("b", clock(13, 19), clock(14, 0), at(20))}, "overlap with travel"},
+		{"consecutive breaks: the trip after the last", worker(dayShift(window(clock(12, 0), clock(12, 30)), window(clock(12, 30), clock(13, 0)))),
+			schedule.Timeline{stop("a", clock(11, 0), clock(11, 30), at(0)), stop("b", clock(13, 19), clock(14, 0), at(20))}, "overlap with travel"},
+		{"a break before both stops does not delay the trip", withLunch, schedule.Timeline{
+			stop("a", clock(13, 0), clock(14, 0), at(0)), stop("b", clock(14, 20), clock(15, 0), at(20))}, ""},
+		{"at the job cap", capped(3, 0), threeStops, ""},
+		{"over the job cap", capped(2, 0), threeStops, "over the cap of 2"},
+		{"the job cap is per day", capped(2, 0), schedule.Timeline{
+			stop("a", clock(9, 0), clock(10, 0), at(0)), stop("b", clock(10, 0), clock(11, 0), at(0)),
+			stop("c", clock2(11, 0), clock2(12, 0), at(0)), stop("d", clock2(12, 0), clock2(13, 0), at(0))}, ""},
+		{"at the minute cap", capped(0, 180), threeStops, ""},
+		{"over the minute cap", capped(0, 179), threeStops, "over the cap of 179"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := schedule.Verify(tt.w, tt.tl, minuteAKm)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("Verify() = %v, want nil", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("Verify() = %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
