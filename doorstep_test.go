@@ -1,0 +1,158 @@
+package doorstep_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+)
+
+func TestLocationValidate(t *testing.T) {
+	tests := []struct {
+		name      string
+		loc       doorstep.Location
+		wantField string // "" means valid
+	}{
+		{"origin", doorstep.Location{}, ""},
+		{"new york", doorstep.Location{Lat: 40.73, Lng: -73.99}, ""},
+		{"north pole", doorstep.Location{Lat: 90, Lng: 0}, ""},
+		{"south pole", doorstep.Location{Lat: -90, Lng: 0}, ""},
+		{"antimeridian east", doorstep.Location{Lat: 0, Lng: 180}, ""},
+		{"antimeridian west", doorstep.Location{Lat: 0, Lng: -180}, ""},
+		{"lat too big", doorstep.Location{Lat: 90.000001, Lng: 0}, "home.lat"},
+		{"lat too small", doorstep.Location{Lat: -91, Lng: 0}, "home.lat"},
+		{"lat NaN", doorstep.Location{Lat: math.NaN(), Lng: 0}, "home.lat"},
+		{"lat +Inf", doorstep.Location{Lat: math.Inf(1), Lng: 0}, "home.lat"},
+		{"lng too big", doorstep.Location{Lat: 0, Lng: 180.5}, "home.lng"},
+		{"lng too small", doorstep.Location{Lat: 0, Lng: -181}, "home.lng"},
+		{"lng NaN", doorstep.Location{Lat: 0, Lng: math.NaN()}, "home.lng"},
+		{"lng -Inf", doorstep.Location{Lat: 0, Lng: math.Inf(-1)}, "home.lng"},
+		{"both bad: lat reported", doorstep.Location{Lat: 100, Lng: 200}, "home.lat"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.loc.Validate("home")
+			if tt.wantField == "" {
+				if err != nil {
+					t.Fatalf("Validate(%+v) = %v, want nil", tt.loc, err)
+				}
+				return
+			}
+			var e *doorstep.Error
+			if !errors.As(err, &e) {
+				t.Fatalf("Validate(%+v) = %v, want a *doorstep.Error", tt.loc, err)
+			}
+			if e.Code != doorstep.EINVALID || e.Field != tt.wantField {
+				t.Errorf("Validate(%+v) code=%q field=%q, want %q %q", tt.loc, e.Code, e.Field, doorstep.EINVALID, tt.wantField)
+			}
+		})
+	}
+}
+
+func TestRequestDeadline(t *testing.T) {
+	at := time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
+	tests := []struct {
+		urgency doorstep.Urgency
+		want    time.Time
+	}{
+		{doorstep.Urgent, at.Add(time.Hour)},
+		{doorstep.Normal, at.Add(24 * time.Hour)},
+		{"", at.Add(24 * time.Hour)}, // anything but urgent has the normal promise
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.urgency), func(t *testing.T) {
+			r := doorstep.Request{Urgency: tt.urgency, RequestedAt: at}
+			if got := r.Deadline(); !got.Equal(tt.want) {
+				t.Errorf("Deadline() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// A window does not move the class deadline.
+	r := doorstep.Request{Urgency: doorstep.Normal, RequestedAt: at,
+		Window: &doorstep.Window{Start: at.Add(2 * time.Hour), End: at.Add(3 * time.Hour)}}
+	if got, want := r.Deadline(), at.Add(24*time.Hour); !got.Equal(want) {
+		t.Errorf("Deadline() with a window = %v, want %v", got, want)
+	}
+}
+
+func TestUrgencyValid(t *testing.T) {
+	tests := []struct {
+		u    doorstep.Urgency
+		want bool
+	}{
+		{doorstep.Urgent, true},
+		{doorstep.Normal, true},
+		{"", false},
+		{"URGENT", false},
+		{"asap", false},
+	}
+	for _, tt := range tests {
+		if got := tt.u.Valid(); got != tt.want {
+			t.Errorf("Urgency(%q).Valid() = %v, want %v", tt.u, got, tt.want)
+		}
+	}
+}
+
+func TestHasAll(t *testing.T) {
+	tests := []struct {
+		have, need []string
+		want       bool
+	}{
+		{nil, nil, true},
+		{[]string{"a"}, nil, true},
+		{nil, []string{"a"}, false},
+		{[]string{"a", "b", "c"}, []string{"c", "a"}, true},
+		{[]string{"a", "b"}, []string{"a", "d"}, false},
+	}
+	for _, tt := range tests {
+		if got := doorstep.HasAll(tt.have, tt.need); got != tt.want {
+			t.Errorf("HasAll(%q, %q) = %v, want %v", tt.have, tt.need, got, tt.want)
+		}
+	}
+}
+
+func TestErrorCodeAndMessage(t *testing.T) {
+	appErr := doorstep.Errorf(doorstep.ENOTFOUND, "", "worker %s not found", "w1")
+	tests := []struct {
+		name        string
+		err         error
+		wantCode    string
+		wantMessage string
+	}{
+		{"nil", nil, "", ""},
+		{"application error", appErr, doorstep.ENOTFOUND, "worker w1 not found"},
+		{"wrapped application error", fmt.Errorf("load worker w1: %w", appErr), doorstep.ENOTFOUND, "worker w1 not found"},
+		{"invalid with field", doorstep.Errorf(doorstep.EINVALID, "window.end", "bad"), doorstep.EINVALID, "bad"},
+		{"plain error hides its text", errors.New("dial tcp 10.0.0.1:6379: refused"), doorstep.EINTERNAL, "internal error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := doorstep.ErrorCode(tt.err); got != tt.wantCode {
+				t.Errorf("ErrorCode() = %q, want %q", got, tt.wantCode)
+			}
+			if got := doorstep.ErrorMessage(tt.err); got != tt.wantMessage {
+				t.Errorf("ErrorMessage() = %q, want %q", got, tt.wantMessage)
+			}
+		})
+	}
+}
+
+func TestErrorString(t *testing.T) {
+	tests := []struct {
+		err  *doorstep.Error
+		want string
+	}{
+		{doorstep.Errorf(doorstep.EINVALID, "service", "unknown service %q", "x"),
+			`doorstep error: code=invalid field=service message=unknown service "x"`},
+		{doorstep.Errorf(doorstep.EUNSERVABLE, "", "nobody"),
+			`doorstep error: code=unservable message=nobody`},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}
