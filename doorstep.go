@@ -144,6 +144,10 @@ func (r *Request) Deadline() time.Time {
 	return r.RequestedAt.Add(NormalStart)
 }
 
+// PrivacyResolution is the H3 resolution (about 0.1 km², a few blocks) to
+// which a finished booking's location is reduced.
+const PrivacyResolution = 9
+
 // Booking status values.
 const (
 	StatusConfirmed = "confirmed"
@@ -163,10 +167,22 @@ type Booking struct {
 	Arrival     time.Time `json:"arrival"`
 	Status      string    `json:"status"`
 	// Location is where the service happens; it is needed to plan the
-	// worker's travel around the booking.
-	Location   Location `json:"location"`
-	Window     *Window  `json:"window,omitempty"`
-	CustomerID string   `json:"customer_id,omitempty"`
+	// worker's travel around the booking. Once the booking is over (or
+	// cancelled) it is reduced to the centre of its H3 cell (Cell): the
+	// exact place of a household is kept no longer than the booking
+	// needs it.
+	Location Location `json:"location"`
+	// Cell is set when Location has been reduced: the H3 cell (resolution
+	// PrivacyResolution) that held the exact location.
+	Cell       string  `json:"cell,omitempty"`
+	Window     *Window `json:"window,omitempty"`
+	CustomerID string  `json:"customer_id,omitempty"`
+	// Skills and Certificates are what the request required, so that a
+	// reschedule or a rescue can find another qualified worker.
+	Skills       []string `json:"skills,omitempty"`
+	Certificates []string `json:"certificates,omitempty"`
+	// SeriesID links the occurrences of a recurring booking.
+	SeriesID string `json:"series_id,omitempty"`
 	// Owner names the API key (not the key itself) that created the
 	// booking; other booking systems cannot see it.
 	Owner string `json:"owner,omitempty"`

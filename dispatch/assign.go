@@ -1,0 +1,215 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/matcher"
+	"github.com/doorstep-dev/doorstep/schedule"
+	"github.com/doorstep-dev/doorstep/store"
+)
+
+// MaxBatch bounds the requests of one batch assignment.
+const MaxBatch = 2000
+
+// ReasonConflict marks a batch request whose reservation lost a race
+// against another booking when the batch was committed.
+const ReasonConflict = "conflict"
+
+// Placement is a request placed by a batch, booked when the batch commits.
+type Placement struct {
+	RequestID string
+	WorkerID  string
+	Start     time.Time
+	End       time.Time
+	Arrival   time.Time
+	Cost      float64
+	// Booking is the confirmed booking when the batch was committed.
+	Booking *doorstep.Booking
+}
+
+// Unplaced is a request a batch could not place, and why.
+type Unplaced struct {
+	RequestID string
+	Reason    string
+}
+
+// BatchOutcome is the answer to Assign.
+type BatchOutcome struct {
+	Placements []Placement
+	Unplaced   []Unplaced
+	Objective  float64
+	Solve      time.Duration
+	Rounds     int
+}
+
+// Assign places many requests at once, optimally (matcher.Assign: urgent
+// requests served first, then as many as possible, then at least cost),
+// with each request's candidates the nearest qualified workers within its
+// reach. With commit, every placement is booked through the same atomic
+// reservation as Book — one step per worker, so a worker whose timeline
+// changed meanwhile loses only its own placements, reported with reason
+// "conflict". Without commit it is a plan and nothing is written.
+//
+// Request ids must be present and unique; errors name the offending
+// request as requests[i].field.
+func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bool, owner string) (*BatchOutcome, error) {
+	if len(reqs) == 0 {
+		return nil, doorstep.Errorf(doorstep.EINVALID, "requests", "at least one request is required")
+	}
+	if len(reqs) > MaxBatch {
+		return nil, doorstep.Errorf(doorstep.ETOOLARGE, "requests", "at most %d requests a batch, got %d", MaxBatch, len(reqs))
+	}
+	seen := make(map[string]bool, len(reqs))
+	for i := range reqs {
+		r := &reqs[i]
+		if r.ID == "" {
+			return nil, doorstep.Errorf(doorstep.EINVALID, fmt.Sprintf("requests[%d].id", i), "every request of a batch needs an id")
+		}
+		if seen[r.ID] {
+			return nil, doorstep.Errorf(doorstep.EINVALID, fmt.Sprintf("requests[%d].id", i), "id %q appears twice", r.ID)
+		}
+		seen[r.ID] = true
+		if err := s.Prepare(r); err != nil {
+			return nil, prefixField(err, fmt.Sprintf("requests[%d].", i))
+		}
+	}
+	now := s.cfg.Now()
+	workers, regions, items, err := s.batchCandidates(ctx, reqs, now)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	res, err := s.m.Assign(items, workers, now, matcher.BatchOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("assign batch: %w", err)
+	}
+	s.cfg.Observer.Matched("batch", len(workers), time.Since(t0))
+	s.cfg.Observer.Solved(res.Solve)
+	out := &BatchOutcome{Objective: res.Objective, Solve: res.Solve, Rounds: res.Rounds}
+	for _, u := range res.Unassigned {
+		out.Unplaced = append(out.Unplaced, Unplaced{RequestID: reqs[u.Item].ID, Reason: u.Reason})
+	}
+	byWorker := map[int][]matcher.Assignment{}
+	for _, a := range res.Assignments {
+		byWorker[a.Worker] = append(byWorker[a.Worker], a)
+	}
+	order := make([]int, 0, len(byWorker))
+	for w := range byWorker {
+		order = append(order, w)
+	}
+	slices.Sort(order)
+	for _, w := range order {
+		as := byWorker[w]
+		wk := workers[w].Worker
+		var bookings []*doorstep.Booking
+		if commit {
+			region := regions[w]
+			for _, a := range as {
+				bookings = append(bookings, bookingFor(items[a.Item].Request, &a.Option, store.NewBookingID(region), owner))
+			}
+			err := s.st.Apply(ctx, store.Change{Region: region, Expect: map[string]int64{wk.ID: workers[w].Version}, Create: bookings})
+			if errors.Is(err, store.ErrConflict) {
+				s.cfg.Observer.Conflict()
+				for _, a := range as {
+					out.Unplaced = append(out.Unplaced, Unplaced{RequestID: reqs[a.Item].ID, Reason: ReasonConflict})
+					out.Objective -= a.Option.Cost
+				}
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("commit batch for worker %s: %w", wk.ID, err)
+			}
+		}
+		for k, a := range as {
+			p := Placement{RequestID: reqs[a.Item].ID, WorkerID: wk.ID, Start: a.Option.Slot.Start,
+				End: a.Option.Slot.End, Arrival: a.Option.Slot.Arrival, Cost: a.Option.Cost}
+			if commit {
+				p.Booking = bookings[k]
+				s.cfg.Observer.Booked(items[a.Item].Request.Urgency)
+			}
+			out.Placements = append(out.Placements, p)
+		}
+	}
+	slices.SortFunc(out.Placements, func(a, b Placement) int { return strings.Compare(a.RequestID, b.RequestID) })
+	slices.SortFunc(out.Unplaced, func(a, b Unplaced) int { return strings.Compare(a.RequestID, b.RequestID) })
+	return out, nil
+}
+
+// batchCandidates reads every worker within reach of any request in one
+// pass and gives each request its nearest qualified workers.
+func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, now time.Time) ([]matcher.Candidate, []string, []matcher.BatchItem, error) {
+	travel := s.m.Config().Travel
+	searches := make([]matcher.Search, len(reqs))
+	cellSet := map[geo.Cell]bool{}
+	var cells []geo.Cell
+	var from, to time.Time
+	for i := range reqs {
+		searches[i] = matcher.SearchFor(&reqs[i], now, travel, s.cfg.NormalReachKm)
+		for _, ring := range geo.Rings(searches[i].Center, searches[i].MaxRings) {
+			for _, c := range ring {
+				if !cellSet[c] {
+					cellSet[c] = true
+					cells = append(cells, c)
+				}
+			}
+		}
+		f, t := horizon(now, schedule.JobFor(&reqs[i], now))
+		if i == 0 || f.Before(from) {
+			from = f
+		}
+		if i == 0 || t.After(to) {
+			to = t
+		}
+	}
+	refs, err := s.st.WorkerIDsInCells(ctx, cells)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("find workers near batch: %w", err)
+	}
+	loaded, err := s.st.LoadCandidates(ctx, refs, from, to)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("load batch candidates: %w", err)
+	}
+	workers := make([]matcher.Candidate, 0, len(loaded))
+	regions := make([]string, 0, len(loaded))
+	ix := matcher.NewIndex()
+	ids := map[string]bool{}
+	for _, c := range loaded {
+		if ids[c.Worker.ID] {
+			continue
+		}
+		ids[c.Worker.ID] = true
+		ix.Put(len(workers), c.Worker.Position())
+		workers = append(workers, matcher.Candidate{Worker: c.Worker, Timeline: schedule.TimelineOf(c.Bookings), Version: c.Version})
+		regions = append(regions, geo.RegionOf(c.Worker.Home).String())
+	}
+	items := make([]matcher.BatchItem, len(reqs))
+	for i := range reqs {
+		r := &reqs[i]
+		keep := func(w int) bool {
+			wk := workers[w].Worker
+			return doorstep.HasAll(wk.Skills, r.Skills) && doorstep.HasAll(wk.Certificates, r.Certificates) &&
+				geo.DistanceKm(wk.Position(), r.Location) <= searches[i].ReachKm
+		}
+		items[i] = matcher.BatchItem{Request: r, Candidates: ix.Near(nil, searches[i], s.cfg.WantCandidates, keep)}
+	}
+	return workers, regions, items, nil
+}
+
+// prefixField prefixes the field of an *doorstep.Error (for errors about
+// one request of a batch).
+func prefixField(err error, prefix string) error {
+	var e *doorstep.Error
+	if errors.As(err, &e) {
+		c := *e
+		c.Field = prefix + c.Field
+		return &c
+	}
+	return err
+}

@@ -1,0 +1,168 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/matcher"
+	"github.com/doorstep-dev/doorstep/store"
+)
+
+// Booked is the outcome of Book: the confirmed booking and, when a normal
+// booking had to move to free a worker for an urgent request, the rescue.
+type Booked struct {
+	Booking *doorstep.Booking
+	Rescue  *Rescue
+}
+
+// Book matches req and reserves the best option atomically. When a
+// reservation loses a race (the worker's timeline changed since it was
+// read) the next option is tried; when every option of a round lost, the
+// candidates are read again, up to MaxAttempts rounds. An urgent request
+// that nobody can reach within the hour is rescued when moving one normal
+// booking frees a qualified worker (see rescue). owner names the API key
+// that books.
+func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) (*Booked, error) {
+	if err := s.Prepare(&req); err != nil {
+		return nil, err
+	}
+	hist, err := s.history(ctx, req.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	for range s.cfg.MaxAttempts {
+		now := s.cfg.Now()
+		p, err := s.candidates(ctx, &req, now)
+		if err != nil {
+			return nil, err
+		}
+		res := s.match(&req, p, now, hist)
+		if len(res.Options) == 0 {
+			if req.Urgency != doorstep.Urgent {
+				return nil, s.unservable(&req, p, now, res)
+			}
+			b, r, err := s.rescue(ctx, &req, p, now, hist, owner)
+			switch {
+			case errors.Is(err, errRescueLost):
+				continue
+			case err != nil:
+				return nil, err
+			case b == nil:
+				return nil, s.unservable(&req, p, now, res)
+			}
+			s.booked(ctx, &req, b)
+			return &Booked{Booking: b, Rescue: r}, nil
+		}
+		for i := range res.Options {
+			b, err := s.reserve(ctx, &req, &res.Options[i], p.regions[res.Options[i].WorkerID], owner)
+			if errors.Is(err, store.ErrConflict) {
+				s.cfg.Observer.Conflict()
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			s.booked(ctx, &req, b)
+			return &Booked{Booking: b}, nil
+		}
+	}
+	return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "every suitable worker was booked by someone else meanwhile; retry")
+}
+
+// booked records a confirmed booking: metrics, and the customer's last
+// worker for continuity next time.
+func (s *Service) booked(ctx context.Context, req *doorstep.Request, b *doorstep.Booking) {
+	s.cfg.Observer.Booked(req.Urgency)
+	if req.CustomerID != "" {
+		// Continuity is a soft preference: losing it to a Redis hiccup costs
+		// a little ranking quality, never a booking, so it is not an error.
+		_ = s.st.SetLastWorker(ctx, req.CustomerID, b.WorkerID)
+	}
+}
+
+// history reads what is known of the customer.
+func (s *Service) history(ctx context.Context, customerID string) (matcher.History, error) {
+	if customerID == "" {
+		return matcher.History{}, nil
+	}
+	last, err := s.st.LastWorker(ctx, customerID)
+	if err != nil {
+		return matcher.History{}, fmt.Errorf("read customer history: %w", err)
+	}
+	return matcher.History{LastWorker: last}, nil
+}
+
+// reserve books option o for req through one atomic store step.
+func (s *Service) reserve(ctx context.Context, req *doorstep.Request, o *matcher.Option, region, owner string) (*doorstep.Booking, error) {
+	b := bookingFor(req, o, store.NewBookingID(region), owner)
+	err := s.st.Apply(ctx, store.Change{
+		Region: region,
+		Expect: map[string]int64{o.WorkerID: o.Version},
+		Create: []*doorstep.Booking{b},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reserve worker %s: %w", o.WorkerID, err)
+	}
+	return b, nil
+}
+
+func bookingFor(req *doorstep.Request, o *matcher.Option, id, owner string) *doorstep.Booking {
+	return &doorstep.Booking{
+		ID:           id,
+		WorkerID:     o.WorkerID,
+		Service:      req.Service,
+		Urgency:      req.Urgency,
+		RequestedAt:  req.RequestedAt,
+		Deadline:     req.Deadline(),
+		Start:        o.Slot.Start,
+		End:          o.Slot.End,
+		Arrival:      o.Slot.Arrival,
+		Status:       doorstep.StatusConfirmed,
+		Location:     req.Location,
+		Window:       req.Window,
+		CustomerID:   req.CustomerID,
+		Owner:        owner,
+		Skills:       req.Skills,
+		Certificates: req.Certificates,
+	}
+}
+
+// Booking returns booking id as seen by owner: a booking of another owner
+// is not found. An empty owner sees every booking (the admin role).
+func (s *Service) Booking(ctx context.Context, id, owner string) (*doorstep.Booking, error) {
+	b, err := s.st.GetBooking(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if owner != "" && b.Owner != owner {
+		return nil, doorstep.Errorf(doorstep.ENOTFOUND, "", "booking %s not found", id)
+	}
+	return b, nil
+}
+
+// Cancel cancels booking id and frees its slot at once. Cancelling a
+// cancelled booking returns it unchanged; a booking that has already
+// started cannot be cancelled.
+func (s *Service) Cancel(ctx context.Context, id, owner string) (*doorstep.Booking, error) {
+	b, err := s.Booking(ctx, id, owner)
+	if err != nil {
+		return nil, err
+	}
+	if b.Status == doorstep.StatusCancelled {
+		return b, nil
+	}
+	if !s.cfg.Now().Before(b.Start) {
+		return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "booking %s started at %s and can no longer be cancelled", id, b.Start.Format(time.RFC3339))
+	}
+	c, err := s.st.CancelBooking(ctx, id)
+	if errors.Is(err, store.ErrNotConfirmed) {
+		return s.Booking(ctx, id, owner) // cancelled meanwhile: same answer
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}

@@ -1,0 +1,144 @@
+// Package dispatch holds Doorstep's use cases — quote, book, cancel and the
+// management of workers — each a short function that loads state from the
+// store, asks the matcher, and reserves through the store, trying the next
+// option when a reservation loses a race. It knows nothing of HTTP.
+package dispatch
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/matcher"
+	"github.com/doorstep-dev/doorstep/store"
+)
+
+// Observer receives what the use cases measure. The api package implements
+// it with Prometheus; a nil Observer in Config records nothing.
+type Observer interface {
+	// Matched records one matching pass over n candidates.
+	Matched(class doorstep.Urgency, n int, d time.Duration)
+	// Booked records a confirmed booking.
+	Booked(class doorstep.Urgency)
+	// Unservable records a request no worker could serve within its class.
+	Unservable(class doorstep.Urgency)
+	// Conflict records a reservation that lost a race and was retried.
+	Conflict()
+	// Rescued records an urgent request served by moving a normal booking.
+	Rescued()
+	// Solved records the assignment solver's time for one batch.
+	Solved(d time.Duration)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Matched(doorstep.Urgency, int, time.Duration) {}
+func (nopObserver) Booked(doorstep.Urgency)                      {}
+func (nopObserver) Unservable(doorstep.Urgency)                  {}
+func (nopObserver) Conflict()                                    {}
+func (nopObserver) Rescued()                                     {}
+func (nopObserver) Solved(time.Duration)                         {}
+
+// Config configures a Service. Store is required; every other zero field
+// takes its documented default.
+type Config struct {
+	Store *store.Store
+	// Matcher ranks candidates; nil means matcher.New(matcher.Config{}).
+	Matcher *matcher.Matcher
+	// Catalogue of services; nil means doorstep.DefaultCatalogue().
+	Catalogue doorstep.Catalogue
+	// Now is the clock; nil means the wall clock in UTC, rounded up to the
+	// second (so that every time the API answers is a whole second, and
+	// never before the request).
+	Now func() time.Time
+	// NormalReachKm bounds the candidate search of normal requests;
+	// 0 means matcher.DefaultNormalReachKm.
+	NormalReachKm float64
+	// WantCandidates is how many qualified candidates the search widens
+	// for before it stops; 0 means 24.
+	WantCandidates int
+	// MaxAttempts bounds the rounds of load-match-reserve a booking makes
+	// when its reservations keep losing races; 0 means 4.
+	MaxAttempts int
+	// Observer receives measurements; nil records nothing.
+	Observer Observer
+}
+
+func (c *Config) validate() error {
+	if c.Store == nil {
+		return errors.New("dispatch: config: store is required")
+	}
+	if c.Matcher == nil {
+		m, err := matcher.New(matcher.Config{})
+		if err != nil {
+			return fmt.Errorf("dispatch: config: %w", err)
+		}
+		c.Matcher = m
+	}
+	if c.Catalogue == nil {
+		c.Catalogue = doorstep.DefaultCatalogue()
+	}
+	if c.Now == nil {
+		c.Now = wallClock
+	}
+	if c.NormalReachKm < 0 || c.NormalReachKm > 500 {
+		return fmt.Errorf("dispatch: config: normal reach %v km out of [0, 500]", c.NormalReachKm)
+	}
+	if c.WantCandidates == 0 {
+		c.WantCandidates = 24
+	} else if c.WantCandidates < 1 || c.WantCandidates > 10000 {
+		return fmt.Errorf("dispatch: config: want candidates %d out of [1, 10000]", c.WantCandidates)
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = 4
+	} else if c.MaxAttempts < 1 || c.MaxAttempts > 20 {
+		return fmt.Errorf("dispatch: config: max attempts %d out of [1, 20]", c.MaxAttempts)
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
+	}
+	return nil
+}
+
+func wallClock() time.Time {
+	now := time.Now().UTC()
+	if t := now.Truncate(time.Second); t.Before(now) {
+		return t.Add(time.Second)
+	}
+	return now
+}
+
+// Service runs the use cases. It is safe for concurrent use.
+type Service struct {
+	cfg Config
+	st  *store.Store
+	m   *matcher.Matcher
+}
+
+// New returns a Service for cfg.
+func New(cfg Config) (*Service, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, st: cfg.Store, m: cfg.Matcher}, nil
+}
+
+// Catalogue returns the service catalogue in use.
+func (s *Service) Catalogue() doorstep.Catalogue { return s.cfg.Catalogue }
+
+// Now reads the service's clock.
+func (s *Service) Now() time.Time { return s.cfg.Now() }
+
+// Prepare resolves r against the catalogue, defaults requested_at to now and
+// validates it. Every use case that takes a request calls it first.
+func (s *Service) Prepare(r *doorstep.Request) error {
+	now := s.cfg.Now()
+	if r.RequestedAt.IsZero() {
+		r.RequestedAt = now
+	}
+	if err := s.cfg.Catalogue.Resolve(r); err != nil {
+		return err
+	}
+	return r.Validate(now)
+}

@@ -1,0 +1,195 @@
+package dispatch
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/matcher"
+	"github.com/doorstep-dev/doorstep/schedule"
+	"github.com/doorstep-dev/doorstep/store"
+)
+
+// pool is the candidates read for one request, with the region of each
+// worker (which its reservation needs).
+type pool struct {
+	cands    []matcher.Candidate
+	regions  map[string]string
+	bookings map[string][]*doorstep.Booking // confirmed, by worker id
+}
+
+// index returns the position of worker id in p.cands, or -1.
+func (p *pool) index(id string) int {
+	for i := range p.cands {
+		if p.cands[i].Worker.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// add adds a loaded candidate to the pool, unless it is there already (a
+// position update moved it between cells while the rings were read).
+func (p *pool) add(c store.Candidate) bool {
+	if _, seen := p.regions[c.Worker.ID]; seen {
+		return false
+	}
+	p.regions[c.Worker.ID] = geo.RegionOf(c.Worker.Home).String()
+	p.bookings[c.Worker.ID] = c.Bookings
+	p.cands = append(p.cands, matcher.Candidate{
+		Worker:   c.Worker,
+		Timeline: schedule.TimelineOf(c.Bookings),
+		Version:  c.Version,
+	})
+	return true
+}
+
+// dayReach is how far before the earliest and after the latest start the
+// bookings of a candidate are read: the daily caps count every booking of
+// the slot's working day (a calendar day in the shift's zone, up to 25
+// hours long across a DST change), which may have started far longer than
+// doorstep.MaxDuration ago; it also covers any booking still under way and
+// the stop after the slot.
+const dayReach = 25 * time.Hour
+
+// horizon is the span of bookings read with each candidate: from a working
+// day before now to a working day past the latest start.
+func horizon(now time.Time, job schedule.Job) (from, to time.Time) {
+	return now.Add(-dayReach), job.LatestStart.Add(dayReach)
+}
+
+// candidates reads the workers around req, ring by ring, until enough of
+// them are qualified or the class's reach is covered.
+func (s *Service) candidates(ctx context.Context, req *doorstep.Request, now time.Time) (pool, error) {
+	from, to := horizon(now, schedule.JobFor(req, now))
+	return s.candidatesIn(ctx, req, now, from, to)
+}
+
+// candidatesIn is candidates with the bookings read over [from, to].
+func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, from, to time.Time) (pool, error) {
+	search := matcher.SearchFor(req, now, s.m.Config().Travel, s.cfg.NormalReachKm)
+	rings := geo.Rings(search.Center, search.MaxRings)
+	p := pool{regions: map[string]string{}, bookings: map[string][]*doorstep.Booking{}}
+	qualified := 0
+	for _, step := range search.Steps() {
+		var cells []geo.Cell
+		for k := step[0]; k <= step[1] && k < len(rings); k++ {
+			cells = append(cells, rings[k]...)
+		}
+		refs, err := s.st.WorkerIDsInCells(ctx, cells)
+		if err != nil {
+			return pool{}, fmt.Errorf("find workers near request: %w", err)
+		}
+		loaded, err := s.st.LoadCandidates(ctx, refs, from, to)
+		if err != nil {
+			return pool{}, fmt.Errorf("load candidates: %w", err)
+		}
+		for _, c := range loaded {
+			if !p.add(c) {
+				continue
+			}
+			if doorstep.HasAll(c.Worker.Skills, req.Skills) && doorstep.HasAll(c.Worker.Certificates, req.Certificates) {
+				qualified++
+			}
+		}
+		if qualified >= s.cfg.WantCandidates {
+			break
+		}
+	}
+	return p, nil
+}
+
+// Quote is the answer to a match request: ranked options, reserving nothing.
+type Quote struct {
+	Request *doorstep.Request
+	matcher.Result
+}
+
+// Quote ranks the workers who can serve req. It reserves nothing. When none
+// can serve it within its class it returns an *doorstep.Error with code
+// EUNSERVABLE explaining why.
+func (s *Service) Quote(ctx context.Context, req doorstep.Request) (*Quote, error) {
+	if err := s.Prepare(&req); err != nil {
+		return nil, err
+	}
+	now := s.cfg.Now()
+	p, err := s.candidates(ctx, &req, now)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := s.history(ctx, req.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	res := s.match(&req, p, now, hist)
+	if len(res.Options) == 0 {
+		return nil, s.unservable(&req, p, now, res)
+	}
+	return &Quote{Request: &req, Result: res}, nil
+}
+
+func (s *Service) match(req *doorstep.Request, p pool, now time.Time, hist matcher.History) matcher.Result {
+	t0 := time.Now()
+	res := s.m.Match(req, p.cands, now, hist)
+	s.cfg.Observer.Matched(req.Urgency, len(p.cands), time.Since(t0))
+	return res
+}
+
+// unservable explains why nobody can serve req: the counts of each failed
+// hard rule and, when qualified workers exist but are late or busy, the
+// earliest any of them could arrive.
+func (s *Service) unservable(req *doorstep.Request, p pool, now time.Time, res matcher.Result) error {
+	s.cfg.Observer.Unservable(req.Urgency)
+	var why []string
+	for _, r := range sortedKeys(res.Rejected) {
+		why = append(why, fmt.Sprintf("%s: %d", r, res.Rejected[r]))
+	}
+	msg := fmt.Sprintf("no worker can serve this %s request within its service level (deadline %s)",
+		req.Urgency, res.Deadline.Format(time.RFC3339))
+	if len(p.cands) == 0 {
+		msg += "; no worker within reach"
+	} else {
+		msg += "; candidates rejected by rule: " + strings.Join(why, ", ")
+	}
+	if at, id, ok := s.earliestBeyond(req, p, now); ok {
+		msg += fmt.Sprintf("; the earliest a qualified worker (%s) could arrive is %s", id, at.Format(time.RFC3339))
+	}
+	e := doorstep.Errorf(doorstep.EUNSERVABLE, "", "%s", msg)
+	e.Rejected = res.Rejected
+	return e
+}
+
+// earliestBeyond finds the earliest arrival among qualified candidates when
+// the class deadline is lifted (searching a day past it).
+func (s *Service) earliestBeyond(req *doorstep.Request, p pool, now time.Time) (time.Time, string, bool) {
+	relaxed := *req
+	relaxed.Urgency = doorstep.Normal
+	relaxed.Window = nil
+	relaxed.RequestedAt = req.Deadline()
+	job := schedule.JobFor(&relaxed, now)
+	var best matcher.Option
+	found := false
+	for i := range p.cands {
+		o, reason := s.m.Evaluate(&relaxed, job, &p.cands[i], matcher.History{})
+		if reason != "" {
+			continue
+		}
+		if !found || o.Slot.Arrival.Before(best.Slot.Arrival) {
+			best, found = o, true
+		}
+	}
+	return best.Slot.Arrival, best.WorkerID, found
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

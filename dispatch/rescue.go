@@ -1,0 +1,150 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/matcher"
+	"github.com/doorstep-dev/doorstep/schedule"
+	"github.com/doorstep-dev/doorstep/store"
+)
+
+// Rescue describes a normal booking moved so that a qualified worker could
+// take an urgent request nobody could otherwise reach within the hour.
+type Rescue struct {
+	MovedBookingID string
+	FromWorker     string
+	ToWorker       string
+	OldStart       time.Time
+	NewStart       time.Time
+}
+
+// maxRescueWorkers bounds how many nearby busy workers a rescue examines.
+const maxRescueWorkers = 16
+
+// errRescueLost reports that a rescue lost a race; the caller starts over.
+var errRescueLost = errors.New("rescue lost a race")
+
+// rescue tries to free a qualified worker for the urgent request req by
+// moving one of its normal bookings that has not started — to another
+// worker of the same region, or to a later slot of its own — without
+// breaking that booking's promise: its start moves only inside its window
+// (a booking without a window keeps its start exactly) and within 24 hours
+// of its request. The move and the urgent booking are one atomic store step
+// (both workers are in one region, so one hash slot). It returns a nil
+// booking when no rescue exists.
+func (s *Service) rescue(ctx context.Context, req *doorstep.Request, p pool, now time.Time, hist matcher.History, owner string) (*doorstep.Booking, *Rescue, error) {
+	job := schedule.JobFor(req, now)
+	reach := s.m.Config().Travel.ReachKm(req.Deadline().Sub(now))
+	type near struct {
+		i  int
+		km float64
+	}
+	var list []near
+	for i := range p.cands {
+		w := p.cands[i].Worker
+		if slices.Contains(req.ExcludedWorkers, w.ID) || !doorstep.HasAll(w.Skills, req.Skills) || !doorstep.HasAll(w.Certificates, req.Certificates) {
+			continue
+		}
+		if km := geo.DistanceKm(w.Position(), req.Location); km <= reach {
+			list = append(list, near{i, km})
+		}
+	}
+	slices.SortFunc(list, func(a, b near) int {
+		switch {
+		case a.km < b.km:
+			return -1
+		case a.km > b.km:
+			return 1
+		}
+		return 0
+	})
+	for _, n := range list[:min(len(list), maxRescueWorkers)] {
+		c := &p.cands[n.i]
+		for _, moved := range p.bookings[c.Worker.ID] {
+			if moved.Urgency != doorstep.Normal || moved.Status != doorstep.StatusConfirmed || !moved.Arrival.After(now) {
+				continue
+			}
+			b, r, err := s.tryRescue(ctx, req, job, p, c, moved, now, hist, owner)
+			if b != nil || err != nil {
+				return b, r, err
+			}
+		}
+	}
+	return nil, nil, nil
+}
+
+// tryRescue frees worker c for req by moving booking moved, if it can.
+func (s *Service) tryRescue(ctx context.Context, req *doorstep.Request, job schedule.Job, p pool, c *matcher.Candidate,
+	moved *doorstep.Booking, now time.Time, hist matcher.History, owner string) (*doorstep.Booking, *Rescue, error) {
+	freed := matcher.Candidate{Worker: c.Worker, Timeline: c.Timeline.Without(moved.ID), Version: c.Version}
+	urgent, reason := s.m.Evaluate(req, job, &freed, hist)
+	if reason != "" {
+		return nil, nil, nil
+	}
+	region := p.regions[c.Worker.ID]
+	// The worker's day with the urgent job in it, where the moved booking
+	// may still find a later slot.
+	withUrgent := matcher.Candidate{Worker: c.Worker, Version: c.Version, Timeline: freed.Timeline.Insert(schedule.Stop{
+		BookingID: "urgent", Arrival: urgent.Slot.Arrival, Start: urgent.Slot.Start, End: urgent.Slot.End, Location: req.Location})}
+	mreq, mjob := movedJob(moved, now)
+	var best *matcher.Option
+	var bestCand *matcher.Candidate
+	consider := func(cand *matcher.Candidate) {
+		o, reason := s.m.Evaluate(mreq, mjob, cand, matcher.History{LastWorker: moved.WorkerID})
+		if reason == "" && (best == nil || o.Cost < best.Cost) {
+			best, bestCand = &o, cand
+		}
+	}
+	consider(&withUrgent)
+	for i := range p.cands {
+		other := &p.cands[i]
+		if other.Worker.ID != c.Worker.ID && p.regions[other.Worker.ID] == region {
+			consider(other)
+		}
+	}
+	if best == nil {
+		return nil, nil, nil
+	}
+	ub := bookingFor(req, &urgent, store.NewBookingID(region), owner)
+	mb := *moved
+	mb.WorkerID, mb.Start, mb.End, mb.Arrival = best.WorkerID, best.Slot.Start, best.Slot.End, best.Slot.Arrival
+	expect := map[string]int64{c.Worker.ID: c.Version, bestCand.Worker.ID: bestCand.Version}
+	err := s.st.Apply(ctx, store.Change{Region: region, Expect: expect, Create: []*doorstep.Booking{ub}, Update: []*doorstep.Booking{&mb}})
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotConfirmed) {
+		s.cfg.Observer.Conflict()
+		return nil, nil, errRescueLost
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("rescue urgent request by moving booking %s: %w", moved.ID, err)
+	}
+	s.cfg.Observer.Rescued()
+	return ub, &Rescue{MovedBookingID: moved.ID, FromWorker: moved.WorkerID, ToWorker: mb.WorkerID, OldStart: moved.Start, NewStart: mb.Start}, nil
+}
+
+// movedJob is the request and job of an existing normal booking being
+// moved: its start stays inside its window and within 24 hours of its
+// request, and a booking without a window keeps its start exactly (its
+// customer was told that time).
+func movedJob(b *doorstep.Booking, now time.Time) (*doorstep.Request, schedule.Job) {
+	r := requestOf(b)
+	job := schedule.JobFor(r, now)
+	if b.Window == nil {
+		job.EarliestStart, job.LatestStart = b.Start, b.Start
+	}
+	return r, job
+}
+
+// requestOf rebuilds the request an existing booking serves.
+func requestOf(b *doorstep.Booking) *doorstep.Request {
+	return &doorstep.Request{
+		Service: b.Service, Skills: b.Skills, Certificates: b.Certificates, Location: b.Location,
+		Urgency: b.Urgency, Duration: b.End.Sub(b.Start), Window: b.Window, RequestedAt: b.RequestedAt,
+		CustomerID: b.CustomerID,
+	}
+}

@@ -1,0 +1,259 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/matcher"
+	"github.com/doorstep-dev/doorstep/schedule"
+	"github.com/doorstep-dev/doorstep/store"
+)
+
+// Recurrence repeats a normal booking: Count occurrences, IntervalDays
+// apart, each inside its own window (the first request's window shifted by
+// the interval).
+type Recurrence struct {
+	IntervalDays int
+	Count        int
+}
+
+// Limits of a recurrence.
+const (
+	MaxOccurrences    = 52
+	MaxIntervalDays   = 90
+	MaxSeriesSpanDays = 366
+)
+
+// Miss is an occurrence of a series that could not be placed, and why.
+type Miss struct {
+	Occurrence int
+	Window     doorstep.Window
+	Reason     string
+}
+
+// SeriesOutcome is the answer to BookSeries.
+type SeriesOutcome struct {
+	SeriesID string
+	Bookings []*doorstep.Booking
+	Missed   []Miss
+}
+
+// BookSeries books every occurrence of a recurring normal request inside its
+// own window, preferring one worker for all of them (continuity): the
+// worker who can take the most occurrences, at least cost, takes those;
+// each remaining occurrence goes to its best other worker of the same
+// region, and the occurrences nobody can take are reported in Missed with
+// the reason. All bookings are made in one atomic step.
+func (s *Service) BookSeries(ctx context.Context, req doorstep.Request, rec Recurrence, owner string) (*SeriesOutcome, error) {
+	switch {
+	case rec.Count < 1 || rec.Count > MaxOccurrences:
+		return nil, doorstep.Errorf(doorstep.EINVALID, "recurrence.count", "count must be in [1, %d]", MaxOccurrences)
+	case rec.IntervalDays < 1 || rec.IntervalDays > MaxIntervalDays:
+		return nil, doorstep.Errorf(doorstep.EINVALID, "recurrence.interval_days", "interval_days must be in [1, %d]", MaxIntervalDays)
+	case (rec.Count-1)*rec.IntervalDays > MaxSeriesSpanDays:
+		return nil, doorstep.Errorf(doorstep.EINVALID, "recurrence.count", "a series spans at most %d days", MaxSeriesSpanDays)
+	}
+	if err := s.Prepare(&req); err != nil {
+		return nil, err
+	}
+	if req.Urgency != doorstep.Normal {
+		return nil, doorstep.Errorf(doorstep.EINVALID, "recurrence", "only normal requests recur")
+	}
+	hist, err := s.history(ctx, req.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	for range s.cfg.MaxAttempts {
+		out, err := s.bookSeries(ctx, &req, rec, hist, owner)
+		if errors.Is(err, store.ErrConflict) {
+			s.cfg.Observer.Conflict()
+			continue
+		}
+		if err == nil && len(out.Bookings) > 0 {
+			s.booked(ctx, &req, out.Bookings[0])
+		}
+		return out, err
+	}
+	return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "the workers kept changing; retry")
+}
+
+// occurrences returns the requests of a series: occurrence k is the first
+// shifted by k intervals, its window included (a request without a window
+// gets its 24 hours as one).
+func occurrences(req *doorstep.Request, rec Recurrence) []*doorstep.Request {
+	base := doorstep.Window{Start: req.RequestedAt, End: req.Deadline()}
+	if req.Window != nil {
+		base = *req.Window
+	}
+	out := make([]*doorstep.Request, rec.Count)
+	for k := range rec.Count {
+		d := time.Duration(k*rec.IntervalDays) * 24 * time.Hour
+		r := *req
+		r.RequestedAt = req.RequestedAt.Add(d)
+		r.Window = &doorstep.Window{Start: base.Start.Add(d), End: base.End.Add(d)}
+		out[k] = &r
+	}
+	return out
+}
+
+func (s *Service) bookSeries(ctx context.Context, req *doorstep.Request, rec Recurrence, hist matcher.History, owner string) (*SeriesOutcome, error) {
+	now := s.cfg.Now()
+	occ := occurrences(req, rec)
+	jobs := make([]schedule.Job, len(occ))
+	for k, r := range occ {
+		jobs[k] = schedule.JobFor(r, now)
+	}
+	last := jobs[len(jobs)-1].LatestStart
+	p, err := s.candidatesIn(ctx, req, now, now.Add(-dayReach), last.Add(dayReach))
+	if err != nil {
+		return nil, err
+	}
+	// The continuity worker: the one who can take the most occurrences,
+	// then at the least total cost.
+	bestW, bestN, bestCost := -1, 0, 0.0
+	var bestPlan []*matcher.Option
+	for i := range p.cands {
+		plan, n, cost := s.planOn(occ, jobs, p.cands[i], hist)
+		if n > bestN || (n == bestN && n > 0 && cost < bestCost) {
+			bestW, bestN, bestCost, bestPlan = i, n, cost, plan
+		}
+	}
+	if bestW < 0 {
+		res := s.m.Match(occ[0], p.cands, now, hist)
+		return nil, s.unservable(occ[0], p, now, res)
+	}
+	region := p.regions[p.cands[bestW].Worker.ID]
+	// Work on copies of the region's candidates, the continuity worker's
+	// timeline holding its planned occurrences.
+	var cands []matcher.Candidate
+	for _, c := range p.cands {
+		if p.regions[c.Worker.ID] == region {
+			cands = append(cands, c)
+		}
+	}
+	seriesID := store.NewSeriesID(region)
+	out := &SeriesOutcome{SeriesID: seriesID}
+	expect := map[string]int64{}
+	place := func(r *doorstep.Request, o *matcher.Option) {
+		b := bookingFor(r, o, store.NewBookingID(region), owner)
+		b.SeriesID = seriesID
+		out.Bookings = append(out.Bookings, b)
+		expect[o.WorkerID] = o.Version
+		for i := range cands {
+			if cands[i].Worker.ID == o.WorkerID {
+				cands[i].Timeline = cands[i].Timeline.Insert(schedule.StopOf(b))
+			}
+		}
+	}
+	// The continuity worker's occurrences first, so the others are matched
+	// around them; then each leftover on its best worker.
+	for k, r := range occ {
+		if bestPlan[k] != nil {
+			place(r, bestPlan[k])
+		}
+	}
+	for k, r := range occ {
+		if bestPlan[k] != nil {
+			continue
+		}
+		res := s.m.Match(r, cands, now, hist)
+		if len(res.Options) == 0 {
+			out.Missed = append(out.Missed, Miss{Occurrence: k, Window: *r.Window, Reason: mainReason(res.Rejected)})
+			continue
+		}
+		place(r, &res.Options[0])
+	}
+	slices.SortFunc(out.Bookings, func(a, b *doorstep.Booking) int { return a.Start.Compare(b.Start) })
+	ids := make([]string, len(out.Bookings))
+	for i, b := range out.Bookings {
+		ids[i] = b.ID
+	}
+	if err := s.st.PutSeries(ctx, &store.Series{ID: seriesID, Owner: owner, CustomerID: req.CustomerID, BookingIDs: ids, CreatedAt: now}); err != nil {
+		return nil, err
+	}
+	if err := s.st.Apply(ctx, store.Change{Region: region, Expect: expect, Create: out.Bookings}); err != nil {
+		return nil, fmt.Errorf("book series: %w", err)
+	}
+	return out, nil
+}
+
+// planOn places the occurrences one after another on candidate c alone and
+// returns, per occurrence, its option there (nil where it does not fit),
+// how many fit and their total cost.
+func (s *Service) planOn(occ []*doorstep.Request, jobs []schedule.Job, c matcher.Candidate, hist matcher.History) ([]*matcher.Option, int, float64) {
+	plan := make([]*matcher.Option, len(occ))
+	n, cost := 0, 0.0
+	for k, r := range occ {
+		o, reason := s.m.Evaluate(r, jobs[k], &c, hist)
+		if reason != "" {
+			if k == 0 && (reason == matcher.ReasonSkills || reason == matcher.ReasonCertificates || reason == matcher.ReasonExcluded) {
+				return plan, 0, 0 // never qualified: skip the rest
+			}
+			continue
+		}
+		plan[k] = &o
+		n++
+		cost += o.Cost
+		c.Timeline = c.Timeline.Insert(schedule.Stop{BookingID: fmt.Sprintf("occurrence-%d", k),
+			Arrival: o.Slot.Arrival, Start: o.Slot.Start, End: o.Slot.End, Location: r.Location})
+	}
+	return plan, n, cost
+}
+
+// mainReason is the most common rejection in counts, "busy" when none.
+func mainReason(rej map[string]int) string {
+	best, n := matcher.ReasonBusy, 0
+	for _, r := range sortedKeys(rej) {
+		if rej[r] > n {
+			best, n = r, rej[r]
+		}
+	}
+	return best
+}
+
+// SeriesCancel is the answer to CancelSeries.
+type SeriesCancel struct {
+	SeriesID  string
+	Cancelled []*doorstep.Booking
+	// Kept are the occurrences already under way, done or cancelled before.
+	Kept []*doorstep.Booking
+}
+
+// CancelSeries cancels every occurrence of series id that has not started.
+func (s *Service) CancelSeries(ctx context.Context, id, owner string) (*SeriesCancel, error) {
+	sr, err := s.st.GetSeries(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if owner != "" && sr.Owner != owner {
+		return nil, doorstep.Errorf(doorstep.ENOTFOUND, "", "series %s not found", id)
+	}
+	out := &SeriesCancel{SeriesID: id}
+	for _, bid := range sr.BookingIDs {
+		b, err := s.st.GetBooking(ctx, bid)
+		if doorstep.ErrorCode(err) == doorstep.ENOTFOUND {
+			continue // written in the record, never booked (see store.Series)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if b.Status != doorstep.StatusConfirmed || !s.cfg.Now().Before(b.Start) {
+			out.Kept = append(out.Kept, b)
+			continue
+		}
+		c, err := s.st.CancelBooking(ctx, bid)
+		if errors.Is(err, store.ErrNotConfirmed) {
+			out.Kept = append(out.Kept, b)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out.Cancelled = append(out.Cancelled, c)
+	}
+	return out, nil
+}
