@@ -1,0 +1,81 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/store"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// Audit actions.
+const (
+	auditCreate     = "create"
+	auditCancel     = "cancel"
+	auditReschedule = "reschedule"
+	auditMove       = "move"
+	auditErase      = "erase_customer"
+)
+
+// audit appends one event for a booking action. It never fails the
+// request: the action is done and answered; a lost audit event is logged
+// (with its request id, so an operator can reconstruct it from the logs)
+// and counted.
+func (s *Server) audit(r *http.Request, action, bookingID string, err error) {
+	p := principalFrom(r.Context())
+	result := "ok"
+	if err != nil {
+		result = doorstep.ErrorCode(err)
+	}
+	e := store.AuditEvent{At: s.svc.Now(), KeyID: p.KeyID, Role: string(p.Role), Action: action,
+		BookingID: bookingID, Result: result, RequestID: middleware.GetReqID(r.Context())}
+	if aerr := s.st.AppendAudit(r.Context(), e, s.auditMax); aerr != nil {
+		s.metrics.auditErrors.Inc()
+		s.log.ErrorContext(r.Context(), "audit event lost", "err", aerr, "action", action, "booking", bookingID,
+			"result", result, "request_id", e.RequestID, "key_id", p.KeyID)
+	}
+}
+
+// handleAudit reads the audit log, newest first: ?limit=N&before=ID pages.
+func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "limit", "limit must be a whole number in [1, 1000]"))
+			return
+		}
+		limit = n
+	}
+	events, err := s.st.ReadAudit(r.Context(), r.URL.Query().Get("before"), limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if events == nil {
+		events = []store.AuditEvent{}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Events []store.AuditEvent `json:"events"`
+	}{events})
+}
+
+// handleEraseCustomer erases what Doorstep holds of a customer (admin).
+func (s *Server) handleEraseCustomer(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if !doorstep.ValidID(id) {
+		s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "id", "not a customer id"))
+		return
+	}
+	n, err := s.st.EraseCustomer(r.Context(), id, s.svc.Now())
+	s.audit(r, auditErase, "", err)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Bookings int `json:"bookings_erased"`
+	}{n})
+}

@@ -1,0 +1,144 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/doorstep-dev/doorstep"
+)
+
+// Role is what an API key may do.
+type Role string
+
+// The roles. Admin may do everything.
+const (
+	RoleBooking Role = "booking" // booking systems: match, book, read and cancel their own bookings
+	RoleOps     Role = "ops"     // operations: workers, batch assignment, simulations
+	RoleAdmin   Role = "admin"   // everything, and other owners' bookings
+)
+
+// Key is a configured API key. Only its digest is kept; ID names it in logs,
+// audit records and booking ownership without revealing it.
+type Key struct {
+	ID     string
+	Role   Role
+	digest [32]byte
+}
+
+// ParseKeys parses DOORSTEP_API_KEYS: "key:role,key:role". A key must be at
+// least 16 characters. The error never contains a key.
+func ParseKeys(s string) ([]Key, error) {
+	var keys []Key
+	seen := map[[32]byte]bool{}
+	for i, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		k, r, ok := strings.Cut(item, ":")
+		if !ok {
+			return nil, fmt.Errorf("api keys: entry %d: want key:role", i+1)
+		}
+		role := Role(strings.TrimSpace(r))
+		if role != RoleBooking && role != RoleOps && role != RoleAdmin {
+			return nil, fmt.Errorf("api keys: entry %d: role %q is not booking, ops or admin", i+1, role)
+		}
+		if len(k) < 16 {
+			return nil, fmt.Errorf("api keys: entry %d: a key must be at least 16 characters", i+1)
+		}
+		d := sha256.Sum256([]byte(k))
+		if seen[d] {
+			return nil, fmt.Errorf("api keys: entry %d: key listed twice", i+1)
+		}
+		seen[d] = true
+		keys = append(keys, Key{ID: "key-" + hex.EncodeToString(d[:6]), Role: role, digest: d})
+	}
+	return keys, nil
+}
+
+// Principal is who is calling.
+type Principal struct {
+	KeyID string
+	Role  Role
+}
+
+// owner is the booking owner a principal sees: admins see everyone's.
+func (p Principal) owner() string {
+	if p.Role == RoleAdmin {
+		return ""
+	}
+	return p.KeyID
+}
+
+type principalKey struct{}
+
+// callerKey holds a *Principal that authenticate fills in for the request
+// logger, which runs outside it.
+type callerKey struct{}
+
+func withPrincipal(r *http.Request, p Principal) *http.Request {
+	if who, ok := r.Context().Value(callerKey{}).(*Principal); ok {
+		*who = p
+	}
+	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+}
+
+func principalFrom(ctx context.Context) Principal {
+	p, _ := ctx.Value(principalKey{}).(Principal)
+	return p
+}
+
+// anonymous is the principal when auth is off (no keys configured; the
+// server then listens on loopback only).
+var anonymous = Principal{KeyID: "anonymous", Role: RoleAdmin}
+
+// authenticate finds the caller's key. Every configured key is compared, in
+// constant time, so timing reveals neither a key nor which one matched.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(s.keys) == 0 {
+			next.ServeHTTP(w, withPrincipal(r, anonymous))
+			return
+		}
+		// The scheme is case-insensitive (RFC 9110 section 11.1).
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Bearer") || token == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="doorstep"`)
+			s.writeError(w, r, doorstep.Errorf(doorstep.EUNAUTHORIZED, "", "an Authorization: Bearer <key> header is required"))
+			return
+		}
+		d := sha256.Sum256([]byte(token))
+		var found *Key
+		for i := range s.keys {
+			if subtle.ConstantTimeCompare(d[:], s.keys[i].digest[:]) == 1 {
+				found = &s.keys[i]
+			}
+		}
+		if found == nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="doorstep", error="invalid_token"`)
+			s.writeError(w, r, doorstep.Errorf(doorstep.EUNAUTHORIZED, "", "unknown API key"))
+			return
+		}
+		next.ServeHTTP(w, withPrincipal(r, Principal{KeyID: found.ID, Role: found.Role}))
+	})
+}
+
+// allow lets through only callers with one of roles (admin always passes).
+func (s *Server) allow(roles ...Role) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			p := principalFrom(r.Context())
+			if p.Role != RoleAdmin && !slices.Contains(roles, p.Role) {
+				s.writeError(w, r, doorstep.Errorf(doorstep.EFORBIDDEN, "", "this key's role %q may not use %s %s", p.Role, r.Method, r.URL.Path))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

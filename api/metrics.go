@@ -1,0 +1,124 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the server's Prometheus collectors, on a registry of their
+// own. Labels never carry worker, booking or customer ids.
+type Metrics struct {
+	reg         *prometheus.Registry
+	requests    *prometheus.HistogramVec
+	match       *prometheus.HistogramVec
+	candidates  prometheus.Histogram
+	bookings    *prometheus.CounterVec
+	unservable  *prometheus.CounterVec
+	conflicts   prometheus.Counter
+	rescues     prometheus.Counter
+	redisErrors prometheus.Counter
+	shed        prometheus.Counter
+	auditErrors prometheus.Counter
+	solve       prometheus.Histogram
+}
+
+var _ dispatch.Observer = (*Metrics)(nil)
+
+// NewMetrics registers the collectors on a new registry.
+func NewMetrics() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "doorstep_http_request_duration_seconds", Help: "HTTP request latency by route pattern, method and status code.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"route", "method", "code"})
+	m.match = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "doorstep_match_duration_seconds", Help: "Time to rank the candidates of one request, by class.",
+		Buckets: prometheus.ExponentialBuckets(0.00005, 2, 14),
+	}, []string{"class"})
+	m.candidates = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "doorstep_match_candidates", Help: "Candidates examined per request.",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 14),
+	})
+	m.bookings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "doorstep_bookings_total", Help: "Confirmed bookings by class.",
+	}, []string{"class"})
+	m.unservable = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "doorstep_service_level_misses_total", Help: "Requests no worker could serve within their class, by class.",
+	}, []string{"class"})
+	m.conflicts = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "doorstep_reservation_conflicts_total", Help: "Reservations that lost a race and were retried.",
+	})
+	m.rescues = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "doorstep_rescues_total", Help: "Urgent requests served by moving a normal booking to another worker or a later slot.",
+	})
+	m.redisErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "doorstep_redis_errors_total", Help: "Requests answered 503 because Redis was unreachable or slow.",
+	})
+	m.shed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "doorstep_shed_requests_total", Help: "Requests refused with 429 because the server was at capacity.",
+	})
+	m.solve = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "doorstep_solve_duration_seconds", Help: "Time in the assignment solver per batch.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	})
+	m.auditErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "doorstep_audit_errors_total", Help: "Audit events that could not be written (the action itself succeeded).",
+	})
+	m.reg.MustRegister(m.shed, m.solve, m.auditErrors, m.requests, m.match, m.candidates, m.bookings, m.unservable, m.conflicts, m.rescues, m.redisErrors,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry returns the registry, for collectors of other packages.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Matched implements dispatch.Observer.
+func (m *Metrics) Matched(class doorstep.Urgency, n int, d time.Duration) {
+	m.match.WithLabelValues(string(class)).Observe(d.Seconds())
+	m.candidates.Observe(float64(n))
+}
+
+// Solved implements dispatch.Observer.
+func (m *Metrics) Solved(d time.Duration) { m.solve.Observe(d.Seconds()) }
+
+// Booked implements dispatch.Observer.
+func (m *Metrics) Booked(class doorstep.Urgency) { m.bookings.WithLabelValues(string(class)).Inc() }
+
+// Unservable implements dispatch.Observer.
+func (m *Metrics) Unservable(class doorstep.Urgency) {
+	m.unservable.WithLabelValues(string(class)).Inc()
+}
+
+// Rescued implements dispatch.Observer.
+func (m *Metrics) Rescued() { m.rescues.Inc() }
+
+// Conflict implements dispatch.Observer.
+func (m *Metrics) Conflict() { m.conflicts.Inc() }
+
+func (m *Metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// instrument records each request's latency under its route pattern (not
+// its path, which would carry ids).
+func (m *Metrics) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		t0 := time.Now()
+		next.ServeHTTP(ww, r)
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(ww.Status())).Observe(time.Since(t0).Seconds())
+	})
+}

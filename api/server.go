@@ -1,0 +1,209 @@
+// Package api is Doorstep's HTTP API (v1, JSON): a chi router with thin
+// handlers over the dispatch use cases, strict input validation, API-key
+// auth with roles, RFC 9457 problem+json errors, Prometheus metrics and the
+// OpenAPI document at /openapi.json.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/store"
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+// Config configures a Server. Service and Store are required.
+type Config struct {
+	Service *dispatch.Service
+	// Store is pinged by /readyz and keeps Idempotency-Key records.
+	Store *store.Store
+	// Keys are the API keys; none turns auth off (the caller must then
+	// listen on loopback only).
+	Keys []Key
+	// Metrics; nil makes new ones. Pass the same value to dispatch.Config's
+	// Observer to count bookings.
+	Metrics *Metrics
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// IdempotencyTTL is how long an Idempotency-Key answer is replayed;
+	// 0 means 24 hours.
+	IdempotencyTTL time.Duration
+	// Limits bound the load one key and the whole server may put on it.
+	Limits Limits
+	// AuditRetention bounds the audit stream's length; 0 means
+	// store.DefaultAuditRetention.
+	AuditRetention int64
+	// RequireDurable makes /readyz fail unless Redis persists every write
+	// (appendonly yes, appendfsync always).
+	RequireDurable bool
+}
+
+// Server serves the API. Its zero value is not usable; call New.
+type Server struct {
+	svc      *dispatch.Service
+	st       *store.Store
+	keys     []Key
+	metrics  *Metrics
+	log      *slog.Logger
+	idemTTL  time.Duration
+	limits   Limits
+	auditMax int64
+	durable  bool
+	router   chi.Router
+	draining atomic.Bool
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Service == nil || cfg.Store == nil {
+		return nil, errors.New("api: config: service and store are required")
+	}
+	s := &Server{svc: cfg.Service, st: cfg.Store, keys: cfg.Keys, metrics: cfg.Metrics, log: cfg.Logger,
+		idemTTL: cfg.IdempotencyTTL, limits: cfg.Limits, auditMax: cfg.AuditRetention, durable: cfg.RequireDurable}
+	s.limits.defaults()
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.idemTTL == 0 {
+		s.idemTTL = 24 * time.Hour
+	}
+	s.router = s.routes()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// Routes returns the router, so tests can walk every route.
+func (s *Server) Routes() chi.Routes { return s.router }
+
+// Drain makes /readyz fail, so a load balancer stops sending traffic while
+// in-flight requests finish (graceful shutdown).
+func (s *Server) Drain() { s.draining.Store(true) }
+
+func (s *Server) routes() chi.Router {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, s.logRequests, middleware.Recoverer, s.metrics.instrument)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errNotFound("no such route"))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		// A 405 must say what is allowed (RFC 9110 section 15.5.6); chi
+		// sets Allow only in its own default handler.
+		w.Header().Set("Allow", strings.Join(s.allowed(r.URL.Path), ", "))
+		s.writeError(w, r, errMethod(r.Method))
+	})
+
+	// Probes answer without a key and outside the load limits: a load
+	// balancer must see an overloaded instance as alive.
+	r.Get("/healthz", s.handleHealth)
+	r.Get("/readyz", s.handleReady)
+
+	r.Group(func(r chi.Router) {
+		r.Use(s.limitInFlight, s.authenticate, s.rateLimit)
+		r.Get("/openapi.json", s.handleOpenAPI)
+		r.With(s.allow(RoleOps)).Get("/metrics", s.metrics.handler().ServeHTTP)
+		r.Route("/v1", func(r chi.Router) {
+			r.Group(func(r chi.Router) {
+				r.Use(s.allow(RoleOps))
+				r.Put("/workers/{id}", s.handlePutWorker)
+				r.Get("/workers/{id}", s.handleGetWorker)
+				r.Delete("/workers/{id}", s.handleDeleteWorker)
+				r.Put("/workers/{id}/location", s.handleLocation)
+				r.Get("/workers/{id}/bookings", s.handleWorkerBookings)
+				r.Post("/assign", s.handleAssign)
+			})
+			r.Group(func(r chi.Router) {
+				r.Use(s.allow(RoleBooking))
+				r.Post("/match", s.handleMatch)
+				r.Post("/bookings", s.handleBook)
+				r.Get("/bookings/{id}", s.handleGetBooking)
+				r.Post("/bookings/{id}/cancel", s.handleCancel)
+				r.Post("/bookings/{id}/reschedule", s.handleReschedule)
+				r.Post("/series/{id}/cancel", s.handleCancelSeries)
+			})
+			r.Group(func(r chi.Router) {
+				r.Use(s.allow(RoleAdmin))
+				r.Get("/audit", s.handleAudit)
+				r.Delete("/customers/{id}", s.handleEraseCustomer)
+			})
+		})
+	})
+	return r
+}
+
+// allowed lists the methods routed for path.
+func (s *Server) allowed(path string) []string {
+	var methods []string
+	for _, m := range []string{http.MethodDelete, http.MethodGet, http.MethodPatch, http.MethodPost, http.MethodPut} {
+		if s.router.Match(chi.NewRouteContext(), m, path) {
+			methods = append(methods, m)
+		}
+	}
+	return methods
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReady reports whether this instance should take traffic: Redis
+// answers within a second and the server is not shutting down.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		w.Header().Set("Retry-After", "1")
+		writeJSONType(w, http.StatusServiceUnavailable, "application/problem+json", Problem{
+			Type: "https://doorstep.dev/problems/unavailable", Title: "Service Unavailable",
+			Status: http.StatusServiceUnavailable, Detail: "shutting down", Code: "unavailable"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	if err := s.st.Ping(ctx); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if s.durable {
+		p, err := s.st.Persistence(ctx)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if !p.Durable() {
+			s.writeError(w, r, doorstep.Errorf(doorstep.EUNAVAILABLE, "", "redis is not durable (%s); -require-durable needs appendonly yes with appendfsync always", p))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// logRequests logs each request as one structured line with its request id.
+// It never logs headers (they carry API keys) or bodies (personal data).
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		t0 := time.Now()
+		who := new(Principal)
+		next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), callerKey{}, who)))
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", middleware.GetReqID(r.Context())),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", ww.Status()),
+			slog.Int("bytes", ww.BytesWritten()),
+			slog.Duration("duration", time.Since(t0)),
+			slog.String("key_id", who.KeyID),
+		)
+	})
+}

@@ -1,0 +1,183 @@
+package api
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/dispatch"
+)
+
+// requestBody is a household request on the wire (DESIGN.md section 6).
+type requestBody struct {
+	ID               string             `json:"id,omitempty"`
+	Service          string             `json:"service"`
+	Skills           []string           `json:"skills,omitempty"`
+	Certificates     []string           `json:"certificates,omitempty"`
+	Location         *doorstep.Location `json:"location"`
+	Urgency          doorstep.Urgency   `json:"urgency"`
+	DurationMinutes  *int               `json:"duration_minutes,omitempty"`
+	Window           *doorstep.Window   `json:"window,omitempty"`
+	RequestedAt      *time.Time         `json:"requested_at,omitempty"`
+	PreferredWorkers []string           `json:"preferred_workers,omitempty"`
+	ExcludedWorkers  []string           `json:"excluded_workers,omitempty"`
+	CustomerID       string             `json:"customer_id,omitempty"`
+}
+
+// request checks the fields JSON cannot and returns the domain request.
+// Catalogue and service-level rules are checked by dispatch.
+func (b *requestBody) request(prefix string) (doorstep.Request, error) {
+	r := doorstep.Request{
+		ID: b.ID, Service: b.Service, Skills: b.Skills, Certificates: b.Certificates,
+		Urgency: b.Urgency, Window: b.Window, PreferredWorkers: b.PreferredWorkers,
+		ExcludedWorkers: b.ExcludedWorkers, CustomerID: b.CustomerID,
+	}
+	if b.Service == "" {
+		return r, doorstep.Errorf(doorstep.EINVALID, prefix+"service", "service is required")
+	}
+	if b.Urgency == "" {
+		return r, doorstep.Errorf(doorstep.EINVALID, prefix+"urgency", "urgency is required")
+	}
+	if b.Location == nil {
+		return r, doorstep.Errorf(doorstep.EINVALID, prefix+"location", "location is required")
+	}
+	r.Location = *b.Location
+	if b.DurationMinutes != nil {
+		if *b.DurationMinutes <= 0 || *b.DurationMinutes > int(doorstep.MaxDuration.Minutes()) {
+			return r, doorstep.Errorf(doorstep.EINVALID, prefix+"duration_minutes", "duration_minutes must be in [1, %d]", int(doorstep.MaxDuration.Minutes()))
+		}
+		r.Duration = time.Duration(*b.DurationMinutes) * time.Minute
+	}
+	if b.RequestedAt != nil {
+		r.RequestedAt = *b.RequestedAt
+	}
+	return r, nil
+}
+
+func indexed(name string, i int) string { return name + "[" + strconv.Itoa(i) + "]." }
+
+// bookingJSON is a booking on the wire.
+type bookingJSON struct {
+	ID          string           `json:"id"`
+	WorkerID    string           `json:"worker_id"`
+	Service     string           `json:"service"`
+	Urgency     doorstep.Urgency `json:"urgency"`
+	RequestedAt time.Time        `json:"requested_at"`
+	Deadline    time.Time        `json:"deadline"`
+	Start       time.Time        `json:"start"`
+	End         time.Time        `json:"end"`
+	Arrival     time.Time        `json:"arrival"`
+	Status      string           `json:"status"`
+	Window      *doorstep.Window `json:"window,omitempty"`
+	CustomerID  string           `json:"customer_id,omitempty"`
+	SeriesID    string           `json:"series_id,omitempty"`
+	// Rescue is set when a normal booking moved to make room for this
+	// urgent one.
+	Rescue *rescueJSON `json:"rescue,omitempty"`
+}
+
+// rescueJSON reports the normal booking an urgent booking displaced.
+type rescueJSON struct {
+	MovedBookingID string    `json:"moved_booking_id"`
+	FromWorker     string    `json:"from_worker"`
+	ToWorker       string    `json:"to_worker"`
+	OldStart       time.Time `json:"old_start"`
+	NewStart       time.Time `json:"new_start"`
+}
+
+func bookedOut(bk *dispatch.Booked) bookingJSON {
+	out := bookingOut(bk.Booking)
+	if r := bk.Rescue; r != nil {
+		out.Rescue = &rescueJSON{MovedBookingID: r.MovedBookingID, FromWorker: r.FromWorker, ToWorker: r.ToWorker, OldStart: r.OldStart, NewStart: r.NewStart}
+	}
+	return out
+}
+
+func bookingOut(b *doorstep.Booking) bookingJSON {
+	return bookingJSON{
+		ID: b.ID, WorkerID: b.WorkerID, Service: b.Service, Urgency: b.Urgency,
+		RequestedAt: b.RequestedAt, Deadline: b.Deadline, Start: b.Start, End: b.End,
+		Arrival: b.Arrival, Status: b.Status, Window: b.Window, CustomerID: b.CustomerID, SeriesID: b.SeriesID,
+	}
+}
+
+func bookingsOut(bs []*doorstep.Booking) []bookingJSON {
+	out := make([]bookingJSON, 0, len(bs))
+	for _, b := range bs {
+		out = append(out, bookingOut(b))
+	}
+	return out
+}
+
+// seriesJSON is a recurring booking on the wire.
+type seriesJSON struct {
+	SeriesID string        `json:"series_id"`
+	Bookings []bookingJSON `json:"bookings"`
+	Missed   []missJSON    `json:"missed"`
+}
+
+type missJSON struct {
+	Occurrence int             `json:"occurrence"`
+	Window     doorstep.Window `json:"window"`
+	Reason     string          `json:"reason"`
+}
+
+func seriesOut(o *dispatch.SeriesOutcome) seriesJSON {
+	out := seriesJSON{SeriesID: o.SeriesID, Bookings: bookingsOut(o.Bookings), Missed: make([]missJSON, 0, len(o.Missed))}
+	for _, m := range o.Missed {
+		out.Missed = append(out.Missed, missJSON(m))
+	}
+	return out
+}
+
+// optionJSON is one ranked option of a match.
+type optionJSON struct {
+	WorkerID      string             `json:"worker_id"`
+	Start         time.Time          `json:"start"`
+	End           time.Time          `json:"end"`
+	Arrival       time.Time          `json:"arrival"`
+	TravelMinutes float64            `json:"travel_minutes"`
+	DistanceKm    float64            `json:"distance_km"`
+	Cost          float64            `json:"cost"`
+	Breakdown     map[string]float64 `json:"breakdown"`
+}
+
+type matchJSON struct {
+	Options    []optionJSON   `json:"options"`
+	Deadline   time.Time      `json:"deadline"`
+	Considered int            `json:"considered"`
+	Rejected   map[string]int `json:"rejected"`
+}
+
+func matchOut(q *dispatch.Quote) matchJSON {
+	out := matchJSON{Options: make([]optionJSON, 0, len(q.Options)), Deadline: q.Deadline, Considered: q.Considered, Rejected: q.Rejected}
+	for _, o := range q.Options {
+		out.Options = append(out.Options, optionJSON{
+			WorkerID: o.WorkerID, Start: o.Slot.Start, End: o.Slot.End, Arrival: o.Slot.Arrival,
+			TravelMinutes: round2(o.Slot.Travel.Minutes()), DistanceKm: round2(o.Slot.DistanceKm),
+			Cost: round2(o.Cost), Breakdown: roundMap(o.Breakdown.Map()),
+		})
+	}
+	return out
+}
+
+func round2(v float64) float64 {
+	if v < 0 {
+		return -float64(int64(-v*100+0.5)) / 100
+	}
+	return float64(int64(v*100+0.5)) / 100
+}
+
+func roundMap(m map[string]float64) map[string]float64 {
+	for k, v := range m {
+		m[k] = round2(v)
+	}
+	return m
+}
+
+// locationBody is a position report.
+type locationBody struct {
+	Lat *float64   `json:"lat"`
+	Lng *float64   `json:"lng"`
+	At  *time.Time `json:"at,omitempty"`
+}

@@ -1,0 +1,133 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/go-chi/chi/v5"
+)
+
+func (s *Server) handlePutWorker(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	var wk doorstep.Worker
+	if err := decode(r, &wk); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if wk.ID == "" {
+		wk.ID = id
+	} else if wk.ID != id {
+		s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "id", "the body's id %q differs from the path's %q", wk.ID, id))
+		return
+	}
+	created, err := s.svc.PutWorker(r.Context(), &wk)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, &wk)
+}
+
+func (s *Server) handleGetWorker(w http.ResponseWriter, r *http.Request) {
+	wk, err := s.svc.Worker(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wk)
+}
+
+func (s *Server) handleDeleteWorker(w http.ResponseWriter, r *http.Request) {
+	if err := s.svc.RetireWorker(r.Context(), chi.URLParam(r, "id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleLocation(w http.ResponseWriter, r *http.Request) {
+	var body locationBody
+	if err := decode(r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if body.Lat == nil {
+		s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "lat", "lat is required"))
+		return
+	}
+	if body.Lng == nil {
+		s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "lng", "lng is required"))
+		return
+	}
+	var at time.Time
+	if body.At != nil {
+		at = *body.At
+	}
+	loc := doorstep.Location{Lat: *body.Lat, Lng: *body.Lng}
+	if err := loc.Validate("location"); err != nil {
+		// The body's fields are lat and lng, not location.lat and .lng.
+		var e *doorstep.Error
+		if errors.As(err, &e) {
+			e.Field = strings.TrimPrefix(e.Field, "location.")
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.svc.Locate(r.Context(), chi.URLParam(r, "id"), loc, at); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleWorkerBookings(w http.ResponseWriter, r *http.Request) {
+	now := s.svc.Now()
+	from, err := timeParam(r, "from", now.Add(-24*time.Hour))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	to, err := timeParam(r, "to", from.Add(7*24*time.Hour))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	bs, err := s.svc.WorkerBookings(r.Context(), chi.URLParam(r, "id"), from, to)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := struct {
+		Bookings []bookingJSON `json:"bookings"`
+	}{Bookings: make([]bookingJSON, 0, len(bs))}
+	for _, b := range bs {
+		out.Bookings = append(out.Bookings, bookingOut(b))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// timeParam reads an RFC 3339 query parameter, def when absent.
+func timeParam(r *http.Request, name string, def time.Time) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, doorstep.Errorf(doorstep.EINVALID, name, "must be an RFC 3339 time such as 2026-11-23T09:00:00Z")
+	}
+	return t, nil
+}
+
+func errNotFound(msg string) error { return doorstep.Errorf(doorstep.ENOTFOUND, "", "%s", msg) }
+
+func errMethod(method string) error {
+	return &doorstep.Error{Code: "method_not_allowed", Message: "method " + method + " is not allowed on this route"}
+}
