@@ -1,0 +1,116 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/api"
+	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/store"
+	"github.com/doorstep-dev/doorstep/store/storetest"
+)
+
+// openRedisStore starts a private redis-server and opens the store on it.
+func openRedisStore(tb testing.TB) *store.Store {
+	tb.Helper()
+	srv := storetest.RunRedis(tb)
+	st, err := store.Open(context.Background(), store.Config{URL: srv.URL()})
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// reportLatency reports the p50 and p99 of samples as custom metrics.
+func reportLatency(b *testing.B, samples []time.Duration) {
+	if len(samples) == 0 {
+		return
+	}
+	slices.Sort(samples)
+	q := func(p float64) float64 { return float64(samples[int(p*float64(len(samples)-1))].Nanoseconds()) }
+	b.ReportMetric(q(0.50), "p50-ns")
+	b.ReportMetric(q(0.99), "p99-ns")
+}
+
+// BenchmarkQuoteRedis is one POST /v1/match without HTTP: candidates read
+// from a real Redis by H3 ring, then ranked by the matcher.
+func BenchmarkQuoteRedis(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
+			st := openRedisStore(b)
+			seedCity(b, st, n, 1)
+			svc, err := dispatch.New(dispatch.Config{Store: st, Now: func() time.Time { return benchNow }})
+			if err != nil {
+				b.Fatal(err)
+			}
+			services := doorstep.DefaultCatalogue().Names()
+			rng := rand.New(rand.NewPCG(2, 2))
+			ctx := context.Background()
+			var samples []time.Duration
+			b.ReportAllocs()
+			for b.Loop() {
+				req := cityRequest(rng, services)
+				t0 := time.Now()
+				_, err := svc.Quote(ctx, req)
+				samples = append(samples, time.Since(t0))
+				if err != nil && doorstep.ErrorCode(err) != doorstep.EUNSERVABLE {
+					b.Fatal(err)
+				}
+			}
+			reportLatency(b, samples)
+		})
+	}
+}
+
+// BenchmarkBookHTTP is POST /v1/bookings end to end: HTTP, validation,
+// candidates from a real Redis, matching, and the atomic Lua reservation.
+func BenchmarkBookHTTP(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
+			st := openRedisStore(b)
+			seedCity(b, st, n, 1)
+			svc, err := dispatch.New(dispatch.Config{Store: st, Now: func() time.Time { return benchNow }})
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv, err := api.New(api.Config{Service: svc, Store: st})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ts := httptest.NewServer(srv)
+			defer ts.Close()
+			services := doorstep.DefaultCatalogue().Names()
+			rng := rand.New(rand.NewPCG(3, 3))
+			var samples []time.Duration
+			client := ts.Client()
+			b.ReportAllocs()
+			for b.Loop() {
+				body, _ := json.Marshal(map[string]any{
+					"service": services[rng.IntN(len(services))], "urgency": "normal",
+					"location": cityPoint(rng), "duration_minutes": 60,
+				})
+				t0 := time.Now()
+				resp, err := client.Post(ts.URL+"/v1/bookings", "application/json", bytes.NewReader(body))
+				if err != nil {
+					b.Fatal(err)
+				}
+				resp.Body.Close()
+				samples = append(samples, time.Since(t0))
+				if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusUnprocessableEntity {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+			reportLatency(b, samples)
+		})
+	}
+}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/doorstep-dev/doorstep/api"
+	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/matcher"
+	"github.com/doorstep-dev/doorstep/store"
+)
+
+// ServeConfig is what `doorstep serve` runs with. Flags set it; the
+// environment (REDIS_URL, DOORSTEP_API_KEYS) overrides them.
+type ServeConfig struct {
+	// Addr is the listen address; "127.0.0.1:0" picks a free port.
+	Addr string
+	// RedisURL selects a Redis server; "" runs on the embedded one.
+	RedisURL string
+	// APIKeys is "key:role,..."; "" turns auth off (loopback only).
+	APIKeys string
+	// Grace bounds how long shutdown waits for in-flight requests.
+	Grace time.Duration
+	// Weights is a JSON object overriding some of matcher.DefaultWeights,
+	// e.g. {"fairness": 40}; "" keeps the defaults.
+	Weights string
+	// RequireDurable refuses readiness unless Redis persists every write.
+	RequireDurable bool
+	// PprofAddr, when set, serves net/http/pprof on a separate listener
+	// (keep it on loopback or an admin network: it has no auth).
+	PprofAddr string
+	// Limits bound load per key and in flight.
+	Limits api.Limits
+	// RedactEvery is how often finished bookings' exact locations are
+	// reduced to their H3 cell; 0 means 5 minutes.
+	RedactEvery time.Duration
+}
+
+// parseWeights reads a JSON object of weights over the defaults.
+func parseWeights(s string) (matcher.Weights, error) {
+	w := matcher.DefaultWeights
+	if s == "" {
+		return w, nil
+	}
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return w, fmt.Errorf("weights: %w (known: travel, urgent_wait, normal_wait, rating, fairness, preferred, continuity)", err)
+	}
+	return w, nil
+}
+
+// Main is a running server: Open starts it, Close stops it gracefully. End
+// to end tests start the real program through it.
+type Main struct {
+	Config ServeConfig
+	Log    *slog.Logger
+
+	st     *store.Store
+	api    *api.Server
+	http   *http.Server
+	ln     net.Listener
+	served chan error
+	pprof  *http.Server
+	stop   context.CancelFunc // stops background work
+	bg     chan struct{}      // closed when background work has stopped
+}
+
+// Addr is the address the server listens on, once open.
+func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// Open connects the store, builds the API and starts listening.
+func (m *Main) Open(ctx context.Context) error {
+	cfg := m.Config
+	keys, err := api.ParseKeys(cfg.APIKeys)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if len(keys) == 0 {
+		if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+			ln.Close()
+			return &exitError{code: 2, err: fmt.Errorf("no API keys configured: refusing to listen on non-loopback address %s (set DOORSTEP_API_KEYS=key:role,... or use -addr 127.0.0.1:8080)", cfg.Addr)}
+		}
+		m.Log.Warn("auth is off: no API keys configured (DOORSTEP_API_KEYS); listening on loopback only", "addr", ln.Addr().String())
+	}
+	if cfg.RedisURL == "" {
+		m.st, err = store.OpenEmbedded(ctx)
+		if err == nil {
+			m.Log.Warn("REDIS_URL is not set: running on an embedded in-process Redis; data is NOT persisted and is lost when the process stops")
+		}
+	} else {
+		m.st, err = store.Open(ctx, store.Config{URL: cfg.RedisURL})
+	}
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("open store: %w", err)
+	}
+	weights, err := parseWeights(cfg.Weights)
+	if err != nil {
+		ln.Close()
+		m.st.Close()
+		return &exitError{code: 2, err: err}
+	}
+	mt, err := matcher.New(matcher.Config{Weights: weights})
+	if err != nil {
+		ln.Close()
+		m.st.Close()
+		return &exitError{code: 2, err: err}
+	}
+	metrics := api.NewMetrics()
+	svc, err := dispatch.New(dispatch.Config{Store: m.st, Matcher: mt, Observer: metrics})
+	if err != nil {
+		ln.Close()
+		m.st.Close()
+		return err
+	}
+	m.checkDurability(ctx)
+	m.api, err = api.New(api.Config{Service: svc, Store: m.st, Keys: keys, Metrics: metrics, Logger: m.Log,
+		Limits: cfg.Limits, RequireDurable: cfg.RequireDurable})
+	if err != nil {
+		ln.Close()
+		m.st.Close()
+		return err
+	}
+	m.ln = ln
+	m.http = &http.Server{
+		Handler:           m.api,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.http.Serve(ln) }()
+	bgctx, stop := context.WithCancel(context.Background())
+	m.stop, m.bg = stop, make(chan struct{})
+	go m.redactLoop(bgctx, cfg.RedactEvery)
+	if cfg.PprofAddr != "" {
+		if err := m.servePprof(cfg.PprofAddr); err != nil {
+			m.Close()
+			return err
+		}
+	}
+	m.Log.Info("doorstep serving", "addr", ln.Addr().String(), "redis", redisKind(cfg.RedisURL), "auth", len(keys) > 0)
+	return nil
+}
+
+func redisKind(url string) string {
+	if url == "" {
+		return "embedded"
+	}
+	return "external"
+}
+
+// Close drains the server: readiness fails at once, in-flight requests
+// finish within the grace period, then the store closes.
+func (m *Main) Close() error {
+	if m.http == nil {
+		return nil
+	}
+	m.api.Drain()
+	m.stop()
+	<-m.bg
+	if m.pprof != nil {
+		m.pprof.Close()
+	}
+	grace := m.Config.Grace
+	if grace <= 0 {
+		grace = 15 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := m.http.Shutdown(ctx)
+	if serr := <-m.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if cerr := m.st.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg ServeConfig
+	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen `address`")
+	fs.StringVar(&cfg.RedisURL, "redis", "", "Redis `URL` (env REDIS_URL overrides; empty: embedded, not persisted)")
+	fs.DurationVar(&cfg.Grace, "grace", 15*time.Second, "how long shutdown waits for in-flight requests")
+	fs.BoolVar(&cfg.RequireDurable, "require-durable", false, "fail readiness unless Redis has appendonly yes and appendfsync always")
+	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this `address` (off when empty; no auth: keep it on loopback)")
+	fs.IntVar(&cfg.Limits.RatePerKey, "rate-limit", 200, "requests a second per API key (negative: off)")
+	fs.IntVar(&cfg.Limits.MaxInFlight, "max-in-flight", 64, "requests served at once; beyond, 429 after a short wait")
+	fs.StringVar(&cfg.Weights, "weights", "", "matching cost weights as JSON over the defaults, e.g. '{\"fairness\":40}' (env DOORSTEP_WEIGHTS overrides)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return &exitError{code: 2, err: err}
+	}
+	if v, ok := os.LookupEnv("REDIS_URL"); ok {
+		cfg.RedisURL = v
+	}
+	cfg.APIKeys = os.Getenv("DOORSTEP_API_KEYS")
+	if v, ok := os.LookupEnv("DOORSTEP_WEIGHTS"); ok {
+		cfg.Weights = v
+	}
+	m := &Main{Config: cfg, Log: slog.New(slog.NewJSONHandler(stderr, nil))}
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		m.Log.Info("shutting down", "grace", cfg.Grace.String())
+	case err := <-m.served:
+		m.served <- err // Close reads it
+	}
+	return m.Close()
+}
+
+// checkDurability logs what Redis persists. Production runs Redis with AOF;
+// without it a crash of Redis' host loses confirmed bookings.
+func (m *Main) checkDurability(ctx context.Context) {
+	p, err := m.st.Persistence(ctx)
+	switch {
+	case err != nil:
+		m.Log.Warn("cannot read Redis persistence settings", "err", err)
+	case p.Embedded:
+		// Already warned: the embedded Redis persists nothing.
+	case !p.AppendOnly:
+		m.Log.Warn("Redis AOF is off: a crash of the Redis host loses confirmed bookings; set appendonly yes (and appendfsync always for no loss)", "persistence", p.String())
+	case p.AppendFsync != "always":
+		m.Log.Warn("Redis fsyncs the AOF "+p.AppendFsync+": a power loss may lose about the last second of confirmed bookings; appendfsync always loses none", "persistence", p.String())
+	default:
+		m.Log.Info("Redis persistence", "persistence", p.String())
+	}
+}
+
+// servePprof starts the profiling listener.
+func (m *Main) servePprof(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen for pprof on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	m.pprof = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go m.pprof.Serve(ln)
+	m.Log.Warn("pprof is on (no auth)", "addr", ln.Addr().String())
+	return nil
+}
+
+// redactLoop reduces finished bookings' exact locations to their H3 cell,
+// every period, until ctx ends.
+func (m *Main) redactLoop(ctx context.Context, period time.Duration) {
+	defer close(m.bg)
+	if period <= 0 {
+		period = 5 * time.Minute
+	}
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		n, err := m.st.RedactFinished(ctx, time.Now())
+		if err != nil && ctx.Err() == nil {
+			m.Log.Warn("redact finished bookings", "err", err)
+		} else if n > 0 {
+			m.Log.Info("redacted finished bookings", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
