@@ -258,7 +258,7 @@ func less(a, b *Option) bool {
 		return a.Cost < b.Cost
 	}
 	if !a.Slot.Arrival.Equal(b.Slot.Arrival) {
-		return a.Slot.Arrival.After(b.Slot.Arrival)
+		return a.Slot.Arrival.Before(b.Slot.Arrival)
 	}
 	return a.WorkerID < b.WorkerID
 }
