@@ -39,11 +39,12 @@ func SearchFor(req *doorstep.Request, now time.Time, travel geo.TravelModel, nor
 }
 
 // Steps returns the ring bounds to widen through, as [from, to] pairs of
-// ring distances: ring 0-1 first, then doubling, up to MaxRings. A caller
-// stops widening when it has enough qualified candidates.
+// ring distances: the request's own cell first, then rings 1, 2-3, 4-7 and
+// so on, up to MaxRings. A caller stops widening when it has enough
+// qualified candidates, so a dense city reads one or two steps.
 func (s Search) Steps() [][2]int {
 	var steps [][2]int
-	from, to := 0, 1
+	from, to := 0, 0
 	for {
 		to = min(to, s.MaxRings)
 		steps = append(steps, [2]int{from, to})
