@@ -1,0 +1,211 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/redis/go-redis/v9"
+)
+
+// replaceLua swaps KEYS[1] from ARGV[1] to ARGV[2], keeping its TTL, and
+// returns 1; it returns 0 when the value changed meanwhile.
+var replaceLua = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+end
+return 1`)
+
+// scanBookings calls fn with every booking key and value, on every master
+// of a cluster. fn may return errStopScan.
+func (s *Store) scanBookings(ctx context.Context, fn func(key, value string) error) error {
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, keyPrefix+"{r:*}:b:*", 500).Iterator()
+		for iter.Next(ctx) {
+			key := iter.Val()
+			val, err := c.Get(ctx, key).Result()
+			if errors.Is(err, redis.Nil) {
+				continue
+			}
+			if err != nil {
+				return wrapErr("read booking "+key, err)
+			}
+			if err := fn(key, val); err != nil {
+				return err
+			}
+		}
+		return wrapErr("scan bookings", iter.Err())
+	}
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	}
+	return scan(ctx, s.rdb)
+}
+
+// reduce returns b with its exact location replaced by its cell.
+func reduce(b *doorstep.Booking) {
+	if b.Cell != "" {
+		return
+	}
+	c := geo.CellOf(b.Location, doorstep.PrivacyResolution)
+	b.Cell = c.String()
+	b.Location = c.Center()
+}
+
+// rewrite replaces a booking's stored value if it is still old.
+func (s *Store) rewrite(ctx context.Context, key, old string, b *doorstep.Booking) (bool, error) {
+	data, err := encodeBooking(b)
+	if err != nil {
+		return false, err
+	}
+	n, err := replaceLua.Run(ctx, s.rdb, []string{key}, old, data).Int()
+	if err != nil {
+		return false, wrapErr("rewrite booking "+b.ID, err)
+	}
+	return n == 1, nil
+}
+
+// RedactFinished reduces to its H3 cell the exact location of every
+// booking that no longer needs it: those that ended before cutoff and the
+// cancelled ones. It returns how many it reduced. Run it periodically (the
+// server does, every few minutes); it scans every booking, which is cheap
+// next to the bookings' own traffic at the rates a city books.
+func (s *Store) RedactFinished(ctx context.Context, cutoff time.Time) (int, error) {
+	n := 0
+	err := s.scanBookings(ctx, func(key, val string) error {
+		b, err := decodeBooking(val)
+		if err != nil || b.Cell != "" {
+			return nil // an unreadable record is left for an operator to see
+		}
+		if b.Status != doorstep.StatusCancelled && !b.End.Before(cutoff) {
+			return nil
+		}
+		reduce(b)
+		ok, err := s.rewrite(ctx, key, val, b)
+		if ok {
+			n++
+		}
+		return err
+	})
+	return n, err
+}
+
+// EraseCustomer removes what Doorstep holds of a customer: the customer's
+// bookings that have not started are cancelled, every booking of the
+// customer loses its customer id and exact location, the remembered last
+// worker and the series records forget the customer, and idempotency
+// records whose stored answers name the customer are deleted. It returns
+// how many bookings it touched.
+func (s *Store) EraseCustomer(ctx context.Context, customerID string, now time.Time) (int, error) {
+	if customerID == "" {
+		return 0, invalid("customer_id", "customer id is required")
+	}
+	var ids []string
+	err := s.scanBookings(ctx, func(key, val string) error {
+		if strings.Contains(val, `"customer_id":"`+customerID+`"`) {
+			if b, err := decodeBooking(val); err == nil && b.CustomerID == customerID {
+				ids = append(ids, b.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("erase customer: %w", err)
+	}
+	for _, id := range ids {
+		b, err := s.GetBooking(ctx, id)
+		if err != nil {
+			return 0, fmt.Errorf("erase customer: %w", err)
+		}
+		if b.Status == doorstep.StatusConfirmed && now.Before(b.Start) {
+			if _, err := s.CancelBooking(ctx, id); err != nil && !errors.Is(err, ErrNotConfirmed) {
+				return 0, fmt.Errorf("erase customer: %w", err)
+			}
+		}
+		if err := s.anonymize(ctx, id, customerID); err != nil {
+			return 0, fmt.Errorf("erase customer: %w", err)
+		}
+	}
+	if err := s.rdb.Del(ctx, customerLastKey(customerID)).Err(); err != nil {
+		return 0, wrapErr("erase customer history", err)
+	}
+	needle := `"customer_id":"` + customerID + `"`
+	if err := s.eraseFromScan(ctx, keyPrefix+"{r:*}:s:*", func(val string) bool { return strings.Contains(val, needle) }); err != nil {
+		return 0, err
+	}
+	// Idempotency records hold the first answer (a booking, with its
+	// customer id) as base64 inside JSON: decode before looking.
+	if err := s.eraseFromScan(ctx, keyPrefix+"idem:*", func(val string) bool {
+		var rec idemRecord
+		return json.Unmarshal([]byte(val), &rec) == nil && strings.Contains(string(rec.Body), needle)
+	}); err != nil {
+		return 0, err
+	}
+	return len(ids), nil
+}
+
+// anonymize drops the customer id and exact location of booking id,
+// retrying if the booking changes meanwhile.
+func (s *Store) anonymize(ctx context.Context, id, customerID string) error {
+	region, err := RegionOfBooking(id)
+	if err != nil {
+		return err
+	}
+	key := bookingKey(region, id)
+	for range maxCASAttempts {
+		val, err := s.rdb.Get(ctx, key).Result()
+		if err != nil {
+			return wrapErr("read booking "+id, err)
+		}
+		b, err := decodeBooking(val)
+		if err != nil {
+			return err
+		}
+		if b.CustomerID != customerID {
+			return nil
+		}
+		b.CustomerID = ""
+		reduce(b)
+		ok, err := s.rewrite(ctx, key, val, b)
+		if err != nil || ok {
+			return err
+		}
+	}
+	return tooBusy("of booking " + id)
+}
+
+// eraseFromScan deletes the keys matching pattern whose value matches
+// (series records and idempotency answers naming a customer).
+func (s *Store) eraseFromScan(ctx context.Context, pattern string, match func(val string) bool) error {
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, pattern, 500).Iterator()
+		for iter.Next(ctx) {
+			val, err := c.Get(ctx, iter.Val()).Result()
+			if errors.Is(err, redis.Nil) {
+				continue
+			}
+			if err != nil {
+				return wrapErr("read "+iter.Val(), err)
+			}
+			if match(val) {
+				if err := c.Del(ctx, iter.Val()).Err(); err != nil {
+					return wrapErr("erase "+iter.Val(), err)
+				}
+			}
+		}
+		return wrapErr("scan "+pattern, iter.Err())
+	}
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+	}
+	return scan(ctx, s.rdb)
+}
