@@ -44,21 +44,25 @@ type Config struct {
 	// RequireDurable makes /readyz fail unless Redis persists every write
 	// (appendonly yes, appendfsync always).
 	RequireDurable bool
+	// Simulations bound POST /v1/simulations.
+	Simulations SimulationLimits
 }
 
 // Server serves the API. Its zero value is not usable; call New.
 type Server struct {
-	svc      *dispatch.Service
-	st       *store.Store
-	keys     []Key
-	metrics  *Metrics
-	log      *slog.Logger
-	idemTTL  time.Duration
-	limits   Limits
-	auditMax int64
-	durable  bool
-	router   chi.Router
-	draining atomic.Bool
+	svc       *dispatch.Service
+	st        *store.Store
+	keys      []Key
+	metrics   *Metrics
+	log       *slog.Logger
+	idemTTL   time.Duration
+	limits    Limits
+	auditMax  int64
+	durable   bool
+	simLimits SimulationLimits
+	simSlot   chan struct{}
+	router    chi.Router
+	draining  atomic.Bool
 }
 
 // New returns a Server for cfg.
@@ -69,6 +73,9 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{svc: cfg.Service, st: cfg.Store, keys: cfg.Keys, metrics: cfg.Metrics, log: cfg.Logger,
 		idemTTL: cfg.IdempotencyTTL, limits: cfg.Limits, auditMax: cfg.AuditRetention, durable: cfg.RequireDurable}
 	s.limits.defaults()
+	s.simLimits = cfg.Simulations
+	s.simLimits.defaults()
+	s.simSlot = make(chan struct{}, 1)
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
@@ -94,7 +101,7 @@ func (s *Server) Drain() { s.draining.Store(true) }
 
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(middleware.RequestID, s.logRequests, middleware.Recoverer, s.metrics.instrument)
+	r.Use(requestID, s.logRequests, middleware.Recoverer, s.metrics.instrument)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNotFound("no such route"))
 	})
@@ -109,23 +116,27 @@ func (s *Server) routes() chi.Router {
 	// balancer must see an overloaded instance as alive.
 	r.Get("/healthz", s.handleHealth)
 	r.Get("/readyz", s.handleReady)
+	// The document is public (DESIGN.md section 6), inside the load limits.
+	r.With(s.limitInFlight).Get("/openapi.json", s.handleOpenAPI)
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.limitInFlight, s.authenticate, s.rateLimit)
-		r.Get("/openapi.json", s.handleOpenAPI)
 		r.With(s.allow(RoleOps)).Get("/metrics", s.metrics.handler().ServeHTTP)
 		r.Route("/v1", func(r chi.Router) {
+			// Deadlines bound the Redis work of each request (Limits).
+			short, long := deadline(s.limits.RequestTimeout), deadline(s.limits.BatchTimeout)
 			r.Group(func(r chi.Router) {
 				r.Use(s.allow(RoleOps))
-				r.Put("/workers/{id}", s.handlePutWorker)
-				r.Get("/workers/{id}", s.handleGetWorker)
-				r.Delete("/workers/{id}", s.handleDeleteWorker)
-				r.Put("/workers/{id}/location", s.handleLocation)
-				r.Get("/workers/{id}/bookings", s.handleWorkerBookings)
-				r.Post("/assign", s.handleAssign)
+				r.With(short).Put("/workers/{id}", s.handlePutWorker)
+				r.With(short).Get("/workers/{id}", s.handleGetWorker)
+				r.With(short).Delete("/workers/{id}", s.handleDeleteWorker)
+				r.With(short).Put("/workers/{id}/location", s.handleLocation)
+				r.With(short).Get("/workers/{id}/bookings", s.handleWorkerBookings)
+				r.With(long).Post("/assign", s.handleAssign)
+				r.Post("/simulations", s.handleSimulate)
 			})
 			r.Group(func(r chi.Router) {
-				r.Use(s.allow(RoleBooking))
+				r.Use(s.allow(RoleBooking), short)
 				r.Post("/match", s.handleMatch)
 				r.Post("/bookings", s.handleBook)
 				r.Get("/bookings/{id}", s.handleGetBooking)
@@ -135,8 +146,8 @@ func (s *Server) routes() chi.Router {
 			})
 			r.Group(func(r chi.Router) {
 				r.Use(s.allow(RoleAdmin))
-				r.Get("/audit", s.handleAudit)
-				r.Delete("/customers/{id}", s.handleEraseCustomer)
+				r.With(short).Get("/audit", s.handleAudit)
+				r.With(long).Delete("/customers/{id}", s.handleEraseCustomer)
 			})
 		})
 	})
@@ -159,7 +170,8 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleReady reports whether this instance should take traffic: Redis
-// answers within a second and the server is not shutting down.
+// answers within the request deadline (Limits.RequestTimeout, under a
+// second) and the server is not shutting down.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		w.Header().Set("Retry-After", "1")
@@ -168,7 +180,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 			Status: http.StatusServiceUnavailable, Detail: "shutting down", Code: "unavailable"})
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), s.limits.RequestTimeout)
 	defer cancel()
 	if err := s.st.Ping(ctx); err != nil {
 		s.writeError(w, r, err)

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/sim"
+)
+
+// simulateUsage is the help text of the simulate subcommand.
+const simulateUsage = `usage: doorstep simulate -scenario FILE [-out DIR] [-seed N] [-scale X]
+
+Runs a what-if simulation: the scenario's roster serves its demand (synthetic,
+or a replayed trace whose path is relative to the scenario file) through the
+production matcher, once per variant, on the same demand draw. Writes to DIR:
+
+  report.json   the figures per variant, per hour and per region
+                (byte-identical for the same scenario and seed)
+  timing.json   wall-clock timings
+  *.png         charts: urgent arrival times, on-time share and utilisation by hour
+  report.html   a self-contained page with the key table and the charts
+
+and prints the key table. A bad scenario exits with status 2 naming the field.
+
+Flags:
+`
+
+// runSimulate runs `doorstep simulate` with the arguments after the
+// subcommand.
+func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fset := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	path := fset.String("scenario", "", "scenario `FILE` (JSON)")
+	out := fset.String("out", "", "output `DIR` (default: sim-out/ followed by the scenario file's name)")
+	seed := fset.Uint64("seed", 0, "seed `N`, replacing the scenario's")
+	scale := fset.Float64("scale", 0, "scale `X` of roster and demand, replacing the scenario's (e.g. 0.1 for a quick run)")
+	parallel := fset.Int("parallel", runtime.GOMAXPROCS(0), "variants simulated at once")
+	fset.Usage = func() {
+		fmt.Fprint(fset.Output(), simulateUsage)
+		fset.PrintDefaults()
+	}
+	if err := fset.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	} else if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("simulate: %w", err)}
+	}
+	if *path == "" || fset.NArg() > 0 {
+		fset.Usage()
+		return &exitError{code: 2, err: errors.New("simulate: want -scenario FILE and no other arguments")}
+	}
+	set := map[string]bool{}
+	fset.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	data, err := os.ReadFile(*path)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("simulate: read scenario: %w", err)}
+	}
+	s, err := sim.ParseScenario(data)
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("simulate: scenario %s: %s", *path, describeErr(err))}
+	}
+	if set["seed"] {
+		s.Seed = *seed
+	}
+	if set["scale"] {
+		if !(*scale > 0 && *scale <= 100) {
+			return &exitError{code: 2, err: fmt.Errorf("simulate: -scale %v must be in (0, 100]", *scale)}
+		}
+		s.Scale = *scale
+	}
+	if *parallel < 1 {
+		return &exitError{code: 2, err: fmt.Errorf("simulate: -parallel %d must be at least 1", *parallel)}
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("sim-out", strings.TrimSuffix(filepath.Base(*path), filepath.Ext(*path)))
+	}
+
+	base := filepath.Dir(*path)
+	opts := sim.Options{
+		Open: func(name string) (io.ReadCloser, error) {
+			if !filepath.IsAbs(name) {
+				name = filepath.Join(base, name)
+			}
+			f, err := os.Open(name)
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("trace %s not found (demand.replay.path is relative to the scenario file): %w", name, err)
+			}
+			return f, err
+		},
+		Now:         time.Now,
+		Parallelism: *parallel,
+	}
+	bar := newSimProgress(stderr)
+	opts.Progress = bar.update
+	rep, err := sim.Run(ctx, s, opts)
+	bar.finish()
+	if err != nil {
+		if doorstep.ErrorCode(err) == doorstep.EINVALID {
+			return &exitError{code: 2, err: fmt.Errorf("simulate: scenario %s: %s", *path, describeErr(err))}
+		}
+		return fmt.Errorf("simulate: %w", err)
+	}
+	if err := writeReport(dir, rep); err != nil {
+		return fmt.Errorf("simulate: %w", err)
+	}
+	if err := sim.WriteTable(stdout, rep); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nwrote %s (report.json, timing.json, charts, report.html) in %.1fs\n", dir, rep.Timing.Seconds)
+	return nil
+}
+
+// describeErr renders a scenario error as "field: message".
+func describeErr(err error) string {
+	var e *doorstep.Error
+	if errors.As(err, &e) {
+		if e.Field != "" {
+			return e.Field + ": " + e.Message
+		}
+		return e.Message
+	}
+	return err.Error()
+}
+
+// writeReport writes the report's files into dir.
+func writeReport(dir string, rep *sim.Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	js, err := rep.JSON()
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	tj, err := rep.Timing.JSON()
+	if err != nil {
+		return fmt.Errorf("encode timing: %w", err)
+	}
+	charts, err := sim.Charts(rep)
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{"report.json": js, "timing.json": tj}
+	for _, c := range charts {
+		files[c.Name] = c.PNG
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return err
+		}
+	}
+	f, err := os.Create(filepath.Join(dir, "report.html"))
+	if err != nil {
+		return err
+	}
+	if err := sim.WriteHTML(f, rep, charts); err != nil {
+		f.Close()
+		return fmt.Errorf("write report.html: %w", err)
+	}
+	return f.Close()
+}
+
+// simProgress renders the simulation's progress on stderr when it is a
+// terminal, and nothing otherwise.
+type simProgress struct {
+	w   io.Writer
+	on  bool
+	bar *progressbar.ProgressBar
+}
+
+func newSimProgress(w io.Writer) *simProgress {
+	f, ok := w.(*os.File)
+	return &simProgress{w: w, on: ok && term.IsTerminal(int(f.Fd()))}
+}
+
+func (p *simProgress) update(done, total int) {
+	if !p.on {
+		return
+	}
+	if p.bar == nil {
+		p.bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetDescription("simulating requests"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	_ = p.bar.Set(done) // a failed write to the terminal is not worth failing the run
+}
+
+func (p *simProgress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}

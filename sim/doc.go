@@ -1,0 +1,36 @@
+// Package sim runs what-if simulations of a dispatch day: requests arrive
+// (drawn from a synthetic demand model or replayed from a real trace), a
+// policy places them on workers through the production matcher and
+// schedule code, workers travel, serve and move on, and the outcome is
+// reported as service-level figures per variant, per hour and per region
+// (DESIGN.md section 7).
+//
+// A Scenario (JSON, see ParseScenario) describes the area, the roster, the
+// demand, the policy, a seed and variants that each change one thing. Run
+// simulates every variant on the same demand draw and returns a Report;
+// Charts and WriteHTML render it.
+//
+// The package is deterministic: the simulated clock is the event time, every
+// random draw comes from a math/rand/v2 PCG seeded from the scenario's seed
+// (one stream per purpose, so that a variant changing the roster keeps the
+// same demand), and the report of a scenario and seed is byte-identical from
+// run to run. It does no I/O of its own: a replayed trace is read through
+// Options.Open, and wall-clock timings are taken only through Options.Now.
+//
+// # The policies
+//
+//   - insertion: each request, on arrival, is matched against the qualified
+//     workers around it (matcher.Match) and the best option is booked: what
+//     POST /v1/bookings does.
+//   - greedy: each request, on arrival, goes to the nearest qualified worker
+//     who is idle now (neither travelling to nor serving a job), at that
+//     worker's earliest feasible slot; when no idle worker can take it, to
+//     the nearest busy one that can. The baseline of most dispatch desks.
+//   - batch: arrivals are buffered and every BatchSeconds the buffer is
+//     assigned optimally (matcher.Assign).
+//
+// Every policy books through the same hard rules: a request that cannot be
+// placed within its class (arrival within the hour for urgent requests,
+// start within 24 hours and inside the window for normal ones) is reported
+// unserved, never placed late.
+package sim

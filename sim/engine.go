@@ -1,0 +1,383 @@
+package sim
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/matcher"
+	"github.com/doorstep-dev/doorstep/schedule"
+)
+
+// outcome is what became of a request: the worker and slot it was booked
+// in, or the reason it was not (worker -1).
+type outcome struct {
+	worker int32
+	slot   schedule.Slot
+	reason string
+}
+
+// Unserved reasons besides the matcher's rejection reasons.
+const reasonNoCandidates = matcher.ReasonNoCandidates
+
+// engine is the discrete-event simulation of one variant. The simulated
+// clock is the time of the event being handled: an arrival (insertion,
+// greedy) or a batch tick. Before each, the workers move: a worker whose
+// job ended is at the job's place, one whose shift ended is home. The
+// workers' timelines are the truth of where they are and will be; the
+// matcher plans from them exactly as the server does.
+type engine struct {
+	s      *Scenario
+	policy Policy
+	m      *matcher.Matcher
+	travel geo.TravelModel
+	prog   *progress
+
+	workers []*doorstep.Worker
+	regions []string            // by worker: its report region
+	cands   []matcher.Candidate // by worker: its timeline as booked so far
+	pos     []doorstep.Location // where each worker is, as the index has it
+	ix      *matcher.Index
+	moves   moveHeap
+
+	arr  []arrival
+	out  []outcome
+	byID map[string]int32 // booking id (the request's) -> request index
+
+	solve time.Duration // time in the batch solver (wall clock, for timing.json only)
+
+	idx []int // scratch
+	cs  []matcher.Candidate
+}
+
+func newEngine(s *Scenario, policy Policy, m *matcher.Matcher, workers []*doorstep.Worker, arr []arrival, prog *progress) *engine {
+	e := &engine{
+		s: s, policy: policy, m: m, travel: m.Config().Travel, prog: prog,
+		workers: workers,
+		cands:   make([]matcher.Candidate, len(workers)),
+		pos:     make([]doorstep.Location, len(workers)),
+		ix:      matcher.NewIndex(),
+		arr:     arr,
+		out:     make([]outcome, len(arr)),
+		byID:    make(map[string]int32, len(arr)),
+	}
+	for i, w := range workers {
+		e.cands[i] = matcher.Candidate{Worker: w}
+		e.pos[i] = w.Home
+		e.ix.Put(i, w.Home)
+		for _, sh := range w.Shifts {
+			heap.Push(&e.moves, move{at: sh.End, kind: moveHome, w: int32(i), loc: w.Home})
+		}
+	}
+	return e
+}
+
+// Move kinds, in the order they apply at the same instant.
+const (
+	moveJob  = iota // a job ended: the worker is at its place
+	moveHome        // a shift ended: the worker is home
+)
+
+// move is a change of a worker's position at a time.
+type move struct {
+	at   time.Time
+	kind int
+	w    int32
+	seq  int64
+	loc  doorstep.Location
+}
+
+// moveHeap orders moves by time, kind, then the order they were pushed.
+type moveHeap struct {
+	items []move
+	seq   int64
+}
+
+func (h *moveHeap) Len() int { return len(h.items) }
+func (h *moveHeap) Less(i, j int) bool {
+	a, b := &h.items[i], &h.items[j]
+	if c := a.at.Compare(b.at); c != 0 {
+		return c < 0
+	}
+	if a.kind != b.kind {
+		return a.kind < b.kind
+	}
+	return a.seq < b.seq
+}
+func (h *moveHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *moveHeap) Push(x any) {
+	m := x.(move)
+	h.seq++
+	m.seq = h.seq
+	h.items = append(h.items, m)
+}
+func (h *moveHeap) Pop() any {
+	n := len(h.items) - 1
+	m := h.items[n]
+	h.items = h.items[:n]
+	return m
+}
+
+// advance applies every move due by now.
+func (e *engine) advance(now time.Time) {
+	for e.moves.Len() > 0 && !e.moves.items[0].at.After(now) {
+		m := heap.Pop(&e.moves).(move)
+		e.pos[m.w] = m.loc
+		e.ix.Put(int(m.w), m.loc)
+	}
+}
+
+// run handles every arrival in order, as the policy says.
+func (e *engine) run(ctx context.Context) error {
+	if e.policy.Name == PolicyBatch {
+		return e.runBatch(ctx)
+	}
+	for i := range e.arr {
+		if i%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("sim: stopped: %w", err)
+			}
+		}
+		now := e.arr[i].req.RequestedAt
+		e.advance(now)
+		if e.policy.Name == PolicyGreedy {
+			e.greedy(i, now)
+		} else {
+			e.insertion(i, now)
+		}
+		e.prog.add(1)
+	}
+	return nil
+}
+
+// qualified returns the filter of workers with req's skills and
+// certificates.
+func (e *engine) qualified(req *doorstep.Request) func(int) bool {
+	return func(w int) bool {
+		wk := e.workers[w]
+		return doorstep.HasAll(wk.Skills, req.Skills) && doorstep.HasAll(wk.Certificates, req.Certificates)
+	}
+}
+
+// near returns the qualified workers around req, widening the search until
+// Matching.Candidates are found or the class's reach is covered, as the
+// server's booking path does.
+func (e *engine) near(dst []int, req *doorstep.Request, now time.Time, keep func(int) bool) []int {
+	search := matcher.SearchFor(req, now, e.travel, e.s.Matching.NormalReachKm)
+	return e.ix.Near(dst, search, e.s.Matching.Candidates, keep)
+}
+
+// book records request i on worker w in slot and adds the stop to the
+// worker's timeline.
+func (e *engine) book(i int, w int, slot schedule.Slot) {
+	req := &e.arr[i].req
+	c := &e.cands[w]
+	c.Timeline = c.Timeline.Insert(schedule.Stop{BookingID: req.ID, Arrival: slot.Arrival,
+		Start: slot.Start, End: slot.End, Location: req.Location})
+	e.booked(i, w, slot)
+}
+
+// booked records request i on worker w whose timeline already holds it.
+func (e *engine) booked(i int, w int, slot schedule.Slot) {
+	e.out[i] = outcome{worker: int32(w), slot: slot}
+	e.cands[w].Version++
+	e.byID[e.arr[i].req.ID] = int32(i)
+	heap.Push(&e.moves, move{at: slot.End, kind: moveJob, w: int32(w), loc: e.arr[i].req.Location})
+}
+
+func (e *engine) unserved(i int, reason string) {
+	e.out[i] = outcome{worker: -1, reason: reason}
+}
+
+// insertion books request i as POST /v1/bookings does: the best option of
+// matcher.Match over the qualified workers nearby.
+func (e *engine) insertion(i int, now time.Time) {
+	req := &e.arr[i].req
+	e.idx = e.near(e.idx[:0], req, now, e.qualified(req))
+	e.cs = e.cs[:0]
+	for _, w := range e.idx {
+		e.cs = append(e.cs, e.cands[w])
+	}
+	res := e.m.Match(req, e.cs, now, matcher.History{})
+	if len(res.Options) == 0 {
+		e.unserved(i, mainReason(res.Rejected, len(e.idx)))
+		return
+	}
+	o := &res.Options[0]
+	for k := range e.cs {
+		if e.cs[k].Worker.ID == o.WorkerID {
+			e.book(i, e.idx[k], o.Slot)
+			return
+		}
+	}
+	panic("sim: matcher chose a worker it was not given")
+}
+
+// greedy books request i on the nearest qualified worker idle now, at its
+// earliest feasible slot; when no idle worker can take it, on the nearest
+// busy one that can.
+func (e *engine) greedy(i int, now time.Time) {
+	req := &e.arr[i].req
+	e.idx = e.near(e.idx[:0], req, now, e.qualified(req))
+	type cand struct {
+		busy bool
+		km   float64
+		w    int
+	}
+	order := make([]cand, len(e.idx))
+	for k, w := range e.idx {
+		order[k] = cand{busy: !e.idle(w, now), km: geo.DistanceKm(e.pos[w], req.Location), w: w}
+	}
+	slices.SortFunc(order, func(a, b cand) int {
+		if a.busy != b.busy {
+			if a.busy {
+				return 1
+			}
+			return -1
+		}
+		if c := cmp.Compare(a.km, b.km); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.w, b.w)
+	})
+	job := schedule.JobFor(req, now)
+	rejected := map[string]int{}
+	for _, c := range order {
+		o, reason := e.m.Evaluate(req, job, &e.cands[c.w], matcher.History{})
+		if reason == "" {
+			e.book(i, c.w, o.Slot)
+			return
+		}
+		rejected[reason]++
+	}
+	e.unserved(i, mainReason(rejected, len(order)))
+}
+
+// idle reports whether worker w is neither travelling to nor serving a job
+// at now.
+func (e *engine) idle(w int, now time.Time) bool {
+	for _, st := range e.cands[w].Timeline {
+		if !st.End.After(now) {
+			continue
+		}
+		depart := st.Arrival
+		if i, ok := e.byID[st.BookingID]; ok {
+			depart = depart.Add(-e.out[i].slot.Travel)
+		}
+		if !depart.After(now) {
+			return false
+		}
+	}
+	return true
+}
+
+// runBatch buffers arrivals and assigns them every BatchSeconds, at ticks
+// aligned on the start. Requests a tick could not place because the
+// assignment ran out of rounds wait for the next tick.
+func (e *engine) runBatch(ctx context.Context) error {
+	period := time.Duration(e.policy.BatchSeconds) * time.Second
+	tickAt := func(t time.Time) time.Time {
+		k := (t.Sub(e.s.Start) + period - 1) / period
+		return e.s.Start.Add(k * period)
+	}
+	var buf []int
+	var tick time.Time
+	flush := func() error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("sim: stopped: %w", err)
+		}
+		var err error
+		buf, err = e.assign(buf, tick)
+		tick = tick.Add(period)
+		return err
+	}
+	for i := range e.arr {
+		t := e.arr[i].req.RequestedAt
+		for len(buf) > 0 && t.After(tick) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if len(buf) == 0 {
+			tick = tickAt(t)
+		}
+		buf = append(buf, i)
+		e.prog.add(1)
+	}
+	for len(buf) > 0 {
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// assign places the buffered requests optimally at now and returns those
+// to try again at the next tick.
+func (e *engine) assign(buf []int, now time.Time) ([]int, error) {
+	e.advance(now)
+	items := make([]matcher.BatchItem, len(buf))
+	for k, i := range buf {
+		req := &e.arr[i].req
+		search := matcher.SearchFor(req, now, e.travel, e.s.Matching.NormalReachKm)
+		q := e.qualified(req)
+		keep := func(w int) bool { return q(w) && geo.DistanceKm(e.pos[w], req.Location) <= search.ReachKm }
+		items[k] = matcher.BatchItem{Request: req, Candidates: e.ix.Near(nil, search, e.s.Matching.Candidates, keep)}
+	}
+	res, err := e.m.Assign(items, e.cands, now, matcher.BatchOptions{MaxRounds: e.s.Matching.MaxRounds})
+	if err != nil {
+		return nil, fmt.Errorf("sim: batch at %s: %w", now.Format(time.RFC3339), err)
+	}
+	e.solve += res.Solve
+	for _, a := range res.Assignments {
+		e.booked(buf[a.Item], a.Worker, a.Option.Slot)
+	}
+	maxRounds := e.s.Matching.MaxRounds
+	if maxRounds == 0 {
+		maxRounds = matcher.DefaultMaxRounds
+	}
+	var again []int
+	for _, u := range res.Unassigned {
+		i := buf[u.Item]
+		if res.Rounds == maxRounds && u.Reason == matcher.ReasonBusy {
+			again = append(again, i)
+			continue
+		}
+		e.unserved(i, mainReason(u.Rejected, len(items[u.Item].Candidates)))
+	}
+	return again, nil
+}
+
+// mainReason is why a request went unserved: "no_candidates" when no
+// qualified worker was within reach, else the most telling rejection any
+// candidate met, as the schedule ranks them: a worker on shift who could not
+// arrive in time (deadline) says more than one booked solid (busy), than a
+// daily cap, than workers off shift (shift).
+func mainReason(rej map[string]int, candidates int) string {
+	if candidates == 0 {
+		return reasonNoCandidates
+	}
+	for _, r := range []string{matcher.ReasonDeadline, matcher.ReasonBusy, matcher.ReasonCap, matcher.ReasonShift,
+		matcher.ReasonCertificates, matcher.ReasonSkills, matcher.ReasonExcluded} {
+		if rej[r] > 0 {
+			return r
+		}
+	}
+	return matcher.ReasonBusy // every feasible candidate went to other requests
+}
+
+// verify checks every worker's day against the hard rules: the simulation
+// must never have booked what the server would refuse.
+func (e *engine) verify() error {
+	for i, w := range e.workers {
+		if err := schedule.Verify(w, e.cands[i].Timeline, e.travel); err != nil {
+			return fmt.Errorf("sim: worker %s: a booked day breaks a hard rule: %w", w.ID, err)
+		}
+	}
+	return nil
+}

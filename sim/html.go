@@ -1,0 +1,99 @@
+package sim
+
+import (
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io"
+)
+
+// WriteHTML writes a self-contained HTML page of the report: the key table
+// of the variants, the charts (embedded as data URIs) and, per variant, the
+// tables by region and by hour.
+func WriteHTML(w io.Writer, r *Report, charts []Chart) error {
+	type img struct {
+		Title string
+		Src   template.URL
+	}
+	imgs := make([]img, len(charts))
+	for i, c := range charts {
+		imgs[i] = img{Title: c.Title, Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(c.PNG))}
+	}
+	return pageTemplate.Execute(w, struct {
+		R      *Report
+		Charts []img
+	}{r, imgs})
+}
+
+// fmtShare formats a share as a percentage, "–" for none.
+func fmtShare(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f%%", 100**v)
+}
+
+// fmtNum formats a number with two decimals, "–" for none.
+func fmtNum(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", *v)
+}
+
+var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"share": fmtShare,
+	"num":   fmtNum,
+}).Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{{.R.Scenario}}: simulation report</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th:first-child, td:first-child, td.l { text-align: left; }
+thead th { background: #f2f2f2; }
+img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
+.note { color: #555; font-size: 0.9em; }
+</style>
+</head>
+<body>
+<h1>{{.R.Scenario}}</h1>
+<p class="note">Seed {{.R.Seed}}, scale {{.R.Scale}}, {{.R.HorizonHours}} hours from {{.R.Start}}.
+Urgent: a worker arrives within 60 minutes; normal: the service starts within 24 hours (inside the window when one is asked).
+A request that cannot be placed within its class is unserved, never placed late.</p>
+{{with .R.Trace}}<p class="note">Trace: {{.Rows}} rows; {{.Requests}} requests ({{.UrgentRequests}} urgent) after {{.OutsideHorizon}} outside the horizon, {{.Skipped}} skipped, {{.Unmapped}} unmapped, {{.Duplicates}} duplicates, {{.Unparseable}} unparseable; {{.ScaledRequests}} at this scale.</p>{{end}}
+<h2>Variants</h2>
+<table>
+<thead><tr><th>variant</th><th>change</th><th>policy</th><th>workers</th><th>requests</th><th>urgent</th><th>urgent on time</th><th>urgent p50 min</th><th>urgent p95 min</th><th>normal within 24 h</th><th>unserved</th><th>km / job</th><th>utilisation</th><th>fairness (Gini)</th></tr></thead>
+<tbody>
+{{range .R.Variants}}<tr><td>{{.Name}}</td><td class="l">{{.Change}}</td><td class="l">{{.Policy}}</td><td>{{.Workers}}</td><td>{{.Totals.Requests}}</td><td>{{.Totals.UrgentRequests}}</td><td>{{share .Totals.UrgentOnTimeShare}}</td><td>{{num .Totals.UrgentArrivalP50Minutes}}</td><td>{{num .Totals.UrgentArrivalP95Minutes}}</td><td>{{share .Totals.NormalWithin24hShare}}</td><td>{{.Totals.Unserved}}</td><td>{{num .Totals.TravelKmPerJob}}</td><td>{{share .Totals.Utilisation}}</td><td>{{num .Totals.FairnessGini}}</td></tr>
+{{end}}</tbody>
+</table>
+{{range .Charts}}<h3>{{.Title}}</h3>
+<img src="{{.Src}}" alt="{{.Title}}">
+{{end}}
+{{range .R.Variants}}<h2>{{.Name}}</h2>
+<p class="note">Unserved by reason: {{range $k, $v := .UnservedByReason}}{{$k}} {{$v}}; {{else}}none{{end}}</p>
+<details><summary>By region ({{len .Regions}})</summary>
+<table>
+<thead><tr><th>region</th><th>workers</th><th>requests</th><th>urgent</th><th>urgent on time</th><th>p50</th><th>p95</th><th>normal within 24 h</th><th>unserved</th><th>km / job</th><th>utilisation</th><th>Gini</th></tr></thead>
+<tbody>
+{{range .Regions}}<tr><td>{{.Region}}</td><td>{{.Workers}}</td><td>{{.Requests}}</td><td>{{.UrgentRequests}}</td><td>{{share .UrgentOnTimeShare}}</td><td>{{num .UrgentArrivalP50Minutes}}</td><td>{{num .UrgentArrivalP95Minutes}}</td><td>{{share .NormalWithin24hShare}}</td><td>{{.Unserved}}</td><td>{{num .TravelKmPerJob}}</td><td>{{share .Utilisation}}</td><td>{{num .FairnessGini}}</td></tr>
+{{end}}</tbody>
+</table>
+</details>
+<details><summary>By hour</summary>
+<table>
+<thead><tr><th>hour</th><th>requests</th><th>urgent</th><th>urgent on time</th><th>p50</th><th>p95</th><th>normal within 24 h</th><th>unserved</th><th>km / job</th><th>utilisation</th><th>Gini</th></tr></thead>
+<tbody>
+{{range .Hours}}<tr><td>{{.Start}}</td><td>{{.Requests}}</td><td>{{.UrgentRequests}}</td><td>{{share .UrgentOnTimeShare}}</td><td>{{num .UrgentArrivalP50Minutes}}</td><td>{{num .UrgentArrivalP95Minutes}}</td><td>{{share .NormalWithin24hShare}}</td><td>{{.Unserved}}</td><td>{{num .TravelKmPerJob}}</td><td>{{share .Utilisation}}</td><td>{{num .FairnessGini}}</td></tr>
+{{end}}</tbody>
+</table>
+</details>
+{{end}}
+</body>
+</html>
+`))

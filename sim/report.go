@@ -1,0 +1,133 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// Report is the outcome of a scenario: one VariantReport per variant, in
+// the scenario's order. Its JSON form (JSON) is byte-identical for the same
+// scenario and seed; wall-clock timings are kept apart in Timing.
+type Report struct {
+	Scenario     string  `json:"scenario"`
+	Seed         uint64  `json:"seed"`
+	Scale        float64 `json:"scale"`
+	Start        string  `json:"start"`
+	HorizonHours float64 `json:"horizon_hours"`
+	// Trace counts what became of a replayed trace's rows.
+	Trace    *TraceStats     `json:"trace,omitempty"`
+	Variants []VariantReport `json:"variants"`
+	// Timing is how long the run took (only with Options.Now); it is not
+	// part of the report's JSON.
+	Timing *Timing `json:"-"`
+}
+
+// VariantReport is the outcome of one variant: totals, then the same
+// figures per hour (of the request, or of the work for utilisation and
+// fairness) and per region (of the request, or of the worker's home).
+type VariantReport struct {
+	Name    string  `json:"name"`
+	Change  string  `json:"change"`
+	Policy  string  `json:"policy"`
+	Workers int     `json:"workers"`
+	Totals  Metrics `json:"totals"`
+	// UnservedByReason counts unserved requests by the hard rule that
+	// ruled out most candidates ("no_candidates": nobody qualified within
+	// reach).
+	UnservedByReason map[string]int `json:"unserved_by_reason"`
+	// UrgentArrivals is the distribution of served urgent requests'
+	// arrival minutes.
+	UrgentArrivals Histogram       `json:"urgent_arrival_histogram"`
+	Hours          []HourMetrics   `json:"hours"`
+	Regions        []RegionMetrics `json:"regions"`
+}
+
+// Metrics are the service-level figures of a set of requests and workers.
+// A share, percentile or ratio without a denominator (no urgent request,
+// no job, no shift) is null.
+type Metrics struct {
+	Requests       int `json:"requests"`
+	UrgentRequests int `json:"urgent_requests"`
+	// UrgentOnTimeShare is the share of urgent requests a worker reached
+	// within 60 minutes (unserved ones count as late).
+	UrgentOnTimeShare *float64 `json:"urgent_on_time_share"`
+	// UrgentArrivalP50Minutes and P95 are percentiles (linear
+	// interpolation) of the minutes from request to arrival, over served
+	// urgent requests.
+	UrgentArrivalP50Minutes *float64 `json:"urgent_arrival_p50_minutes"`
+	UrgentArrivalP95Minutes *float64 `json:"urgent_arrival_p95_minutes"`
+	NormalRequests          int      `json:"normal_requests"`
+	// NormalWithin24hShare is the share of normal requests started within
+	// 24 hours (and inside their window).
+	NormalWithin24hShare *float64 `json:"normal_within_24h_share"`
+	Unserved             int      `json:"unserved"`
+	Jobs                 int      `json:"jobs"`
+	// TravelKmPerJob is the great-circle length of each job's inbound trip,
+	// averaged over jobs.
+	TravelKmPerJob *float64 `json:"travel_km_per_job"`
+	// Utilisation is booked service minutes over shift minutes (breaks
+	// excluded), within the horizon.
+	Utilisation *float64 `json:"utilisation"`
+	// FairnessGini is the Gini coefficient of booked service minutes over
+	// the workers on shift: 0 is an even spread.
+	FairnessGini *float64 `json:"fairness_gini"`
+}
+
+// HourMetrics are the metrics of one hour of the horizon.
+type HourMetrics struct {
+	Hour  int    `json:"hour"`
+	Start string `json:"start"`
+	Metrics
+}
+
+// RegionMetrics are the metrics of one region.
+type RegionMetrics struct {
+	Region  string `json:"region"`
+	Workers int    `json:"workers"`
+	Metrics
+}
+
+// Histogram counts values in bins of BinMinutes from 0; Over counts those
+// beyond the last bin.
+type Histogram struct {
+	BinMinutes int   `json:"bin_minutes"`
+	Counts     []int `json:"counts"`
+	Over       int   `json:"over"`
+}
+
+// Timing is the wall-clock cost of a run (timing.json).
+type Timing struct {
+	Seconds  float64         `json:"seconds"`
+	Variants []VariantTiming `json:"variants"`
+}
+
+// VariantTiming is the wall-clock cost of one variant.
+type VariantTiming struct {
+	Name              string  `json:"name"`
+	Requests          int     `json:"requests"`
+	Seconds           float64 `json:"seconds"`
+	SolveSeconds      float64 `json:"solve_seconds"`
+	RequestsPerSecond float64 `json:"requests_per_second"`
+}
+
+// JSON returns the report as indented JSON ending in a newline: the bytes
+// of report.json.
+func (r *Report) JSON() ([]byte, error) {
+	return indentJSON(r)
+}
+
+// JSON returns the timings as indented JSON ending in a newline.
+func (t *Timing) JSON() ([]byte, error) {
+	return indentJSON(t)
+}
+
+func indentJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
