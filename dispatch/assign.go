@@ -197,7 +197,7 @@ func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, 
 			return doorstep.HasAll(wk.Skills, r.Skills) && doorstep.HasAll(wk.Certificates, r.Certificates) &&
 				geo.DistanceKm(wk.Position(), r.Location) <= searches[i].ReachKm
 		}
-		items[i] = matcher.BatchItem{Request: r, Candidates: ix.Near(nil, searches[i], s.cfg.WantCandidates, keep)}
+		items[i] = matcher.BatchItem{Request: r, Candidates: ix.Nearest(nil, searches[i], r.Location, s.cfg.WantCandidates, keep)}
 	}
 	return workers, regions, items, nil
 }

@@ -96,14 +96,13 @@ func (m *Matcher) Assign(items []BatchItem, workers []Candidate, now time.Time, 
 	lastRejected := make([]map[string]int, len(items))
 	var solver lsap.Solver
 	var rows [][]lsap.Arc
-	var opts2 [][]Option
+	var arcs []lsap.Arc // backing store of rows, reused across rounds
 	for round := 0; round < maxRounds && len(open) > 0; round++ {
-		rows, opts2 = rows[:0], opts2[:0]
+		rows, arcs = rows[:0], arcs[:0]
 		feasible := 0
 		for _, i := range open {
 			it := &items[i]
-			arcs := make([]lsap.Arc, 0, len(it.Candidates))
-			os := make([]Option, 0, len(it.Candidates))
+			from := len(arcs)
 			rej := map[string]int{}
 			for _, c := range it.Candidates {
 				o, reason := m.Evaluate(it.Request, jobs[i], &workers[c], it.History)
@@ -112,12 +111,10 @@ func (m *Matcher) Assign(items []BatchItem, workers []Candidate, now time.Time, 
 					continue
 				}
 				arcs = append(arcs, lsap.Arc{Col: c, Cost: o.Cost})
-				os = append(os, o)
 			}
 			lastRejected[i] = rej
-			feasible += len(arcs)
-			rows = append(rows, arcs)
-			opts2 = append(opts2, os)
+			feasible += len(arcs) - from
+			rows = append(rows, arcs[from:len(arcs):len(arcs)])
 		}
 		if feasible == 0 {
 			break
@@ -150,18 +147,15 @@ func (m *Matcher) Assign(items []BatchItem, workers []Candidate, now time.Time, 
 				next = append(next, i)
 				continue
 			}
-			var o Option
-			for k, a := range rows[r] {
-				if a.Col == c {
-					o = opts2[r][k]
-					break
-				}
-			}
+			// Evaluating the chosen pair again gives the option the cost
+			// came from (the worker's timeline has not changed this round:
+			// it takes one job a round) without keeping an option per arc.
+			w := &workers[c]
+			o, _ := m.Evaluate(items[i].Request, jobs[i], w, items[i].History)
 			res.Assignments = append(res.Assignments, Assignment{Item: i, Worker: c, Option: o, Round: round})
 			res.Objective += o.Cost
-			w := &workers[c]
 			w.Timeline = w.Timeline.Insert(schedule.Stop{
-				BookingID: fmt.Sprintf("batch-%d", i), Arrival: o.Slot.Arrival, Start: o.Slot.Start,
+				BookingID: fmt.Sprintf("batch-%d-%d", round, i), Arrival: o.Slot.Arrival, Start: o.Slot.Start,
 				End: o.Slot.End, Location: items[i].Request.Location,
 			})
 		}

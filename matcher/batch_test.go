@@ -1,0 +1,250 @@
+package matcher_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/matcher"
+	"github.com/doorstep-dev/doorstep/schedule"
+)
+
+func request(u doorstep.Urgency, loc doorstep.Location, at time.Time, d time.Duration, skills ...string) *doorstep.Request {
+	return &doorstep.Request{Service: "x", Skills: skills, Location: loc, Urgency: u, Duration: d, RequestedAt: at}
+}
+
+func all(n int) []int {
+	c := make([]int, n)
+	for i := range c {
+		c[i] = i
+	}
+	return c
+}
+
+// An urgent request is served before a normal one even when serving the
+// normal one would be cheaper.
+func TestAssignUrgentFirst(t *testing.T) {
+	m := mustMatcher(t, matcher.Config{Travel: gridTravel{}})
+	now := clock(9, 0)
+	workers := []matcher.Candidate{{Worker: newWorker("w", "s")}}
+	items := []matcher.BatchItem{
+		{Request: request(doorstep.Normal, at(1, 0), now, time.Hour, "s"), Candidates: []int{0}},
+		{Request: request(doorstep.Urgent, at(50, 0), now, time.Hour, "s"), Candidates: []int{0}},
+	}
+	res, err := m.Assign(items, workers, now, matcher.BatchOptions{MaxRounds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Assignments) != 1 || res.Assignments[0].Item != 1 {
+		t.Fatalf("assignments = %+v, want only the urgent request (item 1)", res.Assignments)
+	}
+	if len(res.Unassigned) != 1 || res.Unassigned[0].Item != 0 {
+		t.Fatalf("unassigned = %+v, want the normal request (item 0)", res.Unassigned)
+	}
+}
+
+// Rounds give a worker several jobs, each against the timeline the earlier
+// rounds left, and the day stays feasible.
+func TestAssignRounds(t *testing.T) {
+	m := mustMatcher(t, matcher.Config{Travel: gridTravel{}})
+	now := clock(8, 0)
+	w := newWorker("w", "s")
+	workers := []matcher.Candidate{{Worker: w}}
+	var items []matcher.BatchItem
+	for i := range 4 {
+		items = append(items, matcher.BatchItem{Request: request(doorstep.Normal, at(float64(10*i), 0), now, time.Hour, "s"), Candidates: []int{0}})
+	}
+	res, err := m.Assign(items, workers, now, matcher.BatchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(res.Assignments), 4; got != want {
+		t.Fatalf("assigned %d, want %d (unassigned %+v)", got, want, res.Unassigned)
+	}
+	if res.Rounds != 4 {
+		t.Errorf("rounds = %d, want 4 (one new job per worker a round)", res.Rounds)
+	}
+	if err := schedule.Verify(w, workers[0].Timeline, gridTravel{}); err != nil {
+		t.Errorf("timeline after the batch: %v", err)
+	}
+}
+
+func TestAssignRejectsBadCandidates(t *testing.T) {
+	m := mustMatcher(t, matcher.Config{})
+	items := []matcher.BatchItem{{Request: request(doorstep.Normal, base, clock(9, 0), time.Hour), Candidates: []int{3}}}
+	if _, err := m.Assign(items, make([]matcher.Candidate, 2), clock(9, 0), matcher.BatchOptions{}); err == nil {
+		t.Fatal("Assign with a candidate out of range: no error")
+	}
+}
+
+// TestAssignLexicographicOptimum checks one round of Assign against brute
+// force on thousands of small random instances: the most urgent requests
+// served, then the most requests, then the least cost; and every
+// assignment obeys the hard rules (it is a feasible option of Evaluate).
+func TestAssignLexicographicOptimum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	m := mustMatcher(t, matcher.Config{Travel: gridTravel{}})
+	now := clock(9, 0)
+	for iter := range 3000 {
+		nw, nr := 1+rng.IntN(4), 1+rng.IntN(5)
+		workers := make([]matcher.Candidate, nw)
+		for j := range workers {
+			w := newWorker(fmt.Sprintf("w%d", j), "s")
+			w.Home = at(float64(rng.IntN(80)), float64(rng.IntN(80)))
+			w.Rating = float64(rng.IntN(6))
+			if rng.IntN(4) == 0 {
+				w.Skills = []string{"other"}
+			}
+			var tl schedule.Timeline
+			if rng.IntN(3) == 0 {
+				s := clock(9, rng.IntN(120))
+				tl = tl.Insert(schedule.Stop{BookingID: "b", Start: s, End: s.Add(time.Hour), Arrival: s, Location: at(40, 40)})
+			}
+			workers[j] = matcher.Candidate{Worker: w, Timeline: tl}
+		}
+		items := make([]matcher.BatchItem, nr)
+		for i := range items {
+			u := doorstep.Normal
+			if rng.IntN(2) == 0 {
+				u = doorstep.Urgent
+			}
+			r := request(u, at(float64(rng.IntN(80)), float64(rng.IntN(80))), now, time.Duration(30+rng.IntN(90))*time.Minute, "s")
+			items[i] = matcher.BatchItem{Request: r, Candidates: all(nw)}
+		}
+		// Costs before the batch touches the timelines.
+		cost := make([][]float64, nr)
+		for i := range items {
+			cost[i] = make([]float64, nw)
+			job := schedule.JobFor(items[i].Request, now)
+			for j := range workers {
+				o, reason := m.Evaluate(items[i].Request, job, &workers[j], matcher.History{})
+				cost[i][j] = math.Inf(1)
+				if reason == "" {
+					cost[i][j] = o.Cost
+				}
+			}
+		}
+		wantU, wantN, wantC := bruteLex(items, cost)
+		snapshot := slices.Clone(workers)
+		res, err := m.Assign(items, snapshot, now, matcher.BatchOptions{MaxRounds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotU, gotC := 0, 0.0
+		used := map[int]bool{}
+		for _, a := range res.Assignments {
+			if used[a.Worker] {
+				t.Fatalf("iter %d: worker %d assigned twice in one round", iter, a.Worker)
+			}
+			used[a.Worker] = true
+			if math.IsInf(cost[a.Item][a.Worker], 1) {
+				t.Fatalf("iter %d: item %d on worker %d breaks a hard rule", iter, a.Item, a.Worker)
+			}
+			if items[a.Item].Request.Urgency == doorstep.Urgent {
+				gotU++
+			}
+			gotC += cost[a.Item][a.Worker]
+		}
+		if gotU != wantU || len(res.Assignments) != wantN || math.Abs(gotC-wantC) > 1e-6*max(1, math.Abs(wantC)) {
+			t.Fatalf("iter %d: got urgent %d, served %d, cost %v; brute force %d, %d, %v", iter, gotU, len(res.Assignments), gotC, wantU, wantN, wantC)
+		}
+	}
+}
+
+// bruteLex enumerates every assignment (each item to a distinct worker or
+// to none) and returns the lexicographic best: urgent served, served, cost.
+func bruteLex(items []matcher.BatchItem, cost [][]float64) (int, int, float64) {
+	bestU, bestN, bestC := -1, -1, math.Inf(1)
+	used := make([]bool, len(cost[0]))
+	var rec func(i, u, n int, c float64)
+	rec = func(i, u, n int, c float64) {
+		if i == len(items) {
+			if u > bestU || (u == bestU && (n > bestN || (n == bestN && c < bestC))) {
+				bestU, bestN, bestC = u, n, c
+			}
+			return
+		}
+		rec(i+1, u, n, c)
+		for j := range cost[i] {
+			if used[j] || math.IsInf(cost[i][j], 1) {
+				continue
+			}
+			used[j] = true
+			du := 0
+			if items[i].Request.Urgency == doorstep.Urgent {
+				du = 1
+			}
+			rec(i+1, u+du, n+1, c+cost[i][j])
+			used[j] = false
+		}
+	}
+	rec(0, 0, 0, 0)
+	return bestU, bestN, bestC
+}
+
+// BenchmarkAssign is a dispatch round: urgent requests over a city's
+// workers, candidate generation (the H3 index) included.
+func BenchmarkAssign(b *testing.B) {
+	for _, size := range []struct{ requests, workers int }{{100, 1000}, {1000, 5000}} {
+		b.Run(fmt.Sprintf("requests=%d/workers=%d", size.requests, size.workers), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			now := clock(9, 0)
+			point := func() doorstep.Location { // a 20 km square
+				return doorstep.Location{Lat: 40.64 + rng.Float64()*0.18, Lng: -74.08 + rng.Float64()*0.237}
+			}
+			services := doorstep.DefaultCatalogue()
+			names := services.Names()
+			base := make([]matcher.Candidate, size.workers)
+			for j := range base {
+				w := newWorker(fmt.Sprintf("w%d", j))
+				w.Home = point()
+				for range 1 + rng.IntN(3) {
+					w.Skills = append(w.Skills, names[rng.IntN(len(names))])
+				}
+				w.Certificates = w.Skills
+				base[j] = matcher.Candidate{Worker: w}
+			}
+			reqs := make([]doorstep.Request, size.requests)
+			for i := range reqs {
+				reqs[i] = doorstep.Request{Service: names[rng.IntN(len(names))], Location: point(), Urgency: doorstep.Urgent, RequestedAt: now}
+				if err := services.Resolve(&reqs[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			m := mustMatcher(b, matcher.Config{})
+			travel := m.Config().Travel
+			b.ReportAllocs()
+			var assigned int
+			var solve time.Duration
+			for b.Loop() {
+				workers := slices.Clone(base)
+				ix := matcher.NewIndex()
+				for j := range workers {
+					ix.Put(j, workers[j].Worker.Home)
+				}
+				items := make([]matcher.BatchItem, len(reqs))
+				for i := range reqs {
+					r := &reqs[i]
+					s := matcher.SearchFor(r, now, travel, 0)
+					keep := func(j int) bool {
+						w := workers[j].Worker
+						return doorstep.HasAll(w.Skills, r.Skills) && geo.DistanceKm(w.Home, r.Location) <= s.ReachKm
+					}
+					items[i] = matcher.BatchItem{Request: r, Candidates: ix.Nearest(nil, s, r.Location, 24, keep)}
+				}
+				res, err := m.Assign(items, workers, now, matcher.BatchOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				assigned, solve = len(res.Assignments), res.Solve
+			}
+			b.ReportMetric(float64(assigned), "assigned")
+			b.ReportMetric(float64(solve.Microseconds())/1000, "solve-ms")
+		})
+	}
+}
