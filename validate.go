@@ -33,6 +33,10 @@ func (w *Worker) Validate() error {
 	if err := validList("certificates", w.Certificates, false); err != nil {
 		return err
 	}
+	if w.Home == (Location{}) {
+		// (0, 0) is in the Gulf of Guinea: a missing home, not a home.
+		return Errorf(EINVALID, "home", "home is required")
+	}
 	if err := w.Home.Validate("home"); err != nil {
 		return err
 	}

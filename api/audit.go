@@ -31,7 +31,9 @@ func (s *Server) audit(r *http.Request, action, bookingID string, err error) {
 	}
 	e := store.AuditEvent{At: s.svc.Now(), KeyID: p.KeyID, Role: string(p.Role), Action: action,
 		BookingID: bookingID, Result: result, RequestID: middleware.GetReqID(r.Context())}
-	if aerr := s.st.AppendAudit(r.Context(), e, s.auditMax); aerr != nil {
+	ctx, cancel := settle(r, err)
+	defer cancel()
+	if aerr := s.st.AppendAudit(ctx, e, s.auditMax); aerr != nil {
 		s.metrics.auditErrors.Inc()
 		s.log.ErrorContext(r.Context(), "audit event lost", "err", aerr, "action", action, "booking", bookingID,
 			"result", result, "request_id", e.RequestID, "key_id", p.KeyID)

@@ -130,15 +130,19 @@ func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loc, v, err := book()
+	ctx, cancel := settle(r, err)
+	defer cancel()
 	if err != nil {
 		// Nothing was booked: let the client retry with the same key.
-		_ = s.st.AbortIdempotent(r.Context(), scope, key)
+		// (After EUNAVAILABLE something may have been, and ctx has run
+		// out with the request's deadline: the key stays pending.)
+		_ = s.st.AbortIdempotent(ctx, scope, key)
 		s.writeError(w, r, err)
 		return
 	}
 	out, _ := json.Marshal(v)
 	out = append(out, '\n')
-	if err := s.st.FinishIdempotent(r.Context(), scope, key, http.StatusCreated, out); err != nil {
+	if err := s.st.FinishIdempotent(ctx, scope, key, http.StatusCreated, out); err != nil {
 		s.log.WarnContext(r.Context(), "record idempotent answer", "err", err, "location", loc)
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -109,17 +109,35 @@ func wirePath(v any, field string) string {
 	return field
 }
 
+// maxDepth bounds the nesting of a body's arrays and objects. Doorstep's
+// bodies nest four deep; json.Decoder.Token, unlike Decode, has no bound of
+// its own, so without this a 1 MiB body of "[" would recurse a million
+// frames deep (seconds of CPU and over 100 MB of stack per request).
+const maxDepth = 32
+
+// errSyntax stops checkDuplicateKeys at malformed JSON, which the real
+// decode then reports. It must stop the whole walk: after an error
+// json.Decoder.More may keep answering true while Token keeps failing
+// without consuming anything ("[1 2]" looped forever).
+var errSyntax = errors.New("malformed JSON")
+
 // checkDuplicateKeys rejects an object with the same key twice, at any
 // depth: encoding/json would silently keep the last, and a booking system
-// that sent two different values deserves to hear which one it got.
+// that sent two different values deserves to hear which one it got. It also
+// rejects nesting deeper than maxDepth.
 func checkDuplicateKeys(body []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
+	depth := 0
 	var walk func(path string) error
 	walk = func(path string) error {
+		if depth++; depth > maxDepth {
+			return doorstep.Errorf(doorstep.EINVALID, path, "nested more than %d deep", maxDepth)
+		}
+		defer func() { depth-- }()
 		tok, err := dec.Token()
 		if err != nil {
-			return nil // syntax errors are reported by the real decode
+			return errSyntax
 		}
 		d, ok := tok.(json.Delim)
 		if !ok {
@@ -131,7 +149,7 @@ func checkDuplicateKeys(body []byte) error {
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
-					return nil
+					return errSyntax
 				}
 				k, _ := kt.(string)
 				field := k
@@ -146,16 +164,23 @@ func checkDuplicateKeys(body []byte) error {
 					return err
 				}
 			}
-			_, _ = dec.Token()
+			if _, err := dec.Token(); err != nil {
+				return errSyntax
+			}
 		case '[':
 			for i := 0; dec.More(); i++ {
 				if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
 					return err
 				}
 			}
-			_, _ = dec.Token()
+			if _, err := dec.Token(); err != nil {
+				return errSyntax
+			}
 		}
 		return nil
 	}
-	return walk("")
+	if err := walk(""); !errors.Is(err, errSyntax) {
+		return err
+	}
+	return nil
 }

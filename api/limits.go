@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -20,7 +21,26 @@ type Limits struct {
 	// Short on purpose: under overload the server sheds load at once
 	// rather than queueing it (and answering everyone late).
 	QueueWait time.Duration
+	// RequestTimeout bounds the work of one request, its Redis calls
+	// included (the store's clients honour the context's deadline), so
+	// that while Redis hangs or crawls the API answers 503 with
+	// Retry-After within it rather than after the socket timeouts and
+	// retries of every call. It does not apply to the batch endpoints
+	// (BatchTimeout) or the probes (/readyz has its own, the same). 0 means
+	// DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// BatchTimeout bounds a batch assignment and a customer erasure, which
+	// make many Redis calls; 0 means DefaultBatchTimeout.
+	BatchTimeout time.Duration
 }
+
+// Default deadlines. A request on a healthy Redis needs milliseconds;
+// DefaultRequestTimeout leaves room for a slow CPU while keeping the
+// promise that a client is answered (503 at worst) within a second.
+const (
+	DefaultRequestTimeout = 800 * time.Millisecond
+	DefaultBatchTimeout   = 20 * time.Second
+)
 
 func (l *Limits) defaults() {
 	if l.RatePerKey == 0 {
@@ -32,27 +52,58 @@ func (l *Limits) defaults() {
 	if l.QueueWait <= 0 {
 		l.QueueWait = 50 * time.Millisecond
 	}
+	if l.RequestTimeout <= 0 {
+		l.RequestTimeout = DefaultRequestTimeout
+	}
+	if l.BatchTimeout <= 0 {
+		l.BatchTimeout = DefaultBatchTimeout
+	}
+}
+
+// deadline bounds the request's context by d: the Redis calls made for it
+// give up when d has passed, and the handler answers 503 with Retry-After
+// (store errors on a context deadline are EUNAVAILABLE).
+func deadline(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
 }
 
 // rateLimit limits each API key (never the client IP, which is spoofable
 // behind proxies and shared behind NAT) to RatePerKey requests a second.
+// The limiter and the semaphore are made once per server (newLimiters):
+// chi applies a group's middleware to each route separately, so state made
+// inside the middleware function would be per route.
 func (s *Server) rateLimit(next http.Handler) http.Handler {
-	if s.limits.RatePerKey < 0 {
+	if s.rate == nil {
 		return next
 	}
-	return httprate.Limit(s.limits.RatePerKey, time.Second,
+	return s.rate.Handler(next)
+}
+
+// newLimiters makes the server-wide rate limiter and in-flight semaphore.
+func (s *Server) newLimiters() {
+	s.sem = make(chan struct{}, s.limits.MaxInFlight)
+	if s.limits.RatePerKey < 0 {
+		return
+	}
+	s.rate = httprate.NewRateLimiter(s.limits.RatePerKey, time.Second,
 		httprate.WithKeyFuncs(func(r *http.Request) (string, error) {
 			return principalFrom(r.Context()).KeyID, nil
 		}),
 		httprate.WithLimitHandler(func(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, doorstep.Errorf(doorstep.ERATELIMITED, "", "more than %d requests a second with this key", s.limits.RatePerKey))
 		}),
-	)(next)
+	)
 }
 
 // limitInFlight bounds concurrent requests and sheds the excess with 429.
 func (s *Server) limitInFlight(next http.Handler) http.Handler {
-	sem := make(chan struct{}, s.limits.MaxInFlight)
+	sem := s.sem
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case sem <- struct{}{}:

@@ -7,8 +7,10 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/doorstep-dev/doorstep/store"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/httprate"
 )
 
 // Config configures a Server. Service and Store are required.
@@ -61,6 +64,8 @@ type Server struct {
 	durable   bool
 	simLimits SimulationLimits
 	simSlot   chan struct{}
+	sem       chan struct{}
+	rate      *httprate.RateLimiter
 	router    chi.Router
 	draining  atomic.Bool
 }
@@ -73,6 +78,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{svc: cfg.Service, st: cfg.Store, keys: cfg.Keys, metrics: cfg.Metrics, log: cfg.Logger,
 		idemTTL: cfg.IdempotencyTTL, limits: cfg.Limits, auditMax: cfg.AuditRetention, durable: cfg.RequireDurable}
 	s.limits.defaults()
+	s.newLimiters()
 	s.simLimits = cfg.Simulations
 	s.simLimits.defaults()
 	s.simSlot = make(chan struct{}, 1)
@@ -101,7 +107,7 @@ func (s *Server) Drain() { s.draining.Store(true) }
 
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(requestID, s.logRequests, middleware.Recoverer, s.metrics.instrument)
+	r.Use(requestID, s.logRequests, s.recoverer, s.metrics.instrument)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNotFound("no such route"))
 	})
@@ -117,10 +123,13 @@ func (s *Server) routes() chi.Router {
 	r.Get("/healthz", s.handleHealth)
 	r.Get("/readyz", s.handleReady)
 	// The document is public (DESIGN.md section 6), inside the load limits.
-	r.With(s.limitInFlight).Get("/openapi.json", s.handleOpenAPI)
 
 	r.Group(func(r chi.Router) {
 		r.Use(s.limitInFlight, s.authenticate, s.rateLimit)
+		// Issue "Production hardening": every route but the probes needs a
+		// key, the API's own description included (it maps the attack
+		// surface); any role may read it.
+		r.Get("/openapi.json", s.handleOpenAPI)
 		r.With(s.allow(RoleOps)).Get("/metrics", s.metrics.handler().ServeHTTP)
 		r.Route("/v1", func(r chi.Router) {
 			// Deadlines bound the Redis work of each request (Limits).
@@ -217,5 +226,44 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			slog.Duration("duration", time.Since(t0)),
 			slog.String("key_id", who.KeyID),
 		)
+	})
+}
+
+// settleTimeout bounds the writes that record the outcome of a request's
+// action: its audit event and its Idempotency-Key answer.
+const settleTimeout = 2 * time.Second
+
+// settle returns the context in which to record the outcome of r's action
+// once it is done, err being the action's error. It outlives r's own
+// context: a client that hangs up right after its booking is made (the
+// moment it is most likely to retry) must still find it audited and its
+// Idempotency-Key answered, or the pending record would answer 409 to the
+// retry and, once expired, let it book twice. After an EUNAVAILABLE error
+// it is r's own context, deadline included: Redis is down or slow, so
+// waiting on it again would only delay the 503 past the request's deadline
+// (Limits.RequestTimeout); and the action may have been done (a reply lost
+// after Redis ran it), so its Idempotency-Key must stay pending rather than
+// be aborted.
+func settle(r *http.Request, err error) (context.Context, context.CancelFunc) {
+	if doorstep.ErrorCode(err) == doorstep.EUNAVAILABLE {
+		return context.WithCancel(r.Context())
+	}
+	return context.WithTimeout(context.WithoutCancel(r.Context()), settleTimeout)
+}
+
+// recoverer turns a panic in a handler into a logged internal error and a
+// problem+json 500, instead of a dropped connection or plain text.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.ErrorContext(r.Context(), "panic", "panic", v, "stack", string(debug.Stack()), "path", r.URL.Path)
+				s.writeError(w, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
 	})
 }

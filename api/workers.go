@@ -32,7 +32,7 @@ func (s *Server) handlePutWorker(w http.ResponseWriter, r *http.Request) {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, &wk)
+	writeJSON(w, status, workerOut(&wk))
 }
 
 func (s *Server) handleGetWorker(w http.ResponseWriter, r *http.Request) {
@@ -41,7 +41,7 @@ func (s *Server) handleGetWorker(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wk)
+	writeJSON(w, http.StatusOK, workerOut(wk))
 }
 
 func (s *Server) handleDeleteWorker(w http.ResponseWriter, r *http.Request) {
@@ -130,4 +130,16 @@ func errNotFound(msg string) error { return doorstep.Errorf(doorstep.ENOTFOUND, 
 
 func errMethod(method string) error {
 	return &doorstep.Error{Code: "method_not_allowed", Message: "method " + method + " is not allowed on this route"}
+}
+
+// workerOut is a worker as answered: lists are [] rather than null.
+func workerOut(w *doorstep.Worker) *doorstep.Worker {
+	c := *w
+	if c.Shifts == nil {
+		c.Shifts = []doorstep.Shift{}
+	}
+	if c.Skills == nil {
+		c.Skills = []string{}
+	}
+	return &c
 }

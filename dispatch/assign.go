@@ -124,7 +124,16 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 				continue
 			}
 			if err != nil {
-				return nil, fmt.Errorf("commit batch for worker %s: %w", wk.ID, err)
+				// Bookings of earlier workers are made and must be reported,
+				// or a retry of the whole batch would book them twice: this
+				// worker's requests (and any later ones) come back as
+				// unplaced with the error's code, and the answer stands.
+				code := doorstep.ErrorCode(err)
+				for _, a := range as {
+					out.Unplaced = append(out.Unplaced, Unplaced{RequestID: reqs[a.Item].ID, Reason: code})
+					out.Objective -= a.Option.Cost
+				}
+				continue
 			}
 		}
 		for k, a := range as {
@@ -132,7 +141,7 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 				End: a.Option.Slot.End, Arrival: a.Option.Slot.Arrival, Cost: a.Option.Cost}
 			if commit {
 				p.Booking = bookings[k]
-				s.cfg.Observer.Booked(items[a.Item].Request.Urgency)
+				s.booked(ctx, items[a.Item].Request, bookings[k])
 			}
 			out.Placements = append(out.Placements, p)
 		}

@@ -71,6 +71,11 @@ func (s *Service) reschedule(ctx context.Context, b *doorstep.Booking, req *door
 		for _, c := range own {
 			p.add(c)
 		}
+		if p.index(b.WorkerID) < 0 {
+			// Retired, or its home moved to another region: its version
+			// cannot be pinned, so the booking cannot be moved atomically.
+			return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "worker %s of booking %s is no longer in dispatch; cancel the booking and book again", b.WorkerID, b.ID)
+		}
 	}
 	// Keep only workers whose keys share the booking's slot: the move must
 	// be one atomic step. Free the booking's own slot in its worker's day.
