@@ -38,7 +38,7 @@ type Limits struct {
 // DefaultRequestTimeout leaves room for a slow CPU while keeping the
 // promise that a client is answered (503 at worst) within a second.
 const (
-	DefaultRequestTimeout = 800 * time.Millisecond
+	DefaultRequestTimeout = 750 * time.Millisecond
 	DefaultBatchTimeout   = 20 * time.Second
 )
 

@@ -30,8 +30,15 @@ type ServeConfig struct {
 	RedisURL string
 	// APIKeys is "key:role,..."; "" turns auth off (loopback only).
 	APIKeys string
-	// Grace bounds how long shutdown waits for in-flight requests.
+	// Grace bounds how long shutdown takes, DrainDelay included: in-flight
+	// requests have until it ends to finish. 0 means 15 s.
 	Grace time.Duration
+	// DrainDelay is how long shutdown keeps serving, with /readyz failing,
+	// before it stops accepting connections, so that a load balancer sees
+	// the failing probe and stops sending traffic first: set it to the
+	// balancer's probe period times its failure threshold. It must be
+	// shorter than Grace. 0 stops accepting at once.
+	DrainDelay time.Duration
 	// Weights is a JSON object overriding some of matcher.DefaultWeights,
 	// e.g. {"fairness": 40}; "" keeps the defaults.
 	Weights string
@@ -83,6 +90,9 @@ func (m *Main) Addr() string { return m.ln.Addr().String() }
 // Open connects the store, builds the API and starts listening.
 func (m *Main) Open(ctx context.Context) error {
 	cfg := m.Config
+	if cfg.DrainDelay < 0 || cfg.DrainDelay >= cfg.grace() {
+		return &exitError{code: 2, err: fmt.Errorf("drain delay %v must be at least 0 and shorter than the grace period %v", cfg.DrainDelay, cfg.grace())}
+	}
 	keys, err := api.ParseKeys(cfg.APIKeys)
 	if err != nil {
 		return &exitError{code: 2, err: err}
@@ -98,6 +108,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		m.Log.Warn("auth is off: no API keys configured (DOORSTEP_API_KEYS); listening on loopback only", "addr", ln.Addr().String())
 	}
+	store.SetLogger(m.Log)
 	if cfg.RedisURL == "" {
 		m.st, err = store.OpenEmbedded(ctx)
 		if err == nil {
@@ -168,24 +179,42 @@ func redisKind(url string) string {
 	return "external"
 }
 
-// Close drains the server: readiness fails at once, in-flight requests
-// finish within the grace period, then the store closes.
+// grace is Grace or its default.
+func (c *ServeConfig) grace() time.Duration {
+	if c.Grace <= 0 {
+		return 15 * time.Second
+	}
+	return c.Grace
+}
+
+// Close drains the server: readiness fails at once and keep-alive
+// connections are closed after their next response; the server goes on
+// serving for DrainDelay, then stops accepting connections; in-flight
+// requests finish within what is left of the grace period; then the store
+// closes.
 func (m *Main) Close() error {
 	if m.http == nil {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), m.Config.grace())
+	defer cancel()
 	m.api.Drain()
+	m.http.SetKeepAlivesEnabled(false)
 	m.stop()
 	<-m.bg
 	if m.pprof != nil {
 		m.pprof.Close()
 	}
-	grace := m.Config.Grace
-	if grace <= 0 {
-		grace = 15 * time.Second
+	if d := m.Config.DrainDelay; d > 0 {
+		m.Log.Info("draining: readiness fails, still serving", "drain_delay", d.String())
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case err := <-m.served: // the server failed meanwhile
+			m.served <- err
+			t.Stop()
+		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
 	err := m.http.Shutdown(ctx)
 	if serr := <-m.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
@@ -202,11 +231,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var cfg ServeConfig
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen `address`")
 	fs.StringVar(&cfg.RedisURL, "redis", "", "Redis `URL` (env REDIS_URL overrides; empty: embedded, not persisted)")
-	fs.DurationVar(&cfg.Grace, "grace", 15*time.Second, "how long shutdown waits for in-flight requests")
+	fs.DurationVar(&cfg.Grace, "grace", 15*time.Second, "how long shutdown may take, drain delay included")
+	fs.DurationVar(&cfg.DrainDelay, "drain-delay", 0, "on shutdown, how long to go on serving with /readyz failing before closing the listener (a load balancer's probe period times its failure threshold)")
 	fs.BoolVar(&cfg.RequireDurable, "require-durable", false, "fail readiness unless Redis has appendonly yes and appendfsync always")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this `address` (off when empty; no auth: keep it on loopback)")
 	fs.IntVar(&cfg.Limits.RatePerKey, "rate-limit", 200, "requests a second per API key (negative: off)")
 	fs.IntVar(&cfg.Limits.MaxInFlight, "max-in-flight", 64, "requests served at once; beyond, 429 after a short wait")
+	fs.DurationVar(&cfg.Limits.RequestTimeout, "request-timeout", api.DefaultRequestTimeout, "deadline of one request's Redis work (batch endpoints excepted); a Redis that hangs or crawls is answered 503 within it")
 	fs.StringVar(&cfg.Weights, "weights", "", "matching cost weights as JSON over the defaults, e.g. '{\"fairness\":40}' (env DOORSTEP_WEIGHTS overrides)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
