@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -83,7 +84,8 @@ func BenchmarkBookHTTP(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			srv, err := api.New(api.Config{Service: svc, Store: st})
+			srv, err := api.New(api.Config{Service: svc, Store: st, Logger: slog.New(slog.DiscardHandler),
+				Limits: api.Limits{RatePerKey: -1}}) // latency, not policy
 			if err != nil {
 				b.Fatal(err)
 			}

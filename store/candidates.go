@@ -21,7 +21,8 @@ type WorkerRef struct {
 
 // Candidate is a worker as the matcher needs it: the profile, the version
 // to pin when reserving (Change.Expect), and the worker's confirmed
-// bookings in the range asked for, sorted by start.
+// bookings in the range asked for, sorted by start. Worker may be shared
+// with other calls (decoded profiles are cached): read it, never modify it.
 type Candidate struct {
 	Worker   *doorstep.Worker
 	Version  int64
@@ -108,7 +109,7 @@ func (s *Store) LoadCandidates(ctx context.Context, refs []WorkerRef, from, to t
 		if rs[i].prof.Err() != nil {
 			continue // retired or moved away
 		}
-		w, err := decodeWorker(rs[i].prof.Val())
+		w, err := s.profiles.decode(r.ID, rs[i].prof.Val())
 		if err != nil {
 			return nil, fmt.Errorf("load candidate %s: %w", r.ID, err)
 		}

@@ -78,6 +78,8 @@ type Store struct {
 	mini    *miniredis.Miniredis // the embedded server, or nil
 	// stopExpiry stops the embedded server's TTL clock (see OpenEmbedded).
 	stopExpiry func()
+	// profiles caches decoded profiles for LoadCandidates.
+	profiles profileCache
 }
 
 // New returns a Store that uses client, which the caller configured (set
