@@ -181,6 +181,11 @@ type Booking struct {
 	// reschedule or a rescue can find another qualified worker.
 	Skills       []string `json:"skills,omitempty"`
 	Certificates []string `json:"certificates,omitempty"`
+	// PreferredWorkers and ExcludedWorkers are the customer's preferences,
+	// kept so that a rescue or a reschedule that moves the booking honours
+	// them as the first placement did.
+	PreferredWorkers []string `json:"preferred_workers,omitempty"`
+	ExcludedWorkers  []string `json:"excluded_workers,omitempty"`
 	// SeriesID links the occurrences of a recurring booking.
 	SeriesID string `json:"series_id,omitempty"`
 	// Owner names the API key (not the key itself) that created the

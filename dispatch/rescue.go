@@ -145,6 +145,6 @@ func requestOf(b *doorstep.Booking) *doorstep.Request {
 	return &doorstep.Request{
 		Service: b.Service, Skills: b.Skills, Certificates: b.Certificates, Location: b.Location,
 		Urgency: b.Urgency, Duration: b.End.Sub(b.Start), Window: b.Window, RequestedAt: b.RequestedAt,
-		CustomerID: b.CustomerID,
+		CustomerID: b.CustomerID, PreferredWorkers: b.PreferredWorkers, ExcludedWorkers: b.ExcludedWorkers,
 	}
 }

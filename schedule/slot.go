@@ -56,9 +56,10 @@ func (p *Planner) EarliestSlot(w *doorstep.Worker, tl Timeline, job Job) (Slot, 
 		}
 		place := w.Home
 		if !job.NotBefore.Before(sh.Start) && job.NotBefore.Before(sh.End) &&
-			w.Location != nil && !w.LocatedAt.Before(sh.Start) {
+			w.Location != nil && !w.LocatedAt.Before(sh.Start.Add(-PositionFreshBeforeShift)) {
 			// The shift under way starts from the position reported during
-			// it; an older report (yesterday's last customer) says nothing.
+			// it or just before it; an older report (yesterday's last
+			// customer) says nothing of where the worker is now.
 			place = *w.Location
 		}
 		events = shiftEvents(events[:0], sh, tl)
@@ -166,6 +167,10 @@ func (p *Planner) tryGap(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, jo
 	slot.DistanceKm = geo.DistanceKm(place, job.Location)
 	return slot, nil
 }
+
+// PositionFreshBeforeShift is how long before a shift starts a reported
+// position still tells where the worker starts it.
+const PositionFreshBeforeShift = time.Hour
 
 // placeAfter is where the worker is after stop: the stop's place, unless
 // the worker has reported a position since the stop ended.

@@ -1,0 +1,170 @@
+package dispatch_test
+
+import (
+	"testing"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/google/go-cmp/cmp"
+)
+
+func withID(id string, r doorstep.Request) doorstep.Request {
+	r.ID = id
+	return r
+}
+
+// placed returns request id -> worker id of the placements.
+func placed(out *dispatch.BatchOutcome) map[string]string {
+	m := map[string]string{}
+	for _, p := range out.Placements {
+		m[p.RequestID] = p.WorkerID
+	}
+	return m
+}
+
+func unplaced(out *dispatch.BatchOutcome) map[string]string {
+	m := map[string]string{}
+	for _, u := range out.Unplaced {
+		m[u.RequestID] = u.Reason
+	}
+	return m
+}
+
+// TestAssignPlanAndCommit: a plan writes nothing; a commit books every
+// placement, as the plan said.
+func TestAssignPlanAndCommit(t *testing.T) {
+	east2 := offset(base, 0, 2)
+	e := newEnv(t, at(8, 0), nil)
+	e.put(t, worker("a", base, dayShift()), worker("b", east2, dayShift()))
+	reqs := func() []doorstep.Request {
+		return []doorstep.Request{
+			withID("r1", normal(base, mins(60), at(9, 0), at(10, 0))),
+			withID("r2", normal(east2, mins(60), at(9, 0), at(10, 0))),
+			withID("r3", normal(base, mins(60), at(13, 0), at(14, 0))),
+		}
+	}
+	want := map[string]string{"r1": "a", "r2": "b", "r3": "a"}
+
+	plan, err := e.svc.Assign(t.Context(), reqs(), false, "")
+	if err != nil {
+		t.Fatalf("Assign (plan): %v", err)
+	}
+	if diff := cmp.Diff(placed(plan), want); diff != "" {
+		t.Errorf("plan (-got +want):\n%s", diff)
+	}
+	for _, p := range plan.Placements {
+		if p.Booking != nil {
+			t.Errorf("plan booked %s", p.RequestID)
+		}
+	}
+	for _, w := range []string{"a", "b"} {
+		if n := len(e.timeline(t, w)); n != 0 {
+			t.Errorf("a plan wrote %d bookings for %s", n, w)
+		}
+	}
+
+	out, err := e.svc.Assign(t.Context(), reqs(), true, "")
+	if err != nil {
+		t.Fatalf("Assign (commit): %v", err)
+	}
+	if diff := cmp.Diff(placed(out), want); diff != "" {
+		t.Errorf("commit (-got +want):\n%s", diff)
+	}
+	for i, p := range out.Placements {
+		if p.Booking == nil {
+			t.Fatalf("commit did not book %s", p.RequestID)
+		}
+		if pp := plan.Placements[i]; !p.Start.Equal(pp.Start) || p.WorkerID != pp.WorkerID {
+			t.Errorf("%s: committed %s at %v, planned %s at %v", p.RequestID, p.WorkerID, p.Start, pp.WorkerID, pp.Start)
+		}
+		if diff := cmp.Diff(e.get(t, p.Booking.ID), p.Booking); diff != "" {
+			t.Errorf("%s: stored differs (-stored +answer):\n%s", p.RequestID, diff)
+		}
+	}
+	if n := len(e.timeline(t, "a")) + len(e.timeline(t, "b")); n != 3 {
+		t.Errorf("%d bookings in the timelines, want 3", n)
+	}
+	e.verifyAll(t)
+
+	for _, tt := range []struct {
+		name  string
+		reqs  []doorstep.Request
+		field string
+	}{
+		{"no id", []doorstep.Request{normal(base, mins(60), at(9, 0), at(10, 0))}, "requests[0].id"},
+		{"twice the same id", []doorstep.Request{withID("x", normal(base, mins(60), at(9, 0), at(10, 0))), withID("x", normal(base, mins(60), at(9, 0), at(10, 0)))}, "requests[1].id"},
+		{"a bad request", []doorstep.Request{withID("x", normal(base, 0, at(9, 0), at(8, 0)))}, "requests[0].window.end"},
+	} {
+		_, err := e.svc.Assign(t.Context(), tt.reqs, true, "")
+		var de *doorstep.Error
+		if !asError(err, &de) || de.Code != doorstep.EINVALID || de.Field != tt.field {
+			t.Errorf("%s: got %v, want %s on %s", tt.name, err, doorstep.EINVALID, tt.field)
+		}
+	}
+}
+
+// TestAssignUrgentFirst: one worker, room for one job: the urgent request
+// is served though the normal one would be cheaper.
+func TestAssignUrgentFirst(t *testing.T) {
+	e := newEnv(t, at(8, 0), nil)
+	e.put(t, worker("w", base, []doorstep.Shift{shift(at(8, 0), at(10, 0))}))
+	reqs := []doorstep.Request{
+		withID("n", normal(base, mins(120), at(8, 0), at(8, 30))),
+		withID("u", urgent("cleaning", offset(base, 3, 0), mins(90))),
+	}
+	out, err := e.svc.Assign(t.Context(), reqs, true, "")
+	if err != nil {
+		t.Fatalf("Assign: %v", err)
+	}
+	if diff := cmp.Diff(placed(out), map[string]string{"u": "w"}); diff != "" {
+		t.Errorf("placements (-got +want):\n%s", diff)
+	}
+	if _, ok := unplaced(out)["n"]; !ok {
+		t.Errorf("the normal request is not reported unplaced: %v", out.Unplaced)
+	}
+	e.verifyAll(t)
+}
+
+// TestAssignCommitConflict: a booking that lands between the plan and the
+// commit makes the placements on its worker come back as "conflict"; the
+// other workers' placements are booked.
+func TestAssignCommitConflict(t *testing.T) {
+	east2 := offset(base, 0, 2)
+	e := newEnv(t, at(8, 0), nil)
+	e.put(t, worker("a", base, dayShift()), worker("b", east2, dayShift()))
+	var sneaked *doorstep.Booking
+	hook := func() {
+		// Another booking system books a at 15:00 meanwhile.
+		r := normal(base, mins(60), at(15, 0), at(15, 30))
+		r.PreferredWorkers = []string{"a"}
+		sneaked = e.book(t, r).Booking
+	}
+	e.obs.onBatch.Store(&hook)
+	reqs := []doorstep.Request{
+		withID("r1", normal(base, mins(60), at(9, 0), at(10, 0))),
+		withID("r2", normal(east2, mins(60), at(9, 0), at(10, 0))),
+	}
+	out, err := e.svc.Assign(t.Context(), reqs, true, "")
+	if err != nil {
+		t.Fatalf("Assign: %v", err)
+	}
+	if sneaked == nil || sneaked.WorkerID != "a" {
+		t.Fatalf("the concurrent booking did not land on a: %v", sneaked)
+	}
+	if diff := cmp.Diff(placed(out), map[string]string{"r2": "b"}); diff != "" {
+		t.Errorf("placements (-got +want):\n%s", diff)
+	}
+	if diff := cmp.Diff(unplaced(out), map[string]string{"r1": dispatch.ReasonConflict}); diff != "" {
+		t.Errorf("unplaced (-got +want):\n%s", diff)
+	}
+	if got := ids(e.timeline(t, "a")); !cmp.Equal(got, []string{sneaked.ID}) {
+		t.Errorf("a's timeline %v, want only the concurrent booking", got)
+	}
+	if got := len(e.timeline(t, "b")); got != 1 {
+		t.Errorf("b has %d bookings, want 1", got)
+	}
+	if e.obs.conflicts.Load() == 0 {
+		t.Errorf("no conflict reported")
+	}
+	e.verifyAll(t)
+}

@@ -1,0 +1,197 @@
+package dispatch_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestRescue: an urgent request nobody can reach within the hour is served
+// by moving one not-yet-started normal booking of a qualified worker, in one
+// atomic step, without breaking the moved booking's promise.
+func TestRescue(t *testing.T) {
+	north5 := offset(base, 5, 0)
+	east10 := offset(base, 0, 10)
+	west1 := offset(base, 0, -1)
+	if geo.RegionOf(base) != geo.RegionOf(east10) {
+		t.Fatal("fixture: the places lie in different regions")
+	}
+	type setup struct {
+		now  time.Time
+		req  doorstep.Request
+		late []*doorstep.Worker // workers who join after the booking
+	}
+	tests := []struct {
+		name    string
+		workers []*doorstep.Worker
+		moved   setup // the normal booking that may move
+		now     time.Time
+		urgent  doorstep.Request
+		// wantTo is the worker the moved booking goes to ("" when the
+		// urgent request must be refused); wantStart its new start.
+		wantTo    string
+		wantStart time.Time
+	}{
+		{
+			// u drives to a job 5 km north that may start until 14:00; an
+			// urgent job at u's home is served first and the normal one
+			// starts later, inside its window.
+			name:    "a later slot inside the booking's window",
+			workers: []*doorstep.Worker{worker("u", base, dayShift())},
+			moved:   setup{now: at(9, 0), req: normal(north5, mins(120), at(9, 10), at(14, 0))},
+			now:     at(9, 5), urgent: urgent("cleaning", base, mins(60)),
+			wantTo: "u", wantStart: at(10, 5).Add(travel(base, north5, at(10, 5))),
+		},
+		{
+			// The booking has no window: its start is a promise. v (no
+			// plumber, so no help for the urgent job itself) joined after
+			// it was booked and takes it at the very same start.
+			name:    "another qualified worker takes it at the same start",
+			workers: []*doorstep.Worker{worker("u", base, dayShift(), "cleaning", "plumbing")},
+			moved: setup{now: at(8, 0), req: normal(east10, mins(120), time.Time{}, time.Time{}),
+				late: []*doorstep.Worker{worker("v", east10, dayShift())}},
+			now: at(8, 10), urgent: urgent("plumbing", west1, mins(60)),
+			wantTo: "v", wantStart: at(8, 0).Add(travel(base, east10, at(8, 0))),
+		},
+		{
+			name:    "no window and nobody else: refused",
+			workers: []*doorstep.Worker{worker("u", base, dayShift(), "cleaning", "plumbing")},
+			moved:   setup{now: at(8, 0), req: normal(east10, mins(120), time.Time{}, time.Time{})},
+			now:     at(8, 10), urgent: urgent("plumbing", west1, mins(60)),
+		},
+		{
+			name:    "a window that allows no later start: refused",
+			workers: []*doorstep.Worker{worker("u", base, dayShift())},
+			moved:   setup{now: at(9, 0), req: normal(north5, mins(120), at(9, 10), at(9, 40))},
+			now:     at(9, 5), urgent: urgent("cleaning", base, mins(60)),
+		},
+		{
+			// The other worker could take it, but not at its start.
+			name:    "the other worker cannot keep the start: refused",
+			workers: []*doorstep.Worker{worker("u", base, dayShift(), "cleaning", "plumbing")},
+			moved: setup{now: at(8, 0), req: normal(east10, mins(120), time.Time{}, time.Time{}),
+				late: []*doorstep.Worker{worker("v", offset(east10, 8, 0), dayShift())}},
+			now: at(8, 10), urgent: urgent("plumbing", west1, mins(60)),
+		},
+		{
+			// The worker is already at the door: the booking is under way.
+			name:    "a booking under way does not move: refused",
+			workers: []*doorstep.Worker{worker("u", base, dayShift())},
+			moved:   setup{now: at(9, 0), req: normal(north5, mins(120), at(9, 10), at(14, 0))},
+			now:     at(9, 25), urgent: urgent("cleaning", base, mins(60)),
+		},
+	}
+	pool := newPool(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := pool.newEnv(t, tt.moved.now, nil)
+			e.put(t, tt.workers...)
+			orig := e.book(t, tt.moved.req).Booking
+			e.put(t, tt.moved.late...)
+			e.clk.Set(tt.now)
+			got, err := e.svc.Book(t.Context(), tt.urgent, "")
+			if tt.wantTo == "" {
+				wantUnservable(t, err, "")
+				if diff := cmp.Diff(e.get(t, orig.ID), orig); diff != "" {
+					t.Errorf("a refused rescue changed the booking (-got +want):\n%s", diff)
+				}
+				if n := e.obs.rescued.Load(); n != 0 {
+					t.Errorf("%d rescues reported", n)
+				}
+				e.verifyAll(t)
+				return
+			}
+			if err != nil {
+				t.Fatalf("Book: %v", err)
+			}
+			r := got.Rescue
+			if r == nil {
+				t.Fatalf("served without a rescue: %v", got.Booking)
+			}
+			want := dispatch.Rescue{MovedBookingID: orig.ID, FromWorker: orig.WorkerID, ToWorker: tt.wantTo,
+				OldStart: orig.Start, NewStart: tt.wantStart}
+			if diff := cmp.Diff(*r, want); diff != "" {
+				t.Errorf("rescue (-got +want):\n%s", diff)
+			}
+			if orig.Window == nil && !r.NewStart.Equal(orig.Start) {
+				t.Errorf("a booking without a window moved from %v to %v", orig.Start, r.NewStart)
+			}
+			if orig.Window != nil && !orig.Window.Contains(r.NewStart) {
+				t.Errorf("new start %v outside the window %v..%v", r.NewStart, orig.Window.Start, orig.Window.End)
+			}
+			// Both halves are in Redis: the urgent booking on the freed
+			// worker within the hour, the moved one at its new place.
+			ub := e.get(t, got.Booking.ID)
+			if ub.Status != doorstep.StatusConfirmed || ub.WorkerID != orig.WorkerID || ub.Arrival.After(tt.now.Add(time.Hour)) {
+				t.Errorf("urgent booking %v status %s arrival %v", ub, ub.Status, ub.Arrival)
+			}
+			mb := e.get(t, orig.ID)
+			if mb.Status != doorstep.StatusConfirmed || mb.WorkerID != tt.wantTo || !mb.Start.Equal(tt.wantStart) ||
+				!mb.RequestedAt.Equal(orig.RequestedAt) || !cmp.Equal(mb.Window, orig.Window) {
+				t.Errorf("moved booking %v status %s requested %v window %v", mb, mb.Status, mb.RequestedAt, mb.Window)
+			}
+			wantTL := map[string][]string{orig.WorkerID: {ub.ID}}
+			wantTL[tt.wantTo] = append(wantTL[tt.wantTo], mb.ID)
+			if tt.wantTo == orig.WorkerID {
+				wantTL[orig.WorkerID] = []string{ub.ID, mb.ID} // by start
+			}
+			for w, want := range wantTL {
+				if got := ids(e.timeline(t, w)); !cmp.Equal(got, want) {
+					t.Errorf("%s's timeline %v, want %v", w, got, want)
+				}
+			}
+			if n := e.obs.rescued.Load(); n != 1 {
+				t.Errorf("%d rescues reported, want 1", n)
+			}
+			e.verifyAll(t)
+		})
+	}
+}
+
+// TestRescueConcurrent: two urgent requests race for the same rescue; each
+// is served or refused, nothing is moved twice, nothing is lost.
+func TestRescueConcurrent(t *testing.T) {
+	north5 := offset(base, 5, 0)
+	e := newEnv(t, at(9, 0), nil)
+	e.put(t, worker("u", base, dayShift()))
+	orig := e.book(t, normal(north5, mins(120), at(9, 10), at(16, 0))).Booking
+	e.clk.Set(at(9, 5))
+	var wg sync.WaitGroup
+	res := make([]*dispatch.Booked, 2)
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Go(func() { res[i], errs[i] = e.svc.Book(t.Context(), urgent("cleaning", base, mins(30)), "") })
+	}
+	wg.Wait()
+	rescues := 0
+	want := []string{orig.ID}
+	for i := range 2 {
+		switch {
+		case errs[i] != nil:
+			wantUnservable(t, errs[i], "")
+		case res[i].Rescue != nil:
+			rescues++
+			fallthrough
+		default:
+			want = append(want, res[i].Booking.ID)
+		}
+	}
+	if rescues == 0 || int64(rescues) != e.obs.rescued.Load() {
+		t.Errorf("%d rescues in the answers, %d reported; want at least one, the same", rescues, e.obs.rescued.Load())
+	}
+	got := ids(e.timeline(t, "u"))
+	if len(got) != len(want) {
+		t.Errorf("timeline %v, want the bookings %v", got, want)
+	}
+	for _, id := range want {
+		if b := e.get(t, id); b.Status != doorstep.StatusConfirmed || b.WorkerID != "u" {
+			t.Errorf("booking %v is %s", b, b.Status)
+		}
+	}
+	e.verifyAll(t)
+}
