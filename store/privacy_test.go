@@ -1,0 +1,427 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
+)
+
+func TestPrivacyRedis(t *testing.T) {
+	t.Parallel()
+	runPrivacy(t, openRedis)
+}
+
+func TestPrivacyEmbedded(t *testing.T) {
+	t.Parallel()
+	runPrivacy(t, openEmbeddedHarness)
+}
+
+// runPrivacy is what RedactFinished and EraseCustomer must do on every
+// Redis the store runs on.
+func runPrivacy(t *testing.T, open openFunc) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, open openFunc)
+	}{
+		{"RedactFinished", testRedactFinished},
+		{"RedactSkipsUnreadable", testRedactSkipsUnreadable},
+		{"RedactLostRace", testRedactLostRace},
+		{"EraseCustomer", testEraseCustomer},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, open) })
+	}
+}
+
+// Households of the privacy tests: exact places with every decimal a
+// geocoder gives, all in the New York region, none the centre of its cell.
+var (
+	homeA = doorstep.Location{Lat: 40.71283417, Lng: -74.00601239}
+	homeB = doorstep.Location{Lat: 40.72194533, Lng: -73.99782611}
+	homeC = doorstep.Location{Lat: 40.70318251, Lng: -74.01128947}
+	homeD = doorstep.Location{Lat: 40.73061297, Lng: -73.98524406}
+	homeE = doorstep.Location{Lat: 40.69468813, Lng: -73.99036551}
+	homeF = doorstep.Location{Lat: 40.74407239, Lng: -74.00317482}
+)
+
+// coordNeedles are the strings that would betray l in a stored value: each
+// coordinate as encoding/json writes it, and cut to five decimals (about a
+// metre), whatever else a value holds around it.
+func coordNeedles(l doorstep.Location) []string {
+	var out []string
+	for _, v := range []float64{l.Lat, l.Lng} {
+		full := strconv.FormatFloat(v, 'f', -1, 64)
+		out = append(out, full)
+		if i := strings.IndexByte(full, '.'); i >= 0 && len(full) > i+6 {
+			out = append(out, full[:i+6])
+		}
+	}
+	return out
+}
+
+// dumpKeyspace reads every key of s's Redis, whatever its type, as text:
+// the value of a string (and, for an idempotency record, its stored answer
+// decoded from base64), the fields of a hash, the members of a set or
+// sorted set, the items of a list, the entries of a stream.
+func dumpKeyspace(tb testing.TB, s *Store) map[string]string {
+	tb.Helper()
+	ctx := context.Background()
+	out := map[string]string{}
+	iter := s.rdb.Scan(ctx, 0, "*", 1000).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		typ, err := s.rdb.Type(ctx, key).Result()
+		if err != nil {
+			tb.Fatalf("TYPE %s: %v", key, err)
+		}
+		var text string
+		switch typ {
+		case "string":
+			text, err = s.rdb.Get(ctx, key).Result()
+			var rec idemRecord
+			if err == nil && strings.HasPrefix(key, keyPrefix+"idem:") && json.Unmarshal([]byte(text), &rec) == nil {
+				text += "\n" + string(rec.Body)
+			}
+		case "hash":
+			var m map[string]string
+			m, err = s.rdb.HGetAll(ctx, key).Result()
+			text = fmt.Sprint(m)
+		case "set":
+			var ms []string
+			ms, err = s.rdb.SMembers(ctx, key).Result()
+			slices.Sort(ms)
+			text = strings.Join(ms, "\n")
+		case "zset":
+			var zs []redis.Z
+			zs, err = s.rdb.ZRangeWithScores(ctx, key, 0, -1).Result()
+			text = fmt.Sprint(zs)
+		case "list":
+			var ls []string
+			ls, err = s.rdb.LRange(ctx, key, 0, -1).Result()
+			text = strings.Join(ls, "\n")
+		case "stream":
+			var xs []redis.XMessage
+			xs, err = s.rdb.XRange(ctx, key, "-", "+").Result()
+			text = fmt.Sprint(xs)
+		case "none":
+			continue // expired meanwhile
+		default:
+			tb.Fatalf("key %s has unexpected type %s", key, typ)
+		}
+		if err != nil {
+			tb.Fatalf("read %s %s: %v", typ, key, err)
+		}
+		out[key] = text
+	}
+	if err := iter.Err(); err != nil {
+		tb.Fatalf("SCAN: %v", err)
+	}
+	return out
+}
+
+// findIn returns the keys whose dump contains needle.
+func findIn(dump map[string]string, needle string) []string {
+	var keys []string
+	for k, v := range dump {
+		if strings.Contains(k, needle) || strings.Contains(v, needle) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// wantPlaces checks that the exact places gone are nowhere in s's Redis
+// and that the places kept are still there (which shows the search works).
+func wantPlaces(tb testing.TB, s *Store, gone, kept map[string]doorstep.Location) {
+	tb.Helper()
+	dump := dumpKeyspace(tb, s)
+	for name, l := range gone {
+		for _, n := range coordNeedles(l) {
+			if keys := findIn(dump, n); len(keys) > 0 {
+				tb.Errorf("the exact place of %s (%s) is still stored, in %v", name, n, keys)
+			}
+		}
+	}
+	for name, l := range kept {
+		if keys := findIn(dump, strconv.FormatFloat(l.Lat, 'f', -1, 64)); len(keys) == 0 {
+			tb.Errorf("the exact place of %s is gone, but the booking still needs it", name)
+		}
+	}
+}
+
+// wantReduced checks that booking id holds its cell and the cell's centre
+// instead of the exact place.
+func wantReduced(tb testing.TB, s *Store, id string, exact doorstep.Location) *doorstep.Booking {
+	tb.Helper()
+	b, err := s.GetBooking(context.Background(), id)
+	if err != nil {
+		tb.Fatalf("GetBooking(%s): %v", id, err)
+	}
+	c := geo.CellOf(exact, doorstep.PrivacyResolution)
+	if b.Cell != c.String() || b.Location != c.Center() {
+		tb.Errorf("booking %s: cell %q at %v, want %s at its centre %v", id, b.Cell, b.Location, c, c.Center())
+	}
+	return b
+}
+
+// mustGetBooking reads booking id.
+func mustGetBooking(tb testing.TB, s *Store, id string) *doorstep.Booking {
+	tb.Helper()
+	b, err := s.GetBooking(context.Background(), id)
+	if err != nil {
+		tb.Fatalf("GetBooking(%s): %v", id, err)
+	}
+	return b
+}
+
+func testRedactFinished(t *testing.T, open openFunc) {
+	ctx := context.Background()
+	s := open(t).s
+	w := newWorker("w-1", nycA)
+	mustPutWorker(t, s, w)
+	cutoff := t0.Add(2 * time.Hour)
+	done := newBooking(w, t0, time.Hour, homeA)                          // 08:00-09:00: over
+	edge := newBooking(w, t0.Add(70*time.Minute), 50*time.Minute, homeB) // ends at the cutoff: still running
+	running := newBooking(w, t0.Add(2*time.Hour+10*time.Minute), time.Hour, homeC)
+	cancelled := newBooking(w, t0.Add(6*time.Hour), time.Hour, homeD)
+	future := newBooking(w, t0.Add(8*time.Hour), time.Hour, homeE)
+	for _, b := range []*doorstep.Booking{done, edge, running, cancelled, future} {
+		mustBook(t, s, b)
+	}
+	if _, err := s.CancelBooking(ctx, cancelled.ID); err != nil {
+		t.Fatalf("CancelBooking: %v", err)
+	}
+
+	n, err := s.RedactFinished(ctx, cutoff)
+	if err != nil || n != 2 {
+		t.Fatalf("RedactFinished = %d, %v; want 2 (the finished and the cancelled booking)", n, err)
+	}
+	got := wantReduced(t, s, done.ID, homeA)
+	want := *done
+	want.Location, want.Cell = got.Location, got.Cell
+	if diff := cmp.Diff(got, &want); diff != "" {
+		t.Errorf("redaction changed more than the place (-got +want):\n%s", diff)
+	}
+	wantReduced(t, s, cancelled.ID, homeD)
+	for _, b := range []*doorstep.Booking{edge, running, future} {
+		if diff := cmp.Diff(mustGetBooking(t, s, b.ID), b); diff != "" {
+			t.Errorf("booking %s, still needed, changed (-got +want):\n%s", b.ID, diff)
+		}
+	}
+	// The finished booking stays on the worker's timeline: redaction frees
+	// nothing.
+	tl, err := s.WorkerBookings(ctx, w.ID, t0.Add(-time.Hour), t0.Add(24*time.Hour))
+	if err != nil {
+		t.Fatalf("WorkerBookings: %v", err)
+	}
+	if diff := cmp.Diff(bookingIDs(tl), []string{done.ID, edge.ID, running.ID, future.ID}); diff != "" {
+		t.Errorf("timeline after redaction (-got +want):\n%s", diff)
+	}
+	wantPlaces(t, s,
+		map[string]doorstep.Location{"the finished booking": homeA, "the cancelled booking": homeD},
+		map[string]doorstep.Location{"the booking ending at the cutoff": homeB, "the running booking": homeC, "the future booking": homeE})
+
+	// Again: nothing left to reduce; later, the rest goes too.
+	if n, err := s.RedactFinished(ctx, cutoff); err != nil || n != 0 {
+		t.Errorf("RedactFinished again = %d, %v; want 0", n, err)
+	}
+	if n, err := s.RedactFinished(ctx, t0.Add(24*time.Hour)); err != nil || n != 3 {
+		t.Errorf("RedactFinished at the end of the day = %d, %v; want 3", n, err)
+	}
+	wantPlaces(t, s, map[string]doorstep.Location{"A": homeA, "B": homeB, "C": homeC, "D": homeD, "E": homeE}, nil)
+}
+
+// testRedactSkipsUnreadable: a corrupt booking record is left for an
+// operator to see, and the others are still reduced.
+func testRedactSkipsUnreadable(t *testing.T, open openFunc) {
+	ctx := context.Background()
+	s := open(t).s
+	w := newWorker("w-1", nycA)
+	mustPutWorker(t, s, w)
+	region := regionOf(w)
+	bad := bookingKey(region, NewBookingID(region))
+	if err := s.rdb.Set(ctx, bad, "{not json", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	done := newBooking(w, t0, time.Hour, homeA)
+	mustBook(t, s, done)
+	if n, err := s.RedactFinished(ctx, t0.Add(2*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("RedactFinished = %d, %v; want 1", n, err)
+	}
+	wantReduced(t, s, done.ID, homeA)
+	if v, _ := s.rdb.Get(ctx, bad).Result(); v != "{not json" {
+		t.Errorf("the corrupt record became %q", v)
+	}
+}
+
+// testRedactLostRace: a booking that changed since it was read is not
+// overwritten with the stale copy.
+func testRedactLostRace(t *testing.T, open openFunc) {
+	ctx := context.Background()
+	s := open(t).s
+	w := newWorker("w-1", nycA)
+	mustPutWorker(t, s, w)
+	b := newBooking(w, t0, time.Hour, homeA)
+	mustBook(t, s, b)
+	region, _ := RegionOfBooking(b.ID)
+	key := bookingKey(region, b.ID)
+	stale := *b
+	reduce(&stale)
+	ok, err := s.rewrite(ctx, key, `{"id":"an older value"}`, &stale)
+	if err != nil || ok {
+		t.Fatalf("rewrite over a changed value = %v, %v; want false, nil", ok, err)
+	}
+	if diff := cmp.Diff(mustGetBooking(t, s, b.ID), b); diff != "" {
+		t.Errorf("booking changed (-got +want):\n%s", diff)
+	}
+}
+
+// customerFixture is what the store holds of one customer: bookings, a
+// series, the last worker, an idempotency record naming the customer.
+type customerFixture struct {
+	id                      string
+	past, running, upcoming *doorstep.Booking
+	series                  *Series
+	idemKey                 string
+	idemBody                []byte
+}
+
+// mustCustomer books, for customer id, a finished booking, a running one
+// and an upcoming one (w1), remembers w1 as the customer's last worker,
+// records the upcoming one as a series of one and as the answer of an
+// Idempotency-Key, at the places given.
+func mustCustomer(tb testing.TB, s *Store, id string, w1, w2 *doorstep.Worker, hour int, places [3]doorstep.Location) *customerFixture {
+	tb.Helper()
+	ctx := context.Background()
+	c := &customerFixture{id: id, idemKey: "idem-" + id}
+	c.past = newBooking(w1, t0.Add(time.Duration(hour)*20*time.Minute), 15*time.Minute, places[0])
+	c.running = newBooking(w2, t0.Add(time.Duration(hour)*20*time.Minute+80*time.Minute), 20*time.Minute, places[1])
+	c.upcoming = newBooking(w1, t0.Add(time.Duration(4+hour)*time.Hour), time.Hour, places[2])
+	c.series = &Series{ID: NewSeriesID(regionOf(w1)), Owner: "key-1", CustomerID: id, BookingIDs: []string{c.upcoming.ID}, CreatedAt: t0}
+	c.upcoming.SeriesID = c.series.ID
+	if err := s.PutSeries(ctx, c.series); err != nil {
+		tb.Fatalf("PutSeries: %v", err)
+	}
+	for _, b := range []*doorstep.Booking{c.past, c.running, c.upcoming} {
+		b.CustomerID = id
+		mustBook(tb, s, b)
+	}
+	if err := s.SetLastWorker(ctx, id, w1.ID); err != nil {
+		tb.Fatalf("SetLastWorker: %v", err)
+	}
+	c.idemBody, _ = json.Marshal(map[string]string{"id": c.upcoming.ID, "customer_id": id})
+	if _, fresh, err := s.BeginIdempotent(ctx, "key-1", c.idemKey, "fp", time.Hour); err != nil || !fresh {
+		tb.Fatalf("BeginIdempotent = %v, %v", fresh, err)
+	}
+	if err := s.FinishIdempotent(ctx, "key-1", c.idemKey, 201, c.idemBody); err != nil {
+		tb.Fatalf("FinishIdempotent: %v", err)
+	}
+	return c
+}
+
+func testEraseCustomer(t *testing.T, open openFunc) {
+	ctx := context.Background()
+	s := open(t).s
+	w1, w2 := newWorker("w-1", nycA), newWorker("w-2", nycB)
+	mustPutWorker(t, s, w1)
+	mustPutWorker(t, s, w2)
+	// cust-1 is erased; cust-10 (whose id starts with cust-1's) and cust-2
+	// keep everything.
+	gone := mustCustomer(t, s, "cust-1", w1, w2, 0, [3]doorstep.Location{homeA, homeB, homeC})
+	prefix := mustCustomer(t, s, "cust-10", w1, w2, 1, [3]doorstep.Location{homeD, homeE, homeF})
+	other := mustCustomer(t, s, "cust-2", w2, w1, 2, [3]doorstep.Location{offsetLoc(homeA), offsetLoc(homeB), offsetLoc(homeC)})
+	now := t0.Add(90 * time.Minute) // cust-1: past is over, running has started
+
+	if _, err := s.EraseCustomer(ctx, "", now); doorstep.ErrorCode(err) != doorstep.EINVALID {
+		t.Errorf("EraseCustomer(\"\") = %v, want EINVALID", err)
+	}
+	n, err := s.EraseCustomer(ctx, gone.id, now)
+	if err != nil || n != 3 {
+		t.Fatalf("EraseCustomer = %d, %v; want 3 bookings", n, err)
+	}
+
+	// Every booking of the customer lost the customer id and the exact place;
+	// the upcoming one is cancelled and off the timeline, the others stay.
+	for _, tc := range []struct {
+		b      *doorstep.Booking
+		place  doorstep.Location
+		status string
+	}{
+		{gone.past, homeA, doorstep.StatusConfirmed},
+		{gone.running, homeB, doorstep.StatusConfirmed},
+		{gone.upcoming, homeC, doorstep.StatusCancelled},
+	} {
+		got := wantReduced(t, s, tc.b.ID, tc.place)
+		want := *tc.b
+		want.CustomerID, want.Status, want.Location, want.Cell = "", tc.status, got.Location, got.Cell
+		if diff := cmp.Diff(got, &want); diff != "" {
+			t.Errorf("erased booking (-got +want):\n%s", diff)
+		}
+	}
+	tl, err := s.WorkerBookings(ctx, w1.ID, t0.Add(-time.Hour), t0.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(bookingIDs(tl), gone.upcoming.ID) || !slices.Contains(bookingIDs(tl), gone.past.ID) {
+		t.Errorf("w-1's timeline %v: want the past booking kept and the upcoming one freed", bookingIDs(tl))
+	}
+	if last, err := s.LastWorker(ctx, gone.id); err != nil || last != "" {
+		t.Errorf("LastWorker(%s) = %q, %v; want forgotten", gone.id, last, err)
+	}
+	if _, err := s.GetSeries(ctx, gone.series.ID); doorstep.ErrorCode(err) != doorstep.ENOTFOUND {
+		t.Errorf("GetSeries(erased) = %v, want ENOTFOUND", err)
+	}
+	if rec, fresh, err := s.BeginIdempotent(ctx, "key-1", gone.idemKey, "fp", time.Hour); err != nil || !fresh {
+		t.Errorf("the idempotency answer naming %s survived: %+v, fresh %v, %v", gone.id, rec, fresh, err)
+	} else if err := s.AbortIdempotent(ctx, "key-1", gone.idemKey); err != nil {
+		t.Fatal(err)
+	}
+
+	// The others are untouched.
+	for _, c := range []*customerFixture{prefix, other} {
+		for _, b := range []*doorstep.Booking{c.past, c.running, c.upcoming} {
+			if diff := cmp.Diff(mustGetBooking(t, s, b.ID), b); diff != "" {
+				t.Errorf("%s's booking changed (-got +want):\n%s", c.id, diff)
+			}
+		}
+		if last, err := s.LastWorker(ctx, c.id); err != nil || last == "" {
+			t.Errorf("LastWorker(%s) = %q, %v; want kept", c.id, last, err)
+		}
+		if sr, err := s.GetSeries(ctx, c.series.ID); err != nil || sr.CustomerID != c.id {
+			t.Errorf("GetSeries(%s's) = %+v, %v; want kept", c.id, sr, err)
+		}
+		rec, fresh, err := s.BeginIdempotent(ctx, "key-1", c.idemKey, "fp", time.Hour)
+		if err != nil || fresh || string(rec.Body) != string(c.idemBody) {
+			t.Errorf("%s's idempotency answer: %+v, fresh %v, %v; want kept", c.id, rec, fresh, err)
+		}
+	}
+	dump := dumpKeyspace(t, s)
+	if keys := findIn(dump, `"`+gone.id+`"`); len(keys) > 0 {
+		t.Errorf("customer id %s still stored in %v", gone.id, keys)
+	}
+	if keys := findIn(dump, `"`+prefix.id+`"`); len(keys) == 0 {
+		t.Errorf("customer id %s is gone too", prefix.id)
+	}
+	wantPlaces(t, s, map[string]doorstep.Location{"A": homeA, "B": homeB, "C": homeC},
+		map[string]doorstep.Location{"D": homeD, "E": homeE, "F": homeF})
+
+	if n, err := s.EraseCustomer(ctx, gone.id, now); err != nil || n != 0 {
+		t.Errorf("EraseCustomer again = %d, %v; want 0", n, err)
+	}
+}
+
+// offsetLoc is another exact place near l.
+func offsetLoc(l doorstep.Location) doorstep.Location {
+	return doorstep.Location{Lat: l.Lat + 0.00371113, Lng: l.Lng - 0.00529217}
+}
