@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"runtime/debug"
 	"slices"
 	"testing"
 	"time"
@@ -73,6 +74,11 @@ func BenchmarkQuoteRedis(b *testing.B) {
 	}
 }
 
+// serveGCPercent mirrors what doorstep serve sets when GOGC is unset
+// (cmd/doorstep.ServeGCPercent), so the benchmark measures the server as
+// it runs.
+const serveGCPercent = 400
+
 // BenchmarkBookHTTP is POST /v1/bookings end to end: HTTP, validation,
 // candidates from a real Redis, matching, and the atomic Lua reservation.
 func BenchmarkBookHTTP(b *testing.B) {
@@ -84,6 +90,7 @@ func BenchmarkBookHTTP(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			defer debug.SetGCPercent(debug.SetGCPercent(serveGCPercent))
 			srv, err := api.New(api.Config{Service: svc, Store: st, Logger: slog.New(slog.DiscardHandler),
 				Limits: api.Limits{RatePerKey: -1}}) // latency, not policy
 			if err != nil {
