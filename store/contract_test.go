@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -198,13 +197,4 @@ func wantCode(tb testing.TB, what string, err error, code string) {
 	if got := doorstep.ErrorCode(err); got != code {
 		tb.Fatalf("%s: error %v has code %q, want %q", what, err, got, code)
 	}
-}
-
-// wantConflict fails the test unless err is a version conflict.
-func wantConflict(tb testing.TB, what string, err error) {
-	tb.Helper()
-	if !errors.Is(err, ErrConflict) {
-		tb.Fatalf("%s: error %v, want ErrConflict", what, err)
-	}
-	wantCode(tb, what, err, doorstep.ECONFLICT)
 }

@@ -108,7 +108,8 @@ func TestIdemKeySeparatesScopes(t *testing.T) {
 	if idemKey("ab", "c") == idemKey("a", "bc") {
 		t.Errorf("idemKey does not separate scope from key")
 	}
-	if idemKey("a", "b") != idemKey("a", "b") {
-		t.Errorf("idemKey is not deterministic")
+	scope, key := "a", "b"
+	if first, again := idemKey(scope, key), idemKey(scope, key); first != again {
+		t.Errorf("idemKey is not deterministic: %q then %q", first, again)
 	}
 }
