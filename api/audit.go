@@ -71,7 +71,10 @@ func (s *Server) handleEraseCustomer(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "id", "not a customer id"))
 		return
 	}
-	n, err := s.st.EraseCustomer(r.Context(), id, s.svc.Now())
+	er, err := s.st.EraseCustomer(r.Context(), id, s.svc.Now())
+	for _, b := range er.Cancelled {
+		s.audit(r, auditCancel, b, nil)
+	}
 	s.audit(r, auditErase, "", err)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -79,5 +82,5 @@ func (s *Server) handleEraseCustomer(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Bookings int `json:"bookings_erased"`
-	}{n})
+	}{er.Bookings})
 }

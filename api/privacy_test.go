@@ -527,10 +527,22 @@ func TestEraseCustomer(t *testing.T) {
 	// One audit event, by the admin, naming nobody.
 	r = h.do(t, http.MethodGet, "/v1/audit?limit=1000", keyAdmin, nil)
 	wantStatus(t, r, http.StatusOK)
-	var erased []auditEvent
+	var erased, cancelled []auditEvent
 	for _, e := range decodeBody[auditLog](t, r).Events {
-		if e.Action == "erase_customer" {
+		switch {
+		case e.Action == "erase_customer":
 			erased = append(erased, e)
+		case e.Action == "cancel" && e.Role == "admin":
+			cancelled = append(cancelled, e)
+		}
+	}
+	// Each upcoming booking the erasure cancelled is a cancel event too.
+	if len(cancelled) == 0 {
+		t.Errorf("erasure cancelled upcoming bookings but logged no cancel event")
+	}
+	for _, e := range cancelled {
+		if e.BookingID == "" || e.Result != "ok" {
+			t.Errorf("erasure's cancel event %+v: want a booking id and ok", e)
 		}
 	}
 	if len(erased) != 1 || erased[0].Result != "ok" || erased[0].Role != "admin" || erased[0].BookingID != "" || erased[0].KeyID == "" {

@@ -74,6 +74,14 @@ func (s *Store) rewrite(ctx context.Context, key, old string, b *doorstep.Bookin
 	return n == 1, nil
 }
 
+// Erasure is what EraseCustomer did.
+type Erasure struct {
+	// Bookings is how many of the customer's bookings were anonymised.
+	Bookings int
+	// Cancelled are the ids of the upcoming bookings it cancelled.
+	Cancelled []string
+}
+
 // RedactFinished reduces to its H3 cell the exact location of every
 // booking that no longer needs it: those that ended before cutoff and the
 // cancelled ones. It returns how many it reduced. Run it periodically (the
@@ -104,11 +112,13 @@ func (s *Store) RedactFinished(ctx context.Context, cutoff time.Time) (int, erro
 // customer loses its customer id and exact location, the remembered last
 // worker and the series records forget the customer, and idempotency
 // records whose stored answers name the customer are deleted. It returns
-// how many bookings it touched.
-func (s *Store) EraseCustomer(ctx context.Context, customerID string, now time.Time) (int, error) {
+// how many bookings it touched and which ones it cancelled (for the audit
+// log: each cancel is an event of its own).
+func (s *Store) EraseCustomer(ctx context.Context, customerID string, now time.Time) (Erasure, error) {
 	if customerID == "" {
-		return 0, invalid("customer_id", "customer id is required")
+		return Erasure{}, invalid("customer_id", "customer id is required")
 	}
+	var out Erasure
 	var ids []string
 	err := s.scanBookings(ctx, func(key, val string) error {
 		if strings.Contains(val, `"customer_id":"`+customerID+`"`) {
@@ -119,28 +129,32 @@ func (s *Store) EraseCustomer(ctx context.Context, customerID string, now time.T
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("erase customer: %w", err)
+		return out, fmt.Errorf("erase customer: %w", err)
 	}
 	for _, id := range ids {
 		b, err := s.GetBooking(ctx, id)
 		if err != nil {
-			return 0, fmt.Errorf("erase customer: %w", err)
+			return out, fmt.Errorf("erase customer: %w", err)
 		}
 		if b.Status == doorstep.StatusConfirmed && now.Before(b.Start) {
-			if _, err := s.CancelBooking(ctx, id); err != nil && !errors.Is(err, ErrNotConfirmed) {
-				return 0, fmt.Errorf("erase customer: %w", err)
+			_, err := s.CancelBooking(ctx, id)
+			switch {
+			case err == nil:
+				out.Cancelled = append(out.Cancelled, id)
+			case !errors.Is(err, ErrNotConfirmed):
+				return out, fmt.Errorf("erase customer: %w", err)
 			}
 		}
 		if err := s.anonymize(ctx, id, customerID); err != nil {
-			return 0, fmt.Errorf("erase customer: %w", err)
+			return out, fmt.Errorf("erase customer: %w", err)
 		}
 	}
 	if err := s.rdb.Del(ctx, customerLastKey(customerID)).Err(); err != nil {
-		return 0, wrapErr("erase customer history", err)
+		return out, wrapErr("erase customer history", err)
 	}
 	needle := `"customer_id":"` + customerID + `"`
 	if err := s.eraseFromScan(ctx, keyPrefix+"{r:*}:s:*", func(val string) bool { return strings.Contains(val, needle) }); err != nil {
-		return 0, err
+		return out, err
 	}
 	// Idempotency records hold the first answer (a booking, with its
 	// customer id) as base64 inside JSON: decode before looking.
@@ -148,9 +162,10 @@ func (s *Store) EraseCustomer(ctx context.Context, customerID string, now time.T
 		var rec idemRecord
 		return json.Unmarshal([]byte(val), &rec) == nil && strings.Contains(string(rec.Body), needle)
 	}); err != nil {
-		return 0, err
+		return out, err
 	}
-	return len(ids), nil
+	out.Bookings = len(ids)
+	return out, nil
 }
 
 // anonymize drops the customer id and exact location of booking id,

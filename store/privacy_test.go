@@ -346,9 +346,9 @@ func testEraseCustomer(t *testing.T, open openFunc) {
 	if _, err := s.EraseCustomer(ctx, "", now); doorstep.ErrorCode(err) != doorstep.EINVALID {
 		t.Errorf("EraseCustomer(\"\") = %v, want EINVALID", err)
 	}
-	n, err := s.EraseCustomer(ctx, gone.id, now)
-	if err != nil || n != 3 {
-		t.Fatalf("EraseCustomer = %d, %v; want 3 bookings", n, err)
+	er, err := s.EraseCustomer(ctx, gone.id, now)
+	if err != nil || er.Bookings != 3 || len(er.Cancelled) != 1 {
+		t.Fatalf("EraseCustomer = %+v, %v; want 3 bookings, 1 cancelled", er, err)
 	}
 
 	// Every booking of the customer lost the customer id and the exact place;
@@ -416,8 +416,8 @@ func testEraseCustomer(t *testing.T, open openFunc) {
 	wantPlaces(t, s, map[string]doorstep.Location{"A": homeA, "B": homeB, "C": homeC},
 		map[string]doorstep.Location{"D": homeD, "E": homeE, "F": homeF})
 
-	if n, err := s.EraseCustomer(ctx, gone.id, now); err != nil || n != 0 {
-		t.Errorf("EraseCustomer again = %d, %v; want 0", n, err)
+	if er, err := s.EraseCustomer(ctx, gone.id, now); err != nil || er.Bookings != 0 || len(er.Cancelled) != 0 {
+		t.Errorf("EraseCustomer again = %+v, %v; want nothing", er, err)
 	}
 }
 
