@@ -70,6 +70,7 @@ func TestRoles(t *testing.T) {
 		{http.MethodPost, "/v1/bookings/{id}/cancel", fixed("/v1/bookings/" + b.ID + "/cancel"), nil, http.StatusOK, []string{"booking"}},
 		{http.MethodPost, "/v1/bookings/{id}/reschedule", fixed("/v1/bookings/" + garden.ID + "/reschedule"),
 			func(string) any { return map[string]any{"window": doorstep.Window{Start: at(14, 0), End: at(15, 0)}} }, http.StatusOK, []string{"booking"}},
+		{http.MethodGet, "/v1/series/{id}", fixed("/v1/series/" + series.SeriesID), nil, http.StatusOK, []string{"booking"}},
 		{http.MethodPost, "/v1/series/{id}/cancel", fixed("/v1/series/" + series.SeriesID + "/cancel"), nil, http.StatusOK, []string{"booking"}},
 		{http.MethodPost, "/v1/assign", fixed("/v1/assign"),
 			func(string) any { return map[string]any{"requests": []any{with(short, "id", "r-1")}} }, http.StatusOK, []string{"ops"}},

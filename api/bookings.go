@@ -228,3 +228,16 @@ func (s *Server) handleCancelSeries(w http.ResponseWriter, r *http.Request) {
 	}{SeriesID: out.SeriesID, Cancelled: bookingsOut(out.Cancelled), Kept: bookingsOut(out.Kept)}
 	writeJSON(w, http.StatusOK, res)
 }
+
+func (s *Server) handleGetSeries(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	bs, err := s.svc.Series(r.Context(), id, principalFrom(r.Context()).owner())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		SeriesID string        `json:"series_id"`
+		Bookings []bookingJSON `json:"bookings"`
+	}{id, bookingsOut(bs)})
+}

@@ -95,6 +95,14 @@ func TestSeries(t *testing.T) {
 			t.Errorf("occurrence %d: %s at %s in %q, want w-1 at %s in %q", d, b.WorkerID, b.Start, b.SeriesID, want, s.SeriesID)
 		}
 	}
+	// The Location answers the occurrences, to their owner only.
+	read := h.do(t, http.MethodGet, r.Header.Get("Location"), keyBooking, nil)
+	wantStatus(t, read, http.StatusOK)
+	if g := decodeBody[series](t, read); g.SeriesID != s.SeriesID || len(g.Bookings) != 3 || g.Bookings[0].ID != s.Bookings[0].ID {
+		t.Errorf("GET %s: %s", r.Header.Get("Location"), read.Body)
+	}
+	wantProblem(t, h.do(t, http.MethodGet, r.Header.Get("Location"), keyBooking2, nil), http.StatusNotFound, "not_found", "")
+
 	// A replay answers the series again, with its Location.
 	replay := h.do(t, http.MethodPost, "/v1/bookings", keyBooking, req, "Idempotency-Key", "series-1")
 	wantStatus(t, replay, http.StatusCreated)

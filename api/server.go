@@ -151,6 +151,7 @@ func (s *Server) routes() chi.Router {
 				r.Get("/bookings/{id}", s.handleGetBooking)
 				r.Post("/bookings/{id}/cancel", s.handleCancel)
 				r.Post("/bookings/{id}/reschedule", s.handleReschedule)
+				r.Get("/series/{id}", s.handleGetSeries)
 				r.Post("/series/{id}/cancel", s.handleCancelSeries)
 			})
 			r.Group(func(r chi.Router) {

@@ -215,6 +215,32 @@ func mainReason(rej map[string]int) string {
 	return best
 }
 
+// Series returns the occurrences of series id as they stand now (some may
+// have been cancelled or moved since), by start. A series of another owner
+// is not found.
+func (s *Service) Series(ctx context.Context, id, owner string) ([]*doorstep.Booking, error) {
+	sr, err := s.st.GetSeries(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if owner != "" && sr.Owner != owner {
+		return nil, doorstep.Errorf(doorstep.ENOTFOUND, "", "series %s not found", id)
+	}
+	var out []*doorstep.Booking
+	for _, bid := range sr.BookingIDs {
+		b, err := s.st.GetBooking(ctx, bid)
+		if doorstep.ErrorCode(err) == doorstep.ENOTFOUND {
+			continue // written in the record, never booked (see store.Series)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b *doorstep.Booking) int { return a.Start.Compare(b.Start) })
+	return out, nil
+}
+
 // SeriesCancel is the answer to CancelSeries.
 type SeriesCancel struct {
 	SeriesID  string
