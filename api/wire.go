@@ -87,10 +87,15 @@ type rescueJSON struct {
 
 func bookedOut(bk *dispatch.Booked) bookingJSON {
 	out := bookingOut(bk.Booking)
-	if r := bk.Rescue; r != nil {
-		out.Rescue = &rescueJSON{MovedBookingID: r.MovedBookingID, FromWorker: r.FromWorker, ToWorker: r.ToWorker, OldStart: r.OldStart, NewStart: r.NewStart}
-	}
+	out.Rescue = rescueOut(bk.Rescue)
 	return out
+}
+
+func rescueOut(r *dispatch.Rescue) *rescueJSON {
+	if r == nil {
+		return nil
+	}
+	return &rescueJSON{MovedBookingID: r.MovedBookingID, FromWorker: r.FromWorker, ToWorker: r.ToWorker, OldStart: r.OldStart, NewStart: r.NewStart}
 }
 
 func bookingOut(b *doorstep.Booking) bookingJSON {
@@ -147,10 +152,14 @@ type matchJSON struct {
 	Deadline   time.Time      `json:"deadline"`
 	Considered int            `json:"considered"`
 	Rejected   map[string]int `json:"rejected"`
+	// Rescue is set when the only option needs a normal booking moved:
+	// booking this request would make that move.
+	Rescue *rescueJSON `json:"rescue,omitempty"`
 }
 
 func matchOut(q *dispatch.Quote) matchJSON {
-	out := matchJSON{Options: make([]optionJSON, 0, len(q.Options)), Deadline: q.Deadline, Considered: q.Considered, Rejected: q.Rejected}
+	out := matchJSON{Options: make([]optionJSON, 0, len(q.Options)), Deadline: q.Deadline, Considered: q.Considered, Rejected: q.Rejected,
+		Rescue: rescueOut(q.Rescue)}
 	for _, o := range q.Options {
 		out.Options = append(out.Options, optionJSON{
 			WorkerID: o.WorkerID, Start: o.Slot.Start, End: o.Slot.End, Arrival: o.Slot.Arrival,

@@ -44,17 +44,19 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 			if req.Urgency != doorstep.Urgent {
 				return nil, s.unservable(&req, p, now, res)
 			}
-			b, r, err := s.rescue(ctx, &req, p, now, hist, owner)
+			rp := s.planRescue(&req, p, now, hist)
+			if rp == nil {
+				return nil, s.unservable(&req, p, now, res)
+			}
+			b, err := s.applyRescue(ctx, &req, rp, owner)
 			switch {
 			case errors.Is(err, errRescueLost):
 				continue
 			case err != nil:
 				return nil, err
-			case b == nil:
-				return nil, s.unservable(&req, p, now, res)
 			}
 			s.booked(ctx, &req, b)
-			return &Booked{Booking: b, Rescue: r}, nil
+			return &Booked{Booking: b, Rescue: rp.rescue()}, nil
 		}
 		for i := range res.Options {
 			b, err := s.reserve(ctx, &req, &res.Options[i], p.regions[res.Options[i].WorkerID], owner)

@@ -107,6 +107,9 @@ func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, 
 type Quote struct {
 	Request *doorstep.Request
 	matcher.Result
+	// Rescue is set when the only option needs a normal booking moved
+	// (the urgent rescue Book would make): Options then holds that option.
+	Rescue *Rescue
 }
 
 // Quote ranks the workers who can serve req. It reserves nothing. When none
@@ -127,6 +130,14 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request) (*Quote, erro
 	}
 	res := s.match(&req, p, now, hist)
 	if len(res.Options) == 0 {
+		// An urgent request nobody can reach may still be served by a
+		// rescue; quote it as Book would make it (the move included).
+		if req.Urgency == doorstep.Urgent {
+			if rp := s.planRescue(&req, p, now, hist); rp != nil {
+				res.Options = []matcher.Option{rp.urgent}
+				return &Quote{Request: &req, Result: res, Rescue: rp.rescue()}, nil
+			}
+		}
 		return nil, s.unservable(&req, p, now, res)
 	}
 	return &Quote{Request: &req, Result: res}, nil

@@ -258,9 +258,8 @@ func (w *propWorld) bookNormal() {
 	w.book(req)
 }
 
-// bookUrgent quotes, then books an urgent request: a request the quote
-// could serve is booked without a rescue; one it could not is refused or
-// rescued.
+// bookUrgent quotes, then books an urgent request: the booking does what
+// the quote said, rescue included (nothing else changes in between).
 func (w *propWorld) bookUrgent() {
 	req := doorstep.Request{Service: w.service(), Location: w.place(7), Urgency: doorstep.Urgent,
 		Duration: time.Duration(2+w.r.IntN(5)) * 15 * time.Minute}
@@ -270,16 +269,20 @@ func (w *propWorld) bookUrgent() {
 		w.book(req)
 		return
 	}
-	_, qerr := w.e.svc.Quote(w.t.Context(), req)
+	q, qerr := w.e.svc.Quote(w.t.Context(), req)
 	if qerr != nil && doorstep.ErrorCode(qerr) != doorstep.EUNSERVABLE {
 		w.t.Fatalf("Quote: %v", qerr)
 	}
 	b := w.book(req)
 	switch {
-	case qerr == nil && (b == nil || b.Rescue != nil):
-		w.t.Errorf("the quote found a worker within the hour, but Book answered %+v", b)
-	case qerr != nil && b != nil && b.Rescue == nil:
-		w.t.Errorf("the quote found nobody within the hour, but Book served it without a rescue: %v", b.Booking)
+	case qerr != nil && b != nil:
+		w.t.Errorf("the quote found nobody within the hour, but Book served it: %v (rescue %+v)", b.Booking, b.Rescue)
+	case qerr == nil && b == nil:
+		w.t.Errorf("the quote found a worker within the hour, but Book refused")
+	case qerr == nil && (q.Rescue == nil) != (b.Rescue == nil):
+		w.t.Errorf("the quote's rescue %+v, but Book's %+v", q.Rescue, b.Rescue)
+	case qerr == nil && q.Rescue != nil && !sameRescue(q.Rescue, b.Rescue):
+		w.t.Errorf("the quote planned rescue %+v, but Book made %+v", *q.Rescue, *b.Rescue)
 	}
 }
 
@@ -723,4 +726,10 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// sameRescue compares rescues, times by instant.
+func sameRescue(a, b *dispatch.Rescue) bool {
+	return a.MovedBookingID == b.MovedBookingID && a.FromWorker == b.FromWorker && a.ToWorker == b.ToWorker &&
+		a.OldStart.Equal(b.OldStart) && a.NewStart.Equal(b.NewStart)
 }

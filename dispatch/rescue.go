@@ -1,6 +1,7 @@
 package dispatch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,15 +31,30 @@ const maxRescueWorkers = 16
 // errRescueLost reports that a rescue lost a race; the caller starts over.
 var errRescueLost = errors.New("rescue lost a race")
 
-// rescue tries to free a qualified worker for the urgent request req by
-// moving one of its normal bookings that has not started — to another
-// worker of the same region, or to a later slot of its own — without
-// breaking that booking's promise: its start moves only inside its window
-// (a booking without a window keeps its start exactly) and within 24 hours
-// of its request. The move and the urgent booking are one atomic store step
-// (both workers are in one region, so one hash slot). It returns a nil
-// booking when no rescue exists.
-func (s *Service) rescue(ctx context.Context, req *doorstep.Request, p pool, now time.Time, hist matcher.History, owner string) (*doorstep.Booking, *Rescue, error) {
+// rescuePlan is a rescue found but not yet made: the urgent option on the
+// freed worker, and the moved booking as it would be.
+type rescuePlan struct {
+	urgent matcher.Option
+	moved  *doorstep.Booking // as stored
+	to     doorstep.Booking  // after the move
+	region string
+	expect map[string]int64
+}
+
+func (rp *rescuePlan) rescue() *Rescue {
+	return &Rescue{MovedBookingID: rp.moved.ID, FromWorker: rp.moved.WorkerID, ToWorker: rp.to.WorkerID,
+		OldStart: rp.moved.Start, NewStart: rp.to.Start}
+}
+
+// planRescue looks for a way to free a qualified worker for the urgent
+// request req by moving one of its normal bookings that has not started —
+// to another worker of the same region, or to a later slot of its own —
+// without breaking that booking's promise: its start moves only inside its
+// window (a booking without a window keeps its start exactly) and within
+// 24 hours of its request. It examines the maxRescueWorkers nearest
+// qualified workers and returns nil when no rescue exists. It writes
+// nothing: Quote reports the plan, Book applies it.
+func (s *Service) planRescue(req *doorstep.Request, p pool, now time.Time, hist matcher.History) *rescuePlan {
 	job := schedule.JobFor(req, now)
 	reach := s.m.Config().Travel.ReachKm(req.Deadline().Sub(now))
 	type near struct {
@@ -56,13 +72,10 @@ func (s *Service) rescue(ctx context.Context, req *doorstep.Request, p pool, now
 		}
 	}
 	slices.SortFunc(list, func(a, b near) int {
-		switch {
-		case a.km < b.km:
-			return -1
-		case a.km > b.km:
-			return 1
+		if c := cmp.Compare(a.km, b.km); c != 0 {
+			return c
 		}
-		return 0
+		return cmp.Compare(a.i, b.i)
 	})
 	for _, n := range list[:min(len(list), maxRescueWorkers)] {
 		c := &p.cands[n.i]
@@ -70,22 +83,21 @@ func (s *Service) rescue(ctx context.Context, req *doorstep.Request, p pool, now
 			if moved.Urgency != doorstep.Normal || moved.Status != doorstep.StatusConfirmed || !moved.Arrival.After(now) {
 				continue
 			}
-			b, r, err := s.tryRescue(ctx, req, job, p, c, moved, now, hist, owner)
-			if b != nil || err != nil {
-				return b, r, err
+			if rp := s.planMove(req, job, p, c, moved, now, hist); rp != nil {
+				return rp
 			}
 		}
 	}
-	return nil, nil, nil
+	return nil
 }
 
-// tryRescue frees worker c for req by moving booking moved, if it can.
-func (s *Service) tryRescue(ctx context.Context, req *doorstep.Request, job schedule.Job, p pool, c *matcher.Candidate,
-	moved *doorstep.Booking, now time.Time, hist matcher.History, owner string) (*doorstep.Booking, *Rescue, error) {
+// planMove frees worker c for req by moving booking moved, if it can.
+func (s *Service) planMove(req *doorstep.Request, job schedule.Job, p pool, c *matcher.Candidate,
+	moved *doorstep.Booking, now time.Time, hist matcher.History) *rescuePlan {
 	freed := matcher.Candidate{Worker: c.Worker, Timeline: c.Timeline.Without(moved.ID), Version: c.Version}
 	urgent, reason := s.m.Evaluate(req, job, &freed, hist)
 	if reason != "" {
-		return nil, nil, nil
+		return nil
 	}
 	region := p.regions[c.Worker.ID]
 	// The worker's day with the urgent job in it, where the moved booking
@@ -109,22 +121,29 @@ func (s *Service) tryRescue(ctx context.Context, req *doorstep.Request, job sche
 		}
 	}
 	if best == nil {
-		return nil, nil, nil
+		return nil
 	}
-	ub := bookingFor(req, &urgent, store.NewBookingID(region), owner)
-	mb := *moved
-	mb.WorkerID, mb.Start, mb.End, mb.Arrival = best.WorkerID, best.Slot.Start, best.Slot.End, best.Slot.Arrival
-	expect := map[string]int64{c.Worker.ID: c.Version, bestCand.Worker.ID: bestCand.Version}
-	err := s.st.Apply(ctx, store.Change{Region: region, Expect: expect, Create: []*doorstep.Booking{ub}, Update: []*doorstep.Booking{&mb}})
+	to := *moved
+	to.WorkerID, to.Start, to.End, to.Arrival = best.WorkerID, best.Slot.Start, best.Slot.End, best.Slot.Arrival
+	return &rescuePlan{urgent: urgent, moved: moved, to: to, region: region,
+		expect: map[string]int64{c.Worker.ID: c.Version, bestCand.Worker.ID: bestCand.Version}}
+}
+
+// applyRescue books the urgent request and moves the booking in one atomic
+// store step (both workers are in one region, so one hash slot).
+func (s *Service) applyRescue(ctx context.Context, req *doorstep.Request, rp *rescuePlan, owner string) (*doorstep.Booking, error) {
+	ub := bookingFor(req, &rp.urgent, store.NewBookingID(rp.region), owner)
+	to := rp.to
+	err := s.st.Apply(ctx, store.Change{Region: rp.region, Expect: rp.expect, Create: []*doorstep.Booking{ub}, Update: []*doorstep.Booking{&to}})
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotConfirmed) {
 		s.cfg.Observer.Conflict()
-		return nil, nil, errRescueLost
+		return nil, errRescueLost
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("rescue urgent request by moving booking %s: %w", moved.ID, err)
+		return nil, fmt.Errorf("rescue urgent request by moving booking %s: %w", rp.moved.ID, err)
 	}
 	s.cfg.Observer.Rescued()
-	return ub, &Rescue{MovedBookingID: moved.ID, FromWorker: moved.WorkerID, ToWorker: mb.WorkerID, OldStart: moved.Start, NewStart: mb.Start}, nil
+	return ub, nil
 }
 
 // movedJob is the request and job of an existing normal booking being

@@ -94,6 +94,17 @@ func TestRescue(t *testing.T) {
 			orig := e.book(t, tt.moved.req).Booking
 			e.put(t, tt.moved.late...)
 			e.clk.Set(tt.now)
+			// The quote offers the rescue Book then makes, and moves nothing.
+			q, qerr := e.svc.Quote(t.Context(), tt.urgent)
+			switch {
+			case tt.wantTo == "" && qerr == nil:
+				t.Errorf("Quote offered %+v (rescue %+v), want unservable", q.Options, q.Rescue)
+			case tt.wantTo != "" && (qerr != nil || q.Rescue == nil || q.Rescue.ToWorker != tt.wantTo || !q.Rescue.NewStart.Equal(tt.wantStart)):
+				t.Errorf("Quote = %+v, %v; want a rescue moving the booking to %s at %s", q, qerr, tt.wantTo, tt.wantStart)
+			}
+			if diff := cmp.Diff(e.get(t, orig.ID), orig); diff != "" {
+				t.Errorf("a quote moved the booking (-got +want):\n%s", diff)
+			}
 			got, err := e.svc.Book(t.Context(), tt.urgent, "")
 			if tt.wantTo == "" {
 				wantUnservable(t, err, "")
