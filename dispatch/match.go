@@ -22,6 +22,10 @@ type pool struct {
 	bookings map[string][]*doorstep.Booking // confirmed, by worker id
 }
 
+func newPool() pool {
+	return pool{regions: map[string]string{}, bookings: map[string][]*doorstep.Booking{}}
+}
+
 // index returns the position of worker id in p.cands, or -1.
 func (p *pool) index(id string) int {
 	for i := range p.cands {
@@ -72,15 +76,10 @@ func (s *Service) candidates(ctx context.Context, req *doorstep.Request, now tim
 // candidatesIn is candidates with the bookings read over [from, to].
 func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, from, to time.Time) (pool, error) {
 	search := matcher.SearchFor(req, now, s.m.Config().Travel, s.cfg.NormalReachKm)
-	rings := geo.Rings(search.Center, search.MaxRings)
-	p := pool{regions: map[string]string{}, bookings: map[string][]*doorstep.Booking{}}
+	p := newPool()
 	qualified := 0
 	for _, step := range search.Steps() {
-		var cells []geo.Cell
-		for k := step[0]; k <= step[1] && k < len(rings); k++ {
-			cells = append(cells, rings[k]...)
-		}
-		refs, err := s.st.WorkerIDsInCells(ctx, cells)
+		refs, err := s.st.WorkerIDsInCells(ctx, search.StepCells(step))
 		if err != nil {
 			return pool{}, fmt.Errorf("find workers near request: %w", err)
 		}

@@ -68,16 +68,11 @@ func (ix *Index) remove(i int, c geo.Cell) {
 func (ix *Index) Near(dst []int, s Search, want int, keep func(i int) bool) []int {
 	n := 0
 	for _, step := range s.Steps() {
-		// Only the disk this step reaches: most searches end at the first
-		// step, and the whole reach is hundreds of cells.
-		rings := geo.Rings(s.Center, step[1])
-		for k := step[0]; k <= step[1] && k < len(rings); k++ {
-			for _, c := range rings[k] {
-				for _, i := range ix.cells[c] {
-					if keep == nil || keep(i) {
-						dst = append(dst, i)
-						n++
-					}
+		for _, c := range s.StepCells(step) {
+			for _, i := range ix.cells[c] {
+				if keep == nil || keep(i) {
+					dst = append(dst, i)
+					n++
 				}
 			}
 		}

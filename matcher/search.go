@@ -54,3 +54,15 @@ func (s Search) Steps() [][2]int {
 		from, to = to+1, 2*to+1
 	}
 }
+
+// StepCells returns the cells of the rings of one step of Steps, computing
+// only the disk that step reaches: most searches end at the first step,
+// while the whole reach is hundreds of cells (each disk is a cgo call).
+func (s Search) StepCells(step [2]int) []geo.Cell {
+	rings := geo.Rings(s.Center, step[1])
+	var cells []geo.Cell
+	for k := step[0]; k <= step[1] && k < len(rings); k++ {
+		cells = append(cells, rings[k]...)
+	}
+	return cells
+}
