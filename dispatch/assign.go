@@ -81,10 +81,11 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 		}
 	}
 	now := s.cfg.Now()
-	workers, regions, items, err := s.batchCandidates(ctx, reqs, now)
+	p, items, err := s.batchCandidates(ctx, reqs, now)
 	if err != nil {
 		return nil, err
 	}
+	workers := p.cands
 	t0 := time.Now()
 	res, err := s.m.Assign(items, workers, now, matcher.BatchOptions{})
 	if err != nil {
@@ -110,7 +111,7 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 		wk := workers[w].Worker
 		var bookings []*doorstep.Booking
 		if commit {
-			region := regions[w]
+			region := p.regions[wk.ID]
 			for _, a := range as {
 				bookings = append(bookings, bookingFor(items[a.Item].Request, &a.Option, store.NewBookingID(region), owner))
 			}
@@ -153,7 +154,7 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 
 // batchCandidates reads every worker within reach of any request in one
 // pass and gives each request its nearest qualified workers.
-func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, now time.Time) ([]matcher.Candidate, []string, []matcher.BatchItem, error) {
+func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, now time.Time) (pool, []matcher.BatchItem, error) {
 	travel := s.m.Config().Travel
 	searches := make([]matcher.Search, len(reqs))
 	cellSet := map[geo.Cell]bool{}
@@ -179,25 +180,20 @@ func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, 
 	}
 	refs, err := s.st.WorkerIDsInCells(ctx, cells)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("find workers near batch: %w", err)
+		return pool{}, nil, fmt.Errorf("find workers near batch: %w", err)
 	}
 	loaded, err := s.st.LoadCandidates(ctx, refs, from, to)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("load batch candidates: %w", err)
+		return pool{}, nil, fmt.Errorf("load batch candidates: %w", err)
 	}
-	workers := make([]matcher.Candidate, 0, len(loaded))
-	regions := make([]string, 0, len(loaded))
+	p := newPool()
 	ix := matcher.NewIndex()
-	ids := map[string]bool{}
 	for _, c := range loaded {
-		if ids[c.Worker.ID] {
-			continue
+		if p.add(c) {
+			ix.Put(len(p.cands)-1, c.Worker.Position())
 		}
-		ids[c.Worker.ID] = true
-		ix.Put(len(workers), c.Worker.Position())
-		workers = append(workers, matcher.Candidate{Worker: c.Worker, Timeline: schedule.TimelineOf(c.Bookings), Version: c.Version})
-		regions = append(regions, geo.RegionOf(c.Worker.Home).String())
 	}
+	workers := p.cands
 	items := make([]matcher.BatchItem, len(reqs))
 	for i := range reqs {
 		r := &reqs[i]
@@ -208,7 +204,7 @@ func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, 
 		}
 		items[i] = matcher.BatchItem{Request: r, Candidates: ix.Nearest(nil, searches[i], r.Location, s.cfg.WantCandidates, keep)}
 	}
-	return workers, regions, items, nil
+	return p, items, nil
 }
 
 // prefixField prefixes the field of an *doorstep.Error (for errors about
