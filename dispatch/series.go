@@ -162,7 +162,7 @@ func (s *Service) bookSeries(ctx context.Context, req *doorstep.Request, rec Rec
 		}
 		res := s.m.Match(r, cands, now, hist)
 		if len(res.Options) == 0 {
-			out.Missed = append(out.Missed, Miss{Occurrence: k, Window: *r.Window, Reason: mainReason(res.Rejected)})
+			out.Missed = append(out.Missed, Miss{Occurrence: k, Window: *r.Window, Reason: matcher.MainReason(res.Rejected)})
 			continue
 		}
 		place(r, &res.Options[0])
@@ -204,17 +204,6 @@ func (s *Service) planOn(occ []*doorstep.Request, jobs []schedule.Job, c matcher
 	return plan, n, cost
 }
 
-// mainReason is the most common rejection in counts, "busy" when none.
-func mainReason(rej map[string]int) string {
-	best, n := matcher.ReasonBusy, 0
-	for _, r := range sortedKeys(rej) {
-		if rej[r] > n {
-			best, n = r, rej[r]
-		}
-	}
-	return best
-}
-
 // Series returns the occurrences of series id as they stand now (some may
 // have been cancelled or moved since), by start. A series of another owner
 // is not found.
@@ -251,27 +240,17 @@ type SeriesCancel struct {
 
 // CancelSeries cancels every occurrence of series id that has not started.
 func (s *Service) CancelSeries(ctx context.Context, id, owner string) (*SeriesCancel, error) {
-	sr, err := s.st.GetSeries(ctx, id)
+	bs, err := s.Series(ctx, id, owner)
 	if err != nil {
 		return nil, err
 	}
-	if owner != "" && sr.Owner != owner {
-		return nil, doorstep.Errorf(doorstep.ENOTFOUND, "", "series %s not found", id)
-	}
 	out := &SeriesCancel{SeriesID: id}
-	for _, bid := range sr.BookingIDs {
-		b, err := s.st.GetBooking(ctx, bid)
-		if doorstep.ErrorCode(err) == doorstep.ENOTFOUND {
-			continue // written in the record, never booked (see store.Series)
-		}
-		if err != nil {
-			return nil, err
-		}
+	for _, b := range bs {
 		if b.Status != doorstep.StatusConfirmed || !s.cfg.Now().Before(b.Start) {
 			out.Kept = append(out.Kept, b)
 			continue
 		}
-		c, err := s.st.CancelBooking(ctx, bid)
+		c, err := s.st.CancelBooking(ctx, b.ID)
 		if errors.Is(err, store.ErrNotConfirmed) {
 			out.Kept = append(out.Kept, b)
 			continue

@@ -164,7 +164,7 @@ func (m *Matcher) Assign(items []BatchItem, workers []Candidate, now time.Time, 
 	for _, i := range open {
 		u := Unassigned{Item: i, Reason: ReasonNoCandidates, Rejected: lastRejected[i]}
 		if len(items[i].Candidates) > 0 {
-			u.Reason = mainReason(lastRejected[i])
+			u.Reason = MainReason(lastRejected[i])
 		}
 		res.Unassigned = append(res.Unassigned, u)
 	}
@@ -188,9 +188,10 @@ func urgentPremium(rows [][]lsap.Arc) float64 {
 	return (hi-lo)*float64(len(rows)) + 1
 }
 
-// mainReason is the most frequent rejection, "busy" when every feasible
-// candidate went to other requests.
-func mainReason(rej map[string]int) string {
+// MainReason is the most frequent rejection in counts (ties go to the
+// earlier of skills, certificates, shift, busy, deadline, excluded, cap),
+// "busy" when there is none: every feasible candidate went to others.
+func MainReason(rej map[string]int) string {
 	best, n := ReasonBusy, 0
 	for _, r := range []string{ReasonSkills, ReasonCertificates, ReasonShift, ReasonBusy, ReasonDeadline, ReasonExcluded, ReasonCap} {
 		if rej[r] > n {
