@@ -25,11 +25,11 @@ else
 end
 return 1`)
 
-// scanBookings calls fn with every booking key and value, on every master
-// of a cluster. fn may return errStopScan.
-func (s *Store) scanBookings(ctx context.Context, fn func(key, value string) error) error {
-	scan := func(ctx context.Context, c redis.Cmdable) error {
-		iter := c.Scan(ctx, 0, keyPrefix+"{r:*}:b:*", 500).Iterator()
+// scan calls fn with every key matching pattern and its string value, on
+// every master of a cluster; keys that vanish meanwhile are skipped.
+func (s *Store) scan(ctx context.Context, pattern string, fn func(c redis.Cmdable, key, value string) error) error {
+	each := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, pattern, 500).Iterator()
 		for iter.Next(ctx) {
 			key := iter.Val()
 			val, err := c.Get(ctx, key).Result()
@@ -37,18 +37,23 @@ func (s *Store) scanBookings(ctx context.Context, fn func(key, value string) err
 				continue
 			}
 			if err != nil {
-				return wrapErr("read booking "+key, err)
+				return wrapErr("read "+key, err)
 			}
-			if err := fn(key, val); err != nil {
+			if err := fn(c, key, val); err != nil {
 				return err
 			}
 		}
-		return wrapErr("scan bookings", iter.Err())
+		return wrapErr("scan "+pattern, iter.Err())
 	}
 	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return each(ctx, c) })
 	}
-	return scan(ctx, s.rdb)
+	return each(ctx, s.rdb)
+}
+
+// scanBookings calls fn with every booking key and value.
+func (s *Store) scanBookings(ctx context.Context, fn func(key, value string) error) error {
+	return s.scan(ctx, keyPrefix+"{r:*}:b:*", func(_ redis.Cmdable, key, value string) error { return fn(key, value) })
 }
 
 // reduce returns b with its exact location replaced by its cell.
@@ -201,26 +206,10 @@ func (s *Store) anonymize(ctx context.Context, id, customerID string) error {
 // eraseFromScan deletes the keys matching pattern whose value matches
 // (series records and idempotency answers naming a customer).
 func (s *Store) eraseFromScan(ctx context.Context, pattern string, match func(val string) bool) error {
-	scan := func(ctx context.Context, c redis.Cmdable) error {
-		iter := c.Scan(ctx, 0, pattern, 500).Iterator()
-		for iter.Next(ctx) {
-			val, err := c.Get(ctx, iter.Val()).Result()
-			if errors.Is(err, redis.Nil) {
-				continue
-			}
-			if err != nil {
-				return wrapErr("read "+iter.Val(), err)
-			}
-			if match(val) {
-				if err := c.Del(ctx, iter.Val()).Err(); err != nil {
-					return wrapErr("erase "+iter.Val(), err)
-				}
-			}
+	return s.scan(ctx, pattern, func(c redis.Cmdable, key, val string) error {
+		if match(val) {
+			return wrapErr("erase "+key, c.Del(ctx, key).Err())
 		}
-		return wrapErr("scan "+pattern, iter.Err())
-	}
-	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return scan(ctx, c) })
-	}
-	return scan(ctx, s.rdb)
+		return nil
+	})
 }
