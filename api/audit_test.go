@@ -16,6 +16,7 @@ import (
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/api"
 	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/store/storetest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -207,7 +208,7 @@ func TestAuditActions(t *testing.T) {
 	r = h.do(t, http.MethodGet, "/v1/audit?limit=1000", keyAdmin, nil)
 	raw := h.dump(t)[auditStream]
 	for _, text := range []string{string(r.Body), raw} {
-		for _, needle := range append([]string{customer, keyBooking, keyOps, keyAdmin, keyBooking2}, append(coordNeedles(place(1)), coordNeedles(base)...)...) {
+		for _, needle := range append([]string{customer, keyBooking, keyOps, keyAdmin, keyBooking2}, append(storetest.CoordNeedles(place(1)), storetest.CoordNeedles(base)...)...) {
 			if strings.Contains(text, needle) {
 				t.Errorf("the audit log holds %q", needle)
 			}

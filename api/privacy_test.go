@@ -1,10 +1,8 @@
 package api_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -104,69 +102,10 @@ func newStoreHarness(tb testing.TB, keys string, opt options) *storeHarness {
 // too (see TestFuzz...: it is left out of "a 4xx writes nothing").
 const auditStream = "dst:audit"
 
-// dump reads every key of the Redis, whatever its type, as text: a
-// string's value (and, for an idempotency record, its stored answer,
-// decoded from base64), a hash's fields, a set's or sorted set's members,
-// a list's items, a stream's entries. Keys in skip are left out.
+// dump is storetest.Dump of the harness's Redis.
 func (h *storeHarness) dump(tb testing.TB, skip ...string) map[string]string {
 	tb.Helper()
-	ctx := context.Background()
-	out := map[string]string{}
-	iter := h.RDB.Scan(ctx, 0, "*", 1000).Iterator()
-	for iter.Next(ctx) {
-		key := iter.Val()
-		if slices.Contains(skip, key) {
-			continue
-		}
-		typ, err := h.RDB.Type(ctx, key).Result()
-		if err != nil {
-			tb.Fatalf("TYPE %s: %v", key, err)
-		}
-		var text string
-		switch typ {
-		case "string":
-			text, err = h.RDB.Get(ctx, key).Result()
-			var rec struct {
-				Body []byte `json:"body"`
-			}
-			if err == nil && json.Unmarshal([]byte(text), &rec) == nil && rec.Body != nil {
-				text += "\n" + string(rec.Body)
-			}
-		case "hash":
-			var m map[string]string
-			m, err = h.RDB.HGetAll(ctx, key).Result()
-			text = fmt.Sprint(m) // fmt sorts map keys
-		case "set":
-			var ms []string
-			ms, err = h.RDB.SMembers(ctx, key).Result()
-			slices.Sort(ms)
-			text = strings.Join(ms, "\n")
-		case "zset":
-			var zs []redis.Z
-			zs, err = h.RDB.ZRangeWithScores(ctx, key, 0, -1).Result()
-			text = fmt.Sprint(zs)
-		case "list":
-			var ls []string
-			ls, err = h.RDB.LRange(ctx, key, 0, -1).Result()
-			text = strings.Join(ls, "\n")
-		case "stream":
-			var xs []redis.XMessage
-			xs, err = h.RDB.XRange(ctx, key, "-", "+").Result()
-			text = fmt.Sprint(xs)
-		case "none":
-			continue // expired meanwhile
-		default:
-			tb.Fatalf("key %s has unexpected type %s", key, typ)
-		}
-		if err != nil {
-			tb.Fatalf("read %s %s: %v", typ, key, err)
-		}
-		out[key] = text
-	}
-	if err := iter.Err(); err != nil {
-		tb.Fatalf("SCAN: %v", err)
-	}
-	return out
+	return storetest.Dump(tb, h.RDB, skip...)
 }
 
 // digest is a short fingerprint of a dump, for "nothing was written".
@@ -199,33 +138,6 @@ func diffDumps(before, after map[string]string) string {
 		}
 	}
 	return b.String()
-}
-
-// coordNeedles are the strings that would betray l in a stored value: each
-// coordinate as encoding/json writes it, and cut to five decimals (about a
-// metre), whatever the value holds around it.
-func coordNeedles(l doorstep.Location) []string {
-	var out []string
-	for _, v := range []float64{l.Lat, l.Lng} {
-		full := strconv.FormatFloat(v, 'f', -1, 64)
-		out = append(out, full)
-		if i := strings.IndexByte(full, '.'); i >= 0 && len(full) > i+6 {
-			out = append(out, full[:i+6])
-		}
-	}
-	return out
-}
-
-// findIn returns the keys whose name or dump contains needle.
-func findIn(dump map[string]string, needle string) []string {
-	var keys []string
-	for k, v := range dump {
-		if strings.Contains(k, needle) || strings.Contains(v, needle) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // place returns an exact household place within a few kilometres of
@@ -319,9 +231,9 @@ func TestPrivacyRedaction(t *testing.T) {
 	dump := h.dump(t)
 	for _, j := range jobs[:4] {
 		h.wantReduced(t, j.b.ID, j.loc)
-		for _, needle := range coordNeedles(j.loc) {
+		for _, needle := range storetest.CoordNeedles(j.loc) {
 			// The series' next occurrence, tomorrow, is at the same place.
-			keys := slices.DeleteFunc(findIn(dump, needle), func(k string) bool { return strings.HasSuffix(k, ":b:"+ser.Bookings[1].ID) })
+			keys := slices.DeleteFunc(storetest.FindIn(dump, needle), func(k string) bool { return strings.HasSuffix(k, ":b:"+ser.Bookings[1].ID) })
 			if len(keys) > 0 {
 				t.Errorf("%s: its exact place (%s) is still stored, in %v", j.name, needle, keys)
 			}
@@ -337,7 +249,7 @@ func TestPrivacyRedaction(t *testing.T) {
 		}
 	}
 	for _, j := range jobs[4:] {
-		if keys := findIn(dump, strconv.FormatFloat(j.loc.Lat, 'f', -1, 64)); len(keys) == 0 {
+		if keys := storetest.FindIn(dump, strconv.FormatFloat(j.loc.Lat, 'f', -1, 64)); len(keys) == 0 {
 			t.Errorf("%s: its exact place is nowhere in Redis, but the booking needs it", j.name)
 		}
 	}
@@ -494,12 +406,12 @@ func TestEraseCustomer(t *testing.T) {
 	}
 	wantProblem(t, h.do(t, http.MethodPost, "/v1/series/"+goneSeries.SeriesID+"/cancel", keyBooking, nil), http.StatusNotFound, doorstep.ENOTFOUND, "")
 	dump := h.dump(t)
-	if keys := findIn(dump, gone); len(keys) > 0 {
+	if keys := storetest.FindIn(dump, gone); len(keys) > 0 {
 		t.Errorf("customer id %s is still stored, in %v", gone, keys)
 	}
 	for _, p := range mine {
-		for _, needle := range coordNeedles(p.loc) {
-			if keys := findIn(dump, needle); len(keys) > 0 {
+		for _, needle := range storetest.CoordNeedles(p.loc) {
+			if keys := storetest.FindIn(dump, needle); len(keys) > 0 {
 				t.Errorf("booking %s: its exact place (%s) is still stored, in %v", p.b.ID, needle, keys)
 			}
 		}

@@ -3,17 +3,15 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/store/storetest"
 	"github.com/google/go-cmp/cmp"
-	"github.com/redis/go-redis/v9"
 )
 
 func TestPrivacyRedis(t *testing.T) {
@@ -54,107 +52,20 @@ var (
 	homeF = doorstep.Location{Lat: 40.74407239, Lng: -74.00317482}
 )
 
-// coordNeedles are the strings that would betray l in a stored value: each
-// coordinate as encoding/json writes it, and cut to five decimals (about a
-// metre), whatever else a value holds around it.
-func coordNeedles(l doorstep.Location) []string {
-	var out []string
-	for _, v := range []float64{l.Lat, l.Lng} {
-		full := strconv.FormatFloat(v, 'f', -1, 64)
-		out = append(out, full)
-		if i := strings.IndexByte(full, '.'); i >= 0 && len(full) > i+6 {
-			out = append(out, full[:i+6])
-		}
-	}
-	return out
-}
-
-// dumpKeyspace reads every key of s's Redis, whatever its type, as text:
-// the value of a string (and, for an idempotency record, its stored answer
-// decoded from base64), the fields of a hash, the members of a set or
-// sorted set, the items of a list, the entries of a stream.
-func dumpKeyspace(tb testing.TB, s *Store) map[string]string {
-	tb.Helper()
-	ctx := context.Background()
-	out := map[string]string{}
-	iter := s.rdb.Scan(ctx, 0, "*", 1000).Iterator()
-	for iter.Next(ctx) {
-		key := iter.Val()
-		typ, err := s.rdb.Type(ctx, key).Result()
-		if err != nil {
-			tb.Fatalf("TYPE %s: %v", key, err)
-		}
-		var text string
-		switch typ {
-		case "string":
-			text, err = s.rdb.Get(ctx, key).Result()
-			var rec idemRecord
-			if err == nil && strings.HasPrefix(key, keyPrefix+"idem:") && json.Unmarshal([]byte(text), &rec) == nil {
-				text += "\n" + string(rec.Body)
-			}
-		case "hash":
-			var m map[string]string
-			m, err = s.rdb.HGetAll(ctx, key).Result()
-			text = fmt.Sprint(m)
-		case "set":
-			var ms []string
-			ms, err = s.rdb.SMembers(ctx, key).Result()
-			slices.Sort(ms)
-			text = strings.Join(ms, "\n")
-		case "zset":
-			var zs []redis.Z
-			zs, err = s.rdb.ZRangeWithScores(ctx, key, 0, -1).Result()
-			text = fmt.Sprint(zs)
-		case "list":
-			var ls []string
-			ls, err = s.rdb.LRange(ctx, key, 0, -1).Result()
-			text = strings.Join(ls, "\n")
-		case "stream":
-			var xs []redis.XMessage
-			xs, err = s.rdb.XRange(ctx, key, "-", "+").Result()
-			text = fmt.Sprint(xs)
-		case "none":
-			continue // expired meanwhile
-		default:
-			tb.Fatalf("key %s has unexpected type %s", key, typ)
-		}
-		if err != nil {
-			tb.Fatalf("read %s %s: %v", typ, key, err)
-		}
-		out[key] = text
-	}
-	if err := iter.Err(); err != nil {
-		tb.Fatalf("SCAN: %v", err)
-	}
-	return out
-}
-
-// findIn returns the keys whose dump contains needle.
-func findIn(dump map[string]string, needle string) []string {
-	var keys []string
-	for k, v := range dump {
-		if strings.Contains(k, needle) || strings.Contains(v, needle) {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // wantPlaces checks that the exact places gone are nowhere in s's Redis
 // and that the places kept are still there (which shows the search works).
 func wantPlaces(tb testing.TB, s *Store, gone, kept map[string]doorstep.Location) {
 	tb.Helper()
-	dump := dumpKeyspace(tb, s)
+	dump := storetest.Dump(tb, s.rdb)
 	for name, l := range gone {
-		for _, n := range coordNeedles(l) {
-			if keys := findIn(dump, n); len(keys) > 0 {
+		for _, n := range storetest.CoordNeedles(l) {
+			if keys := storetest.FindIn(dump, n); len(keys) > 0 {
 				tb.Errorf("the exact place of %s (%s) is still stored, in %v", name, n, keys)
 			}
 		}
 	}
 	for name, l := range kept {
-		if keys := findIn(dump, strconv.FormatFloat(l.Lat, 'f', -1, 64)); len(keys) == 0 {
+		if keys := storetest.FindIn(dump, strconv.FormatFloat(l.Lat, 'f', -1, 64)); len(keys) == 0 {
 			tb.Errorf("the exact place of %s is gone, but the booking still needs it", name)
 		}
 	}
@@ -406,11 +317,11 @@ func testEraseCustomer(t *testing.T, open openFunc) {
 			t.Errorf("%s's idempotency answer: %+v, fresh %v, %v; want kept", c.id, rec, fresh, err)
 		}
 	}
-	dump := dumpKeyspace(t, s)
-	if keys := findIn(dump, `"`+gone.id+`"`); len(keys) > 0 {
+	dump := storetest.Dump(t, s.rdb)
+	if keys := storetest.FindIn(dump, `"`+gone.id+`"`); len(keys) > 0 {
 		t.Errorf("customer id %s still stored in %v", gone.id, keys)
 	}
-	if keys := findIn(dump, `"`+prefix.id+`"`); len(keys) == 0 {
+	if keys := storetest.FindIn(dump, `"`+prefix.id+`"`); len(keys) == 0 {
 		t.Errorf("customer id %s is gone too", prefix.id)
 	}
 	wantPlaces(t, s, map[string]doorstep.Location{"A": homeA, "B": homeB, "C": homeC},
