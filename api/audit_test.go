@@ -30,6 +30,7 @@ type auditEvent struct {
 	BookingID string    `json:"booking_id,omitempty"`
 	Result    string    `json:"result"`
 	RequestID string    `json:"request_id,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
 }
 
 type auditLog struct {
