@@ -36,8 +36,8 @@ type Config struct {
 	Metrics *Metrics
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
-	// IdempotencyTTL is how long an Idempotency-Key answer is replayed;
-	// 0 means 24 hours.
+	// IdempotencyTTL is how long an Idempotency-Key record is kept,
+	// pending or answered (its answer replayed); 0 means 24 hours.
 	IdempotencyTTL time.Duration
 	// Limits bound the load one key and the whole server may put on it.
 	Limits Limits

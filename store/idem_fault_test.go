@@ -227,10 +227,12 @@ func TestNoLate2xxDuringRedisHang(t *testing.T) {
 	rig.proxy.DropReply(faultproxy.Drop{
 		Request: apply,
 		// Called with the reply of a reservation, which Redis has run:
-		// freeze Redis then (once enough bookings went through), and pass
-		// the reply on.
-		Keep: func([]byte) bool {
-			if booked.Load() >= 10 && froze.CompareAndSwap(false, true) {
+		// freeze Redis then (once enough bookings went through, and this
+		// one booked), and pass the reply on.
+		Keep: func(reply []byte) bool {
+			// {"ok"}: a booking was made (not a refusal after a race).
+			made := bytes.Contains(reply, []byte("\r\nok\r\n"))
+			if made && booked.Load() >= 10 && froze.CompareAndSwap(false, true) {
 				if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 					t.Errorf("SIGSTOP redis-server: %v", err)
 				}
