@@ -97,7 +97,11 @@ func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusCreated, v)
 		return
 	}
-	s.bookOnce(w, r, key, raw, geo.RegionOf(req.Location).String(), book)
+	region := "" // where it will most likely book; none for a bad location (refused later)
+	if req.Location.Validate("location") == nil {
+		region = geo.RegionOf(req.Location).String()
+	}
+	s.bookOnce(w, r, key, raw, region, book)
 }
 
 func (s *Server) handleGetBooking(w http.ResponseWriter, r *http.Request) {
