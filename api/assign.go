@@ -73,8 +73,7 @@ func (s *Server) handleAssign(w http.ResponseWriter, r *http.Request) {
 	for _, p := range out.Placements {
 		pj := placementJSON{RequestID: p.RequestID, WorkerID: p.WorkerID, Start: p.Start, End: p.End, Arrival: p.Arrival, Cost: round2(p.Cost)}
 		if p.Booking != nil {
-			pj.BookingID = p.Booking.ID
-			s.audit(r, auditCreate, p.Booking.ID, nil)
+			pj.BookingID = p.Booking.ID // audited by the reservation itself
 		}
 		res.Assignments = append(res.Assignments, pj)
 	}

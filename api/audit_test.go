@@ -30,6 +30,7 @@ type auditEvent struct {
 	BookingID string    `json:"booking_id,omitempty"`
 	Result    string    `json:"result"`
 	RequestID string    `json:"request_id,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
 }
 
 type auditLog struct {
@@ -176,6 +177,11 @@ func TestAuditActions(t *testing.T) {
 		t.Fatalf("the urgent job did not move %s: %s", normal.ID, r.Body)
 	}
 	step("rescue", r, want{"create", urgent.ID, "ok", keyBooking2}, want{"move", normal.ID, "ok", keyBooking2})
+	// The move is recorded with its reason: the moved booking's owner
+	// (another booking system) did not ask for it.
+	if events := h.mustAudit(t); events[len(events)-1].Reason != "rescue" {
+		t.Errorf("rescue: the move event %+v has no reason rescue", events[len(events)-1])
+	}
 
 	batch := map[string]any{"requests": []any{
 		with(cleaning(place(3)), "id", "r-1", "duration_minutes", 30, "customer_id", customer),

@@ -1,15 +1,13 @@
 package api
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
+	"context"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/go-chi/chi/v5"
 )
 
@@ -71,31 +69,26 @@ func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	scope := principalFrom(r.Context()).KeyID
-	book := func() (string, any, error) {
+	// Every booking change is audited by the change itself (store.Apply);
+	// a refusal is audited here.
+	book := func(ctx context.Context) (string, any, error) {
 		if rc := body.Recurrence; rc != nil {
-			out, err := s.svc.BookSeries(r.Context(), req, dispatch.Recurrence{IntervalDays: rc.IntervalDays, Count: rc.Count}, scope)
+			out, err := s.svc.BookSeries(ctx, req, dispatch.Recurrence{IntervalDays: rc.IntervalDays, Count: rc.Count}, scope)
 			if err != nil {
 				s.audit(r, auditCreate, "", err)
 				return "", nil, err
 			}
-			for _, b := range out.Bookings {
-				s.audit(r, auditCreate, b.ID, nil)
-			}
 			return "/v1/series/" + out.SeriesID, seriesOut(out), nil
 		}
-		bk, err := s.svc.Book(r.Context(), req, scope)
+		bk, err := s.svc.Book(ctx, req, scope)
 		if err != nil {
 			s.audit(r, auditCreate, "", err)
 			return "", nil, err
 		}
-		s.audit(r, auditCreate, bk.Booking.ID, nil)
-		if bk.Rescue != nil {
-			s.audit(r, auditMove, bk.Rescue.MovedBookingID, nil)
-		}
 		return "/v1/bookings/" + bk.Booking.ID, bookedOut(bk), nil
 	}
 	if key == "" {
-		loc, v, err := book()
+		loc, v, err := book(r.Context())
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -104,69 +97,11 @@ func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusCreated, v)
 		return
 	}
-	sum := sha256.Sum256(raw)
-	fingerprint := hex.EncodeToString(sum[:])
-	rec, fresh, err := s.st.BeginIdempotent(r.Context(), scope, key, fingerprint, s.idemTTL)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+	region := "" // where it will most likely book; none for a bad location (refused later)
+	if req.Location.Validate("location") == nil {
+		region = geo.RegionOf(req.Location).String()
 	}
-	if !fresh {
-		switch {
-		case rec.Fingerprint != fingerprint:
-			s.writeError(w, r, &doorstep.Error{Code: codeIdempotencyKeyReused, Field: "Idempotency-Key", Message: "this key was used with a different request body"})
-		case rec.Pending:
-			s.writeError(w, r, doorstep.Errorf(doorstep.ECONFLICT, "Idempotency-Key", "a request with this key is still in progress"))
-		default:
-			w.Header().Set("Idempotent-Replayed", "true")
-			if loc := replayLocation(rec.Body); loc != "" {
-				w.Header().Set("Location", loc)
-			}
-			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set("Content-Length", strconv.Itoa(len(rec.Body)))
-			w.WriteHeader(rec.Status)
-			_, _ = w.Write(rec.Body)
-		}
-		return
-	}
-	loc, v, err := book()
-	ctx, cancel := settle(r, err)
-	defer cancel()
-	if err != nil {
-		// Nothing was booked: let the client retry with the same key.
-		// (After EUNAVAILABLE something may have been, and ctx has run
-		// out with the request's deadline: the key stays pending.)
-		_ = s.st.AbortIdempotent(ctx, scope, key)
-		s.writeError(w, r, err)
-		return
-	}
-	out, _ := json.Marshal(v)
-	out = append(out, '\n')
-	if err := s.st.FinishIdempotent(ctx, scope, key, http.StatusCreated, out); err != nil {
-		s.log.WarnContext(r.Context(), "record idempotent answer", "err", err, "location", loc)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Location", loc)
-	w.WriteHeader(http.StatusCreated)
-	_, _ = w.Write(out)
-}
-
-// replayLocation is the Location header of a recorded answer of
-// handleBook: the booking's, or the series'.
-func replayLocation(body []byte) string {
-	var v struct {
-		ID       string `json:"id"`
-		SeriesID string `json:"series_id"`
-	}
-	switch {
-	case json.Unmarshal(body, &v) != nil:
-		return ""
-	case v.ID != "":
-		return "/v1/bookings/" + v.ID
-	case v.SeriesID != "":
-		return "/v1/series/" + v.SeriesID
-	}
-	return ""
+	s.bookOnce(w, r, key, raw, region, book)
 }
 
 func (s *Server) handleGetBooking(w http.ResponseWriter, r *http.Request) {
@@ -180,8 +115,8 @@ func (s *Server) handleGetBooking(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleCancel(w http.ResponseWriter, r *http.Request) {
 	b, err := s.svc.Cancel(r.Context(), chi.URLParam(r, "id"), principalFrom(r.Context()).owner())
-	s.audit(r, auditCancel, chi.URLParam(r, "id"), err)
 	if err != nil {
+		s.audit(r, auditCancel, chi.URLParam(r, "id"), err)
 		s.writeError(w, r, err)
 		return
 	}
@@ -203,8 +138,8 @@ func (s *Server) handleReschedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, err := s.svc.Reschedule(r.Context(), chi.URLParam(r, "id"), principalFrom(r.Context()).owner(), *body.Window)
-	s.audit(r, auditReschedule, chi.URLParam(r, "id"), err)
 	if err != nil {
+		s.audit(r, auditReschedule, chi.URLParam(r, "id"), err)
 		s.writeError(w, r, err)
 		return
 	}
@@ -217,9 +152,6 @@ func (s *Server) handleCancelSeries(w http.ResponseWriter, r *http.Request) {
 		s.audit(r, auditCancel, "", err)
 		s.writeError(w, r, err)
 		return
-	}
-	for _, b := range out.Cancelled {
-		s.audit(r, auditCancel, b.ID, nil)
 	}
 	res := struct {
 		SeriesID  string        `json:"series_id"`

@@ -160,6 +160,10 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Error("another API key's k-1 replayed the first key's booking")
 	}
 
+	// A bad place with a key is refused as without one.
+	wantProblem(t, h.do(t, http.MethodPost, "/v1/bookings", keyBooking, with(req, "location", map[string]float64{"lat": 91, "lng": 0}), "Idempotency-Key", "k-bad"),
+		http.StatusBadRequest, doorstep.EINVALID, "location.lat")
+
 	// A request that failed without effect does not use up its key.
 	wantProblem(t, h.do(t, http.MethodPost, "/v1/bookings", keyBooking, with(req, "service", "astrology"), "Idempotency-Key", "k-2"),
 		http.StatusBadRequest, doorstep.EINVALID, "service")

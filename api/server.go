@@ -36,8 +36,8 @@ type Config struct {
 	Metrics *Metrics
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
-	// IdempotencyTTL is how long an Idempotency-Key answer is replayed;
-	// 0 means 24 hours.
+	// IdempotencyTTL is how long an Idempotency-Key record is kept,
+	// pending or answered (its answer replayed); 0 means 24 hours.
 	IdempotencyTTL time.Duration
 	// Limits bound the load one key and the whole server may put on it.
 	Limits Limits
@@ -125,7 +125,7 @@ func (s *Server) routes() chi.Router {
 	// The document is public (DESIGN.md section 6), inside the load limits.
 
 	r.Group(func(r chi.Router) {
-		r.Use(s.limitInFlight, s.authenticate, s.rateLimit)
+		r.Use(s.limitInFlight, s.authenticate, s.rateLimit, s.withAudit)
 		// Issue "Production hardening": every route but the probes needs a
 		// key, the API's own description included (it maps the attack
 		// surface); any role may read it.
@@ -230,26 +230,38 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	})
 }
 
-// settleTimeout bounds the writes that record the outcome of a request's
-// action: its audit event and its Idempotency-Key answer.
+// settleTimeout bounds the audit event of a refused request, past the
+// request's deadline.
 const settleTimeout = 2 * time.Second
 
 // settle returns the context in which to record the outcome of r's action
-// once it is done, err being the action's error. It outlives r's own
-// context: a client that hangs up right after its booking is made (the
-// moment it is most likely to retry) must still find it audited and its
-// Idempotency-Key answered, or the pending record would answer 409 to the
-// retry and, once expired, let it book twice. After an EUNAVAILABLE error
-// it is r's own context, deadline included: Redis is down or slow, so
-// waiting on it again would only delay the 503 past the request's deadline
-// (Limits.RequestTimeout); and the action may have been done (a reply lost
-// after Redis ran it), so its Idempotency-Key must stay pending rather than
-// be aborted.
+// once it is done, err being the action's error. After a success it is
+// followUp's: the answer must not wait past the request's deadline. After
+// an EUNAVAILABLE error it is r's own context, deadline included: Redis is
+// down or slow, so waiting on it again would only delay the 503. After
+// another refusal it outlives r's context by settleTimeout, so that a
+// client that hangs up does not erase the record of its refusal.
 func settle(r *http.Request, err error) (context.Context, context.CancelFunc) {
-	if doorstep.ErrorCode(err) == doorstep.EUNAVAILABLE {
+	switch {
+	case err == nil:
+		return followUp(r)
+	case doorstep.ErrorCode(err) == doorstep.EUNAVAILABLE:
 		return context.WithCancel(r.Context())
 	}
 	return context.WithTimeout(context.WithoutCancel(r.Context()), settleTimeout)
+}
+
+// followUp returns the context of the writes that follow a successful
+// action (its Idempotency-Key answer): they outlive a client that hangs up
+// right after its booking is made (the moment it is most likely to retry),
+// but never r's deadline, so that no success is answered late. A write
+// that misses it is recovered later (see store.BeginIdempotent).
+func followUp(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx := context.WithoutCancel(r.Context())
+	if dl, ok := r.Context().Deadline(); ok {
+		return context.WithDeadline(ctx, dl)
+	}
+	return context.WithTimeout(ctx, settleTimeout)
 }
 
 // recoverer turns a panic in a handler into a logged internal error and a

@@ -130,11 +130,14 @@ func (s *Service) planMove(req *doorstep.Request, job schedule.Job, p pool, c *m
 }
 
 // applyRescue books the urgent request and moves the booking in one atomic
-// store step (both workers are in one region, so one hash slot).
+// store step (both workers are in one region, so one hash slot), which also
+// records the move in the audit log with its reason (store.ReasonRescue):
+// the moved booking's owner may be another booking system.
 func (s *Service) applyRescue(ctx context.Context, req *doorstep.Request, rp *rescuePlan, owner string) (*doorstep.Booking, error) {
 	ub := bookingFor(req, &rp.urgent, store.NewBookingID(rp.region), owner)
 	to := rp.to
-	err := s.st.Apply(ctx, store.Change{Region: rp.region, Expect: rp.expect, Create: []*doorstep.Booking{ub}, Update: []*doorstep.Booking{&to}})
+	err := s.st.Apply(ctx, store.Change{Region: rp.region, Expect: rp.expect, Create: []*doorstep.Booking{ub}, Update: []*doorstep.Booking{&to},
+		Reason: store.ReasonRescue})
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotConfirmed) {
 		s.cfg.Observer.Conflict()
 		return nil, errRescueLost

@@ -4,16 +4,24 @@
 -- KEYS: for each pinned worker i = 1..nw: version, timeline, profile
 --       (KEYS[3i-2], KEYS[3i-1], KEYS[3i]); then the nc created bookings'
 --       keys; then the nu updated bookings' keys; then, for a change without
---       creates, the key of its operation marker.
+--       creates, the key of its operation marker; then the region's audit
+--       stream; then, for a change made under an idempotency claim, the
+--       claim's key in the region.
 -- ARGV: nw, nc, nu, marker TTL in ms;
 --       per worker: id, expected version;
 --       per create: worker index, booking id, start (unix ms), JSON;
 --       per update: worker index, booking id, start (unix ms),
---                   "1" when cancelled else "0", JSON.
+--                   "1" when cancelled else "0", JSON;
+--       then the audit stream's approximate length bound, and the event
+--       fields shared by the change's events: at, key_id, role,
+--       request_id, reason (a non-empty reason makes the updates moves);
+--       then the claim key's TTL in ms (when there is a claim key).
 -- Returns {"ok"} or {"applied"} (an earlier run of the same change already
 -- wrote it) or a refusal: {"conflict", worker, version},
 -- {"exists", booking}, {"missing", booking}, {"notconfirmed", booking,
--- status}, {"unpinned", worker}, {"noworker", worker}.
+-- status}, {"unpinned", worker}, {"noworker", worker}, {"burned"} (the
+-- claim was given up: a retry resolved it), {"claimed", ids} (the claim
+-- already made bookings in this region).
 local nw, nc, nu = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local markerTTL = ARGV[4]
 local a = 5
@@ -40,7 +48,13 @@ for j = 1, nu do
     score = ARGV[a + 2], cancel = ARGV[a + 3] == '1', json = ARGV[a + 4]}
   a = a + 5
 end
-local marker = KEYS[3 * nw + nc + nu + 1]
+local k = 3 * nw + nc + nu + 1
+local marker
+if nc == 0 then marker = KEYS[k]; k = k + 1 end
+local audit, claim = KEYS[k], KEYS[k + 1]
+local auditMax, ev = ARGV[a], {at = ARGV[a + 1], key_id = ARGV[a + 2], role = ARGV[a + 3],
+  request_id = ARGV[a + 4], reason = ARGV[a + 5]}
+local claimTTL = ARGV[a + 6]
 
 -- (1) Already applied? Booking ids are random per attempt, so an existing
 -- first booking can only have been written by this very change; it must
@@ -51,6 +65,13 @@ if nc > 0 then
   if cur then return {'exists', creates[1].id} end
 elseif marker then
   if redis.call('EXISTS', marker) == 1 then return {'applied'} end
+end
+
+-- (1b) The idempotency claim has not been given up, nor used here before.
+if claim then
+  local used = redis.call('GET', claim)
+  if used == '-' then return {'burned'} end
+  if used then return {'claimed', used} end
 end
 
 -- (2) Every pinned worker is at the version the caller saw.
@@ -103,6 +124,28 @@ for j = 1, nu do
   end
 end
 if marker then redis.call('SET', marker, '1', 'PX', markerTTL) end
+-- The audit events of the change, in the same step: a change is never
+-- without its record.
+local function event(action, id)
+  local f = {'at', ev.at, 'key_id', ev.key_id, 'role', ev.role, 'action', action,
+    'booking_id', id, 'result', 'ok', 'request_id', ev.request_id}
+  if action == 'move' then
+    f[#f + 1] = 'reason'
+    f[#f + 1] = ev.reason
+  end
+  redis.call('XADD', audit, 'MAXLEN', '~', auditMax, '*', unpack(f))
+end
+local created = {}
+for j = 1, nc do
+  event('create', creates[j].id)
+  created[j] = creates[j].id
+end
+for j = 1, nu do
+  local action = 'reschedule'
+  if updates[j].cancel then action = 'cancel' elseif ev.reason ~= '' then action = 'move' end
+  event(action, updates[j].id)
+end
+if claim then redis.call('SET', claim, table.concat(created, ','), 'PX', claimTTL) end
 for i = 1, nw do
   if touched[i] then redis.call('INCR', ver(i)) end
 end

@@ -11,6 +11,7 @@ import (
 	"github.com/doorstep-dev/doorstep"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/redis/go-redis/v9"
 )
 
 func TestAuditRedis(t *testing.T) {
@@ -31,6 +32,8 @@ func runAudit(t *testing.T, open openFunc) {
 		{"Pages", testAuditPages},
 		{"Refusals", testAuditRefusals},
 		{"Retention", testAuditRetention},
+		{"Changes", testAuditChanges},
+		{"MergedPages", testAuditMergedPages},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, open) })
@@ -169,6 +172,101 @@ func testAuditRetention(t *testing.T, open openFunc) {
 	got, err := s.ReadAudit(ctx, "", 1)
 	if err != nil || len(got) != 1 || got[0].BookingID != auditEvent(appended-1).BookingID {
 		t.Errorf("newest event = %v, %v; want %s", got, err, auditEvent(appended-1).BookingID)
+	}
+}
+
+// testAuditChanges: Apply writes the events of its change, with who acts
+// (WithAudit): a create per created booking, and per updated one a cancel,
+// a reschedule, or a move with the change's reason.
+func testAuditChanges(t *testing.T, open openFunc) {
+	s := open(t).s
+	who := AuditEvent{At: t0, KeyID: "key-0123456789ab", Role: "booking", RequestID: "req-1"}
+	ctx := WithAudit(context.Background(), who, 0)
+	w1, w2 := newWorker("w1", nycA), newWorker("w2", nycB)
+	mustPutWorker(t, s, w1)
+	mustPutWorker(t, s, w2)
+	region := regionOf(w1)
+	b := newBooking(w1, t0, time.Hour, nycA)
+	apply := func(ch Change) {
+		t.Helper()
+		ch.Region = region
+		ch.Expect = map[string]int64{"w1": mustVersion(t, s, "w1"), "w2": mustVersion(t, s, "w2")}
+		if err := s.Apply(ctx, ch); err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+	}
+	apply(Change{Create: []*doorstep.Booking{b}})
+	later := *b
+	later.Start, later.End = t0.Add(2*time.Hour), t0.Add(3*time.Hour)
+	apply(Change{Update: []*doorstep.Booking{&later}})
+	urgent := newBooking(w1, t0, time.Hour, nycA)
+	moved := later
+	moved.WorkerID = "w2"
+	apply(Change{Create: []*doorstep.Booking{urgent}, Update: []*doorstep.Booking{&moved}, Reason: ReasonRescue})
+	gone := moved
+	gone.Status = doorstep.StatusCancelled
+	apply(Change{Update: []*doorstep.Booking{&gone}})
+
+	got, err := s.ReadAudit(ctx, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Reverse(got)
+	event := func(action, id, reason string) AuditEvent {
+		e := who
+		e.Action, e.BookingID, e.Result, e.Reason = action, id, "ok", reason
+		return e
+	}
+	want := []AuditEvent{event("create", b.ID, ""), event("reschedule", b.ID, ""), event("create", urgent.ID, ""),
+		event("move", b.ID, ReasonRescue), event("cancel", b.ID, "")}
+	if diff := cmp.Diff(got, want, cmpopts.IgnoreFields(AuditEvent{}, "ID")); diff != "" {
+		t.Errorf("events (-got +want):\n%s", diff)
+	}
+}
+
+// testAuditMergedPages: the global stream and the regions' streams read as
+// one log, newest first, whose pages neither skip nor repeat an event when
+// entry ids are equal across streams.
+func testAuditMergedPages(t *testing.T, open openFunc) {
+	ctx := context.Background()
+	s := open(t).s
+	streams := []string{auditKey, regionAuditKey(regionOfLoc(nycA)), regionAuditKey(regionOfLoc(philly))}
+	var all []string // booking ids, oldest first
+	for ms := 1; ms <= 3; ms++ {
+		for seq := range 2 {
+			for i, key := range streams {
+				if (ms+seq+i)%4 == 0 {
+					continue // not every stream has every id
+				}
+				id := fmt.Sprintf("b-%d-%d-%d", ms, seq, i)
+				err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: key, ID: fmt.Sprintf("%d-%d", ms, seq), Values: []string{"action", "create", "booking_id", id}}).Err()
+				if err != nil {
+					t.Fatalf("XADD: %v", err)
+				}
+				all = append(all, id)
+			}
+		}
+	}
+	slices.Reverse(all)
+	for _, limit := range []int{1, 2, 3, 1000} {
+		var got []string
+		before := ""
+		for range len(all) + 1 {
+			events, err := s.ReadAudit(ctx, before, limit)
+			if err != nil {
+				t.Fatalf("ReadAudit(%q, %d): %v", before, limit, err)
+			}
+			if len(events) == 0 {
+				break
+			}
+			for _, e := range events {
+				got = append(got, e.BookingID)
+			}
+			before = events[len(events)-1].ID
+		}
+		if diff := cmp.Diff(got, all); diff != "" {
+			t.Errorf("pages of %d (-got +want):\n%s", limit, diff)
+		}
 	}
 }
 

@@ -37,7 +37,15 @@ type Change struct {
 	// their current worker's timeline and put on WorkerID's at Start, unless
 	// Status is cancelled.
 	Update []*doorstep.Booking
+	// Reason, when set, says why the Update bookings move (ReasonRescue):
+	// their audit events are then "move" events with this reason rather
+	// than reschedules.
+	Reason string
 }
+
+// ReasonRescue is the Change.Reason of a booking moved to free its worker
+// for an urgent request.
+const ReasonRescue = "rescue"
 
 // Apply makes ch in one Lua script, which checks before its first write
 // that (1) the first created booking does not exist yet, (2) every pinned
@@ -67,10 +75,28 @@ type Change struct {
 // After an error that is not a refusal (EUNAVAILABLE, say) the change may or
 // may not have been made: retry the same Change, or read the booking, but
 // never reuse its booking ids for a different change.
+//
+// The same script appends the change's audit events to the region's audit
+// stream (see ReadAudit): "create" per created booking, and per updated one
+// "cancel", "reschedule", or "move" with the change's Reason; who acts is
+// taken from ctx (WithAudit). A change that creates bookings under an
+// idempotency claim (WithClaim in ctx) first records its region in the
+// claim's record, and the script refuses it if a retry has given the claim
+// up (ECONFLICT); it records the created ids for that retry to find (see
+// BeginIdempotent).
 func (s *Store) Apply(ctx context.Context, ch Change) error {
 	keys, args, err := ch.script()
 	if err != nil {
 		return fmt.Errorf("apply change: %w", err)
+	}
+	keys, args = s.auditArgs(ctx, &ch, keys, args)
+	if c := claimFrom(ctx); c != nil && len(ch.Create) > 0 {
+		if err := s.intend(ctx, c, ch.Region); err != nil {
+			return fmt.Errorf("apply change: %w", err)
+		}
+		keys = append(keys, claimKey(ch.Region, c.token))
+		args = append(args, c.ttl.Milliseconds())
+		c.tried.Store(true)
 	}
 	raw, err := s.scripts.apply.Run(ctx, s.rdb, keys, args...).Slice()
 	if err != nil {
@@ -103,6 +129,10 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 		return fmt.Errorf("apply change: booking %s already exists", arg(1))
 	case "unpinned":
 		return fmt.Errorf("apply change: worker %s, whose booking is updated, is not pinned in Expect", arg(1))
+	case "burned":
+		return fmt.Errorf("apply change: %w", ErrClaimLost)
+	case "claimed":
+		return fmt.Errorf("apply change: the idempotency claim already made bookings %s in region %s", arg(1), ch.Region)
 	}
 	return fmt.Errorf("apply change: unexpected script answer %q", res)
 }

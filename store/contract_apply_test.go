@@ -279,10 +279,12 @@ func testApplyRerun(t *testing.T, open openFunc) {
 	// The same holds for a change without creates (a cancellation).
 	c := *b
 	c.Status = doorstep.StatusCancelled
-	keys, args, err := (&Change{Region: ch.Region, Expect: map[string]int64{"w1": v + 1}, Update: []*doorstep.Booking{&c}}).script()
+	cancel := &Change{Region: ch.Region, Expect: map[string]int64{"w1": v + 1}, Update: []*doorstep.Booking{&c}}
+	keys, args, err := cancel.script()
 	if err != nil {
 		t.Fatalf("script: %v", err)
 	}
+	keys, args = s.auditArgs(ctx, cancel, keys, args)
 	for i := range 2 {
 		res, err := s.scripts.apply.Run(ctx, s.rdb, keys, args...).StringSlice()
 		if err != nil {

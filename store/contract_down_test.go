@@ -50,8 +50,11 @@ func testRedisDown(t *testing.T, open openFunc) {
 		{"Apply", func() error {
 			return s.Apply(ctx, Change{Region: region, Expect: map[string]int64{"w1": v}, Create: []*doorstep.Booking{newBooking(w, t0.Add(2*time.Hour), time.Hour, nycB)}})
 		}},
-		{"BeginIdempotent", func() error { _, _, err := s.BeginIdempotent(ctx, "key-1", "k", "fp", time.Hour); return err }},
-		{"FinishIdempotent", func() error { return s.FinishIdempotent(ctx, "key-1", "k", 200, nil) }},
+		{"BeginIdempotent", func() error {
+			_, _, err := s.BeginIdempotent(ctx, "key-1", "k", "fp", IdemOptions{TTL: time.Hour})
+			return err
+		}},
+		{"FinishIdempotent", func() error { return s.FinishIdempotent(ctx, &Claim{scope: "key-1", key: "k"}, 200, nil) }},
 	}
 	for _, c := range calls {
 		t.Run(c.name, func(t *testing.T) {

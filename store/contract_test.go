@@ -82,6 +82,7 @@ func runContract(t *testing.T, open openFunc) {
 		{"LostReply", testLostReply},
 		{"Idempotency", testIdempotency},
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
+		{"IdempotencyResolve", testIdempotencyResolve},
 		{"RedisDown", testRedisDown},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -13,17 +17,24 @@ import (
 
 // Idempotency record lifetimes.
 const (
-	// DefaultIdempotencyTTL is how long a finished answer is replayed when
-	// BeginIdempotent is given no TTL.
+	// DefaultIdempotencyTTL is how long a record is kept (pending or
+	// finished) when BeginIdempotent is given no TTL.
 	DefaultIdempotencyTTL = 24 * time.Hour
-	// IdempotencyPendingTTL bounds the life of a pending record (capped by
-	// the TTL given): a request that crashed between BeginIdempotent and
-	// FinishIdempotent blocks its key for at most this long. Handlers must
-	// finish well within it (their deadlines are seconds): a record that
-	// expires while its request still runs lets a retry run concurrently.
-	IdempotencyPendingTTL = 2 * time.Minute
-	maxIdemKeyLen         = 255
+	// DefaultIdempotencyLease is the lease of a request begun without a
+	// deadline in its context and without IdemOptions.Lease.
+	DefaultIdempotencyLease = 10 * time.Second
+	// idemLeaseMargin is added to the request's deadline to make its lease:
+	// it covers the clock differences of the servers that share the Redis.
+	// (The protocol is safe whatever the clocks say; they only decide when a
+	// retry stops waiting for the first request.)
+	idemLeaseMargin = 100 * time.Millisecond
+	maxIdemKeyLen   = 255
 )
+
+// ErrClaimLost reports that an idempotency claim was given up by a retry of
+// its request (the request ran out of its lease): nothing may be booked
+// under it any more. It has code ECONFLICT.
+var ErrClaimLost = doorstep.Errorf(doorstep.ECONFLICT, "Idempotency-Key", "a retry with this Idempotency-Key took the request over")
 
 // IdempotencyRecord is what is known of an Idempotency-Key: the fingerprint
 // of the request that first used it and, once that request finished, its
@@ -32,13 +43,41 @@ type IdempotencyRecord struct {
 	// Fingerprint identifies the first request (e.g. a hash of its method,
 	// path and body); a retry with another fingerprint is a client error.
 	Fingerprint string
-	// Pending is true while the first request is still being handled.
+	// Pending is true while the first request is not finished.
 	Pending bool
 	// Status and Body are the first request's answer, once finished.
 	Status int
 	Body   []byte
 	// CreatedAt is when the first request began.
 	CreatedAt time.Time
+	// LeaseLeft is, for a pending record, how long its request may still
+	// be running (the caller answers "in progress" and may say when to
+	// retry). Zero for the others.
+	LeaseLeft time.Duration
+	// Booked lists, for a pending record whose request ran out of its lease
+	// after it booked, the ids of the bookings it made (the first is the
+	// booking, or the first occurrence of a series, or the urgent booking
+	// of a rescue). The caller answers them and finishes the record with
+	// Claim. Nil for the others.
+	Booked []string
+	// Claim is, for a fresh record, what to book under (WithClaim) and to
+	// finish; for a record with Booked, what to finish. Nil otherwise.
+	Claim *Claim
+}
+
+// IdemOptions are the options of BeginIdempotent.
+type IdemOptions struct {
+	// TTL is how long the record is kept, pending or finished; zero means
+	// DefaultIdempotencyTTL.
+	TTL time.Duration
+	// Lease is how long the request may take; zero means until the
+	// deadline of the context given to BeginIdempotent (plus a small
+	// margin), or DefaultIdempotencyLease without one.
+	Lease time.Duration
+	// Region is where the request will most likely book (the region of its
+	// location), recorded at once as the claim's first region so that the
+	// common booking needs no extra round trip; empty records none.
+	Region string
 }
 
 // idemRecord is the stored form of an IdempotencyRecord.
@@ -49,65 +88,247 @@ type idemRecord struct {
 	Body        []byte        `json:"body,omitempty"`
 	CreatedAt   time.Time     `json:"created_at"`
 	TTL         time.Duration `json:"ttl"`
-	// Token tells a BeginIdempotent its own record apart from another
-	// request's, when go-redis retried the script after a lost reply.
+	// Token names the claim of the request that holds the record: the
+	// bookings it makes are recorded under it, region by region, and a
+	// retry that takes the record over gives it up first.
 	Token string `json:"token"`
+	// LeaseUntil is when the holding request stops booking (its deadline);
+	// zero once it gave up (AbortIdempotent).
+	LeaseUntil time.Time `json:"lease_until"`
+	// Regions are where the holding request may have booked: recorded
+	// before its first change in each (Claim.intend).
+	Regions []string `json:"regions,omitempty"`
 }
 
-func (r *idemRecord) public() *IdempotencyRecord {
-	return &IdempotencyRecord{Fingerprint: r.Fingerprint, Pending: r.Pending, Status: r.Status, Body: r.Body, CreatedAt: r.CreatedAt}
+func (r *idemRecord) public(now time.Time) *IdempotencyRecord {
+	rec := &IdempotencyRecord{Fingerprint: r.Fingerprint, Pending: r.Pending, Status: r.Status, Body: r.Body, CreatedAt: r.CreatedAt}
+	if r.Pending && r.LeaseUntil.After(now) {
+		rec.LeaseLeft = r.LeaseUntil.Sub(now)
+	}
+	return rec
 }
+
+// Claim is the right of one request to book under an Idempotency-Key (see
+// BeginIdempotent). Its methods are safe for concurrent use.
+type Claim struct {
+	scope, key, token string
+	ttl               time.Duration
+
+	mu      sync.Mutex
+	regions []string // recorded in the record
+	// tried is set once a change under the claim was sent to Redis.
+	tried atomic.Bool
+}
+
+// claimCtxKey is the context key of WithClaim.
+type claimCtxKey struct{}
+
+// WithClaim returns ctx carrying claim c: every Apply that creates bookings
+// under ctx is made under c (see Apply). A nil c returns ctx.
+func WithClaim(ctx context.Context, c *Claim) context.Context {
+	if c == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, claimCtxKey{}, c)
+}
+
+func claimFrom(ctx context.Context) *Claim {
+	c, _ := ctx.Value(claimCtxKey{}).(*Claim)
+	return c
+}
+
+// claimKey is where the changes under claim token record, in region, the
+// bookings they created, or where a retry gave the claim up ("-").
+func claimKey(region, token string) string { return regionTag(region) + "claim:" + token }
 
 // BeginIdempotent claims Idempotency-Key key in scope (e.g. the API key's
-// id, so that clients cannot collide) for the request of fingerprint. If
-// the key is new, it stores a pending record and returns it with fresh
-// true: handle the request, then FinishIdempotent (or AbortIdempotent on a
-// failure worth retrying). Otherwise it returns the existing record with
-// fresh false, and the caller replays its answer, or answers 409 if the
-// fingerprint differs or the record is still pending. The answer is kept
-// for ttl after it is finished (zero means DefaultIdempotencyTTL).
-// Concurrent calls with one key: exactly one is fresh.
-func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint string, ttl time.Duration) (rec *IdempotencyRecord, fresh bool, err error) {
+// id, so that clients cannot collide) for the request of fingerprint.
+//
+// If the key is new, it stores a pending record and returns it with fresh
+// true and a Claim: book under it (WithClaim), then FinishIdempotent, or
+// AbortIdempotent on a failure. Otherwise it returns the existing record
+// with fresh false: the caller replays a finished record's answer, answers
+// a conflict if the fingerprint differs, answers "in progress" (LeaseLeft)
+// while the first request may still be running, and answers the bookings
+// listed in Booked (then finishes the record with its Claim).
+//
+// A pending record whose request ran out of its lease (its deadline, or
+// AbortIdempotent) is resolved: in each region the request recorded before
+// booking there, a script returns the bookings made under its claim, or,
+// if there are none, gives the claim up there, so that a change still in
+// flight is refused (Redis runs the scripts of one region one at a time:
+// either the change ran first and is found, or it fails). When no region
+// has a booking, the record is taken over (compare-and-set, so that
+// concurrent retries agree) by this request with a fresh claim, which is
+// then fresh, whatever the old fingerprint. A pending record whose lease
+// ends soon, well before ctx's deadline, is waited for.
+//
+// Records, pending or finished, are kept for the TTL: a record is never
+// forgotten while a booking made under it may be in flight. Concurrent
+// calls with one key: at most one is fresh.
+func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint string, opt IdemOptions) (rec *IdempotencyRecord, fresh bool, err error) {
 	if err := checkIdemKey(scope, key); err != nil {
 		return nil, false, fmt.Errorf("begin idempotency key: %w", err)
 	}
 	switch {
-	case ttl < 0:
-		return nil, false, fmt.Errorf("begin idempotency key: negative ttl %v", ttl)
-	case ttl == 0:
-		ttl = DefaultIdempotencyTTL
+	case opt.TTL < 0 || opt.Lease < 0:
+		return nil, false, fmt.Errorf("begin idempotency key: negative ttl %v or lease %v", opt.TTL, opt.Lease)
+	case opt.TTL == 0:
+		opt.TTL = DefaultIdempotencyTTL
 	}
-	mine := idemRecord{Fingerprint: fingerprint, Pending: true, CreatedAt: s.now().UTC(), TTL: ttl, Token: newOpID()}
-	data, err := json.Marshal(mine)
-	if err != nil {
-		return nil, false, fmt.Errorf("begin idempotency key: %w", err)
+	if opt.Region != "" && !validRegion(opt.Region) {
+		return nil, false, fmt.Errorf("begin idempotency key: invalid region %q", opt.Region)
 	}
-	pending := min(ttl, IdempotencyPendingTTL)
-	cur, err := s.scripts.idemBegin.Run(ctx, s.rdb, []string{idemKey(scope, key)}, data, pending.Milliseconds()).Text()
-	switch {
-	case errors.Is(err, redis.Nil):
-		return mine.public(), true, nil
-	case err != nil:
-		return nil, false, wrapErr("begin idempotency key", err)
+	k := idemKey(scope, key)
+	for range maxCASAttempts {
+		mine := s.newIdemRecord(ctx, fingerprint, opt)
+		data, err := json.Marshal(mine)
+		if err != nil {
+			return nil, false, fmt.Errorf("begin idempotency key: %w", err)
+		}
+		cur, err := s.scripts.idemBegin.Run(ctx, s.rdb, []string{k}, data, opt.TTL.Milliseconds()).Text()
+		switch {
+		case errors.Is(err, redis.Nil):
+			return s.claimed(scope, key, mine), true, nil
+		case err != nil:
+			return nil, false, wrapErr("begin idempotency key", err)
+		}
+		var got idemRecord
+		if err := json.Unmarshal([]byte(cur), &got); err != nil {
+			return nil, false, fmt.Errorf("begin idempotency key: corrupt record: %w", err)
+		}
+		now := s.now()
+		switch {
+		case got.Token == mine.Token:
+			return s.claimed(scope, key, mine), true, nil // our own write; its reply was lost
+		case !got.Pending:
+			return got.public(now), false, nil
+		case got.LeaseUntil.After(now):
+			left := got.LeaseUntil.Sub(now)
+			if dl, ok := ctx.Deadline(); got.Fingerprint != fingerprint || ok && dl.Sub(now) < 2*left {
+				return got.public(now), false, nil
+			}
+			if err := sleep(ctx, left); err != nil {
+				return nil, false, wrapErr("begin idempotency key", err)
+			}
+			continue
+		}
+		booked, err := s.resolveClaim(ctx, &got)
+		if err != nil {
+			return nil, false, fmt.Errorf("begin idempotency key: %w", err)
+		}
+		if len(booked) > 0 {
+			rec := got.public(now)
+			rec.Booked = booked
+			rec.Claim = &Claim{scope: scope, key: key, token: got.Token, ttl: got.TTL, regions: got.Regions}
+			return rec, false, nil
+		}
+		// Nothing was booked, and now nothing can be: take the key over.
+		ok, err := s.scripts.cas.Run(ctx, s.rdb, []string{k}, cur, data, opt.TTL.Milliseconds()).Int64()
+		if err != nil {
+			return nil, false, wrapErr("begin idempotency key", err)
+		}
+		if ok == 1 {
+			return s.claimed(scope, key, mine), true, nil
+		}
 	}
-	var got idemRecord
-	if err := json.Unmarshal([]byte(cur), &got); err != nil {
-		return nil, false, fmt.Errorf("begin idempotency key: corrupt record: %w", err)
-	}
-	if got.Token == mine.Token {
-		return mine.public(), true, nil // our own write; its reply was lost
-	}
-	return got.public(), false, nil
+	return nil, false, fmt.Errorf("begin idempotency key: %w", doorstep.Errorf(doorstep.ECONFLICT, "", "idempotency key is being changed concurrently"))
 }
 
-// FinishIdempotent stores the answer of the request that began key, to be
-// replayed for the TTL given to BeginIdempotent. It fails with ENOTFOUND if
-// the pending record is gone (expired or aborted) and with ECONFLICT if it
-// was already finished.
-func (s *Store) FinishIdempotent(ctx context.Context, scope, key string, status int, body []byte) error {
-	return s.endIdempotent(ctx, "finish idempotency key", scope, key, func(r *idemRecord) (*idemRecord, error) {
-		if !r.Pending {
+// newIdemRecord is the pending record of a request beginning now under ctx.
+func (s *Store) newIdemRecord(ctx context.Context, fingerprint string, opt IdemOptions) *idemRecord {
+	now := s.now()
+	lease := now.Add(DefaultIdempotencyLease)
+	switch dl, ok := ctx.Deadline(); {
+	case opt.Lease > 0:
+		lease = now.Add(opt.Lease)
+	case ok:
+		lease = dl.Add(idemLeaseMargin)
+	}
+	r := &idemRecord{Fingerprint: fingerprint, Pending: true, CreatedAt: now.UTC(), TTL: opt.TTL, Token: newOpID(), LeaseUntil: lease.UTC()}
+	if opt.Region != "" {
+		r.Regions = []string{opt.Region}
+	}
+	return r
+}
+
+// claimed is the answer of BeginIdempotent for a fresh record r.
+func (s *Store) claimed(scope, key string, r *idemRecord) *IdempotencyRecord {
+	rec := r.public(s.now())
+	rec.Claim = &Claim{scope: scope, key: key, token: r.Token, ttl: r.TTL, regions: slices.Clone(r.Regions)}
+	return rec
+}
+
+// resolveClaim runs resolve.lua in every region of r: it returns the ids
+// of the bookings made under r's claim, or gives the claim up everywhere
+// and returns none.
+func (s *Store) resolveClaim(ctx context.Context, r *idemRecord) ([]string, error) {
+	for _, region := range r.Regions {
+		if !validRegion(region) {
+			return nil, fmt.Errorf("corrupt record: region %q", region)
+		}
+		ids, err := s.scripts.resolve.Run(ctx, s.rdb, []string{claimKey(region, r.Token)}, r.TTL.Milliseconds()).Text()
+		switch {
+		case errors.Is(err, redis.Nil):
+			continue
+		case err != nil:
+			return nil, wrapErr("resolve idempotency claim in region "+region, err)
+		}
+		return strings.Split(ids, ","), nil
+	}
+	return nil, nil
+}
+
+// sleep waits d, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// intend records region in c's record before c's first change there, so
+// that a retry knows where to resolve c. It fails with ErrClaimLost if a
+// retry took the record over.
+func (s *Store) intend(ctx context.Context, c *Claim, region string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if slices.Contains(c.regions, region) {
+		return nil
+	}
+	err := s.endIdempotent(ctx, "record idempotency intent", c, func(r *idemRecord) (*idemRecord, error) {
+		if !r.Pending || r.Token != c.token {
+			return nil, ErrClaimLost
+		}
+		if slices.Contains(r.Regions, region) {
+			return r, nil
+		}
+		next := *r
+		next.Regions = append(slices.Clip(r.Regions), region)
+		return &next, nil
+	})
+	if err != nil {
+		return err
+	}
+	c.regions = append(c.regions, region)
+	return nil
+}
+
+// FinishIdempotent stores the answer of the request that holds claim c, to
+// be replayed for the record's TTL. It fails with ENOTFOUND if the record
+// is gone, with ECONFLICT if it was already finished, and with ErrClaimLost
+// if a retry took it over.
+func (s *Store) FinishIdempotent(ctx context.Context, c *Claim, status int, body []byte) error {
+	return s.endIdempotent(ctx, "finish idempotency key", c, func(r *idemRecord) (*idemRecord, error) {
+		switch {
+		case !r.Pending:
 			return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "idempotency key already finished")
+		case r.Token != c.token:
+			return nil, ErrClaimLost
 		}
 		done := *r
 		done.Pending, done.Status, done.Body = false, status, body
@@ -115,15 +336,27 @@ func (s *Store) FinishIdempotent(ctx context.Context, scope, key string, status 
 	})
 }
 
-// AbortIdempotent forgets the pending record of key so that the client may
-// retry with the same key (the request failed without effect). A finished
-// record or a missing one is left alone.
-func (s *Store) AbortIdempotent(ctx context.Context, scope, key string) error {
-	err := s.endIdempotent(ctx, "abort idempotency key", scope, key, func(r *idemRecord) (*idemRecord, error) {
-		if !r.Pending {
+// AbortIdempotent gives claim c up: its request failed and books nothing
+// more. If no change was ever sent under c, the record is deleted (the key
+// is free again, for any body). Otherwise a change may still be in flight
+// (a reply lost, a retry of go-redis overtaken by the first attempt), so
+// the record stays and only its lease ends at once: a retry with the key
+// need not wait for the request's deadline, and still resolves the claim
+// before booking anew. A finished record, another request's, or a missing
+// one is left alone.
+func (s *Store) AbortIdempotent(ctx context.Context, c *Claim) error {
+	err := s.endIdempotent(ctx, "abort idempotency key", c, func(r *idemRecord) (*idemRecord, error) {
+		switch {
+		case !r.Pending || r.Token != c.token:
+			return r, nil
+		case !c.tried.Load():
+			return nil, nil
+		case r.LeaseUntil.IsZero():
 			return r, nil
 		}
-		return nil, nil
+		next := *r
+		next.LeaseUntil = time.Time{}
+		return &next, nil
 	})
 	if doorstep.ErrorCode(err) == doorstep.ENOTFOUND {
 		return nil
@@ -131,18 +364,18 @@ func (s *Store) AbortIdempotent(ctx context.Context, scope, key string) error {
 	return err
 }
 
-// endIdempotent replaces the record of key by next(record) (nil deletes it,
-// the record itself leaves it alone) with a compare-and-set.
-func (s *Store) endIdempotent(ctx context.Context, op, scope, key string, next func(*idemRecord) (*idemRecord, error)) error {
-	if err := checkIdemKey(scope, key); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+// endIdempotent replaces the record of c's key by next(record) (nil deletes
+// it, the record itself leaves it alone) with a compare-and-set.
+func (s *Store) endIdempotent(ctx context.Context, op string, c *Claim, next func(*idemRecord) (*idemRecord, error)) error {
+	if c == nil {
+		return fmt.Errorf("%s: nil claim", op)
 	}
-	k := idemKey(scope, key)
+	k := idemKey(c.scope, c.key)
 	for range maxCASAttempts {
 		cur, err := s.rdb.Get(ctx, k).Result()
 		switch {
 		case errors.Is(err, redis.Nil):
-			return fmt.Errorf("%s: %w", op, notFound("idempotency key not found (expired or aborted)"))
+			return fmt.Errorf("%s: %w", op, notFound("idempotency key not found (expired)"))
 		case err != nil:
 			return wrapErr(op, err)
 		}

@@ -28,18 +28,31 @@ return 1`)
 // scan calls fn with every key matching pattern and its string value, on
 // every master of a cluster; keys that vanish meanwhile are skipped.
 func (s *Store) scan(ctx context.Context, pattern string, fn func(c redis.Cmdable, key, value string) error) error {
+	return s.scanKeys(ctx, pattern, "", func(c redis.Cmdable, key string) error {
+		val, err := c.Get(ctx, key).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return wrapErr("read "+key, err)
+		}
+		return fn(c, key, val)
+	})
+}
+
+// scanKeys calls fn with every key matching pattern (and of Redis type
+// typ, unless typ is empty), on every master of a cluster, with the client
+// of the master that holds it.
+func (s *Store) scanKeys(ctx context.Context, pattern, typ string, fn func(c redis.Cmdable, key string) error) error {
 	each := func(ctx context.Context, c redis.Cmdable) error {
-		iter := c.Scan(ctx, 0, pattern, 500).Iterator()
+		var iter *redis.ScanIterator
+		if typ != "" {
+			iter = c.ScanType(ctx, 0, pattern, 500, typ).Iterator()
+		} else {
+			iter = c.Scan(ctx, 0, pattern, 500).Iterator()
+		}
 		for iter.Next(ctx) {
-			key := iter.Val()
-			val, err := c.Get(ctx, key).Result()
-			if errors.Is(err, redis.Nil) {
-				continue
-			}
-			if err != nil {
-				return wrapErr("read "+key, err)
-			}
-			if err := fn(c, key, val); err != nil {
+			if err := fn(c, iter.Val()); err != nil {
 				return err
 			}
 		}

@@ -232,10 +232,11 @@ func mustCustomer(tb testing.TB, s *Store, id string, w1, w2 *doorstep.Worker, h
 		tb.Fatalf("SetLastWorker: %v", err)
 	}
 	c.idemBody, _ = json.Marshal(map[string]string{"id": c.upcoming.ID, "customer_id": id})
-	if _, fresh, err := s.BeginIdempotent(ctx, "key-1", c.idemKey, "fp", time.Hour); err != nil || !fresh {
+	rec, fresh, err := s.BeginIdempotent(ctx, "key-1", c.idemKey, "fp", IdemOptions{TTL: time.Hour})
+	if err != nil || !fresh {
 		tb.Fatalf("BeginIdempotent = %v, %v", fresh, err)
 	}
-	if err := s.FinishIdempotent(ctx, "key-1", c.idemKey, 201, c.idemBody); err != nil {
+	if err := s.FinishIdempotent(ctx, rec.Claim, 201, c.idemBody); err != nil {
 		tb.Fatalf("FinishIdempotent: %v", err)
 	}
 	return c
@@ -293,9 +294,9 @@ func testEraseCustomer(t *testing.T, open openFunc) {
 	if _, err := s.GetSeries(ctx, gone.series.ID); doorstep.ErrorCode(err) != doorstep.ENOTFOUND {
 		t.Errorf("GetSeries(erased) = %v, want ENOTFOUND", err)
 	}
-	if rec, fresh, err := s.BeginIdempotent(ctx, "key-1", gone.idemKey, "fp", time.Hour); err != nil || !fresh {
+	if rec, fresh, err := s.BeginIdempotent(ctx, "key-1", gone.idemKey, "fp", IdemOptions{TTL: time.Hour}); err != nil || !fresh {
 		t.Errorf("the idempotency answer naming %s survived: %+v, fresh %v, %v", gone.id, rec, fresh, err)
-	} else if err := s.AbortIdempotent(ctx, "key-1", gone.idemKey); err != nil {
+	} else if err := s.AbortIdempotent(ctx, rec.Claim); err != nil {
 		t.Fatal(err)
 	}
 
@@ -312,7 +313,7 @@ func testEraseCustomer(t *testing.T, open openFunc) {
 		if sr, err := s.GetSeries(ctx, c.series.ID); err != nil || sr.CustomerID != c.id {
 			t.Errorf("GetSeries(%s's) = %+v, %v; want kept", c.id, sr, err)
 		}
-		rec, fresh, err := s.BeginIdempotent(ctx, "key-1", c.idemKey, "fp", time.Hour)
+		rec, fresh, err := s.BeginIdempotent(ctx, "key-1", c.idemKey, "fp", IdemOptions{TTL: time.Hour})
 		if err != nil || fresh || string(rec.Body) != string(c.idemBody) {
 			t.Errorf("%s's idempotency answer: %+v, fresh %v, %v; want kept", c.id, rec, fresh, err)
 		}

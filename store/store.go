@@ -28,8 +28,16 @@
 //	                                   for the workers whose current position
 //	                                   (Worker.Position) lies in the
 //	                                   geo.IndexResolution cell
+//	dst:{r:<region>}:audit             audit stream of the region's booking
+//	                                   changes, appended by Apply's script
+//	dst:{r:<region>}:claim:<token>     the ids of the bookings made in the
+//	                                   region under an idempotency claim, or
+//	                                   "-" once a retry gave the claim up;
+//	                                   TTL of the record
 //	dst:wreg:<worker>                  the worker's region (no hash tag)
 //	dst:idem:<sha256(scope, key)>      Idempotency-Key record (JSON), with TTL
+//	dst:audit                          audit stream of what changes no
+//	                                   booking (refusals, erasures)
 //
 // A booking id embeds its region (NewBookingID), so a booking is found from
 // its id alone. A position index set lives in the region of its cell, which
@@ -56,6 +64,37 @@
 //     may likewise leave a stale extra entry.
 //   - A worker whose home moves to another region (PutWorker): see
 //     PutWorker.
+//
+// # Idempotency
+//
+// An Idempotency-Key record (no hash tag) and the bookings made under it
+// (in their regions' slots) cannot be written by one script, so a request
+// that runs out of time may have booked or not, and its reply may still be
+// on its way. The record therefore carries a claim: a random token, a lease
+// (the request's deadline) and the regions where the request may book,
+// each recorded before its first change there (the region of the request's
+// location at once, with the record; another only when the chosen worker
+// lives elsewhere, one compare-and-set). Apply, given the claim
+// (WithClaim), records the ids it creates under the token in the region, in
+// the same script, and refuses to create if the token was given up there.
+// A retry that finds the lease over resolves the claim region by region
+// (resolve.lua): it finds the bookings, answers them and finishes the
+// record, or gives the token up, so that a late change is refused; Redis
+// runs one slot's scripts one at a time, so the two cannot both happen.
+// Having found nothing anywhere, the retry takes the record over with a
+// fresh claim (compare-and-set) and books once. The token is recorded
+// beside the bookings, rather than folded into their ids, so that ids stay
+// random and one lookup per region finds any change made under the claim
+// (a series or a rescue as well as a single booking). Timing decides only
+// when a retry stops waiting, never whether it may book: a wrong clock
+// costs a refused request, not a second booking. Records keep their full
+// TTL, pending or finished. See BeginIdempotent.
+//
+// # Audit
+//
+// Every booking change writes its audit events in Apply's own script, to
+// the stream of its region, so that no change is ever without its record;
+// ReadAudit merges the regions' streams with the global one.
 package store
 
 import (
