@@ -162,7 +162,7 @@ func (m *Main) Open(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
 	m.served = make(chan error, 1)
-	go func() { m.served <- m.http.Serve(ln) }()
+	go func() { m.served <- m.http.Serve(api.Listener(ln)) }()
 	bgctx, stop := context.WithCancel(context.Background())
 	m.stop, m.bg = stop, make(chan struct{})
 	go m.redactLoop(bgctx, cfg.RedactEvery)
