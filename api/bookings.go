@@ -1,12 +1,9 @@
 package api
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/dispatch"
@@ -50,9 +47,9 @@ const maxIdempotencyKey = 255
 // Idempotency-Key header, a retried request (same key, same body, same
 // caller) gets the first answer again instead of a second booking.
 func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
-	key := r.Header.Get("Idempotency-Key")
-	if len(key) > maxIdempotencyKey || strings.ContainsAny(key, "\r\n") {
-		s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "Idempotency-Key", "at most %d characters on one line", maxIdempotencyKey))
+	key, err := idempotencyKey(r.Header)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	raw, err := readBody(r)
@@ -104,8 +101,7 @@ func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusCreated, v)
 		return
 	}
-	sum := sha256.Sum256(raw)
-	fingerprint := hex.EncodeToString(sum[:])
+	fingerprint := bodyFingerprint(&body)
 	rec, fresh, err := s.st.BeginIdempotent(r.Context(), scope, key, fingerprint, s.idemTTL)
 	if err != nil {
 		s.writeError(w, r, err)
