@@ -140,6 +140,8 @@ var timeType = reflect.TypeFor[time.Time]()
 //     keep the last, and a booking system that sent two different values
 //     deserves to hear which one it got (keys are compared as encoding/json
 //     matches them, ignoring case, where t knows the field);
+//   - a key the type has no field for, with its whole path
+//     ("location.address"; encoding/json names the key alone);
 //   - nesting deeper than maxDepth;
 //   - a time that is not an RFC 3339 string with a UTC offset (encoding/json
 //     reports "month out of range" and the like without saying where), or
@@ -168,14 +170,14 @@ func scan(body []byte, t reflect.Type) error {
 		}
 		switch tok {
 		case json.Delim('{'):
-			seen := map[string]bool{}
+			seen, keys := map[string]bool{}, membersOf(t)
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
 					return errSyntax
 				}
 				k, _ := kt.(string)
-				name, ft, known := member(t, k)
+				name, ft, known := keys.lookup(k)
 				field := k
 				if path != "" {
 					field = path + "." + k
@@ -231,24 +233,24 @@ func checkTimeToken(path string, tok json.Token) error {
 	return doorstep.Errorf(doorstep.EINVALID, path, "must be %s, as a string", want)
 }
 
-// member returns the name under which encoding/json stores JSON key k of
-// struct t, and its type: the exact name first, then one that differs in
-// case only; known is false when t has no such field (decode refuses
-// unknown fields). For a map it is k and the element type; for a value of
-// unknown type (inside an unknown field, or any) it is k and nil.
-func member(t reflect.Type, k string) (name string, ft reflect.Type, known bool) {
-	if t == nil {
-		return k, nil, true
+// members are the keys of a JSON object as encoding/json decodes them into
+// Go type t.
+type members struct {
+	t      reflect.Type
+	fields []jsonField // when t is a struct
+}
+
+type jsonField struct {
+	name string
+	t    reflect.Type
+}
+
+// membersOf lists the keys of t, once per object rather than per key.
+func membersOf(t reflect.Type) members {
+	m := members{t: t}
+	if t == nil || t.Kind() != reflect.Struct {
+		return m
 	}
-	switch t.Kind() {
-	case reflect.Map:
-		return k, t.Elem(), true
-	case reflect.Struct:
-	default:
-		return k, nil, true
-	}
-	var foldName string
-	var foldType reflect.Type
 	for _, f := range reflect.VisibleFields(t) {
 		tag := f.Tag.Get("json")
 		if !f.IsExported() || tag == "-" || (f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct) {
@@ -258,15 +260,37 @@ func member(t reflect.Type, k string) (name string, ft reflect.Type, known bool)
 		if name == "" {
 			name = f.Name
 		}
-		if name == k {
-			return name, f.Type, true
+		m.fields = append(m.fields, jsonField{name, f.Type})
+	}
+	return m
+}
+
+// lookup returns the name under which encoding/json stores key k, and
+// its type: for a struct the field of exactly that name, else one that
+// differs in case only; known is false when the struct has no such field
+// (decode refuses unknown fields). For a map it is k and the element type;
+// for a value of unknown type (inside an unknown field, or any) it is k
+// and nil.
+func (m members) lookup(k string) (name string, t reflect.Type, known bool) {
+	switch {
+	case m.t == nil:
+		return k, nil, true
+	case m.t.Kind() == reflect.Map:
+		return k, m.t.Elem(), true
+	case m.t.Kind() != reflect.Struct:
+		return k, nil, true
+	}
+	var fold *jsonField
+	for i, f := range m.fields {
+		if f.name == k {
+			return f.name, f.t, true
 		}
-		if foldType == nil && strings.EqualFold(name, k) {
-			foldName, foldType = name, f.Type
+		if fold == nil && strings.EqualFold(f.name, k) {
+			fold = &m.fields[i]
 		}
 	}
-	if foldType != nil {
-		return foldName, foldType, true
+	if fold != nil {
+		return fold.name, fold.t, true
 	}
 	return k, nil, false
 }
