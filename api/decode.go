@@ -145,7 +145,8 @@ var timeType = reflect.TypeFor[time.Time]()
 //   - nesting deeper than maxDepth;
 //   - a time that is not an RFC 3339 string with a UTC offset (encoding/json
 //     reports "month out of range" and the like without saying where), or
-//     one outside the times Doorstep accepts (doorstep.CheckTime).
+//     one outside the times Doorstep accepts (doorstep.CheckTime), or null
+//     where the time is not optional (it would read as 0001-01-01).
 //
 // Malformed JSON ends the walk without an error: the decode reports it.
 func scan(body []byte, t reflect.Type) error {
@@ -162,11 +163,12 @@ func scan(body []byte, t reflect.Type) error {
 		if err != nil {
 			return errSyntax
 		}
+		optional := t != nil && t.Kind() == reflect.Pointer
 		for t != nil && t.Kind() == reflect.Pointer {
 			t = t.Elem()
 		}
 		if t == timeType {
-			return checkTimeToken(path, tok)
+			return checkTimeToken(path, tok, optional)
 		}
 		switch tok {
 		case json.Delim('{'):
@@ -217,12 +219,17 @@ func scan(body []byte, t reflect.Type) error {
 	return nil
 }
 
-// checkTimeToken checks the JSON value of a time field, as a token.
-func checkTimeToken(path string, tok json.Token) error {
+// checkTimeToken checks the JSON value of a time field, as a token. null
+// is the absence of an optional time (a pointer); a time that is not
+// optional would silently be Go's zero time, 0001-01-01.
+func checkTimeToken(path string, tok json.Token, optional bool) error {
 	const want = "an RFC 3339 time with a UTC offset, such as 2026-11-23T09:00:00Z or 2026-11-23T10:00:00+01:00"
 	switch v := tok.(type) {
 	case nil:
-		return nil // null leaves the field unset, as encoding/json does
+		if !optional {
+			return doorstep.Errorf(doorstep.EINVALID, path, "must be %s, not null", want)
+		}
+		return nil
 	case string:
 		var t time.Time
 		if err := t.UnmarshalText([]byte(v)); err != nil {

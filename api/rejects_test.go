@@ -130,7 +130,7 @@ func rejects(t *testing.T, bookingID string) []reject {
 		{m, `"location":{"lat":52.52,"lng":13.405}`, `"location":"Berlin"`, "location"},
 		{m, `"duration_minutes":60`, `"duration_minutes":"60"`, "duration_minutes"},
 		{b, `"urgency":"normal"`, `"urgency":true`, "urgency"},
-		{b, `"window":{"start"`, `"window":{"start":null,"x"`, "window.x"},
+		{b, `"window":{"start"`, `"window":{"x":1,"start"`, "window.x"},
 		{rs, `"window":{`, `"window":"tomorrow","w":{`, ""},
 		{as, `"commit":true`, `"commit":"yes"`, "commit"},
 		{as, `"requests":[`, `"requests":{"a":[`, ""},
@@ -194,6 +194,8 @@ func rejects(t *testing.T, bookingID string) []reject {
 	add(b, "requested_at year 9999", sub(t, b.valid, `{`, `{"requested_at":"9999-12-31T23:59:59Z",`), "requested_at")
 	add(w, "shift in year 0000", sub(t, sub(t, w.valid, `2026-11-23T08:00:00Z`, `0000-01-01T08:00:00Z`), `2026-11-23T18:00:00Z`, `0000-01-01T18:00:00Z`), "shifts[0].start")
 	add(w, "located_at Go's zero", sub(t, w.valid, `{`, `{"location":{"lat":52.5,"lng":13.4},"located_at":"0001-01-01T00:00:00Z",`), "located_at")
+	add(b, "window start null", sub(t, b.valid, `"start":"2026-11-23T12:00:00Z"`, `"start":null`), "window.start")
+	add(w, "shift end null", sub(t, w.valid, `"end":"2026-11-23T18:00:00Z"`, `"end":null`), "shifts[0].end")
 	add(sim, "start month 13", sub(t, sim.valid, `"start": "2026-11-23T08:00:00Z"`, `"start": "2026-13-23T08:00:00Z"`), "start")
 
 	// Duplicated items.
