@@ -48,7 +48,8 @@ const maxRecorded = 16 << 10
 
 // problemConn rewrites the server's own refusals (see Listener). It keeps
 // the first bytes read since its last answer: the head of the request
-// being read.
+// being read. (A request pipelined behind another may have been read
+// before that one's answer; its refusal then names "request".)
 type problemConn struct {
 	net.Conn
 	mu   sync.Mutex
