@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -155,6 +156,9 @@ func (r *Request) Validate(now time.Time) error {
 	return nil
 }
 
+// validList checks a list of names: each a valid id, none twice (a
+// duplicate is a client's mistake that would otherwise be stored and
+// answered back as sent).
 func validList(field string, list []string, required bool) error {
 	if required && len(list) == 0 {
 		return Errorf(EINVALID, field, "at least one entry is required")
@@ -166,6 +170,60 @@ func validList(field string, list []string, required bool) error {
 		if !ValidID(s) {
 			return Errorf(EINVALID, fmt.Sprintf("%s[%d]", field, i), "not a valid name")
 		}
+		if j := slices.Index(list[:i], s); j >= 0 {
+			return Errorf(EINVALID, fmt.Sprintf("%s[%d]", field, i), "%q is listed twice (also at [%d])", s, j)
+		}
+	}
+	return nil
+}
+
+// CheckWorkerSkills reports, as an *Error naming the entry, a skill of w
+// that no service of c needs: no request could ever be matched to it, so
+// it is a typo ("plumbin") or a catalogue the client does not share, and
+// accepting it would leave the worker silently idle.
+func (c Catalogue) CheckWorkerSkills(w *Worker) error {
+	for i, s := range w.Skills {
+		if !c.hasSkill(s) {
+			return Errorf(EINVALID, fmt.Sprintf("skills[%d]", i), "no service of the catalogue needs skill %q (known: %v)", s, c.Skills())
+		}
+	}
+	return nil
+}
+
+// Skills returns the skills the services of c need, sorted, each once.
+func (c Catalogue) Skills() []string {
+	var skills []string
+	for _, s := range c {
+		skills = append(skills, s.Skill)
+	}
+	slices.Sort(skills)
+	return slices.Compact(skills)
+}
+
+func (c Catalogue) hasSkill(skill string) bool {
+	for _, s := range c {
+		if s.Skill == skill {
+			return true
+		}
+	}
+	return false
+}
+
+// The times Doorstep accepts lie in [2000-01-01, 2100-01-01) UTC. It plans
+// hours and days ahead: a year 0000 or 9999 is a zero value, a sentinel or
+// a typo in the client, never a plan, and 0001-01-01 (Go's zero time)
+// would otherwise read as "not given".
+var (
+	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// CheckTime reports an *Error naming field when t lies outside the times
+// Doorstep accepts, [2000-01-01, 2100-01-01) UTC. Every time that comes
+// from outside (bodies, query parameters) is checked by it.
+func CheckTime(field string, t time.Time) error {
+	if t.Before(minTime) || !t.Before(maxTime) {
+		return Errorf(EINVALID, field, "%s is out of range: times must lie in [%s, %s)", t.Format(time.RFC3339), minTime.Format(time.RFC3339), maxTime.Format(time.RFC3339))
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/doorstep-dev/doorstep"
@@ -100,6 +101,8 @@ var anonymous = Principal{KeyID: "anonymous", Role: RoleAdmin}
 
 // authenticate finds the caller's key. Every configured key is compared, in
 // constant time, so timing reveals neither a key nor which one matched.
+// A request without a valid key is answered 401, or 429 once its address
+// has made too many (Limits.FailedAuthPerMinute).
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(s.keys) == 0 {
@@ -110,7 +113,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !strings.EqualFold(scheme, "Bearer") || token == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="doorstep"`)
-			s.writeError(w, r, doorstep.Errorf(doorstep.EUNAUTHORIZED, "", "an Authorization: Bearer <key> header is required"))
+			s.refuse(w, r, "an Authorization: Bearer <key> header is required")
 			return
 		}
 		d := sha256.Sum256([]byte(token))
@@ -122,11 +125,33 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		if found == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="doorstep", error="invalid_token"`)
-			s.writeError(w, r, doorstep.Errorf(doorstep.EUNAUTHORIZED, "", "unknown API key"))
+			s.refuse(w, r, "unknown API key")
 			return
 		}
 		next.ServeHTTP(w, withPrincipal(r, Principal{KeyID: found.ID, Role: found.Role}))
 	})
+}
+
+// refuse answers a request without a valid key: 401 with why, or 429
+// with Retry-After when its address is past its budget of failures.
+//
+// The budget is checked after the key, never before: a valid key passes
+// whatever its address did, so a misconfigured or hostile client behind
+// the same load balancer or NAT cannot lock the others out. The cost: a
+// guesser past its budget is told 429, not stopped; what stops guessing
+// is the length of the keys (16 characters or more, ParseKeys). What the
+// limit gives is a clear answer to a client that keeps failing (stop,
+// retry after this long) and failures that are counted per address apart
+// from the keys' own rate limit.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, why string) {
+	if blocked, wait := s.authBlocked(r); blocked {
+		w.Header().Del("WWW-Authenticate")
+		w.Header().Set("Retry-After", strconv.Itoa(wait))
+		s.writeError(w, r, doorstep.Errorf(doorstep.ERATELIMITED, "", "too many requests without a valid API key from this address; retry in %d s", wait))
+		return
+	}
+	s.authFailed(r)
+	s.writeError(w, r, doorstep.Errorf(doorstep.EUNAUTHORIZED, "", "%s", why))
 }
 
 // allow lets through only callers with one of roles (admin always passes).

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/dispatch"
@@ -48,9 +47,9 @@ const maxIdempotencyKey = 255
 // Idempotency-Key header, a retried request (same key, same body, same
 // caller) gets the first answer again instead of a second booking.
 func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
-	key := r.Header.Get("Idempotency-Key")
-	if len(key) > maxIdempotencyKey || strings.ContainsAny(key, "\r\n") {
-		s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "Idempotency-Key", "at most %d characters on one line", maxIdempotencyKey))
+	key, err := idempotencyKey(r.Header)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	raw, err := readBody(r)
@@ -101,7 +100,7 @@ func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
 	if req.Location.Validate("location") == nil {
 		region = geo.RegionOf(req.Location).String()
 	}
-	s.bookOnce(w, r, key, raw, region, book)
+	s.bookOnce(w, r, key, bodyFingerprint(&body), region, book)
 }
 
 func (s *Server) handleGetBooking(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/doorstep-dev/doorstep"
 )
@@ -41,7 +42,7 @@ func readBody(r *http.Request) ([]byte, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 	if err != nil {
-		return nil, doorstep.Errorf(doorstep.EINVALID, "", "read body: %v", err)
+		return nil, doorstep.Errorf(doorstep.EINVALID, fieldBody, "read body: %v", err)
 	}
 	if len(body) > MaxBodyBytes {
 		return nil, doorstep.Errorf(doorstep.ETOOLARGE, "", "body exceeds %d bytes", MaxBodyBytes)
@@ -51,7 +52,7 @@ func readBody(r *http.Request) ([]byte, error) {
 
 // decodeBytes is decode's JSON part, separate so it can be fuzzed.
 func decodeBytes(body []byte, v any) error {
-	if err := checkDuplicateKeys(body); err != nil {
+	if err := scan(body, reflect.TypeOf(v)); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -60,13 +61,18 @@ func decodeBytes(body []byte, v any) error {
 		return jsonError(err, v)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return doorstep.Errorf(doorstep.EINVALID, "", "unexpected data after the JSON value")
+		return doorstep.Errorf(doorstep.EINVALID, fieldBody, "unexpected data after the JSON value")
 	}
 	return nil
 }
 
+// fieldBody is the field of a problem with the body as a whole (malformed
+// or empty JSON, data after the value, a value of the wrong kind): every
+// 400 names a field, so that a client can always tell what to fix.
+const fieldBody = "body"
+
 // jsonError turns an encoding/json error into an *doorstep.Error naming
-// the field.
+// the field, or fieldBody when the error is not about one field.
 func jsonError(err error, v any) error {
 	var ute *json.UnmarshalTypeError
 	var se *json.SyntaxError
@@ -74,19 +80,21 @@ func jsonError(err error, v any) error {
 	switch {
 	case errors.As(err, &fe):
 		return fe
-	case errors.As(err, &ute):
+	case errors.As(err, &ute) && ute.Field != "":
 		return doorstep.Errorf(doorstep.EINVALID, wirePath(v, ute.Field), "must be a JSON %s", ute.Type.Kind())
+	case errors.As(err, &ute):
+		return doorstep.Errorf(doorstep.EINVALID, fieldBody, "the body must be a JSON object")
 	case errors.As(err, &se):
-		return doorstep.Errorf(doorstep.EINVALID, "", "malformed JSON at byte %d", se.Offset)
+		return doorstep.Errorf(doorstep.EINVALID, fieldBody, "malformed JSON at byte %d", se.Offset)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return doorstep.Errorf(doorstep.EINVALID, "", "body is empty or truncated")
+		return doorstep.Errorf(doorstep.EINVALID, fieldBody, "body is empty or truncated")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return doorstep.Errorf(doorstep.EINVALID, name, "unknown field")
 	}
-	// Time fields fail with a *time.ParseError wrapped in a message that
-	// names no field; say what the format is.
-	return doorstep.Errorf(doorstep.EINVALID, "", "invalid JSON value: %s (times are RFC 3339)", strings.TrimPrefix(err.Error(), "json: "))
+	// scan has checked every time field, so this is not expected; say
+	// what the format is anyway.
+	return doorstep.Errorf(doorstep.EINVALID, fieldBody, "invalid JSON value: %s (times are RFC 3339)", strings.TrimPrefix(err.Error(), "json: "))
 }
 
 // wirePath drops from an UnmarshalTypeError's Field the names of the
@@ -115,22 +123,38 @@ func wirePath(v any, field string) string {
 // frames deep (seconds of CPU and over 100 MB of stack per request).
 const maxDepth = 32
 
-// errSyntax stops checkDuplicateKeys at malformed JSON, which the real
-// decode then reports. It must stop the whole walk: after an error
-// json.Decoder.More may keep answering true while Token keeps failing
-// without consuming anything ("[1 2]" looped forever).
+// errSyntax stops scan at malformed JSON, which the real decode then
+// reports. It must stop the whole walk: after an error json.Decoder.More
+// may keep answering true while Token keeps failing without consuming
+// anything ("[1 2]" looped forever).
 var errSyntax = errors.New("malformed JSON")
 
-// checkDuplicateKeys rejects an object with the same key twice, at any
-// depth: encoding/json would silently keep the last, and a booking system
-// that sent two different values deserves to hear which one it got. It also
-// rejects nesting deeper than maxDepth.
-func checkDuplicateKeys(body []byte) error {
+// timeType is the type scan checks the values of.
+var timeType = reflect.TypeFor[time.Time]()
+
+// scan walks body's JSON alongside the Go type t it is about to be decoded
+// into, and rejects, naming the field, what encoding/json would take
+// silently or report without a field:
+//
+//   - an object with the same key twice, at any depth: encoding/json would
+//     keep the last, and a booking system that sent two different values
+//     deserves to hear which one it got (keys are compared as encoding/json
+//     matches them, ignoring case, where t knows the field);
+//   - a key the type has no field for, with its whole path
+//     ("location.address"; encoding/json names the key alone);
+//   - nesting deeper than maxDepth;
+//   - a time that is not an RFC 3339 string with a UTC offset (encoding/json
+//     reports "month out of range" and the like without saying where), or
+//     one outside the times Doorstep accepts (doorstep.CheckTime), or null
+//     where the time is not optional (it would read as 0001-01-01).
+//
+// Malformed JSON ends the walk without an error: the decode reports it.
+func scan(body []byte, t reflect.Type) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	depth := 0
-	var walk func(path string) error
-	walk = func(path string) error {
+	var walk func(path string, t reflect.Type) error
+	walk = func(path string, t reflect.Type) error {
 		if depth++; depth > maxDepth {
 			return doorstep.Errorf(doorstep.EINVALID, path, "nested more than %d deep", maxDepth)
 		}
@@ -139,48 +163,141 @@ func checkDuplicateKeys(body []byte) error {
 		if err != nil {
 			return errSyntax
 		}
-		d, ok := tok.(json.Delim)
-		if !ok {
-			return nil
+		optional := t != nil && t.Kind() == reflect.Pointer
+		for t != nil && t.Kind() == reflect.Pointer {
+			t = t.Elem()
 		}
-		switch d {
-		case '{':
-			seen := map[string]bool{}
+		if t == timeType {
+			return checkTimeToken(path, tok, optional)
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen, keys := map[string]bool{}, membersOf(t)
 			for dec.More() {
 				kt, err := dec.Token()
 				if err != nil {
 					return errSyntax
 				}
 				k, _ := kt.(string)
+				name, ft, known := keys.lookup(k)
 				field := k
 				if path != "" {
 					field = path + "." + k
 				}
-				if seen[k] {
+				if !known {
+					return doorstep.Errorf(doorstep.EINVALID, field, "unknown field")
+				}
+				if seen[name] {
 					return doorstep.Errorf(doorstep.EINVALID, field, "duplicate key")
 				}
-				seen[k] = true
-				if err := walk(field); err != nil {
+				seen[name] = true
+				if err := walk(field, ft); err != nil {
 					return err
 				}
 			}
-			if _, err := dec.Token(); err != nil {
-				return errSyntax
+		case json.Delim('['):
+			var et reflect.Type
+			if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+				et = t.Elem()
 			}
-		case '[':
 			for i := 0; dec.More(); i++ {
-				if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				if err := walk(fmt.Sprintf("%s[%d]", path, i), et); err != nil {
 					return err
 				}
 			}
-			if _, err := dec.Token(); err != nil {
-				return errSyntax
-			}
+		default:
+			return nil
+		}
+		if _, err := dec.Token(); err != nil {
+			return errSyntax
 		}
 		return nil
 	}
-	if err := walk(""); !errors.Is(err, errSyntax) {
+	if err := walk("", t); !errors.Is(err, errSyntax) {
 		return err
 	}
 	return nil
+}
+
+// checkTimeToken checks the JSON value of a time field, as a token. null
+// is the absence of an optional time (a pointer); a time that is not
+// optional would silently be Go's zero time, 0001-01-01.
+func checkTimeToken(path string, tok json.Token, optional bool) error {
+	const want = "an RFC 3339 time with a UTC offset, such as 2026-11-23T09:00:00Z or 2026-11-23T10:00:00+01:00"
+	switch v := tok.(type) {
+	case nil:
+		if !optional {
+			return doorstep.Errorf(doorstep.EINVALID, path, "must be %s, not null", want)
+		}
+		return nil
+	case string:
+		var t time.Time
+		if err := t.UnmarshalText([]byte(v)); err != nil {
+			return doorstep.Errorf(doorstep.EINVALID, path, "not %s", want)
+		}
+		return doorstep.CheckTime(path, t)
+	}
+	return doorstep.Errorf(doorstep.EINVALID, path, "must be %s, as a string", want)
+}
+
+// members are the keys of a JSON object as encoding/json decodes them into
+// Go type t.
+type members struct {
+	t      reflect.Type
+	fields []jsonField // when t is a struct
+}
+
+type jsonField struct {
+	name string
+	t    reflect.Type
+}
+
+// membersOf lists the keys of t, once per object rather than per key.
+func membersOf(t reflect.Type) members {
+	m := members{t: t}
+	if t == nil || t.Kind() != reflect.Struct {
+		return m
+	}
+	for _, f := range reflect.VisibleFields(t) {
+		tag := f.Tag.Get("json")
+		if !f.IsExported() || tag == "-" || (f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct) {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "" {
+			name = f.Name
+		}
+		m.fields = append(m.fields, jsonField{name, f.Type})
+	}
+	return m
+}
+
+// lookup returns the name under which encoding/json stores key k, and
+// its type: for a struct the field of exactly that name, else one that
+// differs in case only; known is false when the struct has no such field
+// (decode refuses unknown fields). For a map it is k and the element type;
+// for a value of unknown type (inside an unknown field, or any) it is k
+// and nil.
+func (m members) lookup(k string) (name string, t reflect.Type, known bool) {
+	switch {
+	case m.t == nil:
+		return k, nil, true
+	case m.t.Kind() == reflect.Map:
+		return k, m.t.Elem(), true
+	case m.t.Kind() != reflect.Struct:
+		return k, nil, true
+	}
+	var fold *jsonField
+	for i, f := range m.fields {
+		if f.name == k {
+			return f.name, f.t, true
+		}
+		if fold == nil && strings.EqualFold(f.name, k) {
+			fold = &m.fields[i]
+		}
+	}
+	if fold != nil {
+		return fold.name, fold.t, true
+	}
+	return k, nil, false
 }

@@ -98,9 +98,18 @@ func newHarness(t *testing.T, keys string, configure ...func(*api.Config)) *harn
 	if err != nil {
 		t.Fatalf("api.New: %v", err)
 	}
-	ts := httptest.NewServer(srv)
+	ts := serve(srv)
 	t.Cleanup(ts.Close)
 	return &harness{URL: ts.URL, Redis: rs, Server: srv, client: &http.Client{Timeout: 5 * time.Second}}
+}
+
+// serve starts srv behind httptest as cmd/doorstep serves it: through
+// api.Listener.
+func serve(srv http.Handler) *httptest.Server {
+	ts := httptest.NewUnstartedServer(srv)
+	ts.Listener = api.Listener(ts.Listener)
+	ts.Start()
+	return ts
 }
 
 // response is an answer, read in full.

@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -14,17 +12,16 @@ import (
 	"github.com/doorstep-dev/doorstep/store"
 )
 
-// bookOnce answers a booking request that carries Idempotency-Key key, raw
-// being its body, region where it will most likely book: book runs at most
+// bookOnce answers a booking request that carries Idempotency-Key key,
+// fingerprint identifying its body (bodyFingerprint), region where it will
+// most likely book: book runs at most
 // once per key (and caller), under the key's claim (store.BeginIdempotent),
 // and a retry gets the first answer. A retry of a request that ran out of
 // time (any 5xx) waits for the first request's deadline if it is near, then
 // gets the booking that request made, or books cleanly if it made none;
 // never a second one.
-func (s *Server) bookOnce(w http.ResponseWriter, r *http.Request, key string, raw []byte, region string, book func(context.Context) (string, any, error)) {
+func (s *Server) bookOnce(w http.ResponseWriter, r *http.Request, key, fingerprint, region string, book func(context.Context) (string, any, error)) {
 	scope := principalFrom(r.Context()).KeyID
-	sum := sha256.Sum256(raw)
-	fingerprint := hex.EncodeToString(sum[:])
 	rec, fresh, err := s.st.BeginIdempotent(r.Context(), scope, key, fingerprint, store.IdemOptions{TTL: s.idemTTL, Region: region})
 	if err != nil {
 		s.writeError(w, r, err)

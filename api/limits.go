@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"runtime"
 	"time"
@@ -38,6 +39,12 @@ type Limits struct {
 	// BatchTimeout bounds a batch assignment and a customer erasure, which
 	// make many Redis calls; 0 means DefaultBatchTimeout.
 	BatchTimeout time.Duration
+	// FailedAuthPerMinute is how many requests without a valid key one
+	// client address (the connection's remote IP; an IPv6 /64) may make a
+	// minute, a sliding window; past it they are answered 429 with
+	// Retry-After instead of 401. A valid key always passes, whatever its
+	// address did (see Server.refuse). 0 means 60; negative turns it off.
+	FailedAuthPerMinute int
 }
 
 // Default deadlines. A request on a healthy Redis needs milliseconds;
@@ -63,6 +70,9 @@ func (l *Limits) defaults() {
 	}
 	if l.BatchTimeout <= 0 {
 		l.BatchTimeout = DefaultBatchTimeout
+	}
+	if l.FailedAuthPerMinute == 0 {
+		l.FailedAuthPerMinute = 60
 	}
 }
 
@@ -91,9 +101,14 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 	return s.rate.Handler(next)
 }
 
-// newLimiters makes the server-wide rate limiter and in-flight semaphore.
+// newLimiters makes the server-wide rate limiters and in-flight semaphore.
 func (s *Server) newLimiters() {
 	s.sem = make(chan struct{}, s.limits.MaxInFlight)
+	if s.limits.FailedAuthPerMinute > 0 {
+		// Counted by hand (authFailed, authBlocked): no headers of its own.
+		s.authFails = httprate.NewRateLimiter(s.limits.FailedAuthPerMinute, time.Minute,
+			httprate.WithResponseHeaders(httprate.ResponseHeaders{}))
+	}
 	if s.limits.RatePerKey < 0 {
 		return
 	}
@@ -131,3 +146,46 @@ func (s *Server) limitInFlight(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// clientAddr is the key of failed authentications: the connection's
+// remote IP, as httprate.CanonicalizeIP reduces it (an IPv6 client holds
+// a whole /64). Never X-Forwarded-For, which any client can write:
+// behind a proxy, all its clients share the proxy's budget.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return httprate.CanonicalizeIP(host)
+}
+
+// authBlocked reports whether r's address has used up its failed
+// authentications, and if so for how many seconds more at least.
+func (s *Server) authBlocked(r *http.Request) (bool, int) {
+	if s.authFails == nil {
+		return false, 0
+	}
+	_, rate, err := s.authFails.Status(clientAddr(r))
+	if err != nil || rate < float64(s.limits.FailedAuthPerMinute) {
+		return false, 0
+	}
+	// The rate slides down from the end of the current minute.
+	now := time.Now()
+	wait := now.Truncate(time.Minute).Add(time.Minute).Sub(now)
+	return true, max(1, int(wait.Seconds()+0.999))
+}
+
+// authFailed counts a failed authentication of r's address.
+func (s *Server) authFailed(r *http.Request) {
+	if s.authFails != nil {
+		s.authFails.OnLimit(discardHeaders{}, r, clientAddr(r))
+	}
+}
+
+// discardHeaders is a ResponseWriter for the limiter's bookkeeping,
+// which writes nothing to the client.
+type discardHeaders struct{}
+
+func (discardHeaders) Header() http.Header         { return http.Header{} }
+func (discardHeaders) Write(p []byte) (int, error) { return len(p), nil }
+func (discardHeaders) WriteHeader(int)             {}

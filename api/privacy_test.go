@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,7 +91,7 @@ func newStoreHarness(tb testing.TB, keys string, opt options) *storeHarness {
 	if err != nil {
 		tb.Fatalf("api.New: %v", err)
 	}
-	ts := httptest.NewServer(srv)
+	ts := serve(srv)
 	tb.Cleanup(ts.Close)
 	h := &harness{URL: ts.URL, Redis: rs, Server: srv, client: &http.Client{Timeout: 5 * time.Second}}
 	return &storeHarness{harness: h, Store: st, Clock: clk, RDB: rdb}
@@ -287,13 +286,13 @@ func TestPrivacyRefusesPersonalFields(t *testing.T) {
 		{"phone", "/v1/bookings", keyBooking, with(req, "phone", "+49 30 1234567"), "phone"},
 		{"address", "/v1/bookings", keyBooking, with(req, "address", "Unter den Linden 1, Berlin"), "address"},
 		{"address in location", "/v1/bookings", keyBooking,
-			with(req, "location", map[string]any{"lat": 52.5, "lng": 13.4, "address": "Unter den Linden 1"}), "address"},
+			with(req, "location", map[string]any{"lat": 52.5, "lng": 13.4, "address": "Unter den Linden 1"}), "location.address"},
 		{"customer object", "/v1/bookings", keyBooking, with(req, "customer", map[string]any{"name": "Erika"}), "customer"},
 		{"email", "/v1/bookings", keyBooking, with(req, "email", "erika@example.com"), "email"},
 		{"series with a name", "/v1/bookings", keyBooking,
-			with(req, "window", doorstep.Window{Start: at(10, 0), End: at(11, 0)}, "recurrence", map[string]any{"interval_days": 1, "count": 2, "name": "Erika"}), "name"},
+			with(req, "window", doorstep.Window{Start: at(10, 0), End: at(11, 0)}, "recurrence", map[string]any{"interval_days": 1, "count": 2, "name": "Erika"}), "recurrence.name"},
 		{"quote", "/v1/match", keyBooking, with(req, "phone", "+49 30 1234567"), "phone"},
-		{"batch", "/v1/assign", keyOps, map[string]any{"commit": true, "requests": []any{with(req, "id", "r-1", "address", "Unter den Linden 1")}}, "address"},
+		{"batch", "/v1/assign", keyOps, map[string]any{"commit": true, "requests": []any{with(req, "id", "r-1", "address", "Unter den Linden 1")}}, "requests[0].address"},
 	}
 	for _, tt := range tests {
 		for _, idem := range []string{"", "k-" + tt.name} {

@@ -120,7 +120,7 @@ func TestSeries(t *testing.T) {
 		{"interval 0", with(req, "recurrence", map[string]int{"interval_days": 0, "count": 2}), "recurrence.interval_days"},
 		{"over a year", with(req, "recurrence", map[string]int{"interval_days": 90, "count": 6}), "recurrence.count"},
 		{"urgent", without(with(req, "urgency", "urgent"), "window"), "recurrence"},
-		{"unknown field", with(req, "recurrence", map[string]int{"interval_days": 1, "count": 2, "every": 1}), "every"},
+		{"unknown field", with(req, "recurrence", map[string]int{"interval_days": 1, "count": 2, "every": 1}), "recurrence.every"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			wantProblem(t, h.do(t, http.MethodPost, "/v1/bookings", keyBooking, tt.body), http.StatusBadRequest, doorstep.EINVALID, tt.field)

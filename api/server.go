@@ -66,6 +66,7 @@ type Server struct {
 	simSlot   chan struct{}
 	sem       chan struct{}
 	rate      *httprate.RateLimiter
+	authFails *httprate.RateLimiter
 	router    chi.Router
 	draining  atomic.Bool
 }

@@ -47,6 +47,12 @@ func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// The API's decoding rules first (duplicate keys, times, fields named),
+	// then the scenario's own.
+	if err := decodeBytes(body, new(sim.Scenario)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	sc, err := sim.ParseScenario(body)
 	if err != nil {
 		s.writeError(w, r, asInvalid(err))
@@ -86,11 +92,15 @@ func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request) {
 }
 
 // asInvalid keeps application errors as they are and reports any other
-// error of a scenario as bad input.
+// error of a scenario as bad input; an invalid scenario that names no
+// field is about the body as a whole.
 func asInvalid(err error) error {
 	var e *doorstep.Error
-	if errors.As(err, &e) {
-		return err
+	switch {
+	case !errors.As(err, &e):
+		return doorstep.Errorf(doorstep.EINVALID, fieldBody, "%v", err)
+	case e.Code == doorstep.EINVALID && e.Field == "":
+		return &doorstep.Error{Code: e.Code, Field: fieldBody, Message: e.Message, Rejected: e.Rejected}
 	}
-	return doorstep.Errorf(doorstep.EINVALID, "", "%v", err)
+	return err
 }

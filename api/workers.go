@@ -119,11 +119,11 @@ func timeParam(r *http.Request, name string, def time.Time) (time.Time, error) {
 	if v == "" {
 		return def, nil
 	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
+	var t time.Time
+	if err := t.UnmarshalText([]byte(v)); err != nil {
 		return time.Time{}, doorstep.Errorf(doorstep.EINVALID, name, "must be an RFC 3339 time such as 2026-11-23T09:00:00Z")
 	}
-	return t, nil
+	return t, doorstep.CheckTime(name, t)
 }
 
 func errNotFound(msg string) error { return doorstep.Errorf(doorstep.ENOTFOUND, "", "%s", msg) }

@@ -8,9 +8,12 @@ import (
 )
 
 // PutWorker validates and stores w, creating or replacing it; created
-// reports which.
+// reports which. Its skills must be needed by services of the catalogue.
 func (s *Service) PutWorker(ctx context.Context, w *doorstep.Worker) (created bool, err error) {
 	if err := w.Validate(); err != nil {
+		return false, err
+	}
+	if err := s.cfg.Catalogue.CheckWorkerSkills(w); err != nil {
 		return false, err
 	}
 	return s.st.PutWorker(ctx, w)

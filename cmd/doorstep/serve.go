@@ -162,7 +162,7 @@ func (m *Main) Open(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
 	m.served = make(chan error, 1)
-	go func() { m.served <- m.http.Serve(ln) }()
+	go func() { m.served <- m.http.Serve(api.Listener(ln)) }()
 	bgctx, stop := context.WithCancel(context.Background())
 	m.stop, m.bg = stop, make(chan struct{})
 	go m.redactLoop(bgctx, cfg.RedactEvery)
@@ -240,6 +240,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&cfg.RequireDurable, "require-durable", false, "fail readiness unless Redis has appendonly yes and appendfsync always")
 	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this `address` (off when empty; no auth: keep it on loopback)")
 	fs.IntVar(&cfg.Limits.RatePerKey, "rate-limit", 200, "requests a second per API key (negative: off)")
+	fs.IntVar(&cfg.Limits.FailedAuthPerMinute, "auth-fail-limit", 60, "requests without a valid API key a minute per client address; beyond, 429 (negative: off)")
 	fs.IntVar(&cfg.Limits.MaxInFlight, "max-in-flight", 0, "requests served at once; beyond, 429 after a short wait (0: four per CPU)")
 	fs.DurationVar(&cfg.Limits.RequestTimeout, "request-timeout", api.DefaultRequestTimeout, "deadline of one request's Redis work (batch endpoints excepted); a Redis that hangs or crawls is answered 503 within it")
 	fs.StringVar(&cfg.Weights, "weights", "", "matching cost weights as JSON over the defaults, e.g. '{\"fairness\":40}' (env DOORSTEP_WEIGHTS overrides)")

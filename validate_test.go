@@ -1,0 +1,94 @@
+package doorstep_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+)
+
+// wantField checks that err is an EINVALID *doorstep.Error naming field,
+// or nil when field is "".
+func wantField(t *testing.T, err error, field string) {
+	t.Helper()
+	var e *doorstep.Error
+	switch {
+	case field == "" && err != nil:
+		t.Fatalf("got %v, want nil", err)
+	case field == "":
+	case !errors.As(err, &e):
+		t.Fatalf("got %v, want a *doorstep.Error naming %q", err, field)
+	case e.Code != doorstep.EINVALID || e.Field != field:
+		t.Errorf("got code=%q field=%q, want %q %q", e.Code, e.Field, doorstep.EINVALID, field)
+	}
+}
+
+func TestWorkerValidateLists(t *testing.T) {
+	day := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name          string
+		skills, certs []string
+		field         string
+	}{
+		{"distinct", []string{"cleaning", "plumbing"}, []string{"first_aid"}, ""},
+		{"skill twice", []string{"cleaning", "plumbing", "cleaning"}, nil, "skills[2]"},
+		{"certificate twice", []string{"cleaning"}, []string{"first_aid", "first_aid"}, "certificates[1]"},
+		{"no skill", nil, nil, "skills"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := doorstep.Worker{ID: "w-1", Skills: tt.skills, Certificates: tt.certs, Home: doorstep.Location{Lat: 52.5, Lng: 13.4},
+				Shifts: []doorstep.Shift{{Start: day, End: day.Add(8 * time.Hour)}}}
+			wantField(t, w.Validate(), tt.field)
+		})
+	}
+}
+
+func TestRequestValidateSkillTwice(t *testing.T) {
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	r := doorstep.Request{Service: "cleaning", Skills: []string{"cleaning", "cleaning"}, Urgency: doorstep.Normal,
+		Location: doorstep.Location{Lat: 52.5, Lng: 13.4}, Duration: time.Hour, RequestedAt: now}
+	wantField(t, r.Validate(now), "skills[1]")
+}
+
+func TestCheckWorkerSkills(t *testing.T) {
+	c := doorstep.DefaultCatalogue()
+	tests := []struct {
+		skills []string
+		field  string
+	}{
+		{[]string{"cleaning", "elder_care"}, ""},
+		{[]string{"cleaning", "plumbin"}, "skills[1]"},
+		{[]string{"first_aid"}, "skills[0]"},
+	}
+	for _, tt := range tests {
+		wantField(t, c.CheckWorkerSkills(&doorstep.Worker{Skills: tt.skills}), tt.field)
+	}
+	if got := c.Skills(); len(got) != len(c) {
+		t.Errorf("Skills() = %v: want one per service of the default catalogue", got)
+	}
+}
+
+func TestCheckTime(t *testing.T) {
+	tests := []struct {
+		t  time.Time
+		ok bool
+	}{
+		{time.Time{}, false},
+		{time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		{time.Date(1999, 12, 31, 23, 59, 59, 0, time.UTC), false},
+		{time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{time.Date(2026, 11, 23, 8, 0, 0, 0, time.FixedZone("", -23*3600)), true},
+		{time.Date(2099, 12, 31, 23, 59, 59, 0, time.UTC), true},
+		{time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		{time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), false},
+	}
+	for _, tt := range tests {
+		field := "at"
+		if tt.ok {
+			field = ""
+		}
+		wantField(t, doorstep.CheckTime("at", tt.t), field)
+	}
+}
