@@ -64,14 +64,18 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	}{events})
 }
 
-// handleEraseCustomer erases what Doorstep holds of a customer (admin).
+// handleEraseCustomer erases what Doorstep holds of a customer. Customer
+// ids are each booking system's own, so a booking key erases its own
+// customer of that id (store.EraseCustomer with its key id as tenant) and
+// leaves other systems' customers of the same id alone; an admin (the
+// operator) erases the id in every tenant's records.
 func (s *Server) handleEraseCustomer(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	if !doorstep.ValidID(id) {
 		s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "id", "not a customer id"))
 		return
 	}
-	er, err := s.st.EraseCustomer(r.Context(), id, s.svc.Now())
+	er, err := s.st.EraseCustomer(r.Context(), principalFrom(r.Context()).owner(), id, s.svc.Now())
 	for _, b := range er.Cancelled {
 		s.audit(r, auditCancel, b, nil)
 	}
