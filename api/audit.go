@@ -84,6 +84,9 @@ func (s *Server) handleEraseCustomer(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if er.RewritePending {
+		s.log.InfoContext(r.Context(), "erased values stay in the Redis AOF files until the rewrite the server starts when the running one ends")
+	}
 	writeJSON(w, http.StatusOK, struct {
 		Bookings int `json:"bookings_erased"`
 	}{er.Bookings})

@@ -86,6 +86,10 @@ type Erasure struct {
 	Bookings int
 	// Cancelled are the ids of the upcoming bookings it cancelled.
 	Cancelled []string
+	// RewritePending is true when the erased values may still be in
+	// Redis' append-only files: a rewrite was running, and RewriteAOFIfDue
+	// starts the next one.
+	RewritePending bool
 }
 
 // RedactFinished reduces to its H3 cell the exact location of every
@@ -126,6 +130,11 @@ const AllTenants = ""
 // are deleted. Another tenant's records of the same id are left alone. It
 // returns how many bookings it touched and which ones it cancelled (for the
 // audit log: each cancel is an event of its own).
+//
+// The erased values stay in Redis' append-only files until Redis rewrites
+// them, so EraseCustomer then starts a rewrite (see RewriteAOF); when one
+// is already running it leaves that to RewriteAOFIfDue and reports it in
+// Erasure.RewritePending.
 func (s *Store) EraseCustomer(ctx context.Context, tenant, customerID string, now time.Time) (Erasure, error) {
 	if customerID == "" {
 		return Erasure{}, invalid("customer_id", "customer id is required")
@@ -191,7 +200,9 @@ func (s *Store) EraseCustomer(ctx context.Context, tenant, customerID string, no
 		return out, err
 	}
 	out.Bookings = len(ids)
-	return out, nil
+	pending, err := s.rewriteAfterErasure(ctx)
+	out.RewritePending = pending
+	return out, err
 }
 
 // anonymize drops the customer id and exact location of booking id,
