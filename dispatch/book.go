@@ -25,7 +25,7 @@ type Booked struct {
 // that nobody can reach within the hour is rescued when moving one normal
 // booking frees a qualified worker (see rescue). owner names the API key
 // that books: the tenant whose customer history the booking reads and
-// writes.
+// writes (an empty owner keeps none).
 func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) (*Booked, error) {
 	if err := s.Prepare(&req); err != nil {
 		return nil, err
