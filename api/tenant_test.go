@@ -9,6 +9,7 @@ import (
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/matcher"
+	"github.com/doorstep-dev/doorstep/store/storetest"
 )
 
 // continuityOf returns each option's continuity term in a match answer.
@@ -106,20 +107,9 @@ func TestCrossTenantCustomer(t *testing.T) {
 	if last, err := h.Store.LastWorker(t.Context(), ids[keyBooking2], cust); err != nil || last != "" {
 		t.Errorf("B's history after the admin's erasure: %q, %v; want none", last, err)
 	}
-	if keys := findIn(h.dump(t), cust); len(keys) > 0 {
+	if keys := storetest.FindIn(h.dump(t), cust); len(keys) > 0 {
 		t.Errorf("customer id still stored after the admin's erasure, in %v", keys)
 	}
-}
-
-// findIn lists the keys of a dump whose name or value holds needle.
-func findIn(dump map[string]string, needle string) []string {
-	var keys []string
-	for k, v := range dump {
-		if strings.Contains(k, needle) || strings.Contains(v, needle) {
-			keys = append(keys, k)
-		}
-	}
-	return keys
 }
 
 // rescueMatch is a match answer with the rescue it would make.
