@@ -191,6 +191,45 @@ type Booking struct {
 	// Owner names the API key (not the key itself) that created the
 	// booking; other booking systems cannot see it.
 	Owner string `json:"owner,omitempty"`
+	// Version is 1 when the booking is created and grows by one with every
+	// change of its worker, times or status (Touch); the store refuses a
+	// rewrite that does not follow the version it holds. Reducing the
+	// location for privacy is not a change of the booking and keeps it.
+	Version int64 `json:"version"`
+	// UpdatedAt is when the booking was created or last changed.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	// LastChange is the booking's latest change after its creation, nil
+	// until one is made: what a notification to its owner needs.
+	LastChange *BookingChange `json:"last_change,omitempty"`
+}
+
+// Reasons of a BookingChange.
+const (
+	// ChangeRescue: moved, maybe by another owner's urgent request, to free
+	// its worker (its promise kept: same window, within 24 hours).
+	ChangeRescue = "rescue"
+	// ChangeReschedule: moved to a new window by its owner.
+	ChangeReschedule = "reschedule"
+	// ChangeCancel: cancelled (by its owner, or by a customer's erasure).
+	ChangeCancel = "cancel"
+)
+
+// BookingChange records why and when a booking last changed, and its
+// worker and start before the change.
+type BookingChange struct {
+	Reason           string    `json:"reason"`
+	At               time.Time `json:"at"`
+	PreviousWorkerID string    `json:"previous_worker_id"`
+	PreviousStart    time.Time `json:"previous_start"`
+}
+
+// Touch records a change of b made at now for reason: Version grows by one,
+// UpdatedAt becomes now and LastChange keeps the worker and start b has
+// before the change. Call it before changing them.
+func (b *Booking) Touch(now time.Time, reason string) {
+	b.LastChange = &BookingChange{Reason: reason, At: now, PreviousWorkerID: b.WorkerID, PreviousStart: b.Start}
+	b.Version++
+	b.UpdatedAt = now
 }
 
 // String is a short description for logs; it carries no personal data.

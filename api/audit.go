@@ -77,7 +77,11 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	}{events})
 }
 
-// handleEraseCustomer erases what Doorstep holds of a customer (admin).
+// handleEraseCustomer erases what Doorstep holds of a customer. Customer
+// ids are each booking system's own, so a booking key erases its own
+// customer of that id (store.EraseCustomer with its key id as tenant) and
+// leaves other systems' customers of the same id alone; an admin (the
+// operator) erases the id in every tenant's records.
 func (s *Server) handleEraseCustomer(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	if !doorstep.ValidID(id) {
@@ -85,11 +89,14 @@ func (s *Server) handleEraseCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Each booking the erasure cancels is audited by its cancel.
-	er, err := s.st.EraseCustomer(r.Context(), id, s.svc.Now())
+	er, err := s.st.EraseCustomer(r.Context(), principalFrom(r.Context()).owner(), id, s.svc.Now())
 	s.audit(r, auditErase, "", err)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if er.RewritePending {
+		s.log.InfoContext(r.Context(), "erased values stay in the Redis AOF files until the rewrite the server starts when the running one ends")
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Bookings int `json:"bookings_erased"`

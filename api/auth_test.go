@@ -76,7 +76,7 @@ func TestRoles(t *testing.T) {
 			func(string) any { return map[string]any{"requests": []any{with(short, "id", "r-1")}} }, http.StatusOK, []string{"ops"}},
 		{http.MethodPost, "/v1/simulations", fixed("/v1/simulations"), func(string) any { return tinyScenario }, http.StatusOK, []string{"ops"}},
 		{http.MethodGet, "/v1/audit", fixed("/v1/audit"), nil, http.StatusOK, []string{}},
-		{http.MethodDelete, "/v1/customers/{id}", fixed("/v1/customers/cust-erase"), nil, http.StatusOK, []string{}},
+		{http.MethodDelete, "/v1/customers/{id}", fixed("/v1/customers/cust-erase"), nil, http.StatusOK, []string{"booking"}},
 		{http.MethodGet, "/metrics", fixed("/metrics"), nil, http.StatusOK, []string{"ops"}},
 		{http.MethodGet, "/healthz", fixed("/healthz"), nil, http.StatusOK, nil},
 		{http.MethodGet, "/readyz", fixed("/readyz"), nil, http.StatusOK, nil},

@@ -21,12 +21,13 @@ func (s *Server) handleMatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	q, err := s.svc.Quote(r.Context(), req)
+	p := principalFrom(r.Context())
+	q, err := s.svc.Quote(r.Context(), req, p.KeyID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, matchOut(q))
+	writeJSON(w, http.StatusOK, matchOut(q, p))
 }
 
 // bookBody is a booking request: a household request, optionally recurring.
@@ -84,7 +85,7 @@ func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
 			s.audit(r, auditCreate, "", err)
 			return "", nil, err
 		}
-		return "/v1/bookings/" + bk.Booking.ID, bookedOut(bk), nil
+		return "/v1/bookings/" + bk.Booking.ID, bookedOut(bk, principalFrom(r.Context())), nil
 	}
 	if key == "" {
 		loc, v, err := book(r.Context())

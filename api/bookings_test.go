@@ -26,8 +26,8 @@ func TestBookingLifecycle(t *testing.T) {
 	r := h.do(t, http.MethodPost, "/v1/bookings", keyBooking, req)
 	wantStatus(t, r, http.StatusCreated)
 	// Exactly the documented fields: every one is set here but series_id
-	// (for a recurring booking) and rescue (for an urgent one that moved
-	// another).
+	// (for a recurring booking), last_change (for a booking changed since
+	// its creation) and rescue (for an urgent one that moved another).
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(r.Body, &raw); err != nil {
 		t.Fatal(err)
@@ -38,7 +38,7 @@ func TestBookingLifecycle(t *testing.T) {
 	}
 	sort.Strings(gotKeys)
 	schema := mustResolve(t, mustDoc(t), map[string]any{"$ref": "#/components/schemas/Booking"})
-	documented := slices.DeleteFunc(keys(schema["properties"].(map[string]any)), func(k string) bool { return k == "series_id" || k == "rescue" })
+	documented := slices.DeleteFunc(keys(schema["properties"].(map[string]any)), func(k string) bool { return k == "series_id" || k == "rescue" || k == "last_change" })
 	if diff := cmp.Diff(gotKeys, documented); diff != "" {
 		t.Errorf("booking fields (-got +documented):\n%s", diff)
 	}
@@ -54,6 +54,7 @@ func TestBookingLifecycle(t *testing.T) {
 		RequestedAt: now, Deadline: now.Add(24 * time.Hour),
 		Start: at(10, 0), End: at(12, 0), Arrival: b.Arrival,
 		Status: doorstep.StatusConfirmed, Window: &window, CustomerID: "cust-42",
+		Version: 1, UpdatedAt: now,
 	}
 	if diff := cmp.Diff(b, want); diff != "" {
 		t.Errorf("booking (-got +want):\n%s", diff)
@@ -76,7 +77,8 @@ func TestBookingLifecycle(t *testing.T) {
 	r = h.do(t, http.MethodPost, "/v1/bookings/"+b.ID+"/cancel", keyBooking, nil)
 	wantStatus(t, r, http.StatusOK)
 	cancelled := want
-	cancelled.Status = doorstep.StatusCancelled
+	cancelled.Status, cancelled.Version, cancelled.UpdatedAt = doorstep.StatusCancelled, 2, now
+	cancelled.LastChange = &doorstep.BookingChange{Reason: doorstep.ChangeCancel, At: now, PreviousWorkerID: "w-1", PreviousStart: want.Start}
 	if diff := cmp.Diff(decodeBody[booking](t, r), cancelled); diff != "" {
 		t.Errorf("cancel (-got +want):\n%s", diff)
 	}

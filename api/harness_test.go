@@ -259,28 +259,32 @@ func decodeBody[T any](t testing.TB, r *response) T {
 
 // booking is a booking on the wire.
 type booking struct {
-	ID          string           `json:"id"`
-	WorkerID    string           `json:"worker_id"`
-	Service     string           `json:"service"`
-	Urgency     doorstep.Urgency `json:"urgency"`
-	RequestedAt time.Time        `json:"requested_at"`
-	Deadline    time.Time        `json:"deadline"`
-	Start       time.Time        `json:"start"`
-	End         time.Time        `json:"end"`
-	Arrival     time.Time        `json:"arrival"`
-	Status      string           `json:"status"`
-	Window      *doorstep.Window `json:"window,omitempty"`
-	CustomerID  string           `json:"customer_id,omitempty"`
-	SeriesID    string           `json:"series_id,omitempty"`
-	Rescue      *rescue          `json:"rescue,omitempty"`
+	ID          string                  `json:"id"`
+	WorkerID    string                  `json:"worker_id"`
+	Service     string                  `json:"service"`
+	Urgency     doorstep.Urgency        `json:"urgency"`
+	RequestedAt time.Time               `json:"requested_at"`
+	Deadline    time.Time               `json:"deadline"`
+	Start       time.Time               `json:"start"`
+	End         time.Time               `json:"end"`
+	Arrival     time.Time               `json:"arrival"`
+	Status      string                  `json:"status"`
+	Window      *doorstep.Window        `json:"window,omitempty"`
+	CustomerID  string                  `json:"customer_id,omitempty"`
+	SeriesID    string                  `json:"series_id,omitempty"`
+	Version     int64                   `json:"version"`
+	UpdatedAt   time.Time               `json:"updated_at,omitzero"`
+	LastChange  *doorstep.BookingChange `json:"last_change,omitempty"`
+	Rescue      *rescue                 `json:"rescue,omitempty"`
 }
 
 type rescue struct {
-	MovedBookingID string    `json:"moved_booking_id"`
-	FromWorker     string    `json:"from_worker"`
-	ToWorker       string    `json:"to_worker"`
-	OldStart       time.Time `json:"old_start"`
-	NewStart       time.Time `json:"new_start"`
+	MovedBookingID  string    `json:"moved_booking_id,omitempty"`
+	MovedBookingRef string    `json:"moved_booking_ref"`
+	FromWorker      string    `json:"from_worker"`
+	ToWorker        string    `json:"to_worker"`
+	OldStart        time.Time `json:"old_start"`
+	NewStart        time.Time `json:"new_start"`
 }
 
 // series is a booked recurring series on the wire.

@@ -83,7 +83,7 @@ func (s *Server) answerRecovered(w http.ResponseWriter, r *http.Request, rec *st
 		s.writeError(w, r, err)
 		return
 	}
-	loc, v := "/v1/bookings/"+b.ID, any(bookedOut(&dispatch.Booked{Booking: b}))
+	loc, v := "/v1/bookings/"+b.ID, any(bookedOut(&dispatch.Booked{Booking: b}, principalFrom(r.Context())))
 	if b.SeriesID != "" {
 		bs, err := s.svc.Series(r.Context(), b.SeriesID, owner)
 		if err != nil {

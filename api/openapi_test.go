@@ -170,7 +170,7 @@ func TestShapeChecker(t *testing.T) {
 	good := `{"id":"b1","worker_id":"w1","service":"cleaning","urgency":"normal",
 		"requested_at":"2026-11-23T08:00:00Z","deadline":"2026-11-24T08:00:00Z",
 		"start":"2026-11-23T08:00:00Z","end":"2026-11-23T10:00:00Z",
-		"arrival":"2026-11-23T08:00:00Z","status":"confirmed"}`
+		"arrival":"2026-11-23T08:00:00Z","status":"confirmed","version":1}`
 	tests := []struct {
 		name, body, want string
 	}{

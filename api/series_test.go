@@ -25,6 +25,8 @@ func TestReschedule(t *testing.T) {
 	want := b
 	want.Start, want.End, want.Window = at(14, 0), at(16, 0), &window
 	want.Arrival = got.Arrival
+	want.Version, want.UpdatedAt = 2, now
+	want.LastChange = &doorstep.BookingChange{Reason: doorstep.ChangeReschedule, At: now, PreviousWorkerID: "w-1", PreviousStart: b.Start}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("rescheduled (-got +want):\n%s", diff)
 	}

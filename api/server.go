@@ -155,10 +155,12 @@ func (s *Server) routes() chi.Router {
 				r.Get("/series/{id}", s.handleGetSeries)
 				r.Post("/series/{id}/cancel", s.handleCancelSeries)
 			})
+			// Erasure: a booking key erases its own customer, an admin
+			// every tenant's (handleEraseCustomer).
+			r.With(s.allow(RoleBooking), long).Delete("/customers/{id}", s.handleEraseCustomer)
 			r.Group(func(r chi.Router) {
 				r.Use(s.allow(RoleAdmin))
 				r.With(short).Get("/audit", s.handleAudit)
-				r.With(long).Delete("/customers/{id}", s.handleEraseCustomer)
 			})
 		})
 	})

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"time"
 
@@ -71,31 +73,55 @@ type bookingJSON struct {
 	Window      *doorstep.Window `json:"window,omitempty"`
 	CustomerID  string           `json:"customer_id,omitempty"`
 	SeriesID    string           `json:"series_id,omitempty"`
+	// Version is 1 at creation and grows with every change (a move by a
+	// rescue, a reschedule, a cancel); UpdatedAt is when the latest was
+	// made, LastChange what it was.
+	Version    int64                   `json:"version"`
+	UpdatedAt  time.Time               `json:"updated_at,omitzero"`
+	LastChange *doorstep.BookingChange `json:"last_change,omitempty"`
 	// Rescue is set when a normal booking moved to make room for this
 	// urgent one.
 	Rescue *rescueJSON `json:"rescue,omitempty"`
 }
 
-// rescueJSON reports the normal booking an urgent booking displaced.
+// rescueJSON reports the normal booking an urgent booking displaced. That
+// booking may be another booking system's: its id is shown only to its
+// owner and to admins; everyone gets MovedBookingRef (movedRef).
 type rescueJSON struct {
-	MovedBookingID string    `json:"moved_booking_id"`
-	FromWorker     string    `json:"from_worker"`
-	ToWorker       string    `json:"to_worker"`
-	OldStart       time.Time `json:"old_start"`
-	NewStart       time.Time `json:"new_start"`
+	MovedBookingID  string    `json:"moved_booking_id,omitempty"`
+	MovedBookingRef string    `json:"moved_booking_ref"`
+	FromWorker      string    `json:"from_worker"`
+	ToWorker        string    `json:"to_worker"`
+	OldStart        time.Time `json:"old_start"`
+	NewStart        time.Time `json:"new_start"`
 }
 
-func bookedOut(bk *dispatch.Booked) bookingJSON {
+func bookedOut(bk *dispatch.Booked, viewer Principal) bookingJSON {
 	out := bookingOut(bk.Booking)
-	out.Rescue = rescueOut(bk.Rescue)
+	out.Rescue = rescueOut(bk.Rescue, viewer)
 	return out
 }
 
-func rescueOut(r *dispatch.Rescue) *rescueJSON {
+// rescueOut is r as viewer may see it.
+func rescueOut(r *dispatch.Rescue, viewer Principal) *rescueJSON {
 	if r == nil {
 		return nil
 	}
-	return &rescueJSON{MovedBookingID: r.MovedBookingID, FromWorker: r.FromWorker, ToWorker: r.ToWorker, OldStart: r.OldStart, NewStart: r.NewStart}
+	out := &rescueJSON{MovedBookingRef: movedRef(viewer.KeyID, r.MovedBookingID),
+		FromWorker: r.FromWorker, ToWorker: r.ToWorker, OldStart: r.OldStart, NewStart: r.NewStart}
+	if owner := viewer.owner(); owner == "" || owner == r.MovedOwner {
+		out.MovedBookingID = r.MovedBookingID
+	}
+	return out
+}
+
+// movedRef is the opaque reference of moved booking id shown to the key
+// keyID: "mv_" and the first 16 bytes of SHA-256(keyID, 0, id) in hex. It
+// reveals nothing of the id (128 random bits), differs between keys, and an
+// operator holding the audit log (key id, booking id) can recompute it.
+func movedRef(keyID, id string) string {
+	sum := sha256.Sum256([]byte(keyID + "\x00" + id))
+	return "mv_" + hex.EncodeToString(sum[:16])
 }
 
 func bookingOut(b *doorstep.Booking) bookingJSON {
@@ -103,6 +129,7 @@ func bookingOut(b *doorstep.Booking) bookingJSON {
 		ID: b.ID, WorkerID: b.WorkerID, Service: b.Service, Urgency: b.Urgency,
 		RequestedAt: b.RequestedAt, Deadline: b.Deadline, Start: b.Start, End: b.End,
 		Arrival: b.Arrival, Status: b.Status, Window: b.Window, CustomerID: b.CustomerID, SeriesID: b.SeriesID,
+		Version: b.Version, UpdatedAt: b.UpdatedAt, LastChange: b.LastChange,
 	}
 }
 
@@ -157,9 +184,9 @@ type matchJSON struct {
 	Rescue *rescueJSON `json:"rescue,omitempty"`
 }
 
-func matchOut(q *dispatch.Quote) matchJSON {
+func matchOut(q *dispatch.Quote, viewer Principal) matchJSON {
 	out := matchJSON{Options: make([]optionJSON, 0, len(q.Options)), Deadline: q.Deadline, Considered: q.Considered, Rejected: q.Rejected,
-		Rescue: rescueOut(q.Rescue)}
+		Rescue: rescueOut(q.Rescue, viewer)}
 	for _, o := range q.Options {
 		out.Options = append(out.Options, optionJSON{
 			WorkerID: o.WorkerID, Start: o.Slot.Start, End: o.Slot.End, Arrival: o.Slot.Arrival,

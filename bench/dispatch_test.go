@@ -63,7 +63,7 @@ func BenchmarkQuoteRedis(b *testing.B) {
 			for b.Loop() {
 				req := cityRequest(rng, services)
 				t0 := time.Now()
-				_, err := svc.Quote(ctx, req)
+				_, err := svc.Quote(ctx, req, "")
 				samples = append(samples, time.Since(t0))
 				if err != nil && doorstep.ErrorCode(err) != doorstep.EUNSERVABLE {
 					b.Fatal(err)

@@ -113,7 +113,7 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 		if commit {
 			region := p.regions[wk.ID]
 			for _, a := range as {
-				bookings = append(bookings, bookingFor(items[a.Item].Request, &a.Option, store.NewBookingID(region), owner))
+				bookings = append(bookings, bookingFor(items[a.Item].Request, &a.Option, store.NewBookingID(region), owner, now))
 			}
 			err := s.st.Apply(ctx, store.Change{Region: region, Expect: map[string]int64{wk.ID: workers[w].Version}, Create: bookings})
 			if errors.Is(err, store.ErrConflict) {
@@ -142,7 +142,7 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 				End: a.Option.Slot.End, Arrival: a.Option.Slot.Arrival, Cost: a.Option.Cost}
 			if commit {
 				p.Booking = bookings[k]
-				s.booked(ctx, items[a.Item].Request, bookings[k])
+				s.booked(ctx, owner, items[a.Item].Request, bookings[k])
 			}
 			out.Placements = append(out.Placements, p)
 		}

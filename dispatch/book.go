@@ -24,12 +24,13 @@ type Booked struct {
 // candidates are read again, up to MaxAttempts rounds. An urgent request
 // that nobody can reach within the hour is rescued when moving one normal
 // booking frees a qualified worker (see rescue). owner names the API key
-// that books.
+// that books: the tenant whose customer history the booking reads and
+// writes (an empty owner keeps none).
 func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) (*Booked, error) {
 	if err := s.Prepare(&req); err != nil {
 		return nil, err
 	}
-	hist, err := s.history(ctx, req.CustomerID)
+	hist, err := s.history(ctx, owner, req.CustomerID)
 	if err != nil {
 		return nil, err
 	}
@@ -48,18 +49,18 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 			if rp == nil {
 				return nil, s.unservable(&req, p, now, res)
 			}
-			b, err := s.applyRescue(ctx, &req, rp, owner)
+			b, err := s.applyRescue(ctx, &req, rp, owner, now)
 			switch {
 			case errors.Is(err, errRescueLost):
 				continue
 			case err != nil:
 				return nil, err
 			}
-			s.booked(ctx, &req, b)
+			s.booked(ctx, owner, &req, b)
 			return &Booked{Booking: b, Rescue: rp.rescue()}, nil
 		}
 		for i := range res.Options {
-			b, err := s.reserve(ctx, &req, &res.Options[i], p.regions[res.Options[i].WorkerID], owner)
+			b, err := s.reserve(ctx, &req, &res.Options[i], p.regions[res.Options[i].WorkerID], owner, now)
 			if errors.Is(err, store.ErrConflict) {
 				s.cfg.Observer.Conflict()
 				continue
@@ -67,30 +68,31 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 			if err != nil {
 				return nil, err
 			}
-			s.booked(ctx, &req, b)
+			s.booked(ctx, owner, &req, b)
 			return &Booked{Booking: b}, nil
 		}
 	}
 	return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "every suitable worker was booked by someone else meanwhile; retry")
 }
 
-// booked records a confirmed booking: metrics, and the customer's last
-// worker for continuity next time.
-func (s *Service) booked(ctx context.Context, req *doorstep.Request, b *doorstep.Booking) {
+// booked records a confirmed booking: metrics, and the last worker of the
+// owner's customer for continuity next time.
+func (s *Service) booked(ctx context.Context, owner string, req *doorstep.Request, b *doorstep.Booking) {
 	s.cfg.Observer.Booked(req.Urgency)
-	if req.CustomerID != "" {
+	if req.CustomerID != "" && owner != "" {
 		// Continuity is a soft preference: losing it to a Redis hiccup costs
 		// a little ranking quality, never a booking, so it is not an error.
-		_ = s.st.SetLastWorker(ctx, req.CustomerID, b.WorkerID)
+		_ = s.st.SetLastWorker(ctx, owner, req.CustomerID, b.WorkerID)
 	}
 }
 
-// history reads what is known of the customer.
-func (s *Service) history(ctx context.Context, customerID string) (matcher.History, error) {
-	if customerID == "" {
-		return matcher.History{}, nil
+// history reads what owner (the tenant) knows of its customer: another
+// tenant's customer of the same id is another household.
+func (s *Service) history(ctx context.Context, owner, customerID string) (matcher.History, error) {
+	if customerID == "" || owner == "" {
+		return matcher.History{}, nil // no tenant, no history
 	}
-	last, err := s.st.LastWorker(ctx, customerID)
+	last, err := s.st.LastWorker(ctx, owner, customerID)
 	if err != nil {
 		return matcher.History{}, fmt.Errorf("read customer history: %w", err)
 	}
@@ -98,8 +100,8 @@ func (s *Service) history(ctx context.Context, customerID string) (matcher.Histo
 }
 
 // reserve books option o for req through one atomic store step.
-func (s *Service) reserve(ctx context.Context, req *doorstep.Request, o *matcher.Option, region, owner string) (*doorstep.Booking, error) {
-	b := bookingFor(req, o, store.NewBookingID(region), owner)
+func (s *Service) reserve(ctx context.Context, req *doorstep.Request, o *matcher.Option, region, owner string, now time.Time) (*doorstep.Booking, error) {
+	b := bookingFor(req, o, store.NewBookingID(region), owner, now)
 	err := s.st.Apply(ctx, store.Change{
 		Region: region,
 		Expect: map[string]int64{o.WorkerID: o.Version},
@@ -111,7 +113,8 @@ func (s *Service) reserve(ctx context.Context, req *doorstep.Request, o *matcher
 	return b, nil
 }
 
-func bookingFor(req *doorstep.Request, o *matcher.Option, id, owner string) *doorstep.Booking {
+// bookingFor is the new booking (version 1, made at now) of option o for req.
+func bookingFor(req *doorstep.Request, o *matcher.Option, id, owner string, now time.Time) *doorstep.Booking {
 	return &doorstep.Booking{
 		ID:               id,
 		WorkerID:         o.WorkerID,
@@ -131,6 +134,8 @@ func bookingFor(req *doorstep.Request, o *matcher.Option, id, owner string) *doo
 		Certificates:     req.Certificates,
 		PreferredWorkers: req.PreferredWorkers,
 		ExcludedWorkers:  req.ExcludedWorkers,
+		Version:          1,
+		UpdatedAt:        now,
 	}
 }
 
@@ -161,7 +166,7 @@ func (s *Service) Cancel(ctx context.Context, id, owner string) (*doorstep.Booki
 	if !s.cfg.Now().Before(b.Start) {
 		return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "booking %s started at %s and can no longer be cancelled", id, b.Start.Format(time.RFC3339))
 	}
-	c, err := s.st.CancelBooking(ctx, id)
+	c, err := s.st.CancelBooking(ctx, id, s.cfg.Now())
 	if errors.Is(err, store.ErrNotConfirmed) {
 		return s.Booking(ctx, id, owner) // cancelled meanwhile: same answer
 	}

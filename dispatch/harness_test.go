@@ -191,10 +191,13 @@ func urgent(service string, loc doorstep.Location, d time.Duration) doorstep.Req
 	return doorstep.Request{Service: service, Location: loc, Urgency: doorstep.Urgent, Duration: d}
 }
 
-// book books req and fails the test on an error.
+// tenant owns the bookings of env.book and the history env.quote reads.
+const tenant = "key-tenant-a"
+
+// book books req for tenant and fails the test on an error.
 func (e *env) book(tb testing.TB, req doorstep.Request) *dispatch.Booked {
 	tb.Helper()
-	b, err := e.svc.Book(tb.Context(), req, "")
+	b, err := e.svc.Book(tb.Context(), req, tenant)
 	if err != nil {
 		tb.Fatalf("Book: %v", err)
 	}

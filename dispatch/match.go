@@ -111,10 +111,11 @@ type Quote struct {
 	Rescue *Rescue
 }
 
-// Quote ranks the workers who can serve req. It reserves nothing. When none
+// Quote ranks the workers who can serve req for owner (the API key whose
+// customer history it reads, as Book does). It reserves nothing. When none
 // can serve it within its class it returns an *doorstep.Error with code
 // EUNSERVABLE explaining why.
-func (s *Service) Quote(ctx context.Context, req doorstep.Request) (*Quote, error) {
+func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string) (*Quote, error) {
 	if err := s.Prepare(&req); err != nil {
 		return nil, err
 	}
@@ -123,7 +124,7 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request) (*Quote, erro
 	if err != nil {
 		return nil, err
 	}
-	hist, err := s.history(ctx, req.CustomerID)
+	hist, err := s.history(ctx, owner, req.CustomerID)
 	if err != nil {
 		return nil, err
 	}

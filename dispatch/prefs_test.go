@@ -11,7 +11,7 @@ import (
 // quote quotes req and returns the options by worker id.
 func (e *env) quote(t *testing.T, req doorstep.Request) (*dispatch.Quote, map[string]matcher.Option) {
 	t.Helper()
-	q, err := e.svc.Quote(t.Context(), req)
+	q, err := e.svc.Quote(t.Context(), req, tenant)
 	if err != nil {
 		t.Fatalf("Quote: %v", err)
 	}

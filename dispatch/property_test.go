@@ -269,7 +269,7 @@ func (w *propWorld) bookUrgent() {
 		w.book(req)
 		return
 	}
-	q, qerr := w.e.svc.Quote(w.t.Context(), req)
+	q, qerr := w.e.svc.Quote(w.t.Context(), req, "")
 	if qerr != nil && doorstep.ErrorCode(qerr) != doorstep.EUNSERVABLE {
 		w.t.Fatalf("Quote: %v", qerr)
 	}

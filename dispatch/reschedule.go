@@ -107,6 +107,7 @@ func (s *Service) reschedule(ctx context.Context, b *doorstep.Booking, req *door
 		pick = &res.Options[0]
 	}
 	moved := *b
+	moved.Touch(now, doorstep.ChangeReschedule)
 	moved.WorkerID, moved.Start, moved.End, moved.Arrival = pick.WorkerID, pick.Slot.Start, pick.Slot.End, pick.Slot.Arrival
 	moved.Window, moved.RequestedAt, moved.Deadline = req.Window, req.RequestedAt, req.Deadline()
 	expect := map[string]int64{pick.WorkerID: pick.Version}

@@ -16,9 +16,12 @@ import (
 )
 
 // Rescue describes a normal booking moved so that a qualified worker could
-// take an urgent request nobody could otherwise reach within the hour.
+// take an urgent request nobody could otherwise reach within the hour. The
+// moved booking may be another owner's: show MovedBookingID only to
+// MovedOwner (or an admin).
 type Rescue struct {
 	MovedBookingID string
+	MovedOwner     string
 	FromWorker     string
 	ToWorker       string
 	OldStart       time.Time
@@ -42,7 +45,7 @@ type rescuePlan struct {
 }
 
 func (rp *rescuePlan) rescue() *Rescue {
-	return &Rescue{MovedBookingID: rp.moved.ID, FromWorker: rp.moved.WorkerID, ToWorker: rp.to.WorkerID,
+	return &Rescue{MovedBookingID: rp.moved.ID, MovedOwner: rp.moved.Owner, FromWorker: rp.moved.WorkerID, ToWorker: rp.to.WorkerID,
 		OldStart: rp.moved.Start, NewStart: rp.to.Start}
 }
 
@@ -124,6 +127,7 @@ func (s *Service) planMove(req *doorstep.Request, job schedule.Job, p pool, c *m
 		return nil
 	}
 	to := *moved
+	to.Touch(now, doorstep.ChangeRescue)
 	to.WorkerID, to.Start, to.End, to.Arrival = best.WorkerID, best.Slot.Start, best.Slot.End, best.Slot.Arrival
 	return &rescuePlan{urgent: urgent, moved: moved, to: to, region: region,
 		expect: map[string]int64{c.Worker.ID: c.Version, bestCand.Worker.ID: bestCand.Version}}
@@ -133,8 +137,8 @@ func (s *Service) planMove(req *doorstep.Request, job schedule.Job, p pool, c *m
 // store step (both workers are in one region, so one hash slot), which also
 // records the move in the audit log with its reason (store.ReasonRescue):
 // the moved booking's owner may be another booking system.
-func (s *Service) applyRescue(ctx context.Context, req *doorstep.Request, rp *rescuePlan, owner string) (*doorstep.Booking, error) {
-	ub := bookingFor(req, &rp.urgent, store.NewBookingID(rp.region), owner)
+func (s *Service) applyRescue(ctx context.Context, req *doorstep.Request, rp *rescuePlan, owner string, now time.Time) (*doorstep.Booking, error) {
+	ub := bookingFor(req, &rp.urgent, store.NewBookingID(rp.region), owner, now)
 	to := rp.to
 	err := s.st.Apply(ctx, store.Change{Region: rp.region, Expect: rp.expect, Create: []*doorstep.Booking{ub}, Update: []*doorstep.Booking{&to},
 		Reason: store.ReasonRescue})

@@ -95,7 +95,7 @@ func TestRescue(t *testing.T) {
 			e.put(t, tt.moved.late...)
 			e.clk.Set(tt.now)
 			// The quote offers the rescue Book then makes, and moves nothing.
-			q, qerr := e.svc.Quote(t.Context(), tt.urgent)
+			q, qerr := e.svc.Quote(t.Context(), tt.urgent, "")
 			switch {
 			case tt.wantTo == "" && qerr == nil:
 				t.Errorf("Quote offered %+v (rescue %+v), want unservable", q.Options, q.Rescue)
@@ -124,7 +124,7 @@ func TestRescue(t *testing.T) {
 			if r == nil {
 				t.Fatalf("served without a rescue: %v", got.Booking)
 			}
-			want := dispatch.Rescue{MovedBookingID: orig.ID, FromWorker: orig.WorkerID, ToWorker: tt.wantTo,
+			want := dispatch.Rescue{MovedBookingID: orig.ID, MovedOwner: orig.Owner, FromWorker: orig.WorkerID, ToWorker: tt.wantTo,
 				OldStart: orig.Start, NewStart: tt.wantStart}
 			if diff := cmp.Diff(*r, want); diff != "" {
 				t.Errorf("rescue (-got +want):\n%s", diff)

@@ -63,7 +63,7 @@ func (s *Service) BookSeries(ctx context.Context, req doorstep.Request, rec Recu
 	if req.Urgency != doorstep.Normal {
 		return nil, doorstep.Errorf(doorstep.EINVALID, "recurrence", "only normal requests recur")
 	}
-	hist, err := s.history(ctx, req.CustomerID)
+	hist, err := s.history(ctx, owner, req.CustomerID)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (s *Service) BookSeries(ctx context.Context, req doorstep.Request, rec Recu
 			continue
 		}
 		if err == nil && len(out.Bookings) > 0 {
-			s.booked(ctx, &req, out.Bookings[0])
+			s.booked(ctx, owner, &req, out.Bookings[0])
 		}
 		return out, err
 	}
@@ -139,7 +139,7 @@ func (s *Service) bookSeries(ctx context.Context, req *doorstep.Request, rec Rec
 	out := &SeriesOutcome{SeriesID: seriesID}
 	expect := map[string]int64{}
 	place := func(r *doorstep.Request, o *matcher.Option) {
-		b := bookingFor(r, o, store.NewBookingID(region), owner)
+		b := bookingFor(r, o, store.NewBookingID(region), owner, now)
 		b.SeriesID = seriesID
 		out.Bookings = append(out.Bookings, b)
 		expect[o.WorkerID] = o.Version
@@ -250,7 +250,7 @@ func (s *Service) CancelSeries(ctx context.Context, id, owner string) (*SeriesCa
 			out.Kept = append(out.Kept, b)
 			continue
 		}
-		c, err := s.st.CancelBooking(ctx, b.ID)
+		c, err := s.st.CancelBooking(ctx, b.ID, s.cfg.Now())
 		if errors.Is(err, store.ErrNotConfirmed) {
 			out.Kept = append(out.Kept, b)
 			continue

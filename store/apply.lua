@@ -19,9 +19,10 @@
 -- Returns {"ok"} or {"applied"} (an earlier run of the same change already
 -- wrote it) or a refusal: {"conflict", worker, version},
 -- {"exists", booking}, {"missing", booking}, {"notconfirmed", booking,
--- status}, {"unpinned", worker}, {"noworker", worker}, {"burned"} (the
--- claim was given up: a retry resolved it), {"claimed", ids} (the claim
--- already made bookings in this region).
+-- status}, {"stale", booking, stored version}, {"unpinned", worker},
+-- {"noworker", worker}, {"burned"} (the claim was given up: a retry
+-- resolved it), {"claimed", ids} (the claim already made bookings in this
+-- region).
 local nw, nc, nu = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local markerTTL = ARGV[4]
 local a = 5
@@ -92,6 +93,10 @@ for j = 1, nu do
   if old.status ~= 'confirmed' then return {'notconfirmed', updates[j].id, tostring(old.status)} end
   local oi = wpos[old.worker_id]
   if not oi then return {'unpinned', tostring(old.worker_id)} end
+  -- Optimistic lock: the rewrite follows the version stored (a booking
+  -- stored before versions is at version 1).
+  local have = old.version or 1
+  if cjson.decode(updates[j].json).version ~= have + 1 then return {'stale', updates[j].id, tostring(have)} end
   updates[j].old = oi
 end
 

@@ -31,11 +31,13 @@ type Change struct {
 	// not touch is checked but not bumped.
 	Expect map[string]int64
 	// Create holds new bookings (ids from NewBookingID, Status confirmed),
-	// added to their workers' timelines.
+	// added to their workers' timelines. Apply sets a Version of 0 to 1.
 	Create []*doorstep.Booking
 	// Update holds existing confirmed bookings rewritten whole: taken off
 	// their current worker's timeline and put on WorkerID's at Start, unless
-	// Status is cancelled.
+	// Status is cancelled. Each must follow the booking as stored
+	// (doorstep.Booking.Touch on the booking read): its Version one more
+	// than the stored one, else Apply refuses it with a *StaleError.
 	Update []*doorstep.Booking
 	// Reason, when set, says why the Update bookings move (ReasonRescue):
 	// their audit events are then "move" events with this reason rather
@@ -50,14 +52,15 @@ const ReasonRescue = "rescue"
 // Apply makes ch in one Lua script, which checks before its first write
 // that (1) the first created booking does not exist yet, (2) every pinned
 // worker is at its expected version, (3) every other created booking is new,
-// every updated booking exists, is confirmed and belongs to a pinned
-// worker, and every worker given a booking still has a profile; only then
+// every updated booking exists, is confirmed, follows the stored version of
+// the booking and belongs to a pinned worker, and every worker given a
+// booking still has a profile; only then
 // does it write the bookings, move them between timelines and bump the
 // versions of the workers it touched. No double booking can come out of
 // concurrent Applies pinned to the same version: exactly one wins.
 //
-// A version mismatch is a *ConflictError (errors.Is(err, ErrConflict), code
-// ECONFLICT). An updated booking that is no longer confirmed matches
+// A version mismatch is a *ConflictError for a worker, a *StaleError for an
+// updated booking (both errors.Is(err, ErrConflict), code ECONFLICT). An updated booking that is no longer confirmed matches
 // ErrNotConfirmed (code ECONFLICT); a missing booking or worker is
 // ENOTFOUND. A malformed change (wrong region, unpinned worker, ...) is a
 // programmer error, reported as a plain (EINTERNAL) error.
@@ -121,6 +124,8 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 	case "notconfirmed":
 		return fmt.Errorf("apply change: booking %s is %s: %w: %w", arg(1), arg(2), ErrNotConfirmed,
 			doorstep.Errorf(doorstep.ECONFLICT, "", "booking %s is %s", arg(1), arg(2)))
+	case "stale":
+		return fmt.Errorf("apply change: %w", staleError(ch.Update, arg(1), arg(2)))
 	case "missing":
 		return fmt.Errorf("apply change: %w", notFound("booking %s not found", arg(1)))
 	case "noworker":
@@ -193,6 +198,9 @@ func (ch *Change) script() (keys []string, args []any, err error) {
 		if err := check(b, false); err != nil {
 			return nil, nil, err
 		}
+		if b.Version == 0 {
+			b.Version = 1
+		}
 		data, err := encodeBooking(b)
 		if err != nil {
 			return nil, nil, err
@@ -227,8 +235,9 @@ func (ch *Change) script() (keys []string, args []any, err error) {
 // since removing a booking cannot make a timeline infeasible, a conflict
 // (the timeline changed in between) is retried with the new version rather
 // than reported. A booking already cancelled matches ErrNotConfirmed (code
-// ECONFLICT); an unknown one is ENOTFOUND.
-func (s *Store) CancelBooking(ctx context.Context, id string) (*doorstep.Booking, error) {
+// ECONFLICT); an unknown one is ENOTFOUND. now is when the cancel is
+// made: the booking's new UpdatedAt (doorstep.Booking.Touch).
+func (s *Store) CancelBooking(ctx context.Context, id string, now time.Time) (*doorstep.Booking, error) {
 	region, err := RegionOfBooking(id)
 	if err != nil {
 		return nil, fmt.Errorf("cancel booking: %w", err)
@@ -246,6 +255,7 @@ func (s *Store) CancelBooking(ctx context.Context, id string) (*doorstep.Booking
 		if err != nil {
 			return nil, wrapErr("cancel booking "+id, err)
 		}
+		b.Touch(now, doorstep.ChangeCancel)
 		b.Status = doorstep.StatusCancelled
 		err = s.Apply(ctx, Change{Region: region, Expect: map[string]int64{b.WorkerID: ver}, Update: []*doorstep.Booking{b}})
 		switch {
@@ -378,5 +388,8 @@ func decodeBooking(data string) (*doorstep.Booking, error) {
 		return nil, fmt.Errorf("decode booking: %w", err)
 	}
 	rec.Booking.Owner = rec.Owner
+	if rec.Booking.Version == 0 {
+		rec.Booking.Version = 1 // stored before bookings had versions
+	}
 	return rec.Booking, nil
 }

@@ -30,7 +30,7 @@ func testCandidates(t *testing.T, open openFunc) {
 		mustBook(t, s, b)
 		w1b = append(w1b, b)
 	}
-	if _, err := s.CancelBooking(ctx, w1b[3].ID); err != nil {
+	if _, err := s.CancelBooking(ctx, w1b[3].ID, t0); err != nil {
 		t.Fatalf("CancelBooking: %v", err)
 	}
 	w3b := newBooking(w3, t0.Add(time.Hour), time.Hour, nycB)
@@ -118,7 +118,7 @@ func testApplyRefusals(t *testing.T, open openFunc) {
 	mustBook(t, s, booked)
 	cancelled := newBooking(w1, t0.Add(2*time.Hour), time.Hour, nycB)
 	mustBook(t, s, cancelled)
-	if _, err := s.CancelBooking(ctx, cancelled.ID); err != nil {
+	if _, err := s.CancelBooking(ctx, cancelled.ID, t0); err != nil {
 		t.Fatalf("CancelBooking: %v", err)
 	}
 	v1, v2 := mustVersion(t, s, "w1"), mustVersion(t, s, "w2")
@@ -210,6 +210,7 @@ func testApplyMove(t *testing.T, open openFunc) {
 	// An urgent rescue: w1's booking moves to w2 two hours later, and w1
 	// takes a new one, in one step.
 	moved := *b
+	moved.Touch(t0, doorstep.ChangeRescue)
 	moved.WorkerID = "w2"
 	moved.Start, moved.End = t0.Add(2*time.Hour), t0.Add(3*time.Hour)
 	urgent := newBooking(w1, t0, 30*time.Minute, nycA)
@@ -278,6 +279,7 @@ func testApplyRerun(t *testing.T, open openFunc) {
 	}
 	// The same holds for a change without creates (a cancellation).
 	c := *b
+	c.Touch(t0, doorstep.ChangeCancel)
 	c.Status = doorstep.StatusCancelled
 	cancel := &Change{Region: ch.Region, Expect: map[string]int64{"w1": v + 1}, Update: []*doorstep.Booking{&c}}
 	keys, args, err := cancel.script()
@@ -306,11 +308,12 @@ func testCancel(t *testing.T, open openFunc) {
 	mustPutWorker(t, s, w)
 	b := newBooking(w, t0, time.Hour, nycB)
 	mustBook(t, s, b)
-	got, err := s.CancelBooking(ctx, b.ID)
+	got, err := s.CancelBooking(ctx, b.ID, t0)
 	if err != nil {
 		t.Fatalf("CancelBooking: %v", err)
 	}
 	want := *b
+	want.Touch(t0, doorstep.ChangeCancel)
 	want.Status = doorstep.StatusCancelled
 	if diff := cmp.Diff(got, &want); diff != "" {
 		t.Errorf("CancelBooking (-got +want):\n%s", diff)
@@ -321,14 +324,14 @@ func testCancel(t *testing.T, open openFunc) {
 	if bs, err := s.WorkerBookings(ctx, "w1", t0, t0.Add(time.Hour)); err != nil || len(bs) != 0 {
 		t.Errorf("timeline after cancel = %v, %v; want empty", bs, err)
 	}
-	_, err = s.CancelBooking(ctx, b.ID)
+	_, err = s.CancelBooking(ctx, b.ID, t0)
 	if !errors.Is(err, ErrNotConfirmed) {
 		t.Errorf("CancelBooking(again) = %v, want ErrNotConfirmed", err)
 	}
 	wantCode(t, "CancelBooking(again)", err, doorstep.ECONFLICT)
-	_, err = s.CancelBooking(ctx, NewBookingID(regionOfLoc(nycA)))
+	_, err = s.CancelBooking(ctx, NewBookingID(regionOfLoc(nycA)), t0)
 	wantCode(t, "CancelBooking(unknown)", err, doorstep.ENOTFOUND)
-	_, err = s.CancelBooking(ctx, "nonsense")
+	_, err = s.CancelBooking(ctx, "nonsense", t0)
 	wantCode(t, "CancelBooking(malformed)", err, doorstep.ENOTFOUND)
 	_, err = s.GetBooking(ctx, "nonsense")
 	wantCode(t, "GetBooking(malformed)", err, doorstep.ENOTFOUND)

@@ -46,7 +46,7 @@ func testRedisDown(t *testing.T, open openFunc) {
 		}},
 		{"WorkerBookings", func() error { _, err := s.WorkerBookings(ctx, "w1", t0, t0.Add(time.Hour)); return err }},
 		{"GetBooking", func() error { _, err := s.GetBooking(ctx, b.ID); return err }},
-		{"CancelBooking", func() error { _, err := s.CancelBooking(ctx, b.ID); return err }},
+		{"CancelBooking", func() error { _, err := s.CancelBooking(ctx, b.ID, t0); return err }},
 		{"Apply", func() error {
 			return s.Apply(ctx, Change{Region: region, Expect: map[string]int64{"w1": v}, Create: []*doorstep.Booking{newBooking(w, t0.Add(2*time.Hour), time.Hour, nycB)}})
 		}},

@@ -221,7 +221,7 @@ func testHomeRegionMove(t *testing.T, open openFunc) {
 		t.Fatalf("after a refused move GetWorker = %v, %v; want the New York worker", got, err)
 	}
 
-	if _, err := s.CancelBooking(ctx, b.ID); err != nil {
+	if _, err := s.CancelBooking(ctx, b.ID, t0); err != nil {
 		t.Fatalf("CancelBooking: %v", err)
 	}
 	created, err := s.PutWorker(ctx, moved)

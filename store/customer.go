@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/doorstep-dev/doorstep"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -12,14 +14,46 @@ import (
 // remembered (for continuity) after that customer's last booking.
 const CustomerHistoryTTL = 180 * 24 * time.Hour
 
-// customerLastKey holds the id of the worker who last served a customer.
-// Customer ids are opaque ids chosen by the booking system.
-func customerLastKey(customerID string) string { return keyPrefix + "cust:" + customerID + ":last" }
+// Customer records are scoped by tenant: the id of the API key that owns the
+// bookings (doorstep.Booking.Owner). Customer ids are opaque ids chosen by
+// each booking system, so two systems may use one id for two households:
+// neither may read or overwrite the other's record.
+//
+// Keys written before scoping, dst:cust:<customer>:last, are never read
+// (whose they were is unknown); they expire with CustomerHistoryTTL, and an
+// erasure of the id deletes them.
 
-// LastWorker returns the id of the worker who was last booked for the
+// customerLastKey holds the id of the worker who last served a tenant's
+// customer. Both ids pass doorstep.ValidID, so neither holds a ':' or a
+// glob character.
+func customerLastKey(tenant, customerID string) string {
+	return keyPrefix + "t:" + tenant + ":cust:" + customerID + ":last"
+}
+
+// legacyCustomerLastKey is the unscoped key of the same record, written
+// before customer records were scoped by tenant.
+func legacyCustomerLastKey(customerID string) string {
+	return keyPrefix + "cust:" + customerID + ":last"
+}
+
+// checkCustomer rejects a tenant or customer id that cannot be part of a key.
+func checkCustomer(tenant, customerID string) error {
+	if !doorstep.ValidID(tenant) {
+		return fmt.Errorf("tenant %q is not a valid id", tenant)
+	}
+	if !doorstep.ValidID(customerID) {
+		return invalid("customer_id", "customer id must be an opaque id of 1-64 letters, digits, '.', '_' or '-'")
+	}
+	return nil
+}
+
+// LastWorker returns the id of the worker who was last booked for tenant's
 // customer, or "" when none is remembered.
-func (s *Store) LastWorker(ctx context.Context, customerID string) (string, error) {
-	id, err := s.rdb.Get(ctx, customerLastKey(customerID)).Result()
+func (s *Store) LastWorker(ctx context.Context, tenant, customerID string) (string, error) {
+	if err := checkCustomer(tenant, customerID); err != nil {
+		return "", fmt.Errorf("read last worker of customer: %w", err)
+	}
+	id, err := s.rdb.Get(ctx, customerLastKey(tenant, customerID)).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil
 	}
@@ -29,8 +63,32 @@ func (s *Store) LastWorker(ctx context.Context, customerID string) (string, erro
 	return id, nil
 }
 
-// SetLastWorker remembers workerID as the customer's last worker.
-func (s *Store) SetLastWorker(ctx context.Context, customerID, workerID string) error {
-	err := s.rdb.Set(ctx, customerLastKey(customerID), workerID, CustomerHistoryTTL).Err()
+// SetLastWorker remembers workerID as the last worker of tenant's customer.
+func (s *Store) SetLastWorker(ctx context.Context, tenant, customerID, workerID string) error {
+	if err := checkCustomer(tenant, customerID); err != nil {
+		return fmt.Errorf("remember last worker of customer: %w", err)
+	}
+	err := s.rdb.Set(ctx, customerLastKey(tenant, customerID), workerID, CustomerHistoryTTL).Err()
 	return wrapErr("remember last worker of customer", err)
+}
+
+// forgetCustomer deletes the history of tenant's customer, or of every
+// tenant's customer of that id when tenant is AllTenants, and the legacy
+// unscoped record of the id.
+func (s *Store) forgetCustomer(ctx context.Context, tenant, customerID string) error {
+	// One DEL per key: the keys have no hash tag, so on Redis Cluster they
+	// may live in different slots.
+	if tenant != AllTenants {
+		if err := s.rdb.Del(ctx, customerLastKey(tenant, customerID)).Err(); err != nil {
+			return wrapErr("erase customer history", err)
+		}
+	} else {
+		err := s.scan(ctx, customerLastKey("*", customerID), func(c redis.Cmdable, key, _ string) error {
+			return wrapErr("erase customer history", c.Del(ctx, key).Err())
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return wrapErr("erase customer history", s.rdb.Del(ctx, legacyCustomerLastKey(customerID)).Err())
 }

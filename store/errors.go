@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"syscall"
 
 	"github.com/doorstep-dev/doorstep"
@@ -108,4 +109,40 @@ func isUnavailable(err error) bool {
 		return true
 	}
 	return false
+}
+
+// StaleError says that a booking Apply was to rewrite has changed since the
+// caller read it: its stored version is not the one the rewrite follows.
+// It matches ErrConflict and unwraps to a *doorstep.Error with code
+// ECONFLICT.
+type StaleError struct {
+	BookingID string
+	Expected  int64 // the version the rewrite follows
+	Actual    int64 // the version found in Redis
+}
+
+// Error implements the error interface.
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("store: booking %s is at version %d, not %d", e.BookingID, e.Actual, e.Expected)
+}
+
+// Is reports whether target is ErrConflict.
+func (e *StaleError) Is(target error) bool { return target == ErrConflict }
+
+// Unwrap returns the application error the API answers with.
+func (e *StaleError) Unwrap() error {
+	return doorstep.Errorf(doorstep.ECONFLICT, "", "booking %s changed meanwhile; retry", e.BookingID)
+}
+
+// staleError builds the StaleError of booking id among updates, whose
+// stored version the script reported as actual.
+func staleError(updates []*doorstep.Booking, id, actual string) *StaleError {
+	e := &StaleError{BookingID: id}
+	e.Actual, _ = strconv.ParseInt(actual, 10, 64)
+	for _, b := range updates {
+		if b.ID == id {
+			e.Expected = b.Version - 1
+		}
+	}
+	return e
 }

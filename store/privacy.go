@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -98,6 +99,10 @@ type Erasure struct {
 	Bookings int
 	// Cancelled are the ids of the upcoming bookings it cancelled.
 	Cancelled []string
+	// RewritePending is true when the erased values may still be in
+	// Redis' append-only files: a rewrite was running, and RewriteAOFIfDue
+	// starts the next one.
+	RewritePending bool
 }
 
 // RedactFinished reduces to its H3 cell the exact location of every
@@ -125,22 +130,39 @@ func (s *Store) RedactFinished(ctx context.Context, cutoff time.Time) (int, erro
 	return n, err
 }
 
-// EraseCustomer removes what Doorstep holds of a customer: the customer's
-// bookings that have not started are cancelled, every booking of the
-// customer loses its customer id and exact location, the remembered last
-// worker and the series records forget the customer, and idempotency
-// records whose stored answers name the customer are deleted. It returns
-// how many bookings it touched and which ones it cancelled (for the audit
-// log: each cancel is an event of its own).
-func (s *Store) EraseCustomer(ctx context.Context, customerID string, now time.Time) (Erasure, error) {
+// AllTenants, as the tenant of EraseCustomer, erases the customer id in the
+// records of every tenant (an operator's erasure).
+const AllTenants = ""
+
+// EraseCustomer removes what Doorstep holds of tenant's customer (tenant is
+// the API key id that owns the bookings; AllTenants for every tenant's
+// customer of that id): the customer's bookings that have not started are
+// cancelled, every booking of the customer loses its customer id and exact
+// location, the remembered last worker and the series records forget the
+// customer, and idempotency records whose stored answers name the customer
+// are deleted. Another tenant's records of the same id are left alone. It
+// returns how many bookings it touched and which ones it cancelled (for the
+// audit log: each cancel is an event of its own).
+//
+// The erased values stay in Redis' append-only files until Redis rewrites
+// them, so EraseCustomer then starts a rewrite (see RewriteAOF); when one
+// is already running it leaves that to RewriteAOFIfDue and reports it in
+// Erasure.RewritePending.
+func (s *Store) EraseCustomer(ctx context.Context, tenant, customerID string, now time.Time) (Erasure, error) {
 	if customerID == "" {
 		return Erasure{}, invalid("customer_id", "customer id is required")
 	}
+	if tenant != AllTenants {
+		if err := checkCustomer(tenant, customerID); err != nil {
+			return Erasure{}, fmt.Errorf("erase customer: %w", err)
+		}
+	}
+	mine := func(owner string) bool { return tenant == AllTenants || owner == tenant }
 	var out Erasure
 	var ids []string
 	err := s.scanBookings(ctx, func(key, val string) error {
 		if strings.Contains(val, `"customer_id":"`+customerID+`"`) {
-			if b, err := decodeBooking(val); err == nil && b.CustomerID == customerID {
+			if b, err := decodeBooking(val); err == nil && b.CustomerID == customerID && mine(b.Owner) {
 				ids = append(ids, b.ID)
 			}
 		}
@@ -155,7 +177,7 @@ func (s *Store) EraseCustomer(ctx context.Context, customerID string, now time.T
 			return out, fmt.Errorf("erase customer: %w", err)
 		}
 		if b.Status == doorstep.StatusConfirmed && now.Before(b.Start) {
-			_, err := s.CancelBooking(ctx, id)
+			_, err := s.CancelBooking(ctx, id, now)
 			switch {
 			case err == nil:
 				out.Cancelled = append(out.Cancelled, id)
@@ -167,23 +189,33 @@ func (s *Store) EraseCustomer(ctx context.Context, customerID string, now time.T
 			return out, fmt.Errorf("erase customer: %w", err)
 		}
 	}
-	if err := s.rdb.Del(ctx, customerLastKey(customerID)).Err(); err != nil {
-		return out, wrapErr("erase customer history", err)
+	if err := s.forgetCustomer(ctx, tenant, customerID); err != nil {
+		return out, err
 	}
 	needle := `"customer_id":"` + customerID + `"`
-	if err := s.eraseFromScan(ctx, keyPrefix+"{r:*}:s:*", func(val string) bool { return strings.Contains(val, needle) }); err != nil {
+	if err := s.eraseFromScan(ctx, keyPrefix+"{r:*}:s:*", func(val string) bool {
+		var sr Series
+		return strings.Contains(val, needle) && json.Unmarshal([]byte(val), &sr) == nil && mine(sr.Owner)
+	}); err != nil {
 		return out, err
 	}
 	// Idempotency records hold the first answer (a booking, with its
-	// customer id) as base64 inside JSON: decode before looking.
+	// customer id) as base64 inside JSON: decode before looking. They do
+	// not name their tenant, but their answers name the bookings, and a
+	// tenant's record names one of the tenant's bookings erased above.
 	if err := s.eraseFromScan(ctx, keyPrefix+"idem:*", func(val string) bool {
 		var rec idemRecord
-		return json.Unmarshal([]byte(val), &rec) == nil && strings.Contains(string(rec.Body), needle)
+		if json.Unmarshal([]byte(val), &rec) != nil || !strings.Contains(string(rec.Body), needle) {
+			return false
+		}
+		return tenant == AllTenants || slices.ContainsFunc(ids, func(id string) bool { return strings.Contains(string(rec.Body), id) })
 	}); err != nil {
 		return out, err
 	}
 	out.Bookings = len(ids)
-	return out, nil
+	pending, err := s.rewriteAfterErasure(ctx)
+	out.RewritePending = pending
+	return out, err
 }
 
 // anonymize drops the customer id and exact location of booking id,

@@ -110,7 +110,7 @@ func testRedactFinished(t *testing.T, open openFunc) {
 	for _, b := range []*doorstep.Booking{done, edge, running, cancelled, future} {
 		mustBook(t, s, b)
 	}
-	if _, err := s.CancelBooking(ctx, cancelled.ID); err != nil {
+	if _, err := s.CancelBooking(ctx, cancelled.ID, t0); err != nil {
 		t.Fatalf("CancelBooking: %v", err)
 	}
 
@@ -198,41 +198,42 @@ func testRedactLostRace(t *testing.T, open openFunc) {
 	}
 }
 
-// customerFixture is what the store holds of one customer: bookings, a
-// series, the last worker, an idempotency record naming the customer.
+// customerFixture is what the store holds of one customer of one tenant:
+// bookings, a series, the last worker, an idempotency record naming the
+// customer.
 type customerFixture struct {
-	id                      string
+	tenant, id              string
 	past, running, upcoming *doorstep.Booking
 	series                  *Series
 	idemKey                 string
 	idemBody                []byte
 }
 
-// mustCustomer books, for customer id, a finished booking, a running one
-// and an upcoming one (w1), remembers w1 as the customer's last worker,
-// records the upcoming one as a series of one and as the answer of an
-// Idempotency-Key, at the places given.
-func mustCustomer(tb testing.TB, s *Store, id string, w1, w2 *doorstep.Worker, hour int, places [3]doorstep.Location) *customerFixture {
+// mustCustomer books, for tenant's customer id, a finished booking, a
+// running one and an upcoming one (w1), remembers w1 as the customer's last
+// worker, records the upcoming one as a series of one and as the answer of
+// an Idempotency-Key, at the places given.
+func mustCustomer(tb testing.TB, s *Store, tenant, id string, w1, w2 *doorstep.Worker, hour int, places [3]doorstep.Location) *customerFixture {
 	tb.Helper()
 	ctx := context.Background()
-	c := &customerFixture{id: id, idemKey: "idem-" + id}
+	c := &customerFixture{tenant: tenant, id: id, idemKey: "idem-" + id}
 	c.past = newBooking(w1, t0.Add(time.Duration(hour)*20*time.Minute), 15*time.Minute, places[0])
 	c.running = newBooking(w2, t0.Add(time.Duration(hour)*20*time.Minute+80*time.Minute), 20*time.Minute, places[1])
 	c.upcoming = newBooking(w1, t0.Add(time.Duration(4+hour)*time.Hour), time.Hour, places[2])
-	c.series = &Series{ID: NewSeriesID(regionOf(w1)), Owner: "key-1", CustomerID: id, BookingIDs: []string{c.upcoming.ID}, CreatedAt: t0}
+	c.series = &Series{ID: NewSeriesID(regionOf(w1)), Owner: tenant, CustomerID: id, BookingIDs: []string{c.upcoming.ID}, CreatedAt: t0}
 	c.upcoming.SeriesID = c.series.ID
 	if err := s.PutSeries(ctx, c.series); err != nil {
 		tb.Fatalf("PutSeries: %v", err)
 	}
 	for _, b := range []*doorstep.Booking{c.past, c.running, c.upcoming} {
-		b.CustomerID = id
+		b.CustomerID, b.Owner = id, tenant
 		mustBook(tb, s, b)
 	}
-	if err := s.SetLastWorker(ctx, id, w1.ID); err != nil {
+	if err := s.SetLastWorker(ctx, tenant, id, w1.ID); err != nil {
 		tb.Fatalf("SetLastWorker: %v", err)
 	}
 	c.idemBody, _ = json.Marshal(map[string]string{"id": c.upcoming.ID, "customer_id": id})
-	rec, fresh, err := s.BeginIdempotent(ctx, "key-1", c.idemKey, "fp", IdemOptions{TTL: time.Hour})
+	rec, fresh, err := s.BeginIdempotent(ctx, tenant, c.idemKey, "fp", IdemOptions{TTL: time.Hour})
 	if err != nil || !fresh {
 		tb.Fatalf("BeginIdempotent = %v, %v", fresh, err)
 	}
@@ -248,17 +249,19 @@ func testEraseCustomer(t *testing.T, open openFunc) {
 	w1, w2 := newWorker("w-1", nycA), newWorker("w-2", nycB)
 	mustPutWorker(t, s, w1)
 	mustPutWorker(t, s, w2)
-	// cust-1 is erased; cust-10 (whose id starts with cust-1's) and cust-2
-	// keep everything.
-	gone := mustCustomer(t, s, "cust-1", w1, w2, 0, [3]doorstep.Location{homeA, homeB, homeC})
-	prefix := mustCustomer(t, s, "cust-10", w1, w2, 1, [3]doorstep.Location{homeD, homeE, homeF})
-	other := mustCustomer(t, s, "cust-2", w2, w1, 2, [3]doorstep.Location{offsetLoc(homeA), offsetLoc(homeB), offsetLoc(homeC)})
+	// key-1's cust-1 is erased; key-1's cust-10 (whose id starts with
+	// cust-1's), key-1's cust-2 and key-2's cust-1 (another household that
+	// another booking system gave the same id) keep everything.
+	gone := mustCustomer(t, s, "key-1", "cust-1", w1, w2, 0, [3]doorstep.Location{homeA, homeB, homeC})
+	prefix := mustCustomer(t, s, "key-1", "cust-10", w1, w2, 1, [3]doorstep.Location{homeD, homeE, homeF})
+	other := mustCustomer(t, s, "key-1", "cust-2", w2, w1, 2, [3]doorstep.Location{offsetLoc(homeA), offsetLoc(homeB), offsetLoc(homeC)})
+	twin := mustCustomer(t, s, "key-2", "cust-1", w2, w1, 3, [3]doorstep.Location{offsetLoc(homeD), offsetLoc(homeE), offsetLoc(homeF)})
 	now := t0.Add(90 * time.Minute) // cust-1: past is over, running has started
 
-	if _, err := s.EraseCustomer(ctx, "", now); doorstep.ErrorCode(err) != doorstep.EINVALID {
+	if _, err := s.EraseCustomer(ctx, "key-1", "", now); doorstep.ErrorCode(err) != doorstep.EINVALID {
 		t.Errorf("EraseCustomer(\"\") = %v, want EINVALID", err)
 	}
-	er, err := s.EraseCustomer(ctx, gone.id, now)
+	er, err := s.EraseCustomer(ctx, "key-1", gone.id, now)
 	if err != nil || er.Bookings != 3 || len(er.Cancelled) != 1 {
 		t.Fatalf("EraseCustomer = %+v, %v; want 3 bookings, 1 cancelled", er, err)
 	}
@@ -277,6 +280,10 @@ func testEraseCustomer(t *testing.T, open openFunc) {
 		got := wantReduced(t, s, tc.b.ID, tc.place)
 		want := *tc.b
 		want.CustomerID, want.Status, want.Location, want.Cell = "", tc.status, got.Location, got.Cell
+		if tc.status == doorstep.StatusCancelled {
+			// A cancel is a change of the booking; the erasure is not.
+			want.Touch(now, doorstep.ChangeCancel)
+		}
 		if diff := cmp.Diff(got, &want); diff != "" {
 			t.Errorf("erased booking (-got +want):\n%s", diff)
 		}
@@ -288,48 +295,65 @@ func testEraseCustomer(t *testing.T, open openFunc) {
 	if slices.Contains(bookingIDs(tl), gone.upcoming.ID) || !slices.Contains(bookingIDs(tl), gone.past.ID) {
 		t.Errorf("w-1's timeline %v: want the past booking kept and the upcoming one freed", bookingIDs(tl))
 	}
-	if last, err := s.LastWorker(ctx, gone.id); err != nil || last != "" {
+	if last, err := s.LastWorker(ctx, gone.tenant, gone.id); err != nil || last != "" {
 		t.Errorf("LastWorker(%s) = %q, %v; want forgotten", gone.id, last, err)
 	}
 	if _, err := s.GetSeries(ctx, gone.series.ID); doorstep.ErrorCode(err) != doorstep.ENOTFOUND {
 		t.Errorf("GetSeries(erased) = %v, want ENOTFOUND", err)
 	}
-	if rec, fresh, err := s.BeginIdempotent(ctx, "key-1", gone.idemKey, "fp", IdemOptions{TTL: time.Hour}); err != nil || !fresh {
+	if rec, fresh, err := s.BeginIdempotent(ctx, gone.tenant, gone.idemKey, "fp", IdemOptions{TTL: time.Hour}); err != nil || !fresh {
 		t.Errorf("the idempotency answer naming %s survived: %+v, fresh %v, %v", gone.id, rec, fresh, err)
 	} else if err := s.AbortIdempotent(ctx, rec.Claim); err != nil {
 		t.Fatal(err)
 	}
 
 	// The others are untouched.
-	for _, c := range []*customerFixture{prefix, other} {
+	wantKept(t, s, prefix, other, twin)
+	dump := storetest.Dump(t, s.rdb)
+	if keys := storetest.FindIn(dump, `"`+prefix.id+`"`); len(keys) == 0 {
+		t.Errorf("customer id %s is gone too", prefix.id)
+	}
+	wantPlaces(t, s, map[string]doorstep.Location{"A": homeA, "B": homeB, "C": homeC},
+		map[string]doorstep.Location{"D": homeD, "E": homeE, "F": homeF, "twin's": offsetLoc(homeF)})
+
+	if er, err := s.EraseCustomer(ctx, "key-1", gone.id, now); err != nil || er.Bookings != 0 || len(er.Cancelled) != 0 {
+		t.Errorf("EraseCustomer again = %+v, %v; want nothing", er, err)
+	}
+
+	// The operator's erasure (AllTenants) erases the id in every tenant.
+	if er, err := s.EraseCustomer(ctx, AllTenants, gone.id, now); err != nil || er.Bookings != 3 {
+		t.Errorf("EraseCustomer(AllTenants) = %+v, %v; want key-2's 3 bookings", er, err)
+	}
+	wantKept(t, s, prefix, other)
+	if keys := storetest.FindIn(storetest.Dump(t, s.rdb), `"`+gone.id+`"`); len(keys) > 0 {
+		t.Errorf("customer id %s still stored in %v", gone.id, keys)
+	}
+	if last, err := s.LastWorker(ctx, twin.tenant, twin.id); err != nil || last != "" {
+		t.Errorf("LastWorker(%s's %s) = %q, %v; want forgotten", twin.tenant, twin.id, last, err)
+	}
+}
+
+// wantKept checks that customers cs keep their bookings, last worker,
+// series and idempotency answer as mustCustomer made them.
+func wantKept(t *testing.T, s *Store, cs ...*customerFixture) {
+	t.Helper()
+	ctx := t.Context()
+	for _, c := range cs {
 		for _, b := range []*doorstep.Booking{c.past, c.running, c.upcoming} {
 			if diff := cmp.Diff(mustGetBooking(t, s, b.ID), b); diff != "" {
 				t.Errorf("%s's booking changed (-got +want):\n%s", c.id, diff)
 			}
 		}
-		if last, err := s.LastWorker(ctx, c.id); err != nil || last == "" {
-			t.Errorf("LastWorker(%s) = %q, %v; want kept", c.id, last, err)
+		if last, err := s.LastWorker(ctx, c.tenant, c.id); err != nil || last == "" {
+			t.Errorf("LastWorker(%s's %s) = %q, %v; want kept", c.tenant, c.id, last, err)
 		}
 		if sr, err := s.GetSeries(ctx, c.series.ID); err != nil || sr.CustomerID != c.id {
 			t.Errorf("GetSeries(%s's) = %+v, %v; want kept", c.id, sr, err)
 		}
-		rec, fresh, err := s.BeginIdempotent(ctx, "key-1", c.idemKey, "fp", IdemOptions{TTL: time.Hour})
+		rec, fresh, err := s.BeginIdempotent(ctx, c.tenant, c.idemKey, "fp", IdemOptions{TTL: time.Hour})
 		if err != nil || fresh || string(rec.Body) != string(c.idemBody) {
-			t.Errorf("%s's idempotency answer: %+v, fresh %v, %v; want kept", c.id, rec, fresh, err)
+			t.Errorf("%s's %s's idempotency answer: %+v, fresh %v, %v; want kept", c.tenant, c.id, rec, fresh, err)
 		}
-	}
-	dump := storetest.Dump(t, s.rdb)
-	if keys := storetest.FindIn(dump, `"`+gone.id+`"`); len(keys) > 0 {
-		t.Errorf("customer id %s still stored in %v", gone.id, keys)
-	}
-	if keys := storetest.FindIn(dump, `"`+prefix.id+`"`); len(keys) == 0 {
-		t.Errorf("customer id %s is gone too", prefix.id)
-	}
-	wantPlaces(t, s, map[string]doorstep.Location{"A": homeA, "B": homeB, "C": homeC},
-		map[string]doorstep.Location{"D": homeD, "E": homeE, "F": homeF})
-
-	if er, err := s.EraseCustomer(ctx, gone.id, now); err != nil || er.Bookings != 0 || len(er.Cancelled) != 0 {
-		t.Errorf("EraseCustomer again = %+v, %v; want nothing", er, err)
 	}
 }
 

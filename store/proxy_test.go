@@ -154,6 +154,7 @@ func testLostReply(t *testing.T, open openFunc) {
 
 	// A cancellation (a change without creates) survives a lost reply too.
 	c := *b
+	c.Touch(t0, doorstep.ChangeCancel)
 	c.Status = doorstep.StatusCancelled
 	proxy.armed.Store(true)
 	if err := s.Apply(ctx, Change{Region: region, Expect: map[string]int64{"w1": v + 1}, Update: []*doorstep.Booking{&c}}); err != nil {

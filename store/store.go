@@ -38,6 +38,10 @@
 //	dst:idem:<sha256(scope, key)>      Idempotency-Key record (JSON), with TTL
 //	dst:audit                          audit stream of what changes no
 //	                                   booking (refusals, erasures)
+//	dst:t:<tenant>:cust:<id>:last      last worker of a tenant's customer
+//	                                   (see customer.go), with TTL
+//	dst:aof:due                        an erasure awaits an AOF rewrite
+//	                                   (see aof.go)
 //
 // A booking id embeds its region (NewBookingID), so a booking is found from
 // its id alone. A position index set lives in the region of its cell, which

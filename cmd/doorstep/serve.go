@@ -313,6 +313,7 @@ func (m *Main) servePprof(addr string) error {
 }
 
 // redactLoop reduces finished bookings' exact locations to their H3 cell,
+// and starts the AOF rewrite an erasure left due (store.RewriteAOFIfDue),
 // every period, until ctx ends.
 func (m *Main) redactLoop(ctx context.Context, period time.Duration) {
 	defer close(m.bg)
@@ -328,10 +329,24 @@ func (m *Main) redactLoop(ctx context.Context, period time.Duration) {
 		} else if n > 0 {
 			m.Log.Info("redacted finished bookings", "count", n)
 		}
+		m.rewriteAOFIfDue(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// rewriteAOFIfDue starts the Redis AOF rewrite that a customer erasure could
+// not start (one was running): until it runs, the erased values stay in
+// Redis' files on disk. A rewrite still running is tried again next time.
+func (m *Main) rewriteAOFIfDue(ctx context.Context) {
+	started, err := m.st.RewriteAOFIfDue(ctx)
+	switch {
+	case err != nil && !errors.Is(err, store.ErrRewriteBusy) && ctx.Err() == nil:
+		m.Log.Warn("cannot start the Redis AOF rewrite due after a customer erasure: the erased values stay in the AOF files until Redis rewrites them (BGREWRITEAOF)", "err", err)
+	case started:
+		m.Log.Info("started the Redis AOF rewrite due after a customer erasure")
 	}
 }
