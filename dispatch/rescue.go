@@ -135,13 +135,13 @@ func (s *Service) planMove(req *doorstep.Request, job schedule.Job, p pool, c *m
 
 // applyRescue books the urgent request and moves the booking in one atomic
 // store step (both workers are in one region, so one hash slot), which also
-// records the move in the audit log with its reason (store.ReasonRescue):
+// records the move in the audit log with its reason (doorstep.ChangeRescue):
 // the moved booking's owner may be another booking system.
 func (s *Service) applyRescue(ctx context.Context, req *doorstep.Request, rp *rescuePlan, owner string, now time.Time) (*doorstep.Booking, error) {
 	ub := bookingFor(req, &rp.urgent, store.NewBookingID(rp.region), owner, now)
 	to := rp.to
 	err := s.st.Apply(ctx, store.Change{Region: rp.region, Expect: rp.expect, Create: []*doorstep.Booking{ub}, Update: []*doorstep.Booking{&to},
-		Reason: store.ReasonRescue})
+		Reason: doorstep.ChangeRescue})
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotConfirmed) {
 		s.cfg.Observer.Conflict()
 		return nil, errRescueLost

@@ -38,7 +38,7 @@ type AuditEvent struct {
 	Result    string    `json:"result"`
 	RequestID string    `json:"request_id,omitempty"`
 	// Reason says why a booking was moved by someone else's request
-	// (ReasonRescue), on "move" events.
+	// (doorstep.ChangeRescue), on "move" events.
 	Reason string `json:"reason,omitempty"`
 }
 

@@ -197,13 +197,16 @@ func testAuditChanges(t *testing.T, open openFunc) {
 	}
 	apply(Change{Create: []*doorstep.Booking{b}})
 	later := *b
+	later.Touch(t0, doorstep.ChangeReschedule)
 	later.Start, later.End = t0.Add(2*time.Hour), t0.Add(3*time.Hour)
 	apply(Change{Update: []*doorstep.Booking{&later}})
 	urgent := newBooking(w1, t0, time.Hour, nycA)
 	moved := later
+	moved.Touch(t0, doorstep.ChangeRescue)
 	moved.WorkerID = "w2"
-	apply(Change{Create: []*doorstep.Booking{urgent}, Update: []*doorstep.Booking{&moved}, Reason: ReasonRescue})
+	apply(Change{Create: []*doorstep.Booking{urgent}, Update: []*doorstep.Booking{&moved}, Reason: doorstep.ChangeRescue})
 	gone := moved
+	gone.Touch(t0, doorstep.ChangeCancel)
 	gone.Status = doorstep.StatusCancelled
 	apply(Change{Update: []*doorstep.Booking{&gone}})
 
@@ -218,7 +221,7 @@ func testAuditChanges(t *testing.T, open openFunc) {
 		return e
 	}
 	want := []AuditEvent{event("create", b.ID, ""), event("reschedule", b.ID, ""), event("create", urgent.ID, ""),
-		event("move", b.ID, ReasonRescue), event("cancel", b.ID, "")}
+		event("move", b.ID, doorstep.ChangeRescue), event("cancel", b.ID, "")}
 	if diff := cmp.Diff(got, want, cmpopts.IgnoreFields(AuditEvent{}, "ID")); diff != "" {
 		t.Errorf("events (-got +want):\n%s", diff)
 	}

@@ -39,15 +39,12 @@ type Change struct {
 	// (doorstep.Booking.Touch on the booking read): its Version one more
 	// than the stored one, else Apply refuses it with a *StaleError.
 	Update []*doorstep.Booking
-	// Reason, when set, says why the Update bookings move (ReasonRescue):
+	// Reason, when set, says why the Update bookings move
+	// (doorstep.ChangeRescue):
 	// their audit events are then "move" events with this reason rather
 	// than reschedules.
 	Reason string
 }
-
-// ReasonRescue is the Change.Reason of a booking moved to free its worker
-// for an urgent request.
-const ReasonRescue = "rescue"
 
 // Apply makes ch in one Lua script, which checks before its first write
 // that (1) the first created booking does not exist yet, (2) every pinned
