@@ -18,6 +18,8 @@ var (
 	idemBeginLua string
 	//go:embed cas.lua
 	casLua string
+	//go:embed home.lua
+	homeLua string
 )
 
 // scripts holds the loaded scripts of one Store. Script.Run sends EVALSHA
@@ -28,6 +30,7 @@ type scripts struct {
 	profile   *redis.Script
 	idemBegin *redis.Script
 	cas       *redis.Script
+	home      *redis.Script
 }
 
 func newScripts() *scripts {
@@ -36,5 +39,6 @@ func newScripts() *scripts {
 		profile:   redis.NewScript(profileLua),
 		idemBegin: redis.NewScript(idemBeginLua),
 		cas:       redis.NewScript(casLua),
+		home:      redis.NewScript(homeLua),
 	}
 }
