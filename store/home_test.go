@@ -109,6 +109,24 @@ func TestHomeMoveSteps(t *testing.T) {
 		})
 	}
 
+	// A repair (a move to the same region) closes without the busy check;
+	// if it is interrupted there, a later move away must still be refused
+	// while the worker has a coming booking in the region.
+	t.Run("interrupted repair keeps coming bookings", func(t *testing.T) {
+		id := "w-repair"
+		w := newWorker(id, newYork)
+		mustPutWorker(t, s, w)
+		mustBook(t, s, newBooking(w, time.Now().Add(time.Hour).Truncate(time.Second).UTC(), time.Hour, newYork))
+		if _, err := s.closeRegion(ctx, mustHome(t, s, id), id, false); err != nil {
+			t.Fatalf("closeRegion(same region): %v", err)
+		}
+		_, err := s.PutWorker(ctx, newWorker(id, boston))
+		wantCode(t, "PutWorker(Boston) with a coming booking in New York", err, doorstep.EINVALID)
+		if h := mustHome(t, s, id); h.region != ny {
+			t.Errorf("record after the refused move = %q, want New York", h.raw)
+		}
+	})
+
 	// A stalled mover that switched the record but not yet opened its
 	// region is overtaken by another PutWorker; its late open is refused.
 	t.Run("late open", func(t *testing.T) {

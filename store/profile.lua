@@ -24,20 +24,25 @@
 local st = redis.call('GET', KEYS[4]) or 'o:0'
 local open, n = string.sub(st, 1, 1) == 'o', tonumber(string.sub(st, 3))
 local fence, gen = ARGV[7], tonumber(ARGV[8])
+local closed = false -- already closed at gen
 if fence == 'w' then
   if not open or n ~= gen then return {'moved'} end
 elseif fence == 'c' then
   if n > gen then return {'moved'} end
-  if n == gen and not open then return {'closed'} end
+  closed = n == gen and not open
 elseif n > gen or (n == gen and not open) then
   return {'moved'}
 end
-local cur = redis.call('GET', KEYS[1]) or ''
-if cur ~= ARGV[1] then return {'retry'} end
+if not closed and (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then
+  return {'retry'}
+end
+-- Checked even when already closed: a close that kept the worker in the
+-- region did not check, and the worker may now be leaving it.
 if ARGV[4] ~= '' then
   local c = redis.call('ZCOUNT', KEYS[3], ARGV[4], '+inf')
   if c > 0 then return {'busy', c} end
 end
+if closed then return {'closed'} end
 local k = 5
 if ARGV[5] == '1' then
   redis.call('SREM', KEYS[k], ARGV[3])
