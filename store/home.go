@@ -107,7 +107,7 @@ func (s *Store) moveHome(ctx context.Context, h home, id, region, next string, n
 	if !ok {
 		return false, errMoved
 	}
-	cur, err := s.profileCAS(ctx, n, id, fenceOpen, func(string) (string, geo.Cell, error) { return next, newCell, nil })
+	cur, _, err := s.profileCAS(ctx, n.change(id, fenceOpen), func(string) (string, geo.Cell, error) { return next, newCell, nil })
 	if err != nil {
 		return false, err
 	}
@@ -119,66 +119,60 @@ func (s *Store) moveHome(ctx context.Context, h home, id, region, next string, n
 // reservation made from an earlier read succeeds and no write at h's
 // generation lands there again. With busy, a timeline holding a booking
 // that may not be over (it starts after now minus doorstep.MaxDuration)
-// refuses with an EINVALID error on "home". Closing a closed region does
-// nothing. It reports whether there was a profile.
+// refuses with an EINVALID error on "home", even if the region is closed
+// already (which is otherwise a no-op). It reports whether there was a
+// profile.
 func (s *Store) closeRegion(ctx context.Context, h home, id string, busy bool) (existed bool, err error) {
-	since := ""
+	ch := h.change(id, fenceClose)
 	if busy {
-		since = strconv.FormatInt(s.now().Add(-doorstep.MaxDuration).UnixMilli(), 10)
+		ch.busySince = strconv.FormatInt(s.now().Add(-doorstep.MaxDuration).UnixMilli(), 10)
 	}
-	for range maxCASAttempts {
-		cur, _, err := s.readProfile(ctx, h.region, id)
-		if err != nil {
-			return false, err
-		}
-		ch := profileChange{region: h.region, id: id, expect: cur, busySince: since, fence: fenceClose, gen: h.gen}
-		if ch.oldCell, err = indexedCell(cur); err != nil {
-			return false, err
-		}
-		res, err := s.casProfile(ctx, ch)
-		switch {
-		case err != nil:
-			return false, err
-		case res.status == "busy":
-			return false, invalid("home", "worker %s has %d bookings in region %s that may not be over; cancel or reassign them before moving the worker's home to another region", id, res.n, h.region)
-		case res.status == "ok":
-			return cur != "", nil
-		case res.status == "closed":
-			return false, nil
-		case res.status == "moved":
-			return false, errMoved
-		}
+	cur, res, err := s.profileCAS(ctx, ch, nil)
+	switch {
+	case err != nil:
+		return false, err
+	case res.status == "busy":
+		return false, invalid("home", "worker %s has %d bookings in region %s that may not be over; cancel or reassign them before moving the worker's home to another region", id, res.n, h.region)
 	}
-	return false, tooBusy(id)
+	return res.status == "ok" && cur != "", nil
 }
 
-// profileCAS reads worker id's profile in h's region and writes what edit
-// makes of it (the new profile, "" to delete it, and the cell indexing it)
-// under fence at h's generation, re-reading while the profile changes
-// under it. It returns the profile it replaced, errMoved when the fence
-// refused, or edit's error.
-func (s *Store) profileCAS(ctx context.Context, h home, id, fence string, edit func(cur string) (next string, newCell geo.Cell, err error)) (string, error) {
+// change is a profile write for worker id in h's region under fence at
+// h's generation.
+func (h home) change(id, fence string) profileChange {
+	return profileChange{region: h.region, id: id, fence: fence, gen: h.gen}
+}
+
+// profileCAS reads the worker's profile in ch's region and runs ch with
+// it as the expected profile and, unless edit is nil, with what edit
+// makes of it (the new profile, "" to delete it, and the cell indexing
+// it), re-reading while the profile changes under it. It returns the
+// profile it read and the script's answer ("ok", "closed" or "busy"),
+// errMoved when the fence refused, or edit's error.
+func (s *Store) profileCAS(ctx context.Context, ch profileChange, edit func(cur string) (next string, newCell geo.Cell, err error)) (string, profileResult, error) {
 	for range maxCASAttempts {
-		cur, _, err := s.readProfile(ctx, h.region, id)
+		cur, _, err := s.readProfile(ctx, ch.region, ch.id)
 		if err != nil {
-			return "", err
+			return "", profileResult{}, err
 		}
-		ch := profileChange{region: h.region, id: id, expect: cur, fence: fence, gen: h.gen}
-		if ch.next, ch.newCell, err = edit(cur); err != nil {
-			return "", err
+		ch.expect = cur
+		if edit != nil {
+			if ch.next, ch.newCell, err = edit(cur); err != nil {
+				return "", profileResult{}, err
+			}
 		}
 		if ch.oldCell, err = indexedCell(cur); err != nil {
-			return "", err
+			return "", profileResult{}, err
 		}
 		res, err := s.casProfile(ctx, ch)
 		switch {
 		case err != nil:
-			return "", err
-		case res.status == "ok":
-			return cur, nil
+			return "", profileResult{}, err
 		case res.status == "moved":
-			return "", errMoved
+			return "", res, errMoved
+		case res.status != "retry":
+			return cur, res, nil
 		}
 	}
-	return "", tooBusy(id)
+	return "", profileResult{}, tooBusy(ch.id)
 }

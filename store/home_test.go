@@ -139,7 +139,7 @@ func TestHomeMoveSteps(t *testing.T) {
 			t.Fatalf("PutWorker(New York): %v", err)
 		}
 		data := `{"id":"w-late"}`
-		_, err := s.profileCAS(ctx, stale, id, fenceOpen, func(string) (string, geo.Cell, error) { return data, 0, nil })
+		_, _, err := s.profileCAS(ctx, stale.change(id, fenceOpen), func(string) (string, geo.Cell, error) { return data, 0, nil })
 		if !errors.Is(err, errMoved) {
 			t.Fatalf("late open = %v, want errMoved", err)
 		}

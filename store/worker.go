@@ -60,7 +60,7 @@ func (s *Store) PutWorker(ctx context.Context, w *doorstep.Worker) (created bool
 			return false, fmt.Errorf("put worker %s: %w", w.ID, err)
 		}
 		if h.region == region {
-			cur, err := s.profileCAS(ctx, h, w.ID, fenceWrite, func(string) (string, geo.Cell, error) { return next, newCell, nil })
+			cur, _, err := s.profileCAS(ctx, h.change(w.ID, fenceWrite), func(string) (string, geo.Cell, error) { return next, newCell, nil })
 			if err == nil {
 				return cur == "", nil
 			}
@@ -95,7 +95,7 @@ func (s *Store) editWorker(ctx context.Context, id string, edit func(cur string)
 		if h.region == "" {
 			return notFound("worker %s not found", id)
 		}
-		_, err = s.profileCAS(ctx, h, id, fenceWrite, func(cur string) (string, geo.Cell, error) {
+		_, _, err = s.profileCAS(ctx, h.change(id, fenceWrite), func(cur string) (string, geo.Cell, error) {
 			if cur == "" {
 				return "", 0, notFound("worker %s not found", id)
 			}
