@@ -33,17 +33,37 @@ var (
 func TestRegionMoveRace(t *testing.T) {
 	t.Parallel()
 	srv := storetest.RunRedis(t)
+	raw := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { raw.Close() })
+	testRegionMoveRace(t, testConfig(srv.URL()), raw)
+}
+
+// TestRegionMoveRaceCluster runs the same race on a Redis Cluster of
+// three masters, where no script may touch two slots: the protocol must
+// hold there too, without the sampler (a transaction cannot span slots).
+func TestRegionMoveRaceCluster(t *testing.T) {
+	t.Parallel()
+	servers := storetest.RunCluster(t, 3)
+	cfg := testConfig(storetest.ClusterURL(servers))
+	cfg.Cluster = true
+	raw := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{servers[0].Addr}})
+	t.Cleanup(func() { raw.Close() })
+	testRegionMoveRace(t, cfg, raw)
+}
+
+// testRegionMoveRace runs the race on the Redis of cfg; raw reads it
+// directly.
+func testRegionMoveRace(t *testing.T, cfg Config, raw redis.UniversalClient) {
 	var stores [2]*Store
 	for i := range stores {
-		s, err := Open(t.Context(), testConfig(srv.URL()))
+		s, err := Open(t.Context(), cfg)
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
 		t.Cleanup(func() { s.Close() })
 		stores[i] = s
 	}
-	raw := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { raw.Close() })
+	_, cluster := raw.(*redis.ClusterClient)
 
 	const (
 		nWorkers = 24
@@ -193,7 +213,7 @@ func TestRegionMoveRace(t *testing.T) {
 	var samples, doubleSeen atomic.Int64
 	var sampler sync.WaitGroup
 	sampler.Go(func() {
-		for !done.Load() {
+		for !cluster && !done.Load() {
 			pipe := raw.TxPipeline()
 			cmds := make([][2]*redis.IntCmd, nWorkers)
 			for i := range nWorkers {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/doorstep-dev/doorstep"
@@ -24,30 +25,47 @@ type Placement struct {
 	Bookings map[string][]*doorstep.Booking
 }
 
-// ReadPlacement scans rdb for every worker profile, region record and
-// booking. Run it when the store is quiet: the scan is not atomic.
-func ReadPlacement(tb testing.TB, rdb redis.Cmdable) Placement {
+// ReadPlacement scans rdb (every master of a cluster) for every worker
+// profile, region record and booking. Run it when the store is quiet: the
+// scan is not atomic.
+func ReadPlacement(tb testing.TB, rdb redis.UniversalClient) Placement {
 	tb.Helper()
 	ctx := context.Background()
 	p := Placement{Profiles: map[string][]string{}, Record: map[string]string{}, Bookings: map[string][]*doorstep.Booking{}}
+	nodes := []redis.Cmdable{rdb}
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		nodes = nil
+		var mu sync.Mutex
+		err := cc.ForEachMaster(ctx, func(_ context.Context, c *redis.Client) error {
+			mu.Lock()
+			defer mu.Unlock()
+			nodes = append(nodes, c)
+			return nil
+		})
+		if err != nil {
+			tb.Fatalf("list cluster masters: %v", err)
+		}
+	}
 	// scan calls each with every key matching pattern and, when value is
 	// set, its string value.
 	scan := func(pattern string, value bool, each func(key, val string)) {
-		iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
-		for iter.Next(ctx) {
-			key, val := iter.Val(), ""
-			if value {
-				var err error
-				if val, err = rdb.Get(ctx, key).Result(); err == redis.Nil {
-					continue
-				} else if err != nil {
-					tb.Fatalf("GET %s: %v", key, err)
+		for _, n := range nodes {
+			iter := n.Scan(ctx, 0, pattern, 1000).Iterator()
+			for iter.Next(ctx) {
+				key, val := iter.Val(), ""
+				if value {
+					var err error
+					if val, err = n.Get(ctx, key).Result(); err == redis.Nil {
+						continue
+					} else if err != nil {
+						tb.Fatalf("GET %s: %v", key, err)
+					}
 				}
+				each(key, val)
 			}
-			each(key, val)
-		}
-		if err := iter.Err(); err != nil {
-			tb.Fatalf("SCAN %s: %v", pattern, err)
+			if err := iter.Err(); err != nil {
+				tb.Fatalf("SCAN %s: %v", pattern, err)
+			}
 		}
 	}
 	scan("dst:{r:*}:w:*", false, func(key, _ string) {
