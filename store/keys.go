@@ -27,6 +27,7 @@ func regionTag(region string) string { return keyPrefix + "{r:" + region + "}:" 
 func workerKey(region, id string) string   { return regionTag(region) + "w:" + id }
 func timelineKey(region, id string) string { return regionTag(region) + "w:" + id + ":tl" }
 func versionKey(region, id string) string  { return regionTag(region) + "w:" + id + ":ver" }
+func stateKey(region, id string) string    { return regionTag(region) + "wg:" + id }
 func bookingKey(region, id string) string  { return regionTag(region) + "b:" + id }
 func opKey(region, op string) string       { return regionTag(region) + "op:" + op }
 func workerRegionKey(id string) string     { return keyPrefix + "wreg:" + id }

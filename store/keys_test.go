@@ -75,7 +75,7 @@ func TestKeysShareRegionSlot(t *testing.T) {
 	region := geo.RegionOf(loc).String()
 	tag := "{r:" + region + "}"
 	for _, k := range []string{
-		workerKey(region, "w1"), timelineKey(region, "w1"), versionKey(region, "w1"),
+		workerKey(region, "w1"), timelineKey(region, "w1"), versionKey(region, "w1"), stateKey(region, "w1"),
 		bookingKey(region, NewBookingID(region)), opKey(region, "x"), cellKey(geo.IndexCell(loc)),
 	} {
 		if !strings.HasPrefix(k, "dst:"+tag+":") {

@@ -1,24 +1,49 @@
--- profile.lua: compare-and-set a worker's profile and move its position
--- index entry, atomically within the worker's region (see worker.go).
+-- profile.lua: compare-and-set a worker's profile in one region, fenced by
+-- the worker's state in that region, and move its position index entry,
+-- atomically within the region (see worker.go and home.go).
 --
--- KEYS[1] profile, KEYS[2] version, KEYS[3] timeline, then the position
---         index sets of this region that change: the old cell's when
---         ARGV[5] is "1", then the new cell's when ARGV[6] is "1".
+-- KEYS[1] profile, KEYS[2] version, KEYS[3] timeline, KEYS[4] state
+--         ("o:<gen>" open or "c:<gen>" closed at generation gen of the
+--         worker's region record; absent reads as "o:0"), then the
+--         position index sets of this region that change: the old cell's
+--         when ARGV[5] is "1", then the new cell's when ARGV[6] is "1".
 -- ARGV[1] the profile JSON the caller read ("" when there was none)
 -- ARGV[2] the new profile JSON ("" deletes the profile)
 -- ARGV[3] the worker's index member "<region>/<id>"
 -- ARGV[4] "" or a unix ms time: refuse when the timeline holds a booking
 --         starting at or after it
 -- ARGV[5], ARGV[6] see KEYS
+-- ARGV[7] the fence: "w" writes in a region open at generation ARGV[8];
+--         "c" closes the region at ARGV[8] (ARGV[2] is then ""); "o" opens
+--         it at ARGV[8], unless it was closed at ARGV[8] or later
+-- ARGV[8] the generation
 -- Returns {"ok", new version}, {"retry"} when the profile is no longer the
--- one read, or {"busy", count}.
-local cur = redis.call('GET', KEYS[1]) or ''
-if cur ~= ARGV[1] then return {'retry'} end
-if ARGV[4] ~= '' then
-  local n = redis.call('ZCOUNT', KEYS[3], ARGV[4], '+inf')
-  if n > 0 then return {'busy', n} end
+-- one read, {"moved"} when the fence refuses (the worker's region record
+-- moved on), {"closed"} when the region was already closed at ARGV[8], or
+-- {"busy", count}.
+local st = redis.call('GET', KEYS[4]) or 'o:0'
+local open, n = string.sub(st, 1, 1) == 'o', tonumber(string.sub(st, 3))
+local fence, gen = ARGV[7], tonumber(ARGV[8])
+local closed = false -- already closed at gen
+if fence == 'w' then
+  if not open or n ~= gen then return {'moved'} end
+elseif fence == 'c' then
+  if n > gen then return {'moved'} end
+  closed = n == gen and not open
+elseif n > gen or (n == gen and not open) then
+  return {'moved'}
 end
-local k = 4
+if not closed and (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then
+  return {'retry'}
+end
+-- Checked even when already closed: a close that kept the worker in the
+-- region did not check, and the worker may now be leaving it.
+if ARGV[4] ~= '' then
+  local c = redis.call('ZCOUNT', KEYS[3], ARGV[4], '+inf')
+  if c > 0 then return {'busy', c} end
+end
+if closed then return {'closed'} end
+local k = 5
 if ARGV[5] == '1' then
   redis.call('SREM', KEYS[k], ARGV[3])
   k = k + 1
@@ -28,5 +53,10 @@ if ARGV[2] == '' then
 else
   redis.call('SET', KEYS[1], ARGV[2])
   if ARGV[6] == '1' then redis.call('SADD', KEYS[k], ARGV[3]) end
+end
+if fence == 'c' then
+  redis.call('SET', KEYS[4], 'c:' .. ARGV[8])
+elseif fence == 'o' then
+  redis.call('SET', KEYS[4], 'o:' .. ARGV[8])
 end
 return {'ok', redis.call('INCR', KEYS[2])}

@@ -20,6 +20,8 @@ var (
 	casLua string
 	//go:embed resolve.lua
 	resolveLua string
+	//go:embed home.lua
+	homeLua string
 )
 
 // scripts holds the loaded scripts of one Store. Script.Run sends EVALSHA
@@ -31,6 +33,7 @@ type scripts struct {
 	idemBegin *redis.Script
 	cas       *redis.Script
 	resolve   *redis.Script
+	home      *redis.Script
 }
 
 func newScripts() *scripts {
@@ -40,5 +43,6 @@ func newScripts() *scripts {
 		idemBegin: redis.NewScript(idemBeginLua),
 		cas:       redis.NewScript(casLua),
 		resolve:   redis.NewScript(resolveLua),
+		home:      redis.NewScript(homeLua),
 	}
 }

@@ -20,6 +20,10 @@
 //	dst:{r:<region>}:w:<worker>:ver    version: an integer bumped by every
 //	                                   change to the timeline or the profile;
 //	                                   never reset, so it only grows
+//	dst:{r:<region>}:wg:<worker>       the worker's state in the region:
+//	                                   "o:<gen>" open or "c:<gen>" closed at
+//	                                   generation gen of its region record;
+//	                                   none reads as "o:0" (see below)
 //	dst:{r:<region>}:b:<booking>       booking: JSON of doorstep.Booking
 //	                                   (with its Owner)
 //	dst:{r:<region>}:op:<random>       marker of an applied update-only
@@ -34,7 +38,10 @@
 //	                                   region under an idempotency claim, or
 //	                                   "-" once a retry gave the claim up;
 //	                                   TTL of the record
-//	dst:wreg:<worker>                  the worker's region (no hash tag)
+//	dst:wreg:<worker>                  region record: "<gen>:<region>", the
+//	                                   worker's home region and the generation
+//	                                   of that choice (no hash tag; a legacy
+//	                                   "<region>" is generation 0)
 //	dst:idem:<sha256(scope, key)>      Idempotency-Key record (JSON), with TTL
 //	dst:audit                          audit stream of what changes no
 //	                                   booking (refusals, erasures)
@@ -55,19 +62,71 @@
 // before its first write (Redis has no rollback): Apply for bookings, and a
 // compare-and-set of the profile that also moves the worker between position
 // index cells. Two things cross regions and cannot be one script on Redis
-// Cluster; both take the profile as the source of truth and are ordered so
-// that a crash between the steps leaves a worker visible rather than lost:
+// Cluster:
 //
 //   - A worker whose position is in another region than its home: the
 //     foreign cell's set is updated by a separate command, before the
-//     profile script when a worker enters it and after it when it leaves.
-//     An interrupted move may leave an extra entry for the worker in a cell
-//     it has left, never a missing one; readers must (and do) rank
-//     candidates on the profile's position, not on the cell that listed
-//     them. Concurrent SetLocation calls for one worker that cross regions
-//     may likewise leave a stale extra entry.
-//   - A worker whose home moves to another region (PutWorker): see
-//     PutWorker.
+//     profile script when a worker enters it and after it when it leaves,
+//     so that a crash in between leaves the worker visible rather than
+//     lost: the profile is the source of truth. An interrupted move may
+//     leave an extra entry for the worker in a cell it has left, never a
+//     missing one; readers must (and do) rank candidates on the profile's
+//     position, not on the cell that listed them. Concurrent SetLocation
+//     calls for one worker that cross regions may likewise leave a stale
+//     extra entry.
+//   - A worker whose home moves to another region: see below.
+//
+// # Moving a worker's home
+//
+// A worker must be bookable in one region at most at any instant, whatever
+// the interleaving of PutWorker, DeleteWorker, SetLocation and Apply from
+// any number of processes, yet its old and new regions are different
+// Redis Cluster slots, which no script may span. The store fences writes
+// with generations, in the manner of a lease epoch:
+//
+//   - The region record dst:wreg names the home region and a generation,
+//     and changes only by a single-key compare-and-set to the next
+//     generation (home.lua), so each generation names one region.
+//   - In each region, the worker's state key says whether the region is
+//     open or closed for the worker, at which generation. Every profile
+//     write is one script in the region that checks the state first
+//     (profile.lua): a change within the home region requires it open at
+//     the record's generation; otherwise the writer re-reads the record.
+//   - A move from record (g, A) to region B closes A at g (refused while
+//     A's timeline holds a booking that may not be over; the profile and
+//     local index entry go, the version is bumped, the state becomes c:g,
+//     never lowering a higher generation), then compares-and-sets the
+//     record to (g+1, B), then opens B at g+1 with the profile, which B
+//     refuses if it was meanwhile closed at g+1 or later. A writer refused
+//     at any step starts over from the record, at most a few times, and
+//     then answers ECONFLICT.
+//
+// Because every move closes the old region before the record moves on,
+// and a region once closed at g can no longer be opened at g, a region
+// is open only at the generation the record names, so at most one region
+// holds a profile. A crash between the steps leaves the worker absent
+// (ENOTFOUND), never in two regions; the next PutWorker, to any region,
+// repairs it. Apply needs no change: a profile exists in a region only
+// while the region is open (the open writes both, the close removes both,
+// each atomically), Apply requires the profile, and the version it pins
+// is bumped by the close, so a candidate read from a region that closed
+// since (for instance through a stale entry in a foreign cell) is never
+// booked. The busy refusal keeps bookings that may not be over in one
+// timeline, so a worker's timelines in different regions never hold
+// overlapping bookings either.
+//
+// A two-phase move was chosen over a per-worker lock or a version record
+// checked by every reservation: a lock needs expiry and leaves a window
+// when it expires under a slow holder, and a record outside the region's
+// slot cannot be read by the reservation script on Redis Cluster. The
+// fence costs one extra GET in the profile script and nothing in Apply.
+//
+// Data written concurrently by versions before the fence may hold a
+// profile in a region the record does not name, with no state key; it
+// stays bookable until the worker's home moves into that region (which
+// adopts it) and out again, or an operator deletes the profile key. Index
+// entries in foreign cells are updated outside the scripts and may be
+// stale (readers rank and book on the profile, see above).
 //
 // # Idempotency
 //

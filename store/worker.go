@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -23,90 +22,90 @@ const maxCASAttempts = 8
 // position cell, and bumps its version. It reports whether the worker was
 // created.
 //
-// A worker's keys live in the region of its home. When a replacement moves
-// the home to another region, the worker is moved, in steps that cannot be
-// one script on Redis Cluster: (1) in the old region, atomically, its
-// profile and index entry are removed and its version bumped, provided its
-// timeline holds no booking that starts after now minus
-// doorstep.MaxDuration (one that may not be over); else PutWorker fails with
-// an EINVALID error on "home" and changes nothing, and the caller must first
-// cancel or reassign those bookings; (2) the worker's region record is
-// switched; (3) the profile is written in the new region. A crash between
-// the steps leaves the worker absent, never in two regions at once, and
+// A worker's keys live in the region of its home, which its region record
+// names together with a generation. A replacement in that region is one
+// script there, fenced by the region being open at the record's
+// generation. A replacement that moves the home to another region (or a
+// creation, or the repair of an interrupted move) takes three steps, which
+// cannot be one script on Redis Cluster (see "Moving a worker's home" in
+// the package documentation): (1) the old region is closed at the record's
+// generation: the worker's profile and index entry there are removed and
+// its version bumped, provided its timeline holds no booking that starts
+// after now minus doorstep.MaxDuration (one that may not be over); else
+// PutWorker fails with an EINVALID error on "home" and changes nothing,
+// and the caller must first cancel or reassign those bookings; (2) the
+// record is compared-and-set to the new region at the next generation;
+// (3) the new region is opened at that generation with the profile, unless
+// a concurrent writer closed it first. A writer that loses a step starts
+// over from the record; one that keeps losing gets an ECONFLICT error.
+// Concurrent PutWorker calls that disagree on the region thus end with the
+// worker in one of them, never in both; a crash between the steps leaves
+// the worker absent (ENOTFOUND), never in two regions at once, and
 // repeating the PutWorker completes the move. The old region keeps the
 // worker's past bookings (still readable with GetBooking) and timeline,
 // which WorkerBookings no longer shows.
-//
-// Concurrent PutWorker calls for one id that disagree on its region are not
-// serialised against each other; the API should not issue them.
 func (s *Store) PutWorker(ctx context.Context, w *doorstep.Worker) (created bool, err error) {
 	if err := validateWorker(w); err != nil {
 		return false, fmt.Errorf("put worker: %w", err)
 	}
 	region := regionOf(w)
-	next, err := json.Marshal(w)
+	data, err := json.Marshal(w)
 	if err != nil {
 		return false, fmt.Errorf("put worker %s: %w", w.ID, err)
 	}
-	oldRegion, err := s.workerRegion(ctx, w.ID)
-	if err != nil && doorstep.ErrorCode(err) != doorstep.ENOTFOUND {
-		return false, fmt.Errorf("put worker %s: %w", w.ID, err)
-	}
-	existed := false // a profile in the old region, when the home changes region
-	if oldRegion != "" && oldRegion != region {
-		if existed, err = s.moveOut(ctx, oldRegion, w.ID); err != nil {
-			return false, fmt.Errorf("put worker %s: %w", w.ID, err)
-		}
-	}
-	if oldRegion != region {
-		if err := s.rdb.Set(ctx, workerRegionKey(w.ID), region, 0).Err(); err != nil {
-			return false, wrapErr("put worker "+w.ID, err)
-		}
-	}
+	next, newCell := string(data), geo.IndexCell(w.Position())
 	for range maxCASAttempts {
-		cur, _, err := s.readProfile(ctx, region, w.ID)
+		h, err := s.readHome(ctx, w.ID)
 		if err != nil {
 			return false, fmt.Errorf("put worker %s: %w", w.ID, err)
 		}
-		ch := profileChange{region: region, id: w.ID, expect: cur, next: string(next), newCell: geo.IndexCell(w.Position())}
-		if ch.oldCell, err = indexedCell(cur); err != nil {
-			return false, fmt.Errorf("put worker %s: %w", w.ID, err)
+		if h.region == region {
+			cur, _, err := s.profileCAS(ctx, h.change(w.ID, fenceWrite), func(string) (string, geo.Cell, error) { return next, newCell, nil })
+			if err == nil {
+				return cur == "", nil
+			}
+			if !errors.Is(err, errMoved) {
+				return false, fmt.Errorf("put worker %s: %w", w.ID, err)
+			}
+			// The region is not open at h's generation: a move is under
+			// way or was interrupted. Move again, to the same region.
 		}
-		res, err := s.casProfile(ctx, ch)
+		created, err := s.moveHome(ctx, h, w.ID, region, next, newCell)
+		if errors.Is(err, errMoved) {
+			continue
+		}
 		if err != nil {
 			return false, fmt.Errorf("put worker %s: %w", w.ID, err)
 		}
-		if res.status == "ok" {
-			return cur == "" && !existed, nil
-		}
+		return created, nil
 	}
 	return false, fmt.Errorf("put worker %s: %w", w.ID, tooBusy(w.ID))
 }
 
-// moveOut removes worker id from region, unless its timeline there holds a
-// booking that may not be over. It reports whether there was a profile.
-func (s *Store) moveOut(ctx context.Context, region, id string) (existed bool, err error) {
-	since := s.now().Add(-doorstep.MaxDuration).UnixMilli()
+// editWorker runs edit on worker id's profile in its home region, at the
+// generation of its region record, starting over from the record when a
+// move gets in the way. edit returns the new profile ("" deletes it) and
+// the cell indexing it; it sees "" when the worker has no profile.
+func (s *Store) editWorker(ctx context.Context, id string, edit func(cur string) (next string, newCell geo.Cell, err error)) error {
 	for range maxCASAttempts {
-		cur, _, err := s.readProfile(ctx, region, id)
+		h, err := s.readHome(ctx, id)
 		if err != nil {
-			return false, err
+			return err
 		}
-		ch := profileChange{region: region, id: id, expect: cur, busySince: strconv.FormatInt(since, 10)}
-		if ch.oldCell, err = indexedCell(cur); err != nil {
-			return false, err
+		if h.region == "" {
+			return notFound("worker %s not found", id)
 		}
-		res, err := s.casProfile(ctx, ch)
-		switch {
-		case err != nil:
-			return false, err
-		case res.status == "busy":
-			return false, invalid("home", "worker %s has %d bookings in region %s that may not be over; cancel or reassign them before moving the worker's home to another region", id, res.n, region)
-		case res.status == "ok":
-			return cur != "", nil
+		_, _, err = s.profileCAS(ctx, h.change(id, fenceWrite), func(cur string) (string, geo.Cell, error) {
+			if cur == "" {
+				return "", 0, notFound("worker %s not found", id)
+			}
+			return edit(cur)
+		})
+		if !errors.Is(err, errMoved) {
+			return err
 		}
 	}
-	return false, tooBusy(id)
+	return tooBusy(id)
 }
 
 // GetWorker returns worker id and its version. A worker that does not exist
@@ -142,31 +141,11 @@ func (s *Store) DeleteWorker(ctx context.Context, id string) error {
 	if err := checkWorkerID(id); err != nil {
 		return fmt.Errorf("delete worker: %w", err)
 	}
-	region, err := s.workerRegion(ctx, id)
+	err := s.editWorker(ctx, id, func(string) (string, geo.Cell, error) { return "", 0, nil })
 	if err != nil {
 		return fmt.Errorf("delete worker %s: %w", id, err)
 	}
-	for range maxCASAttempts {
-		cur, _, err := s.readProfile(ctx, region, id)
-		if err != nil {
-			return fmt.Errorf("delete worker %s: %w", id, err)
-		}
-		if cur == "" {
-			return notFound("worker %s not found", id)
-		}
-		ch := profileChange{region: region, id: id, expect: cur}
-		if ch.oldCell, err = indexedCell(cur); err != nil {
-			return fmt.Errorf("delete worker %s: %w", id, err)
-		}
-		res, err := s.casProfile(ctx, ch)
-		if err != nil {
-			return fmt.Errorf("delete worker %s: %w", id, err)
-		}
-		if res.status == "ok" {
-			return nil
-		}
-	}
-	return fmt.Errorf("delete worker %s: %w", id, tooBusy(id))
+	return nil
 }
 
 // SetLocation records that worker id was at loc at time at (zero means
@@ -186,40 +165,23 @@ func (s *Store) SetLocation(ctx context.Context, id string, loc doorstep.Locatio
 	if at.IsZero() {
 		at = s.now()
 	}
-	region, err := s.workerRegion(ctx, id)
-	if err != nil {
-		return fmt.Errorf("set location of worker %s: %w", id, err)
-	}
-	for range maxCASAttempts {
-		cur, _, err := s.readProfile(ctx, region, id)
-		if err != nil {
-			return fmt.Errorf("set location of worker %s: %w", id, err)
-		}
-		if cur == "" {
-			return notFound("worker %s not found", id)
-		}
+	errOlder := errors.New("older report")
+	err := s.editWorker(ctx, id, func(cur string) (string, geo.Cell, error) {
 		w, err := decodeWorker(cur)
 		if err != nil {
-			return fmt.Errorf("set location of worker %s: %w", id, err)
+			return "", 0, err
 		}
 		if at.Before(w.LocatedAt) {
-			return nil
+			return "", 0, errOlder
 		}
-		oldCell := geo.IndexCell(w.Position())
 		w.Location, w.LocatedAt = &loc, at
 		next, err := json.Marshal(w)
-		if err != nil {
-			return fmt.Errorf("set location of worker %s: %w", id, err)
-		}
-		res, err := s.casProfile(ctx, profileChange{region: region, id: id, expect: cur, next: string(next), oldCell: oldCell, newCell: geo.IndexCell(loc)})
-		if err != nil {
-			return fmt.Errorf("set location of worker %s: %w", id, err)
-		}
-		if res.status == "ok" {
-			return nil
-		}
+		return string(next), geo.IndexCell(loc), err
+	})
+	if err != nil && !errors.Is(err, errOlder) {
+		return fmt.Errorf("set location of worker %s: %w", id, err)
 	}
-	return fmt.Errorf("set location of worker %s: %w", id, tooBusy(id))
+	return nil
 }
 
 // profileChange is one run of profile.lua.
@@ -230,11 +192,13 @@ type profileChange struct {
 	oldCell    geo.Cell // the cell indexing the profile read; 0 for none
 	newCell    geo.Cell // the cell indexing next; 0 for none
 	busySince  string   // "" or unix ms: refuse if the timeline has a booking from then on
+	fence      string   // fenceWrite, fenceClose or fenceOpen
+	gen        int64    // the generation of the worker's region record the fence checks
 }
 
 // profileResult is the answer of profile.lua.
 type profileResult struct {
-	status  string // "ok", "retry" or "busy"
+	status  string // "ok", "retry", "moved", "closed" or "busy"
 	version int64  // the new version when "ok"
 	n       int64  // the bookings in the way when "busy"
 }
@@ -252,7 +216,7 @@ func (s *Store) casProfile(ctx context.Context, ch profileChange) (profileResult
 			return profileResult{}, wrapErr("index position", err)
 		}
 	}
-	keys := []string{workerKey(ch.region, ch.id), versionKey(ch.region, ch.id), timelineKey(ch.region, ch.id)}
+	keys := []string{workerKey(ch.region, ch.id), versionKey(ch.region, ch.id), timelineKey(ch.region, ch.id), stateKey(ch.region, ch.id)}
 	oldLocal, newLocal := "0", "0"
 	if local(ch.oldCell) {
 		keys, oldLocal = append(keys, cellKey(ch.oldCell)), "1"
@@ -260,7 +224,7 @@ func (s *Store) casProfile(ctx context.Context, ch profileChange) (profileResult
 	if ch.next != "" && local(ch.newCell) {
 		keys, newLocal = append(keys, cellKey(ch.newCell)), "1"
 	}
-	raw, err := s.scripts.profile.Run(ctx, s.rdb, keys, ch.expect, ch.next, m, ch.busySince, oldLocal, newLocal).Slice()
+	raw, err := s.scripts.profile.Run(ctx, s.rdb, keys, ch.expect, ch.next, m, ch.busySince, oldLocal, newLocal, ch.fence, ch.gen).Slice()
 	if err != nil {
 		return profileResult{}, wrapErr("write profile", err)
 	}
@@ -279,20 +243,6 @@ func (s *Store) casProfile(ctx context.Context, ch profileChange) (profileResult
 		}
 	}
 	return res, nil
-}
-
-// workerRegion returns the region of worker id, or an ENOTFOUND error.
-func (s *Store) workerRegion(ctx context.Context, id string) (string, error) {
-	region, err := s.rdb.Get(ctx, workerRegionKey(id)).Result()
-	switch {
-	case errors.Is(err, redis.Nil):
-		return "", notFound("worker %s not found", id)
-	case err != nil:
-		return "", wrapErr("read worker region", err)
-	case !validRegion(region):
-		return "", fmt.Errorf("worker %s: corrupt region %q", id, region)
-	}
-	return region, nil
 }
 
 // readProfile returns the profile JSON of a worker ("" when there is none)
