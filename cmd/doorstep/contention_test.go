@@ -99,8 +99,10 @@ func TestMainContention(t *testing.T) {
 			if err := json.Unmarshal(body, &page); err != nil || json.Unmarshal(page.Bookings, &got) != nil {
 				t.Fatalf("bookings page %s: %v", body, err)
 			}
-			if len(got) != count[http.StatusCreated] {
-				t.Errorf("the worker has %d bookings, %d were answered 201", len(got), count[http.StatusCreated])
+			// A 503 may have booked (its reply missed the deadline: issue 9,
+			// item 2), so 201s and 503s bound the bookings.
+			if created, maybe := count[http.StatusCreated], count[http.StatusServiceUnavailable]; len(got) < created || len(got) > created+maybe {
+				t.Errorf("the worker has %d bookings; %d were answered 201 and %d 503", len(got), created, maybe)
 			}
 			for i := range got {
 				for j := range i {
