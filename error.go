@@ -18,6 +18,7 @@ const (
 	EFORBIDDEN     = "forbidden"    // key lacks the role
 	ERATELIMITED   = "rate_limited" // too many requests
 	EUNSUPPORTEDMT = "unsupported_media_type"
+	ESTORERESET    = "store_reset" // the store lost its data or is another one
 )
 
 // Error is the application error: a code, a human message and, for invalid

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/store"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
@@ -76,6 +78,23 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(m.shed, m.solve, m.auditErrors, m.requests, m.match, m.candidates, m.bookings, m.unservable, m.conflicts, m.rescues, m.redisErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// watchEpoch exports the guard's state as the gauge doorstep_store_reset.
+func (m *Metrics) watchEpoch(g *store.EpochGuard) error {
+	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "doorstep_store_reset",
+		Help: "1 while the Redis store lacks the epoch marker the server started on (reset, flushed or replaced) and bookings are refused, else 0.",
+	}, func() float64 {
+		if g.Err() != nil {
+			return 1
+		}
+		return 0
+	})
+	if err := m.reg.Register(gauge); err != nil {
+		return fmt.Errorf("register the store reset gauge: %w", err)
+	}
+	return nil
 }
 
 // Registry returns the registry, for collectors of other packages.

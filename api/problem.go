@@ -17,6 +17,7 @@ var statusOf = map[string]int{
 	doorstep.ENOTFOUND:       http.StatusNotFound,
 	doorstep.EUNSERVABLE:     http.StatusUnprocessableEntity,
 	doorstep.EUNAVAILABLE:    http.StatusServiceUnavailable,
+	doorstep.ESTORERESET:     http.StatusServiceUnavailable,
 	doorstep.ETOOLARGE:       http.StatusRequestEntityTooLarge,
 	doorstep.EUNAUTHORIZED:   http.StatusUnauthorized,
 	doorstep.EFORBIDDEN:      http.StatusForbidden,

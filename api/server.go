@@ -49,6 +49,11 @@ type Config struct {
 	RequireDurable bool
 	// Simulations bound POST /v1/simulations.
 	Simulations SimulationLimits
+	// Epoch, when set, guards against a store that lost its data or was
+	// replaced: while it reports a reset, /readyz fails and every route
+	// that reads or writes workers, bookings, customers or the audit log
+	// answers 503 store_reset. The caller runs its checks (EpochGuard.Run).
+	Epoch *store.EpochGuard
 }
 
 // Server serves the API. Its zero value is not usable; call New.
@@ -63,6 +68,7 @@ type Server struct {
 	auditMax  int64
 	durable   bool
 	simLimits SimulationLimits
+	epoch     *store.EpochGuard
 	simSlot   chan struct{}
 	sem       chan struct{}
 	rate      *httprate.RateLimiter
@@ -77,7 +83,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("api: config: service and store are required")
 	}
 	s := &Server{svc: cfg.Service, st: cfg.Store, keys: cfg.Keys, metrics: cfg.Metrics, log: cfg.Logger,
-		idemTTL: cfg.IdempotencyTTL, limits: cfg.Limits, auditMax: cfg.AuditRetention, durable: cfg.RequireDurable}
+		idemTTL: cfg.IdempotencyTTL, limits: cfg.Limits, auditMax: cfg.AuditRetention, durable: cfg.RequireDurable,
+		epoch: cfg.Epoch}
 	s.limits.defaults()
 	s.newLimiters()
 	s.simLimits = cfg.Simulations
@@ -88,6 +95,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.epoch != nil {
+		if err := s.metrics.watchEpoch(s.epoch); err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
 	}
 	if s.idemTTL == 0 {
 		s.idemTTL = 24 * time.Hour
@@ -133,20 +145,24 @@ func (s *Server) routes() chi.Router {
 		r.Get("/openapi.json", s.handleOpenAPI)
 		r.With(s.allow(RoleOps)).Get("/metrics", s.metrics.handler().ServeHTTP)
 		r.Route("/v1", func(r chi.Router) {
-			// Deadlines bound the Redis work of each request (Limits).
+			// Deadlines bound the Redis work of each request (Limits);
+			// a store that lost its data is refused (storeIntact).
 			short, long := deadline(s.limits.RequestTimeout), deadline(s.limits.BatchTimeout)
 			r.Group(func(r chi.Router) {
 				r.Use(s.allow(RoleOps))
+				r.Post("/simulations", s.handleSimulate) // no store
+			})
+			r.Group(func(r chi.Router) {
+				r.Use(s.allow(RoleOps), s.storeIntact)
 				r.With(short).Put("/workers/{id}", s.handlePutWorker)
 				r.With(short).Get("/workers/{id}", s.handleGetWorker)
 				r.With(short).Delete("/workers/{id}", s.handleDeleteWorker)
 				r.With(short).Put("/workers/{id}/location", s.handleLocation)
 				r.With(short).Get("/workers/{id}/bookings", s.handleWorkerBookings)
 				r.With(long).Post("/assign", s.handleAssign)
-				r.Post("/simulations", s.handleSimulate)
 			})
 			r.Group(func(r chi.Router) {
-				r.Use(s.allow(RoleBooking), short)
+				r.Use(s.allow(RoleBooking), s.storeIntact, short)
 				r.Post("/match", s.handleMatch)
 				r.Post("/bookings", s.handleBook)
 				r.Get("/bookings/{id}", s.handleGetBooking)
@@ -159,7 +175,7 @@ func (s *Server) routes() chi.Router {
 			// every tenant's (handleEraseCustomer).
 			r.With(s.allow(RoleBooking), long).Delete("/customers/{id}", s.handleEraseCustomer)
 			r.Group(func(r chi.Router) {
-				r.Use(s.allow(RoleAdmin))
+				r.Use(s.allow(RoleAdmin), s.storeIntact)
 				r.With(short).Get("/audit", s.handleAudit)
 			})
 		})
@@ -184,7 +200,8 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 
 // handleReady reports whether this instance should take traffic: Redis
 // answers within the request deadline (Limits.RequestTimeout, under a
-// second) and the server is not shutting down.
+// second), it still holds the epoch the server started on (Config.Epoch,
+// checked now) and the server is not shutting down.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
 		w.Header().Set("Retry-After", "1")
@@ -199,6 +216,12 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if s.epoch != nil {
+		if err := s.epoch.Check(ctx); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	if s.durable {
 		p, err := s.st.Persistence(ctx)
 		if err != nil {
@@ -211,6 +234,24 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// storeIntact answers 503 store_reset, without calling the handler, while
+// the epoch guard reports that the store lost its data or was replaced:
+// reading it would answer 404 for confirmed bookings, and writing it would
+// book over them. The guard's last check is used (no Redis call), so a
+// reset is refused within a check interval of happening.
+func (s *Server) storeIntact(next http.Handler) http.Handler {
+	if s.epoch == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.epoch.Err(); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // logRequests logs each request as one structured line with its request id.

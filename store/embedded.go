@@ -26,6 +26,22 @@ const embeddedExpiryInterval = time.Second
 // the contract suite ran several times slower with it, and a city's worth
 // of bookings would make the embedded store unusable. A goroutine advances
 // the TTLs once per embeddedExpiryInterval instead.
+//
+// Under contention the embedded server is slower than Redis per command,
+// not per script: miniredis hands each command from a reader goroutine to
+// a dispatcher goroutine, runs it under one global lock and flushes its
+// reply with a write system call of its own, some 10-15 us a command on
+// this project's 2-core machine against 2-3 us for redis-server, and it
+// shares the process's CPUs with the API. Issue 9 (item 7) found 27 of 30
+// concurrent bookings of one worker answered 503 here where redis-server
+// answered 409: the candidate search sent one SMEMBERS per index cell,
+// about 2,000 commands a round for a sparse fleet, up to four rounds a
+// booking, and 30 such bookings queued seconds of work behind the lock (a
+// 936-command pipeline took 10 ms alone and 460 ms with 29 others). It now
+// sends one SUNION per region (WorkerIDsInCells), about 15 commands a
+// booking. What remains is the CPU the embedded server takes from the API
+// in the same process: on a machine already busy, 30 bookings at once may
+// still exceed the request deadline, as they do on redis-server.
 func OpenEmbedded(ctx context.Context) (*Store, error) {
 	return openEmbedded(ctx, Config{})
 }

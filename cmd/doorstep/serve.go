@@ -53,7 +53,19 @@ type ServeConfig struct {
 	// RedactEvery is how often finished bookings' exact locations are
 	// reduced to their H3 cell; 0 means 5 minutes.
 	RedactEvery time.Duration
+	// StoreEpoch pins the epoch (the id of the dst:epoch marker) the store
+	// must hold; "" adopts whatever the store holds at start and writes a
+	// new marker on an empty store. See storeEpochHelp.
+	StoreEpoch string
+	// EpochEvery is how often the marker is checked; 0 means
+	// store.DefaultEpochInterval.
+	EpochEvery time.Duration
 }
+
+// storeEpochHelp documents -store-epoch: what "an operator acts" means
+// when the store was reset.
+const storeEpochHelp = "the store `epoch` (id of the dst:epoch marker) Redis must hold (env DOORSTEP_STORE_EPOCH; the flag wins). " +
+	"Empty: adopt the marker found at start, writing a new one on an empty store. Set: never adopt; an empty or foreign store is refused (503 store_reset) until the marker is restored"
 
 // parseWeights reads a JSON object of weights over the defaults.
 func parseWeights(s string) (matcher.Weights, error) {
@@ -86,6 +98,8 @@ type Main struct {
 	pprof  *http.Server
 	stop   context.CancelFunc // stops background work
 	bg     chan struct{}      // closed when background work has stopped
+	// epochDone is closed when the epoch monitor has stopped.
+	epochDone chan struct{}
 }
 
 // Addr is the address the server listens on, once open.
@@ -137,6 +151,12 @@ func (m *Main) Open(ctx context.Context) error {
 		m.st.Close()
 		return &exitError{code: 2, err: err}
 	}
+	guard, err := m.openEpoch(ctx)
+	if err != nil {
+		ln.Close()
+		m.st.Close()
+		return err
+	}
 	metrics := api.NewMetrics()
 	svc, err := dispatch.New(dispatch.Config{Store: m.st, Matcher: mt, Observer: metrics})
 	if err != nil {
@@ -146,7 +166,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.checkDurability(ctx)
 	m.api, err = api.New(api.Config{Service: svc, Store: m.st, Keys: keys, Metrics: metrics, Logger: m.Log,
-		Limits: cfg.Limits, RequireDurable: cfg.RequireDurable})
+		Limits: cfg.Limits, RequireDurable: cfg.RequireDurable, Epoch: guard})
 	if err != nil {
 		ln.Close()
 		m.st.Close()
@@ -166,6 +186,11 @@ func (m *Main) Open(ctx context.Context) error {
 	bgctx, stop := context.WithCancel(context.Background())
 	m.stop, m.bg = stop, make(chan struct{})
 	go m.redactLoop(bgctx, cfg.RedactEvery)
+	m.epochDone = make(chan struct{})
+	go func() {
+		defer close(m.epochDone)
+		guard.Run(bgctx, cfg.EpochEvery)
+	}()
 	if cfg.PprofAddr != "" {
 		if err := m.servePprof(cfg.PprofAddr); err != nil {
 			m.Close()
@@ -206,6 +231,7 @@ func (m *Main) Close() error {
 	m.http.SetKeepAlivesEnabled(false)
 	m.stop()
 	<-m.bg
+	<-m.epochDone
 	if m.pprof != nil {
 		m.pprof.Close()
 	}
@@ -243,6 +269,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Limits.FailedAuthPerMinute, "auth-fail-limit", 60, "requests without a valid API key a minute per client address; beyond, 429 (negative: off)")
 	fs.IntVar(&cfg.Limits.MaxInFlight, "max-in-flight", 0, "requests served at once; beyond, 429 after a short wait (0: four per CPU)")
 	fs.DurationVar(&cfg.Limits.RequestTimeout, "request-timeout", api.DefaultRequestTimeout, "deadline of one request's Redis work (batch endpoints excepted); a Redis that hangs or crawls is answered 503 within it")
+	fs.StringVar(&cfg.StoreEpoch, "store-epoch", "", storeEpochHelp)
 	fs.StringVar(&cfg.Weights, "weights", "", "matching cost weights as JSON over the defaults, e.g. '{\"fairness\":40}' (env DOORSTEP_WEIGHTS overrides)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -254,6 +281,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.RedisURL = v
 	}
 	cfg.APIKeys = os.Getenv("DOORSTEP_API_KEYS")
+	envUnlessFlag(fs, "store-epoch", "DOORSTEP_STORE_EPOCH", &cfg.StoreEpoch)
 	if v, ok := os.LookupEnv("DOORSTEP_WEIGHTS"); ok {
 		cfg.Weights = v
 	}
@@ -274,6 +302,42 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		m.served <- err // Close reads it
 	}
 	return m.Close()
+}
+
+// envUnlessFlag sets *dst from the environment variable env unless the
+// flag name was given on the command line: a flag wins over the
+// environment, which wins over the default.
+func envUnlessFlag(fs *flag.FlagSet, name, env string, dst *string) {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	if v, ok := os.LookupEnv(env); ok && !given {
+		*dst = v
+	}
+}
+
+// openEpoch finds the store's epoch (writing it on a first start, unless
+// pinned) and returns the guard that watches it. An epoch that is not the
+// pinned one is not an error: the server starts refusing (the guard logs
+// why) and recovers if the marker is restored.
+func (m *Main) openEpoch(ctx context.Context) (*store.EpochGuard, error) {
+	pin := m.Config.StoreEpoch
+	e, created, err := m.st.EnsureEpoch(ctx, pin)
+	if err != nil && !errors.Is(err, store.ErrStoreReset) {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	switch {
+	case err != nil:
+	case created && m.st.Embedded():
+		m.Log.Info("wrote the embedded store's epoch", "epoch", e.ID)
+	case created:
+		m.Log.Warn("the Redis store had no epoch marker: wrote a new one; a store that held bookings before had lost them, or this is its first start (pin the epoch with -store-epoch to refuse an empty store on restart)",
+			"epoch", e.ID)
+	case pin != "":
+		m.Log.Info("the Redis store holds the pinned epoch", "epoch", e.ID, "epoch_created", e.Created)
+	default:
+		m.Log.Info("adopted the Redis store's epoch", "epoch", e.ID, "epoch_created", e.Created)
+	}
+	return store.NewEpochGuard(m.st, e.ID, err, m.Log), nil
 }
 
 // checkDurability logs what Redis persists. Production runs Redis with AOF;
