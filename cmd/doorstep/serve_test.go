@@ -36,14 +36,14 @@ type child struct {
 }
 
 // startServe runs `doorstep serve args...` with env added to a clean
-// environment (no REDIS_URL, DOORSTEP_API_KEYS or DOORSTEP_WEIGHTS of the
-// caller's); the process is killed if it outlives the test.
+// environment (no DOORSTEP_* setting nor REDIS_URL of the caller's); the
+// process is killed if it outlives the test.
 func startServe(tb testing.TB, env []string, args ...string) *child {
 	tb.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"serve"}, args...)...)
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if name != "REDIS_URL" && name != "DOORSTEP_API_KEYS" && name != "DOORSTEP_WEIGHTS" && name != envRunMain {
+		if name != "REDIS_URL" && !strings.HasPrefix(name, "DOORSTEP_") && name != envRunMain {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
