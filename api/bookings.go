@@ -71,30 +71,30 @@ func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
 	scope := principalFrom(r.Context()).KeyID
 	// Every booking change is audited by the change itself (store.Apply);
 	// a refusal is audited here.
-	book := func(ctx context.Context) (string, any, error) {
+	book := func(ctx context.Context) (*dispatch.Made, error) {
 		if rc := body.Recurrence; rc != nil {
 			out, err := s.svc.BookSeries(ctx, req, dispatch.Recurrence{IntervalDays: rc.IntervalDays, Count: rc.Count}, scope)
 			if err != nil {
 				s.audit(r, auditCreate, "", err)
-				return "", nil, err
+				return nil, err
 			}
-			return "/v1/series/" + out.SeriesID, seriesOut(out), nil
+			return &dispatch.Made{Series: out}, nil
 		}
 		bk, err := s.svc.Book(ctx, req, scope)
 		if err != nil {
 			s.audit(r, auditCreate, "", err)
-			return "", nil, err
+			return nil, err
 		}
-		return "/v1/bookings/" + bk.Booking.ID, bookedOut(bk, principalFrom(r.Context())), nil
+		return &dispatch.Made{Booked: bk}, nil
 	}
 	if key == "" {
-		loc, v, err := book(r.Context())
+		m, err := book(r.Context())
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		w.Header().Set("Location", loc)
-		writeJSON(w, http.StatusCreated, v)
+		w.Header().Set("Location", madeLocation(m))
+		writeJSON(w, http.StatusCreated, madeOut(m, principalFrom(r.Context())))
 		return
 	}
 	region := "" // where it will most likely book; none for a bad location (refused later)

@@ -280,7 +280,7 @@ const settleTimeout = 2 * time.Second
 
 // settle returns the context in which to record the outcome of r's action
 // once it is done, err being the action's error. After a success it is
-// followUp's: the answer must not wait past the request's deadline. After
+// dispatch.FollowUp's: the answer must not wait past the request's deadline. After
 // an EUNAVAILABLE error it is r's own context, deadline included: Redis is
 // down or slow, so waiting on it again would only delay the 503. After
 // another refusal it outlives r's context by settleTimeout, so that a
@@ -288,24 +288,11 @@ const settleTimeout = 2 * time.Second
 func settle(r *http.Request, err error) (context.Context, context.CancelFunc) {
 	switch {
 	case err == nil:
-		return followUp(r)
+		return dispatch.FollowUp(r.Context())
 	case doorstep.ErrorCode(err) == doorstep.EUNAVAILABLE:
 		return context.WithCancel(r.Context())
 	}
 	return context.WithTimeout(context.WithoutCancel(r.Context()), settleTimeout)
-}
-
-// followUp returns the context of the writes that follow a successful
-// action (its Idempotency-Key answer): they outlive a client that hangs up
-// right after its booking is made (the moment it is most likely to retry),
-// but never r's deadline, so that no success is answered late. A write
-// that misses it is recovered later (see store.BeginIdempotent).
-func followUp(r *http.Request) (context.Context, context.CancelFunc) {
-	ctx := context.WithoutCancel(r.Context())
-	if dl, ok := r.Context().Deadline(); ok {
-		return context.WithDeadline(ctx, dl)
-	}
-	return context.WithTimeout(ctx, settleTimeout)
 }
 
 // recoverer turns a panic in a handler into a logged internal error and a

@@ -80,13 +80,23 @@ func aofHolding(tb testing.TB, dir string, needles []string) []string {
 // until no file under dir holds any of needles.
 func wantGoneFromDisk(tb testing.TB, dir string, needles []string) {
 	tb.Helper()
+	if found := waitDisk(tb, dir, needles, func(found []string) bool { return len(found) == 0 }); len(found) > 0 {
+		tb.Errorf("erased values are still on disk: %v", found)
+	}
+}
+
+// waitDisk reads which of needles the files under dir hold until done says
+// so, for at most 10 s (a generous bound: Redis writes and deletes its files
+// in the background, late on a loaded machine), and returns the last read.
+func waitDisk(tb testing.TB, dir string, needles []string, done func(found []string) bool) []string {
+	tb.Helper()
 	var found []string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if found = aofHolding(tb, dir, needles); len(found) == 0 {
-			return
+		if found = aofHolding(tb, dir, needles); done(found) {
+			break
 		}
 	}
-	tb.Errorf("erased values are still on disk: %v", found)
+	return found
 }
 
 // aofFixture starts redis-server with AOF on and books, for key-1's
@@ -110,7 +120,9 @@ func aofFixture(t *testing.T) (*Store, *storetest.Server, []string) {
 		t.Fatalf("SetLastWorker: %v", err)
 	}
 	needles := append([]string{cust}, storetest.CoordNeedles(homeA)...)
-	if found := aofHolding(t, srv.Dir, needles); len(found) < len(needles) {
+	// Redis may postpone its write to the AOF file while a background fsync
+	// is slow (a loaded machine): wait for it, as wantGoneFromDisk does.
+	if found := waitDisk(t, srv.Dir, needles, func(found []string) bool { return len(found) >= len(needles) }); len(found) < len(needles) {
 		t.Fatalf("before the erasure the AOF files should hold every value; found only %v", found)
 	}
 	return s, srv, needles

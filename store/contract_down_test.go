@@ -54,7 +54,9 @@ func testRedisDown(t *testing.T, open openFunc) {
 			_, _, err := s.BeginIdempotent(ctx, "key-1", "k", "fp", IdemOptions{TTL: time.Hour})
 			return err
 		}},
-		{"FinishIdempotent", func() error { return s.FinishIdempotent(ctx, &Claim{scope: "key-1", key: "k"}, 200, nil) }},
+		{"FinishIdempotent", func() error {
+			return s.FinishIdempotent(ctx, &Claim{scope: "key-1", key: "k"}, IdemAnswer{Status: 200})
+		}},
 	}
 	for _, c := range calls {
 		t.Run(c.name, func(t *testing.T) {

@@ -44,7 +44,9 @@ func testIdempotency(t *testing.T, open openFunc) {
 		{"another body while pending", nil, "key-1", "fp2", &IdempotencyRecord{Fingerprint: "fp1", Pending: true}},
 		{"other scope is another key", nil, "key-2", "fp9", nil},
 		{"an aborted request's key is taken over, whatever the body", func() error { return s.AbortIdempotent(ctx, first.Claim) }, "key-1", "fp2", nil},
-		{"finished", func() error { return s.FinishIdempotent(ctx, claim, 201, []byte(`{"id":"b1"}`)) }, "key-1", "fp3",
+		{"finished", func() error {
+			return s.FinishIdempotent(ctx, claim, IdemAnswer{Status: 201, Body: []byte(`{"id":"b1"}`)})
+		}, "key-1", "fp3",
 			&IdempotencyRecord{Fingerprint: "fp2", Status: 201, Body: []byte(`{"id":"b1"}`)}},
 		{"abort leaves a finished record", func() error { return s.AbortIdempotent(ctx, claim) }, "key-1", "fp3",
 			&IdempotencyRecord{Fingerprint: "fp2", Status: 201, Body: []byte(`{"id":"b1"}`)}},
@@ -75,11 +77,11 @@ func testIdempotency(t *testing.T, open openFunc) {
 			t.Errorf("%s: record (-got +want):\n%s", st.name, diff)
 		}
 	}
-	if err := s.FinishIdempotent(ctx, first.Claim, 200, nil); !errors.Is(err, ErrClaimLost) && doorstep.ErrorCode(err) != doorstep.ECONFLICT {
+	if err := s.FinishIdempotent(ctx, first.Claim, IdemAnswer{Status: 200}); !errors.Is(err, ErrClaimLost) && doorstep.ErrorCode(err) != doorstep.ECONFLICT {
 		t.Errorf("FinishIdempotent(taken-over claim) = %v, want ECONFLICT", err)
 	}
-	wantCode(t, "FinishIdempotent(twice)", s.FinishIdempotent(ctx, claim, 200, nil), doorstep.ECONFLICT)
-	wantCode(t, "FinishIdempotent(unknown)", s.FinishIdempotent(ctx, &Claim{scope: "key-1", key: "nope"}, 200, nil), doorstep.ENOTFOUND)
+	wantCode(t, "FinishIdempotent(twice)", s.FinishIdempotent(ctx, claim, IdemAnswer{Status: 200}), doorstep.ECONFLICT)
+	wantCode(t, "FinishIdempotent(unknown)", s.FinishIdempotent(ctx, &Claim{scope: "key-1", key: "nope"}, IdemAnswer{Status: 200}), doorstep.ENOTFOUND)
 	if err := s.AbortIdempotent(ctx, &Claim{scope: "key-1", key: "nope"}); err != nil {
 		t.Errorf("AbortIdempotent(unknown): %v", err)
 	}
@@ -139,7 +141,7 @@ func testIdempotencyResolve(t *testing.T, open openFunc) {
 	if err != nil || fresh || len(got.Booked) != 1 || got.Booked[0] != b.ID || got.Claim == nil {
 		t.Fatalf("retry = %+v, fresh %v, %v; want the booking %s", got, fresh, err, b.ID)
 	}
-	if err := s.FinishIdempotent(ctx, got.Claim, 201, []byte(b.ID)); err != nil {
+	if err := s.FinishIdempotent(ctx, got.Claim, IdemAnswer{Status: 201, Body: []byte(b.ID)}); err != nil {
 		t.Fatalf("FinishIdempotent(recovered): %v", err)
 	}
 	if got, _, _ := s.BeginIdempotent(ctx, "key-1", "booked", "fp", short); got.Pending || string(got.Body) != b.ID {

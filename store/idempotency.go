@@ -45,9 +45,13 @@ type IdempotencyRecord struct {
 	Fingerprint string
 	// Pending is true while the first request is not finished.
 	Pending bool
-	// Status and Body are the first request's answer, once finished.
+	// Status and Body are the first request's answer, once finished
+	// (IdemAnswer): opaque to the store.
 	Status int
 	Body   []byte
+	// AnswerBookings are the ids of the bookings the answer was made for
+	// (IdemAnswer.Bookings), once finished.
+	AnswerBookings []string
 	// CreatedAt is when the first request began.
 	CreatedAt time.Time
 	// LeaseLeft is, for a pending record, how long its request may still
@@ -82,12 +86,15 @@ type IdemOptions struct {
 
 // idemRecord is the stored form of an IdempotencyRecord.
 type idemRecord struct {
-	Fingerprint string        `json:"fingerprint"`
-	Pending     bool          `json:"pending"`
-	Status      int           `json:"status,omitempty"`
-	Body        []byte        `json:"body,omitempty"`
-	CreatedAt   time.Time     `json:"created_at"`
-	TTL         time.Duration `json:"ttl"`
+	Fingerprint string `json:"fingerprint"`
+	Pending     bool   `json:"pending"`
+	Status      int    `json:"status,omitempty"`
+	Body        []byte `json:"body,omitempty"`
+	// Bookings are the ids of the bookings the answer was made for: an
+	// erasure of their customer deletes the record (EraseCustomer).
+	Bookings  []string      `json:"bookings,omitempty"`
+	CreatedAt time.Time     `json:"created_at"`
+	TTL       time.Duration `json:"ttl"`
 	// Token names the claim of the request that holds the record: the
 	// bookings it makes are recorded under it, region by region, and a
 	// retry that takes the record over gives it up first.
@@ -101,7 +108,8 @@ type idemRecord struct {
 }
 
 func (r *idemRecord) public(now time.Time) *IdempotencyRecord {
-	rec := &IdempotencyRecord{Fingerprint: r.Fingerprint, Pending: r.Pending, Status: r.Status, Body: r.Body, CreatedAt: r.CreatedAt}
+	rec := &IdempotencyRecord{Fingerprint: r.Fingerprint, Pending: r.Pending, Status: r.Status, Body: r.Body,
+		AnswerBookings: r.Bookings, CreatedAt: r.CreatedAt}
 	if r.Pending && r.LeaseUntil.After(now) {
 		rec.LeaseLeft = r.LeaseUntil.Sub(now)
 	}
@@ -318,11 +326,22 @@ func (s *Store) intend(ctx context.Context, c *Claim, region string) error {
 	return nil
 }
 
+// IdemAnswer is the answer of a request made under an Idempotency-Key, as
+// FinishIdempotent records it. Status and Body are the caller's encoding,
+// which the store keeps as they are and never reads; Bookings names the
+// bookings the answer was made for, so that erasing their customer
+// (EraseCustomer) deletes the answer without parsing it.
+type IdemAnswer struct {
+	Status   int
+	Body     []byte
+	Bookings []string
+}
+
 // FinishIdempotent stores the answer of the request that holds claim c, to
 // be replayed for the record's TTL. It fails with ENOTFOUND if the record
 // is gone, with ECONFLICT if it was already finished, and with ErrClaimLost
 // if a retry took it over.
-func (s *Store) FinishIdempotent(ctx context.Context, c *Claim, status int, body []byte) error {
+func (s *Store) FinishIdempotent(ctx context.Context, c *Claim, a IdemAnswer) error {
 	return s.endIdempotent(ctx, "finish idempotency key", c, func(r *idemRecord) (*idemRecord, error) {
 		switch {
 		case !r.Pending:
@@ -331,7 +350,7 @@ func (s *Store) FinishIdempotent(ctx context.Context, c *Claim, status int, body
 			return nil, ErrClaimLost
 		}
 		done := *r
-		done.Pending, done.Status, done.Body = false, status, body
+		done.Pending, done.Status, done.Body, done.Bookings = false, a.Status, a.Body, a.Bookings
 		return &done, nil
 	})
 }

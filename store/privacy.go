@@ -139,8 +139,8 @@ const AllTenants = ""
 // customer of that id): the customer's bookings that have not started are
 // cancelled, every booking of the customer loses its customer id and exact
 // location, the remembered last worker and the series records forget the
-// customer, and idempotency records whose stored answers name the customer
-// are deleted. Another tenant's records of the same id are left alone. It
+// customer, and idempotency records whose answers were made for one of
+// those bookings (IdemAnswer.Bookings) are deleted. Another tenant's records of the same id are left alone. It
 // returns how many bookings it touched and which ones it cancelled (for the
 // audit log: each cancel is an event of its own).
 //
@@ -199,16 +199,15 @@ func (s *Store) EraseCustomer(ctx context.Context, tenant, customerID string, no
 	}); err != nil {
 		return out, err
 	}
-	// Idempotency records hold the first answer (a booking, with its
-	// customer id) as base64 inside JSON: decode before looking. They do
-	// not name their tenant, but their answers name the bookings, and a
-	// tenant's record names one of the tenant's bookings erased above.
+	// An idempotency record names the bookings its answer was made for
+	// (IdemAnswer.Bookings); the answer itself is the caller's encoding,
+	// never parsed here. A record naming one of the erased bookings goes.
 	if err := s.eraseFromScan(ctx, keyPrefix+"idem:*", func(val string) bool {
 		var rec idemRecord
-		if json.Unmarshal([]byte(val), &rec) != nil || !strings.Contains(string(rec.Body), needle) {
+		if json.Unmarshal([]byte(val), &rec) != nil {
 			return false
 		}
-		return tenant == AllTenants || slices.ContainsFunc(ids, func(id string) bool { return strings.Contains(string(rec.Body), id) })
+		return slices.ContainsFunc(rec.Bookings, func(id string) bool { return slices.Contains(ids, id) })
 	}); err != nil {
 		return out, err
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strconv"
 	"testing"
@@ -232,12 +231,14 @@ func mustCustomer(tb testing.TB, s *Store, tenant, id string, w1, w2 *doorstep.W
 	if err := s.SetLastWorker(ctx, tenant, id, w1.ID); err != nil {
 		tb.Fatalf("SetLastWorker: %v", err)
 	}
-	c.idemBody, _ = json.Marshal(map[string]string{"id": c.upcoming.ID, "customer_id": id})
+	// The answer is the caller's encoding, which the store never reads: not
+	// JSON here, so that only IdemAnswer.Bookings can tie it to the customer.
+	c.idemBody = []byte("an answer for " + id + " naming " + c.upcoming.ID)
 	rec, fresh, err := s.BeginIdempotent(ctx, tenant, c.idemKey, "fp", IdemOptions{TTL: time.Hour})
 	if err != nil || !fresh {
 		tb.Fatalf("BeginIdempotent = %v, %v", fresh, err)
 	}
-	if err := s.FinishIdempotent(ctx, rec.Claim, 201, c.idemBody); err != nil {
+	if err := s.FinishIdempotent(ctx, rec.Claim, IdemAnswer{Status: 201, Body: c.idemBody, Bookings: []string{c.upcoming.ID}}); err != nil {
 		tb.Fatalf("FinishIdempotent: %v", err)
 	}
 	return c
