@@ -69,12 +69,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if events == nil {
-		events = []store.AuditEvent{}
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Events []store.AuditEvent `json:"events"`
-	}{events})
+	writeJSON(w, http.StatusOK, auditOut(events))
 }
 
 // handleEraseCustomer erases what Doorstep holds of a customer

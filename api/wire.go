@@ -8,6 +8,7 @@ import (
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/store"
 )
 
 // requestBody is a household request on the wire (DESIGN.md section 6).
@@ -216,4 +217,29 @@ type locationBody struct {
 	Lat *float64   `json:"lat"`
 	Lng *float64   `json:"lng"`
 	At  *time.Time `json:"at,omitempty"`
+}
+
+// auditEventJSON is one event of GET /v1/audit.
+type auditEventJSON struct {
+	ID        string    `json:"id,omitempty"`
+	At        time.Time `json:"at"`
+	KeyID     string    `json:"key_id"`
+	Role      string    `json:"role"`
+	Action    string    `json:"action"`
+	BookingID string    `json:"booking_id,omitempty"`
+	Result    string    `json:"result"`
+	RequestID string    `json:"request_id,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+}
+
+type auditJSON struct {
+	Events []auditEventJSON `json:"events"`
+}
+
+func auditOut(events []store.AuditEvent) auditJSON {
+	out := auditJSON{Events: make([]auditEventJSON, 0, len(events))}
+	for _, e := range events {
+		out.Events = append(out.Events, auditEventJSON(e))
+	}
+	return out
 }

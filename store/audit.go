@@ -27,19 +27,20 @@ const DefaultAuditRetention = 1_000_000
 
 // AuditEvent is one entry of the audit log: who did what to which booking,
 // and how it ended. It holds no personal data: no customer id, no place.
+// (Its encoding in the API is the api package's business.)
 type AuditEvent struct {
 	// ID is the stream entry id, set when read.
-	ID        string    `json:"id,omitempty"`
-	At        time.Time `json:"at"`
-	KeyID     string    `json:"key_id"`
-	Role      string    `json:"role"`
-	Action    string    `json:"action"`
-	BookingID string    `json:"booking_id,omitempty"`
-	Result    string    `json:"result"`
-	RequestID string    `json:"request_id,omitempty"`
+	ID        string
+	At        time.Time
+	KeyID     string
+	Role      string
+	Action    string
+	BookingID string
+	Result    string
+	RequestID string
 	// Reason says why a booking was moved by someone else's request
 	// (doorstep.ChangeRescue), on "move" events.
-	Reason string `json:"reason,omitempty"`
+	Reason string
 }
 
 // auditCtxKey is the context key of WithAudit.
