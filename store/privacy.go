@@ -207,7 +207,7 @@ func (s *Store) EraseCustomer(ctx context.Context, tenant, customerID string, no
 		if json.Unmarshal([]byte(val), &rec) != nil {
 			return false
 		}
-		return slices.ContainsFunc(rec.Bookings, func(id string) bool { return slices.Contains(ids, id) })
+		return slices.ContainsFunc(s.answerBookings(ctx, &rec), func(id string) bool { return slices.Contains(ids, id) })
 	}); err != nil {
 		return out, err
 	}
@@ -215,6 +215,23 @@ func (s *Store) EraseCustomer(ctx context.Context, tenant, customerID string, no
 	pending, err := s.rewriteAfterErasure(ctx)
 	out.RewritePending = pending
 	return out, err
+}
+
+// answerBookings are the ids of the bookings the answer of finished record
+// rec was made for: IdemAnswer.Bookings or, for a record finished before
+// they were recorded, the bookings made under its claim (the same ones,
+// kept as long as the record).
+func (s *Store) answerBookings(ctx context.Context, rec *idemRecord) []string {
+	if rec.Bookings != nil || rec.Pending {
+		return rec.Bookings
+	}
+	var ids []string
+	for _, region := range rec.Regions {
+		if v, err := s.rdb.Get(ctx, claimKey(region, rec.Token)).Result(); err == nil && v != "-" {
+			ids = append(ids, strings.Split(v, ",")...)
+		}
+	}
+	return ids
 }
 
 // anonymize drops the customer id and exact location of booking id,

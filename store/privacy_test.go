@@ -34,6 +34,7 @@ func runPrivacy(t *testing.T, open openFunc) {
 		{"RedactSkipsUnreadable", testRedactSkipsUnreadable},
 		{"RedactLostRace", testRedactLostRace},
 		{"EraseCustomer", testEraseCustomer},
+		{"EraseLegacyIdemAnswer", testEraseLegacyIdemAnswer},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, open) })
@@ -331,6 +332,35 @@ func testEraseCustomer(t *testing.T, open openFunc) {
 	}
 	if last, err := s.LastWorker(ctx, twin.tenant, twin.id); err != nil || last != "" {
 		t.Errorf("LastWorker(%s's %s) = %q, %v; want forgotten", twin.tenant, twin.id, last, err)
+	}
+}
+
+// testEraseLegacyIdemAnswer: an answer recorded without the ids of its
+// bookings (before IdemAnswer.Bookings existed) is still erased with its
+// customer, found through the bookings made under its claim.
+func testEraseLegacyIdemAnswer(t *testing.T, open openFunc) {
+	ctx := t.Context()
+	s := open(t).s
+	w := newWorker("w-1", nycA)
+	mustPutWorker(t, s, w)
+	rec, _, err := s.BeginIdempotent(ctx, "key-1", "legacy", "fp", IdemOptions{TTL: time.Hour, Region: regionOf(w)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBooking(w, t0.Add(4*time.Hour), time.Hour, homeA)
+	b.CustomerID, b.Owner = "cust-1", "key-1"
+	ch := Change{Region: regionOf(w), Expect: map[string]int64{w.ID: mustVersion(t, s, w.ID)}, Create: []*doorstep.Booking{b}}
+	if err := s.Apply(WithClaim(ctx, rec.Claim), ch); err != nil {
+		t.Fatalf("Apply under the claim: %v", err)
+	}
+	if err := s.FinishIdempotent(ctx, rec.Claim, IdemAnswer{Status: 201, Body: []byte("cust-1's answer")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EraseCustomer(ctx, "key-1", "cust-1", t0); err != nil {
+		t.Fatalf("EraseCustomer: %v", err)
+	}
+	if got, fresh, err := s.BeginIdempotent(ctx, "key-1", "legacy", "fp", IdemOptions{TTL: time.Hour}); err != nil || !fresh {
+		t.Errorf("the legacy answer survived the erasure: %+v, fresh %v, %v", got, fresh, err)
 	}
 }
 
