@@ -45,7 +45,10 @@ func TestHealthAndReadiness(t *testing.T) {
 		if got := r.Header.Get("Retry-After"); got == "" {
 			t.Errorf("%s %s: 503 without Retry-After", tt.method, tt.path)
 		}
-		if d := time.Since(t0); d > 3*time.Second {
+		// A generous bound: it catches a request that hangs on the dead
+		// Redis; the one-second promise itself is measured, alone on the
+		// machine, by store's TestAPIRedisFaults.
+		if d := time.Since(t0); d > 10*time.Second {
 			t.Errorf("%s %s: answered after %v", tt.method, tt.path, d)
 		}
 	}

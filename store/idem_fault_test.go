@@ -200,7 +200,7 @@ func redisPID(tb testing.TB, c *redis.Client) int {
 	return 0
 }
 
-// TestNoLate2xxDuringRedisHang freezes redis-server (SIGSTOP) for two
+// TestNoLate2xxDuringRedisHang freezes redis-server (SIGSTOP) for three
 // seconds right after it ran a reservation, while clients keep booking with
 // Idempotency-Keys: the request whose booking was just made meets a frozen
 // Redis for its follow-up writes, the others in flight meet it anywhere.
@@ -209,8 +209,12 @@ func redisPID(tb testing.TB, c *redis.Client) int {
 // afterwards every booking made has its audit event (written by the
 // reservation itself). It logs the latest 2xx.
 func TestNoLate2xxDuringRedisHang(t *testing.T) {
-	const clients, frozen = 6, 2 * time.Second
-	const margin = 250 * time.Millisecond // generous: the goal is 50 ms
+	// The goal is 50 ms past the deadline; the margin is generous (a loaded
+	// machine under -race delays the client's reading), and still well
+	// below what a follow-up write that holds the answer costs: it would
+	// wait out the freeze, or a settle timeout of seconds.
+	const clients, frozen = 6, 3 * time.Second
+	const margin = time.Second
 	rig := newFaultRig(t)
 	for i := range 12 {
 		id := fmt.Sprintf("w-extra-%d", i)
