@@ -1,23 +1,16 @@
 package api_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"math"
 	"mime"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/api"
-	"github.com/doorstep-dev/doorstep/dispatch"
-	"github.com/doorstep-dev/doorstep/store"
-	"github.com/doorstep-dev/doorstep/store/storetest"
+	"github.com/doorstep-dev/doorstep/internal/apitest"
 )
 
 // The API keys of the suite, one per role plus a second booking system.
@@ -62,112 +55,40 @@ func newWorker(id string, home doorstep.Location, skills ...string) doorstep.Wor
 }
 
 // harness is one API server as cmd/doorstep wires it, on its own
-// redis-server, behind httptest.
+// redis-server, behind httptest (apitest.Harness).
 type harness struct {
-	URL    string
-	Redis  *storetest.Server
-	Server *api.Server
-	client *http.Client
+	*apitest.Harness
 }
+
+// response is an answer, read in full.
+type response = apitest.Response
 
 // newHarness starts redis-server, the store, the dispatch service with the
 // fixed clock and the API with keys ("" turns auth off); configure, when
 // given, adjusts the API's configuration.
 func newHarness(t *testing.T, keys string, configure ...func(*api.Config)) *harness {
 	t.Helper()
-	rs := storetest.RunRedis(t)
-	st, err := store.Open(t.Context(), store.Config{URL: rs.URL()})
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	metrics := api.NewMetrics()
-	svc, err := dispatch.New(dispatch.Config{Store: st, Now: func() time.Time { return now }, Observer: metrics})
-	if err != nil {
-		t.Fatalf("dispatch.New: %v", err)
-	}
-	parsed, err := api.ParseKeys(keys)
-	if err != nil {
-		t.Fatalf("ParseKeys: %v", err)
-	}
-	cfg := api.Config{Service: svc, Store: st, Keys: parsed, Metrics: metrics, Logger: slog.New(slog.DiscardHandler)}
-	for _, f := range configure {
-		f(&cfg)
-	}
-	srv, err := api.New(cfg)
-	if err != nil {
-		t.Fatalf("api.New: %v", err)
-	}
-	ts := serve(srv)
-	t.Cleanup(ts.Close)
-	return &harness{URL: ts.URL, Redis: rs, Server: srv, client: &http.Client{Timeout: 5 * time.Second}}
+	return &harness{apitest.New(t, harnessOptions(keys, func() time.Time { return now }, configure...))}
 }
 
-// serve starts srv behind httptest as cmd/doorstep serves it: through
-// api.Listener.
-func serve(srv http.Handler) *httptest.Server {
-	ts := httptest.NewUnstartedServer(srv)
-	ts.Listener = api.Listener(ts.Listener)
-	ts.Start()
-	return ts
+// harnessOptions are the apitest options of the suite's servers: keys, the
+// clock and the configuration changes.
+func harnessOptions(keys string, clock func() time.Time, configure ...func(*api.Config)) apitest.Options {
+	return apitest.Options{Keys: keys, Now: clock, ClientTimeout: 5 * time.Second, Configure: func(cfg *api.Config) {
+		for _, f := range configure {
+			f(cfg)
+		}
+	}}
 }
 
-// response is an answer, read in full.
-type response struct {
-	Method, Path string
-	Status       int
-	Header       http.Header
-	Body         []byte
-}
-
-// do sends a request and checks the invariants every answer must keep
-// (checkResponse). body is nil (none), a string or []byte (sent as is) or
-// any other value (sent as JSON); a body is sent as application/json.
-// header holds name, value pairs applied last; an empty value removes the
-// header.
+// do sends a request (apitest.Harness.Do) and checks the invariants every
+// answer must keep (checkResponse).
 func (h *harness) do(t testing.TB, method, path, key string, body any, header ...string) *response {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			t.Fatalf("marshal request body: %v", err)
-		}
-		rd = bytes.NewReader(data)
+	r := h.Do(t, method, path, key, body, header...)
+	if r.Status == 0 {
+		t.FailNow()
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, h.URL+path, rd)
-	if err != nil {
-		t.Fatalf("new request: %v", err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		if header[i+1] == "" {
-			req.Header.Del(header[i])
-		} else {
-			req.Header.Set(header[i], header[i+1])
-		}
-	}
-	res, err := h.client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	r := &response{Method: method, Path: path, Status: res.StatusCode, Header: res.Header, Body: data}
 	h.checkResponse(t, r)
 	return r
 }
@@ -248,13 +169,7 @@ func mediaType(r *response) string {
 // decodeBody decodes r's JSON body strictly into a T.
 func decodeBody[T any](t testing.TB, r *response) T {
 	t.Helper()
-	var v T
-	dec := json.NewDecoder(bytes.NewReader(r.Body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil {
-		t.Fatalf("%s %s: decode %T from %s: %v", r.Method, r.Path, v, r.Body, err)
-	}
-	return v
+	return apitest.Decode[T](t, r)
 }
 
 // booking is a booking on the wire.

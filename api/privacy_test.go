@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"github.com/doorstep-dev/doorstep/api"
 	"github.com/doorstep-dev/doorstep/dispatch"
 	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/internal/apitest"
 	"github.com/doorstep-dev/doorstep/store"
 	"github.com/doorstep-dev/doorstep/store/storetest"
 	"github.com/google/go-cmp/cmp"
@@ -64,37 +64,13 @@ type storeHarness struct {
 // store and Redis in reach.
 func newStoreHarness(tb testing.TB, keys string, opt options) *storeHarness {
 	tb.Helper()
-	rs := storetest.RunRedis(tb)
-	st, err := store.Open(tb.Context(), store.Config{URL: rs.URL()})
-	if err != nil {
-		tb.Fatalf("store.Open: %v", err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
-	tb.Cleanup(func() { rdb.Close() })
 	clk := &clock{t: now}
-	metrics := api.NewMetrics()
-	var obs dispatch.Observer = metrics
-	if opt.Observer != nil {
-		obs = opt.Observer(metrics)
-	}
-	svc, err := dispatch.New(dispatch.Config{Store: st, Now: clk.Now, Observer: obs})
-	if err != nil {
-		tb.Fatalf("dispatch.New: %v", err)
-	}
-	parsed, err := api.ParseKeys(keys)
-	if err != nil {
-		tb.Fatalf("ParseKeys: %v", err)
-	}
-	srv, err := api.New(api.Config{Service: svc, Store: st, Keys: parsed, Metrics: metrics,
-		Logger: slog.New(slog.DiscardHandler), AuditRetention: opt.AuditRetention, Limits: opt.Limits})
-	if err != nil {
-		tb.Fatalf("api.New: %v", err)
-	}
-	ts := serve(srv)
-	tb.Cleanup(ts.Close)
-	h := &harness{URL: ts.URL, Redis: rs, Server: srv, client: &http.Client{Timeout: 5 * time.Second}}
-	return &storeHarness{harness: h, Store: st, Clock: clk, RDB: rdb}
+	o := harnessOptions(keys, clk.Now, func(c *api.Config) { c.AuditRetention, c.Limits = opt.AuditRetention, opt.Limits })
+	o.Observer = opt.Observer
+	h := apitest.New(tb, o)
+	rdb := redis.NewClient(&redis.Options{Addr: h.Redis.Addr})
+	tb.Cleanup(func() { rdb.Close() })
+	return &storeHarness{harness: &harness{h}, Store: h.Store, Clock: clk, RDB: rdb}
 }
 
 // auditStream is the key of the audit log, which records refused attempts
