@@ -6,10 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"regexp"
 	"strconv"
@@ -21,6 +18,7 @@ import (
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/api"
 	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/internal/apitest"
 	"github.com/doorstep-dev/doorstep/internal/faultproxy"
 	"github.com/doorstep-dev/doorstep/store"
 	"github.com/doorstep-dev/doorstep/store/storetest"
@@ -49,39 +47,26 @@ const apiBudget = time.Second
 
 // faultRig is the API on a redis-server reached through a fault proxy.
 type faultRig struct {
-	redis  *storetest.Server
-	proxy  *faultproxy.Proxy
-	store  *store.Store
-	svc    *dispatch.Service
-	url    string
-	client *http.Client
+	h     *apitest.Harness
+	redis *storetest.Server
+	proxy *faultproxy.Proxy
+	store *store.Store
+	svc   *dispatch.Service
 }
 
 // newFaultRig starts redis-server (with args), a proxy in front of it, the
 // store on the proxy with the default Config (as cmd/doorstep opens it),
-// the dispatch service and the API without keys, and stores one cleaner
-// at faultHome.
+// the dispatch service and the API without keys (apitest.New), and stores
+// one cleaner at faultHome.
 func newFaultRig(t *testing.T, args ...string) *faultRig {
 	t.Helper()
-	rs := storetest.RunRedis(t, args...)
-	px := faultproxy.Start(t, rs.Addr)
-	st, err := store.Open(t.Context(), store.Config{URL: "redis://" + px.Addr() + "/0"})
-	if err != nil {
-		t.Fatalf("store.Open through the proxy: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	metrics := api.NewMetrics()
-	svc, err := dispatch.New(dispatch.Config{Store: st, Now: func() time.Time { return faultNow }, Observer: metrics})
-	if err != nil {
-		t.Fatalf("dispatch.New: %v", err)
-	}
-	srv, err := api.New(api.Config{Service: svc, Store: st, Metrics: metrics, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatalf("api.New: %v", err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	rig := &faultRig{redis: rs, proxy: px, store: st, svc: svc, url: ts.URL, client: &http.Client{Timeout: 10 * time.Second}}
+	var px *faultproxy.Proxy
+	h := apitest.New(t, apitest.Options{RedisArgs: args, Now: func() time.Time { return faultNow },
+		StoreURL: func(tb testing.TB, rs *storetest.Server) string {
+			px = faultproxy.Start(tb, rs.Addr)
+			return "redis://" + px.Addr() + "/0"
+		}})
+	rig := &faultRig{h: h, redis: h.Redis, proxy: px, store: h.Store, svc: h.Service}
 	w := fixtureWorker("w1", faultHome)
 	if got := rig.do(t, "PUT", "/v1/workers/w1", w); got.status != http.StatusCreated {
 		t.Fatalf("PUT worker: %d %s", got.status, got.body)
@@ -116,40 +101,11 @@ type answer struct {
 
 // do sends body (nil for none) as JSON, with header given as name, value
 // pairs, and reads the whole answer; a failed exchange is reported and
-// answers status 0.
+// answers status 0 (apitest.Harness.Do).
 func (r *faultRig) do(tb testing.TB, method, path string, body any, header ...string) answer {
 	tb.Helper()
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, r.url+path, rd)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	start := time.Now()
-	res, err := r.client.Do(req)
-	if err != nil {
-		// Errorf, not Fatalf: probes run on their own goroutines.
-		tb.Errorf("%s %s: %v", method, path, err)
-		return answer{header: http.Header{}, took: time.Since(start)}
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		tb.Errorf("%s %s: read body: %v", method, path, err)
-	}
-	return answer{status: res.StatusCode, header: res.Header, body: data, took: time.Since(start)}
+	a := r.h.Do(tb, method, path, "", body, header...)
+	return answer{status: a.Status, header: a.Header, body: a.Body, took: a.Took}
 }
 
 // probes are the calls that must answer 503 promptly while Redis is sick:
