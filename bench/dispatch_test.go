@@ -5,10 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"runtime/debug"
 	"slices"
 	"testing"
@@ -17,6 +15,7 @@ import (
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/api"
 	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/internal/apitest"
 	"github.com/doorstep-dev/doorstep/store"
 	"github.com/doorstep-dev/doorstep/store/storetest"
 )
@@ -84,24 +83,14 @@ const serveGCPercent = 400
 func BenchmarkBookHTTP(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
-			st := openRedisStore(b)
-			seedCity(b, st, n, 1)
-			svc, err := dispatch.New(dispatch.Config{Store: st, Now: func() time.Time { return benchNow }})
-			if err != nil {
-				b.Fatal(err)
-			}
 			defer debug.SetGCPercent(debug.SetGCPercent(serveGCPercent))
-			srv, err := api.New(api.Config{Service: svc, Store: st, Logger: slog.New(slog.DiscardHandler),
-				Limits: api.Limits{RatePerKey: -1}}) // latency, not policy
-			if err != nil {
-				b.Fatal(err)
-			}
-			ts := httptest.NewServer(srv)
-			defer ts.Close()
+			ts := apitest.New(b, apitest.Options{Now: func() time.Time { return benchNow },
+				Configure: func(c *api.Config) { c.Limits = api.Limits{RatePerKey: -1} }}) // latency, not policy
+			seedCity(b, ts.Store, n, 1)
 			services := doorstep.DefaultCatalogue().Names()
 			rng := rand.New(rand.NewPCG(3, 3))
 			var samples []time.Duration
-			client := ts.Client()
+			client := ts.Client
 			b.ReportAllocs()
 			for b.Loop() {
 				body, _ := json.Marshal(map[string]any{

@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"slices"
@@ -18,8 +16,8 @@ import (
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/api"
-	"github.com/doorstep-dev/doorstep/dispatch"
 	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/internal/apitest"
 	"github.com/doorstep-dev/doorstep/schedule"
 	"github.com/doorstep-dev/doorstep/store"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -163,33 +161,17 @@ type soakServer struct {
 
 func startSoakServer(tb testing.TB, c soakConfig) *soakServer {
 	tb.Helper()
-	st := openRedisStore(tb)
-	seedCity(tb, st, c.workers, 7)
-	metrics := api.NewMetrics()
-	svc, err := dispatch.New(dispatch.Config{Store: st, Now: func() time.Time { return benchNow }, Observer: metrics})
-	if err != nil {
-		tb.Fatal(err)
-	}
 	var spec []string
-	s := &soakServer{st: st}
+	s := &soakServer{}
 	for i := range c.keyCount {
 		k := fmt.Sprintf("soak-booking-key-%04d", i)
 		s.keys = append(s.keys, k)
 		spec = append(spec, k+":booking")
 	}
-	keys, err := api.ParseKeys(strings.Join(spec, ","))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	srv, err := api.New(api.Config{Service: svc, Store: st, Keys: keys, Metrics: metrics,
-		Logger: slog.New(slog.DiscardHandler),
-		Limits: api.Limits{MaxInFlight: c.inFlight, QueueWait: c.queueWait}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ts := httptest.NewServer(srv) // 127.0.0.1
-	tb.Cleanup(ts.Close)
-	s.url = ts.URL
+	h := apitest.New(tb, apitest.Options{Now: func() time.Time { return benchNow }, Keys: strings.Join(spec, ","),
+		Configure: func(cfg *api.Config) { cfg.Limits = api.Limits{MaxInFlight: c.inFlight, QueueWait: c.queueWait} }})
+	seedCity(tb, h.Store, c.workers, 7)
+	s.url, s.st = h.URL, h.Store
 	return s
 }
 
