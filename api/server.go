@@ -26,7 +26,8 @@ import (
 // Config configures a Server. Service and Store are required.
 type Config struct {
 	Service *dispatch.Service
-	// Store is pinged by /readyz and keeps Idempotency-Key records.
+	// Store is pinged by /readyz and reports its persistence; it holds the
+	// audit log the API reads and appends refusals to.
 	Store *store.Store
 	// Keys are the API keys; none turns auth off (the caller must then
 	// listen on loopback only).

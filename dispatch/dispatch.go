@@ -1,7 +1,10 @@
 // Package dispatch holds Doorstep's use cases — quote, book, cancel and the
 // management of workers — each a short function that loads state from the
 // store, asks the matcher, and reserves through the store, trying the next
-// option when a reservation loses a race. It knows nothing of HTTP.
+// option when a reservation loses a race. It also runs the Idempotency-Key
+// protocol of a booking (BookOnce, with typed outcomes) and a customer's
+// erasure (EraseCustomer). It knows nothing of HTTP: an answer to record is
+// opaque bytes given by the caller.
 package dispatch
 
 import (

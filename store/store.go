@@ -151,7 +151,9 @@
 // (a series or a rescue as well as a single booking). Timing decides only
 // when a retry stops waiting, never whether it may book: a wrong clock
 // costs a refused request, not a second booking. Records keep their full
-// TTL, pending or finished. See BeginIdempotent.
+// TTL, pending or finished. See BeginIdempotent. The recorded answer
+// (IdemAnswer) is the caller's bytes, never parsed here; it names its
+// bookings in a field of its own, for EraseCustomer.
 //
 // # Audit
 //
