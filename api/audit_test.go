@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/api"
@@ -20,22 +19,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// auditEvent and auditLog are GET /v1/audit's answer on the wire.
-type auditEvent struct {
-	ID        string    `json:"id"`
-	At        time.Time `json:"at"`
-	KeyID     string    `json:"key_id"`
-	Role      string    `json:"role"`
-	Action    string    `json:"action"`
-	BookingID string    `json:"booking_id,omitempty"`
-	Result    string    `json:"result"`
-	RequestID string    `json:"request_id,omitempty"`
-	Reason    string    `json:"reason,omitempty"`
-}
-
-type auditLog struct {
-	Events []auditEvent `json:"events"`
-}
+// auditEvent and auditLog are GET /v1/audit's answer on the wire (its
+// shape is held to the OpenAPI document by checkResponse).
+type (
+	auditEvent = api.AuditEvent
+	auditLog   = api.AuditLog
+)
 
 // keyIDs maps each key of allKeys to the id the server names it by.
 func keyIDs(tb testing.TB) map[string]string {

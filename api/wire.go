@@ -219,8 +219,9 @@ type locationBody struct {
 	At  *time.Time `json:"at,omitempty"`
 }
 
-// auditEventJSON is one event of GET /v1/audit.
-type auditEventJSON struct {
+// AuditEvent is one event of GET /v1/audit on the wire (store.AuditEvent
+// encoded): who did what to which booking, and how it ended.
+type AuditEvent struct {
 	ID        string    `json:"id,omitempty"`
 	At        time.Time `json:"at"`
 	KeyID     string    `json:"key_id"`
@@ -232,14 +233,15 @@ type auditEventJSON struct {
 	Reason    string    `json:"reason,omitempty"`
 }
 
-type auditJSON struct {
-	Events []auditEventJSON `json:"events"`
+// AuditLog is the answer of GET /v1/audit: events, newest first.
+type AuditLog struct {
+	Events []AuditEvent `json:"events"`
 }
 
-func auditOut(events []store.AuditEvent) auditJSON {
-	out := auditJSON{Events: make([]auditEventJSON, 0, len(events))}
+func auditOut(events []store.AuditEvent) AuditLog {
+	out := AuditLog{Events: make([]AuditEvent, 0, len(events))}
 	for _, e := range events {
-		out.Events = append(out.Events, auditEventJSON(e))
+		out.Events = append(out.Events, AuditEvent(e))
 	}
 	return out
 }
