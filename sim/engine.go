@@ -165,11 +165,12 @@ func (e *engine) qualified(req *doorstep.Request) func(int) bool {
 }
 
 // near returns the qualified workers around req, widening the search until
-// Matching.Candidates are found or the class's reach is covered, as the
-// server's booking path does.
+// Matching.Candidates of them could serve it (matcher.CouldServe) or the
+// class's reach is covered, as the server's booking path does.
 func (e *engine) near(dst []int, req *doorstep.Request, now time.Time, keep func(int) bool) []int {
 	search := matcher.SearchFor(req, now, e.travel, e.s.Matching.NormalReachKm)
-	return e.ix.Near(dst, search, e.s.Matching.Candidates, keep)
+	could := func(w int) bool { return matcher.CouldServe(e.workers[w], req, now) }
+	return e.ix.NearCounting(dst, search, e.s.Matching.Candidates, keep, could)
 }
 
 // book records request i on worker w in slot and adds the stop to the
