@@ -191,7 +191,7 @@ func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, 
 	ix := matcher.NewIndex()
 	for _, c := range loaded {
 		if p.add(c) {
-			ix.Put(len(p.cands)-1, c.Worker.Position())
+			ix.Put(len(p.cands)-1, c.Worker.PositionAt(now))
 		}
 	}
 	workers := p.cands
@@ -203,7 +203,7 @@ func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, 
 			// off-shift or excluded neighbours must not push out those
 			// who can (see candidates).
 			wk := workers[w].Worker
-			return matcher.CouldServe(wk, r, now) && geo.DistanceKm(wk.Position(), r.Location) <= searches[i].ReachKm
+			return matcher.CouldServe(wk, r, now) && geo.DistanceKm(wk.PositionAt(now), r.Location) <= searches[i].ReachKm
 		}
 		items[i] = matcher.BatchItem{Request: r, Candidates: ix.Nearest(nil, searches[i], r.Location, s.cfg.WantCandidates, keep)}
 	}

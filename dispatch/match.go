@@ -95,7 +95,10 @@ func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, 
 			if !p.add(c) {
 				continue
 			}
-			if matcher.CouldServe(c.Worker, req, now) {
+			// Counted where the planner will start it (a stale report
+			// starts the shift from home), not where a cell listed it.
+			if matcher.CouldServe(c.Worker, req, now) &&
+				geo.DistanceKm(c.Worker.PositionAt(now), req.Location) <= search.ReachKm {
 				could++
 			}
 		}
