@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -71,7 +72,9 @@ func horizon(now time.Time, job schedule.Job) (from, to time.Time) {
 // shift that can hold the job within the class) or the class's reach is
 // covered. Workers who cannot serve are read too (they explain a 422) but
 // do not count: 26 off-shift plumbers next door must not hide the on-shift
-// ones a few kilometres away.
+// ones a few kilometres away. An urgent search also widens until no worker
+// farther out can beat the best option found (matcher.Settled): 26 poorly
+// rated neighbours must not hide a better one either.
 func (s *Service) candidates(ctx context.Context, req *doorstep.Request, now time.Time) (pool, error) {
 	from, to := horizon(now, schedule.JobFor(req, now))
 	return s.candidatesIn(ctx, req, now, from, to)
@@ -102,11 +105,26 @@ func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, 
 				could++
 			}
 		}
-		if could >= s.cfg.WantCandidates {
+		if could >= s.cfg.WantCandidates && s.m.Settled(req, search, step[1], s.bestCost(req, p, now)) {
 			break
 		}
 	}
 	return p, nil
+}
+
+// bestCost is the cost of the best option of p for req, +Inf when none,
+// for matcher.Settled (which asks only of urgent requests). It is matched
+// without the customer's history: the cost it returns can only be lowered
+// by it, which Settled's bound allows for.
+func (s *Service) bestCost(req *doorstep.Request, p pool, now time.Time) float64 {
+	if req.Urgency != doorstep.Urgent {
+		return math.Inf(1)
+	}
+	res := s.m.Match(req, p.cands, now, matcher.History{})
+	if len(res.Options) == 0 {
+		return math.Inf(1)
+	}
+	return res.Options[0].Cost
 }
 
 // Quote is the answer to a match request: ranked options, reserving nothing.

@@ -2,10 +2,12 @@ package dispatch_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/matcher"
 )
 
 // TestSearchCountsWorkersWhoCouldServe: the candidate search counts only
@@ -60,5 +62,51 @@ func TestSearchCountsWorkersWhoCouldServe(t *testing.T) {
 				t.Fatalf("Assign placed %d requests, want 1 (unplaced: %+v)", len(out.Placements), out.Unplaced)
 			}
 		})
+	}
+}
+
+// TestSearchFindsTheBestOption: 26 poorly rated plumbers next door who can
+// all serve must not hide a better option 3 km away: the urgent search
+// widens until no worker farther out can beat the best option found, and
+// the quote's best cost is the least over all workers (brute force).
+func TestSearchFindsTheBestOption(t *testing.T) {
+	e := newEnv(t, at(9, 0), nil)
+	var all []*doorstep.Worker
+	for i := range 26 {
+		w := worker(fmt.Sprintf("near-%02d", i), offset(base, 0.2+0.01*float64(i), 0), dayShift(), "plumbing")
+		w.Rating = 1
+		if geo.IndexCell(w.Home) != geo.IndexCell(base) {
+			t.Fatal("fixture: a neighbour is not in the request's cell")
+		}
+		all = append(all, w)
+	}
+	for i, loc := range []doorstep.Location{offset(base, -3, 0), offset(base, -2.6, -1.5), offset(base, -1.5, -2.6), offset(base, -2.6, 1.5)} {
+		for _, ring := range geo.Rings(geo.IndexCell(base), 1) {
+			if slices.Contains(ring, geo.IndexCell(loc)) {
+				t.Fatal("fixture: a far worker is within the first ring")
+			}
+		}
+		all = append(all, worker(fmt.Sprintf("far-%d", i), loc, dayShift(), "plumbing"))
+	}
+	e.put(t, all...)
+	q, err := e.svc.Quote(t.Context(), urgent("plumbing", base, mins(60)), tenant)
+	if err != nil {
+		t.Fatalf("Quote: %v", err)
+	}
+	m, err := matcher.New(matcher.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cands []matcher.Candidate
+	for _, w := range all {
+		cands = append(cands, matcher.Candidate{Worker: w})
+	}
+	brute := m.Match(q.Request, cands, at(9, 0), matcher.History{})
+	if len(brute.Options) == 0 || len(q.Options) == 0 {
+		t.Fatalf("options: quote %d, brute force %d", len(q.Options), len(brute.Options))
+	}
+	if got, want := q.Options[0].Cost, brute.Options[0].Cost; got != want {
+		t.Errorf("quoted best cost %.2f (%s), brute force over all workers %.2f (%s)",
+			got, q.Options[0].WorkerID, want, brute.Options[0].WorkerID)
 	}
 }

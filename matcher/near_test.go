@@ -10,12 +10,12 @@ import (
 	"github.com/doorstep-dev/doorstep/matcher"
 )
 
-// TestNearCountingFindsWorkersWhoCouldServe: the search of the simulator
-// (Index.NearCounting with CouldServe, as the server reads Redis) keeps
+// TestWidenFindsWorkersWhoCouldServe: the search of the simulator
+// (Index.Widen counting CouldServe, as the server reads Redis) keeps
 // every qualified worker it reads but counts only those who could serve,
 // so 26 off-shift plumbers next door do not hide 4 on-shift plumbers
 // 3-4 km away and the urgent request is matched.
-func TestNearCountingFindsWorkersWhoCouldServe(t *testing.T) {
+func TestWidenFindsWorkersWhoCouldServe(t *testing.T) {
 	now := clock(9, 0)
 	req := &doorstep.Request{Service: "plumbing", Skills: []string{"plumbing"}, Location: base,
 		Urgency: doorstep.Urgent, Duration: time.Hour, RequestedAt: now}
@@ -37,7 +37,16 @@ func TestNearCountingFindsWorkersWhoCouldServe(t *testing.T) {
 	search := matcher.SearchFor(req, now, geo.Linear{}, 0)
 	qualified := func(i int) bool { return doorstep.HasAll(workers[i].Skills, req.Skills) }
 	could := func(i int) bool { return matcher.CouldServe(workers[i], req, now) }
-	found := ix.NearCounting(nil, search, matcher.DefaultWant, qualified, could)
+	enough := func(found []int, _ int) bool {
+		n := 0
+		for _, i := range found {
+			if could(i) {
+				n++
+			}
+		}
+		return n >= matcher.DefaultWant
+	}
+	found := ix.Widen(nil, search, qualified, enough)
 	var cands []matcher.Candidate
 	for _, i := range found {
 		cands = append(cands, matcher.Candidate{Worker: workers[i]})
