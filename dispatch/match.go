@@ -3,7 +3,6 @@ package dispatch
 import (
 	"context"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"time"
@@ -105,26 +104,11 @@ func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, 
 				could++
 			}
 		}
-		if could >= s.cfg.WantCandidates && s.m.Settled(req, search, step[1], s.bestCost(req, p, now)) {
+		if could >= s.cfg.WantCandidates && s.m.Settled(req, search, step[1], s.m.BestCost(req, p.cands, now)) {
 			break
 		}
 	}
 	return p, nil
-}
-
-// bestCost is the cost of the best option of p for req, +Inf when none,
-// for matcher.Settled (which asks only of urgent requests). It is matched
-// without the customer's history: the cost it returns can only be lowered
-// by it, which Settled's bound allows for.
-func (s *Service) bestCost(req *doorstep.Request, p pool, now time.Time) float64 {
-	if req.Urgency != doorstep.Urgent {
-		return math.Inf(1)
-	}
-	res := s.m.Match(req, p.cands, now, matcher.History{})
-	if len(res.Options) == 0 {
-		return math.Inf(1)
-	}
-	return res.Options[0].Cost
 }
 
 // Quote is the answer to a match request: ranked options, reserving nothing.

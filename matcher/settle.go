@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"math"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -61,4 +62,19 @@ func minTrip(travel geo.TravelModel, km float64) time.Duration {
 		}
 	}
 	return lo
+}
+
+// BestCost is the cost of the best option of cands for req at now without
+// the customer's history, or +Inf when none (or when req is not urgent,
+// which Settled does not ask about): what a search passes to Settled. The
+// history could only lower the cost, which Settled's bound allows for.
+func (m *Matcher) BestCost(req *doorstep.Request, cands []Candidate, now time.Time) float64 {
+	if req.Urgency != doorstep.Urgent {
+		return math.Inf(1)
+	}
+	res := m.Match(req, cands, now, History{})
+	if len(res.Options) == 0 {
+		return math.Inf(1)
+	}
+	return res.Options[0].Cost
 }

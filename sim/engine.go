@@ -183,21 +183,16 @@ func (e *engine) near(dst []int, req *doorstep.Request, now time.Time, keep func
 	return e.ix.Widen(dst, search, keep, enough)
 }
 
-// bestCost is the cost of the best option of workers ws for req, +Inf
-// when none, for matcher.Settled (which asks only of urgent requests).
+// bestCost is matcher.BestCost over workers ws.
 func (e *engine) bestCost(req *doorstep.Request, ws []int, now time.Time) float64 {
 	if req.Urgency != doorstep.Urgent {
-		return math.Inf(1)
+		return math.Inf(1) // spares building the candidates
 	}
 	cs := make([]matcher.Candidate, len(ws))
 	for k, w := range ws {
 		cs[k] = e.cands[w]
 	}
-	res := e.m.Match(req, cs, now, matcher.History{})
-	if len(res.Options) == 0 {
-		return math.Inf(1)
-	}
-	return res.Options[0].Cost
+	return e.m.BestCost(req, cs, now)
 }
 
 // book records request i on worker w in slot and adds the stop to the
