@@ -153,7 +153,8 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 }
 
 // batchCandidates reads every worker within reach of any request in one
-// pass and gives each request its nearest qualified workers.
+// pass and gives each request its nearest workers who could serve it
+// (matcher.CouldServe).
 func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, now time.Time) (pool, []matcher.BatchItem, error) {
 	travel := s.m.Config().Travel
 	searches := make([]matcher.Search, len(reqs))
@@ -190,7 +191,7 @@ func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, 
 	ix := matcher.NewIndex()
 	for _, c := range loaded {
 		if p.add(c) {
-			ix.Put(len(p.cands)-1, c.Worker.Position())
+			ix.Put(len(p.cands)-1, c.Worker.PositionAt(now))
 		}
 	}
 	workers := p.cands
@@ -198,9 +199,11 @@ func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, 
 	for i := range reqs {
 		r := &reqs[i]
 		keep := func(w int) bool {
+			// Only workers who could serve take one of the want places:
+			// off-shift or excluded neighbours must not push out those
+			// who can (see candidates).
 			wk := workers[w].Worker
-			return doorstep.HasAll(wk.Skills, r.Skills) && doorstep.HasAll(wk.Certificates, r.Certificates) &&
-				geo.DistanceKm(wk.Position(), r.Location) <= searches[i].ReachKm
+			return matcher.CouldServe(wk, r, now) && geo.DistanceKm(wk.PositionAt(now), r.Location) <= searches[i].ReachKm
 		}
 		items[i] = matcher.BatchItem{Request: r, Candidates: ix.Nearest(nil, searches[i], r.Location, s.cfg.WantCandidates, keep)}
 	}

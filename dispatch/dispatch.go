@@ -58,8 +58,9 @@ type Config struct {
 	// NormalReachKm bounds the candidate search of normal requests;
 	// 0 means matcher.DefaultNormalReachKm.
 	NormalReachKm float64
-	// WantCandidates is how many qualified candidates the search widens
-	// for before it stops; 0 means 24.
+	// WantCandidates is how many candidates that could serve the request
+	// (matcher.CouldServe) the search widens for before it stops; 0 means
+	// matcher.DefaultWant, as in the simulator.
 	WantCandidates int
 	// MaxAttempts bounds the rounds of load-match-reserve a booking makes
 	// when its reservations keep losing races; 0 means 4.
@@ -89,7 +90,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("dispatch: config: normal reach %v km out of [0, 500]", c.NormalReachKm)
 	}
 	if c.WantCandidates == 0 {
-		c.WantCandidates = 24
+		c.WantCandidates = matcher.DefaultWant
 	} else if c.WantCandidates < 1 || c.WantCandidates > 10000 {
 		return fmt.Errorf("dispatch: config: want candidates %d out of [1, 10000]", c.WantCandidates)
 	}

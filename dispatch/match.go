@@ -67,7 +67,13 @@ func horizon(now time.Time, job schedule.Job) (from, to time.Time) {
 }
 
 // candidates reads the workers around req, ring by ring, until enough of
-// them are qualified or the class's reach is covered.
+// them could serve it (matcher.CouldServe: qualified, not excluded, on a
+// shift that can hold the job within the class) or the class's reach is
+// covered. Workers who cannot serve are read too (they explain a 422) but
+// do not count: 26 off-shift plumbers next door must not hide the on-shift
+// ones a few kilometres away. An urgent search also widens until no worker
+// farther out can beat the best option found (matcher.Settled): 26 poorly
+// rated neighbours must not hide a better one either.
 func (s *Service) candidates(ctx context.Context, req *doorstep.Request, now time.Time) (pool, error) {
 	from, to := horizon(now, schedule.JobFor(req, now))
 	return s.candidatesIn(ctx, req, now, from, to)
@@ -77,7 +83,7 @@ func (s *Service) candidates(ctx context.Context, req *doorstep.Request, now tim
 func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, from, to time.Time) (pool, error) {
 	search := matcher.SearchFor(req, now, s.m.Config().Travel, s.cfg.NormalReachKm)
 	p := newPool()
-	qualified := 0
+	could := 0
 	for _, step := range search.Steps() {
 		refs, err := s.st.WorkerIDsInCells(ctx, search.StepCells(step))
 		if err != nil {
@@ -91,11 +97,14 @@ func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, 
 			if !p.add(c) {
 				continue
 			}
-			if doorstep.HasAll(c.Worker.Skills, req.Skills) && doorstep.HasAll(c.Worker.Certificates, req.Certificates) {
-				qualified++
+			// Counted where the planner will start it (a stale report
+			// starts the shift from home), not where a cell listed it.
+			if matcher.CouldServe(c.Worker, req, now) &&
+				geo.DistanceKm(c.Worker.PositionAt(now), req.Location) <= search.ReachKm {
+				could++
 			}
 		}
-		if qualified >= s.cfg.WantCandidates {
+		if could >= s.cfg.WantCandidates && s.m.Settled(req, search, step[1], s.m.BestCost(req, p.cands, now)) {
 			break
 		}
 	}

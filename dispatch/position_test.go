@@ -10,9 +10,10 @@ import (
 	"github.com/doorstep-dev/doorstep/store"
 )
 
-// TestLocateMovesBetweenCells: a position report moves the worker from its
-// home cell to the reported cell in the position index, so that the
-// candidate search finds it there and only there.
+// TestLocateMovesBetweenCells: a position report adds the worker to the
+// reported cell of the position index and keeps it in its home cell (the
+// planner starts a shift from home when the report is stale), so that the
+// candidate search finds it wherever the planner may start it.
 func TestLocateMovesBetweenCells(t *testing.T) {
 	e := newEnv(t, at(9, 0), nil)
 	e.put(t, worker("w", base, dayShift()))
@@ -33,8 +34,8 @@ func TestLocateMovesBetweenCells(t *testing.T) {
 	if err := e.svc.Locate(t.Context(), "w", there, time.Time{}); err != nil {
 		t.Fatalf("Locate: %v", err)
 	}
-	if in(base) || !in(there) {
-		t.Errorf("after Locate: in home cell %v, in the reported one %v; want false, true", in(base), in(there))
+	if !in(base) || !in(there) {
+		t.Errorf("after Locate: in home cell %v, in the reported one %v; want true, true", in(base), in(there))
 	}
 	w, err := e.svc.Worker(t.Context(), "w")
 	if err != nil {
@@ -47,8 +48,11 @@ func TestLocateMovesBetweenCells(t *testing.T) {
 	if err := e.svc.Locate(t.Context(), "w", base, at(8, 30)); err != nil {
 		t.Fatalf("Locate (stale): %v", err)
 	}
-	if in(base) || !in(there) {
-		t.Errorf("a stale report moved the worker")
+	if w, err := e.svc.Worker(t.Context(), "w"); err != nil || w.Location == nil || *w.Location != there {
+		t.Errorf("a stale report moved the worker: %v, %v", w, err)
+	}
+	if !in(base) || !in(there) {
+		t.Errorf("a stale report changed the index: in home cell %v, in the reported one %v", in(base), in(there))
 	}
 	if err := e.svc.Locate(t.Context(), "w", base, at(10, 0)); doorstep.ErrorCode(err) != doorstep.EINVALID {
 		t.Errorf("a report from the future: got %v, want %s", err, doorstep.EINVALID)

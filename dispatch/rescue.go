@@ -70,7 +70,7 @@ func (s *Service) planRescue(req *doorstep.Request, p pool, now time.Time, hist 
 		if slices.Contains(req.ExcludedWorkers, w.ID) || !doorstep.HasAll(w.Skills, req.Skills) || !doorstep.HasAll(w.Certificates, req.Certificates) {
 			continue
 		}
-		if km := geo.DistanceKm(w.Position(), req.Location); km <= reach {
+		if km := geo.DistanceKm(w.PositionAt(now), req.Location); km <= reach {
 			list = append(list, near{i, km})
 		}
 	}

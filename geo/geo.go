@@ -116,6 +116,16 @@ func RingsFor(res int, radiusKm float64) int {
 	return max(k, 1)
 }
 
+// CoveredKm is the inverse of RingsFor: every point within CoveredKm of a
+// point lies in the disk of k rings (of resolution res) around the cell
+// containing it, so a worker indexed outside the disk is farther than
+// that. It errs on the short side, as RingsFor errs on the wide one.
+func CoveredKm(res, k int) float64 {
+	edge := h3.HexagonEdgeLengthAvgKm(res)
+	spacing := 1.5 * edge * 0.8                   // as in RingsFor
+	return max(float64(k)*spacing-2*edge-1e-9, 0) // short of rounding up
+}
+
 // DistanceKm is the great-circle (haversine) distance between a and b. It is
 // computed in Go rather than through h3's C library: it runs once per
 // candidate in the hottest loop, where a cgo call would cost more than the

@@ -381,3 +381,16 @@ func TestRingsForCoversRadius(t *testing.T) {
 		}
 	}
 }
+
+// TestCoveredKmInvertsRingsFor: the radius k rings are said to cover never
+// needs more than k rings by RingsFor.
+func TestCoveredKmInvertsRingsFor(t *testing.T) {
+	for _, res := range []int{5, geo.IndexResolution, 9} {
+		for k := 1; k <= 40; k++ {
+			km := geo.CoveredKm(res, k)
+			if km > 0 && geo.RingsFor(res, km) > k {
+				t.Errorf("res %d: CoveredKm(%d) = %.3f km, which RingsFor says needs %d rings", res, k, km, geo.RingsFor(res, km))
+			}
+		}
+	}
+}

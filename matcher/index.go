@@ -66,21 +66,7 @@ func (ix *Index) remove(i int, c geo.Cell) {
 // step until keep has accepted at least want of them or the reach is
 // covered. keep may be nil (accept all).
 func (ix *Index) Near(dst []int, s Search, want int, keep func(i int) bool) []int {
-	n := 0
-	for _, step := range s.Steps() {
-		for _, c := range s.StepCells(step) {
-			for _, i := range ix.cells[c] {
-				if keep == nil || keep(i) {
-					dst = append(dst, i)
-					n++
-				}
-			}
-		}
-		if n >= want {
-			break
-		}
-	}
-	return dst
+	return ix.Widen(dst, s, keep, func(found []int, _ int) bool { return len(found) >= want })
 }
 
 // Nearest is Near keeping only the want accepted workers nearest to loc

@@ -40,8 +40,10 @@ func SearchFor(req *doorstep.Request, now time.Time, travel geo.TravelModel, nor
 
 // Steps returns the ring bounds to widen through, as [from, to] pairs of
 // ring distances: the request's own cell first, then rings 1, 2-3, 4-7 and
-// so on, up to MaxRings. A caller stops widening when it has enough
-// qualified candidates, so a dense city reads one or two steps.
+// so on, up to MaxRings. A caller stops widening when enough candidates
+// could serve (CouldServe) and, for an urgent request, no worker farther
+// out can beat the best option (Settled), so a dense city reads one or two
+// steps.
 func (s Search) Steps() [][2]int {
 	var steps [][2]int
 	from, to := 0, 0

@@ -54,14 +54,10 @@ func (p *Planner) EarliestSlot(w *doorstep.Worker, tl Timeline, job Job) (Slot, 
 			capped = true
 			continue
 		}
-		place := w.Home
-		if !job.NotBefore.Before(sh.Start) && job.NotBefore.Before(sh.End) &&
-			w.Location != nil && !w.LocatedAt.Before(sh.Start.Add(-PositionFreshBeforeShift)) {
-			// The shift under way starts from the position reported during
-			// it or just before it; an older report (yesterday's last
-			// customer) says nothing of where the worker is now.
-			place = *w.Location
-		}
+		// The shift under way starts from the position reported during it
+		// or just before it; any other from home (doorstep.Worker.StartPlace,
+		// which the candidate search reads too).
+		place := w.StartPlace(sh, job.NotBefore)
 		events = shiftEvents(events[:0], sh, tl)
 		avail := sh.Start
 		for i := 0; i <= len(events); i++ {
@@ -169,8 +165,9 @@ func (p *Planner) tryGap(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, jo
 }
 
 // PositionFreshBeforeShift is how long before a shift starts a reported
-// position still tells where the worker starts it.
-const PositionFreshBeforeShift = time.Hour
+// position still tells where the worker starts it (see
+// doorstep.Worker.StartPlace).
+const PositionFreshBeforeShift = doorstep.PositionFreshBeforeShift
 
 // placeAfter is where the worker is after stop: the stop's place, unless
 // the worker has reported a position since the stop ended.

@@ -21,7 +21,9 @@
 //
 //   - insertion: each request, on arrival, is matched against the qualified
 //     workers around it (matcher.Match) and the best option is booked: what
-//     POST /v1/bookings does.
+//     POST /v1/bookings does. The search around it widens, as the server's
+//     does, until Matching.Candidates (default matcher.DefaultWant) workers
+//     that could serve (matcher.CouldServe) are found or the reach ends.
 //   - greedy: each request, on arrival, goes to the nearest qualified worker
 //     who is idle now (neither travelling to nor serving a job), at that
 //     worker's earliest feasible slot; when no idle worker can take it, to

@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -165,11 +166,33 @@ func (e *engine) qualified(req *doorstep.Request) func(int) bool {
 }
 
 // near returns the qualified workers around req, widening the search until
-// Matching.Candidates are found or the class's reach is covered, as the
-// server's booking path does.
+// Matching.Candidates of them could serve it (matcher.CouldServe) and no
+// worker farther out can beat the best option found (matcher.Settled), or
+// the class's reach is covered, as the server's booking path does.
 func (e *engine) near(dst []int, req *doorstep.Request, now time.Time, keep func(int) bool) []int {
 	search := matcher.SearchFor(req, now, e.travel, e.s.Matching.NormalReachKm)
-	return e.ix.Near(dst, search, e.s.Matching.Candidates, keep)
+	enough := func(found []int, rings int) bool {
+		could := 0
+		for _, w := range found {
+			if matcher.CouldServe(e.workers[w], req, now) {
+				could++
+			}
+		}
+		return could >= e.s.Matching.Candidates && e.m.Settled(req, search, rings, e.bestCost(req, found, now))
+	}
+	return e.ix.Widen(dst, search, keep, enough)
+}
+
+// bestCost is matcher.BestCost over workers ws.
+func (e *engine) bestCost(req *doorstep.Request, ws []int, now time.Time) float64 {
+	if req.Urgency != doorstep.Urgent {
+		return math.Inf(1) // spares building the candidates
+	}
+	cs := make([]matcher.Candidate, len(ws))
+	for k, w := range ws {
+		cs[k] = e.cands[w]
+	}
+	return e.m.BestCost(req, cs, now)
 }
 
 // book records request i on worker w in slot and adds the stop to the

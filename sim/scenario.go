@@ -75,8 +75,9 @@ type Travel struct {
 
 // Matching tunes the candidate search and the matcher's costs.
 type Matching struct {
-	// Candidates is how many qualified workers the search widens to find;
-	// 0 means 64, as the server does.
+	// Candidates is how many workers that could serve a request
+	// (matcher.CouldServe) the search widens to find; 0 means
+	// matcher.DefaultWant, the server's default.
 	Candidates int `json:"candidates,omitempty"`
 	// NormalReachKm bounds the search for normal requests; 0 means
 	// matcher.DefaultNormalReachKm.

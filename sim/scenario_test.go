@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/matcher"
 	"github.com/doorstep-dev/doorstep/sim"
 )
 
@@ -133,7 +134,7 @@ func TestParseScenarioDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if s.Name != "scenario" || s.HorizonHours != 24 || s.Scale != 1 || s.Policy.Name != sim.PolicyInsertion ||
-		s.Matching.Candidates != 64 || s.Regions.H3Resolution != 5 {
+		s.Matching.Candidates != matcher.DefaultWant || s.Regions.H3Resolution != 5 {
 		t.Errorf("defaults not filled: %+v", s)
 	}
 	if _, off := s.Start.Zone(); off != 2*3600 {

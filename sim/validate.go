@@ -108,14 +108,14 @@ func (s *Scenario) validateModel() error {
 	m := &s.Matching
 	switch {
 	case m.Candidates < 0 || m.Candidates > 10000:
-		return bad("matching.candidates", "must be in [0, 10000] (0: 64)")
+		return bad("matching.candidates", "must be in [0, 10000] (0: %d)", matcher.DefaultWant)
 	case !finite(m.NormalReachKm, 0, 500):
 		return bad("matching.normal_reach_km", "must be in [0, 500]")
 	case m.MaxRounds < 0 || m.MaxRounds > 1000:
 		return bad("matching.max_rounds", "must be in [0, 1000]")
 	}
 	if m.Candidates == 0 {
-		m.Candidates = 64
+		m.Candidates = matcher.DefaultWant
 	}
 	if m.Weights != nil {
 		if _, err := matcher.New(matcher.Config{Weights: *m.Weights}); err != nil {

@@ -153,10 +153,12 @@ func testRelocate(t *testing.T, open openFunc) {
 		want    map[geo.Cell]int
 		bump    bool
 	}{
-		{"within the region", nycB, t0, nycB, map[geo.Cell]int{b: 1}, true},
-		{"older report ignored", nycC, t0.Add(-time.Minute), nycB, map[geo.Cell]int{b: 1}, false},
-		{"same place again", nycB, t0.Add(time.Minute), nycB, map[geo.Cell]int{b: 1}, true},
-		{"out of the home region", philly, t0.Add(2 * time.Minute), philly, map[geo.Cell]int{p: 1}, true},
+		// The worker stays indexed at home too: the planner starts a shift
+		// from home when the last report is stale (Worker.PositionAt).
+		{"within the region", nycB, t0, nycB, map[geo.Cell]int{a: 1, b: 1}, true},
+		{"older report ignored", nycC, t0.Add(-time.Minute), nycB, map[geo.Cell]int{a: 1, b: 1}, false},
+		{"same place again", nycB, t0.Add(time.Minute), nycB, map[geo.Cell]int{a: 1, b: 1}, true},
+		{"out of the home region", philly, t0.Add(2 * time.Minute), philly, map[geo.Cell]int{a: 1, p: 1}, true},
 		{"back home", nycA, t0.Add(3 * time.Minute), nycA, map[geo.Cell]int{a: 1}, true},
 	}
 	for _, st := range steps {

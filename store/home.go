@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/doorstep-dev/doorstep"
-	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -86,13 +85,13 @@ func (s *Store) workerRegion(ctx context.Context, id string) (string, error) {
 }
 
 // moveHome makes region the home of worker id, whose record was h, with
-// profile next indexed in newCell: it closes h's region at h's generation
+// profile next: it closes h's region at h's generation
 // (refusing, unless the worker stays in that region, while the timeline
 // there holds a booking that may not be over), switches the record to the
 // next generation, and opens region at it with the profile. It reports
 // whether the worker had no profile before, and errMoved when another
 // writer moved the record on (the caller starts over).
-func (s *Store) moveHome(ctx context.Context, h home, id, region, next string, newCell geo.Cell) (created bool, err error) {
+func (s *Store) moveHome(ctx context.Context, h home, id, region, next string) (created bool, err error) {
 	existed := false
 	if h.region != "" {
 		if existed, err = s.closeRegion(ctx, h, id, h.region != region); err != nil {
@@ -107,7 +106,7 @@ func (s *Store) moveHome(ctx context.Context, h home, id, region, next string, n
 	if !ok {
 		return false, errMoved
 	}
-	cur, _, err := s.profileCAS(ctx, n.change(id, fenceOpen), func(string) (string, geo.Cell, error) { return next, newCell, nil })
+	cur, _, err := s.profileCAS(ctx, n.change(id, fenceOpen), func(string) (string, error) { return next, nil })
 	if err != nil {
 		return false, err
 	}
@@ -145,11 +144,12 @@ func (h home) change(id, fence string) profileChange {
 
 // profileCAS reads the worker's profile in ch's region and runs ch with
 // it as the expected profile and, unless edit is nil, with what edit
-// makes of it (the new profile, "" to delete it, and the cell indexing
-// it), re-reading while the profile changes under it. It returns the
+// makes of it (the new profile, "" to delete it), moving the worker's
+// index entries from the cells of the old profile to those of the new
+// (indexCells), re-reading while the profile changes under it. It returns the
 // profile it read and the script's answer ("ok", "closed" or "busy"),
 // errMoved when the fence refused, or edit's error.
-func (s *Store) profileCAS(ctx context.Context, ch profileChange, edit func(cur string) (next string, newCell geo.Cell, err error)) (string, profileResult, error) {
+func (s *Store) profileCAS(ctx context.Context, ch profileChange, edit func(cur string) (next string, err error)) (string, profileResult, error) {
 	for range maxCASAttempts {
 		cur, _, err := s.readProfile(ctx, ch.region, ch.id)
 		if err != nil {
@@ -157,11 +157,14 @@ func (s *Store) profileCAS(ctx context.Context, ch profileChange, edit func(cur 
 		}
 		ch.expect = cur
 		if edit != nil {
-			if ch.next, ch.newCell, err = edit(cur); err != nil {
+			if ch.next, err = edit(cur); err != nil {
 				return "", profileResult{}, err
 			}
 		}
-		if ch.oldCell, err = indexedCell(cur); err != nil {
+		if ch.oldCells, err = indexCells(cur); err != nil {
+			return "", profileResult{}, err
+		}
+		if ch.newCells, err = indexCells(ch.next); err != nil {
 			return "", profileResult{}, err
 		}
 		res, err := s.casProfile(ctx, ch)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
-	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/doorstep-dev/doorstep/store/storetest"
 	"github.com/redis/go-redis/v9"
 )
@@ -139,7 +138,7 @@ func TestHomeMoveSteps(t *testing.T) {
 			t.Fatalf("PutWorker(New York): %v", err)
 		}
 		data := `{"id":"w-late"}`
-		_, _, err := s.profileCAS(ctx, stale.change(id, fenceOpen), func(string) (string, geo.Cell, error) { return data, 0, nil })
+		_, _, err := s.profileCAS(ctx, stale.change(id, fenceOpen), func(string) (string, error) { return data, nil })
 		if !errors.Is(err, errMoved) {
 			t.Fatalf("late open = %v, want errMoved", err)
 		}

@@ -1,18 +1,19 @@
 -- profile.lua: compare-and-set a worker's profile in one region, fenced by
--- the worker's state in that region, and move its position index entry,
+-- the worker's state in that region, and move its position index entries,
 -- atomically within the region (see worker.go and home.go).
 --
 -- KEYS[1] profile, KEYS[2] version, KEYS[3] timeline, KEYS[4] state
 --         ("o:<gen>" open or "c:<gen>" closed at generation gen of the
 --         worker's region record; absent reads as "o:0"), then the
---         position index sets of this region that change: the old cell's
---         when ARGV[5] is "1", then the new cell's when ARGV[6] is "1".
+--         position index sets of this region: ARGV[5] cells indexing the
+--         profile read, then ARGV[6] cells indexing the new one (a worker
+--         is indexed under its home and its last reported position).
 -- ARGV[1] the profile JSON the caller read ("" when there was none)
 -- ARGV[2] the new profile JSON ("" deletes the profile)
 -- ARGV[3] the worker's index member "<region>/<id>"
 -- ARGV[4] "" or a unix ms time: refuse when the timeline holds a booking
 --         starting at or after it
--- ARGV[5], ARGV[6] see KEYS
+-- ARGV[5], ARGV[6] the counts of index cells in KEYS
 -- ARGV[7] the fence: "w" writes in a region open at generation ARGV[8];
 --         "c" closes the region at ARGV[8] (ARGV[2] is then ""); "o" opens
 --         it at ARGV[8], unless it was closed at ARGV[8] or later
@@ -43,16 +44,17 @@ if ARGV[4] ~= '' then
   if c > 0 then return {'busy', c} end
 end
 if closed then return {'closed'} end
-local k = 5
-if ARGV[5] == '1' then
+local nold, nnew = tonumber(ARGV[5]), tonumber(ARGV[6])
+for k = 5, 4 + nold do
   redis.call('SREM', KEYS[k], ARGV[3])
-  k = k + 1
 end
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[1])
 else
   redis.call('SET', KEYS[1], ARGV[2])
-  if ARGV[6] == '1' then redis.call('SADD', KEYS[k], ARGV[3]) end
+  for k = 5 + nold, 4 + nold + nnew do
+    redis.call('SADD', KEYS[k], ARGV[3])
+  end
 end
 if fence == 'c' then
   redis.call('SET', KEYS[4], 'c:' .. ARGV[8])

@@ -51,17 +51,21 @@
 //	                                   (see aof.go)
 //
 // A booking id embeds its region (NewBookingID), so a booking is found from
-// its id alone. A position index set lives in the region of its cell, which
-// is the worker's home region unless the worker has travelled out of it;
-// its members name the home region so that the worker's keys are found
-// without another lookup.
+// its id alone. A worker is indexed in two cells at most: its home's, and
+// its last reported position's (doorstep.Worker.IndexedPlaces), the two
+// places the planner may start it from (doorstep.Worker.PositionAt: a
+// report older than an hour before the shift starts it from home). A
+// position index set lives in the region of its cell, which is the
+// worker's home region for the home cell and unless the worker has
+// travelled out of it for the reported one; its members name the home
+// region so that the worker's keys are found without another lookup.
 //
 // # Atomicity
 //
 // Within a region every step is one Lua script that validates everything
 // before its first write (Redis has no rollback): Apply for bookings, and a
-// compare-and-set of the profile that also moves the worker between position
-// index cells. Two things cross regions and cannot be one script on Redis
+// compare-and-set of the profile that also moves the worker's entries
+// between position index cells. Two things cross regions and cannot be one script on Redis
 // Cluster:
 //
 //   - A worker whose position is in another region than its home: the
@@ -71,7 +75,8 @@
 //     lost: the profile is the source of truth. An interrupted move may
 //     leave an extra entry for the worker in a cell it has left, never a
 //     missing one; readers must (and do) rank candidates on the profile's
-//     position, not on the cell that listed them. Concurrent SetLocation
+//     position at the request's time (doorstep.Worker.PositionAt), not on
+//     the cell that listed them. Concurrent SetLocation
 //     calls for one worker that cross regions may likewise leave a stale
 //     extra entry.
 //   - A worker whose home moves to another region: see below.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -18,8 +19,9 @@ import (
 const maxCASAttempts = 8
 
 // PutWorker creates or replaces the worker w.ID with w (replacing all of
-// it: a nil Location drops the last reported position), indexes its
-// position cell, and bumps its version. It reports whether the worker was
+// it: a nil Location drops the last reported position), indexes it under
+// its home cell and its last reported position's (indexCells), and bumps
+// its version. It reports whether the worker was
 // created.
 //
 // A worker's keys live in the region of its home, which its region record
@@ -53,14 +55,14 @@ func (s *Store) PutWorker(ctx context.Context, w *doorstep.Worker) (created bool
 	if err != nil {
 		return false, fmt.Errorf("put worker %s: %w", w.ID, err)
 	}
-	next, newCell := string(data), geo.IndexCell(w.Position())
+	next := string(data)
 	for range maxCASAttempts {
 		h, err := s.readHome(ctx, w.ID)
 		if err != nil {
 			return false, fmt.Errorf("put worker %s: %w", w.ID, err)
 		}
 		if h.region == region {
-			cur, _, err := s.profileCAS(ctx, h.change(w.ID, fenceWrite), func(string) (string, geo.Cell, error) { return next, newCell, nil })
+			cur, _, err := s.profileCAS(ctx, h.change(w.ID, fenceWrite), func(string) (string, error) { return next, nil })
 			if err == nil {
 				return cur == "", nil
 			}
@@ -70,7 +72,7 @@ func (s *Store) PutWorker(ctx context.Context, w *doorstep.Worker) (created bool
 			// The region is not open at h's generation: a move is under
 			// way or was interrupted. Move again, to the same region.
 		}
-		created, err := s.moveHome(ctx, h, w.ID, region, next, newCell)
+		created, err := s.moveHome(ctx, h, w.ID, region, next)
 		if errors.Is(err, errMoved) {
 			continue
 		}
@@ -84,9 +86,9 @@ func (s *Store) PutWorker(ctx context.Context, w *doorstep.Worker) (created bool
 
 // editWorker runs edit on worker id's profile in its home region, at the
 // generation of its region record, starting over from the record when a
-// move gets in the way. edit returns the new profile ("" deletes it) and
-// the cell indexing it; it sees "" when the worker has no profile.
-func (s *Store) editWorker(ctx context.Context, id string, edit func(cur string) (next string, newCell geo.Cell, err error)) error {
+// move gets in the way. edit returns the new profile ("" deletes it); it
+// sees "" when the worker has no profile.
+func (s *Store) editWorker(ctx context.Context, id string, edit func(cur string) (next string, err error)) error {
 	for range maxCASAttempts {
 		h, err := s.readHome(ctx, id)
 		if err != nil {
@@ -95,9 +97,9 @@ func (s *Store) editWorker(ctx context.Context, id string, edit func(cur string)
 		if h.region == "" {
 			return notFound("worker %s not found", id)
 		}
-		_, _, err = s.profileCAS(ctx, h.change(id, fenceWrite), func(cur string) (string, geo.Cell, error) {
+		_, _, err = s.profileCAS(ctx, h.change(id, fenceWrite), func(cur string) (string, error) {
 			if cur == "" {
-				return "", 0, notFound("worker %s not found", id)
+				return "", notFound("worker %s not found", id)
 			}
 			return edit(cur)
 		})
@@ -141,7 +143,7 @@ func (s *Store) DeleteWorker(ctx context.Context, id string) error {
 	if err := checkWorkerID(id); err != nil {
 		return fmt.Errorf("delete worker: %w", err)
 	}
-	err := s.editWorker(ctx, id, func(string) (string, geo.Cell, error) { return "", 0, nil })
+	err := s.editWorker(ctx, id, func(string) (string, error) { return "", nil })
 	if err != nil {
 		return fmt.Errorf("delete worker %s: %w", id, err)
 	}
@@ -149,9 +151,10 @@ func (s *Store) DeleteWorker(ctx context.Context, id string) error {
 }
 
 // SetLocation records that worker id was at loc at time at (zero means
-// now), moving its position index entry to loc's cell in the same atomic
-// step as the profile when both cells are in the worker's home region (see
-// the package documentation otherwise). It bumps the worker's version: a
+// now), moving its position index entry from the previous report's cell to
+// loc's (the entry in its home cell stays: see indexCells) in the same
+// atomic step as the profile when both cells are in the worker's home
+// region (see the package documentation otherwise). It bumps the worker's version: a
 // reservation computed from the old position fails and is recomputed. A
 // report older than the last one recorded is ignored (reports may arrive
 // out of order).
@@ -166,17 +169,17 @@ func (s *Store) SetLocation(ctx context.Context, id string, loc doorstep.Locatio
 		at = s.now()
 	}
 	errOlder := errors.New("older report")
-	err := s.editWorker(ctx, id, func(cur string) (string, geo.Cell, error) {
+	err := s.editWorker(ctx, id, func(cur string) (string, error) {
 		w, err := decodeWorker(cur)
 		if err != nil {
-			return "", 0, err
+			return "", err
 		}
 		if at.Before(w.LocatedAt) {
-			return "", 0, errOlder
+			return "", errOlder
 		}
 		w.Location, w.LocatedAt = &loc, at
 		next, err := json.Marshal(w)
-		return string(next), geo.IndexCell(loc), err
+		return string(next), err
 	})
 	if err != nil && !errors.Is(err, errOlder) {
 		return fmt.Errorf("set location of worker %s: %w", id, err)
@@ -187,13 +190,13 @@ func (s *Store) SetLocation(ctx context.Context, id string, loc doorstep.Locatio
 // profileChange is one run of profile.lua.
 type profileChange struct {
 	region, id string
-	expect     string   // the profile JSON read; "" for none
-	next       string   // the new profile JSON; "" deletes the profile
-	oldCell    geo.Cell // the cell indexing the profile read; 0 for none
-	newCell    geo.Cell // the cell indexing next; 0 for none
-	busySince  string   // "" or unix ms: refuse if the timeline has a booking from then on
-	fence      string   // fenceWrite, fenceClose or fenceOpen
-	gen        int64    // the generation of the worker's region record the fence checks
+	expect     string     // the profile JSON read; "" for none
+	next       string     // the new profile JSON; "" deletes the profile
+	oldCells   []geo.Cell // the cells indexing the profile read; none for none
+	newCells   []geo.Cell // the cells indexing next; none for none
+	busySince  string     // "" or unix ms: refuse if the timeline has a booking from then on
+	fence      string     // fenceWrite, fenceClose or fenceOpen
+	gen        int64      // the generation of the worker's region record the fence checks
 }
 
 // profileResult is the answer of profile.lua.
@@ -204,25 +207,30 @@ type profileResult struct {
 }
 
 // casProfile runs profile.lua, updating position index sets of other
-// regions around it: a foreign new cell is joined before the script and a
-// foreign old cell left after it, so that a failure in between leaves an
+// regions around it: foreign new cells are joined before the script and
+// foreign old cells left after it, so that a failure in between leaves an
 // extra index entry rather than a missing one.
 func (s *Store) casProfile(ctx context.Context, ch profileChange) (profileResult, error) {
 	m := member(ch.region, ch.id)
-	foreign := func(c geo.Cell) bool { return c != 0 && cellRegion(c) != ch.region }
-	local := func(c geo.Cell) bool { return c != 0 && cellRegion(c) == ch.region }
-	if ch.next != "" && foreign(ch.newCell) && ch.newCell != ch.oldCell {
-		if err := s.rdb.SAdd(ctx, cellKey(ch.newCell), m).Err(); err != nil {
-			return profileResult{}, wrapErr("index position", err)
+	foreign := func(c geo.Cell) bool { return cellRegion(c) != ch.region }
+	for _, c := range ch.newCells {
+		if foreign(c) && !slices.Contains(ch.oldCells, c) {
+			if err := s.rdb.SAdd(ctx, cellKey(c), m).Err(); err != nil {
+				return profileResult{}, wrapErr("index position", err)
+			}
 		}
 	}
 	keys := []string{workerKey(ch.region, ch.id), versionKey(ch.region, ch.id), timelineKey(ch.region, ch.id), stateKey(ch.region, ch.id)}
-	oldLocal, newLocal := "0", "0"
-	if local(ch.oldCell) {
-		keys, oldLocal = append(keys, cellKey(ch.oldCell)), "1"
+	oldLocal, newLocal := 0, 0
+	for _, c := range ch.oldCells {
+		if !foreign(c) {
+			keys, oldLocal = append(keys, cellKey(c)), oldLocal+1
+		}
 	}
-	if ch.next != "" && local(ch.newCell) {
-		keys, newLocal = append(keys, cellKey(ch.newCell)), "1"
+	for _, c := range ch.newCells {
+		if !foreign(c) {
+			keys, newLocal = append(keys, cellKey(c)), newLocal+1
+		}
 	}
 	raw, err := s.scripts.profile.Run(ctx, s.rdb, keys, ch.expect, ch.next, m, ch.busySince, oldLocal, newLocal, ch.fence, ch.gen).Slice()
 	if err != nil {
@@ -237,9 +245,14 @@ func (s *Store) casProfile(ctx context.Context, ch profileChange) (profileResult
 			res.n = n
 		}
 	}
-	if res.status == "ok" && foreign(ch.oldCell) && (ch.next == "" || ch.oldCell != ch.newCell) {
-		if err := s.rdb.SRem(ctx, cellKey(ch.oldCell), m).Err(); err != nil {
-			return res, wrapErr("unindex old position", err)
+	if res.status != "ok" {
+		return res, nil
+	}
+	for _, c := range ch.oldCells {
+		if foreign(c) && !slices.Contains(ch.newCells, c) {
+			if err := s.rdb.SRem(ctx, cellKey(c), m).Err(); err != nil {
+				return res, wrapErr("unindex old position", err)
+			}
 		}
 	}
 	return res, nil
@@ -275,16 +288,26 @@ func parseVersion(cmd *redis.StringCmd) (int64, error) {
 	return v, nil
 }
 
-// indexedCell is the position index cell of a stored profile ("" has none).
-func indexedCell(profile string) (geo.Cell, error) {
+// indexCells are the position index cells of a stored profile ("" has
+// none): the cells of doorstep.Worker.IndexedPlaces, home and the last
+// reported position, so that the search finds the worker wherever the
+// planner may start it (doorstep.Worker.PositionAt). The home cell is
+// always in the worker's region; the reported one may be foreign.
+func indexCells(profile string) ([]geo.Cell, error) {
 	if profile == "" {
-		return 0, nil
+		return nil, nil
 	}
 	w, err := decodeWorker(profile)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return geo.IndexCell(w.Position()), nil
+	var cells []geo.Cell
+	for _, p := range w.IndexedPlaces() {
+		if c := geo.IndexCell(p); !slices.Contains(cells, c) {
+			cells = append(cells, c)
+		}
+	}
+	return cells, nil
 }
 
 func decodeWorker(data string) (*doorstep.Worker, error) {

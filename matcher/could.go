@@ -1,0 +1,58 @@
+package matcher
+
+import (
+	"slices"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/schedule"
+)
+
+// DefaultWant is how many candidates that could serve a request (see
+// CouldServe) the candidate search widens for before it stops, unless the
+// class's reach ends first. The server (dispatch.Config.WantCandidates)
+// and the simulator (sim's matching.candidates) both default to it.
+const DefaultWant = 24
+
+// CouldServe reports whether w might serve req at clock reading now, by a
+// test cheap enough to run on every worker the search reads: w is
+// qualified (skills and certificates), not excluded by the customer, and
+// has a shift that can hold the job within the class: one where some start
+// between the earliest start allowed and the latest (the class deadline, or
+// the end of the customer's window) leaves the whole duration inside the
+// shift. It ignores bookings, breaks, travel and daily caps, which the
+// matcher checks: a worker it rejects cannot serve, one it accepts may not.
+//
+// The candidate search counts only such workers, so that workers who
+// cannot serve (off shift, excluded) never use up its budget.
+func CouldServe(w *doorstep.Worker, req *doorstep.Request, now time.Time) bool {
+	if slices.Contains(req.ExcludedWorkers, w.ID) ||
+		!doorstep.HasAll(w.Skills, req.Skills) || !doorstep.HasAll(w.Certificates, req.Certificates) {
+		return false
+	}
+	return shiftCanHold(w, schedule.JobFor(req, now))
+}
+
+// shiftCanHold reports whether some shift of w has room for job between
+// its earliest and latest start, as schedule.Planner.EarliestSlot bounds
+// the starts it tries in a shift.
+func shiftCanHold(w *doorstep.Worker, job schedule.Job) bool {
+	for i := range w.Shifts {
+		sh := &w.Shifts[i]
+		lo := job.EarliestStart
+		if job.NotBefore.After(lo) {
+			lo = job.NotBefore
+		}
+		if sh.Start.After(lo) {
+			lo = sh.Start
+		}
+		hi := job.LatestStart
+		if last := sh.End.Add(-job.Duration); last.Before(hi) {
+			hi = last
+		}
+		if !lo.After(hi) {
+			return true
+		}
+	}
+	return false
+}
