@@ -199,7 +199,7 @@ func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, 
 		r := &reqs[i]
 		keep := func(w int) bool {
 			wk := workers[w].Worker
-			return doorstep.HasAll(wk.Skills, r.Skills) && doorstep.HasAll(wk.Certificates, r.Certificates) &&
+			return wk.Qualifies(r) &&
 				geo.DistanceKm(wk.Position(), r.Location) <= searches[i].ReachKm
 		}
 		items[i] = matcher.BatchItem{Request: r, Candidates: ix.Nearest(nil, searches[i], r.Location, s.cfg.WantCandidates, keep)}

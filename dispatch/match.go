@@ -91,7 +91,7 @@ func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, 
 			if !p.add(c) {
 				continue
 			}
-			if doorstep.HasAll(c.Worker.Skills, req.Skills) && doorstep.HasAll(c.Worker.Certificates, req.Certificates) {
+			if c.Worker.Qualifies(req) {
 				qualified++
 			}
 		}

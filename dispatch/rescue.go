@@ -67,7 +67,7 @@ func (s *Service) planRescue(req *doorstep.Request, p pool, now time.Time, hist 
 	var list []near
 	for i := range p.cands {
 		w := p.cands[i].Worker
-		if slices.Contains(req.ExcludedWorkers, w.ID) || !doorstep.HasAll(w.Skills, req.Skills) || !doorstep.HasAll(w.Certificates, req.Certificates) {
+		if slices.Contains(req.ExcludedWorkers, w.ID) || !w.Qualifies(req) {
 			continue
 		}
 		if km := geo.DistanceKm(w.Position(), req.Location); km <= reach {

@@ -205,10 +205,8 @@ func (m *Matcher) Evaluate(req *doorstep.Request, job schedule.Job, c *Candidate
 	switch {
 	case slices.Contains(req.ExcludedWorkers, w.ID):
 		return Option{}, ReasonExcluded
-	case !doorstep.HasAll(w.Skills, req.Skills):
-		return Option{}, ReasonSkills
-	case !doorstep.HasAll(w.Certificates, req.Certificates):
-		return Option{}, ReasonCertificates
+	case !w.Qualifies(req):
+		return Option{}, w.Lacks(req) // ReasonSkills or ReasonCertificates
 	}
 	slot, err := m.planner.EarliestSlot(w, c.Timeline, job)
 	if err != nil {

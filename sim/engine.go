@@ -159,8 +159,7 @@ func (e *engine) run(ctx context.Context) error {
 // certificates.
 func (e *engine) qualified(req *doorstep.Request) func(int) bool {
 	return func(w int) bool {
-		wk := e.workers[w]
-		return doorstep.HasAll(wk.Skills, req.Skills) && doorstep.HasAll(wk.Certificates, req.Certificates)
+		return e.workers[w].Qualifies(req)
 	}
 }
 
