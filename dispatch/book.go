@@ -43,11 +43,11 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 		res := s.match(&req, p, now, hist)
 		if len(res.Options) == 0 {
 			if req.Urgency != doorstep.Urgent {
-				return nil, s.unservable(&req, p, now, res)
+				return nil, s.unservable(&req, p, now, hist)
 			}
 			rp := s.planRescue(&req, p, now, hist)
 			if rp == nil {
-				return nil, s.unservable(&req, p, now, res)
+				return nil, s.unservable(&req, p, now, hist)
 			}
 			b, err := s.applyRescue(ctx, &req, rp, owner, now)
 			switch {

@@ -123,8 +123,7 @@ func (s *Service) bookSeries(ctx context.Context, req *doorstep.Request, rec Rec
 		}
 	}
 	if bestW < 0 {
-		res := s.m.Match(occ[0], p.cands, now, hist)
-		return nil, s.unservable(occ[0], p, now, res)
+		return nil, s.unservable(occ[0], p, now, hist)
 	}
 	region := p.regions[p.cands[bestW].Worker.ID]
 	// Work on copies of the region's candidates, the continuity worker's

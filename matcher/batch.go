@@ -187,16 +187,3 @@ func urgentPremium(rows [][]lsap.Arc) float64 {
 	}
 	return (hi-lo)*float64(len(rows)) + 1
 }
-
-// MainReason is the most frequent rejection in counts (ties go to the
-// earlier of skills, certificates, shift, busy, deadline, excluded, cap),
-// "busy" when there is none: every feasible candidate went to others.
-func MainReason(rej map[string]int) string {
-	best, n := ReasonBusy, 0
-	for _, r := range []string{ReasonSkills, ReasonCertificates, ReasonShift, ReasonBusy, ReasonDeadline, ReasonExcluded, ReasonCap} {
-		if rej[r] > n {
-			best, n = r, rej[r]
-		}
-	}
-	return best
-}

@@ -26,6 +26,7 @@ const (
 	ReasonCertificates = "certificates"
 	ReasonShift        = "shift"
 	ReasonBusy         = "busy"
+	ReasonShiftEnd     = "shift_end"
 	ReasonDeadline     = "deadline"
 	ReasonExcluded     = "excluded"
 	ReasonCap          = "cap"
@@ -244,6 +245,8 @@ func reasonOf(err error) string {
 		return ReasonDeadline
 	case schedule.ErrBusy:
 		return ReasonBusy
+	case schedule.ErrShiftEnd:
+		return ReasonShiftEnd
 	case schedule.ErrCap:
 		return ReasonCap
 	}

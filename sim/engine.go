@@ -189,6 +189,16 @@ func (e *engine) booked(i int, w int, slot schedule.Slot) {
 	heap.Push(&e.moves, move{at: slot.End, kind: moveJob, w: int32(w), loc: e.arr[i].req.Location})
 }
 
+// unservedReason is why a request went unserved, as the server names it:
+// "no_candidates" when no qualified worker was within reach, else
+// matcher.MainReason of the candidates' rejections.
+func unservedReason(rej map[string]int, candidates int) string {
+	if candidates == 0 {
+		return reasonNoCandidates
+	}
+	return matcher.MainReason(rej)
+}
+
 func (e *engine) unserved(i int, reason string) {
 	e.out[i] = outcome{worker: -1, reason: reason}
 }
@@ -204,7 +214,7 @@ func (e *engine) insertion(i int, now time.Time) {
 	}
 	res := e.m.Match(req, e.cs, now, matcher.History{})
 	if len(res.Options) == 0 {
-		e.unserved(i, mainReason(res.Rejected, len(e.idx)))
+		e.unserved(i, unservedReason(res.Rejected, len(e.idx)))
 		return
 	}
 	o := &res.Options[0]
@@ -254,7 +264,7 @@ func (e *engine) greedy(i int, now time.Time) {
 		}
 		rejected[reason]++
 	}
-	e.unserved(i, mainReason(rejected, len(order)))
+	e.unserved(i, unservedReason(rejected, len(order)))
 }
 
 // idle reports whether worker w is neither travelling to nor serving a job
@@ -347,27 +357,9 @@ func (e *engine) assign(buf []int, now time.Time) ([]int, error) {
 			again = append(again, i)
 			continue
 		}
-		e.unserved(i, mainReason(u.Rejected, len(items[u.Item].Candidates)))
+		e.unserved(i, u.Reason)
 	}
 	return again, nil
-}
-
-// mainReason is why a request went unserved: "no_candidates" when no
-// qualified worker was within reach, else the most telling rejection any
-// candidate met, as the schedule ranks them: a worker on shift who could not
-// arrive in time (deadline) says more than one booked solid (busy), than a
-// daily cap, than workers off shift (shift).
-func mainReason(rej map[string]int, candidates int) string {
-	if candidates == 0 {
-		return reasonNoCandidates
-	}
-	for _, r := range []string{matcher.ReasonDeadline, matcher.ReasonBusy, matcher.ReasonCap, matcher.ReasonShift,
-		matcher.ReasonCertificates, matcher.ReasonSkills, matcher.ReasonExcluded} {
-		if rej[r] > 0 {
-			return r
-		}
-	}
-	return matcher.ReasonBusy // every feasible candidate went to other requests
 }
 
 // verify checks every worker's day against the hard rules: the simulation
