@@ -220,6 +220,16 @@ type Booking struct {
 	LastChange *BookingChange `json:"last_change,omitempty"`
 }
 
+// Request rebuilds the request b serves, as a reschedule or a rescue
+// places it again.
+func (b *Booking) Request() *Request {
+	return &Request{
+		Service: b.Service, Skills: b.Skills, Certificates: b.Certificates, Location: b.Location,
+		Urgency: b.Urgency, Duration: b.End.Sub(b.Start), Window: b.Window, RequestedAt: b.RequestedAt,
+		CustomerID: b.CustomerID, PreferredWorkers: b.PreferredWorkers, ExcludedWorkers: b.ExcludedWorkers,
+	}
+}
+
 // Reasons of a BookingChange.
 const (
 	// ChangeRescue: moved, maybe by another owner's urgent request, to free

@@ -45,7 +45,7 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 			if req.Urgency != doorstep.Urgent {
 				return nil, s.unservable(&req, p, now, hist)
 			}
-			rp := s.planRescue(&req, p, now, hist)
+			rp := s.m.PlanRescue(&req, p.cands, now, hist)
 			if rp == nil {
 				return nil, s.unservable(&req, p, now, hist)
 			}
@@ -57,7 +57,7 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 				return nil, err
 			}
 			s.booked(ctx, owner, &req, b)
-			return &Booked{Booking: b, Rescue: rp.rescue()}, nil
+			return &Booked{Booking: b, Rescue: rescueOf(rp)}, nil
 		}
 		for i := range res.Options {
 			b, err := s.reserve(ctx, &req, &res.Options[i], p.regions[res.Options[i].WorkerID], owner, now)

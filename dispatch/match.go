@@ -14,16 +14,15 @@ import (
 	"github.com/doorstep-dev/doorstep/store"
 )
 
-// pool is the candidates read for one request, with the region of each
-// worker (which its reservation needs).
+// pool is the candidates read for one request (each with its region and
+// bookings), and the region of each by worker id.
 type pool struct {
-	cands    []matcher.Candidate
-	regions  map[string]string
-	bookings map[string][]*doorstep.Booking // confirmed, by worker id
+	cands   []matcher.Candidate
+	regions map[string]string
 }
 
 func newPool() pool {
-	return pool{regions: map[string]string{}, bookings: map[string][]*doorstep.Booking{}}
+	return pool{regions: map[string]string{}}
 }
 
 // index returns the position of worker id in p.cands, or -1.
@@ -42,12 +41,14 @@ func (p *pool) add(c store.Candidate) bool {
 	if _, seen := p.regions[c.Worker.ID]; seen {
 		return false
 	}
-	p.regions[c.Worker.ID] = geo.RegionOf(c.Worker.Home).String()
-	p.bookings[c.Worker.ID] = c.Bookings
+	region := geo.RegionOf(c.Worker.Home).String()
+	p.regions[c.Worker.ID] = region
 	p.cands = append(p.cands, matcher.Candidate{
 		Worker:   c.Worker,
 		Timeline: schedule.TimelineOf(c.Bookings),
 		Version:  c.Version,
+		Region:   region,
+		Bookings: c.Bookings,
 	})
 	return true
 }
@@ -133,9 +134,9 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 		// An urgent request nobody can reach may still be served by a
 		// rescue; quote it as Book would make it (the move included).
 		if req.Urgency == doorstep.Urgent {
-			if rp := s.planRescue(&req, p, now, hist); rp != nil {
-				res.Options = []matcher.Option{rp.urgent}
-				return &Quote{Request: &req, Result: res, Rescue: rp.rescue()}, nil
+			if rp := s.m.PlanRescue(&req, p.cands, now, hist); rp != nil {
+				res.Options = []matcher.Option{rp.Urgent}
+				return &Quote{Request: &req, Result: res, Rescue: rescueOf(rp)}, nil
 			}
 		}
 		return nil, s.unservable(&req, p, now, hist)

@@ -33,7 +33,7 @@ func (s *Service) Reschedule(ctx context.Context, id, owner string, window doors
 		case !now.Before(b.Arrival):
 			return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "booking %s is under way and can no longer be rescheduled", id)
 		}
-		req := requestOf(b)
+		req := b.Request()
 		req.RequestedAt = now
 		req.Window = &window
 		if err := s.cfg.Catalogue.Resolve(req); err != nil {

@@ -131,6 +131,12 @@ type Candidate struct {
 	Worker   *doorstep.Worker
 	Timeline schedule.Timeline
 	Version  int64
+	// Region is the worker's region (geo.RegionOf its home): the workers of
+	// one atomic step share it. Only PlanRescue and PlanSeries need it.
+	Region string
+	// Bookings are the confirmed bookings the timeline was built from;
+	// only PlanRescue needs them (it moves one).
+	Bookings []*doorstep.Booking
 }
 
 // History is what is known of the customer: the worker who last served it.
