@@ -153,7 +153,8 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 }
 
 // batchCandidates reads every worker within reach of any request in one
-// pass and gives each request its nearest qualified workers.
+// pass and gives each request its nearest qualified workers
+// (matcher.BatchItems, by the workers' last known positions).
 func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, now time.Time) (pool, []matcher.BatchItem, error) {
 	travel := s.m.Config().Travel
 	searches := make([]matcher.Search, len(reqs))
@@ -193,18 +194,11 @@ func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, 
 			ix.Put(len(p.cands)-1, c.Worker.Position())
 		}
 	}
-	workers := p.cands
-	items := make([]matcher.BatchItem, len(reqs))
+	rs := make([]*doorstep.Request, len(reqs))
 	for i := range reqs {
-		r := &reqs[i]
-		keep := func(w int) bool {
-			wk := workers[w].Worker
-			return wk.Qualifies(r) &&
-				geo.DistanceKm(wk.Position(), r.Location) <= searches[i].ReachKm
-		}
-		items[i] = matcher.BatchItem{Request: r, Candidates: ix.Nearest(nil, searches[i], r.Location, s.cfg.WantCandidates, keep)}
+		rs[i] = &reqs[i]
 	}
-	return p, items, nil
+	return p, s.m.BatchItems(rs, nil, p.cands, ix, now, s.cfg.NormalReachKm, s.cfg.WantCandidates), nil
 }
 
 // prefixField prefixes the field of an *doorstep.Error (for errors about

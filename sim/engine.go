@@ -330,14 +330,11 @@ func (e *engine) runBatch(ctx context.Context) error {
 // to try again at the next tick.
 func (e *engine) assign(buf []int, now time.Time) ([]int, error) {
 	e.advance(now)
-	items := make([]matcher.BatchItem, len(buf))
+	reqs := make([]*doorstep.Request, len(buf))
 	for k, i := range buf {
-		req := &e.arr[i].req
-		search := matcher.SearchFor(req, now, e.travel, e.s.Matching.NormalReachKm)
-		q := e.qualified(req)
-		keep := func(w int) bool { return q(w) && geo.DistanceKm(e.pos[w], req.Location) <= search.ReachKm }
-		items[k] = matcher.BatchItem{Request: req, Candidates: e.ix.Near(nil, search, e.s.Matching.Candidates, keep)}
+		reqs[k] = &e.arr[i].req
 	}
+	items := e.m.BatchItems(reqs, nil, e.cands, e.ix, now, e.s.Matching.NormalReachKm, e.s.Matching.Candidates)
 	res, err := e.m.Assign(items, e.cands, now, matcher.BatchOptions{MaxRounds: e.s.Matching.MaxRounds})
 	if err != nil {
 		return nil, fmt.Errorf("sim: batch at %s: %w", now.Format(time.RFC3339), err)
