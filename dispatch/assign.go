@@ -81,7 +81,7 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 		}
 	}
 	now := s.cfg.Now()
-	p, items, err := s.batchCandidates(ctx, reqs, now)
+	p, items, err := s.batchCandidates(ctx, reqs, now, owner)
 	if err != nil {
 		return nil, err
 	}
@@ -154,8 +154,10 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 
 // batchCandidates reads every worker within reach of any request in one
 // pass and gives each request its nearest qualified workers
-// (matcher.BatchItems, by the workers' last known positions).
-func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, now time.Time) (pool, []matcher.BatchItem, error) {
+// (matcher.BatchItems, by the workers' last known positions) and its
+// customer's history under owner, as Book reads it: the batch's costs
+// honour continuity as a single booking's do.
+func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, now time.Time, owner string) (pool, []matcher.BatchItem, error) {
 	travel := s.m.Config().Travel
 	searches := make([]matcher.Search, len(reqs))
 	cellSet := map[geo.Cell]bool{}
@@ -195,10 +197,21 @@ func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, 
 		}
 	}
 	rs := make([]*doorstep.Request, len(reqs))
+	hist := make([]matcher.History, len(reqs))
+	byCustomer := map[string]matcher.History{}
 	for i := range reqs {
 		rs[i] = &reqs[i]
+		id := reqs[i].CustomerID
+		h, ok := byCustomer[id]
+		if !ok {
+			if h, err = s.history(ctx, owner, id); err != nil {
+				return pool{}, nil, err
+			}
+			byCustomer[id] = h
+		}
+		hist[i] = h
 	}
-	return p, s.m.BatchItems(rs, nil, p.cands, ix, now, s.cfg.NormalReachKm, s.cfg.WantCandidates), nil
+	return p, s.m.BatchItems(rs, hist, p.cands, ix, now, s.cfg.NormalReachKm, s.cfg.WantCandidates), nil
 }
 
 // prefixField prefixes the field of an *doorstep.Error (for errors about
