@@ -39,7 +39,7 @@ func rescueOf(rp *matcher.RescuePlan) *Rescue {
 // with its reason (doorstep.ChangeRescue): the moved booking's owner may be
 // another booking system.
 func (s *Service) applyRescue(ctx context.Context, req *doorstep.Request, rp *matcher.RescuePlan, owner string, now time.Time) (*doorstep.Booking, error) {
-	ub := bookingFor(req, &rp.Urgent, store.NewBookingID(rp.Region), owner, now)
+	ub := matcher.BookingFor(req, &rp.Urgent, store.NewBookingID(rp.Region), owner, now)
 	to := rp.To
 	err := s.st.Apply(ctx, store.Change{Region: rp.Region, Expect: rp.Expect, Create: []*doorstep.Booking{ub}, Update: []*doorstep.Booking{&to},
 		Reason: doorstep.ChangeRescue})

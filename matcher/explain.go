@@ -53,12 +53,23 @@ func MainReason(rej map[string]int) string {
 	return ReasonBusy
 }
 
+// ReasonOf is why a request with the given number of candidates and
+// their rejections went unserved: ReasonNoCandidates without candidates,
+// else MainReason. It is Explanation.Reason, for callers (the simulator)
+// that have the counts and need not explain further.
+func ReasonOf(rej map[string]int, candidates int) string {
+	if candidates == 0 {
+		return ReasonNoCandidates
+	}
+	return MainReason(rej)
+}
+
 // Explain says why none of cands can serve req at clock reading now: the
 // rule that stopped each candidate, their counts and the most telling of
 // them, and the earliest a qualified candidate could arrive beyond the
 // class deadline. It is what an unservable answer reports.
 func (m *Matcher) Explain(req *doorstep.Request, cands []Candidate, now time.Time, hist History) Explanation {
-	ex := Explanation{Deadline: req.Deadline(), Reason: ReasonNoCandidates, Rejected: map[string]int{}}
+	ex := Explanation{Deadline: req.Deadline(), Rejected: map[string]int{}}
 	job := schedule.JobFor(req, now)
 	for i := range cands {
 		_, reason := m.Evaluate(req, job, &cands[i], hist)
@@ -68,9 +79,7 @@ func (m *Matcher) Explain(req *doorstep.Request, cands []Candidate, now time.Tim
 		ex.Rejected[reason]++
 		ex.Candidates = append(ex.Candidates, Rejection{WorkerID: cands[i].Worker.ID, Reason: reason})
 	}
-	if len(cands) > 0 {
-		ex.Reason = MainReason(ex.Rejected)
-	}
+	ex.Reason = ReasonOf(ex.Rejected, len(cands))
 	ex.EarliestArrival, ex.EarliestWorker = m.earliestBeyond(req, cands, now)
 	return ex
 }

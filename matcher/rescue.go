@@ -23,6 +23,8 @@ type RescuePlan struct {
 	// the clock reading with reason doorstep.ChangeRescue).
 	Moved *doorstep.Booking
 	To    doorstep.Booking
+	// MovedTo is the moved booking's new option (To's worker and slot).
+	MovedTo Option
 	// Region holds both workers: the plan is applied in one atomic step.
 	Region string
 	// Expect is the version of each touched worker the plan was made at.
@@ -111,7 +113,7 @@ func (m *Matcher) planMove(req *doorstep.Request, job schedule.Job, cands []Cand
 	to := *moved
 	to.Touch(now, doorstep.ChangeRescue)
 	to.WorkerID, to.Start, to.End, to.Arrival = best.WorkerID, best.Slot.Start, best.Slot.End, best.Slot.Arrival
-	return &RescuePlan{Urgent: urgent, Moved: moved, To: to, Region: c.Region,
+	return &RescuePlan{Urgent: urgent, Moved: moved, To: to, MovedTo: *best, Region: c.Region,
 		Expect: map[string]int64{c.Worker.ID: c.Version, bestCand.Worker.ID: bestCand.Version}}
 }
 
