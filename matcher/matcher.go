@@ -47,7 +47,9 @@ const (
 type Weights struct {
 	// Travel per minute of travel the job adds to the worker's day.
 	Travel float64 `json:"travel"`
-	// UrgentWait per minute from the request to the worker's arrival.
+	// UrgentWait per minute from the decision (the clock reading the
+	// request is matched at, which a batch may reach after the request was
+	// made) to the worker's arrival.
 	UrgentWait float64 `json:"urgent_wait"`
 	// NormalWait per minute the start lies after the earliest start allowed
 	// (the start of the customer's window, or now).
