@@ -194,4 +194,3 @@ func bestAssignment(reqs []*doorstep.Request, cost [][]float64, k int, used []bo
 	}
 	return best
 }
-
