@@ -4,9 +4,15 @@
 // survivors on soft costs (added travel, waiting, rating, workload fairness,
 // the customer's preferred and previous workers), reporting every term.
 //
-// It is pure: it is handed candidates and their timelines and does no I/O,
-// so the server and the simulator share it and it is tested and benchmarked
-// without Redis. Batch assignment lives in Batch (optimal, over lsap).
+// It is the decision core of Doorstep, and pure: it is handed a request, a
+// pool of candidates with their timelines, the clock reading and the
+// customer's history, does no I/O, and returns the decision — the ranked
+// options (Match), a rescue plan (PlanRescue), the explanation of an
+// unservable request (Explain, MainReason), a series plan (PlanSeries), a
+// batch's candidates and optimal assignment (BatchItems, Assign, over lsap).
+// The server (dispatch) and the simulator (sim) both decide through it, and
+// it is tested and benchmarked without Redis. A worker qualifies by
+// doorstep.Worker.Qualifies, the one qualification rule.
 package matcher
 
 import (
