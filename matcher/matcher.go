@@ -220,8 +220,9 @@ func (m *Matcher) Evaluate(req *doorstep.Request, job schedule.Job, c *Candidate
 	switch {
 	case slices.Contains(req.ExcludedWorkers, w.ID):
 		return Option{}, ReasonExcluded
-	case !w.Qualifies(req):
-		return Option{}, w.Lacks(req) // ReasonSkills or ReasonCertificates
+	}
+	if lack := w.Lacks(req); lack != "" { // doorstep.Worker.Qualifies
+		return Option{}, lack // ReasonSkills or ReasonCertificates
 	}
 	slot, err := m.planner.EarliestSlot(w, c.Timeline, job)
 	if err != nil {
