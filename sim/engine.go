@@ -24,9 +24,6 @@ type outcome struct {
 	rescued bool
 }
 
-// Unserved reasons besides the matcher's rejection reasons.
-const reasonNoCandidates = matcher.ReasonNoCandidates
-
 // engine is the discrete-event simulation of one variant. The simulated
 // clock is the time of the event being handled: an arrival (insertion,
 // greedy) or a batch tick. Before each, the workers move: a worker whose
