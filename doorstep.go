@@ -98,6 +98,23 @@ func (w *Worker) Position() Location {
 	return w.Home
 }
 
+// Qualifies reports whether w may serve r at all: it has every skill and
+// every certificate r needs. It is the one qualification rule of Doorstep;
+// the matcher, the candidate searches and the simulator all call it.
+func (w *Worker) Qualifies(r *Request) bool { return w.Lacks(r) == "" }
+
+// Lacks names what keeps w from qualifying for r: "skills" when it misses a
+// skill, else "certificates" when it misses a certificate, else "".
+func (w *Worker) Lacks(r *Request) string {
+	switch {
+	case !HasAll(w.Skills, r.Skills):
+		return "skills"
+	case !HasAll(w.Certificates, r.Certificates):
+		return "certificates"
+	}
+	return ""
+}
+
 // HasAll reports whether have contains every element of need.
 func HasAll(have, need []string) bool {
 	for _, n := range need {
@@ -201,6 +218,16 @@ type Booking struct {
 	// LastChange is the booking's latest change after its creation, nil
 	// until one is made: what a notification to its owner needs.
 	LastChange *BookingChange `json:"last_change,omitempty"`
+}
+
+// Request rebuilds the request b serves, as a reschedule or a rescue
+// places it again.
+func (b *Booking) Request() *Request {
+	return &Request{
+		Service: b.Service, Skills: b.Skills, Certificates: b.Certificates, Location: b.Location,
+		Urgency: b.Urgency, Duration: b.End.Sub(b.Start), Window: b.Window, RequestedAt: b.RequestedAt,
+		CustomerID: b.CustomerID, PreferredWorkers: b.PreferredWorkers, ExcludedWorkers: b.ExcludedWorkers,
+	}
 }
 
 // Reasons of a BookingChange.

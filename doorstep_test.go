@@ -156,3 +156,30 @@ func TestErrorString(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkerQualifies(t *testing.T) {
+	w := &doorstep.Worker{ID: "w", Skills: []string{"plumbing", "heating"}, Certificates: []string{"gas"}}
+	tests := []struct {
+		name   string
+		req    doorstep.Request
+		lacks  string
+		qualif bool
+	}{
+		{"nothing needed", doorstep.Request{}, "", true},
+		{"skills held", doorstep.Request{Skills: []string{"heating"}}, "", true},
+		{"skill and certificate held", doorstep.Request{Skills: []string{"plumbing"}, Certificates: []string{"gas"}}, "", true},
+		{"skill missing", doorstep.Request{Skills: []string{"electrical"}}, "skills", false},
+		{"certificate missing", doorstep.Request{Skills: []string{"plumbing"}, Certificates: []string{"electrical"}}, "certificates", false},
+		{"both missing: skills first", doorstep.Request{Skills: []string{"roofing"}, Certificates: []string{"asbestos"}}, "skills", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := w.Lacks(&tt.req); got != tt.lacks {
+				t.Errorf("Lacks = %q, want %q", got, tt.lacks)
+			}
+			if got := w.Qualifies(&tt.req); got != tt.qualif {
+				t.Errorf("Qualifies = %v, want %v", got, tt.qualif)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package doorstep
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Application error codes. The API maps each to one HTTP status in one table.
@@ -30,6 +31,12 @@ type Error struct {
 	// Rejected counts, by reason, the candidates that failed a hard rule; it
 	// explains EUNSERVABLE.
 	Rejected map[string]int
+	// Reason is, for EUNSERVABLE, the most telling rule that stopped the
+	// candidates ("no_candidates" when there were none).
+	Reason string
+	// EarliestArrival is, for EUNSERVABLE, the earliest a qualified worker
+	// could arrive past the class deadline; zero when none could.
+	EarliestArrival time.Time
 }
 
 // Error implements the error interface.

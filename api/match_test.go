@@ -39,7 +39,7 @@ func TestMatch(t *testing.T) {
 	if got.Considered != 5 {
 		t.Errorf("considered %d, want 5", got.Considered)
 	}
-	if diff := cmp.Diff(got.Rejected, map[string]int{"skills": 1, "shift": 1}); diff != "" {
+	if diff := cmp.Diff(got.Rejected, map[string]int{"skills": 1, "shift_end": 1}); diff != "" {
 		t.Errorf("rejected (-got +want):\n%s", diff)
 	}
 	var ids []string
@@ -122,8 +122,8 @@ func TestMatchUnservable(t *testing.T) {
 		if !strings.Contains(p.Detail, "no worker within reach") {
 			t.Errorf("detail %q does not say nobody is in reach", p.Detail)
 		}
-		if len(p.Rejected) != 0 {
-			t.Errorf("rejected %v, want none", p.Rejected)
+		if len(p.Rejected) != 0 || p.Reason != "no_candidates" || !p.EarliestArrival.IsZero() {
+			t.Errorf("rejected %v, reason %q, earliest arrival %v; want none, no_candidates, none", p.Rejected, p.Reason, p.EarliestArrival)
 		}
 		// The same answer for a booking, which books nothing.
 		wantProblem(t, h.do(t, http.MethodPost, "/v1/bookings", keyBooking, far), http.StatusUnprocessableEntity, doorstep.EUNSERVABLE, "")
@@ -133,6 +133,9 @@ func TestMatchUnservable(t *testing.T) {
 		p := wantProblem(t, h.do(t, http.MethodPost, "/v1/match", keyBooking, urgent), http.StatusUnprocessableEntity, doorstep.EUNSERVABLE, "")
 		if diff := cmp.Diff(p.Rejected, map[string]int{"shift": 1}); diff != "" {
 			t.Errorf("rejected (-got +want):\n%s", diff)
+		}
+		if p.Reason != "shift" || !p.EarliestArrival.Equal(at(9, 30)) {
+			t.Errorf("reason %q, earliest arrival %v; want shift, %v", p.Reason, p.EarliestArrival, at(9, 30))
 		}
 		for _, want := range []string{"deadline 2026-11-23T09:00:00Z", "the earliest a qualified worker (w-late) could arrive is 2026-11-23T09:30:00Z"} {
 			if !strings.Contains(p.Detail, want) {
@@ -151,6 +154,9 @@ func TestMatchUnservable(t *testing.T) {
 		p := wantProblem(t, h.do(t, http.MethodPost, "/v1/match", keyBooking, urgent), http.StatusUnprocessableEntity, doorstep.EUNSERVABLE, "")
 		if diff := cmp.Diff(p.Rejected, map[string]int{"deadline": 1}); diff != "" {
 			t.Errorf("rejected (-got +want):\n%s", diff)
+		}
+		if p.Reason != "deadline" || !p.EarliestArrival.Equal(arrival) {
+			t.Errorf("reason %q, earliest arrival %v; want deadline, %v", p.Reason, p.EarliestArrival, arrival)
 		}
 		want := "the earliest a qualified worker (w-slow) could arrive is " + arrival.Format(time.RFC3339)
 		if !strings.Contains(p.Detail, want) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/doorstep-dev/doorstep"
 )
@@ -42,6 +43,11 @@ type Problem struct {
 	Code     string         `json:"code"`
 	Field    string         `json:"field,omitempty"`
 	Rejected map[string]int `json:"rejected,omitempty"`
+	// Reason is the most telling rule that stopped an unservable request's
+	// candidates, EarliestArrival the earliest a qualified worker could
+	// arrive past its deadline.
+	Reason          string    `json:"reason,omitempty"`
+	EarliestArrival time.Time `json:"earliest_arrival,omitzero"`
 }
 
 // retryAfterSeconds is what a 503 or 429 tells the client to wait.
@@ -66,7 +72,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *doorstep.Error
 	if errors.As(err, &e) {
 		p.Field = e.Field
-		p.Rejected = e.Rejected
+		p.Rejected, p.Reason, p.EarliestArrival = e.Rejected, e.Reason, e.EarliestArrival
 	}
 	switch code {
 	case doorstep.EINTERNAL:

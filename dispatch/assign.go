@@ -81,7 +81,7 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 		}
 	}
 	now := s.cfg.Now()
-	p, items, err := s.batchCandidates(ctx, reqs, now)
+	p, items, err := s.batchCandidates(ctx, reqs, now, owner)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 		if commit {
 			region := p.regions[wk.ID]
 			for _, a := range as {
-				bookings = append(bookings, bookingFor(items[a.Item].Request, &a.Option, store.NewBookingID(region), owner, now))
+				bookings = append(bookings, matcher.BookingFor(items[a.Item].Request, &a.Option, store.NewBookingID(region), owner, now))
 			}
 			err := s.st.Apply(ctx, store.Change{Region: region, Expect: map[string]int64{wk.ID: workers[w].Version}, Create: bookings})
 			if errors.Is(err, store.ErrConflict) {
@@ -154,8 +154,11 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 
 // batchCandidates reads every worker within reach of any request in one
 // pass and gives each request its nearest workers who could serve it
-// (matcher.CouldServe).
-func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, now time.Time) (pool, []matcher.BatchItem, error) {
+// (matcher.BatchItems, matcher.CouldServe, by where the planner starts
+// them) and its
+// customer's history under owner, as Book reads it: the batch's costs
+// honour continuity as a single booking's do.
+func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, now time.Time, owner string) (pool, []matcher.BatchItem, error) {
 	travel := s.m.Config().Travel
 	searches := make([]matcher.Search, len(reqs))
 	cellSet := map[geo.Cell]bool{}
@@ -194,20 +197,22 @@ func (s *Service) batchCandidates(ctx context.Context, reqs []doorstep.Request, 
 			ix.Put(len(p.cands)-1, c.Worker.PositionAt(now))
 		}
 	}
-	workers := p.cands
-	items := make([]matcher.BatchItem, len(reqs))
+	rs := make([]*doorstep.Request, len(reqs))
+	hist := make([]matcher.History, len(reqs))
+	byCustomer := map[string]matcher.History{}
 	for i := range reqs {
-		r := &reqs[i]
-		keep := func(w int) bool {
-			// Only workers who could serve take one of the want places:
-			// off-shift or excluded neighbours must not push out those
-			// who can (see candidates).
-			wk := workers[w].Worker
-			return matcher.CouldServe(wk, r, now) && geo.DistanceKm(wk.PositionAt(now), r.Location) <= searches[i].ReachKm
+		rs[i] = &reqs[i]
+		id := reqs[i].CustomerID
+		h, ok := byCustomer[id]
+		if !ok {
+			if h, err = s.history(ctx, owner, id); err != nil {
+				return pool{}, nil, err
+			}
+			byCustomer[id] = h
 		}
-		items[i] = matcher.BatchItem{Request: r, Candidates: ix.Nearest(nil, searches[i], r.Location, s.cfg.WantCandidates, keep)}
+		hist[i] = h
 	}
-	return p, items, nil
+	return p, s.m.BatchItems(rs, hist, p.cands, ix, now, s.cfg.NormalReachKm, s.cfg.WantCandidates), nil
 }
 
 // prefixField prefixes the field of an *doorstep.Error (for errors about

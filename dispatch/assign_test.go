@@ -168,3 +168,42 @@ func TestAssignCommitConflict(t *testing.T) {
 	}
 	e.verifyAll(t)
 }
+
+// TestAssignContinuity: a batch honours the customer's last worker as a
+// single booking does (issue 10: /v1/assign ignored it).
+func TestAssignContinuity(t *testing.T) {
+	e := newEnv(t, at(8, 0), nil)
+	e.put(t, worker("a", base, dayShift()), worker("b", offset(base, 1, 0), dayShift()))
+	first := normal(base, mins(60), at(9, 0), at(10, 0))
+	first.CustomerID, first.PreferredWorkers = "c1", []string{"b"}
+	if got := e.book(t, first).Booking.WorkerID; got != "b" {
+		t.Fatalf("fixture booked %s, want b", got)
+	}
+	next := withID("r1", normal(base, mins(60), at(13, 0), at(16, 0)))
+	next.CustomerID = "c1"
+	other := withID("r2", normal(base, mins(60), at(13, 0), at(16, 0)))
+	other.CustomerID = "c2"
+	// Quoted alone, c1's request goes to b (continuity), c2's to a (nearer).
+	q, _ := e.quote(t, next)
+	if q.Options[0].WorkerID != "b" {
+		t.Fatalf("fixture: quote ranks %s first, want b", q.Options[0].WorkerID)
+	}
+	for _, tt := range []struct {
+		name string
+		reqs []doorstep.Request
+		want map[string]string
+	}{
+		{"alone", []doorstep.Request{next}, map[string]string{"r1": "b"}},
+		{"beside another customer", []doorstep.Request{next, other}, map[string]string{"r1": "b", "r2": "a"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := e.svc.Assign(t.Context(), tt.reqs, false, tenant)
+			if err != nil {
+				t.Fatalf("Assign: %v", err)
+			}
+			if diff := cmp.Diff(placed(out), tt.want); diff != "" {
+				t.Errorf("placements (-got +want):\n%s", diff)
+			}
+		})
+	}
+}

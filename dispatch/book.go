@@ -43,11 +43,11 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 		res := s.match(&req, p, now, hist)
 		if len(res.Options) == 0 {
 			if req.Urgency != doorstep.Urgent {
-				return nil, s.unservable(&req, p, now, res)
+				return nil, s.unservable(&req, p, now, hist)
 			}
-			rp := s.planRescue(&req, p, now, hist)
+			rp := s.m.PlanRescue(&req, p.cands, now, hist)
 			if rp == nil {
-				return nil, s.unservable(&req, p, now, res)
+				return nil, s.unservable(&req, p, now, hist)
 			}
 			b, err := s.applyRescue(ctx, &req, rp, owner, now)
 			switch {
@@ -57,7 +57,7 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 				return nil, err
 			}
 			s.booked(ctx, owner, &req, b)
-			return &Booked{Booking: b, Rescue: rp.rescue()}, nil
+			return &Booked{Booking: b, Rescue: rescueOf(rp)}, nil
 		}
 		for i := range res.Options {
 			b, err := s.reserve(ctx, &req, &res.Options[i], p.regions[res.Options[i].WorkerID], owner, now)
@@ -101,7 +101,7 @@ func (s *Service) history(ctx context.Context, owner, customerID string) (matche
 
 // reserve books option o for req through one atomic store step.
 func (s *Service) reserve(ctx context.Context, req *doorstep.Request, o *matcher.Option, region, owner string, now time.Time) (*doorstep.Booking, error) {
-	b := bookingFor(req, o, store.NewBookingID(region), owner, now)
+	b := matcher.BookingFor(req, o, store.NewBookingID(region), owner, now)
 	err := s.st.Apply(ctx, store.Change{
 		Region: region,
 		Expect: map[string]int64{o.WorkerID: o.Version},
@@ -111,32 +111,6 @@ func (s *Service) reserve(ctx context.Context, req *doorstep.Request, o *matcher
 		return nil, fmt.Errorf("reserve worker %s: %w", o.WorkerID, err)
 	}
 	return b, nil
-}
-
-// bookingFor is the new booking (version 1, made at now) of option o for req.
-func bookingFor(req *doorstep.Request, o *matcher.Option, id, owner string, now time.Time) *doorstep.Booking {
-	return &doorstep.Booking{
-		ID:               id,
-		WorkerID:         o.WorkerID,
-		Service:          req.Service,
-		Urgency:          req.Urgency,
-		RequestedAt:      req.RequestedAt,
-		Deadline:         req.Deadline(),
-		Start:            o.Slot.Start,
-		End:              o.Slot.End,
-		Arrival:          o.Slot.Arrival,
-		Status:           doorstep.StatusConfirmed,
-		Location:         req.Location,
-		Window:           req.Window,
-		CustomerID:       req.CustomerID,
-		Owner:            owner,
-		Skills:           req.Skills,
-		Certificates:     req.Certificates,
-		PreferredWorkers: req.PreferredWorkers,
-		ExcludedWorkers:  req.ExcludedWorkers,
-		Version:          1,
-		UpdatedAt:        now,
-	}
 }
 
 // Booking returns booking id as seen by owner: a booking of another owner

@@ -1,10 +1,12 @@
-// Package dispatch holds Doorstep's use cases — quote, book, cancel and the
-// management of workers — each a short function that loads state from the
-// store, asks the matcher, and reserves through the store, trying the next
-// option when a reservation loses a race. It also runs the Idempotency-Key
-// protocol of a booking (BookOnce, with typed outcomes) and a customer's
-// erasure (EraseCustomer). It knows nothing of HTTP: an answer to record is
-// opaque bytes given by the caller.
+// Package dispatch holds Doorstep's use cases — quote, book, cancel,
+// reschedule, series, batch and the management of workers — each a short
+// loop: load the pool of candidates from the Store, ask the pure decision
+// core (matcher: ranking, rescue plans, unservable explanations, series
+// plans, batch selection), apply the decision in one atomic store step, and
+// retry when it loses a race. It also runs the Idempotency-Key protocol of
+// a booking (BookOnce, with typed outcomes) and a customer's erasure
+// (EraseCustomer). It knows nothing of HTTP: an answer to record is opaque
+// bytes given by the caller.
 package dispatch
 
 import (
@@ -14,7 +16,6 @@ import (
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/matcher"
-	"github.com/doorstep-dev/doorstep/store"
 )
 
 // Observer receives what the use cases measure. The api package implements
@@ -46,7 +47,8 @@ func (nopObserver) Solved(time.Duration)                         {}
 // Config configures a Service. Store is required; every other zero field
 // takes its documented default.
 type Config struct {
-	Store *store.Store
+	// Store holds the state (*store.Store on Redis).
+	Store Store
 	// Matcher ranks candidates; nil means matcher.New(matcher.Config{}).
 	Matcher *matcher.Matcher
 	// Catalogue of services; nil means doorstep.DefaultCatalogue().
@@ -116,7 +118,7 @@ func wallClock() time.Time {
 // Service runs the use cases. It is safe for concurrent use.
 type Service struct {
 	cfg Config
-	st  *store.Store
+	st  Store
 	m   *matcher.Matcher
 }
 

@@ -14,16 +14,15 @@ import (
 	"github.com/doorstep-dev/doorstep/store"
 )
 
-// pool is the candidates read for one request, with the region of each
-// worker (which its reservation needs).
+// pool is the candidates read for one request (each with its region and
+// bookings), and the region of each by worker id.
 type pool struct {
-	cands    []matcher.Candidate
-	regions  map[string]string
-	bookings map[string][]*doorstep.Booking // confirmed, by worker id
+	cands   []matcher.Candidate
+	regions map[string]string
 }
 
 func newPool() pool {
-	return pool{regions: map[string]string{}, bookings: map[string][]*doorstep.Booking{}}
+	return pool{regions: map[string]string{}}
 }
 
 // index returns the position of worker id in p.cands, or -1.
@@ -42,12 +41,14 @@ func (p *pool) add(c store.Candidate) bool {
 	if _, seen := p.regions[c.Worker.ID]; seen {
 		return false
 	}
-	p.regions[c.Worker.ID] = geo.RegionOf(c.Worker.Home).String()
-	p.bookings[c.Worker.ID] = c.Bookings
+	region := geo.RegionOf(c.Worker.Home).String()
+	p.regions[c.Worker.ID] = region
 	p.cands = append(p.cands, matcher.Candidate{
 		Worker:   c.Worker,
 		Timeline: schedule.TimelineOf(c.Bookings),
 		Version:  c.Version,
+		Region:   region,
+		Bookings: c.Bookings,
 	})
 	return true
 }
@@ -142,12 +143,12 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 		// An urgent request nobody can reach may still be served by a
 		// rescue; quote it as Book would make it (the move included).
 		if req.Urgency == doorstep.Urgent {
-			if rp := s.planRescue(&req, p, now, hist); rp != nil {
-				res.Options = []matcher.Option{rp.urgent}
-				return &Quote{Request: &req, Result: res, Rescue: rp.rescue()}, nil
+			if rp := s.m.PlanRescue(&req, p.cands, now, hist); rp != nil {
+				res.Options = []matcher.Option{rp.Urgent}
+				return &Quote{Request: &req, Result: res, Rescue: rescueOf(rp)}, nil
 			}
 		}
-		return nil, s.unservable(&req, p, now, res)
+		return nil, s.unservable(&req, p, now, hist)
 	}
 	return &Quote{Request: &req, Result: res}, nil
 }
@@ -159,50 +160,30 @@ func (s *Service) match(req *doorstep.Request, p pool, now time.Time, hist match
 	return res
 }
 
-// unservable explains why nobody can serve req: the counts of each failed
-// hard rule and, when qualified workers exist but are late or busy, the
-// earliest any of them could arrive.
-func (s *Service) unservable(req *doorstep.Request, p pool, now time.Time, res matcher.Result) error {
+// unservable explains why nobody can serve req (matcher.Explain): the
+// counts of each failed hard rule, the most telling of them and, when
+// qualified workers exist but are late or busy, the earliest any of them
+// could arrive, as fields of the error and in its message.
+func (s *Service) unservable(req *doorstep.Request, p pool, now time.Time, hist matcher.History) error {
 	s.cfg.Observer.Unservable(req.Urgency)
+	ex := s.m.Explain(req, p.cands, now, hist)
 	var why []string
-	for _, r := range sortedKeys(res.Rejected) {
-		why = append(why, fmt.Sprintf("%s: %d", r, res.Rejected[r]))
+	for _, r := range sortedKeys(ex.Rejected) {
+		why = append(why, fmt.Sprintf("%s: %d", r, ex.Rejected[r]))
 	}
 	msg := fmt.Sprintf("no worker can serve this %s request within its service level (deadline %s)",
-		req.Urgency, res.Deadline.Format(time.RFC3339))
+		req.Urgency, ex.Deadline.Format(time.RFC3339))
 	if len(p.cands) == 0 {
 		msg += "; no worker within reach"
 	} else {
 		msg += "; candidates rejected by rule: " + strings.Join(why, ", ")
 	}
-	if at, id, ok := s.earliestBeyond(req, p, now); ok {
-		msg += fmt.Sprintf("; the earliest a qualified worker (%s) could arrive is %s", id, at.Format(time.RFC3339))
+	if !ex.EarliestArrival.IsZero() {
+		msg += fmt.Sprintf("; the earliest a qualified worker (%s) could arrive is %s", ex.EarliestWorker, ex.EarliestArrival.Format(time.RFC3339))
 	}
 	e := doorstep.Errorf(doorstep.EUNSERVABLE, "", "%s", msg)
-	e.Rejected = res.Rejected
+	e.Rejected, e.Reason, e.EarliestArrival = ex.Rejected, ex.Reason, ex.EarliestArrival
 	return e
-}
-
-// earliestBeyond finds the earliest arrival among qualified candidates when
-// the class deadline is lifted (searching a day past it).
-func (s *Service) earliestBeyond(req *doorstep.Request, p pool, now time.Time) (time.Time, string, bool) {
-	relaxed := *req
-	relaxed.Urgency = doorstep.Normal
-	relaxed.Window = nil
-	relaxed.RequestedAt = req.Deadline()
-	job := schedule.JobFor(&relaxed, now)
-	var best matcher.Option
-	found := false
-	for i := range p.cands {
-		o, reason := s.m.Evaluate(&relaxed, job, &p.cands[i], matcher.History{})
-		if reason != "" {
-			continue
-		}
-		if !found || o.Slot.Arrival.Before(best.Slot.Arrival) {
-			best, found = o, true
-		}
-	}
-	return best.Slot.Arrival, best.WorkerID, found
 }
 
 func sortedKeys(m map[string]int) []string {

@@ -33,7 +33,7 @@ func (s *Service) Reschedule(ctx context.Context, id, owner string, window doors
 		case !now.Before(b.Arrival):
 			return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "booking %s is under way and can no longer be rescheduled", id)
 		}
-		req := requestOf(b)
+		req := b.Request()
 		req.RequestedAt = now
 		req.Window = &window
 		if err := s.cfg.Catalogue.Resolve(req); err != nil {
@@ -102,7 +102,7 @@ func (s *Service) reschedule(ctx context.Context, b *doorstep.Booking, req *door
 	if pick == nil {
 		res := s.m.Match(req, cands, now, hist)
 		if len(res.Options) == 0 {
-			return nil, s.unservable(req, pool{cands: cands, regions: p.regions}, now, res)
+			return nil, s.unservable(req, pool{cands: cands, regions: p.regions}, now, hist)
 		}
 		pick = &res.Options[0]
 	}

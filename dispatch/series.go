@@ -103,69 +103,27 @@ func occurrences(req *doorstep.Request, rec Recurrence) []*doorstep.Request {
 func (s *Service) bookSeries(ctx context.Context, req *doorstep.Request, rec Recurrence, hist matcher.History, owner string) (*SeriesOutcome, error) {
 	now := s.cfg.Now()
 	occ := occurrences(req, rec)
-	jobs := make([]schedule.Job, len(occ))
-	for k, r := range occ {
-		jobs[k] = schedule.JobFor(r, now)
-	}
-	last := jobs[len(jobs)-1].LatestStart
+	last := schedule.JobFor(occ[len(occ)-1], now).LatestStart
 	p, err := s.candidatesIn(ctx, req, now, now.Add(-dayReach), last.Add(dayReach))
 	if err != nil {
 		return nil, err
 	}
-	// The continuity worker: the one who can take the most occurrences,
-	// then at the least total cost.
-	bestW, bestN, bestCost := -1, 0, 0.0
-	var bestPlan []*matcher.Option
-	for i := range p.cands {
-		plan, n, cost := s.planOn(occ, jobs, p.cands[i], hist)
-		if n > bestN || (n == bestN && n > 0 && cost < bestCost) {
-			bestW, bestN, bestCost, bestPlan = i, n, cost, plan
-		}
+	plan, ok := s.m.PlanSeries(occ, p.cands, now, hist)
+	if !ok {
+		return nil, s.unservable(occ[0], p, now, hist)
 	}
-	if bestW < 0 {
-		res := s.m.Match(occ[0], p.cands, now, hist)
-		return nil, s.unservable(occ[0], p, now, res)
-	}
-	region := p.regions[p.cands[bestW].Worker.ID]
-	// Work on copies of the region's candidates, the continuity worker's
-	// timeline holding its planned occurrences.
-	var cands []matcher.Candidate
-	for _, c := range p.cands {
-		if p.regions[c.Worker.ID] == region {
-			cands = append(cands, c)
-		}
-	}
-	seriesID := store.NewSeriesID(region)
+	seriesID := store.NewSeriesID(plan.Region)
 	out := &SeriesOutcome{SeriesID: seriesID}
-	expect := map[string]int64{}
-	place := func(r *doorstep.Request, o *matcher.Option) {
-		b := bookingFor(r, o, store.NewBookingID(region), owner, now)
+	for k, o := range plan.Options {
+		if o == nil {
+			continue
+		}
+		b := matcher.BookingFor(occ[k], o, store.NewBookingID(plan.Region), owner, now)
 		b.SeriesID = seriesID
 		out.Bookings = append(out.Bookings, b)
-		expect[o.WorkerID] = o.Version
-		for i := range cands {
-			if cands[i].Worker.ID == o.WorkerID {
-				cands[i].Timeline = cands[i].Timeline.Insert(schedule.StopOf(b))
-			}
-		}
 	}
-	// The continuity worker's occurrences first, so the others are matched
-	// around them; then each leftover on its best worker.
-	for k, r := range occ {
-		if bestPlan[k] != nil {
-			place(r, bestPlan[k])
-		}
-	}
-	for k, r := range occ {
-		if bestPlan[k] != nil {
-			continue
-		}
-		res := s.m.Match(r, cands, now, hist)
-		if len(res.Options) == 0 {
-			out.Missed = append(out.Missed, Miss{Occurrence: k, Window: *r.Window, Reason: matcher.MainReason(res.Rejected)})
-			continue
-		}
-		place(r, &res.Options[0])
+	for _, miss := range plan.Missed {
+		out.Missed = append(out.Missed, Miss{Occurrence: miss.Occurrence, Window: *occ[miss.Occurrence].Window, Reason: miss.Reason})
 	}
 	slices.SortFunc(out.Bookings, func(a, b *doorstep.Booking) int { return a.Start.Compare(b.Start) })
 	ids := make([]string, len(out.Bookings))
@@ -175,33 +133,10 @@ func (s *Service) bookSeries(ctx context.Context, req *doorstep.Request, rec Rec
 	if err := s.st.PutSeries(ctx, &store.Series{ID: seriesID, Owner: owner, CustomerID: req.CustomerID, BookingIDs: ids, CreatedAt: now}); err != nil {
 		return nil, err
 	}
-	if err := s.st.Apply(ctx, store.Change{Region: region, Expect: expect, Create: out.Bookings}); err != nil {
+	if err := s.st.Apply(ctx, store.Change{Region: plan.Region, Expect: plan.Expect, Create: out.Bookings}); err != nil {
 		return nil, fmt.Errorf("book series: %w", err)
 	}
 	return out, nil
-}
-
-// planOn places the occurrences one after another on candidate c alone and
-// returns, per occurrence, its option there (nil where it does not fit),
-// how many fit and their total cost.
-func (s *Service) planOn(occ []*doorstep.Request, jobs []schedule.Job, c matcher.Candidate, hist matcher.History) ([]*matcher.Option, int, float64) {
-	plan := make([]*matcher.Option, len(occ))
-	n, cost := 0, 0.0
-	for k, r := range occ {
-		o, reason := s.m.Evaluate(r, jobs[k], &c, hist)
-		if reason != "" {
-			if k == 0 && (reason == matcher.ReasonSkills || reason == matcher.ReasonCertificates || reason == matcher.ReasonExcluded) {
-				return plan, 0, 0 // never qualified: skip the rest
-			}
-			continue
-		}
-		plan[k] = &o
-		n++
-		cost += o.Cost
-		c.Timeline = c.Timeline.Insert(schedule.Stop{BookingID: fmt.Sprintf("occurrence-%d", k),
-			Arrival: o.Slot.Arrival, Start: o.Slot.Start, End: o.Slot.End, Location: r.Location})
-	}
-	return plan, n, cost
 }
 
 // Series returns the occurrences of series id as they stand now (some may

@@ -55,6 +55,16 @@ func TestBookSeries(t *testing.T) {
 			want:       []string{"a", "a", "", "a"},
 			wantReason: "shift",
 		},
+		{
+			// Two plumbers nearby outnumber a, who is qualified but off
+			// shift that week: the reason is what stopped a (issue 10).
+			name: "a missed occurrence says shift, not skills, when the qualified worker has no shift",
+			workers: []*doorstep.Worker{worker("a", base, mondays(0, 1, 3)),
+				worker("p1", east2, mondays(0, 1, 2, 3), "plumbing"), worker("p2", east2, mondays(0, 1, 2, 3), "plumbing")},
+			at:         base,
+			want:       []string{"a", "a", "", "a"},
+			wantReason: "shift",
+		},
 	}
 	pool := newPool(t)
 	for _, tt := range tests {

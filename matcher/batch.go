@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/doorstep-dev/doorstep/matcher/lsap"
 	"github.com/doorstep-dev/doorstep/schedule"
 )
@@ -188,15 +189,24 @@ func urgentPremium(rows [][]lsap.Arc) float64 {
 	return (hi-lo)*float64(len(rows)) + 1
 }
 
-// MainReason is the most frequent rejection in counts (ties go to the
-// earlier of skills, certificates, shift, busy, deadline, excluded, cap),
-// "busy" when there is none: every feasible candidate went to others.
-func MainReason(rej map[string]int) string {
-	best, n := ReasonBusy, 0
-	for _, r := range []string{ReasonSkills, ReasonCertificates, ReasonShift, ReasonBusy, ReasonDeadline, ReasonExcluded, ReasonCap} {
-		if rej[r] > n {
-			best, n = r, rej[r]
+// BatchItems gives each request of a batch its candidates, as Assign takes
+// them: the want workers of ix nearest to it (by the positions ix holds)
+// that qualify for it and lie within its class's reach (SearchFor with
+// normalReachKm), and hist[i] as its customer's history (hist may be nil:
+// no history). Workers are named in ix by their index in the batch's
+// worker slice. The server and the simulator both select through it.
+func (m *Matcher) BatchItems(reqs []*doorstep.Request, hist []History, workers []Candidate, ix *Index, now time.Time,
+	normalReachKm float64, want int) []BatchItem {
+	items := make([]BatchItem, len(reqs))
+	for i, r := range reqs {
+		search := SearchFor(r, now, m.cfg.Travel, normalReachKm)
+		keep := func(w int) bool {
+			return CouldServe(workers[w].Worker, r, now) && geo.DistanceKm(ix.loc[w], r.Location) <= search.ReachKm
+		}
+		items[i] = BatchItem{Request: r, Candidates: ix.Nearest(nil, search, r.Location, want, keep)}
+		if hist != nil {
+			items[i].History = hist[i]
 		}
 	}
-	return best
+	return items
 }

@@ -4,9 +4,15 @@
 // survivors on soft costs (added travel, waiting, rating, workload fairness,
 // the customer's preferred and previous workers), reporting every term.
 //
-// It is pure: it is handed candidates and their timelines and does no I/O,
-// so the server and the simulator share it and it is tested and benchmarked
-// without Redis. Batch assignment lives in Batch (optimal, over lsap).
+// It is the decision core of Doorstep, and pure: it is handed a request, a
+// pool of candidates with their timelines, the clock reading and the
+// customer's history, does no I/O, and returns the decision — the ranked
+// options (Match), a rescue plan (PlanRescue), the explanation of an
+// unservable request (Explain, MainReason), a series plan (PlanSeries), a
+// batch's candidates and optimal assignment (BatchItems, Assign, over lsap).
+// The server (dispatch) and the simulator (sim) both decide through it, and
+// it is tested and benchmarked without Redis. A worker qualifies by
+// doorstep.Worker.Qualifies, the one qualification rule.
 package matcher
 
 import (
@@ -26,6 +32,7 @@ const (
 	ReasonCertificates = "certificates"
 	ReasonShift        = "shift"
 	ReasonBusy         = "busy"
+	ReasonShiftEnd     = "shift_end"
 	ReasonDeadline     = "deadline"
 	ReasonExcluded     = "excluded"
 	ReasonCap          = "cap"
@@ -46,7 +53,9 @@ const (
 type Weights struct {
 	// Travel per minute of travel the job adds to the worker's day.
 	Travel float64 `json:"travel"`
-	// UrgentWait per minute from the request to the worker's arrival.
+	// UrgentWait per minute from the decision (the clock reading the
+	// request is matched at, which a batch may reach after the request was
+	// made) to the worker's arrival.
 	UrgentWait float64 `json:"urgent_wait"`
 	// NormalWait per minute the start lies after the earliest start allowed
 	// (the start of the customer's window, or now).
@@ -130,6 +139,12 @@ type Candidate struct {
 	Worker   *doorstep.Worker
 	Timeline schedule.Timeline
 	Version  int64
+	// Region is the worker's region (geo.RegionOf its home): the workers of
+	// one atomic step share it. Only PlanRescue and PlanSeries need it.
+	Region string
+	// Bookings are the confirmed bookings the timeline was built from;
+	// only PlanRescue needs them (it moves one).
+	Bookings []*doorstep.Booking
 }
 
 // History is what is known of the customer: the worker who last served it.
@@ -205,10 +220,9 @@ func (m *Matcher) Evaluate(req *doorstep.Request, job schedule.Job, c *Candidate
 	switch {
 	case slices.Contains(req.ExcludedWorkers, w.ID):
 		return Option{}, ReasonExcluded
-	case !doorstep.HasAll(w.Skills, req.Skills):
-		return Option{}, ReasonSkills
-	case !doorstep.HasAll(w.Certificates, req.Certificates):
-		return Option{}, ReasonCertificates
+	}
+	if lack := w.Lacks(req); lack != "" { // doorstep.Worker.Qualifies
+		return Option{}, lack // ReasonSkills or ReasonCertificates
 	}
 	slot, err := m.planner.EarliestSlot(w, c.Timeline, job)
 	if err != nil {
@@ -246,6 +260,8 @@ func reasonOf(err error) string {
 		return ReasonDeadline
 	case schedule.ErrBusy:
 		return ReasonBusy
+	case schedule.ErrShiftEnd:
+		return ReasonShiftEnd
 	case schedule.ErrCap:
 		return ReasonCap
 	}

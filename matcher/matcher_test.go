@@ -52,8 +52,12 @@ func hardRuleCases() []struct {
 		{"shift: starts after the deadline", cand(withShifts(newWorker("shift-late", "cleaning"),
 			doorstep.Shift{Start: clock(14, 0), End: clock(20, 0)})), matcher.ReasonShift},
 		{"shift: over before now", cand(withShifts(newWorker("shift-over", "cleaning"), early)), matcher.ReasonShift},
-		{"shift: too short for the job", cand(withShifts(newWorker("shift-short", "cleaning"),
-			doorstep.Shift{Start: clock(10, 0), End: clock(11, 0)})), matcher.ReasonShift},
+		{"shift_end: the shift is too short for the job", cand(withShifts(newWorker("shift-short", "cleaning"),
+			doorstep.Shift{Start: clock(10, 0), End: clock(11, 0)})), matcher.ReasonShiftEnd},
+		{"shift_end: the trip makes the job overrun the shift", cand(withShifts(withHome(newWorker("shift-overrun", "cleaning"), at(30, 0)),
+			doorstep.Shift{Start: clock(8, 0), End: clock(12, 15)})), matcher.ReasonShiftEnd},
+		{"shift_end: fits before the shift ends", cand(withShifts(withHome(newWorker("shift-fits", "cleaning"), at(30, 0)),
+			doorstep.Shift{Start: clock(8, 0), End: clock(12, 30)})), ""},
 		{"shift: none", cand(withShifts(newWorker("shift-none", "cleaning"))), matcher.ReasonShift},
 		{"busy: booked through the hour", cand(newWorker("busy", "cleaning"),
 			booking("b1", clock(9, 0), clock(13, 0), base)), matcher.ReasonBusy},
@@ -165,7 +169,7 @@ func TestMatchCounts(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("counts mismatch (-want +got):\n%s", diff)
 	}
-	if want := map[string]int{"skills": 2, "excluded": 1, "shift": 4, "busy": 3, "deadline": 1, "cap": 2}; !cmp.Equal(res.Rejected, want) {
+	if want := map[string]int{"skills": 2, "excluded": 1, "shift": 3, "shift_end": 2, "busy": 3, "deadline": 1, "cap": 2}; !cmp.Equal(res.Rejected, want) {
 		t.Errorf("Rejected = %v, want %v (every reason represented)", res.Rejected, want)
 	}
 	if !res.Deadline.Equal(now.Add(time.Hour)) {
@@ -478,7 +482,7 @@ func TestMatchNormalWindow(t *testing.T) {
 		{name: "busy past the window", window: afternoon, busyUntil: clock(16, 1), wantWhy: matcher.ReasonBusy},
 		{name: "window already open", window: win(clock(9, 0), clock(12, 0)), wantStart: clock(10, 10)},
 		{name: "window open, shift ends too soon", window: afternoon,
-			shift: &doorstep.Shift{Start: clock(8, 0), End: clock(15, 0)}, wantWhy: matcher.ReasonShift},
+			shift: &doorstep.Shift{Start: clock(8, 0), End: clock(15, 0)}, wantWhy: matcher.ReasonShiftEnd},
 		{name: "window tomorrow morning", window: win(clock(24+8, 0), clock(24+9, 0)),
 			shift: &doorstep.Shift{Start: clock(24+8, 30), End: clock(24+18, 0)}, wantStart: clock(24+8, 40)},
 		{name: "no window: as soon as possible", wantStart: clock(10, 10)},

@@ -22,6 +22,9 @@ var (
 	// ErrDeadline: a gap exists, but the worker cannot get there in time:
 	// arrival after the urgent deadline or start after the latest start.
 	ErrDeadline = errors.New("cannot arrive before the deadline")
+	// ErrShiftEnd: the worker could start the job in time, but not finish
+	// it before its shift ends (a job never overruns a shift).
+	ErrShiftEnd = errors.New("cannot finish before the shift ends")
 	// ErrCap: the working day's job or minute cap is reached.
 	ErrCap = errors.New("daily cap reached")
 )

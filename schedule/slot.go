@@ -23,8 +23,9 @@ type event struct {
 // timeline tl: inside a shift and outside its breaks, not overlapping another
 // stop including the travel from the previous place and to the next stop,
 // within the job's bounds and the worker's daily caps. When there is none it
-// returns one of ErrShift, ErrCap, ErrBusy or ErrDeadline: the most telling
-// reason met (deadline over busy over cap over shift).
+// returns one of ErrShift, ErrCap, ErrBusy, ErrShiftEnd or ErrDeadline: the
+// most telling reason met (deadline over shift end over busy over cap over
+// shift).
 //
 // The worker starts each shift at home, except the shift under way at
 // job.NotBefore, which it starts from its last reported position.
@@ -46,6 +47,11 @@ func (p *Planner) EarliestSlot(w *doorstep.Worker, tl Timeline, job Job) (Slot, 
 			hi = last
 		}
 		if lo.After(hi) {
+			if lo.Before(sh.End) && !lo.After(job.LatestStart) {
+				// The shift runs at a start the job allows but ends
+				// before the job could: that is not "no shift".
+				note(ErrShiftEnd)
+			}
 			continue
 		}
 		if capFull(w, sh, tl, lo, job.Duration) && capFull(w, sh, tl, hi, job.Duration) {
@@ -129,7 +135,7 @@ func (p *Planner) tryGap(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, jo
 	// The job must be over, and the worker at the next stop, in time.
 	if next == nil {
 		if end.After(sh.End) {
-			return Slot{}, ErrBusy
+			return Slot{}, ErrShiftEnd
 		}
 	} else if next.stop != nil {
 		t2 := p.Travel.Travel(job.Location, next.stop.Location, end)
@@ -229,6 +235,8 @@ func shiftEvents(dst []event, sh *doorstep.Shift, tl Timeline) []event {
 func rank(err error) int {
 	switch err {
 	case ErrDeadline:
+		return 5
+	case ErrShiftEnd:
 		return 4
 	case ErrBusy:
 		return 3

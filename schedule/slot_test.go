@@ -286,10 +286,10 @@ func TestEarliestSlotWindows(t *testing.T) {
 		},
 		{
 			// The shift allows starts until 17:00 for an hour's job.
-			name:    "the window straddles the shift's end, too late for the job",
+			name:    "the window straddles the shift's end, too late for the job to end in it",
 			w:       w,
 			job:     normalJob(at(10), mins(60), nine, &doorstep.Window{Start: clock(17, 1), End: clock(19, 0)}),
-			wantErr: schedule.ErrShift,
+			wantErr: schedule.ErrShiftEnd,
 		},
 		{
 			name: "the job ends with the shift",
@@ -306,7 +306,13 @@ func TestEarliestSlotWindows(t *testing.T) {
 			name:    "the trip pushes the job past the shift's end",
 			w:       w,
 			job:     normalJob(at(10), mins(60), clock(16, 55), &doorstep.Window{Start: clock(16, 50), End: clock(19, 0)}),
-			wantErr: schedule.ErrBusy,
+			wantErr: schedule.ErrShiftEnd,
+		},
+		{
+			name:    "the window opens after the shift ends: no shift",
+			w:       w,
+			job:     normalJob(at(10), mins(60), nine, &doorstep.Window{Start: clock(18, 1), End: clock(19, 0)}),
+			wantErr: schedule.ErrShift,
 		},
 		{
 			// JobFor leaves EarliestStart (now) after LatestStart: the code

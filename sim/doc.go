@@ -20,16 +20,23 @@
 // # The policies
 //
 //   - insertion: each request, on arrival, is matched against the qualified
-//     workers around it (matcher.Match) and the best option is booked: what
-//     POST /v1/bookings does. The search around it widens, as the server's
-//     does, until Matching.Candidates (default matcher.DefaultWant) workers
-//     that could serve (matcher.CouldServe) are found or the reach ends.
+//     workers around it (matcher.Match) and the best option is booked; an
+//     search around it widens, as the server's does, until
+//     Matching.Candidates (default matcher.DefaultWant) workers that could
+//     serve (matcher.CouldServe) are found or the reach ends; an urgent
+//     request nobody can serve is rescued when moving one normal
+//     booking frees a worker (matcher.PlanRescue); else it is unserved with
+//     the reason the server's 422 names (matcher.ReasonOf). This is what
+//     POST /v1/bookings does, through the same functions (a test books the
+//     same requests through both and compares); the report counts the
+//     rescues (totals.rescues).
 //   - greedy: each request, on arrival, goes to the nearest qualified worker
 //     who is idle now (neither travelling to nor serving a job), at that
 //     worker's earliest feasible slot; when no idle worker can take it, to
 //     the nearest busy one that can. The baseline of most dispatch desks.
 //   - batch: arrivals are buffered and every BatchSeconds the buffer is
-//     assigned optimally (matcher.Assign).
+//     assigned optimally (matcher.BatchItems, then matcher.Assign, as
+//     POST /v1/assign does).
 //
 // Every policy books through the same hard rules: a request that cannot be
 // placed within its class (arrival within the hour for urgent requests,

@@ -21,10 +21,9 @@ type outcome struct {
 	worker int32
 	slot   schedule.Slot
 	reason string
+	// rescued: an urgent request served by moving a normal booking.
+	rescued bool
 }
-
-// Unserved reasons besides the matcher's rejection reasons.
-const reasonNoCandidates = matcher.ReasonNoCandidates
 
 // engine is the discrete-event simulation of one variant. The simulated
 // clock is the time of the event being handled: an arrival (insertion,
@@ -68,11 +67,13 @@ func newEngine(s *Scenario, policy Policy, m *matcher.Matcher, workers []*doorst
 		byID:    make(map[string]int32, len(arr)),
 	}
 	for i, w := range workers {
-		e.cands[i] = matcher.Candidate{Worker: w}
+		// The region the server files the worker under: a rescue moves
+		// bookings only between workers of one region, as the server does.
+		e.cands[i] = matcher.Candidate{Worker: w, Region: geo.RegionOf(w.Home).String()}
 		e.pos[i] = w.Home
 		e.ix.Put(i, w.Home)
 		for _, sh := range w.Shifts {
-			heap.Push(&e.moves, move{at: sh.End, kind: moveHome, w: int32(i), loc: w.Home})
+			heap.Push(&e.moves, move{at: sh.End, kind: moveHome, w: int32(i), loc: w.Home, req: -1})
 		}
 	}
 	return e
@@ -84,11 +85,13 @@ const (
 	moveHome        // a shift ended: the worker is home
 )
 
-// move is a change of a worker's position at a time.
+// move is a change of a worker's position at a time: the end of request
+// req's job (moveJob), or of a shift (moveHome, req -1).
 type move struct {
 	at   time.Time
 	kind int
 	w    int32
+	req  int32
 	seq  int64
 	loc  doorstep.Location
 }
@@ -128,6 +131,9 @@ func (h *moveHeap) Pop() any {
 func (e *engine) advance(now time.Time) {
 	for e.moves.Len() > 0 && !e.moves.items[0].at.After(now) {
 		m := heap.Pop(&e.moves).(move)
+		if m.kind == moveJob && (e.out[m.req].worker != m.w || !e.out[m.req].slot.End.Equal(m.at)) {
+			continue // the job was moved by a rescue: its own move stands
+		}
 		e.pos[m.w] = m.loc
 		e.ix.Put(int(m.w), m.loc)
 	}
@@ -160,8 +166,7 @@ func (e *engine) run(ctx context.Context) error {
 // certificates.
 func (e *engine) qualified(req *doorstep.Request) func(int) bool {
 	return func(w int) bool {
-		wk := e.workers[w]
-		return doorstep.HasAll(wk.Skills, req.Skills) && doorstep.HasAll(wk.Certificates, req.Certificates)
+		return e.workers[w].Qualifies(req)
 	}
 }
 
@@ -205,12 +210,44 @@ func (e *engine) book(i int, w int, slot schedule.Slot) {
 	e.booked(i, w, slot)
 }
 
-// booked records request i on worker w whose timeline already holds it.
+// booked records request i on worker w whose timeline already holds it,
+// with the booking the server would store (which a rescue may move).
 func (e *engine) booked(i int, w int, slot schedule.Slot) {
+	req := &e.arr[i].req
 	e.out[i] = outcome{worker: int32(w), slot: slot}
-	e.cands[w].Version++
-	e.byID[e.arr[i].req.ID] = int32(i)
-	heap.Push(&e.moves, move{at: slot.End, kind: moveJob, w: int32(w), loc: e.arr[i].req.Location})
+	c := &e.cands[w]
+	c.Version++
+	c.Bookings = append(c.Bookings, matcher.BookingFor(req, &matcher.Option{WorkerID: c.Worker.ID, Slot: slot}, req.ID, "", req.RequestedAt))
+	e.byID[req.ID] = int32(i)
+	heap.Push(&e.moves, move{at: slot.End, kind: moveJob, w: int32(w), req: int32(i), loc: req.Location})
+}
+
+// rescue serves urgent request i by plan rp, as the server's booking does
+// in one atomic step: the moved booking leaves its worker's day, the
+// urgent job takes its place, and the booking lands on its new slot.
+func (e *engine) rescue(i int, rp *matcher.RescuePlan) {
+	worker := func(id string) int {
+		for k := range e.cs {
+			if e.cs[k].Worker.ID == id {
+				return e.idx[k]
+			}
+		}
+		panic("sim: a rescue names a worker it was not given")
+	}
+	from, freed, to := worker(rp.Moved.WorkerID), worker(rp.Urgent.WorkerID), worker(rp.To.WorkerID)
+	c := &e.cands[from]
+	c.Timeline = c.Timeline.Without(rp.Moved.ID)
+	c.Bookings = slices.DeleteFunc(slices.Clone(c.Bookings), func(b *doorstep.Booking) bool { return b.ID == rp.Moved.ID })
+	e.book(i, freed, rp.Urgent.Slot)
+	e.out[i].rescued = true
+	moved := rp.To
+	t := &e.cands[to]
+	t.Timeline = t.Timeline.Insert(schedule.StopOf(&moved))
+	t.Bookings = append(t.Bookings, &moved)
+	t.Version++
+	j := e.byID[moved.ID]
+	e.out[j] = outcome{worker: int32(to), slot: rp.MovedTo.Slot}
+	heap.Push(&e.moves, move{at: moved.End, kind: moveJob, w: int32(to), req: j, loc: moved.Location})
 }
 
 func (e *engine) unserved(i int, reason string) {
@@ -218,7 +255,9 @@ func (e *engine) unserved(i int, reason string) {
 }
 
 // insertion books request i as POST /v1/bookings does: the best option of
-// matcher.Match over the qualified workers nearby.
+// matcher.Match over the qualified workers nearby; for an urgent request
+// nobody can serve, the rescue of matcher.PlanRescue; else unserved with
+// the reason the server's 422 names.
 func (e *engine) insertion(i int, now time.Time) {
 	req := &e.arr[i].req
 	e.idx = e.near(e.idx[:0], req, now, e.qualified(req))
@@ -228,7 +267,13 @@ func (e *engine) insertion(i int, now time.Time) {
 	}
 	res := e.m.Match(req, e.cs, now, matcher.History{})
 	if len(res.Options) == 0 {
-		e.unserved(i, mainReason(res.Rejected, len(e.idx)))
+		if req.Urgency == doorstep.Urgent {
+			if rp := e.m.PlanRescue(req, e.cs, now, matcher.History{}); rp != nil {
+				e.rescue(i, rp)
+				return
+			}
+		}
+		e.unserved(i, matcher.ReasonOf(res.Rejected, len(e.idx)))
 		return
 	}
 	o := &res.Options[0]
@@ -278,7 +323,7 @@ func (e *engine) greedy(i int, now time.Time) {
 		}
 		rejected[reason]++
 	}
-	e.unserved(i, mainReason(rejected, len(order)))
+	e.unserved(i, matcher.ReasonOf(rejected, len(order)))
 }
 
 // idle reports whether worker w is neither travelling to nor serving a job
@@ -344,14 +389,11 @@ func (e *engine) runBatch(ctx context.Context) error {
 // to try again at the next tick.
 func (e *engine) assign(buf []int, now time.Time) ([]int, error) {
 	e.advance(now)
-	items := make([]matcher.BatchItem, len(buf))
+	reqs := make([]*doorstep.Request, len(buf))
 	for k, i := range buf {
-		req := &e.arr[i].req
-		search := matcher.SearchFor(req, now, e.travel, e.s.Matching.NormalReachKm)
-		q := e.qualified(req)
-		keep := func(w int) bool { return q(w) && geo.DistanceKm(e.pos[w], req.Location) <= search.ReachKm }
-		items[k] = matcher.BatchItem{Request: req, Candidates: e.ix.Near(nil, search, e.s.Matching.Candidates, keep)}
+		reqs[k] = &e.arr[i].req
 	}
+	items := e.m.BatchItems(reqs, nil, e.cands, e.ix, now, e.s.Matching.NormalReachKm, e.s.Matching.Candidates)
 	res, err := e.m.Assign(items, e.cands, now, matcher.BatchOptions{MaxRounds: e.s.Matching.MaxRounds})
 	if err != nil {
 		return nil, fmt.Errorf("sim: batch at %s: %w", now.Format(time.RFC3339), err)
@@ -371,27 +413,9 @@ func (e *engine) assign(buf []int, now time.Time) ([]int, error) {
 			again = append(again, i)
 			continue
 		}
-		e.unserved(i, mainReason(u.Rejected, len(items[u.Item].Candidates)))
+		e.unserved(i, u.Reason)
 	}
 	return again, nil
-}
-
-// mainReason is why a request went unserved: "no_candidates" when no
-// qualified worker was within reach, else the most telling rejection any
-// candidate met, as the schedule ranks them: a worker on shift who could not
-// arrive in time (deadline) says more than one booked solid (busy), than a
-// daily cap, than workers off shift (shift).
-func mainReason(rej map[string]int, candidates int) string {
-	if candidates == 0 {
-		return reasonNoCandidates
-	}
-	for _, r := range []string{matcher.ReasonDeadline, matcher.ReasonBusy, matcher.ReasonCap, matcher.ReasonShift,
-		matcher.ReasonCertificates, matcher.ReasonSkills, matcher.ReasonExcluded} {
-		if rej[r] > 0 {
-			return r
-		}
-	}
-	return matcher.ReasonBusy // every feasible candidate went to other requests
 }
 
 // verify checks every worker's day against the hard rules: the simulation

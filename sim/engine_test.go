@@ -143,7 +143,7 @@ func TestHandChecked(t *testing.T) {
 			shift:   "09:00",
 			horizon: 1,
 			rows:    []string{"08:00 " + p1 + " urgent"},
-			want:    []want{{reason: matcher.ReasonShift}},
+			want:    []want{{reason: matcher.ReasonShiftEnd}},
 		},
 	}
 	for _, tt := range tests {

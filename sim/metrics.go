@@ -72,9 +72,9 @@ const (
 
 // reqAcc accumulates the request side of a Metrics.
 type reqAcc struct {
-	requests, urgent, onTime, normal, normalOK, unserved, jobs int
-	km                                                         float64
-	arrivals                                                   []float64 // urgent, in minutes
+	requests, urgent, onTime, normal, normalOK, unserved, jobs, rescues int
+	km                                                                  float64
+	arrivals                                                            []float64 // urgent, in minutes
 }
 
 func (a *reqAcc) add(r *doorstep.Request, o *outcome) {
@@ -90,6 +90,9 @@ func (a *reqAcc) add(r *doorstep.Request, o *outcome) {
 		return
 	}
 	a.jobs++
+	if o.rescued {
+		a.rescues++
+	}
 	a.km += o.slot.DistanceKm
 	if urgent {
 		m := o.slot.Arrival.Sub(r.RequestedAt).Minutes()
@@ -113,7 +116,7 @@ func (a *reqAcc) add(r *doorstep.Request, o *outcome) {
 func (a *reqAcc) metrics(shift, booked float64, values []float64) Metrics {
 	m := Metrics{
 		Requests: a.requests, UrgentRequests: a.urgent, NormalRequests: a.normal,
-		Unserved: a.unserved, Jobs: a.jobs,
+		Unserved: a.unserved, Jobs: a.jobs, Rescues: a.rescues,
 		UrgentOnTimeShare:    ratio(float64(a.onTime), float64(a.urgent)),
 		NormalWithin24hShare: ratio(float64(a.normalOK), float64(a.normal)),
 		TravelKmPerJob:       ratio(a.km, float64(a.jobs)),

@@ -31,8 +31,9 @@ type VariantReport struct {
 	Policy  string  `json:"policy"`
 	Workers int     `json:"workers"`
 	Totals  Metrics `json:"totals"`
-	// UnservedByReason counts unserved requests by the hard rule that
-	// ruled out most candidates ("no_candidates": nobody qualified within
+	// UnservedByReason counts unserved requests by the reason the
+	// server's 422 names (matcher.MainReason: the most telling rule that
+	// stopped the candidates; "no_candidates": nobody qualified within
 	// reach).
 	UnservedByReason map[string]int `json:"unserved_by_reason"`
 	// UrgentArrivals is the distribution of served urgent requests'
@@ -61,7 +62,10 @@ type Metrics struct {
 	// 24 hours (and inside their window).
 	NormalWithin24hShare *float64 `json:"normal_within_24h_share"`
 	Unserved             int      `json:"unserved"`
-	Jobs                 int      `json:"jobs"`
+	// Rescues counts urgent requests served by moving a normal booking
+	// (the server's rescue; only the insertion policy makes them).
+	Rescues int `json:"rescues"`
+	Jobs    int `json:"jobs"`
 	// TravelKmPerJob is the great-circle length of each job's inbound trip,
 	// averaged over jobs.
 	TravelKmPerJob *float64 `json:"travel_km_per_job"`

@@ -1,0 +1,46 @@
+package dispatch
+
+import (
+	"context"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/store"
+)
+
+// Store is the state as dispatch sees it: the reads the use cases make and
+// the one atomic step (Apply) that writes bookings. *store.Store implements
+// it on Redis; the decisions themselves are pure (matcher), so a test or a
+// what-if can run the use cases on any implementation.
+type Store interface {
+	// WorkerIDsInCells and LoadCandidates read the workers around a request.
+	WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]store.WorkerRef, error)
+	LoadCandidates(ctx context.Context, refs []store.WorkerRef, from, to time.Time) ([]store.Candidate, error)
+	// Apply creates and moves bookings atomically, pinning worker versions.
+	Apply(ctx context.Context, ch store.Change) error
+
+	GetBooking(ctx context.Context, id string) (*doorstep.Booking, error)
+	CancelBooking(ctx context.Context, id string, now time.Time) (*doorstep.Booking, error)
+	PutSeries(ctx context.Context, sr *store.Series) error
+	GetSeries(ctx context.Context, id string) (*store.Series, error)
+
+	LastWorker(ctx context.Context, tenant, customerID string) (string, error)
+	SetLastWorker(ctx context.Context, tenant, customerID, workerID string) error
+
+	GetWorker(ctx context.Context, id string) (*doorstep.Worker, int64, error)
+	PutWorker(ctx context.Context, w *doorstep.Worker) (created bool, err error)
+	DeleteWorker(ctx context.Context, id string) error
+	SetLocation(ctx context.Context, id string, loc doorstep.Location, at time.Time) error
+	WorkerBookings(ctx context.Context, id string, from, to time.Time) ([]*doorstep.Booking, error)
+
+	// BeginIdempotent, FinishIdempotent and AbortIdempotent run the
+	// Idempotency-Key claim protocol (BookOnce).
+	BeginIdempotent(ctx context.Context, scope, key, fingerprint string, opt store.IdemOptions) (*store.IdempotencyRecord, bool, error)
+	FinishIdempotent(ctx context.Context, c *store.Claim, a store.IdemAnswer) error
+	AbortIdempotent(ctx context.Context, c *store.Claim) error
+	// EraseCustomer erases a tenant's customer (EraseCustomer).
+	EraseCustomer(ctx context.Context, tenant, customerID string, now time.Time) (store.Erasure, error)
+}
+
+var _ Store = (*store.Store)(nil)

@@ -1,0 +1,58 @@
+package matcher_test
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/matcher"
+)
+
+func TestBatchItems(t *testing.T) {
+	now := clock(10, 0)
+	workers := []matcher.Candidate{
+		cand(withHomeAt(newWorker("near", "cleaning"), at(1, 0))),
+		cand(withHomeAt(newWorker("plumber", "plumbing"), at(0, 1))),
+		cand(withHomeAt(newWorker("mid", "cleaning"), at(5, 0))),
+		cand(withHomeAt(newWorker("far", "cleaning"), at(20, 0))),
+		cand(withHomeAt(newWorker("beyond", "cleaning"), at(900, 0))), // ~100 km: out of any reach
+	}
+	ix := matcher.NewIndex()
+	for i, c := range workers {
+		ix.Put(i, c.Worker.Home)
+	}
+	urgent := urgentAt(t, "cleaning", base, now)
+	normal := mustResolve(t, doorstep.Request{Service: "cleaning", Location: base, Urgency: doorstep.Normal, RequestedAt: now})
+	tests := []struct {
+		name     string
+		want     int
+		hist     []matcher.History
+		cand     [][]int
+		wantHist []matcher.History
+	}{
+		{name: "every qualified worker within reach, nearest first", want: 10, cand: [][]int{{0, 2, 3}, {0, 2, 3}},
+			wantHist: []matcher.History{{}, {}}},
+		{name: "the want nearest", want: 2, cand: [][]int{{0, 2}, {0, 2}}, wantHist: []matcher.History{{}, {}}},
+		{name: "with the customers' histories", want: 1, hist: []matcher.History{{LastWorker: "mid"}, {}}, cand: [][]int{{0}, {0}},
+			wantHist: []matcher.History{{LastWorker: "mid"}, {}}},
+	}
+	m := mustMatcher(t, matcher.Config{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			items := m.BatchItems([]*doorstep.Request{urgent, normal}, tt.hist, workers, ix, now, 0, tt.want)
+			var gotCand [][]int
+			var gotHist []matcher.History
+			for _, it := range items {
+				gotCand = append(gotCand, it.Candidates)
+				gotHist = append(gotHist, it.History)
+			}
+			if diff := cmp.Diff(tt.cand, gotCand); diff != "" {
+				t.Errorf("candidates mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantHist, gotHist); diff != "" {
+				t.Errorf("histories mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
