@@ -191,8 +191,9 @@ func urgentPremium(rows [][]lsap.Arc) float64 {
 
 // BatchItems gives each request of a batch its candidates, as Assign takes
 // them: the want workers of ix nearest to it (by the positions ix holds)
-// that qualify for it and lie within its class's reach (SearchFor with
-// normalReachKm), and hist[i] as its customer's history (hist may be nil:
+// that could serve it (CouldServe) and lie within its class's reach
+// (SearchFor with normalReachKm) — or, when none could, the qualified ones
+// within reach, so that the request is explained — and hist[i] as its customer's history (hist may be nil:
 // no history). Workers are named in ix by their index in the batch's
 // worker slice. The server and the simulator both select through it.
 func (m *Matcher) BatchItems(reqs []*doorstep.Request, hist []History, workers []Candidate, ix *Index, now time.Time,
@@ -203,7 +204,17 @@ func (m *Matcher) BatchItems(reqs []*doorstep.Request, hist []History, workers [
 		keep := func(w int) bool {
 			return CouldServe(workers[w].Worker, r, now) && geo.DistanceKm(ix.loc[w], r.Location) <= search.ReachKm
 		}
-		items[i] = BatchItem{Request: r, Candidates: ix.Nearest(nil, search, r.Location, want, keep)}
+		cands := ix.Nearest(nil, search, r.Location, want, keep)
+		if len(cands) == 0 {
+			// Nobody could serve: hand Assign the qualified workers within
+			// reach, whom it will reject, so that the request is explained
+			// by what stopped them (shift, shift_end, ...) as a single
+			// booking's 422 is, not as "no_candidates".
+			cands = ix.Nearest(nil, search, r.Location, want, func(w int) bool {
+				return workers[w].Worker.Qualifies(r) && geo.DistanceKm(ix.loc[w], r.Location) <= search.ReachKm
+			})
+		}
+		items[i] = BatchItem{Request: r, Candidates: cands}
 		if hist != nil {
 			items[i].History = hist[i]
 		}
