@@ -172,13 +172,7 @@ func TestAssignCommitConflict(t *testing.T) {
 // TestAssignContinuity: a batch honours the customer's last worker as a
 // single booking does (issue 10: /v1/assign ignored it).
 func TestAssignContinuity(t *testing.T) {
-	e := newEnv(t, at(8, 0), nil)
-	e.put(t, worker("a", base, dayShift()), worker("b", offset(base, 1, 0), dayShift()))
-	first := normal(base, mins(60), at(9, 0), at(10, 0))
-	first.CustomerID, first.PreferredWorkers = "c1", []string{"b"}
-	if got := e.book(t, first).Booking.WorkerID; got != "b" {
-		t.Fatalf("fixture booked %s, want b", got)
-	}
+	e := continuityEnv(t)
 	next := withID("r1", normal(base, mins(60), at(13, 0), at(16, 0)))
 	next.CustomerID = "c1"
 	other := withID("r2", normal(base, mins(60), at(13, 0), at(16, 0)))

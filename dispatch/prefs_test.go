@@ -85,9 +85,11 @@ func TestPreferences(t *testing.T) {
 	}
 }
 
-// TestContinuity: a customer's next booking prefers the worker who served
-// it last, and the breakdown says so.
-func TestContinuity(t *testing.T) {
+// continuityEnv is two day-shift workers, a nearer than b, and customer c1
+// whose first booking (at 9:00, preferring b) went to b: b is c1's last
+// worker.
+func continuityEnv(t *testing.T) *env {
+	t.Helper()
 	e := newEnv(t, at(8, 0), nil)
 	e.put(t, worker("a", base, dayShift()), worker("b", offset(base, 1, 0), dayShift()))
 	first := normal(base, mins(60), at(9, 0), at(10, 0))
@@ -95,6 +97,13 @@ func TestContinuity(t *testing.T) {
 	if got := e.book(t, first).Booking.WorkerID; got != "b" {
 		t.Fatalf("fixture booked %s, want b", got)
 	}
+	return e
+}
+
+// TestContinuity: a customer's next booking prefers the worker who served
+// it last, and the breakdown says so.
+func TestContinuity(t *testing.T) {
+	e := continuityEnv(t)
 	next := normal(base, mins(60), at(13, 0), at(16, 0))
 	next.CustomerID = "c1"
 	q, by := e.quote(t, next)
