@@ -13,7 +13,7 @@ import (
 )
 
 // breakdownTerms are the six soft-cost terms every option reports.
-var breakdownTerms = []string{"continuity", "fairness", "preferred", "rating", "travel", "wait"}
+var breakdownTerms = []string{"continuity", "fairness", "preferred", "protection", "rating", "travel", "wait"}
 
 func TestMatch(t *testing.T) {
 	t.Parallel()

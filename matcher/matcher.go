@@ -46,6 +46,9 @@ const (
 	TermFairness   = "fairness"
 	TermPreferred  = "preferred"
 	TermContinuity = "continuity"
+	// TermProtection is the urgent capacity a normal job takes
+	// (Weights.Protection, Config.Urgent).
+	TermProtection = "protection"
 )
 
 // Weights of the soft costs. Costs are in "minutes of travel": a weight of 1
@@ -70,6 +73,12 @@ type Weights struct {
 	Preferred float64 `json:"preferred"`
 	// Continuity is subtracted when the worker last served the customer.
 	Continuity float64 `json:"continuity"`
+	// Protection per unit of urgent demand a normal job's placement takes
+	// (UrgentProfile: the demand expected in each hour of the worker's
+	// busy time, for its skills, times the share of the hour taken). It
+	// steers normal work to the hours and workers urgent calls need least,
+	// within the job's promise; it is zero without Config.Urgent.
+	Protection float64 `json:"protection"`
 }
 
 // DefaultWeights are the weights used when Config.Weights is zero.
@@ -81,7 +90,12 @@ var DefaultWeights = Weights{
 	Fairness:   20,
 	Preferred:  15,
 	Continuity: 10,
+	Protection: DefaultProtection,
 }
+
+// DefaultProtection is the default Weights.Protection (see bench/RESULTS.md,
+// "Urgent capacity protection").
+const DefaultProtection = 0
 
 // Config configures a Matcher. The zero value is usable: every zero field
 // takes its default.
@@ -90,6 +104,9 @@ type Config struct {
 	Travel geo.TravelModel
 	// Weights of the soft costs; the zero value means DefaultWeights.
 	Weights Weights
+	// Urgent is the urgent demand expected, which Weights.Protection
+	// prices; nil means none is known and the term is zero.
+	Urgent *UrgentProfile
 	// MaxOptions is how many ranked options Match returns; 0 means 5.
 	MaxOptions int
 }
@@ -102,7 +119,7 @@ func (c *Config) validate() error {
 		c.Weights = DefaultWeights
 	}
 	w := c.Weights
-	for _, v := range []float64{w.Travel, w.UrgentWait, w.NormalWait, w.Rating, w.Fairness, w.Preferred, w.Continuity} {
+	for _, v := range []float64{w.Travel, w.UrgentWait, w.NormalWait, w.Rating, w.Fairness, w.Preferred, w.Continuity, w.Protection} {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("matcher: weights must be finite and non-negative, got %+v", w)
 		}
@@ -154,12 +171,12 @@ type History struct {
 
 // Breakdown holds each soft-cost term of an option.
 type Breakdown struct {
-	Travel, Wait, Rating, Fairness, Preferred, Continuity float64
+	Travel, Wait, Rating, Fairness, Preferred, Continuity, Protection float64
 }
 
 // Total is the sum of the terms.
 func (b Breakdown) Total() float64 {
-	return b.Travel + b.Wait + b.Rating + b.Fairness + b.Preferred + b.Continuity
+	return b.Travel + b.Wait + b.Rating + b.Fairness + b.Preferred + b.Continuity + b.Protection
 }
 
 // Map returns the terms by name, as the API reports them.
@@ -167,6 +184,7 @@ func (b Breakdown) Map() map[string]float64 {
 	return map[string]float64{
 		TermTravel: b.Travel, TermWait: b.Wait, TermRating: b.Rating,
 		TermFairness: b.Fairness, TermPreferred: b.Preferred, TermContinuity: b.Continuity,
+		TermProtection: b.Protection,
 	}
 }
 
@@ -229,6 +247,9 @@ func (m *Matcher) Evaluate(req *doorstep.Request, job schedule.Job, c *Candidate
 		return Option{}, reasonOf(err)
 	}
 	b := m.cost(req, job, w, &slot, hist)
+	if b.Protection != 0 {
+		slot, b = m.protectedSlot(req, job, w, c.Timeline, hist, slot, b)
+	}
 	return Option{WorkerID: w.ID, Version: c.Version, Slot: slot, Cost: b.Total(), Breakdown: b}, ""
 }
 
@@ -250,6 +271,9 @@ func (m *Matcher) cost(req *doorstep.Request, job schedule.Job, w *doorstep.Work
 	}
 	if hist.LastWorker != "" && hist.LastWorker == w.ID {
 		b.Continuity = -wt.Continuity
+	}
+	if req.Urgency != doorstep.Urgent {
+		b.Protection = m.protection(job, w, s)
 	}
 	return b
 }

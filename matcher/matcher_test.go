@@ -388,18 +388,19 @@ func TestMatchBreakdown(t *testing.T) {
 }
 
 func TestBreakdownTotalAndMap(t *testing.T) {
-	b := matcher.Breakdown{Travel: 1, Wait: 2, Rating: 4, Fairness: 8, Preferred: -16, Continuity: -32}
-	if got, want := b.Total(), -33.0; got != want {
+	b := matcher.Breakdown{Travel: 1, Wait: 2, Rating: 4, Fairness: 8, Preferred: -16, Continuity: -32, Protection: 64}
+	if got, want := b.Total(), 31.0; got != want {
 		t.Errorf("Total() = %v, want %v", got, want)
 	}
 	want := map[string]float64{
 		matcher.TermTravel: 1, matcher.TermWait: 2, matcher.TermRating: 4,
 		matcher.TermFairness: 8, matcher.TermPreferred: -16, matcher.TermContinuity: -32,
+		matcher.TermProtection: 64,
 	}
 	if diff := cmp.Diff(want, b.Map()); diff != "" {
 		t.Errorf("Map() mismatch (-want +got):\n%s", diff)
 	}
-	names := []string{"travel", "wait", "rating", "fairness", "preferred", "continuity"}
+	names := []string{"travel", "wait", "rating", "fairness", "preferred", "continuity", "protection"}
 	for _, n := range names {
 		if _, ok := (matcher.Breakdown{}).Map()[n]; !ok {
 			t.Errorf("Map() of a zero breakdown lacks %q", n)

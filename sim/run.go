@@ -174,7 +174,7 @@ func (s *Scenario) runVariant(ctx context.Context, vi int, v *Variant, arr []arr
 	if v.Policy != nil {
 		policy = *v.Policy
 	}
-	m, err := newMatcherFor(s)
+	m, err := newMatcherWith(s, s.urgentProfile(workers, arr))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -244,8 +244,12 @@ func (p *progress) add(n int) {
 
 // newMatcherFor returns the matcher of the scenario's travel model and
 // weights.
-func newMatcherFor(s *Scenario) (*matcher.Matcher, error) {
-	cfg := matcher.Config{Travel: s.travelModel()}
+func newMatcherFor(s *Scenario) (*matcher.Matcher, error) { return newMatcherWith(s, nil) }
+
+// newMatcherWith returns the matcher of the scenario's travel model and
+// weights that prices urgent capacity by p (nil: not at all).
+func newMatcherWith(s *Scenario, p *matcher.UrgentProfile) (*matcher.Matcher, error) {
+	cfg := matcher.Config{Travel: s.travelModel(), Urgent: p}
 	if s.Matching.Weights != nil {
 		cfg.Weights = *s.Matching.Weights
 	}
