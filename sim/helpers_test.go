@@ -45,7 +45,8 @@ func runEngine(tb testing.TB, s *Scenario, opts Options, vi int) *engine {
 	if err != nil {
 		tb.Fatalf("buildRoster: %v", err)
 	}
-	m, err := newMatcherFor(s)
+	arr := s.variantDemand(vi, v, d.arrivals)
+	m, err := newMatcherWith(s, s.urgentProfile(ws, arr))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func runEngine(tb testing.TB, s *Scenario, opts Options, vi int) *engine {
 	if v.Policy != nil {
 		policy = *v.Policy
 	}
-	e := newEngine(s, policy, m, ws, s.variantDemand(vi, v, d.arrivals), newProgress(nil, 0))
+	e := newEngine(s, policy, m, ws, arr, newProgress(nil, 0))
 	e.regions = rs
 	if err := e.run(context.Background()); err != nil {
 		tb.Fatalf("run: %v", err)
