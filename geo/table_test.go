@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -233,4 +234,35 @@ func FuzzParseTable(f *testing.F) {
 			t.Fatalf("Travel = %v", got)
 		}
 	})
+}
+
+// TestTableConcurrent: the table's cell cache is safe for concurrent use
+// and never changes an answer (run it with -race).
+func TestTableConcurrent(t *testing.T) {
+	table := mustParseTable(t, tableCSV)
+	pts := benchPoints(64)
+	pts = append(pts, paris, tableNorth, tableFar, tableNear)
+	want := make([]time.Duration, len(pts)*len(pts))
+	for i, a := range pts {
+		for j, b := range pts {
+			want[i*len(pts)+j] = table.Travel(a, b, nineUTC)
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for r := range 20 {
+				for i, a := range pts {
+					j := (i*7 + g + r) % len(pts)
+					if got := table.Travel(a, pts[j], nineUTC); got != want[i*len(pts)+j] {
+						t.Errorf("Travel(%v, %v) = %v concurrently, want %v", a, pts[j], got, want[i*len(pts)+j])
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := table.Travel(paris, tableNorth, nineUTC); got != 20*time.Minute {
+		t.Errorf("Travel(paris, north) = %v, want 20m0s", got)
+	}
 }
