@@ -50,6 +50,9 @@ const MaxTableMinutes = 24 * 60
 // So the candidate search never misses a worker the table brings within
 // reach, even when a row promises a trip faster than Fallback would, and a
 // table slower than Fallback leaves the search as wide as Fallback's.
+//
+// A Table is safe for concurrent use; it must not be copied. The zero
+// Table is Linear{} alone.
 type Table struct {
 	// Fallback answers the trips the table is silent on.
 	Fallback Linear
