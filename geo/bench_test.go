@@ -1,7 +1,9 @@
 package geo_test
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +40,8 @@ func BenchmarkTravel(b *testing.B) {
 	}{
 		{"model=defaults", geo.Linear{}},
 		{"model=hourly", geo.Linear{HourSpeedKmh: [24]float64{8: 10, 17: 12}}},
+		{"model=table-hit", benchTable(b, pts, 1)},
+		{"model=table-miss", benchTable(b, pts, 2)},
 	}
 	for _, mm := range models {
 		b.Run(mm.name, func(b *testing.B) {
@@ -58,4 +62,20 @@ func BenchmarkRingsFor(b *testing.B) {
 	for b.Loop() {
 		geo.RingsFor(geo.IndexResolution, 17.6)
 	}
+}
+
+// benchTable returns a table with a row for each trip pts[i] ->
+// pts[i+step] (mod 1024): the benchmark's trips hit it with step 1.
+func benchTable(tb testing.TB, pts []doorstep.Location, step int) *geo.Table {
+	var sb strings.Builder
+	sb.WriteString("from_cell,to_cell,minutes\n")
+	seen := map[string]bool{}
+	for i := range pts {
+		row := fmt.Sprintf("%v,%v,%d\n", geo.IndexCell(pts[i]), geo.IndexCell(pts[(i+step)&1023]), 1+i%60)
+		if !seen[row[:31]] {
+			seen[row[:31]] = true
+			sb.WriteString(row)
+		}
+	}
+	return mustParseTable(tb, sb.String())
 }

@@ -20,6 +20,21 @@
 // Keys are grouped by region, the RegionResolution (3) parent of a worker's
 // home cell (about 12,000 km², a metropolitan area), so that one atomic
 // Redis step may touch every worker of a city (DESIGN.md section 5).
+//
+// # Travel models
+//
+// Linear, the default, turns great-circle distance into minutes at an
+// hourly speed. Table (ParseTable) takes measured times from data: a CSV of
+// from_cell,to_cell,minutes and an optional hour (0-23) column, cells at
+// TableResolution (the index resolution, 7) in H3's hexadecimal form, and
+// a trip's ends mapped to cells by IndexCell. Rows are directed, a row for
+// the departure hour wins over one for every hour, and Linear answers
+// where the table is silent. Table.ReachKm stays a true upper bound, so
+// the candidate search misses no worker a fast row brings within reach:
+// it is the larger of Linear's reach and the widest span (centre distance
+// plus both circumradii) of the rows no longer than the time given. The
+// package reads no file: the caller opens it and hands ParseTable an
+// io.Reader.
 package geo
 
 import (

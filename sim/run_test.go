@@ -3,16 +3,20 @@ package sim_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"image/png"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/doorstep-dev/doorstep/sim"
 )
 
@@ -249,5 +253,40 @@ func TestReplayNeedsOpener(t *testing.T) {
 	s := mustScenario(t, "testdata/tiny.json")
 	if _, err := sim.Run(context.Background(), s, sim.Options{}); !errors.Is(err, sim.ErrNoTraces) {
 		t.Errorf("got %v, want ErrNoTraces", err)
+	}
+}
+
+// TestTravelTable: a scenario's travel table replaces the linear model
+// where it has rows. Tiny's single worker lives among the requests; a
+// table making every trip around its home take ten hours leaves every
+// urgent request unserved, where the linear model serves some.
+func TestTravelTable(t *testing.T) {
+	var table strings.Builder
+	table.WriteString("from_cell,to_cell,minutes\n")
+	disk := slices.Concat(geo.Rings(geo.IndexCell(doorstep.Location{Lat: 40.70, Lng: -74.0}), 4)...)
+	for _, a := range disk {
+		for _, b := range disk {
+			fmt.Fprintf(&table, "%v,%v,600\n", a, b)
+		}
+	}
+	base := mustScenario(t, "testdata/tiny.json")
+	slow := mustScenario(t, "testdata/tiny.json")
+	slow.Travel.Table = table.String()
+	data, err := json.Marshal(slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slow, err = sim.ParseScenario(data); err != nil {
+		t.Fatal(err)
+	}
+	rb, _ := mustRun(t, base, sim.Options{Open: opener("testdata")})
+	rs, _ := mustRun(t, slow, sim.Options{Open: opener("testdata")})
+	for i := range rb.Variants {
+		b, s := rb.Variants[i].Totals, rs.Variants[i].Totals
+		t.Logf("%s: requests %d urgent %d unserved linear %d table %d", rb.Variants[i].Name, b.Requests, b.UrgentRequests, b.Unserved, s.Unserved)
+		if b.UrgentRequests == 0 || b.Unserved >= s.Unserved || s.Unserved < b.UrgentRequests {
+			t.Errorf("%s: unserved %d of %d urgent with the linear model, %d with the slow table; want all urgent ones unserved with the table",
+				rb.Variants[i].Name, b.Unserved, b.UrgentRequests, s.Unserved)
+		}
 	}
 }

@@ -35,7 +35,8 @@ type Scenario struct {
 	// Area is the city: where homes and synthetic demand lie when no place
 	// is given. Required by synthetic demand.
 	Area *Area `json:"area,omitempty"`
-	// Travel configures the travel model (geo.Linear).
+	// Travel configures the travel model (geo.Linear, or geo.Table over
+	// it).
 	Travel Travel `json:"travel,omitzero"`
 	// Matching tunes the candidate search and the matcher.
 	Matching Matching `json:"matching,omitzero"`
@@ -53,6 +54,7 @@ type Scenario struct {
 	Variants []Variant `json:"variants,omitempty"`
 
 	catalogue doorstep.Catalogue
+	table     *geo.Table // Travel.Table parsed by validate; nil without one
 }
 
 // Area is a disc on the map.
@@ -71,6 +73,11 @@ type Travel struct {
 	HourSpeedKmh []float64 `json:"hour_speed_kmh,omitempty"`
 	// OverheadMinutes is added to every trip; absent means 5, 0 means none.
 	OverheadMinutes *float64 `json:"overhead_minutes,omitempty"`
+	// Table optionally holds a travel-time table inline, in
+	// geo.ParseTable's CSV ("from_cell,to_cell,minutes,hour\n..." with H3
+	// cells of resolution 7); the linear model above answers the trips it
+	// is silent on.
+	Table string `json:"table,omitempty"`
 }
 
 // Matching tunes the candidate search and the matcher's costs.
@@ -363,8 +370,17 @@ func (s *Scenario) horizon() time.Duration {
 	return time.Duration(s.HorizonHours * float64(time.Hour))
 }
 
-// travelModel is the scenario's geo.Linear.
-func (s *Scenario) travelModel() geo.Linear {
+// travelModel is the scenario's travel table, or its geo.Linear without
+// one.
+func (s *Scenario) travelModel() geo.TravelModel {
+	if s.table != nil {
+		return s.table
+	}
+	return s.linear()
+}
+
+// linear is the scenario's geo.Linear.
+func (s *Scenario) linear() geo.Linear {
 	m := geo.Linear{Detour: s.Travel.Detour, SpeedKmh: s.Travel.SpeedKmh}
 	copy(m.HourSpeedKmh[:], s.Travel.HourSpeedKmh)
 	if o := s.Travel.OverheadMinutes; o != nil {

@@ -104,6 +104,12 @@ func TestParseScenarioErrors(t *testing.T) {
 		}, "variants[0].add_workers.like", "ghosts"},
 		{"region without places", func(m map[string]any) { obj(m, "regions", "named", 0)["places"] = []any{} }, "regions.named[0].places", ""},
 		{"travel detour", func(m map[string]any) { m["travel"] = map[string]any{"detour": 0.5} }, "travel.detour", ""},
+		{"travel table", func(m map[string]any) {
+			m["travel"] = map[string]any{"table": "from_cell,to_cell,minutes\n871fb4662ffffff,871fb474dffffff,0\n"}
+		}, "travel.table", "line 2, column 3: minutes"},
+		{"travel table fallback", func(m map[string]any) {
+			m["travel"] = map[string]any{"detour": 9, "table": "from_cell,to_cell,minutes\n"}
+		}, "travel.detour", ""},
 		{"catalogue", func(m map[string]any) { m["catalogue"] = map[string]any{"services": []any{}} }, "catalogue", "no services"},
 	}
 	for _, tt := range tests {

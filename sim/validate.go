@@ -105,6 +105,13 @@ func (s *Scenario) validateModel() error {
 			return bad(fmt.Sprintf("travel.hour_speed_kmh[%d]", h), "must be 0 (the default speed) or in [1, 200]")
 		}
 	}
+	if t.Table != "" {
+		table, err := geo.ParseTable(strings.NewReader(t.Table), s.linear())
+		if err != nil {
+			return bad("travel.table", "%v", err)
+		}
+		s.table = table
+	}
 	m := &s.Matching
 	switch {
 	case m.Candidates < 0 || m.Candidates > 10000:

@@ -18,6 +18,7 @@ import (
 
 	"github.com/doorstep-dev/doorstep/api"
 	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/doorstep-dev/doorstep/matcher"
 	"github.com/doorstep-dev/doorstep/store"
 )
@@ -43,6 +44,10 @@ type ServeConfig struct {
 	// Weights is a JSON object overriding some of matcher.DefaultWeights,
 	// e.g. {"fairness": 40}; "" keeps the defaults.
 	Weights string
+	// TravelTable is the path of a travel-time table (geo.ParseTable's
+	// CSV), used over the default geo.Linear where it has a row; "" means
+	// geo.Linear alone.
+	TravelTable string
 	// RequireDurable refuses readiness unless Redis persists every write.
 	RequireDurable bool
 	// PprofAddr, when set, serves net/http/pprof on a separate listener
@@ -145,7 +150,13 @@ func (m *Main) Open(ctx context.Context) error {
 		m.st.Close()
 		return &exitError{code: 2, err: err}
 	}
-	mt, err := matcher.New(matcher.Config{Weights: weights})
+	travel, err := loadTravelTable(cfg.TravelTable)
+	if err != nil {
+		ln.Close()
+		m.st.Close()
+		return &exitError{code: 2, err: err}
+	}
+	mt, err := matcher.New(matcher.Config{Weights: weights, Travel: travel})
 	if err != nil {
 		ln.Close()
 		m.st.Close()
@@ -271,6 +282,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.Limits.RequestTimeout, "request-timeout", api.DefaultRequestTimeout, "deadline of one request's Redis work (batch endpoints excepted); a Redis that hangs or crawls is answered 503 within it")
 	fs.StringVar(&cfg.StoreEpoch, "store-epoch", "", storeEpochHelp)
 	fs.StringVar(&cfg.Weights, "weights", "", "matching cost weights as JSON over the defaults, e.g. '{\"fairness\":40}' (env DOORSTEP_WEIGHTS overrides)")
+	fs.StringVar(&cfg.TravelTable, "travel-table", "", "travel-time table `file`: CSV from_cell,to_cell,minutes[,hour] of H3 resolution-7 cells, the default linear model where it is silent (env DOORSTEP_TRAVEL_TABLE; the flag wins)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
@@ -282,6 +294,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg.APIKeys = os.Getenv("DOORSTEP_API_KEYS")
 	envUnlessFlag(fs, "store-epoch", "DOORSTEP_STORE_EPOCH", &cfg.StoreEpoch)
+	envUnlessFlag(fs, "travel-table", "DOORSTEP_TRAVEL_TABLE", &cfg.TravelTable)
 	if v, ok := os.LookupEnv("DOORSTEP_WEIGHTS"); ok {
 		cfg.Weights = v
 	}
@@ -302,6 +315,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		m.served <- err // Close reads it
 	}
 	return m.Close()
+}
+
+// loadTravelTable reads the travel table at path over geo.Linear's
+// defaults; "" means no table (nil: the matcher's geo.Linear).
+func loadTravelTable(path string) (geo.TravelModel, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("travel table: %w", err)
+	}
+	defer f.Close()
+	t, err := geo.ParseTable(f, geo.Linear{})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
 }
 
 // envUnlessFlag sets *dst from the environment variable env unless the

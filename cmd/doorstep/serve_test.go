@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/doorstep-dev/doorstep/store/storetest"
 )
 
@@ -133,6 +135,10 @@ func (c *child) logged() []map[string]any {
 // status 2 and says why, before serving anything.
 func TestServeUsageErrors(t *testing.T) {
 	t.Parallel()
+	badTable := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(badTable, []byte("from_cell,to_cell,minutes\n871fb4662ffffff,871fb474dffffff,0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		env  []string
@@ -146,6 +152,10 @@ func TestServeUsageErrors(t *testing.T) {
 		{"weights from the environment", []string{`DOORSTEP_WEIGHTS={"nope":1}`}, nil, `unknown field "nope"`},
 		{"malformed keys", []string{"DOORSTEP_API_KEYS=short:booking"}, nil, "at least 16 characters"},
 		{"drain delay beyond grace", nil, []string{"-grace", "2s", "-drain-delay", "2s"}, "shorter than the grace period"},
+		{"bad travel table", nil, []string{"-travel-table", badTable}, "bad.csv: travel table: line 2, column 3: minutes"},
+		{"missing travel table", nil, []string{"-travel-table", badTable + ".nope"}, "no such file"},
+		{"travel table from the environment", []string{"DOORSTEP_TRAVEL_TABLE=" + badTable}, nil, "line 2, column 3"},
+		{"travel table flag wins", []string{"DOORSTEP_TRAVEL_TABLE=/nonexistent.csv"}, []string{"-travel-table", badTable}, "bad.csv: travel table: line 2"},
 		{"unknown flag", nil, []string{"-no-such-flag"}, "flag provided but not defined"},
 	}
 	for _, tt := range tests {
@@ -552,5 +562,24 @@ func shutdownPlace(i, n int) map[string]float64 {
 	return map[string]float64{
 		"lat": 52.47 + float64(i%side)*step,
 		"lng": 13.33 + float64((i/side)%side)*step/math.Cos(52.5*math.Pi/180),
+	}
+}
+
+// TestLoadTravelTable: -travel-table's file becomes a geo.Table; no file
+// leaves the matcher its default.
+func TestLoadTravelTable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "table.csv")
+	if err := os.WriteFile(path, []byte("from_cell,to_cell,minutes,hour\n871fb4662ffffff,871fb474dffffff,20,8\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := loadTravelTable(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if table, ok := got.(*geo.Table); !ok || table.Len() != 1 {
+		t.Errorf("loadTravelTable(%s) = %#v, want a *geo.Table of 1 row", path, got)
+	}
+	if got, err := loadTravelTable(""); got != nil || err != nil {
+		t.Errorf(`loadTravelTable("") = %v, %v, want nil, nil`, got, err)
 	}
 }
