@@ -107,12 +107,12 @@ func (s *Scenario) drawDemand(opts *Options) (*demand, error) {
 	return &d, nil
 }
 
-// synthetic draws Poisson arrivals hour by hour.
-func (s *Scenario) synthetic(r *rand.Rand) []arrival {
-	y := s.Demand.Synthetic
-	profile := make([]float64, 24)
-	for h := range profile {
-		profile[h] = 1
+// hourWeights is the HourlyProfile scaled to a mean of 1 (all ones without
+// a profile): the factor of each clock hour on RequestsPerHour.
+func (y *Synthetic) hourWeights() [24]float64 {
+	var w [24]float64
+	for h := range w {
+		w[h] = 1
 	}
 	if len(y.HourlyProfile) == 24 {
 		mean := 0.0
@@ -120,9 +120,16 @@ func (s *Scenario) synthetic(r *rand.Rand) []arrival {
 			mean += v / 24
 		}
 		for h, v := range y.HourlyProfile {
-			profile[h] = v / mean
+			w[h] = v / mean
 		}
 	}
+	return w
+}
+
+// synthetic draws Poisson arrivals hour by hour.
+func (s *Scenario) synthetic(r *rand.Rand) []arrival {
+	y := s.Demand.Synthetic
+	profile := y.hourWeights()
 	places := y.Hotspots
 	if len(places) == 0 {
 		places = s.areaPlaces()

@@ -19,19 +19,7 @@ import (
 func (s *Scenario) urgentProfile(workers []*doorstep.Worker, arr []arrival) *matcher.UrgentProfile {
 	rate := map[string][24]float64{}
 	if y := s.Demand.Synthetic; y != nil {
-		profile := [24]float64{}
-		for h := range profile {
-			profile[h] = 1
-		}
-		if len(y.HourlyProfile) == 24 {
-			mean := 0.0
-			for _, v := range y.HourlyProfile {
-				mean += v / 24
-			}
-			for h, v := range y.HourlyProfile {
-				profile[h] = v / mean
-			}
-		}
+		profile := y.hourWeights()
 		total := 0.0
 		for _, m := range y.Services {
 			total += m.Weight
