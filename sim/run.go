@@ -242,10 +242,6 @@ func (p *progress) add(n int) {
 	}
 }
 
-// newMatcherFor returns the matcher of the scenario's travel model and
-// weights.
-func newMatcherFor(s *Scenario) (*matcher.Matcher, error) { return newMatcherWith(s, nil) }
-
 // newMatcherWith returns the matcher of the scenario's travel model and
 // weights that prices urgent capacity by p (nil: not at all).
 func newMatcherWith(s *Scenario, p *matcher.UrgentProfile) (*matcher.Matcher, error) {
