@@ -26,8 +26,7 @@ const DefaultWant = 24
 // The candidate search counts only such workers, so that workers who
 // cannot serve (off shift, excluded) never use up its budget.
 func CouldServe(w *doorstep.Worker, req *doorstep.Request, now time.Time) bool {
-	if slices.Contains(req.ExcludedWorkers, w.ID) ||
-		!doorstep.HasAll(w.Skills, req.Skills) || !doorstep.HasAll(w.Certificates, req.Certificates) {
+	if slices.Contains(req.ExcludedWorkers, w.ID) || !w.Qualifies(req) {
 		return false
 	}
 	return shiftCanHold(w, schedule.JobFor(req, now))
