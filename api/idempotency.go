@@ -40,10 +40,9 @@ func (s *Server) bookOnce(w http.ResponseWriter, r *http.Request, key, fingerpri
 		w.WriteHeader(once.Answer.Status)
 		_, _ = w.Write(once.Answer.Body)
 	case dispatch.OnceRecovered:
-		w.Header().Set("Location", madeLocation(once.Made))
-		replay(w, once.Answer.Status, once.Answer.Body)
+		replay(w, madeLocation(once.Made), once.Answer.Status, once.Answer.Body)
 	default: // OnceReplay
-		replay(w, once.Answer.Status, once.Answer.Body)
+		replay(w, replayLocation(once.Answer.Body), once.Answer.Status, once.Answer.Body)
 	}
 }
 
@@ -70,10 +69,11 @@ func madeLocation(m *dispatch.Made) string {
 	return "/v1/bookings/" + m.Booked.Booking.ID
 }
 
-// replay answers a recorded answer again, marked Idempotent-Replayed.
-func replay(w http.ResponseWriter, status int, body []byte) {
+// replay answers a recorded answer again, marked Idempotent-Replayed, with
+// loc (when not empty) as its Location.
+func replay(w http.ResponseWriter, loc string, status int, body []byte) {
 	w.Header().Set("Idempotent-Replayed", "true")
-	if loc := replayLocation(body); loc != "" {
+	if loc != "" {
 		w.Header().Set("Location", loc)
 	}
 	w.Header().Set("Content-Type", "application/json")
