@@ -19,10 +19,13 @@ func WriteHTML(w io.Writer, r *Report, charts []Chart) error {
 	for i, c := range charts {
 		imgs[i] = img{Title: c.Title, Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(c.PNG))}
 	}
+	titles, rows := ReplicatedTable(r)
 	return pageTemplate.Execute(w, struct {
 		R      *Report
 		Charts []img
-	}{r, imgs})
+		Titles []string
+		Rows   []ReplicatedRow
+	}{r, imgs, titles, rows})
 }
 
 // fmtShare formats a share as a percentage, "–" for none.
@@ -72,6 +75,14 @@ A request that cannot be placed within its class is unserved, never placed late.
 {{range .R.Variants}}<tr><td>{{.Name}}</td><td class="l">{{.Change}}</td><td class="l">{{.Policy}}</td><td>{{.Workers}}</td><td>{{.Totals.Requests}}</td><td>{{.Totals.UrgentRequests}}</td><td>{{share .Totals.UrgentOnTimeShare}}</td><td>{{num .Totals.UrgentArrivalP50Minutes}}</td><td>{{num .Totals.UrgentArrivalP95Minutes}}</td><td>{{share .Totals.NormalWithin24hShare}}</td><td>{{.Totals.Unserved}}</td><td>{{num .Totals.TravelKmPerJob}}</td><td>{{share .Totals.Utilisation}}</td><td>{{num .Totals.FairnessGini}}</td></tr>
 {{end}}</tbody>
 </table>
+{{with .R.Replications}}<h2>Over {{.Count}} seeds</h2>
+<p class="note">The table above is of seed {{index .Seeds 0}}. Here each figure is the mean over seeds {{range $i, $s := .Seeds}}{{if $i}}, {{end}}{{$s}}{{end}} with its 95% confidence interval; Δ is the difference to the first variant paired by seed (the same demand draw), marked * where its interval excludes zero.</p>{{end}}
+{{if .Titles}}<table>
+<thead><tr><th>variant</th>{{range .Titles}}<th>{{.}}</th>{{end}}</tr></thead>
+<tbody>
+{{range .Rows}}<tr><td>{{.Name}}</td>{{range .Cells}}<td>{{.}}</td>{{end}}</tr>
+{{end}}</tbody>
+</table>{{end}}
 {{range .Charts}}<h3>{{.Title}}</h3>
 <img src="{{.Src}}" alt="{{.Title}}">
 {{end}}

@@ -15,8 +15,11 @@ type Report struct {
 	Start        string  `json:"start"`
 	HorizonHours float64 `json:"horizon_hours"`
 	// Trace counts what became of a replayed trace's rows.
-	Trace    *TraceStats     `json:"trace,omitempty"`
-	Variants []VariantReport `json:"variants"`
+	Trace *TraceStats `json:"trace,omitempty"`
+	// Replications, in a replicated report (Replicate), names the seeds
+	// run; every other figure of the report is of the first of them.
+	Replications *Replications   `json:"replications,omitempty"`
+	Variants     []VariantReport `json:"variants"`
 	// Timing is how long the run took (only with Options.Now); it is not
 	// part of the report's JSON.
 	Timing *Timing `json:"-"`
@@ -41,6 +44,13 @@ type VariantReport struct {
 	UrgentArrivals Histogram       `json:"urgent_arrival_histogram"`
 	Hours          []HourMetrics   `json:"hours"`
 	Regions        []RegionMetrics `json:"regions"`
+	// Replications, in a replicated report, is each totals field's mean
+	// and 95% confidence interval over the seeds, by the field's name.
+	Replications map[string]Interval `json:"replications,omitempty"`
+	// Differences, in a replicated report and from the second variant on,
+	// is each totals field's difference to the first variant, paired by
+	// seed, and whether it is significant.
+	Differences map[string]Difference `json:"differences,omitempty"`
 }
 
 // Metrics are the service-level figures of a set of requests and workers.

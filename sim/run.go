@@ -39,6 +39,8 @@ type Limits struct {
 	MaxWorkers  int // per variant
 	MaxRequests int // per variant
 	MaxVariants int
+	// MaxReplications bounds Replicate's seeds.
+	MaxReplications int
 }
 
 // Check reports whether s fits within l without drawing anything: the

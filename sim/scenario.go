@@ -32,6 +32,10 @@ type Scenario struct {
 	HorizonHours float64 `json:"horizon_hours,omitempty"`
 	// Scale multiplies the roster's counts and the demand; 0 means 1.
 	Scale float64 `json:"scale,omitempty"`
+	// Replications is how many seeds (Seed, Seed+1, ...) Replicate runs
+	// to give each metric a confidence interval; 0 means 1. The CLI's
+	// -replications flag replaces it.
+	Replications int `json:"replications,omitempty"`
 	// Area is the city: where homes and synthetic demand lie when no place
 	// is given. Required by synthetic demand.
 	Area *Area `json:"area,omitempty"`

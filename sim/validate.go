@@ -60,6 +60,12 @@ func (s *Scenario) validate() error {
 	if !finite(s.Scale, 1e-6, maxScale) {
 		return bad("scale", "must be in (0, %v]", maxScale)
 	}
+	if s.Replications == 0 {
+		s.Replications = 1
+	}
+	if s.Replications < 1 || s.Replications > MaxReplications {
+		return bad("replications", "must be in [1, %d]", MaxReplications)
+	}
 	if a := s.Area; a != nil {
 		if err := a.Center.Validate("area.center"); err != nil {
 			return err
