@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -23,6 +24,9 @@ type outcome struct {
 	reason string
 	// rescued: an urgent request served by moving a normal booking.
 	rescued bool
+	// cause, for an unserved request, is what would have served it
+	// (missCause).
+	cause string
 }
 
 // engine is the discrete-event simulation of one variant. The simulated
@@ -250,8 +254,10 @@ func (e *engine) rescue(i int, rp *matcher.RescuePlan) {
 	heap.Push(&e.moves, move{at: moved.End, kind: moveJob, w: int32(to), req: j, loc: moved.Location})
 }
 
-func (e *engine) unserved(i int, reason string) {
-	e.out[i] = outcome{worker: -1, reason: reason}
+// unserved records that request i could not be served at now, for reason
+// (what the server's 422 names), and diagnoses its cause.
+func (e *engine) unserved(i int, reason string, now time.Time) {
+	e.out[i] = outcome{worker: -1, reason: reason, cause: e.missCause(i, now)}
 }
 
 // insertion books request i as POST /v1/bookings does: the best option of
@@ -273,7 +279,7 @@ func (e *engine) insertion(i int, now time.Time) {
 				return
 			}
 		}
-		e.unserved(i, matcher.ReasonOf(res.Rejected, len(e.idx)))
+		e.unserved(i, matcher.ReasonOf(res.Rejected, len(e.idx)), now)
 		return
 	}
 	o := &res.Options[0]
@@ -323,7 +329,7 @@ func (e *engine) greedy(i int, now time.Time) {
 		}
 		rejected[reason]++
 	}
-	e.unserved(i, matcher.ReasonOf(rejected, len(order)))
+	e.unserved(i, matcher.ReasonOf(rejected, len(order)), now)
 }
 
 // idle reports whether worker w is neither travelling to nor serving a job
@@ -400,6 +406,14 @@ func (e *engine) assign(buf []int, now time.Time) ([]int, error) {
 	}
 	e.solve += res.Solve
 	for _, a := range res.Assignments {
+		// Assign names the stops it adds by round and item; the engine
+		// knows a stop by its request's id (rescues, idle, misses).
+		tl := e.cands[a.Worker].Timeline
+		for k := range tl {
+			if strings.HasPrefix(tl[k].BookingID, "batch-") && tl[k].Start.Equal(a.Option.Slot.Start) {
+				tl[k].BookingID = reqs[a.Item].ID
+			}
+		}
 		e.booked(buf[a.Item], a.Worker, a.Option.Slot)
 	}
 	maxRounds := e.s.Matching.MaxRounds
@@ -413,7 +427,7 @@ func (e *engine) assign(buf []int, now time.Time) ([]int, error) {
 			again = append(again, i)
 			continue
 		}
-		e.unserved(i, u.Reason)
+		e.unserved(i, u.Reason, now)
 	}
 	return again, nil
 }

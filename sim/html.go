@@ -87,7 +87,9 @@ A request that cannot be placed within its class is unserved, never placed late.
 <img src="{{.Src}}" alt="{{.Title}}">
 {{end}}
 {{range .R.Variants}}<h2>{{.Name}}</h2>
-<p class="note">Unserved by reason: {{range $k, $v := .UnservedByReason}}{{$k}} {{$v}}; {{else}}none{{end}}</p>
+<p class="note">Unserved by reason (the rule the server's 422 names): {{range $k, $v := .UnservedByReason}}{{$k}} {{$v}}; {{else}}none{{end}}</p>
+<p class="note">Unserved by cause (what would have served them): {{range $k, $v := .Totals.MissesByCause}}{{$k}} {{$v}}; {{else}}none{{end}}.
+structural: nobody in the roster could on an empty day (skills, or no shift at those hours); out_of_reach: nobody qualified lives near enough; shift_end: a worker nearby could start but not finish before the shift ends; busy_normal: a worker nearby was held by normal work not yet started, which re-planning or urgent-capacity protection could have put elsewhere; busy_urgent: workers nearby were held by urgent work or jobs already started.</p>
 <details><summary>By region ({{len .Regions}})</summary>
 <table>
 <thead><tr><th>region</th><th>workers</th><th>requests</th><th>urgent</th><th>urgent on time</th><th>p50</th><th>p95</th><th>normal within 24 h</th><th>unserved</th><th>km / job</th><th>utilisation</th><th>Gini</th></tr></thead>

@@ -75,6 +75,7 @@ type reqAcc struct {
 	requests, urgent, onTime, normal, normalOK, unserved, jobs, rescues int
 	km                                                                  float64
 	arrivals                                                            []float64 // urgent, in minutes
+	causes                                                              map[string]int
 }
 
 func (a *reqAcc) add(r *doorstep.Request, o *outcome) {
@@ -87,6 +88,12 @@ func (a *reqAcc) add(r *doorstep.Request, o *outcome) {
 	}
 	if o.worker < 0 {
 		a.unserved++
+		if o.cause != "" {
+			if a.causes == nil {
+				a.causes = map[string]int{}
+			}
+			a.causes[o.cause]++
+		}
 		return
 	}
 	a.jobs++
@@ -121,6 +128,7 @@ func (a *reqAcc) metrics(shift, booked float64, values []float64) Metrics {
 		NormalWithin24hShare: ratio(float64(a.normalOK), float64(a.normal)),
 		TravelKmPerJob:       ratio(a.km, float64(a.jobs)),
 		Utilisation:          ratio(booked, shift),
+		MissesByCause:        a.causes,
 	}
 	if len(a.arrivals) > 0 {
 		slices.Sort(a.arrivals)
@@ -182,6 +190,7 @@ func (e *engine) report() *VariantReport {
 	}
 
 	total := &reqAcc{}
+	byService := map[string]*reqAcc{}
 	byHour := make([]reqAcc, hours)
 	byRegion := map[string]*reqAcc{}
 	reasons := map[string]int{}
@@ -189,6 +198,12 @@ func (e *engine) report() *VariantReport {
 	for i := range e.arr {
 		a, o := &e.arr[i], &e.out[i]
 		total.add(&a.req, o)
+		sa := byService[a.req.Service]
+		if sa == nil {
+			sa = &reqAcc{}
+			byService[a.req.Service] = sa
+		}
+		sa.add(&a.req, o)
 		h := min(max(int(a.req.RequestedAt.Sub(s.Start)/time.Hour), 0), hours-1)
 		byHour[h].add(&a.req, o)
 		ra := byRegion[a.region]
@@ -241,6 +256,12 @@ func (e *engine) report() *VariantReport {
 		UnservedByReason: reasons,
 		UrgentArrivals:   hist,
 		Hours:            make([]HourMetrics, hours),
+	}
+	if len(byService) > 0 {
+		vr.Totals.ByService = make(map[string]Metrics, len(byService))
+		for name, sa := range byService {
+			vr.Totals.ByService[name] = sa.metrics(0, 0, nil)
+		}
 	}
 	for h := range hours {
 		var sh, bk float64

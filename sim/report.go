@@ -85,6 +85,14 @@ type Metrics struct {
 	// FairnessGini is the Gini coefficient of booked service minutes over
 	// the workers on shift: 0 is an even spread.
 	FairnessGini *float64 `json:"fairness_gini"`
+	// MissesByCause counts the unserved requests by what would have served
+	// them (the Cause constants: structural, out_of_reach, shift_end,
+	// busy_normal, busy_urgent).
+	MissesByCause map[string]int `json:"misses_by_cause,omitempty"`
+	// ByService, in a variant's totals, holds the request-side figures of
+	// each service (utilisation and fairness are of workers, not
+	// services, and are null there).
+	ByService map[string]Metrics `json:"by_service,omitempty"`
 }
 
 // HourMetrics are the metrics of one hour of the horizon.
