@@ -64,7 +64,8 @@ img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 </head>
 <body>
 <h1>{{.R.Scenario}}</h1>
-<p class="note">Seed {{.R.Seed}}, scale {{.R.Scale}}, {{.R.HorizonHours}} hours from {{.R.Start}}.
+{{range .R.Summary}}<p>{{.}}</p>
+{{end}}<p class="note">Seed {{.R.Seed}}, scale {{.R.Scale}}, {{.R.HorizonHours}} hours from {{.R.Start}}.
 Urgent: a worker arrives within 60 minutes; normal: the service starts within 24 hours (inside the window when one is asked).
 A request that cannot be placed within its class is unserved, never placed late.</p>
 {{with .R.Trace}}<p class="note">Trace: {{.Rows}} rows; {{.Requests}} requests ({{.UrgentRequests}} urgent) after {{.OutsideHorizon}} outside the horizon, {{.Skipped}} skipped, {{.Unmapped}} unmapped, {{.Duplicates}} duplicates, {{.Unparseable}} unparseable; {{.ScaledRequests}} at this scale.</p>{{end}}

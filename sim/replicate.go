@@ -140,6 +140,7 @@ func Replicate(ctx context.Context, s *Scenario, k int, opts Options) (*Report, 
 			v.Differences[f] = d
 		}
 	}
+	first.Summary = Summarize(first)
 	return first, nil
 }
 

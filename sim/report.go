@@ -14,6 +14,9 @@ type Report struct {
 	Scale        float64 `json:"scale"`
 	Start        string  `json:"start"`
 	HorizonHours float64 `json:"horizon_hours"`
+	// Summary is the report in words (Summarize): what each variant did to
+	// each promise and what to try next.
+	Summary []string `json:"summary"`
 	// Trace counts what became of a replayed trace's rows.
 	Trace *TraceStats `json:"trace,omitempty"`
 	// Replications, in a replicated report (Replicate), names the seeds

@@ -159,6 +159,7 @@ func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
 			return nil, err
 		}
 	}
+	rep.Summary = Summarize(rep)
 	timing.Seconds = now().Sub(t0).Seconds()
 	if opts.Now != nil {
 		rep.Timing = timing

@@ -135,6 +135,10 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := sim.WriteReplicatedTable(stdout, rep); err != nil {
 		return err
 	}
+	fmt.Fprintln(stdout)
+	for _, p := range rep.Summary {
+		fmt.Fprintln(stdout, p)
+	}
 	fmt.Fprintf(stdout, "\nwrote %s (report.json, timing.json, charts, report.html) in %.1fs\n", dir, rep.Timing.Seconds)
 	return nil
 }
