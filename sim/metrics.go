@@ -1,11 +1,13 @@
 package sim
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
 )
 
 // round4 rounds x to 4 decimals, so that the report's JSON is stable.
@@ -193,6 +195,7 @@ func (e *engine) report() *VariantReport {
 	byService := map[string]*reqAcc{}
 	byHour := make([]reqAcc, hours)
 	byRegion := map[string]*reqAcc{}
+	byCell := map[geo.Cell]*reqAcc{}
 	reasons := map[string]int{}
 	hist := Histogram{BinMinutes: arrivalBinMinutes, Counts: make([]int, arrivalBins)}
 	for i := range e.arr {
@@ -212,6 +215,13 @@ func (e *engine) report() *VariantReport {
 			byRegion[a.region] = ra
 		}
 		ra.add(&a.req, o)
+		cell := geo.CellOf(a.req.Location, MapResolution)
+		ca := byCell[cell]
+		if ca == nil {
+			ca = &reqAcc{}
+			byCell[cell] = ca
+		}
+		ca.add(&a.req, o)
 		if o.worker < 0 {
 			reasons[o.reason]++
 		} else if a.req.Urgency == doorstep.Urgent {
@@ -256,6 +266,14 @@ func (e *engine) report() *VariantReport {
 		UnservedByReason: reasons,
 		UrgentArrivals:   hist,
 		Hours:            make([]HourMetrics, hours),
+	}
+	cells := slices.Collect(maps.Keys(byCell))
+	slices.Sort(cells)
+	vr.Cells = make([]CellMetrics, 0, len(cells))
+	for _, c := range cells {
+		ca := byCell[c]
+		vr.Cells = append(vr.Cells, CellMetrics{Cell: c.String(), Requests: ca.requests, UrgentRequests: ca.urgent,
+			UrgentOnTimeShare: ratio(float64(ca.onTime), float64(ca.urgent)), Unserved: ca.unserved})
 	}
 	if len(byService) > 0 {
 		vr.Totals.ByService = make(map[string]Metrics, len(byService))

@@ -47,6 +47,9 @@ type VariantReport struct {
 	UrgentArrivals Histogram       `json:"urgent_arrival_histogram"`
 	Hours          []HourMetrics   `json:"hours"`
 	Regions        []RegionMetrics `json:"regions"`
+	// Cells are the requests per H3 cell of MapResolution where any came,
+	// by cell id: what the report's maps are drawn from.
+	Cells []CellMetrics `json:"cells"`
 	// Replications, in a replicated report, is each totals field's mean
 	// and 95% confidence interval over the seeds, by the field's name.
 	Replications map[string]Interval `json:"replications,omitempty"`
@@ -110,6 +113,19 @@ type RegionMetrics struct {
 	Region  string `json:"region"`
 	Workers int    `json:"workers"`
 	Metrics
+}
+
+// MapResolution is the H3 resolution of the report's cells (about
+// 5 km² each: a neighbourhood).
+const MapResolution = 7
+
+// CellMetrics are the requests of one H3 cell.
+type CellMetrics struct {
+	Cell              string   `json:"cell"`
+	Requests          int      `json:"requests"`
+	UrgentRequests    int      `json:"urgent_requests"`
+	UrgentOnTimeShare *float64 `json:"urgent_on_time_share"`
+	Unserved          int      `json:"unserved"`
 }
 
 // Histogram counts values in bins of BinMinutes from 0; Over counts those
