@@ -266,7 +266,7 @@ func (s *Scenario) copyOf(r *rand.Rand, a *arrival, c int, lo, hi time.Time) arr
 func (s *Scenario) variantDemand(vi int, v *Variant, base []arrival) []arrival {
 	u := v.ScaleUrgent
 	if u == nil {
-		return base
+		return applyDurations(base, v.Reshape)
 	}
 	from := s.Start.Add(time.Duration(u.FromHour * float64(time.Hour)))
 	to := s.Start.Add(time.Duration(u.ToHour * float64(time.Hour)))

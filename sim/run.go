@@ -169,6 +169,7 @@ func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
 
 // runVariant simulates one variant.
 func (s *Scenario) runVariant(ctx context.Context, vi int, v *Variant, arr []arrival, prog *progress) (*VariantReport, time.Duration, error) {
+	s = s.reshaped(v.Reshape)
 	workers, regions, err := s.buildRoster(vi, v)
 	if err != nil {
 		return nil, 0, err
@@ -212,6 +213,8 @@ func describe(v *Variant) string {
 	case v.ScaleUrgent != nil:
 		u := v.ScaleUrgent
 		return fmt.Sprintf("urgent demand x%g in hours %g-%g", u.Factor, u.FromHour, u.ToHour)
+	case v.Reshape != nil:
+		return describeReshape(v.Reshape)
 	}
 	return "none"
 }
