@@ -27,6 +27,16 @@ type outcome struct {
 	// cause, for an unserved request, is what would have served it
 	// (missCause).
 	cause string
+	// What the day's disruptions did to it (Disruptions): its customer
+	// cancelled it, nobody was home, it ran longer than planned, an earlier
+	// job's overrun delayed it.
+	cancelled, noShow, overran, delayed bool
+	cancelPlanned, started              bool
+	// inactive marks a retry that was not needed (its first request was
+	// served): not a request. carried, on a first request asked again the
+	// next day, is the retry's index + 1.
+	inactive bool
+	carried  int32
 }
 
 // engine is the discrete-event simulation of one variant. The simulated
@@ -55,6 +65,10 @@ type engine struct {
 
 	solve time.Duration // time in the batch solver (wall clock, for timing.json only)
 
+	now       time.Time        // the clock: the latest time advanced to
+	reqIdx    map[string]int32 // request id -> index, for retries (CarryOver)
+	disturbed []bool           // by worker: an overrun pushed its day past the plan
+
 	idx []int // scratch
 	cs  []matcher.Candidate
 }
@@ -69,6 +83,17 @@ func newEngine(s *Scenario, policy Policy, m *matcher.Matcher, workers []*doorst
 		arr:     arr,
 		out:     make([]outcome, len(arr)),
 		byID:    make(map[string]int32, len(arr)),
+
+		disturbed: make([]bool, len(workers)),
+	}
+	for i := range arr {
+		if arr[i].retryOf != "" {
+			e.reqIdx = make(map[string]int32, len(arr))
+			for j := range arr {
+				e.reqIdx[arr[j].req.ID] = int32(j)
+			}
+			break
+		}
 	}
 	for i, w := range workers {
 		// The region the server files the worker under: a rescue moves
@@ -85,8 +110,10 @@ func newEngine(s *Scenario, policy Policy, m *matcher.Matcher, workers []*doorst
 
 // Move kinds, in the order they apply at the same instant.
 const (
-	moveJob  = iota // a job ended: the worker is at its place
-	moveHome        // a shift ended: the worker is home
+	moveJob    = iota // a job ended: the worker is at its place
+	moveHome          // a shift ended: the worker is home
+	moveCancel        // a customer cancels a booking (Disruptions)
+	moveStart         // a job starts: its fate applies (Disruptions)
 )
 
 // move is a change of a worker's position at a time: the end of request
@@ -133,10 +160,19 @@ func (h *moveHeap) Pop() any {
 
 // advance applies every move due by now.
 func (e *engine) advance(now time.Time) {
+	e.now = now
 	for e.moves.Len() > 0 && !e.moves.items[0].at.After(now) {
 		m := heap.Pop(&e.moves).(move)
-		if m.kind == moveJob && (e.out[m.req].worker != m.w || !e.out[m.req].slot.End.Equal(m.at)) {
-			continue // the job was moved by a rescue: its own move stands
+		switch m.kind {
+		case moveCancel:
+			e.cancelBooking(m)
+			continue
+		case moveStart:
+			e.startJob(m)
+			continue
+		}
+		if m.kind == moveJob && (e.out[m.req].worker != m.w || !e.out[m.req].slot.End.Equal(m.at) || e.out[m.req].cancelled) {
+			continue // the job was moved by a rescue, retimed or cancelled: its own move stands
 		}
 		e.pos[m.w] = m.loc
 		e.ix.Put(int(m.w), m.loc)
@@ -156,6 +192,10 @@ func (e *engine) run(ctx context.Context) error {
 		}
 		now := e.arr[i].req.RequestedAt
 		e.advance(now)
+		if e.skipRetry(i) {
+			e.prog.add(1)
+			continue
+		}
 		if e.policy.Name == PolicyGreedy {
 			e.greedy(i, now)
 		} else {
@@ -163,7 +203,16 @@ func (e *engine) run(ctx context.Context) error {
 		}
 		e.prog.add(1)
 	}
+	e.drain()
 	return nil
+}
+
+// drain applies the events left after the last arrival (jobs that start,
+// run long or are cancelled later): the day plays out to its end.
+func (e *engine) drain() {
+	if e.moves.Len() > 0 {
+		e.advance(e.s.Start.Add(e.s.horizon() + 3*doorstep.NormalStart))
+	}
 }
 
 // qualified returns the filter of workers with req's skills and
@@ -224,6 +273,7 @@ func (e *engine) booked(i int, w int, slot schedule.Slot) {
 	c.Bookings = append(c.Bookings, matcher.BookingFor(req, &matcher.Option{WorkerID: c.Worker.ID, Slot: slot}, req.ID, "", req.RequestedAt))
 	e.byID[req.ID] = int32(i)
 	heap.Push(&e.moves, move{at: slot.End, kind: moveJob, w: int32(w), req: int32(i), loc: req.Location})
+	e.planFate(i, e.now)
 }
 
 // rescue serves urgent request i by plan rp, as the server's booking does
@@ -252,6 +302,7 @@ func (e *engine) rescue(i int, rp *matcher.RescuePlan) {
 	j := e.byID[moved.ID]
 	e.out[j] = outcome{worker: int32(to), slot: rp.MovedTo.Slot}
 	heap.Push(&e.moves, move{at: moved.End, kind: moveJob, w: int32(to), req: j, loc: moved.Location})
+	e.planFate(int(j), e.now)
 }
 
 // unserved records that request i could not be served at now, for reason
@@ -377,6 +428,13 @@ func (e *engine) runBatch(ctx context.Context) error {
 				return err
 			}
 		}
+		if e.arr[i].retryOf != "" {
+			e.advance(t)
+			if e.skipRetry(i) {
+				e.prog.add(1)
+				continue
+			}
+		}
 		if len(buf) == 0 {
 			tick = tickAt(t)
 		}
@@ -388,6 +446,7 @@ func (e *engine) runBatch(ctx context.Context) error {
 			return err
 		}
 	}
+	e.drain()
 	return nil
 }
 
@@ -436,6 +495,9 @@ func (e *engine) assign(buf []int, now time.Time) ([]int, error) {
 // must never have booked what the server would refuse.
 func (e *engine) verify() error {
 	for i, w := range e.workers {
+		if e.disturbed[i] {
+			continue // an overrun ran the day past its plan, as real days do
+		}
 		if err := schedule.Verify(w, e.cands[i].Timeline, e.travel); err != nil {
 			return fmt.Errorf("sim: worker %s: a booked day breaks a hard rule: %w", w.ID, err)
 		}

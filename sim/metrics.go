@@ -78,9 +78,20 @@ type reqAcc struct {
 	km                                                                  float64
 	arrivals                                                            []float64 // urgent, in minutes
 	causes                                                              map[string]int
+	// Disruptions.
+	cancelled, noShows, overruns, delayed, carried, servedOnRetry int
 }
 
-func (a *reqAcc) add(r *doorstep.Request, o *outcome) {
+// add counts request r with its outcome o; retry, for a request asked
+// again the next day, is the retry's outcome, which stands for it.
+func (a *reqAcc) add(r *doorstep.Request, o, retry *outcome) {
+	if retry != nil {
+		a.carried++
+		if retry.worker >= 0 {
+			a.servedOnRetry++
+		}
+		o = retry
+	}
 	a.requests++
 	urgent := r.Urgency == doorstep.Urgent
 	if urgent {
@@ -98,11 +109,26 @@ func (a *reqAcc) add(r *doorstep.Request, o *outcome) {
 		}
 		return
 	}
-	a.jobs++
+	if o.cancelled {
+		a.cancelled++
+	} else {
+		a.jobs++
+	}
+	if o.noShow {
+		a.noShows++
+	}
+	if o.overran {
+		a.overruns++
+	}
+	if o.delayed {
+		a.delayed++
+	}
 	if o.rescued {
 		a.rescues++
 	}
-	a.km += o.slot.DistanceKm
+	if !o.cancelled {
+		a.km += o.slot.DistanceKm
+	}
 	if urgent {
 		m := o.slot.Arrival.Sub(r.RequestedAt).Minutes()
 		a.arrivals = append(a.arrivals, m)
@@ -131,6 +157,8 @@ func (a *reqAcc) metrics(shift, booked float64, values []float64) Metrics {
 		TravelKmPerJob:       ratio(a.km, float64(a.jobs)),
 		Utilisation:          ratio(booked, shift),
 		MissesByCause:        a.causes,
+		Cancelled:            a.cancelled, NoShows: a.noShows, Overruns: a.overruns, Delayed: a.delayed,
+		CarriedOver: a.carried, ServedOnRetry: a.servedOnRetry,
 	}
 	if len(a.arrivals) > 0 {
 		slices.Sort(a.arrivals)
@@ -200,28 +228,38 @@ func (e *engine) report() *VariantReport {
 	hist := Histogram{BinMinutes: arrivalBinMinutes, Counts: make([]int, arrivalBins)}
 	for i := range e.arr {
 		a, o := &e.arr[i], &e.out[i]
-		total.add(&a.req, o)
+		if a.retryOf != "" {
+			continue // counted with the request it retries
+		}
+		var retry *outcome
+		if o.carried > 0 {
+			retry = &e.out[o.carried-1]
+		}
+		total.add(&a.req, o, retry)
+		if retry != nil {
+			o = retry // what finally became of the household's request
+		}
 		sa := byService[a.req.Service]
 		if sa == nil {
 			sa = &reqAcc{}
 			byService[a.req.Service] = sa
 		}
-		sa.add(&a.req, o)
+		sa.add(&a.req, o, retry)
 		h := min(max(int(a.req.RequestedAt.Sub(s.Start)/time.Hour), 0), hours-1)
-		byHour[h].add(&a.req, o)
+		byHour[h].add(&a.req, o, retry)
 		ra := byRegion[a.region]
 		if ra == nil {
 			ra = &reqAcc{}
 			byRegion[a.region] = ra
 		}
-		ra.add(&a.req, o)
+		ra.add(&a.req, o, retry)
 		cell := geo.CellOf(a.req.Location, MapResolution)
 		ca := byCell[cell]
 		if ca == nil {
 			ca = &reqAcc{}
 			byCell[cell] = ca
 		}
-		ca.add(&a.req, o)
+		ca.add(&a.req, o, retry)
 		if o.worker < 0 {
 			reasons[o.reason]++
 		} else if a.req.Urgency == doorstep.Urgent {

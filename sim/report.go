@@ -91,6 +91,18 @@ type Metrics struct {
 	// FairnessGini is the Gini coefficient of booked service minutes over
 	// the workers on shift: 0 is an even spread.
 	FairnessGini *float64 `json:"fairness_gini"`
+	// Cancelled, NoShows, Overruns and Delayed count the bookings the
+	// day's disruptions changed (Disruptions): cancelled by their customer
+	// (not jobs), nobody at home, longer than planned, and pushed later by
+	// an earlier overrun. CarriedOver counts requests nobody could serve
+	// that were asked again the next day, ServedOnRetry those served then
+	// (served, not within 24 hours).
+	Cancelled     int `json:"cancelled,omitempty"`
+	NoShows       int `json:"no_shows,omitempty"`
+	Overruns      int `json:"overruns,omitempty"`
+	Delayed       int `json:"delayed,omitempty"`
+	CarriedOver   int `json:"carried_over,omitempty"`
+	ServedOnRetry int `json:"served_on_retry,omitempty"`
 	// MissesByCause counts the unserved requests by what would have served
 	// them (the Cause constants: structural, out_of_reach, shift_end,
 	// busy_normal, busy_urgent).

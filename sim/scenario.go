@@ -53,6 +53,10 @@ type Scenario struct {
 	Regions Regions `json:"regions,omitzero"`
 	Roster  Roster  `json:"roster"`
 	Demand  Demand  `json:"demand"`
+	// Disruptions make the day imperfect: durations that vary,
+	// cancellations, no-shows, requests asked again the next day. Absent
+	// means a perfect day.
+	Disruptions *Disruptions `json:"disruptions,omitempty"`
 	// Variants are run side by side on the same demand draw, each changing
 	// one thing. None means a single variant, "baseline".
 	Variants []Variant `json:"variants,omitempty"`

@@ -60,6 +60,11 @@ func (s *Scenario) validate() error {
 	if !finite(s.Scale, 1e-6, maxScale) {
 		return bad("scale", "must be in (0, %v]", maxScale)
 	}
+	if d := s.Disruptions; d != nil {
+		if err := d.validate("disruptions"); err != nil {
+			return err
+		}
+	}
 	if s.Replications == 0 {
 		s.Replications = 1
 	}
