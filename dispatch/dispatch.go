@@ -33,6 +33,10 @@ type Observer interface {
 	Rescued()
 	// Solved records the assignment solver's time for one batch.
 	Solved(d time.Duration)
+	// Replanned records the bookings a re-plan moved and newly marked at
+	// risk, by cause (CauseProfile, CauseRetired, CauseAbsence,
+	// CauseOverrun).
+	Replanned(cause string, moved, atRisk int)
 }
 
 type nopObserver struct{}
@@ -43,6 +47,7 @@ func (nopObserver) Unservable(doorstep.Urgency)                  {}
 func (nopObserver) Conflict()                                    {}
 func (nopObserver) Rescued()                                     {}
 func (nopObserver) Solved(time.Duration)                         {}
+func (nopObserver) Replanned(string, int, int)                   {}
 
 // Config configures a Service. Store is required; every other zero field
 // takes its documented default.

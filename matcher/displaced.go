@@ -1,0 +1,254 @@
+package matcher
+
+import (
+	"slices"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/schedule"
+)
+
+// Reasons a booking no longer fits its worker (Displacement.Reason, and the
+// doorstep.AtRisk reason of a booking nobody could take).
+const (
+	// DisplacedRetired: the worker was retired.
+	DisplacedRetired = "retired"
+	// DisplacedSkills and DisplacedCertificates: the worker lost a skill or
+	// a certificate the booking needs.
+	DisplacedSkills       = ReasonSkills
+	DisplacedCertificates = ReasonCertificates
+	// DisplacedShift: the stop lies outside every shift of the worker, or
+	// in a break (a shift cut, an absence).
+	DisplacedShift = ReasonShift
+	// DisplacedTravel: the stop fits a shift but leaves no room for the
+	// travel from the stop before it (a stop kept earlier moved or grew).
+	DisplacedTravel = "travel"
+	// DisplacedCap: the worker's daily job or minute cap is exceeded.
+	DisplacedCap = ReasonCap
+	// DisplacedOverrun: an earlier job of the worker runs past its planned
+	// end and leaves no room for this one as planned.
+	DisplacedOverrun = "overrun"
+)
+
+// Displacement is a confirmed booking its worker can no longer serve as
+// planned, and why (a Displaced* reason).
+type Displacement struct {
+	Booking *doorstep.Booking
+	Reason  string
+}
+
+// Fit splits the confirmed bookings of worker w (nil once retired) into
+// those the worker can still serve as planned, as the timeline kept, and
+// those it cannot, with the reason. Booking pinned (an id, or "") is kept
+// whatever it breaks: the job its worker is doing and overrunning. The
+// others are taken in order of start,
+// each kept when it still fits with the ones kept before it: the worker
+// qualifies for it (doorstep.Worker.Lacks), and schedule.Verify accepts
+// the kept timeline with it (inside a shift and outside its breaks, travel
+// from and to the neighbouring stops, daily caps). A booking over at now
+// is never displaced (nothing is left to re-plan), but is kept when it
+// fits, so that it counts towards its day's caps. A retired worker keeps
+// nothing: each booking not over is displaced as DisplacedRetired.
+func (m *Matcher) Fit(w *doorstep.Worker, bookings []*doorstep.Booking, pinned string, now time.Time) (kept schedule.Timeline, out []Displacement) {
+	bs := slices.Clone(bookings)
+	slices.SortStableFunc(bs, func(a, b *doorstep.Booking) int { return a.Start.Compare(b.Start) })
+	for _, b := range bs {
+		if b.ID == pinned && b.Status == doorstep.StatusConfirmed && w != nil {
+			stop := schedule.StopOf(b)
+			kept = kept.Insert(stop)
+			w = stretched(w, stop)
+		}
+	}
+	for _, b := range bs {
+		if b.Status != doorstep.StatusConfirmed || b.ID == pinned {
+			continue
+		}
+		over := !b.End.After(now)
+		if w == nil {
+			if !over {
+				out = append(out, Displacement{Booking: b, Reason: DisplacedRetired})
+			}
+			continue
+		}
+		reason := m.misfit(w, kept, b)
+		switch {
+		case reason == "":
+			kept = kept.Insert(schedule.StopOf(b))
+		case !over:
+			out = append(out, Displacement{Booking: b, Reason: reason})
+		}
+	}
+	return kept, out
+}
+
+// stretched is w with its day stretched around the pinned stop: the shift
+// it starts in (or a shift of its own) lasts until it ends, and no break
+// overlaps it (a break it runs into keeps only its parts before and after
+// it), so that schedule.Verify accepts the job its worker is overrunning
+// and still checks every other stop against the rules of the day.
+func stretched(w *doorstep.Worker, pinned schedule.Stop) *doorstep.Worker {
+	c := *w
+	c.Shifts = make([]doorstep.Shift, 0, len(w.Shifts)+1)
+	found := false
+	for _, sh := range w.Shifts {
+		if !pinned.Start.Before(sh.Start) && pinned.Start.Before(sh.End) {
+			found = true
+			if pinned.End.After(sh.End) {
+				sh.End = pinned.End
+			}
+			var breaks []doorstep.Window
+			for _, b := range sh.Breaks {
+				if !(b.Start.Before(pinned.End) && pinned.Start.Before(b.End)) {
+					breaks = append(breaks, b)
+					continue
+				}
+				if b.Start.Before(pinned.Start) {
+					breaks = append(breaks, doorstep.Window{Start: b.Start, End: pinned.Start})
+				}
+				if b.End.After(pinned.End) {
+					breaks = append(breaks, doorstep.Window{Start: pinned.End, End: b.End})
+				}
+			}
+			sh.Breaks = breaks
+		}
+		c.Shifts = append(c.Shifts, sh)
+	}
+	if !found {
+		c.Shifts = append(c.Shifts, doorstep.Shift{Start: pinned.Start, End: pinned.End})
+	}
+	return &c
+}
+
+// misfit names why booking b does not fit worker w's timeline kept, or "".
+func (m *Matcher) misfit(w *doorstep.Worker, kept schedule.Timeline, b *doorstep.Booking) string {
+	if lack := w.Lacks(b.Request()); lack != "" {
+		return lack
+	}
+	stop := schedule.StopOf(b)
+	if schedule.Verify(w, kept.Insert(stop), m.cfg.Travel) == nil {
+		return ""
+	}
+	uncapped := *w
+	uncapped.MaxJobsPerDay, uncapped.MaxWorkMinutesPerDay = 0, 0
+	switch {
+	case schedule.Verify(&uncapped, schedule.Timeline{stop}, m.cfg.Travel) != nil:
+		return DisplacedShift
+	case schedule.Verify(&uncapped, kept.Insert(stop), m.cfg.Travel) != nil:
+		return DisplacedTravel
+	}
+	return DisplacedCap
+}
+
+// Relocation is the plan for one displaced booking: To is the booking
+// after its move (touched at the clock reading with reason
+// doorstep.ChangeReplan, on Option's worker and slot), or nil when nobody
+// can take it inside its promise and it is to be marked at risk.
+type Relocation struct {
+	Displacement
+	To     *doorstep.Booking
+	Option Option
+}
+
+// PlanDisplaced re-plans displaced bookings on cands, the workers that may
+// take them: all of one region, so that the plan is one atomic step. The
+// displaced bookings' own worker, when it is still in dispatch, is among
+// cands with only the stops it keeps (Fit) in its timeline.
+//
+// Bookings are placed greedily, urgent ones first, then by start; each
+// placed one joins its new worker's timeline before the next is placed.
+// A booking keeps its promise wherever it goes (DisplacedJob): a normal one
+// starts inside its window and within 24 hours of its request, an urgent
+// one arrives within the hour of its request; the customer's excluded
+// workers are never used and the preferred ones and its own worker
+// (continuity) are favoured by the usual costs. The options tried, first
+// that has any:
+//
+//  1. for an overrun, the booking's own worker, later (the chain of a
+//     worker running late shifts where travel allows);
+//  2. for a normal booking, any candidate at its start unchanged (the time
+//     its customer was told);
+//  3. any candidate, anywhere in its promise.
+//
+// A booking under way at now (its worker has arrived) cannot be moved: it
+// is to be marked at risk, as is one no option fits. The result follows
+// the order of placement.
+func (m *Matcher) PlanDisplaced(ds []Displacement, cands []Candidate, now time.Time) []Relocation {
+	pool := slices.Clone(cands)
+	order := slices.Clone(ds)
+	slices.SortStableFunc(order, func(a, b Displacement) int {
+		if ua, ub := a.Booking.Urgency == doorstep.Urgent, b.Booking.Urgency == doorstep.Urgent; ua != ub {
+			if ua {
+				return -1
+			}
+			return 1
+		}
+		return a.Booking.Start.Compare(b.Booking.Start)
+	})
+	out := make([]Relocation, 0, len(order))
+	for _, d := range order {
+		r := Relocation{Displacement: d}
+		if b := d.Booking; b.Arrival.After(now) {
+			if i, o, ok := m.placeDisplaced(b, d.Reason, pool, now); ok {
+				to := *b
+				to.Touch(now, doorstep.ChangeReplan)
+				to.WorkerID, to.Start, to.End, to.Arrival = o.WorkerID, o.Slot.Start, o.Slot.End, o.Slot.Arrival
+				r.To, r.Option = &to, o
+				pool[i].Timeline = pool[i].Timeline.Insert(schedule.StopOf(&to))
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// placeDisplaced finds the option for displaced booking b (see
+// PlanDisplaced): the candidate's index in pool and the option.
+func (m *Matcher) placeDisplaced(b *doorstep.Booking, reason string, pool []Candidate, now time.Time) (int, Option, bool) {
+	req, job := DisplacedJob(b, now)
+	hist := History{LastWorker: b.WorkerID}
+	best := func(job schedule.Job, only string) (int, Option, bool) {
+		at, found := -1, Option{}
+		for i := range pool {
+			if only != "" && pool[i].Worker.ID != only {
+				continue
+			}
+			o, why := m.Evaluate(req, job, &pool[i], hist)
+			if why == "" && (at < 0 || less(&o, &found)) {
+				at, found = i, o
+			}
+		}
+		return at, found, at >= 0
+	}
+	if reason == DisplacedOverrun {
+		if i, o, ok := best(job, b.WorkerID); ok {
+			return i, o, true
+		}
+	}
+	if b.Urgency == doorstep.Normal && !b.Start.Before(job.EarliestStart) && !b.Start.After(job.LatestStart) {
+		exact := job
+		exact.EarliestStart, exact.LatestStart = b.Start, b.Start
+		if i, o, ok := best(exact, ""); ok {
+			return i, o, true
+		}
+	}
+	return best(job, "")
+}
+
+// DisplacedJob is the request and job of a displaced booking: its promise,
+// at clock reading now. A normal booking starts inside its window and
+// within 24 hours of its request; one without a window starts no earlier
+// than the start its customer was told (who expects nobody before it) —
+// unlike MovedJob, which keeps that start exactly: a rescue moves a
+// booking only when it loses nothing, whereas a displaced booking has
+// already lost its worker, and a later start inside its promise, made
+// known to its owner through its last_change, serves its customer better
+// than a booking at risk. An urgent booking arrives within the hour of its
+// request.
+func DisplacedJob(b *doorstep.Booking, now time.Time) (*doorstep.Request, schedule.Job) {
+	r := b.Request()
+	job := schedule.JobFor(r, now)
+	if b.Urgency == doorstep.Normal && b.Window == nil && b.Start.After(job.EarliestStart) {
+		job.EarliestStart = b.Start
+	}
+	return r, job
+}
