@@ -106,6 +106,13 @@ func (s *Service) relocate(ctx context.Context, id string, ws *store.WorkerState
 			continue
 		}
 		switch {
+		case r.Unchanged():
+			if b.AtRisk != nil {
+				c := *b
+				c.Touch(now, doorstep.ChangeReplan)
+				ch.Update = append(ch.Update, &c)
+				rp.Restored++
+			}
 		case r.To != nil:
 			ch.Update = append(ch.Update, r.To)
 			ch.Expect[r.Option.WorkerID] = r.Option.Version

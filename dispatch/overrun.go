@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
-	"github.com/doorstep-dev/doorstep/matcher"
 	"github.com/doorstep-dev/doorstep/store"
 )
 
@@ -45,24 +44,7 @@ func (s *Service) Overrun(ctx context.Context, id string, expectedEnd time.Time)
 		late := *b
 		late.Touch(now, doorstep.ChangeOverrun)
 		late.End = expectedEnd
-		before := make(map[string]bool)
-		_, ds0 := s.m.Fit(ws.Worker, ws.Bookings, "", now)
-		for _, d := range ds0 {
-			before[d.Booking.ID] = true
-		}
-		bookings := make([]*doorstep.Booking, 0, len(ws.Bookings))
-		for _, x := range ws.Bookings {
-			if x.ID == id {
-				x = &late
-			}
-			bookings = append(bookings, x)
-		}
-		kept, ds := s.m.Fit(ws.Worker, bookings, id, now)
-		for i := range ds {
-			if !before[ds[i].Booking.ID] {
-				ds[i].Reason = matcher.DisplacedOverrun
-			}
-		}
+		kept, ds := s.m.Overran(ws.Worker, ws.Bookings, &late, now)
 		rp, err := s.relocate(ctx, b.WorkerID, ws, kept, ds, []*doorstep.Booking{&late}, now, CauseOverrun)
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotConfirmed) {
 			s.cfg.Observer.Conflict()

@@ -139,14 +139,68 @@ func (m *Matcher) misfit(w *doorstep.Worker, kept schedule.Timeline, b *doorstep
 	return DisplacedCap
 }
 
+// Overran is Fit for a worker whose booking late, under way, now ends
+// later than planned (bookings are the worker's bookings as stored, late
+// among them with its old end). The job is pinned (kept whatever it
+// breaks). Bookings it displaces that were not displaced before are
+// DisplacedOverrun, and so is every later booking the worker kept after
+// the first of them, so that the chain of the worker's day can shift as a
+// whole (PlanDisplaced keeps each at its start when there is room).
+func (m *Matcher) Overran(w *doorstep.Worker, bookings []*doorstep.Booking, late *doorstep.Booking, now time.Time) (kept schedule.Timeline, out []Displacement) {
+	_, before := m.Fit(w, bookings, "", now)
+	was := make(map[string]bool, len(before))
+	for _, d := range before {
+		was[d.Booking.ID] = true
+	}
+	byID := make(map[string]*doorstep.Booking, len(bookings))
+	swapped := make([]*doorstep.Booking, 0, len(bookings))
+	for _, b := range bookings {
+		if b.ID == late.ID {
+			b = late
+		}
+		byID[b.ID] = b
+		swapped = append(swapped, b)
+	}
+	kept, out = m.Fit(w, swapped, late.ID, now)
+	var first time.Time
+	for i := range out {
+		if !was[out[i].Booking.ID] {
+			out[i].Reason = DisplacedOverrun
+			if first.IsZero() || out[i].Booking.Start.Before(first) {
+				first = out[i].Booking.Start
+			}
+		}
+	}
+	if first.IsZero() {
+		return kept, out
+	}
+	var still schedule.Timeline
+	for _, st := range kept {
+		if st.BookingID != late.ID && st.Start.After(first) {
+			out = append(out, Displacement{Booking: byID[st.BookingID], Reason: DisplacedOverrun})
+			continue
+		}
+		still = append(still, st)
+	}
+	return still, out
+}
+
 // Relocation is the plan for one displaced booking: To is the booking
 // after its move (touched at the clock reading with reason
 // doorstep.ChangeReplan, on Option's worker and slot), or nil when nobody
-// can take it inside its promise and it is to be marked at risk.
+// can take it inside its promise and it is to be marked at risk. A
+// booking placed back where it was (Unchanged) needs no change.
 type Relocation struct {
 	Displacement
 	To     *doorstep.Booking
 	Option Option
+}
+
+// Unchanged reports whether the booking was placed back on its worker at
+// its times.
+func (r *Relocation) Unchanged() bool {
+	b := r.Booking
+	return r.To != nil && r.To.WorkerID == b.WorkerID && r.To.Start.Equal(b.Start) && r.To.End.Equal(b.End) && r.To.Arrival.Equal(b.Arrival)
 }
 
 // PlanDisplaced re-plans displaced bookings on cands, the workers that may
@@ -163,8 +217,9 @@ type Relocation struct {
 // (continuity) are favoured by the usual costs. The options tried, first
 // that has any:
 //
-//  1. for an overrun, the booking's own worker, later (the chain of a
-//     worker running late shifts where travel allows);
+//  1. for an overrun, the booking's own worker, at its start or later
+//     (the chain of a worker running late shifts where travel and the
+//     promises allow);
 //  2. for a normal booking, any candidate at its start unchanged (the time
 //     its customer was told);
 //  3. any candidate, anywhere in its promise.
@@ -220,7 +275,11 @@ func (m *Matcher) placeDisplaced(b *doorstep.Booking, reason string, pool []Cand
 		return at, found, at >= 0
 	}
 	if reason == DisplacedOverrun {
-		if i, o, ok := best(job, b.WorkerID); ok {
+		later := job
+		if b.Start.After(later.EarliestStart) {
+			later.EarliestStart = b.Start
+		}
+		if i, o, ok := best(later, b.WorkerID); ok {
 			return i, o, true
 		}
 	}
