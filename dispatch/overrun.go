@@ -15,7 +15,8 @@ import (
 // same worker where travel and their promises allow, else moved to
 // another worker inside their promise, else marked at risk
 // (matcher.PlanDisplaced), in the same store step as the booking's new
-// end (last_change reason doorstep.ChangeOverrun). It returns the booking
+// end (last_change reason doorstep.ChangeOverrun; a mark at risk stays).
+// It returns the booking
 // as changed. The job is kept whatever it breaks (its worker is doing
 // it), even past the end of its shift. It is the use case behind the job
 // progress a worker will report (a later API).
@@ -44,6 +45,7 @@ func (s *Service) Overrun(ctx context.Context, id string, expectedEnd time.Time)
 		late := *b
 		late.Touch(now, doorstep.ChangeOverrun)
 		late.End = expectedEnd
+		late.AtRisk = b.AtRisk // running late settles nothing (its worker may be retired)
 		kept, ds := s.m.Overran(ws.Worker, ws.Bookings, &late, now)
 		rp, err := s.relocate(ctx, b.WorkerID, ws, kept, ds, []*doorstep.Booking{&late}, now, CauseOverrun)
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotConfirmed) {

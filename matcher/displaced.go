@@ -81,42 +81,86 @@ func (m *Matcher) Fit(w *doorstep.Worker, bookings []*doorstep.Booking, pinned s
 	return kept, out
 }
 
-// stretched is w with its day stretched around the pinned stop: the shift
-// it starts in (or a shift of its own) lasts until it ends, and no break
-// overlaps it (a break it runs into keeps only its parts before and after
-// it), so that schedule.Verify accepts the job its worker is overrunning
-// and still checks every other stop against the rules of the day.
+// stretched is w with its day stretched around the pinned stop, so that
+// schedule.Verify accepts the job its worker is overrunning and still
+// checks every other stop against it and against the rules of the day: the
+// shifts the job overlaps (or touches) become one shift spanning them and
+// the job, whose breaks are theirs and the gaps between them, each less
+// the job's own span.
 func stretched(w *doorstep.Worker, pinned schedule.Stop) *doorstep.Worker {
+	lo, hi := pinned.Start, pinned.End
+	merged := make([]bool, len(w.Shifts))
+	for grown := true; grown; {
+		grown = false
+		for i, sh := range w.Shifts {
+			if merged[i] || sh.Start.After(hi) || sh.End.Before(lo) {
+				continue
+			}
+			merged[i], grown = true, true
+			if sh.Start.Before(lo) {
+				lo = sh.Start
+			}
+			if sh.End.After(hi) {
+				hi = sh.End
+			}
+		}
+	}
+	// What the merged shift may not use: the breaks of its shifts and the
+	// time between them.
+	var off []doorstep.Window
+	at := lo
+	for i, sh := range w.Shifts {
+		if !merged[i] {
+			continue
+		}
+		if sh.Start.After(at) {
+			off = append(off, doorstep.Window{Start: at, End: sh.Start})
+		}
+		off = append(off, sh.Breaks...)
+		at = sh.End
+	}
+	if hi.After(at) && !at.Equal(lo) {
+		off = append(off, doorstep.Window{Start: at, End: hi})
+	}
+	one := doorstep.Shift{Start: lo, End: hi}
+	for _, b := range off {
+		if b.Start.Before(pinned.Start) {
+			one.Breaks = append(one.Breaks, doorstep.Window{Start: b.Start, End: minTime(b.End, pinned.Start)})
+		}
+		if b.End.After(pinned.End) {
+			one.Breaks = append(one.Breaks, doorstep.Window{Start: maxTime(b.Start, pinned.End), End: b.End})
+		}
+	}
 	c := *w
-	c.Shifts = make([]doorstep.Shift, 0, len(w.Shifts)+1)
-	found := false
-	for _, sh := range w.Shifts {
-		if !pinned.Start.Before(sh.Start) && pinned.Start.Before(sh.End) {
-			found = true
-			if pinned.End.After(sh.End) {
-				sh.End = pinned.End
-			}
-			var breaks []doorstep.Window
-			for _, b := range sh.Breaks {
-				if !(b.Start.Before(pinned.End) && pinned.Start.Before(b.End)) {
-					breaks = append(breaks, b)
-					continue
-				}
-				if b.Start.Before(pinned.Start) {
-					breaks = append(breaks, doorstep.Window{Start: b.Start, End: pinned.Start})
-				}
-				if b.End.After(pinned.End) {
-					breaks = append(breaks, doorstep.Window{Start: pinned.End, End: b.End})
-				}
-			}
-			sh.Breaks = breaks
+	c.Shifts = nil
+	placed := false
+	for i, sh := range w.Shifts {
+		if merged[i] {
+			continue
+		}
+		if !placed && sh.Start.After(lo) {
+			c.Shifts, placed = append(c.Shifts, one), true
 		}
 		c.Shifts = append(c.Shifts, sh)
 	}
-	if !found {
-		c.Shifts = append(c.Shifts, doorstep.Shift{Start: pinned.Start, End: pinned.End})
+	if !placed {
+		c.Shifts = append(c.Shifts, one)
 	}
 	return &c
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // misfit names why booking b does not fit worker w's timeline kept, or "".

@@ -255,3 +255,38 @@ func TestPlanDisplacedUrgentFirst(t *testing.T) {
 		t.Errorf("normal: moved to %+v, want at risk", plan[1].To)
 	}
 }
+
+// TestOverranAcrossShifts: a job that runs into the next shift, or that
+// started outside every shift (its shift was cut while it ran), still
+// displaces the stops it runs into.
+func TestOverranAcrossShifts(t *testing.T) {
+	m := mustMatcher(t, matcher.Config{Travel: gridTravel{}})
+	w := newWorker("a", "cleaning")
+	w.Shifts = []doorstep.Shift{{Start: clock(8, 0), End: clock(12, 0)}, {Start: clock(13, 0), End: clock(20, 0),
+		Breaks: []doorstep.Window{{Start: clock(15, 0), End: clock(15, 30)}}}}
+	tests := []struct {
+		name      string
+		job       [2]time.Time // the overrunning job, as planned
+		end       time.Time    // its new end
+		next      [2]time.Time
+		displaced bool
+	}{
+		{"into the next shift", [2]time.Time{clock(11, 0), clock(12, 0)}, clock(13, 20), [2]time.Time{clock(13, 0), clock(14, 0)}, true},
+		{"into the next shift, room after", [2]time.Time{clock(11, 0), clock(12, 0)}, clock(12, 50), [2]time.Time{clock(13, 0), clock(14, 0)}, false},
+		{"started before its shift", [2]time.Time{clock(12, 50), clock(13, 30)}, clock(14, 10), [2]time.Time{clock(14, 0), clock(14, 30)}, true},
+		{"through a break", [2]time.Time{clock(14, 0), clock(14, 50)}, clock(15, 20), [2]time.Time{clock(15, 30), clock(16, 0)}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			job := placed("job", "a", tt.job[0], tt.job[1], base)
+			next := placed("next", "a", tt.next[0], tt.next[1], base)
+			late := *job
+			late.End = tt.end
+			_, ds := m.Overran(w, []*doorstep.Booking{job, next}, &late, tt.job[0].Add(time.Minute))
+			got := reasons(ds)["next"] == matcher.DisplacedOverrun
+			if got != tt.displaced || len(ds) > 1 {
+				t.Errorf("displaced %v, want next displaced %v", reasons(ds), tt.displaced)
+			}
+		})
+	}
+}
