@@ -26,7 +26,8 @@ func (s *Service) PutWorker(ctx context.Context, w *doorstep.Worker) (created bo
 	if created, err = s.st.PutWorker(ctx, w); err != nil {
 		return false, nil, err
 	}
-	return created, s.replanned(ctx, w.ID, CauseProfile, &err), err
+	rp = s.replanned(ctx, w.ID, CauseProfile, &err)
+	return created, rp, err
 }
 
 // replanned runs replan and, when it fails, sets *err to say that the
@@ -101,7 +102,7 @@ func (s *Service) Absent(ctx context.Context, id string, window doorstep.Window)
 }
 
 // AtRisk returns up to limit confirmed bookings marked at risk that are not
-// over, by start, for the operators (the admin role) to act on.
+// over, by start, for the operators to act on.
 func (s *Service) AtRisk(ctx context.Context, limit int) ([]*doorstep.Booking, error) {
 	return s.st.AtRiskBookings(ctx, s.cfg.Now(), limit)
 }
