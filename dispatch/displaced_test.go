@@ -3,6 +3,7 @@ package dispatch_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -434,4 +435,73 @@ func TestReplanRace(t *testing.T) {
 		t.Errorf("timelines hold %v, want %s and %s once each", got, job.ID, racer.ID)
 	}
 	e.verifyReplanned(t)
+}
+
+// TestReplanConcurrent: clients book while a's shifts are cut and given
+// back again and again. Whatever the interleaving, every booking answered
+// is confirmed exactly once in one timeline, and every timeline without
+// its bookings at risk passes schedule.Verify.
+func TestReplanConcurrent(t *testing.T) {
+	e := newEnv(t, at(8, 0), nil)
+	full := worker("a", base, dayShift())
+	e.put(t, full, worker("b", homeB, dayShift()), worker("c", homeC, dayShift()))
+	cut := worker("a", base, []doorstep.Shift{shift(at(8, 0), at(11, 0))})
+	var (
+		mu     sync.Mutex
+		booked []string
+		wg     sync.WaitGroup
+	)
+	for g := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 8 {
+				from := at(9+(g*8+i)%8, 0)
+				b, err := e.svc.Book(t.Context(), normal(offset(base, 0, float64(g)), mins(45), from, from.Add(mins(90))), tenant)
+				if err != nil {
+					if c := doorstep.ErrorCode(err); c != doorstep.EUNSERVABLE && c != doorstep.ECONFLICT {
+						t.Errorf("Book: %v", err)
+					}
+					continue
+				}
+				mu.Lock()
+				booked = append(booked, b.Booking.ID)
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := range 6 {
+		p := cut
+		if i%2 == 1 {
+			p = full
+		}
+		if _, _, err := e.svc.PutWorker(t.Context(), p); err != nil && doorstep.ErrorCode(err) != doorstep.ECONFLICT {
+			t.Errorf("PutWorker: %v", err)
+		}
+	}
+	wg.Wait()
+	// Settle on the cut profile: a PUT that lost every race is repeated.
+	if _, _, err := e.svc.PutWorker(t.Context(), cut); err != nil {
+		t.Fatalf("PutWorker: %v", err)
+	}
+	e.workers["a"] = cut
+	seen := map[string]string{}
+	for _, id := range []string{"a", "b", "c"} {
+		for _, b := range e.timeline(t, id) {
+			if other, dup := seen[b.ID]; dup {
+				t.Errorf("booking %s in the timelines of %s and %s", b.ID, other, id)
+			}
+			seen[b.ID] = id
+		}
+	}
+	for _, id := range booked {
+		if seen[id] == "" {
+			t.Errorf("booking %s answered but in no timeline", id)
+		}
+	}
+	if len(seen) != len(booked) {
+		t.Errorf("%d bookings in the timelines, %d answered", len(seen), len(booked))
+	}
+	e.verifyReplanned(t)
+	t.Logf("%d booked; re-planned (moved, at risk): %v", len(booked), e.obs.counted(dispatch.CauseProfile))
 }
