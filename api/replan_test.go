@@ -86,3 +86,22 @@ func TestReplanOverHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerChangedSchema keeps the document's WorkerChanged (the answer
+// to a PUT or an absence) the Worker schema plus replanned.
+func TestWorkerChangedSchema(t *testing.T) {
+	t.Parallel()
+	schemas := mustDoc(t)["components"].(map[string]any)["schemas"].(map[string]any)
+	w, wc := schemas["Worker"].(map[string]any), schemas["WorkerChanged"].(map[string]any)
+	props := map[string]any{}
+	for k, v := range w["properties"].(map[string]any) {
+		props[k] = v
+	}
+	props["replanned"] = map[string]any{"$ref": "#/components/schemas/Replanned"}
+	if diff := cmp.Diff(wc["properties"], any(props)); diff != "" {
+		t.Errorf("WorkerChanged properties (-got +want):\n%s", diff)
+	}
+	if diff := cmp.Diff(wc["required"], w["required"]); diff != "" {
+		t.Errorf("WorkerChanged required (-got +want):\n%s", diff)
+	}
+}

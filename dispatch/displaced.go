@@ -77,7 +77,7 @@ func (s *Service) replan(ctx context.Context, id, cause string) (*Replanned, err
 func (s *Service) relocate(ctx context.Context, id string, ws *store.WorkerState, kept schedule.Timeline, ds []matcher.Displacement,
 	extra []*doorstep.Booking, now time.Time, cause string) (*Replanned, error) {
 	rp := &Replanned{}
-	ch := store.Change{Region: ws.Region, Expect: map[string]int64{id: ws.Version}, Update: extra, Reason: doorstep.ChangeReplan}
+	ch := store.Change{Region: ws.Region, Expect: map[string]int64{id: ws.Version}, Update: slices.Clone(extra), Reason: doorstep.ChangeReplan}
 	touched := make(map[string]bool)
 	for _, b := range extra {
 		touched[b.ID] = true
