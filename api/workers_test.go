@@ -19,7 +19,7 @@ func TestWorkerLifecycle(t *testing.T) {
 
 	r := h.do(t, http.MethodPut, "/v1/workers/w-1", keyOps, w)
 	wantStatus(t, r, http.StatusCreated)
-	if diff := cmp.Diff(decodeBody[doorstep.Worker](t, r), w); diff != "" {
+	if diff := cmp.Diff(decodeBody[workerChanged](t, r), workerChanged{Worker: w, Replanned: &replanned{}}); diff != "" {
 		t.Errorf("PUT created (-got +want):\n%s", diff)
 	}
 
@@ -28,7 +28,7 @@ func TestWorkerLifecycle(t *testing.T) {
 		Breaks: []doorstep.Window{{Start: at(21, 0), End: at(21, 15)}}})
 	r = h.do(t, http.MethodPut, "/v1/workers/w-1", keyOps, w)
 	wantStatus(t, r, http.StatusOK)
-	if diff := cmp.Diff(decodeBody[doorstep.Worker](t, r), w); diff != "" {
+	if diff := cmp.Diff(decodeBody[workerChanged](t, r), workerChanged{Worker: w, Replanned: &replanned{}}); diff != "" {
 		t.Errorf("PUT replaced (-got +want):\n%s", diff)
 	}
 
@@ -42,14 +42,18 @@ func TestWorkerLifecycle(t *testing.T) {
 	noID := newWorker("", base)
 	r = h.do(t, http.MethodPut, "/v1/workers/w-2", keyOps, noID)
 	wantStatus(t, r, http.StatusCreated)
-	if got := decodeBody[doorstep.Worker](t, r).ID; got != "w-2" {
+	if got := decodeBody[workerChanged](t, r).ID; got != "w-2" {
 		t.Errorf("PUT without id: id %q, want w-2", got)
 	}
 
 	r = h.do(t, http.MethodDelete, "/v1/workers/w-1", keyOps, nil)
-	wantStatus(t, r, http.StatusNoContent)
-	if len(r.Body) != 0 {
-		t.Errorf("DELETE body %q, want none", r.Body)
+	wantStatus(t, r, http.StatusOK)
+	type retired struct {
+		ID        string     `json:"id"`
+		Replanned *replanned `json:"replanned"`
+	}
+	if diff := cmp.Diff(decodeBody[retired](t, r), retired{ID: "w-1", Replanned: &replanned{}}); diff != "" {
+		t.Errorf("DELETE (-got +want):\n%s", diff)
 	}
 	wantProblem(t, h.do(t, http.MethodGet, "/v1/workers/w-1", keyOps, nil), http.StatusNotFound, doorstep.ENOTFOUND, "")
 	wantProblem(t, h.do(t, http.MethodDelete, "/v1/workers/w-1", keyOps, nil), http.StatusNotFound, doorstep.ENOTFOUND, "")

@@ -67,6 +67,8 @@ func (c *clock) Advance(d time.Duration) {
 type observer struct {
 	booked, unservable, conflicts, rescued atomic.Int64
 	onBatch                                atomic.Pointer[func()]
+	mu                                     sync.Mutex
+	replanned                              map[string][2]int // moved, at risk by cause
 }
 
 func (o *observer) Matched(class doorstep.Urgency, _ int, _ time.Duration) {
@@ -81,6 +83,15 @@ func (o *observer) Unservable(doorstep.Urgency) { o.unservable.Add(1) }
 func (o *observer) Conflict()                   { o.conflicts.Add(1) }
 func (o *observer) Rescued()                    { o.rescued.Add(1) }
 func (o *observer) Solved(time.Duration)        {}
+func (o *observer) Replanned(cause string, moved, atRisk int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.replanned == nil {
+		o.replanned = map[string][2]int{}
+	}
+	c := o.replanned[cause]
+	o.replanned[cause] = [2]int{c[0] + moved, c[1] + atRisk}
+}
 
 // env is one dispatch.Service on its own redis-server, with a settable clock.
 type env struct {
@@ -148,7 +159,7 @@ func openEnv(tb testing.TB, url string, start time.Time, cfg func(*dispatch.Conf
 func (e *env) put(tb testing.TB, ws ...*doorstep.Worker) {
 	tb.Helper()
 	for _, w := range ws {
-		if _, err := e.svc.PutWorker(tb.Context(), w); err != nil {
+		if _, _, err := e.svc.PutWorker(tb.Context(), w); err != nil {
 			tb.Fatalf("PutWorker(%s): %v", w.ID, err)
 		}
 		e.workers[w.ID] = w

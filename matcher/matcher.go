@@ -9,7 +9,9 @@
 // customer's history, does no I/O, and returns the decision — the ranked
 // options (Match), a rescue plan (PlanRescue), the explanation of an
 // unservable request (Explain, MainReason), a series plan (PlanSeries), a
-// batch's candidates and optimal assignment (BatchItems, Assign, over lsap).
+// batch's candidates and optimal assignment (BatchItems, Assign, over lsap),
+// the bookings a changed worker can no longer serve and where they go
+// (Fit, Overran, PlanDisplaced).
 // The server (dispatch) and the simulator (sim) both decide through it, and
 // it is tested and benchmarked without Redis. A worker qualifies by
 // doorstep.Worker.Qualifies, the one qualification rule.
