@@ -170,6 +170,7 @@ func scan(body []byte, t reflect.Type) error {
 		if t == timeType {
 			return checkTimeToken(path, tok, optional)
 		}
+		t = wireType(t)
 		switch tok {
 		case json.Delim('{'):
 			seen, keys := map[string]bool{}, membersOf(t)
@@ -195,6 +196,11 @@ func scan(body []byte, t reflect.Type) error {
 					return err
 				}
 			}
+			if c, ok := keyCheckerOf(t); ok {
+				if err := c.CheckKeys(path, func(k string) bool { return seen[k] }); err != nil {
+					return err
+				}
+			}
 		case json.Delim('['):
 			var et reflect.Type
 			if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
@@ -217,6 +223,36 @@ func scan(body []byte, t reflect.Type) error {
 		return err
 	}
 	return nil
+}
+
+// wireFormer is a type written in the form of another type (doorstep.Break
+// as a doorstep.BreakJSON): scan walks a body's value of it as that form.
+type wireFormer interface{ WireForm() any }
+
+// keyChecker is a wire form that says which combinations of its keys make
+// a value (a break is fixed or flexible, never both), naming the field.
+type keyChecker interface {
+	CheckKeys(path string, has func(key string) bool) error
+}
+
+// wireType is the type whose shape t's JSON has.
+func wireType(t reflect.Type) reflect.Type {
+	if t == nil || t.Kind() != reflect.Struct {
+		return t
+	}
+	if f, ok := reflect.Zero(t).Interface().(wireFormer); ok {
+		return reflect.TypeOf(f.WireForm())
+	}
+	return t
+}
+
+// keyCheckerOf returns t's keyChecker when t has one.
+func keyCheckerOf(t reflect.Type) (keyChecker, bool) {
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil, false
+	}
+	c, ok := reflect.Zero(t).Interface().(keyChecker)
+	return c, ok
 }
 
 // checkTimeToken checks the JSON value of a time field, as a token. null

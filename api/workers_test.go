@@ -25,7 +25,7 @@ func TestWorkerLifecycle(t *testing.T) {
 
 	w.Rating = 4.5
 	w.Shifts = append(w.Shifts, doorstep.Shift{Start: at(20, 0), End: at(22, 0),
-		Breaks: []doorstep.Window{{Start: at(21, 0), End: at(21, 15)}}})
+		Breaks: []doorstep.Break{doorstep.FixedBreak(at(21, 0), at(21, 15))}})
 	r = h.do(t, http.MethodPut, "/v1/workers/w-1", keyOps, w)
 	wantStatus(t, r, http.StatusOK)
 	if diff := cmp.Diff(decodeBody[doorstep.Worker](t, r), w); diff != "" {
@@ -82,10 +82,10 @@ func TestPutWorkerInvalid(t *testing.T) {
 			w.Shifts = append(w.Shifts, doorstep.Shift{Start: at(17, 0), End: at(19, 0)})
 		}, "shifts[1].start"},
 		{"break outside shift", "", func(w *doorstep.Worker) {
-			w.Shifts[0].Breaks = []doorstep.Window{{Start: at(7, 0), End: at(7, 30)}}
-		}, "shifts[0].breaks[0]"},
+			w.Shifts[0].Breaks = []doorstep.Break{doorstep.FixedBreak(at(7, 0), at(7, 30))}
+		}, "shifts[0].breaks[0].start"},
 		{"break end before start", "", func(w *doorstep.Worker) {
-			w.Shifts[0].Breaks = []doorstep.Window{{Start: at(12, 0), End: at(11, 0)}}
+			w.Shifts[0].Breaks = []doorstep.Break{doorstep.FixedBreak(at(12, 0), at(11, 0))}
 		}, "shifts[0].breaks[0].end"},
 	}
 	for _, tt := range tests {

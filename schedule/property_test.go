@@ -35,12 +35,12 @@ func randomWorker(r *rand.Rand) *doorstep.Worker {
 		sh := doorstep.Shift{Start: start, End: start.Add(randomSpan(r, 6*time.Hour, 10*time.Hour))}
 		next := sh.Start.Add(randomSpan(r, time.Hour, 3*time.Hour))
 		for range r.IntN(3) {
-			b := doorstep.Window{Start: next, End: next.Add(randomSpan(r, 15*time.Minute, time.Hour))}
-			if b.End.After(sh.End) {
+			b := doorstep.FixedBreak(next, next.Add(randomSpan(r, 15*time.Minute, time.Hour)))
+			if b.Latest.After(sh.End) {
 				break
 			}
 			sh.Breaks = append(sh.Breaks, b)
-			next = b.End
+			next = b.Latest
 			if r.IntN(2) == 0 {
 				next = next.Add(randomSpan(r, 0, 3*time.Hour))
 			}
@@ -229,8 +229,8 @@ func bruteForce(w *doorstep.Worker, tl schedule.Timeline, job schedule.Job, trav
 			}
 		}
 		for _, b := range sh.Breaks {
-			if !b.Start.Before(depart) && !b.End.After(s) {
-				depart = b.End // no trip crosses a break
+			if b.Fixed() && !b.Earliest.Before(depart) && !b.Latest.After(s) {
+				depart = b.Latest // no trip crosses a break
 			}
 		}
 		depart = latestOf(depart, job.NotBefore)
