@@ -45,10 +45,10 @@ func TestEarliestSlotFlexibleBreaks(t *testing.T) {
 			// Two hours fill the gap 11:00-13:00, the break's whole range:
 			// refused as busy (taking the break first, the job would run
 			// into C).
-			name: "a job that would take the break's room is busy",
-			w:    worker(dayShift(flexible(clock(11, 0), clock(13, 0), 30))),
-			tl:   schedule.Timeline{stop("a", clock(8, 0), clock(11, 0), at(0)), stop("c", clock(13, 0), clock(18, 0), at(0))},
-			job:  normalJob(at(0), mins(120), clock(8, 0), nil),
+			name:    "a job that would take the break's room is busy",
+			w:       worker(dayShift(flexible(clock(11, 0), clock(13, 0), 30))),
+			tl:      schedule.Timeline{stop("a", clock(8, 0), clock(11, 0), at(0)), stop("c", clock(13, 0), clock(18, 0), at(0))},
+			job:     normalJob(at(0), mins(120), clock(8, 0), nil),
 			wantErr: schedule.ErrBusy,
 		},
 		{
@@ -88,9 +88,9 @@ func TestEarliestSlotFlexibleBreaks(t *testing.T) {
 			// An hour from 17:00 ends the shift with no break; after the
 			// break it would run past the shift. Busy, as with a fixed
 			// break at 17:30.
-			name: "no room for the break before the shift ends",
-			w:    worker(dayShift(flexible(clock(17, 0), clock(18, 0), 30))),
-			job:  normalJob(at(0), mins(60), nine, &doorstep.Window{Start: clock(17, 0), End: clock(17, 30)}),
+			name:    "no room for the break before the shift ends",
+			w:       worker(dayShift(flexible(clock(17, 0), clock(18, 0), 30))),
+			job:     normalJob(at(0), mins(60), nine, &doorstep.Window{Start: clock(17, 0), End: clock(17, 30)}),
 			wantErr: schedule.ErrBusy,
 		},
 		{

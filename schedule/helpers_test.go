@@ -76,7 +76,9 @@ func shift(from, to time.Time, breaks ...doorstep.Break) doorstep.Shift {
 func window(from, to time.Time) doorstep.Break { return doorstep.FixedBreak(from, to) }
 
 // flexible is a break of n minutes anywhere in [from, to].
-func flexible(from, to time.Time, n int) doorstep.Break { return doorstep.FlexibleBreak(from, to, mins(n)) }
+func flexible(from, to time.Time, n int) doorstep.Break {
+	return doorstep.FlexibleBreak(from, to, mins(n))
+}
 
 // dayShift is the usual 08:00-18:00 shift of day1.
 func dayShift(breaks ...doorstep.Break) doorstep.Shift {
