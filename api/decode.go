@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -212,7 +213,7 @@ func scan(body []byte, t reflect.Type) error {
 				}
 			}
 		default:
-			return nil
+			return checkKind(path, tok, t)
 		}
 		if _, err := dec.Token(); err != nil {
 			return errSyntax
@@ -224,6 +225,37 @@ func scan(body []byte, t reflect.Type) error {
 	}
 	return nil
 }
+
+// checkKind reports a scalar of the wrong JSON kind for Go type t, naming
+// the field with its indices ("shifts[0].breaks[1].minutes"), where
+// encoding/json would name it without them. Types that decode themselves,
+// and null, are left to the decoder.
+func checkKind(path string, tok json.Token, t reflect.Type) error {
+	if t == nil || tok == nil || reflect.PointerTo(t).Implements(unmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		return nil
+	}
+	var ok bool
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		_, ok = tok.(json.Number)
+	case reflect.String:
+		_, ok = tok.(string)
+	case reflect.Bool:
+		_, ok = tok.(bool)
+	default:
+		return nil
+	}
+	if !ok {
+		return doorstep.Errorf(doorstep.EINVALID, path, "must be a JSON %s", t.Kind())
+	}
+	return nil
+}
+
+var (
+	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
 
 // wireFormer is a type written in the form of another type (doorstep.Break
 // as a doorstep.BreakJSON): scan walks a body's value of it as that form.
