@@ -48,17 +48,20 @@ func (p *Planner) unplacedBreak(w *doorstep.Worker, sh *doorstep.Shift, start do
 		n++
 	}
 	for k := 0; k <= n && todo != 0; k++ {
-		// The k-th event of the day with extra inserted; nil past the last.
-		var ev event
+		// The k-th event of the day with extra inserted, in separate
+		// variables: in one struct, escape analysis would send extra to
+		// the heap along with the times.
+		var evStart, evEnd time.Time
+		var evStop *Stop
 		end := k == n
 		switch {
 		case end:
 		case extra != nil && k == at:
-			ev = event{start: extra.Start, end: extra.End, stop: extra}
+			evStart, evEnd, evStop = extra.Start, extra.End, extra
 		case extra != nil && k > at:
-			ev = events[k-1]
+			evStart, evEnd, evStop = events[k-1].start, events[k-1].end, events[k-1].stop
 		default:
-			ev = events[k]
+			evStart, evEnd, evStop = events[k].start, events[k].end, events[k].stop
 		}
 		for j := range sh.Breaks {
 			if todo&(1<<j) == 0 {
@@ -74,10 +77,10 @@ func (p *Planner) unplacedBreak(w *doorstep.Worker, sh *doorstep.Shift, start do
 			switch {
 			case end:
 				fits = !be.After(sh.End)
-			case ev.stop == nil:
-				fits = !be.After(ev.start)
+			case evStop == nil:
+				fits = !be.After(evStart)
 			default:
-				fits = !be.After(ev.start) && !be.Add(p.Travel.Travel(place, ev.stop.Location, be)).After(ev.start)
+				fits = !be.After(evStart) && !be.Add(p.Travel.Travel(place, evStop.Location, be)).After(evStart)
 			}
 			if fits {
 				todo &^= 1 << j
@@ -86,10 +89,12 @@ func (p *Planner) unplacedBreak(w *doorstep.Worker, sh *doorstep.Shift, start do
 		if end {
 			break
 		}
-		if ev.stop != nil {
-			place = placeAfter(w, ev.stop)
+		if evStop != nil {
+			place = placeAfter(w, evStop)
 		}
-		cur = latest(cur, ev.end)
+		if evEnd.After(cur) {
+			cur = evEnd
+		}
 	}
 	for j := range sh.Breaks {
 		if todo&(1<<j) != 0 {
