@@ -203,6 +203,9 @@ func scan(body []byte, t reflect.Type) error {
 				}
 			}
 		case json.Delim('['):
+			if _, ok := keyCheckerOf(t); ok {
+				return doorstep.Errorf(doorstep.EINVALID, path, "must be a JSON object")
+			}
 			var et reflect.Type
 			if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
 				et = t.Elem()
@@ -231,6 +234,10 @@ func scan(body []byte, t reflect.Type) error {
 // encoding/json would name it without them. Types that decode themselves,
 // and null, are left to the decoder.
 func checkKind(path string, tok json.Token, t reflect.Type) error {
+	if _, ok := keyCheckerOf(t); ok {
+		// A value with a form of keys (a break) is an object, never null.
+		return doorstep.Errorf(doorstep.EINVALID, path, "must be a JSON object")
+	}
 	if t == nil || tok == nil || reflect.PointerTo(t).Implements(unmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType) {
 		return nil
 	}
