@@ -70,7 +70,17 @@ func (w Window) Duration() time.Duration { return w.End.Sub(w.Start) }
 type Shift struct {
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
-	Breaks []Window  `json:"breaks,omitempty"`
+	Breaks []Break   `json:"breaks,omitempty"`
+}
+
+// HasFlexibleBreak reports whether any break of s floats.
+func (s *Shift) HasFlexibleBreak() bool {
+	for i := range s.Breaks {
+		if !s.Breaks[i].Fixed() {
+			return true
+		}
+	}
+	return false
 }
 
 // Worker is a person who serves households. Location is the last reported

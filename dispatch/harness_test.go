@@ -179,7 +179,7 @@ func worker(id string, home doorstep.Location, shifts []doorstep.Shift, skills .
 func shift(start, end time.Time, breaks ...time.Time) doorstep.Shift {
 	s := doorstep.Shift{Start: start, End: end}
 	for i := 0; i+1 < len(breaks); i += 2 {
-		s.Breaks = append(s.Breaks, doorstep.Window{Start: breaks[i], End: breaks[i+1]})
+		s.Breaks = append(s.Breaks, doorstep.FixedBreak(breaks[i], breaks[i+1]))
 	}
 	return s
 }
@@ -315,8 +315,8 @@ func classBound(u doorstep.Urgency) time.Duration {
 func checkBreaks(w *doorstep.Worker, b *doorstep.Booking) error {
 	for _, sh := range w.Shifts {
 		for _, br := range sh.Breaks {
-			if b.Arrival.Before(br.End) && br.Start.Before(b.End) {
-				return fmt.Errorf("%v (arrival %v) meets the break %v..%v", b, b.Arrival, br.Start, br.End)
+			if br.Fixed() && b.Arrival.Before(br.Latest) && br.Earliest.Before(b.End) {
+				return fmt.Errorf("%v (arrival %v) meets the break %v..%v", b, b.Arrival, br.Earliest, br.Latest)
 			}
 		}
 	}
@@ -366,13 +366,13 @@ func tripBeforeBreak(w *doorstep.Worker, p, s *schedule.Stop) bool {
 	}
 	depart := p.End
 	for _, b := range sh.Breaks {
-		if !b.End.After(depart) || !b.Start.Before(s.Start) {
+		if !b.Fixed() || !b.Latest.After(depart) || !b.Earliest.Before(s.Start) {
 			continue
 		}
-		if fits(depart, b.Start) {
+		if fits(depart, b.Earliest) {
 			return true
 		}
-		depart = b.End
+		depart = b.Latest
 	}
 	return fits(depart, s.Start)
 }

@@ -115,6 +115,25 @@ func TestHandChecked(t *testing.T) {
 			want:    []want{{arrival: at(12, 41, 15), start: at(12, 41, 15), end: at(14, 11, 15)}},
 		},
 		{
+			// The half hour floats in 11:00-14:00: taken after the job.
+			name:    "flexible break: taken after the job",
+			shift:   "18:00",
+			breaks:  `[{"earliest": "11:00", "latest": "14:00", "minutes": 30}]`,
+			horizon: 4,
+			rows:    []string{"11:00 " + p1 + " normal"},
+			want:    []want{{arrival: at(11, 11, 15), start: at(11, 11, 15), end: at(12, 41, 15)}},
+		},
+		{
+			// The half hour must be over by 12:00 and the job would run
+			// through: the worker takes it first, 11:00-11:30, then leaves.
+			name:    "flexible break: taken before the job",
+			shift:   "18:00",
+			breaks:  `[{"earliest": "11:00", "latest": "12:00", "minutes": 30}]`,
+			horizon: 4,
+			rows:    []string{"11:00 " + p1 + " normal"},
+			want:    []want{{arrival: at(11, 41, 15), start: at(11, 41, 15), end: at(13, 11, 15)}},
+		},
+		{
 			name:    "urgent while the only worker is busy: unserved",
 			shift:   "18:00",
 			horizon: 2,
@@ -177,6 +196,16 @@ func TestHandChecked(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestFlexibleBreakUtilisation: a flexible break's minutes leave the
+// shift's minutes as a fixed break's do: 90 booked of 600 - 30.
+func TestFlexibleBreakUtilisation(t *testing.T) {
+	s := MustParse(t, soloScenario(policies[0], "18:00", `[{"earliest": "11:00", "latest": "14:00", "minutes": 30}]`, 10))
+	r := MustRun(t, s, Options{Open: memTrace(trace("11:00 " + p1 + " normal"))})
+	if u := r.Variants[0].Totals.Utilisation; u == nil || *u != 0.1579 {
+		t.Errorf("utilisation %v, want 90/570 = 0.1579", u)
 	}
 }
 

@@ -210,7 +210,10 @@ func (e *engine) report() *VariantReport {
 		for _, sh := range wk.Shifts {
 			l.addSpan(row, sh.Start, earliest(sh.End, hend), 1)
 			for _, b := range sh.Breaks {
-				l.addSpan(row, b.Start, earliest(b.End, hend), -1)
+				// A flexible break's minutes are spread evenly over its
+				// range (a fixed break's fill it).
+				share := b.Duration.Minutes() / b.Latest.Sub(b.Earliest).Minutes()
+				l.addSpan(row, b.Earliest, earliest(b.Latest, hend), -share)
 			}
 		}
 		brow := l.booked[w*hours : (w+1)*hours]
