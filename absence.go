@@ -26,19 +26,26 @@ func (w *Worker) Absent(away Window) []Shift {
 }
 
 // piece is the part [start, end) of shift sh, with the parts of its breaks
-// that fall inside it.
+// that fall inside it: a fixed break keeps the part of its window inside
+// the piece; a flexible one keeps its minutes, at most the part of its
+// range left inside the piece.
 func piece(sh Shift, start, end time.Time) Shift {
 	p := Shift{Start: start, End: end}
 	for _, b := range sh.Breaks {
-		if b.Start.Before(start) {
-			b.Start = start
+		fixed := b.Fixed()
+		if b.Earliest.Before(start) {
+			b.Earliest = start
 		}
-		if b.End.After(end) {
-			b.End = end
+		if b.Latest.After(end) {
+			b.Latest = end
 		}
-		if b.End.After(b.Start) {
-			p.Breaks = append(p.Breaks, b)
+		if !b.Latest.After(b.Earliest) {
+			continue
 		}
+		if span := b.Latest.Sub(b.Earliest); fixed || b.Duration > span {
+			b.Duration = span
+		}
+		p.Breaks = append(p.Breaks, b)
 	}
 	return p
 }

@@ -17,7 +17,7 @@ func TestAbsent(t *testing.T) {
 	}
 	h := func(hh, mm int) time.Time { return time.Date(2026, 11, 23, hh, mm, 0, 0, berlin) }
 	win := func(a, b time.Time) doorstep.Window { return doorstep.Window{Start: a, End: b} }
-	day := doorstep.Shift{Start: h(8, 0), End: h(18, 0), Breaks: []doorstep.Window{win(h(12, 0), h(12, 30))}}
+	day := doorstep.Shift{Start: h(8, 0), End: h(18, 0), Breaks: []doorstep.Break{doorstep.FixedBreak(h(12, 0), h(12, 30))}}
 	eve := doorstep.Shift{Start: h(20, 0), End: h(22, 0)}
 	tests := []struct {
 		name string
@@ -32,7 +32,7 @@ func TestAbsent(t *testing.T) {
 		{"the afternoon: the shift ends earlier", win(h(15, 0), h(19, 0)),
 			[]doorstep.Shift{{Start: h(8, 0), End: h(15, 0), Breaks: day.Breaks}, eve}},
 		{"inside: split, the break cut", win(h(12, 15), h(14, 0)), []doorstep.Shift{
-			{Start: h(8, 0), End: h(12, 15), Breaks: []doorstep.Window{win(h(12, 0), h(12, 15))}},
+			{Start: h(8, 0), End: h(12, 15), Breaks: []doorstep.Break{doorstep.FixedBreak(h(12, 0), h(12, 15))}},
 			{Start: h(14, 0), End: h(18, 0)}, eve}},
 		// Given in UTC, the pieces keep their shift's zone.
 		{"in another zone", win(h(9, 0).UTC(), h(10, 0).UTC()), []doorstep.Shift{
@@ -54,5 +54,28 @@ func TestAbsent(t *testing.T) {
 				t.Errorf("the worker was modified: %v", w.Shifts)
 			}
 		})
+	}
+}
+
+// A flexible lunch (30 minutes anywhere in 11:00-14:00) keeps its minutes
+// in what is left of its range, or what fits of it.
+func TestAbsentFlexibleBreak(t *testing.T) {
+	h := func(hh, mm int) time.Time { return time.Date(2026, 11, 23, hh, mm, 0, 0, time.UTC) }
+	lunch := doorstep.FlexibleBreak(h(11, 0), h(14, 0), 30*time.Minute)
+	w := &doorstep.Worker{ID: "w", Shifts: []doorstep.Shift{{Start: h(8, 0), End: h(18, 0), Breaks: []doorstep.Break{lunch}}}}
+	for _, tt := range []struct {
+		name string
+		away doorstep.Window
+		want []doorstep.Shift
+	}{
+		{"the range shrinks, the minutes stay", doorstep.Window{Start: h(13, 0), End: h(15, 0)}, []doorstep.Shift{
+			{Start: h(8, 0), End: h(13, 0), Breaks: []doorstep.Break{doorstep.FlexibleBreak(h(11, 0), h(13, 0), 30*time.Minute)}},
+			{Start: h(15, 0), End: h(18, 0)}}},
+		{"cut to what fits", doorstep.Window{Start: h(11, 15), End: h(18, 0)}, []doorstep.Shift{
+			{Start: h(8, 0), End: h(11, 15), Breaks: []doorstep.Break{doorstep.FlexibleBreak(h(11, 0), h(11, 15), 15*time.Minute)}}}},
+	} {
+		if diff := cmp.Diff(w.Absent(tt.away), tt.want); diff != "" {
+			t.Errorf("%s (-got +want):\n%s", tt.name, diff)
+		}
 	}
 }

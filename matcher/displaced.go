@@ -107,7 +107,10 @@ func stretched(w *doorstep.Worker, pinned schedule.Stop) *doorstep.Worker {
 	}
 	// What the merged shift may not use: the breaks of its shifts and the
 	// time between them.
+	// A flexible break stays flexible: the planner keeps room for it in
+	// the idle time of the merged shift.
 	var off []doorstep.Window
+	var flexible []doorstep.Break
 	at := lo
 	for i, sh := range w.Shifts {
 		if !merged[i] {
@@ -116,7 +119,13 @@ func stretched(w *doorstep.Worker, pinned schedule.Stop) *doorstep.Worker {
 		if sh.Start.After(at) {
 			off = append(off, doorstep.Window{Start: at, End: sh.Start})
 		}
-		off = append(off, sh.Breaks...)
+		for _, b := range sh.Breaks {
+			if b.Fixed() {
+				off = append(off, doorstep.Window{Start: b.Earliest, End: b.Latest})
+			} else {
+				flexible = append(flexible, b)
+			}
+		}
 		at = sh.End
 	}
 	if hi.After(at) && !at.Equal(lo) {
@@ -125,12 +134,14 @@ func stretched(w *doorstep.Worker, pinned schedule.Stop) *doorstep.Worker {
 	one := doorstep.Shift{Start: lo, End: hi}
 	for _, b := range off {
 		if b.Start.Before(pinned.Start) {
-			one.Breaks = append(one.Breaks, doorstep.Window{Start: b.Start, End: minTime(b.End, pinned.Start)})
+			one.Breaks = append(one.Breaks, doorstep.FixedBreak(b.Start, minTime(b.End, pinned.Start)))
 		}
 		if b.End.After(pinned.End) {
-			one.Breaks = append(one.Breaks, doorstep.Window{Start: maxTime(b.Start, pinned.End), End: b.End})
+			one.Breaks = append(one.Breaks, doorstep.FixedBreak(maxTime(b.Start, pinned.End), b.End))
 		}
 	}
+	one.Breaks = append(one.Breaks, flexible...)
+	slices.SortStableFunc(one.Breaks, func(a, b doorstep.Break) int { return a.Earliest.Compare(b.Earliest) })
 	c := *w
 	c.Shifts = nil
 	placed := false

@@ -64,7 +64,7 @@ func TestFit(t *testing.T) {
 			return w
 		}, day(), clock(8, 0), map[string]string{"b3": matcher.DisplacedShift}, []string{"b1", "b2"}},
 		{"a break across a job", func(w *doorstep.Worker) *doorstep.Worker {
-			w.Shifts[0].Breaks = []doorstep.Window{{Start: clock(13, 30), End: clock(13, 45)}}
+			w.Shifts[0].Breaks = []doorstep.Break{doorstep.FixedBreak(clock(13, 30), clock(13, 45))}
 			return w
 		}, day(), clock(8, 0), map[string]string{"b2": matcher.DisplacedShift}, []string{"b1", "b3"}},
 		{"skill removed", func(w *doorstep.Worker) *doorstep.Worker {
@@ -263,7 +263,7 @@ func TestOverranAcrossShifts(t *testing.T) {
 	m := mustMatcher(t, matcher.Config{Travel: gridTravel{}})
 	w := newWorker("a", "cleaning")
 	w.Shifts = []doorstep.Shift{{Start: clock(8, 0), End: clock(12, 0)}, {Start: clock(13, 0), End: clock(20, 0),
-		Breaks: []doorstep.Window{{Start: clock(15, 0), End: clock(15, 30)}}}}
+		Breaks: []doorstep.Break{doorstep.FixedBreak(clock(15, 0), clock(15, 30))}}}
 	tests := []struct {
 		name      string
 		job       [2]time.Time // the overrunning job, as planned
