@@ -235,7 +235,7 @@ func TestWorkerFlexibleBreaks(t *testing.T) {
 	}
 	r := h.do(t, http.MethodPut, "/v1/workers/w-1", keyOps, w)
 	wantStatus(t, r, http.StatusCreated)
-	if diff := cmp.Diff(decodeBody[doorstep.Worker](t, r), w); diff != "" {
+	if diff := cmp.Diff(decodeBody[workerChanged](t, r).Worker, w); diff != "" {
 		t.Errorf("PUT (-got +want):\n%s", diff)
 	}
 	r = h.do(t, http.MethodGet, "/v1/workers/w-1", keyOps, nil)
