@@ -95,7 +95,7 @@ var DefaultWeights = Weights{
 
 // DefaultProtection is the default Weights.Protection (see bench/RESULTS.md,
 // "Urgent capacity protection").
-const DefaultProtection = 0
+const DefaultProtection = 300
 
 // Config configures a Matcher. The zero value is usable: every zero field
 // takes its default.
@@ -123,6 +123,9 @@ func (c *Config) validate() error {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("matcher: weights must be finite and non-negative, got %+v", w)
 		}
+	}
+	if err := c.Urgent.Validate(); err != nil {
+		return err
 	}
 	switch {
 	case c.MaxOptions == 0:
