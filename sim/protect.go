@@ -132,3 +132,21 @@ func onShift(w *doorstep.Worker, t time.Time) bool {
 	}
 	return false
 }
+
+// UrgentProfile returns the urgent profile the simulation of s prices
+// normal jobs with in its first variant (the roster of that variant, the
+// demand of the scenario), for a server to load (doorstep simulate writes
+// it as urgent-profile.json, doorstep serve -urgent-profile reads it).
+// opts.Open is needed for a replayed trace.
+func (s *Scenario) UrgentProfile(opts Options) (*matcher.UrgentProfile, error) {
+	d, err := s.drawDemand(&opts)
+	if err != nil {
+		return nil, err
+	}
+	v := &s.variants()[0]
+	workers, _, err := s.buildRoster(0, v)
+	if err != nil {
+		return nil, err
+	}
+	return s.urgentProfile(workers, s.variantDemand(0, v, d.arrivals)), nil
+}
