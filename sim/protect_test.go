@@ -84,7 +84,8 @@ func TestUrgentProfile(t *testing.T) {
 // on the day plumber 0 + 33 at 07:00: it starts at 01:00 and the urgent
 // call finds the night plumber free. With protection off it is booked at
 // 21:00 until 22:30, past the urgent call's deadline of 22:20, and the call
-// goes unserved.
+// goes unserved; the same under the greedy policy, which books earliest
+// slots and knows no profile.
 func TestProtectionInTheSimulator(t *testing.T) {
 	const tmpl = `{"name": "night", "seed": 1, "start": "2025-06-02T18:00:00Z", "horizon_hours": 6, %s
 	  "roster": {"shifts": [{"name": "night", "start": "21:00", "end": "07:00"}, {"name": "day", "start": "07:00", "end": "15:00"}],
@@ -104,6 +105,7 @@ func TestProtectionInTheSimulator(t *testing.T) {
 	}{
 		{"default: the night kept free", "", at(24+1, 0, 0), true},
 		{"protection off: the night taken", off, at(21, 0, 0), false},
+		{"greedy knows no profile: the night taken", `"policy": {"name": "greedy"},`, at(21, 0, 0), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
