@@ -7,7 +7,7 @@ and greedy, over seeds, and prints mean (sd) per cell and paired per-seed
 differences against a reference weight.
 
   python3 bench/protect.py BINARY SEEDS WEIGHTS [REF]
-  e.g. python3 bench/protect.py /tmp/protect/doorstep 1-10 0,default 0
+  e.g. python3 bench/protect.py /tmp/protect/doorstep 1-10 default,0 0
 
 WEIGHTS are protection weights ("default": the matcher's default weights,
 untouched); every other weight keeps matcher.DefaultWeights. Greedy runs with
@@ -71,6 +71,11 @@ def main():
             u = [r["unserved"] - b["unserved"] for r, b in zip(rs, cells[ref])]
             row += [ms(d), "%d/%d" % (sum(x > 0 for x in d), len(d)), ms(u), str(all(x < 0 for x in u))]
             print("| " + " | ".join(row) + " |")
+        for w in weights:
+            d = [(r["urgent_on_time_share"] - g["urgent_on_time_share"]) * 100 for r, g in zip(cells[w], cells["greedy"])]
+            u = [r["unserved"] - g["unserved"] for r, g in zip(cells[w], cells["greedy"])]
+            print("default w=%s minus greedy: urgent on time %s points, ahead on %d/%d seeds; unserved %s, fewer on every seed: %s"
+                  % (w, ms(d), sum(x > 0 for x in d), len(d), ms(u), all(x < 0 for x in u)))
         print()
         sys.stdout.flush()
 
