@@ -37,7 +37,10 @@ func at(h, m, s int) time.Time {
 }
 
 // soloScenario is one plumber on shift (with breaks, JSON) from 08:00 over
-// a horizon, replaying rows "HH:MM,lat,lng,urgency".
+// a horizon, replaying rows "HH:MM,lat,lng,urgency", with the default
+// weights but urgent-capacity protection off: these check the engine's
+// mechanics against earliest slots counted by hand (protection is checked
+// by matcher.TestProtection and TestProtectionInTheSimulator).
 func soloScenario(policy, shift, breaks string, horizon int) string {
 	if breaks == "" {
 		breaks = "[]"
@@ -45,6 +48,8 @@ func soloScenario(policy, shift, breaks string, horizon int) string {
 	return fmt.Sprintf(`{
   "name": "solo", "seed": 1, "start": "2025-06-02T08:00:00Z", "horizon_hours": %d,
   "policy": %s,
+  "matching": {"weights": {"travel": 1, "urgent_wait": 1, "normal_wait": 0.05, "rating": 6,
+    "fairness": 20, "preferred": 15, "continuity": 10, "protection": 0}},
   "roster": {
     "shifts": [{"name": "day", "start": "08:00", "end": %q, "breaks": %s}],
     "groups": [{"name": "solo", "count": 1, "skills": ["plumbing"], "shifts": ["day"],
