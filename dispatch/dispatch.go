@@ -1,8 +1,8 @@
 // Package dispatch holds Doorstep's use cases — quote, book, cancel,
 // reschedule, series, batch and the management of workers — each a short
 // loop: load the pool of candidates from the Store, ask the pure decision
-// core (matcher: ranking, rescue plans, unservable explanations, series
-// plans, batch selection), apply the decision in one atomic store step, and
+// core (matcher: ranking, plans that make room by moving bookings,
+// unservable explanations, series plans, batch selection), apply the decision in one atomic store step, and
 // retry when it loses a race. It also runs the Idempotency-Key protocol of
 // a booking (BookOnce, with typed outcomes) and a customer's erasure
 // (EraseCustomer). It knows nothing of HTTP: an answer to record is opaque
@@ -29,8 +29,9 @@ type Observer interface {
 	Unservable(class doorstep.Urgency)
 	// Conflict records a reservation that lost a race and was retried.
 	Conflict()
-	// Rescued records an urgent request served by moving a normal booking.
-	Rescued()
+	// Rescued records a request of class served by a plan that moved
+	// moves normal bookings (matcher.PlanRescue).
+	Rescued(class doorstep.Urgency, moves int)
 	// Solved records the assignment solver's time for one batch.
 	Solved(d time.Duration)
 }
@@ -41,7 +42,7 @@ func (nopObserver) Matched(doorstep.Urgency, int, time.Duration) {}
 func (nopObserver) Booked(doorstep.Urgency)                      {}
 func (nopObserver) Unservable(doorstep.Urgency)                  {}
 func (nopObserver) Conflict()                                    {}
-func (nopObserver) Rescued()                                     {}
+func (nopObserver) Rescued(doorstep.Urgency, int)                {}
 func (nopObserver) Solved(time.Duration)                         {}
 
 // Config configures a Service. Store is required; every other zero field

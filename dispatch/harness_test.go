@@ -66,7 +66,9 @@ func (c *clock) Advance(d time.Duration) {
 // has been matched (before it is committed).
 type observer struct {
 	booked, unservable, conflicts, rescued atomic.Int64
-	onBatch                                atomic.Pointer[func()]
+	// rescueMoves counts the bookings rescues moved.
+	rescueMoves atomic.Int64
+	onBatch     atomic.Pointer[func()]
 }
 
 func (o *observer) Matched(class doorstep.Urgency, _ int, _ time.Duration) {
@@ -79,8 +81,11 @@ func (o *observer) Matched(class doorstep.Urgency, _ int, _ time.Duration) {
 func (o *observer) Booked(doorstep.Urgency)     { o.booked.Add(1) }
 func (o *observer) Unservable(doorstep.Urgency) { o.unservable.Add(1) }
 func (o *observer) Conflict()                   { o.conflicts.Add(1) }
-func (o *observer) Rescued()                    { o.rescued.Add(1) }
-func (o *observer) Solved(time.Duration)        {}
+func (o *observer) Rescued(_ doorstep.Urgency, moves int) {
+	o.rescued.Add(1)
+	o.rescueMoves.Add(int64(moves))
+}
+func (o *observer) Solved(time.Duration) {}
 
 // env is one dispatch.Service on its own redis-server, with a settable clock.
 type env struct {

@@ -72,9 +72,9 @@ const (
 
 // reqAcc accumulates the request side of a Metrics.
 type reqAcc struct {
-	requests, urgent, onTime, normal, normalOK, unserved, jobs, rescues int
-	km                                                                  float64
-	arrivals                                                            []float64 // urgent, in minutes
+	requests, urgent, onTime, normal, normalOK, unserved, jobs, rescues, rescueMoves int
+	km                                                                               float64
+	arrivals                                                                         []float64 // urgent, in minutes
 }
 
 func (a *reqAcc) add(r *doorstep.Request, o *outcome) {
@@ -92,6 +92,7 @@ func (a *reqAcc) add(r *doorstep.Request, o *outcome) {
 	a.jobs++
 	if o.rescued {
 		a.rescues++
+		a.rescueMoves += o.moves
 	}
 	a.km += o.slot.DistanceKm
 	if urgent {
@@ -116,7 +117,7 @@ func (a *reqAcc) add(r *doorstep.Request, o *outcome) {
 func (a *reqAcc) metrics(shift, booked float64, values []float64) Metrics {
 	m := Metrics{
 		Requests: a.requests, UrgentRequests: a.urgent, NormalRequests: a.normal,
-		Unserved: a.unserved, Jobs: a.jobs, Rescues: a.rescues,
+		Unserved: a.unserved, Jobs: a.jobs, Rescues: a.rescues, RescueMoves: a.rescueMoves,
 		UrgentOnTimeShare:    ratio(float64(a.onTime), float64(a.urgent)),
 		NormalWithin24hShare: ratio(float64(a.normalOK), float64(a.normal)),
 		TravelKmPerJob:       ratio(a.km, float64(a.jobs)),
