@@ -161,7 +161,9 @@ func TestPlanRescueShapes(t *testing.T) {
 			w, "cleaning", []string{"cleaning"}, doorstep.Normal, clock(8, 0), win, 1
 		return b
 	}
-	win := func(h1, m1, h2, m2 int) *doorstep.Window { return &doorstep.Window{Start: clock(h1, m1), End: clock(h2, m2)} }
+	win := func(h1, m1, h2, m2 int) *doorstep.Window {
+		return &doorstep.Window{Start: clock(h1, m1), End: clock(h2, m2)}
+	}
 	worker := func(id string, home doorstep.Location, from, to time.Time, skills ...string) *doorstep.Worker {
 		return withShift(withHomeAt(newWorker(id, skills...), home), from, to)
 	}
@@ -171,7 +173,9 @@ func TestPlanRescueShapes(t *testing.T) {
 	urgent := func(d time.Duration) *doorstep.Request {
 		return &doorstep.Request{Service: "cleaning", Skills: []string{"cleaning"}, Location: base, Urgency: doorstep.Urgent, Duration: d, RequestedAt: now}
 	}
-	w2 := func() matcher.Candidate { return candOf(worker("w2", north, clock(12, 0), clock(20, 0), "cleaning"), 20) }
+	w2 := func() matcher.Candidate {
+		return candOf(worker("w2", north, clock(12, 0), clock(20, 0), "cleaning"), 20)
+	}
 	type move struct{ ID, From, To, Start string }
 	type want struct {
 		Worker, Start string
