@@ -191,6 +191,7 @@ type booking struct {
 	UpdatedAt   time.Time               `json:"updated_at,omitzero"`
 	LastChange  *doorstep.BookingChange `json:"last_change,omitempty"`
 	Rescue      *rescue                 `json:"rescue,omitempty"`
+	Moves       []rescue                `json:"moves,omitempty"`
 }
 
 type rescue struct {
