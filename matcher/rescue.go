@@ -11,11 +11,13 @@ import (
 )
 
 // Bounds of PlanRescue's search. They keep it bounded and deterministic
-// whatever the pool: the same pool always gives the same plan. The worker
-// and target bounds were chosen on the simulator's seeds 101-110 (twice the
-// 16 of each first tried served 1.5 to 3 more requests a day on the example
-// city; a ten times larger evaluation budget changed nothing: it does not
-// bind there); see bench/RESULTS.md, "Re-planning".
+// whatever the pool: the same pool always gives the same plan. They were
+// chosen on the simulator's seeds 101-110 (bench/RESULTS.md,
+// "Re-planning"): twice the 16 workers and targets first tried served 1.5
+// to 3 more requests a day on the example city; the evaluation budget
+// trades the last few plans for latency (3,000 served 0.6 more a day than
+// 1,000, 300 served 3 fewer) and caps the worst case (BenchmarkPlanRescue:
+// a city where nothing can move spends it all).
 const (
 	// MaxRescueWorkers bounds the workers PlanRescue tries to free: the
 	// nearest qualified candidates with a movable booking (for an urgent
@@ -36,8 +38,9 @@ const (
 	// the freed worker.
 	MaxRescueMoves = 2
 	// MaxRescueEvaluations bounds the slot searches (Evaluate) one plan
-	// costs; the search stops there and keeps the best plan found.
-	MaxRescueEvaluations = 3000
+	// costs (where a moved booking goes on a worker as read is searched
+	// once); the search stops there and keeps the best plan found.
+	MaxRescueEvaluations = 1000
 )
 
 // RescuePlan makes room for a request no candidate can serve as things
@@ -99,7 +102,8 @@ type Move struct {
 // Region.
 func (m *Matcher) PlanRescue(req *doorstep.Request, cands []Candidate, now time.Time, hist History) *RescuePlan {
 	p := &planner{m: m, req: req, job: schedule.JobFor(req, now), cands: cands, now: now, hist: hist,
-		budget: MaxRescueEvaluations, placed: map[string]float64{}, targets: map[string][]int{}}
+		budget: MaxRescueEvaluations, placed: map[string]float64{}, targets: map[string][]int{},
+		onRead: map[evalKey]evalResult{}}
 	return p.plan()
 }
 
@@ -116,6 +120,8 @@ type planner struct {
 	// booking's destinations (indices into cands), by booking id.
 	placed  map[string]float64
 	targets map[string][]int
+	// onRead caches where a booking goes on a candidate as read.
+	onRead map[evalKey]evalResult
 }
 
 // state is a plan in the making: copies of the candidates it touched, as
@@ -197,7 +203,7 @@ func (p *planner) plan() *RescuePlan {
 	var singles []freeing
 	freesAlone := map[string]bool{}
 	for _, f := range freed {
-		for _, b := range p.movable(&p.cands[f]) {
+		for _, b := range p.inTheWay(f, p.req, p.job, state{}) {
 			if fr, ok := p.free(f, b); ok {
 				singles = append(singles, fr)
 				freesAlone[b.ID] = true
@@ -213,7 +219,7 @@ func (p *planner) plan() *RescuePlan {
 		keep(p.chain(fr))
 	}
 	for _, f := range freed {
-		mov := p.movable(&p.cands[f])
+		mov := p.inTheWay(f, p.req, p.job, state{})
 		for k := 0; k+1 < len(mov); k++ {
 			if freesAlone[mov[k].ID] || freesAlone[mov[k+1].ID] {
 				continue // a chain covers it
@@ -278,6 +284,26 @@ func (p *planner) movable(c *Candidate) []*doorstep.Booking {
 	return out[:min(len(out), MaxRescueBookings)]
 }
 
+// wayReach is how far outside a job's range of starts (before its earliest
+// start, after its latest end) a booking may lie and still be in its way:
+// the travel to and from it. It is a bound on travel within a search, not
+// a promise: a booking farther off is never tried.
+const wayReach = 2 * time.Hour
+
+// inTheWay returns the movable bookings of candidate i (as st has it) that
+// may keep job (of req) off it: those within wayReach of the job's range,
+// or every movable one when the worker's daily cap is what refuses it.
+func (p *planner) inTheWay(i int, req *doorstep.Request, job schedule.Job, st state) []*doorstep.Booking {
+	mov := p.movable(&p.cands[i])
+	if _, reason := p.m.Evaluate(req, job, st.cand(p, i), History{}); reason == ReasonCap {
+		p.budget--
+		return mov
+	}
+	p.budget--
+	lo, hi := job.EarliestStart.Add(-wayReach), job.LatestStart.Add(job.Duration+wayReach)
+	return slices.DeleteFunc(mov, func(b *doorstep.Booking) bool { return !b.End.After(lo) || !b.Start.Before(hi) })
+}
+
 // free takes bookings bs off candidate f and places the request there.
 func (p *planner) free(f int, bs ...*doorstep.Booking) (freeing, bool) {
 	c := p.cands[f]
@@ -339,7 +365,7 @@ func (p *planner) place(st state, from int, b *doorstep.Booking) (state, bool) {
 	var best Option
 	bi := -1
 	for _, i := range p.targetsOf(st, from, b) {
-		o, ok := p.eval(mreq, mjob, st.cand(p, i), hist)
+		o, ok := p.evalOn(st, i, b, mreq, mjob, hist)
 		if !ok || o.WorkerID == b.WorkerID && o.Slot.Start.Equal(b.Start) {
 			continue // no slot, or no move at all
 		}
@@ -351,6 +377,34 @@ func (p *planner) place(st state, from int, b *doorstep.Booking) (state, bool) {
 		return state{}, false
 	}
 	return p.moved(st, bi, b, best), true
+}
+
+// evalOn evaluates moved booking b on candidate i as st has it. A
+// candidate the plan has not touched is as read, so its answer is kept
+// for the next plan that tries b there.
+func (p *planner) evalOn(st state, i int, b *doorstep.Booking, mreq *doorstep.Request, mjob schedule.Job, hist History) (Option, bool) {
+	if slices.ContainsFunc(st.touched, func(t touched) bool { return t.i == i }) {
+		return p.eval(mreq, mjob, st.cand(p, i), hist)
+	}
+	k := evalKey{b.ID, i}
+	if r, ok := p.onRead[k]; ok {
+		return r.o, r.ok
+	}
+	o, ok := p.eval(mreq, mjob, &p.cands[i], hist)
+	if ok || p.budget > 0 { // a refusal for want of budget is not an answer
+		p.onRead[k] = evalResult{o, ok}
+	}
+	return o, ok
+}
+
+type evalKey struct {
+	booking string
+	i       int
+}
+
+type evalResult struct {
+	o  Option
+	ok bool
 }
 
 // moved returns st with booking b on candidate i at option o.
@@ -438,7 +492,7 @@ func (p *planner) chain(fr freeing) *state {
 	var best *state
 	for _, w := range ws {
 		c := fr.st.cand(p, w)
-		for _, other := range p.movable(&p.cands[w]) {
+		for _, other := range p.inTheWay(w, mreq, mjob, fr.st) {
 			if other.ID == b.ID || !slices.ContainsFunc(c.Timeline, func(s schedule.Stop) bool { return s.BookingID == other.ID }) {
 				continue
 			}
