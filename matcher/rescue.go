@@ -24,7 +24,7 @@ const (
 	// request, only those that could reach it within the hour).
 	MaxRescueWorkers = 32
 	// MaxRescueBookings bounds the movable bookings examined per worker,
-	// earliest start first.
+	// earliest start first among those in the way (see inTheWay).
 	MaxRescueBookings = 12
 	// MaxRescueTargets bounds the workers a moved booking may go to: the
 	// workers the plan already touches, then the nearest qualified
@@ -271,8 +271,7 @@ func (p *planner) freeable() []int {
 }
 
 // movable returns c's bookings a plan may move — normal, confirmed, not
-// started (the worker has not arrived) — by start, at most
-// MaxRescueBookings.
+// started (the worker has not arrived) — by start.
 func (p *planner) movable(c *Candidate) []*doorstep.Booking {
 	var out []*doorstep.Booking
 	for _, b := range c.Bookings {
@@ -281,7 +280,7 @@ func (p *planner) movable(c *Candidate) []*doorstep.Booking {
 		}
 	}
 	slices.SortFunc(out, func(a, b *doorstep.Booking) int { return a.Start.Compare(b.Start) })
-	return out[:min(len(out), MaxRescueBookings)]
+	return out
 }
 
 // wayReach is how far outside a job's range of starts (before its earliest
@@ -292,16 +291,16 @@ const wayReach = 2 * time.Hour
 
 // inTheWay returns the movable bookings of candidate i (as st has it) that
 // may keep job (of req) off it: those within wayReach of the job's range,
-// or every movable one when the worker's daily cap is what refuses it.
+// or every movable one when the worker's daily cap is what refuses it; the
+// first MaxRescueBookings by start.
 func (p *planner) inTheWay(i int, req *doorstep.Request, job schedule.Job, st state) []*doorstep.Booking {
 	mov := p.movable(&p.cands[i])
-	if _, reason := p.m.Evaluate(req, job, st.cand(p, i), History{}); reason == ReasonCap {
-		p.budget--
-		return mov
-	}
 	p.budget--
-	lo, hi := job.EarliestStart.Add(-wayReach), job.LatestStart.Add(job.Duration+wayReach)
-	return slices.DeleteFunc(mov, func(b *doorstep.Booking) bool { return !b.End.After(lo) || !b.Start.Before(hi) })
+	if _, reason := p.m.Evaluate(req, job, st.cand(p, i), History{}); reason != ReasonCap {
+		lo, hi := job.EarliestStart.Add(-wayReach), job.LatestStart.Add(job.Duration+wayReach)
+		mov = slices.DeleteFunc(mov, func(b *doorstep.Booking) bool { return !b.End.After(lo) || !b.Start.Before(hi) })
+	}
+	return mov[:min(len(mov), MaxRescueBookings)]
 }
 
 // free takes bookings bs off candidate f and places the request there.
