@@ -2,6 +2,7 @@ package dispatch_test
 
 import (
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -170,4 +171,46 @@ func TestMakeRoom(t *testing.T) {
 			e.verifyAll(t)
 		})
 	}
+}
+
+// TestMakeRoomConcurrent: two urgent requests race for the one chain plan
+// of TestMakeRoom ("chain of two"): the plan pins all three workers, so
+// one wins and the other, whose plan or reservation loses the race, reads
+// again and finds busy free right after the first urgent job (arriving
+// 10:50, just in time): it is booked without a move. Nothing is moved
+// twice or lost.
+func TestMakeRoomConcurrent(t *testing.T) {
+	e := newEnv(t, at(8, 0), nil)
+	e.put(t, worker("busy", base, []doorstep.Shift{shift(at(8, 0), at(12, 0))}, "cleaning", "plumbing"),
+		worker("w2", base, []doorstep.Shift{shift(at(12, 0), at(14, 0))}), worker("w3", base, []doorstep.Shift{shift(at(14, 0), at(20, 0))}))
+	b1 := e.book(t, normal(base, mins(90), at(10, 0), at(12, 15))).Booking
+	b2 := e.book(t, normal(base, mins(90), at(12, 0), at(20, 0))).Booking
+	e.clk.Set(at(9, 50))
+	var wg sync.WaitGroup
+	res := make([]*dispatch.Booked, 2)
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Go(func() { res[i], errs[i] = e.svc.Book(t.Context(), urgent("plumbing", base, mins(60)), tenant) })
+	}
+	wg.Wait()
+	var moves []int
+	for i := range 2 {
+		if errs[i] != nil {
+			t.Fatalf("request %d: %v", i, errs[i])
+		}
+		if b := e.get(t, res[i].Booking.ID); b.WorkerID != "busy" || b.Status != doorstep.StatusConfirmed {
+			t.Errorf("urgent booking %v (%s), want on busy", b, b.Status)
+		}
+		moves = append(moves, len(res[i].Moves))
+	}
+	slices.Sort(moves)
+	if !slices.Equal(moves, []int{0, 2}) || e.obs.rescued.Load() != 1 || e.obs.rescueMoves.Load() != 2 {
+		t.Errorf("moves per answer %v, %d plans moving %d reported; want one plain, one chain", moves, e.obs.rescued.Load(), e.obs.rescueMoves.Load())
+	}
+	for id, w := range map[string]string{b1.ID: "w2", b2.ID: "w3"} {
+		if got := e.get(t, id); got.WorkerID != w || got.Status != doorstep.StatusConfirmed || got.Version != 2 {
+			t.Errorf("booking %v (%s, version %d), want on %s at version 2", got, got.Status, got.Version, w)
+		}
+	}
+	e.verifyAll(t)
 }
