@@ -258,8 +258,9 @@ func (b *Booking) Request() *Request {
 
 // Reasons of a BookingChange.
 const (
-	// ChangeRescue: moved, maybe by another owner's urgent request, to free
-	// its worker (its promise kept: same window, within 24 hours).
+	// ChangeRescue: moved, maybe by another owner's request (urgent or
+	// normal), to make room for it (its promise kept: same window, or the
+	// same start without one, within 24 hours).
 	ChangeRescue = "rescue"
 	// ChangeReschedule: moved to a new window by its owner.
 	ChangeReschedule = "reschedule"

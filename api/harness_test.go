@@ -192,6 +192,7 @@ type booking struct {
 	LastChange  *doorstep.BookingChange `json:"last_change,omitempty"`
 	AtRisk      *doorstep.AtRisk        `json:"at_risk,omitempty"`
 	Rescue      *rescue                 `json:"rescue,omitempty"`
+	Moves       []rescue                `json:"moves,omitempty"`
 }
 
 // workerChanged is the answer to a worker's PUT or absence.

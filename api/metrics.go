@@ -26,7 +26,7 @@ type Metrics struct {
 	bookings    *prometheus.CounterVec
 	unservable  *prometheus.CounterVec
 	conflicts   prometheus.Counter
-	rescues     prometheus.Counter
+	rescues     *prometheus.CounterVec
 	replanned   *prometheus.CounterVec
 	redisErrors prometheus.Counter
 	shed        prometheus.Counter
@@ -60,9 +60,10 @@ func NewMetrics() *Metrics {
 	m.conflicts = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "doorstep_reservation_conflicts_total", Help: "Reservations that lost a race and were retried.",
 	})
-	m.rescues = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "doorstep_rescues_total", Help: "Urgent requests served by moving a normal booking to another worker or a later slot.",
-	})
+	m.rescues = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "doorstep_rescues_total",
+		Help: "Requests served by moving not-yet-started normal bookings (to another worker or another time, inside their promises), by class and by how many bookings the plan moved.",
+	}, []string{"class", "moves"})
 	m.replanned = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "doorstep_replanned_bookings_total",
 		Help: "Bookings re-planned because their worker changed (cause: profile, retired, absence, overrun), by outcome: moved inside their promise, or marked at risk.",
@@ -123,7 +124,9 @@ func (m *Metrics) Unservable(class doorstep.Urgency) {
 }
 
 // Rescued implements dispatch.Observer.
-func (m *Metrics) Rescued() { m.rescues.Inc() }
+func (m *Metrics) Rescued(class doorstep.Urgency, moves int) {
+	m.rescues.WithLabelValues(string(class), strconv.Itoa(moves)).Inc()
+}
 
 // Replanned implements dispatch.Observer.
 func (m *Metrics) Replanned(cause string, moved, atRisk int) {

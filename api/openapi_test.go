@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/doorstep-dev/doorstep/api"
+	"github.com/doorstep-dev/doorstep/matcher"
 	"github.com/go-chi/chi/v5"
 	"github.com/google/go-cmp/cmp"
 )
@@ -439,4 +440,20 @@ func jsonType(v any) string {
 		return "object"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// TestOpenAPIMovesBound: the document bounds a booking's moves as the
+// planner does (matcher.MaxRescueMoves).
+func TestOpenAPIMovesBound(t *testing.T) {
+	d := mustDoc(t)
+	for _, schema := range []string{"Booking", "MatchResponse"} {
+		s := mustResolve(t, d, map[string]any{"$ref": "#/components/schemas/" + schema})
+		moves, ok := s["properties"].(map[string]any)["moves"].(map[string]any)
+		if !ok {
+			t.Fatalf("schema %s has no moves", schema)
+		}
+		if got := moves["maxItems"]; fmt.Sprint(got) != strconv.Itoa(matcher.MaxRescueMoves) {
+			t.Errorf("%s.moves maxItems = %v, want %d", schema, got, matcher.MaxRescueMoves)
+		}
+	}
 }

@@ -83,12 +83,14 @@ type bookingJSON struct {
 	// AtRisk is set while nobody can serve the booking as planned (its
 	// worker changed and nobody could take it inside its promise).
 	AtRisk *doorstep.AtRisk `json:"at_risk,omitempty"`
-	// Rescue is set when a normal booking moved to make room for this
-	// urgent one.
-	Rescue *rescueJSON `json:"rescue,omitempty"`
+	// Rescue is set when normal bookings moved to make room for this one:
+	// the first move (off the worker who took it); Moves lists every move,
+	// Rescue first.
+	Rescue *rescueJSON  `json:"rescue,omitempty"`
+	Moves  []rescueJSON `json:"moves,omitempty"`
 }
 
-// rescueJSON reports the normal booking an urgent booking displaced. That
+// rescueJSON reports a normal booking moved to make room for another. That
 // booking may be another booking system's: its id is shown only to its
 // owner and to admins; everyone gets MovedBookingRef (movedRef).
 type rescueJSON struct {
@@ -102,7 +104,19 @@ type rescueJSON struct {
 
 func bookedOut(bk *dispatch.Booked, viewer Principal) bookingJSON {
 	out := bookingOut(bk.Booking)
-	out.Rescue = rescueOut(bk.Rescue, viewer)
+	out.Rescue, out.Moves = rescueOut(bk.Rescue, viewer), movesOut(bk.Moves, viewer)
+	return out
+}
+
+// movesOut is every move of ms as viewer may see it; nil when none.
+func movesOut(ms []dispatch.Rescue, viewer Principal) []rescueJSON {
+	if len(ms) == 0 {
+		return nil
+	}
+	out := make([]rescueJSON, len(ms))
+	for i := range ms {
+		out[i] = *rescueOut(&ms[i], viewer)
+	}
 	return out
 }
 
@@ -183,14 +197,16 @@ type matchJSON struct {
 	Deadline   time.Time      `json:"deadline"`
 	Considered int            `json:"considered"`
 	Rejected   map[string]int `json:"rejected"`
-	// Rescue is set when the only option needs a normal booking moved:
-	// booking this request would make that move.
-	Rescue *rescueJSON `json:"rescue,omitempty"`
+	// Rescue is set when the only option needs normal bookings moved:
+	// booking this request would make those moves (Rescue the first,
+	// Moves every one).
+	Rescue *rescueJSON  `json:"rescue,omitempty"`
+	Moves  []rescueJSON `json:"moves,omitempty"`
 }
 
 func matchOut(q *dispatch.Quote, viewer Principal) matchJSON {
 	out := matchJSON{Options: make([]optionJSON, 0, len(q.Options)), Deadline: q.Deadline, Considered: q.Considered, Rejected: q.Rejected,
-		Rescue: rescueOut(q.Rescue, viewer)}
+		Rescue: rescueOut(q.Rescue, viewer), Moves: movesOut(q.Moves, viewer)}
 	for _, o := range q.Options {
 		out.Options = append(out.Options, optionJSON{
 			WorkerID: o.WorkerID, Start: o.Slot.Start, End: o.Slot.End, Arrival: o.Slot.Arrival,

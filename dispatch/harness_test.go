@@ -69,6 +69,8 @@ type observer struct {
 	onBatch                                atomic.Pointer[func()]
 	mu                                     sync.Mutex
 	replanned                              map[string][2]int // moved, at risk by cause
+	// rescueMoves counts the bookings rescues moved.
+	rescueMoves atomic.Int64
 }
 
 func (o *observer) Matched(class doorstep.Urgency, _ int, _ time.Duration) {
@@ -81,8 +83,6 @@ func (o *observer) Matched(class doorstep.Urgency, _ int, _ time.Duration) {
 func (o *observer) Booked(doorstep.Urgency)     { o.booked.Add(1) }
 func (o *observer) Unservable(doorstep.Urgency) { o.unservable.Add(1) }
 func (o *observer) Conflict()                   { o.conflicts.Add(1) }
-func (o *observer) Rescued()                    { o.rescued.Add(1) }
-func (o *observer) Solved(time.Duration)        {}
 func (o *observer) Replanned(cause string, moved, atRisk int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -92,6 +92,11 @@ func (o *observer) Replanned(cause string, moved, atRisk int) {
 	c := o.replanned[cause]
 	o.replanned[cause] = [2]int{c[0] + moved, c[1] + atRisk}
 }
+func (o *observer) Rescued(_ doorstep.Urgency, moves int) {
+	o.rescued.Add(1)
+	o.rescueMoves.Add(int64(moves))
+}
+func (o *observer) Solved(time.Duration) {}
 
 // env is one dispatch.Service on its own redis-server, with a settable clock.
 type env struct {

@@ -7,11 +7,11 @@
 // It is the decision core of Doorstep, and pure: it is handed a request, a
 // pool of candidates with their timelines, the clock reading and the
 // customer's history, does no I/O, and returns the decision — the ranked
-// options (Match), a rescue plan (PlanRescue), the explanation of an
-// unservable request (Explain, MainReason), a series plan (PlanSeries), a
-// batch's candidates and optimal assignment (BatchItems, Assign, over lsap),
-// the bookings a changed worker can no longer serve and where they go
-// (Fit, Overran, PlanDisplaced).
+// options (Match), a plan that moves bookings to make room (PlanRescue),
+// the explanation of an unservable request (Explain, MainReason), a series
+// plan (PlanSeries), a batch's candidates and optimal assignment
+// (BatchItems, Assign, over lsap), the bookings a changed worker can no
+// longer serve and where they go (Fit, Overran, PlanDisplaced).
 // The server (dispatch) and the simulator (sim) both decide through it, and
 // it is tested and benchmarked without Redis. A worker qualifies by
 // doorstep.Worker.Qualifies, the one qualification rule.
@@ -169,7 +169,7 @@ type Candidate struct {
 	// one atomic step share it. Only PlanRescue and PlanSeries need it.
 	Region string
 	// Bookings are the confirmed bookings the timeline was built from;
-	// only PlanRescue needs them (it moves one).
+	// only PlanRescue needs them (it moves some).
 	Bookings []*doorstep.Booking
 }
 
