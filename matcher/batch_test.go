@@ -27,16 +27,21 @@ func all(n int) []int {
 }
 
 // An urgent request is served before a normal one even when serving the
-// normal one would be cheaper.
+// normal one would be cheaper. The worker's shift ends at 11:00: the
+// urgent job (50 min away) runs 09:50-10:50 and leaves no time for the
+// normal one (49 min back), and the normal one first (09:01-10:01) makes
+// the urgent arrival 10:50, past its 10:00 deadline.
 func TestAssignUrgentFirst(t *testing.T) {
 	m := mustMatcher(t, matcher.Config{Travel: gridTravel{}})
 	now := clock(9, 0)
-	workers := []matcher.Candidate{{Worker: newWorker("w", "s")}}
+	w := newWorker("w", "s")
+	w.Shifts = []doorstep.Shift{{Start: clock(8, 0), End: clock(11, 0)}}
+	workers := []matcher.Candidate{{Worker: w}}
 	items := []matcher.BatchItem{
 		{Request: request(doorstep.Normal, at(1, 0), now, time.Hour, "s"), Candidates: []int{0}},
 		{Request: request(doorstep.Urgent, at(50, 0), now, time.Hour, "s"), Candidates: []int{0}},
 	}
-	res, err := m.Assign(items, workers, now, matcher.BatchOptions{MaxRounds: 1})
+	res, err := m.Assign(items, workers, now, matcher.BatchOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +87,9 @@ func TestAssignRejectsBadCandidates(t *testing.T) {
 	}
 }
 
-// TestAssignLexicographicOptimum checks one round of Assign against brute
-// force on thousands of small random instances: the most urgent requests
+// TestAssignLexicographicOptimum checks one round of Assign's construction
+// (no exact or improvement search after it) against brute force over
+// one-job-per-worker assignments on thousands of small random instances: the most urgent requests
 // served, then the most requests, then the least cost; and every
 // assignment obeys the hard rules (it is a feasible option of Evaluate).
 func TestAssignLexicographicOptimum(t *testing.T) {
@@ -131,7 +137,7 @@ func TestAssignLexicographicOptimum(t *testing.T) {
 		}
 		wantU, wantN, wantC := bruteLex(items, cost)
 		snapshot := slices.Clone(workers)
-		res, err := m.Assign(items, snapshot, now, matcher.BatchOptions{MaxRounds: 1})
+		res, err := m.Assign(items, snapshot, now, roundsOnly(1))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,6 +160,12 @@ func TestAssignLexicographicOptimum(t *testing.T) {
 			t.Fatalf("iter %d: got urgent %d, served %d, cost %v; brute force %d, %d, %v", iter, gotU, len(res.Assignments), gotC, wantU, wantN, wantC)
 		}
 	}
+}
+
+// roundsOnly is Assign's construction alone: n LSAP rounds, no exact or
+// improvement search, as Assign was before it optimised across rounds.
+func roundsOnly(n int) matcher.BatchOptions {
+	return matcher.BatchOptions{MaxRounds: n, ExactRequests: -1, ImproveBudget: -1}
 }
 
 // bruteLex enumerates every assignment (each item to a distinct worker or
@@ -245,6 +257,62 @@ func BenchmarkAssign(b *testing.B) {
 			}
 			b.ReportMetric(float64(assigned), "assigned")
 			b.ReportMetric(float64(solve.Microseconds())/1000, "solve-ms")
+		})
+	}
+}
+
+// TestAssignAcrossRounds is the case of issue 11: one worker, two normal
+// requests that both fit it one after the other. A (10 min away, no
+// window) is the cheaper; B (30 min away) must start by 09:45. A round
+// of one job per worker picks A (09:10-10:10), after which B cannot start
+// before 10:30, past its window: one served. Taking B first (09:30-10:30)
+// then A (travel 20 min: 10:50-11:50) serves both.
+//
+// Costs by hand (default weights; travel 1 a minute, normal wait 0.05 a
+// minute after the earliest start 09:00, fairness 20 per shift's worth of
+// booked minutes, shift 720 min): B = 30 + 0.05*30 = 31.5; A after B =
+// 20 + 0.05*110 + 20*60/720 = 27.1667; total 58.6667.
+func TestAssignAcrossRounds(t *testing.T) {
+	m := mustMatcher(t, matcher.Config{Travel: gridTravel{}})
+	now := clock(9, 0)
+	a := request(doorstep.Normal, at(10, 0), now, time.Hour, "s")
+	b := request(doorstep.Normal, at(30, 0), now, time.Hour, "s")
+	b.Window = &doorstep.Window{Start: clock(9, 0), End: clock(9, 45)}
+	tests := []struct {
+		name      string
+		items     []*doorstep.Request
+		wantStart []time.Time // by item; zero: unserved
+		wantCost  float64
+	}{
+		{"issue: cheaper first shuts the other out", []*doorstep.Request{a, b}, []time.Time{clock(10, 50), clock(9, 30)}, 31.5 + 20 + 5.5 + 20.0/12},
+		{"same, items the other way round", []*doorstep.Request{b, a}, []time.Time{clock(9, 30), clock(10, 50)}, 31.5 + 20 + 5.5 + 20.0/12},
+		{"alone, A is placed at once", []*doorstep.Request{a}, []time.Time{clock(9, 10)}, 10.5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorker("w", "s")
+			workers := []matcher.Candidate{{Worker: w}}
+			var items []matcher.BatchItem
+			for _, r := range tt.items {
+				items = append(items, matcher.BatchItem{Request: r, Candidates: []int{0}})
+			}
+			res, err := m.Assign(items, workers, now, matcher.BatchOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]time.Time, len(items))
+			for _, as := range res.Assignments {
+				got[as.Item] = as.Option.Slot.Start
+			}
+			if !slices.EqualFunc(got, tt.wantStart, time.Time.Equal) {
+				t.Errorf("starts = %v, want %v (unassigned %+v)", got, tt.wantStart, res.Unassigned)
+			}
+			if math.Abs(res.Objective-tt.wantCost) > 1e-6 {
+				t.Errorf("objective = %.4f, want %.4f", res.Objective, tt.wantCost)
+			}
+			if err := schedule.Verify(w, workers[0].Timeline, gridTravel{}); err != nil {
+				t.Errorf("timeline after the batch: %v", err)
+			}
 		})
 	}
 }
