@@ -95,7 +95,7 @@ const (
 	DefaultExactBudget = 20000
 	// DefaultImproveBudget bounds the slot evaluations of the improvement
 	// search.
-	DefaultImproveBudget = 200000
+	DefaultImproveBudget = 100000
 )
 
 // BatchOptions tune Assign. The zero value takes every default.
@@ -183,13 +183,12 @@ func (o *BatchOptions) fill() {
 // until none improves or ImproveBudget evaluations are spent.
 //
 // Bounds: for an exact component, its optimum; for another, the requests
-// with at least one candidate feasible on the timelines as read. That
-// bound holds when a worker's extra stops can only delay or block a job,
-// which is so when travel times obey the triangle inequality (geo.Linear
-// does; a measured travel table may not). BatchResult.Optimal says
-// whether the whole objective is proven optimal, Gap how far the served
-// counts may be from their bounds; the cost of a non-exact component has
-// no bound.
+// with a candidate that has a slot on its timeline as read when travel
+// takes no time (a relaxation: being feasible alone with travel is not
+// necessary, as a batch job may bring a worker nearer to another before a
+// break). BatchResult.Optimal says whether the whole objective is proven
+// optimal, Gap how far the served counts may be from their bounds; the
+// cost of a non-exact component has no bound.
 //
 // Assign updates the workers' timelines in place with the jobs assigned.
 func (m *Matcher) Assign(items []BatchItem, workers []Candidate, now time.Time, opts BatchOptions) (BatchResult, error) {
@@ -211,8 +210,13 @@ func (m *Matcher) Assign(items []BatchItem, workers []Candidate, now time.Time, 
 	res.Components = len(comps)
 	active := make([]bool, len(items)) // items left to the improvement search
 	for _, comp := range comps {
-		servable, urgent := s.feasibleCounts(comp)
-		if len(comp) <= opts.ExactRequests && servable > 0 {
+		servable, bound, urgent := s.feasibleCounts(comp)
+		if servable == 0 {
+			// No worker can take any of them first: nothing is served.
+			res.Exact++
+			continue
+		}
+		if len(comp) <= opts.ExactRequests {
 			if u, n, ok := s.solveExact(comp, opts.ExactBudget); ok {
 				res.Exact++
 				res.UrgentBound += u
@@ -220,11 +224,7 @@ func (m *Matcher) Assign(items []BatchItem, workers []Candidate, now time.Time, 
 				continue
 			}
 		}
-		if servable == 0 {
-			res.Exact++ // nothing can be served: trivially optimal
-			continue
-		}
-		res.ServedBound += servable
+		res.ServedBound += bound
 		res.UrgentBound += urgent
 		for _, i := range comp {
 			active[i] = true
@@ -243,30 +243,35 @@ func (m *Matcher) Assign(items []BatchItem, workers []Candidate, now time.Time, 
 // it takes, in insertion order, with their options and total cost, and
 // the timelines as read to replay them from.
 type batchState struct {
-	m       *Matcher
-	items   []BatchItem
-	jobs    []schedule.Job
-	workers []Candidate
-	orig    []schedule.Timeline // by worker: the timeline as read
-	seq     [][]int             // by worker: its batch items in insertion order
-	opts    [][]Option          // by worker: their options, as seq
-	cost    []float64           // by worker: the sum of opts' costs
-	where   []int               // by item: its worker, or -1
-	feas    [][]int             // by item: the candidates feasible on the timelines as read
-	touched []int               // workers that held a batch job at some point
-	evals   int
+	m         *Matcher
+	items     []BatchItem
+	jobs      []schedule.Job
+	workers   []Candidate
+	orig      []schedule.Timeline // by worker: the timeline as read
+	seq       [][]int             // by worker: its batch items in insertion order
+	opts      [][]Option          // by worker: their options, as seq
+	cost      []float64           // by worker: the sum of opts' costs
+	where     []int               // by item: its worker, or -1
+	feas      [][]int             // by item: the candidates feasible on the timelines as read
+	touched   []int               // workers that held a batch job at some point
+	isTouched []bool              // by worker: in touched
+	changed   []int               // by worker: the step of its last change
+	step      int                 // counts changes
+	evals     int
 }
 
 func newBatchState(m *Matcher, items []BatchItem, workers []Candidate, now time.Time) *batchState {
 	s := &batchState{
 		m: m, items: items, workers: workers,
-		jobs:  make([]schedule.Job, len(items)),
-		orig:  make([]schedule.Timeline, len(workers)),
-		seq:   make([][]int, len(workers)),
-		opts:  make([][]Option, len(workers)),
-		cost:  make([]float64, len(workers)),
-		where: make([]int, len(items)),
-		feas:  make([][]int, len(items)),
+		jobs:      make([]schedule.Job, len(items)),
+		orig:      make([]schedule.Timeline, len(workers)),
+		seq:       make([][]int, len(workers)),
+		opts:      make([][]Option, len(workers)),
+		cost:      make([]float64, len(workers)),
+		changed:   make([]int, len(workers)),
+		isTouched: make([]bool, len(workers)),
+		where:     make([]int, len(items)),
+		feas:      make([][]int, len(items)),
 	}
 	for i := range items {
 		s.jobs[i] = schedule.JobFor(items[i].Request, now)
@@ -297,15 +302,21 @@ func (s *batchState) stopOf(i int, o *Option) schedule.Stop {
 // returns the options and their total cost, or false when a job of seq
 // finds no feasible slot.
 func (s *batchState) replay(w int, seq []int) ([]Option, float64, bool) {
-	tl := s.orig[w]
-	opts := make([]Option, len(seq))
-	cost := 0.0
+	return s.replayFrom(w, s.orig[w], seq, nil, 0)
+}
+
+// replayFrom is replay from timeline tl, which already holds the jobs of
+// options pre (of total cost preCost) inserted before seq.
+func (s *batchState) replayFrom(w int, tl schedule.Timeline, seq []int, pre []Option, preCost float64) ([]Option, float64, bool) {
+	opts := make([]Option, len(pre), len(pre)+len(seq))
+	copy(opts, pre)
+	cost := preCost
 	for k, i := range seq {
 		o, reason := s.evaluate(i, w, tl)
 		if reason != "" {
 			return nil, 0, false
 		}
-		opts[k] = o
+		opts = append(opts, o)
 		cost += o.Cost
 		if k < len(seq)-1 {
 			tl = tl.Insert(s.stopOf(i, &o))
@@ -316,7 +327,8 @@ func (s *batchState) replay(w int, seq []int) ([]Option, float64, bool) {
 
 // set makes seq worker w's batch jobs, with their options and cost.
 func (s *batchState) set(w int, seq []int, opts []Option, cost float64) {
-	if s.seq[w] == nil && len(seq) > 0 {
+	if !s.isTouched[w] && len(seq) > 0 {
+		s.isTouched[w] = true
 		s.touched = append(s.touched, w)
 	}
 	for _, i := range s.seq[w] {
@@ -325,9 +337,8 @@ func (s *batchState) set(w int, seq []int, opts []Option, cost float64) {
 	for _, i := range seq {
 		s.where[i] = w
 	}
-	if seq == nil {
-		seq = []int{} // not nil: the worker stays touched
-	}
+	s.step++
+	s.changed[w] = s.step
 	s.seq[w], s.opts[w], s.cost[w] = seq, opts, cost
 }
 

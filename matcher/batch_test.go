@@ -165,7 +165,7 @@ func TestAssignLexicographicOptimum(t *testing.T) {
 // roundsOnly is Assign's construction alone: n LSAP rounds, no exact or
 // improvement search, as Assign was before it optimised across rounds.
 func roundsOnly(n int) matcher.BatchOptions {
-	return matcher.BatchOptions{MaxRounds: n, ExactRequests: -1, ImproveBudget: -1}
+	return matcher.BatchOptions{MaxRounds: n, ExactRequests: -1, ImproveBudget: -1} // n 0: DefaultMaxRounds
 }
 
 // bruteLex enumerates every assignment (each item to a distinct worker or
@@ -199,120 +199,93 @@ func bruteLex(items []matcher.BatchItem, cost [][]float64) (int, int, float64) {
 	return bestU, bestN, bestC
 }
 
-// BenchmarkAssign is a dispatch round: urgent requests over a city's
-// workers, candidate generation (the H3 index) included.
+// BenchmarkAssign is a dispatch round: requests over a city's workers,
+// candidate generation (the H3 index) included; "rounds" is the
+// construction alone (Assign before it optimised across rounds),
+// "optimal" the whole of Assign. The first two sizes are urgent requests
+// that one round places; the third, half normal, has four requests a
+// worker, so the rounds, the exact search and the improvement search all
+// work.
 func BenchmarkAssign(b *testing.B) {
-	for _, size := range []struct{ requests, workers int }{{100, 1000}, {1000, 5000}} {
-		b.Run(fmt.Sprintf("requests=%d/workers=%d", size.requests, size.workers), func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(1, 2))
-			now := clock(9, 0)
-			point := func() doorstep.Location { // a 20 km square
-				return doorstep.Location{Lat: 40.64 + rng.Float64()*0.18, Lng: -74.08 + rng.Float64()*0.237}
+	type size struct {
+		requests, workers int
+		normal            bool
+	}
+	for _, sz := range []size{{100, 1000, false}, {1000, 5000, false}, {400, 100, true}} {
+		for _, mode := range []struct {
+			name string
+			opts matcher.BatchOptions
+		}{{"rounds", roundsOnly(0)}, {"optimal", matcher.BatchOptions{}}} {
+			name := fmt.Sprintf("requests=%d/workers=%d/%s", sz.requests, sz.workers, mode.name)
+			if sz.normal {
+				name = fmt.Sprintf("requests=%d/workers=%d/mixed/%s", sz.requests, sz.workers, mode.name)
 			}
-			services := doorstep.DefaultCatalogue()
-			names := services.Names()
-			base := make([]matcher.Candidate, size.workers)
-			for j := range base {
-				w := newWorker(fmt.Sprintf("w%d", j))
-				w.Home = point()
-				for range 1 + rng.IntN(3) {
-					w.Skills = append(w.Skills, names[rng.IntN(len(names))])
-				}
-				w.Certificates = w.Skills
-				base[j] = matcher.Candidate{Worker: w}
-			}
-			reqs := make([]doorstep.Request, size.requests)
-			for i := range reqs {
-				reqs[i] = doorstep.Request{Service: names[rng.IntN(len(names))], Location: point(), Urgency: doorstep.Urgent, RequestedAt: now}
-				if err := services.Resolve(&reqs[i]); err != nil {
-					b.Fatal(err)
-				}
-			}
-			m := mustMatcher(b, matcher.Config{})
-			travel := m.Config().Travel
-			b.ReportAllocs()
-			var assigned int
-			var solve time.Duration
-			for b.Loop() {
-				workers := slices.Clone(base)
-				ix := matcher.NewIndex()
-				for j := range workers {
-					ix.Put(j, workers[j].Worker.Home)
-				}
-				items := make([]matcher.BatchItem, len(reqs))
-				for i := range reqs {
-					r := &reqs[i]
-					s := matcher.SearchFor(r, now, travel, 0)
-					keep := func(j int) bool {
-						w := workers[j].Worker
-						return doorstep.HasAll(w.Skills, r.Skills) && geo.DistanceKm(w.Home, r.Location) <= s.ReachKm
-					}
-					items[i] = matcher.BatchItem{Request: r, Candidates: ix.Nearest(nil, s, r.Location, 24, keep)}
-				}
-				res, err := m.Assign(items, workers, now, matcher.BatchOptions{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				assigned, solve = len(res.Assignments), res.Solve
-			}
-			b.ReportMetric(float64(assigned), "assigned")
-			b.ReportMetric(float64(solve.Microseconds())/1000, "solve-ms")
-		})
+			b.Run(name, func(b *testing.B) { benchAssign(b, sz.requests, sz.workers, sz.normal, mode.opts) })
+		}
 	}
 }
 
-// TestAssignAcrossRounds is the case of issue 11: one worker, two normal
-// requests that both fit it one after the other. A (10 min away, no
-// window) is the cheaper; B (30 min away) must start by 09:45. A round
-// of one job per worker picks A (09:10-10:10), after which B cannot start
-// before 10:30, past its window: one served. Taking B first (09:30-10:30)
-// then A (travel 20 min: 10:50-11:50) serves both.
-//
-// Costs by hand (default weights; travel 1 a minute, normal wait 0.05 a
-// minute after the earliest start 09:00, fairness 20 per shift's worth of
-// booked minutes, shift 720 min): B = 30 + 0.05*30 = 31.5; A after B =
-// 20 + 0.05*110 + 20*60/720 = 27.1667; total 58.6667.
-func TestAssignAcrossRounds(t *testing.T) {
-	m := mustMatcher(t, matcher.Config{Travel: gridTravel{}})
+func benchAssign(b *testing.B, nreq, nwork int, normal bool, opts matcher.BatchOptions) {
+	rng := rand.New(rand.NewPCG(1, 2))
 	now := clock(9, 0)
-	a := request(doorstep.Normal, at(10, 0), now, time.Hour, "s")
-	b := request(doorstep.Normal, at(30, 0), now, time.Hour, "s")
-	b.Window = &doorstep.Window{Start: clock(9, 0), End: clock(9, 45)}
-	tests := []struct {
-		name      string
-		items     []*doorstep.Request
-		wantStart []time.Time // by item; zero: unserved
-		wantCost  float64
-	}{
-		{"issue: cheaper first shuts the other out", []*doorstep.Request{a, b}, []time.Time{clock(10, 50), clock(9, 30)}, 31.5 + 20 + 5.5 + 20.0/12},
-		{"same, items the other way round", []*doorstep.Request{b, a}, []time.Time{clock(9, 30), clock(10, 50)}, 31.5 + 20 + 5.5 + 20.0/12},
-		{"alone, A is placed at once", []*doorstep.Request{a}, []time.Time{clock(9, 10)}, 10.5},
+	point := func() doorstep.Location { // a 20 km square
+		return doorstep.Location{Lat: 40.64 + rng.Float64()*0.18, Lng: -74.08 + rng.Float64()*0.237}
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			w := newWorker("w", "s")
-			workers := []matcher.Candidate{{Worker: w}}
-			var items []matcher.BatchItem
-			for _, r := range tt.items {
-				items = append(items, matcher.BatchItem{Request: r, Candidates: []int{0}})
-			}
-			res, err := m.Assign(items, workers, now, matcher.BatchOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := make([]time.Time, len(items))
-			for _, as := range res.Assignments {
-				got[as.Item] = as.Option.Slot.Start
-			}
-			if !slices.EqualFunc(got, tt.wantStart, time.Time.Equal) {
-				t.Errorf("starts = %v, want %v (unassigned %+v)", got, tt.wantStart, res.Unassigned)
-			}
-			if math.Abs(res.Objective-tt.wantCost) > 1e-6 {
-				t.Errorf("objective = %.4f, want %.4f", res.Objective, tt.wantCost)
-			}
-			if err := schedule.Verify(w, workers[0].Timeline, gridTravel{}); err != nil {
-				t.Errorf("timeline after the batch: %v", err)
-			}
-		})
+	services := doorstep.DefaultCatalogue()
+	names := services.Names()
+	base := make([]matcher.Candidate, nwork)
+	for j := range base {
+		w := newWorker(fmt.Sprintf("w%d", j))
+		w.Home = point()
+		for range 1 + rng.IntN(3) {
+			w.Skills = append(w.Skills, names[rng.IntN(len(names))])
+		}
+		w.Certificates = w.Skills
+		base[j] = matcher.Candidate{Worker: w}
 	}
+	reqs := make([]doorstep.Request, nreq)
+	for i := range reqs {
+		reqs[i] = doorstep.Request{Service: names[rng.IntN(len(names))], Location: point(), Urgency: doorstep.Urgent, RequestedAt: now}
+		if normal && i%2 == 1 {
+			reqs[i].Urgency = doorstep.Normal
+			s := now.Add(time.Duration(rng.IntN(10)) * time.Hour)
+			reqs[i].Window = &doorstep.Window{Start: s, End: s.Add(2 * time.Hour)}
+		}
+		if err := services.Resolve(&reqs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	m := mustMatcher(b, matcher.Config{})
+	travel := m.Config().Travel
+	b.ReportAllocs()
+	var res matcher.BatchResult
+	for b.Loop() {
+		workers := slices.Clone(base)
+		ix := matcher.NewIndex()
+		for j := range workers {
+			ix.Put(j, workers[j].Worker.Home)
+		}
+		items := make([]matcher.BatchItem, len(reqs))
+		for i := range reqs {
+			r := &reqs[i]
+			s := matcher.SearchFor(r, now, travel, 0)
+			keep := func(j int) bool {
+				w := workers[j].Worker
+				return doorstep.HasAll(w.Skills, r.Skills) && geo.DistanceKm(w.Home, r.Location) <= s.ReachKm
+			}
+			items[i] = matcher.BatchItem{Request: r, Candidates: ix.Nearest(nil, s, r.Location, 24, keep)}
+		}
+		var err error
+		if res, err = m.Assign(items, workers, now, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(res.Served), "assigned")
+	b.ReportMetric(float64(res.UrgentServed), "urgent")
+	b.ReportMetric(res.Objective, "cost")
+	b.ReportMetric(float64(res.Solve.Microseconds())/1000, "solve-ms")
+	b.ReportMetric(float64(res.Search.Microseconds())/1000, "search-ms")
+	b.ReportMetric(float64(res.Exact), "exact")
+	b.ReportMetric(float64(res.Components), "components")
+	b.ReportMetric(float64(res.Evaluations), "evals")
 }

@@ -1,8 +1,10 @@
 package matcher
 
 import (
+	"math"
 	"math/bits"
 	"slices"
+	"time"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/schedule"
@@ -53,17 +55,53 @@ func (s *batchState) components() [][]int {
 }
 
 // feasibleCounts is how many items of comp, and urgent items, have a
-// candidate feasible on the timelines as read.
-func (s *batchState) feasibleCounts(comp []int) (servable, urgent int) {
+// candidate feasible on the timelines as read (servable, the first job a
+// worker takes must be one of them), and how many, and urgent ones, could
+// be served in any assignment (bound, bu; see relaxedFeasible).
+func (s *batchState) feasibleCounts(comp []int) (servable, bound, bu int) {
 	for _, i := range comp {
 		if len(s.feas[i]) > 0 {
 			servable++
+		}
+		if len(s.feas[i]) > 0 || s.relaxedFeasible(i) {
+			bound++
 			if s.items[i].Request.Urgency == doorstep.Urgent {
-				urgent++
+				bu++
 			}
 		}
 	}
-	return servable, urgent
+	return servable, bound, bu
+}
+
+// noTravel is the travel model of the bound's relaxation: every trip
+// takes no time.
+type noTravel struct{}
+
+func (noTravel) Travel(_, _ doorstep.Location, _ time.Time) time.Duration { return 0 }
+func (noTravel) ReachKm(time.Duration) float64                            { return math.Inf(1) }
+
+// relaxedFeasible reports whether item i has a candidate with a slot on
+// its timeline as read when travel takes no time. It is necessary for
+// serving i in any assignment: with no travel, the interval a job takes in
+// any day that holds it (with other batch jobs or not) is free in the
+// day as read, inside a shift, outside the breaks, inside its bounds,
+// with no more booked on its day. Travel itself is not so: a batch job
+// can bring the worker nearer to another before a break it may not
+// travel across, so a request no worker can reach alone may be served
+// after another.
+func (s *batchState) relaxedFeasible(i int) bool {
+	p := schedule.Planner{Travel: noTravel{}}
+	req := s.items[i].Request
+	for _, c := range s.items[i].Candidates {
+		w := s.workers[c].Worker
+		if slices.Contains(req.ExcludedWorkers, w.ID) || w.Lacks(req) != "" {
+			continue
+		}
+		if _, err := p.EarliestSlot(w, s.orig[c], s.jobs[i]); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // batchValue is the objective of a set of placed jobs, compared

@@ -6,6 +6,10 @@ import (
 	"github.com/doorstep-dev/doorstep"
 )
 
+// ejectTargets is how many of an ejected request's feasible candidates
+// (nearest first) an ejection tries to re-insert it on.
+const ejectTargets = 8
+
 // costEps is the least cost decrease the improvement search counts as
 // one, so that rounding never makes it cycle.
 const costEps = 1e-9
@@ -50,11 +54,31 @@ func without(seq []int, i int) []int {
 }
 
 // bestInsert finds the cheapest position to insert item i into base, the
-// sequence of worker w: the new sequence, its options and cost.
+// sequence of worker w: the new sequence, its options and cost. The jobs
+// before the position keep their slots, so each prefix is evaluated once
+// (not at all when base is the worker's sequence).
 func (s *batchState) bestInsert(w int, base []int, i int) (seq []int, opts []Option, cost float64, ok bool) {
+	tl := s.orig[w]
+	known := slices.Equal(base, s.seq[w])
+	var pre []Option
+	preCost := 0.0
 	for p := 0; p <= len(base); p++ {
+		if p > 0 {
+			var o Option
+			if known {
+				o = s.opts[w][p-1]
+			} else {
+				var reason string
+				if o, reason = s.evaluate(base[p-1], w, tl); reason != "" {
+					break // no longer prefix is feasible either
+				}
+			}
+			pre = append(pre, o)
+			preCost += o.Cost
+			tl = tl.Insert(s.stopOf(base[p-1], &o))
+		}
 		ns := inserted(base, p, i)
-		o, c, feasible := s.replay(w, ns)
+		o, c, feasible := s.replayFrom(w, tl, ns[p:], pre, preCost)
 		if feasible && (!ok || c < cost) {
 			seq, opts, cost, ok = ns, o, c, true
 		}
@@ -63,7 +87,10 @@ func (s *batchState) bestInsert(w int, base []int, i int) (seq []int, opts []Opt
 }
 
 // improve runs the improvement search (see Assign) on the items marked
-// active until no move improves or s.evals reaches limit.
+// active until no move improves or s.evals reaches limit. A move is tried
+// again only when a worker it reads has changed since it last failed, so
+// the search ends at a local optimum of its moves, not merely at the
+// first pass that found nothing new.
 func (s *batchState) improve(active []bool, limit int) {
 	var unserved []int // urgent first, then by index
 	for i := range s.items {
@@ -74,15 +101,28 @@ func (s *batchState) improve(active []bool, limit int) {
 	slices.SortStableFunc(unserved, func(a, b int) int {
 		return urgentRank(s.items[a].Request) - urgentRank(s.items[b].Request)
 	})
+	// by item: the step its last failed insertion, ejection or
+	// relocation saw; 0 never
+	triedInsert, triedEject, triedMove := make([]int, len(s.items)), make([]int, len(s.items)), make([]int, len(s.items))
 	for changed := true; changed && s.evals < limit; {
 		changed = false
-		for _, u := range unserved {
-			if s.where[u] >= 0 || s.evals >= limit {
-				continue
+		// Insertions first (cheap), then ejections, for every unserved
+		// request, urgent ones first.
+		for _, eject := range []bool{false, true} {
+			tried := triedInsert
+			if eject {
+				tried = triedEject
 			}
-			if m := s.placeOrEject(u, limit); m != nil {
-				s.apply(m)
-				changed = true
+			for _, u := range unserved {
+				if s.where[u] >= 0 || s.evals >= limit || (tried[u] > 0 && !s.changedSince(u, tried[u], eject)) {
+					continue
+				}
+				if m := s.placeOrEject(u, eject, limit); m != nil {
+					s.apply(m)
+					changed = true
+				} else {
+					tried[u] = s.step + 1
+				}
 			}
 		}
 		for _, w := range slices.Clone(s.touched) {
@@ -93,16 +133,42 @@ func (s *batchState) improve(active []bool, limit int) {
 				if s.evals >= limit || s.where[a] != w {
 					break
 				}
-				if !active[a] {
+				if !active[a] || (triedMove[a] > 0 && !s.changedSince(a, triedMove[a], false)) {
 					continue
 				}
 				if m := s.relocate(a); m != nil {
 					s.apply(m)
 					changed = true
+				} else {
+					triedMove[a] = s.step + 1
 				}
 			}
 		}
 	}
+}
+
+// changedSince reports whether a worker a move of item i reads changed at
+// or after step: its feasible candidates, its own worker, and, for an
+// ejection (eject), the candidates of the items on its candidates.
+func (s *batchState) changedSince(i, step int, eject bool) bool {
+	if w := s.where[i]; w >= 0 && s.changed[w] >= step {
+		return true
+	}
+	for _, w := range s.feas[i] {
+		if s.changed[w] >= step {
+			return true
+		}
+		if eject {
+			for _, a := range s.seq[w] {
+				for _, w2 := range s.feas[a] {
+					if s.changed[w2] >= step {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }
 
 func urgentRank(r *doorstep.Request) int {
@@ -112,12 +178,13 @@ func urgentRank(r *doorstep.Request) int {
 	return 1
 }
 
-// placeOrEject returns the best move that serves unserved item u: its
-// cheapest insertion into a feasible candidate's sequence, else the best
-// ejection of an assigned item a from such a sequence, a re-inserted at
-// its cheapest position elsewhere (or on the same worker), or dropped
-// when u is urgent and a is not. Nil when none is found.
-func (s *batchState) placeOrEject(u int, limit int) *batchMove {
+// placeOrEject returns a move that serves unserved item u: without eject,
+// its cheapest insertion into a feasible candidate's sequence; with
+// eject, the ejection of an assigned item a from such a sequence, a
+// re-inserted at its cheapest position on one of its ejectTargets nearest
+// feasible candidates (or the same worker), or dropped when u is urgent
+// and a is not (or cheaper, both of a class). Nil when none improves.
+func (s *batchState) placeOrEject(u int, eject bool, limit int) *batchMove {
 	var best *batchMove
 	consider := func(m *batchMove) {
 		if m.improves() && (best == nil || m.gain.better(best.gain)) {
@@ -128,12 +195,12 @@ func (s *batchState) placeOrEject(u int, limit int) *batchMove {
 	if s.items[u].Request.Urgency == doorstep.Urgent {
 		uval.urgent = 1
 	}
-	for _, w := range s.feas[u] {
-		if seq, opts, c, ok := s.bestInsert(w, s.seq[w], u); ok {
-			consider(&batchMove{gain: batchValue{uval.urgent, 1, c - s.cost[w]}, w1: w, w2: -1, seq1: seq, opts1: opts, cost1: c})
+	if !eject {
+		for _, w := range s.feas[u] {
+			if seq, opts, c, ok := s.bestInsert(w, s.seq[w], u); ok {
+				consider(&batchMove{gain: batchValue{uval.urgent, 1, c - s.cost[w]}, w1: w, w2: -1, seq1: seq, opts1: opts, cost1: c})
+			}
 		}
-	}
-	if best != nil {
 		return best
 	}
 	for _, w := range s.feas[u] {
@@ -152,8 +219,15 @@ func (s *batchState) placeOrEject(u int, limit int) *batchMove {
 			// a dropped
 			consider(&batchMove{gain: batchValue{uval.urgent - aval.urgent, 0, c - s.cost[w]},
 				w1: w, w2: -1, seq1: seq, opts1: opts, cost1: c})
-			// a re-inserted
-			for _, w2 := range s.feas[a] {
+			// a re-inserted: the first (w, a) that serves one more is
+			// taken, at its cheapest re-insertion
+			if best != nil && best.gain.served > 0 {
+				return best
+			}
+			for k, w2 := range s.feas[a] {
+				if k == ejectTargets {
+					break
+				}
 				if w2 == w {
 					if seq2, opts2, c2, ok := s.bestInsert(w, seq, a); ok {
 						consider(&batchMove{gain: batchValue{uval.urgent, 1, c2 - s.cost[w]}, w1: w, w2: -1, seq1: seq2, opts1: opts2, cost1: c2})

@@ -209,9 +209,9 @@ func scoreOf(t *testing.T, wt matcher.Weights, workers []matcher.Candidate, item
 // bounds hold; every answer obeys the hard rules and reports the cost a
 // documented replay gives.
 func TestAssignOptimalAcrossRounds(t *testing.T) {
-	n := 400
+	n := 3000
 	if testing.Short() {
-		n = 60
+		n = 200
 	}
 	m := mustMatcher(t, matcher.Config{Travel: gridTravel{}})
 	wt := m.Config().Weights
