@@ -33,8 +33,12 @@ func TestBatchItems(t *testing.T) {
 	}{
 		{name: "every qualified worker within reach, nearest first", want: 10, cand: [][]int{{0, 2, 3}, {0, 2, 3}},
 			wantHist: []matcher.History{{}, {}}},
-		{name: "the want nearest", want: 2, cand: [][]int{{0, 2}, {0, 2}}, wantHist: []matcher.History{{}, {}}},
-		{name: "with the customers' histories", want: 1, hist: []matcher.History{{LastWorker: "mid"}, {}}, cand: [][]int{{0}, {0}},
+		// As a booking's search: the normal request reads whole steps of
+		// rings (near and mid share the request's cell) and stops on the
+		// count; the urgent one widens until no worker farther out can beat
+		// near's option (Settled), which takes in far, 2.2 km away.
+		{name: "whole steps, the urgent one until settled", want: 2, cand: [][]int{{0, 2, 3}, {0, 2}}, wantHist: []matcher.History{{}, {}}},
+		{name: "with the customers' histories", want: 1, hist: []matcher.History{{LastWorker: "mid"}, {}}, cand: [][]int{{0, 2, 3}, {0, 2}},
 			wantHist: []matcher.History{{LastWorker: "mid"}, {}}},
 	}
 	m := mustMatcher(t, matcher.Config{})
