@@ -1,14 +1,11 @@
 package matcher
 
 import (
-	"cmp"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
-	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/doorstep-dev/doorstep/matcher/lsap"
 	"github.com/doorstep-dev/doorstep/schedule"
 )
@@ -464,64 +461,4 @@ func urgentPremium(rows [][]lsap.Arc) float64 {
 		}
 	}
 	return (hi-lo)*float64(len(rows)) + 1
-}
-
-// BatchItems gives each request of a batch its candidates, as Assign takes
-// them, by the search a single booking makes: the workers ix holds in the
-// rings around it, widened step by step until want of them could serve it
-// (CouldServe, within its class's reach: SearchFor with normalReachKm)
-// and, for an urgent request, no worker farther out can beat the best
-// option found (Settled) — or, when none could serve, the qualified ones
-// within reach, so that the request is explained — and hist[i] as its
-// customer's history (hist may be nil: no history). Workers are named in
-// ix by their index in the batch's worker slice. The server and the
-// simulator both select through it, so a batch of one request sees the
-// candidates its booking would.
-func (m *Matcher) BatchItems(reqs []*doorstep.Request, hist []History, workers []Candidate, ix *Index, now time.Time,
-	normalReachKm float64, want int) []BatchItem {
-	items := make([]BatchItem, len(reqs))
-	for i, r := range reqs {
-		search := SearchFor(r, now, m.cfg.Travel, normalReachKm)
-		keep := func(w int) bool {
-			return CouldServe(workers[w].Worker, r, now) && geo.DistanceKm(ix.loc[w], r.Location) <= search.ReachKm
-		}
-		var h History
-		if hist != nil {
-			h = hist[i]
-		}
-		job := schedule.JobFor(r, now)
-		best, seen := math.Inf(1), 0 // the best option among found[:seen]
-		enough := func(found []int, rings int) bool {
-			if len(found) < want {
-				return false
-			}
-			if r.Urgency != doorstep.Urgent {
-				return true
-			}
-			for ; seen < len(found); seen++ {
-				if o, reason := m.Evaluate(r, job, &workers[found[seen]], History{}); reason == "" {
-					best = min(best, o.Cost)
-				}
-			}
-			return m.Settled(r, search, rings, best)
-		}
-		cands := ix.Widen(nil, search, keep, enough)
-		slices.SortFunc(cands, func(a, b int) int { // nearest first, as Nearest gives them
-			if c := cmp.Compare(geo.DistanceKm(ix.loc[a], r.Location), geo.DistanceKm(ix.loc[b], r.Location)); c != 0 {
-				return c
-			}
-			return cmp.Compare(a, b)
-		})
-		if len(cands) == 0 {
-			// Nobody could serve: hand Assign the qualified workers within
-			// reach, whom it will reject, so that the request is explained
-			// by what stopped them (shift, shift_end, ...) as a single
-			// booking's 422 is, not as "no_candidates".
-			cands = ix.Nearest(nil, search, r.Location, want, func(w int) bool {
-				return workers[w].Worker.Qualifies(r) && geo.DistanceKm(ix.loc[w], r.Location) <= search.ReachKm
-			})
-		}
-		items[i] = BatchItem{Request: r, Candidates: cands, History: h}
-	}
-	return items
 }
