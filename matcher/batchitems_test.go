@@ -33,9 +33,11 @@ func TestBatchItems(t *testing.T) {
 	}{
 		{name: "every qualified worker within reach, nearest first", want: 10, cand: [][]int{{0, 2, 3}, {0, 2, 3}},
 			wantHist: []matcher.History{{}, {}}},
-		// All idle: the cheapest options are the nearest.
-		{name: "the want nearest, or cheapest", want: 2, cand: [][]int{{0, 2}, {0, 2}}, wantHist: []matcher.History{{}, {}}},
-		{name: "with the customers' histories", want: 1, hist: []matcher.History{{LastWorker: "mid"}, {}}, cand: [][]int{{0}, {0}},
+		// All idle: the urgent request's cheapest options are the nearest;
+		// the normal one keeps the whole first step read (near and mid
+		// share the request's cell).
+		{name: "the want cheapest, or whole steps", want: 2, cand: [][]int{{0, 2}, {0, 2}}, wantHist: []matcher.History{{}, {}}},
+		{name: "with the customers' histories", want: 1, hist: []matcher.History{{LastWorker: "mid"}, {}}, cand: [][]int{{0}, {0, 2}},
 			wantHist: []matcher.History{{LastWorker: "mid"}, {}}},
 	}
 	m := mustMatcher(t, matcher.Config{})
@@ -61,7 +63,7 @@ func TestBatchItems(t *testing.T) {
 // An urgent request's candidates are the workers with its cheapest
 // options, not the nearest: "near" (100 m away) is booked all morning, so
 // with one candidate wanted the urgent request gets "mid" (550 m), while
-// the normal request, which can wait for near, keeps the nearest.
+// the normal request keeps the whole step of rings read, nearest first.
 func TestBatchItemsUrgentCheapest(t *testing.T) {
 	now := clock(10, 0)
 	busy := booking("b", clock(9, 30), clock(13, 0), at(1, 0))
@@ -81,7 +83,7 @@ func TestBatchItemsUrgentCheapest(t *testing.T) {
 	for _, it := range items {
 		got = append(got, it.Candidates)
 	}
-	if diff := cmp.Diff([][]int{{1}, {0}}, got); diff != "" {
+	if diff := cmp.Diff([][]int{{1}, {0, 1}}, got); diff != "" {
 		t.Errorf("candidates mismatch (-want +got):\n%s", diff)
 	}
 }
