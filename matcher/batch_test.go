@@ -205,7 +205,9 @@ func bruteLex(items []matcher.BatchItem, cost [][]float64) (int, int, float64) {
 // "optimal" the whole of Assign. The first two sizes are urgent requests
 // that one round places; the third, half normal, has four requests a
 // worker, so the rounds, the exact search and the improvement search all
-// work.
+// work. "batchitems" selects the candidates through BatchItems, as the
+// server and the simulator do (an urgent request's cheapest options,
+// found by the settled search), instead of the 24 nearest.
 func BenchmarkAssign(b *testing.B) {
 	type size struct {
 		requests, workers int
@@ -220,12 +222,15 @@ func BenchmarkAssign(b *testing.B) {
 			if sz.normal {
 				name = fmt.Sprintf("requests=%d/workers=%d/mixed/%s", sz.requests, sz.workers, mode.name)
 			}
-			b.Run(name, func(b *testing.B) { benchAssign(b, sz.requests, sz.workers, sz.normal, mode.opts) })
+			b.Run(name, func(b *testing.B) { benchAssign(b, sz.requests, sz.workers, sz.normal, false, mode.opts) })
 		}
 	}
+	b.Run("requests=1000/workers=5000/batchitems/optimal", func(b *testing.B) {
+		benchAssign(b, 1000, 5000, false, true, matcher.BatchOptions{})
+	})
 }
 
-func benchAssign(b *testing.B, nreq, nwork int, normal bool, opts matcher.BatchOptions) {
+func benchAssign(b *testing.B, nreq, nwork int, normal, viaItems bool, opts matcher.BatchOptions) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	now := clock(9, 0)
 	point := func() doorstep.Location { // a 20 km square
@@ -259,6 +264,7 @@ func benchAssign(b *testing.B, nreq, nwork int, normal bool, opts matcher.BatchO
 	travel := m.Config().Travel
 	b.ReportAllocs()
 	var res matcher.BatchResult
+	var cands int
 	for b.Loop() {
 		workers := slices.Clone(base)
 		ix := matcher.NewIndex()
@@ -266,7 +272,17 @@ func benchAssign(b *testing.B, nreq, nwork int, normal bool, opts matcher.BatchO
 			ix.Put(j, workers[j].Worker.Home)
 		}
 		items := make([]matcher.BatchItem, len(reqs))
+		if viaItems {
+			rs := make([]*doorstep.Request, len(reqs))
+			for i := range reqs {
+				rs[i] = &reqs[i]
+			}
+			items = m.BatchItems(rs, nil, workers, ix, now, 0, matcher.DefaultWant)
+		}
 		for i := range reqs {
+			if viaItems {
+				break
+			}
 			r := &reqs[i]
 			s := matcher.SearchFor(r, now, travel, 0)
 			keep := func(j int) bool {
@@ -275,11 +291,16 @@ func benchAssign(b *testing.B, nreq, nwork int, normal bool, opts matcher.BatchO
 			}
 			items[i] = matcher.BatchItem{Request: r, Candidates: ix.Nearest(nil, s, r.Location, 24, keep)}
 		}
+		cands = 0
+		for _, it := range items {
+			cands += len(it.Candidates)
+		}
 		var err error
 		if res, err = m.Assign(items, workers, now, opts); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(cands)/float64(len(reqs)), "cands/req")
 	b.ReportMetric(float64(res.Served), "assigned")
 	b.ReportMetric(float64(res.UrgentServed), "urgent")
 	b.ReportMetric(res.Objective, "cost")
