@@ -95,6 +95,7 @@ const (
 	// DefaultImproveBudget bounds the slot evaluations of the improvement
 	// search.
 	DefaultImproveBudget = 100000
+	maxExactRequests     = 12
 )
 
 // BatchOptions tune Assign. The zero value takes every default.
@@ -103,8 +104,9 @@ type BatchOptions struct {
 	// DefaultMaxRounds.
 	MaxRounds int
 	// ExactRequests is the largest component (in requests) solved
-	// exactly; 0 means DefaultExactRequests, negative means none (at most
-	// 16).
+	// exactly; 0 means DefaultExactRequests, negative means none; at most
+	// 12 (the exact search keeps a state per subset of a component's
+	// requests for each of its workers).
 	ExactRequests int
 	// ExactBudget bounds the slot evaluations of one component's exact
 	// search, beyond which the component is improved instead; 0 means
@@ -123,7 +125,7 @@ func (o *BatchOptions) fill() {
 	if o.ExactRequests == 0 {
 		o.ExactRequests = DefaultExactRequests
 	}
-	o.ExactRequests = min(o.ExactRequests, 16)
+	o.ExactRequests = min(o.ExactRequests, maxExactRequests)
 	if o.ExactBudget == 0 {
 		o.ExactBudget = DefaultExactBudget
 	}
@@ -173,12 +175,13 @@ func (o *BatchOptions) fill() {
 //
 // Improvement search, on the other components: moves that each strictly
 // improve the objective, so the answer is never worse than the rounds':
-// an unserved request inserted at any position of any feasible
-// candidate's sequence; an ejection, where it takes the place of an
-// assigned request which is re-inserted at the best position of another
-// (or the same) worker, or dropped when an urgent request displaces a
-// normal one; and, for the cost, a job of a worker holding several batch
-// jobs relocated to any position of any of its candidates. Passes repeat
+// an unserved request inserted at any position of any candidate feasible
+// for it on the timelines as read; an ejection, where it takes the place
+// of an assigned request which is re-inserted at its best position on one
+// of its 8 nearest feasible candidates (or the same worker), or dropped
+// when an urgent request displaces a normal one; and, for the cost, a job
+// of a worker holding several batch jobs relocated to any position of any
+// of its feasible candidates. Passes repeat
 // until none improves or ImproveBudget evaluations are spent.
 //
 // Bounds: for an exact component, its optimum; for another, the requests
