@@ -310,3 +310,28 @@ func benchAssign(b *testing.B, nreq, nwork int, normal, viaItems bool, opts matc
 	b.ReportMetric(float64(res.Components), "components")
 	b.ReportMetric(float64(res.Evaluations), "evals")
 }
+
+// The case again, with the exact search off: the improvement
+// search alone serves both (B inserted before A in the worker's
+// sequence), the answer is not proven optimal, and the no-travel bound
+// says both could be served: no gap in the served counts.
+func TestAssignImprovesBeyondExact(t *testing.T) {
+	m := mustMatcher(t, matcher.Config{Travel: gridTravel{}})
+	now := clock(9, 0)
+	a := request(doorstep.Normal, at(10, 0), now, time.Hour, "s")
+	b := request(doorstep.Normal, at(30, 0), now, time.Hour, "s")
+	b.Window = &doorstep.Window{Start: clock(9, 0), End: clock(9, 45)}
+	workers := []matcher.Candidate{{Worker: newWorker("w", "s")}}
+	items := []matcher.BatchItem{{Request: a, Candidates: []int{0}}, {Request: b, Candidates: []int{0}}}
+	res, err := m.Assign(items, workers, now, matcher.BatchOptions{ExactRequests: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served, urgent := res.Gap()
+	if res.Served != 2 || res.Optimal || res.ServedBound != 2 || served != 0 || urgent != 0 {
+		t.Errorf("served %d, optimal %v, bound %d, gap (%d, %d); want 2, false, 2, (0, 0)", res.Served, res.Optimal, res.ServedBound, served, urgent)
+	}
+	if math.Abs(res.Objective-(31.5+20+5.5+20.0/12)) > 1e-6 {
+		t.Errorf("objective %.4f, want 58.6667", res.Objective)
+	}
+}
