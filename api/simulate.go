@@ -14,9 +14,11 @@ import (
 // SimulationLimits bound what POST /v1/simulations runs. The zero value
 // takes the defaults.
 type SimulationLimits struct {
-	// MaxWorkers, MaxRequests (per variant) and MaxVariants bound the size;
-	// beyond them the answer is 413. Zero means 5,000, 50,000 and 8.
-	MaxWorkers, MaxRequests, MaxVariants int
+	// MaxWorkers, MaxRequests (per variant and seed), MaxVariants and
+	// MaxReplications (seeds) bound the size; beyond them the answer is
+	// 413. Zero means 5,000, 50,000, 8 and 10. The timeout bounds the
+	// whole run, every replication included.
+	MaxWorkers, MaxRequests, MaxVariants, MaxReplications int
 	// Timeout bounds the run; beyond it the answer is 422. Zero means 60 s.
 	Timeout time.Duration
 }
@@ -30,6 +32,9 @@ func (l *SimulationLimits) defaults() {
 	}
 	if l.MaxVariants <= 0 {
 		l.MaxVariants = 8
+	}
+	if l.MaxReplications <= 0 {
+		l.MaxReplications = 10
 	}
 	if l.Timeout <= 0 {
 		l.Timeout = 60 * time.Second
@@ -68,7 +73,8 @@ func (s *Server) handleSimulate(w http.ResponseWriter, r *http.Request) {
 	lim := s.simLimits
 	ctx, cancel := context.WithTimeout(r.Context(), lim.Timeout)
 	defer cancel()
-	rep, err := sim.Run(ctx, sc, sim.Options{Limits: sim.Limits{MaxWorkers: lim.MaxWorkers, MaxRequests: lim.MaxRequests, MaxVariants: lim.MaxVariants}})
+	rep, err := sim.Replicate(ctx, sc, sc.Replications, sim.Options{Limits: sim.Limits{MaxWorkers: lim.MaxWorkers,
+		MaxRequests: lim.MaxRequests, MaxVariants: lim.MaxVariants, MaxReplications: lim.MaxReplications}})
 	switch {
 	case errors.Is(err, sim.ErrNoTraces):
 		s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "demand.replay", "trace replays run with the CLI (doorstep simulate); the API takes synthetic demand"))

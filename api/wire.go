@@ -80,6 +80,9 @@ type bookingJSON struct {
 	Version    int64                   `json:"version"`
 	UpdatedAt  time.Time               `json:"updated_at,omitzero"`
 	LastChange *doorstep.BookingChange `json:"last_change,omitempty"`
+	// AtRisk is set while nobody can serve the booking as planned (its
+	// worker changed and nobody could take it inside its promise).
+	AtRisk *doorstep.AtRisk `json:"at_risk,omitempty"`
 	// Rescue is set when a normal booking moved to make room for this
 	// urgent one.
 	Rescue *rescueJSON `json:"rescue,omitempty"`
@@ -130,7 +133,7 @@ func bookingOut(b *doorstep.Booking) bookingJSON {
 		ID: b.ID, WorkerID: b.WorkerID, Service: b.Service, Urgency: b.Urgency,
 		RequestedAt: b.RequestedAt, Deadline: b.Deadline, Start: b.Start, End: b.End,
 		Arrival: b.Arrival, Status: b.Status, Window: b.Window, CustomerID: b.CustomerID, SeriesID: b.SeriesID,
-		Version: b.Version, UpdatedAt: b.UpdatedAt, LastChange: b.LastChange,
+		Version: b.Version, UpdatedAt: b.UpdatedAt, LastChange: b.LastChange, AtRisk: b.AtRisk,
 	}
 }
 
@@ -213,6 +216,40 @@ func roundMap(m map[string]float64) map[string]float64 {
 }
 
 // locationBody is a position report.
+// replannedJSON is what re-planning a changed worker's bookings did
+// (dispatch.Replanned).
+type replannedJSON struct {
+	Moved    int `json:"moved"`
+	AtRisk   int `json:"at_risk"`
+	Restored int `json:"restored"`
+}
+
+func replannedOut(rp *dispatch.Replanned) *replannedJSON {
+	if rp == nil {
+		return nil
+	}
+	return &replannedJSON{Moved: rp.Moved, AtRisk: rp.AtRisk, Restored: rp.Restored}
+}
+
+// workerChangedJSON is a worker as stored after a change, with what the
+// change did to its bookings.
+type workerChangedJSON struct {
+	*doorstep.Worker
+	Replanned *replannedJSON `json:"replanned,omitempty"`
+}
+
+// retiredJSON answers DELETE /v1/workers/{id}.
+type retiredJSON struct {
+	ID        string         `json:"id"`
+	Replanned *replannedJSON `json:"replanned"`
+}
+
+// absenceBody is the body of POST /v1/workers/{id}/absences.
+type absenceBody struct {
+	From *time.Time `json:"from"`
+	To   *time.Time `json:"to"`
+}
+
 type locationBody struct {
 	Lat *float64   `json:"lat"`
 	Lng *float64   `json:"lng"`

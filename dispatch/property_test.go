@@ -51,15 +51,24 @@ type propWorld struct {
 	// placed are the bookings the last operation placed (created or
 	// moved): the planner's own work, held to schedule.Verify itself.
 	placed []string
+	// orig holds each worker's first profile (a change may restore it);
+	// retired the workers retired; overran the bookings whose job ran
+	// past its planned end (change).
+	orig    map[string]*doorstep.Worker
+	retired map[string]bool
+	overran map[string]bool
 }
 
 // TestPropertyRandomOperations applies thousands of random operations —
 // bookings (urgent and normal, rescues among them), cancellations,
-// reschedules, position reports, recurring series and batch commits — to
-// one Service on a real redis-server under a clock that only moves forward,
-// and after each checks the state in Redis: every worker's timeline passes
-// schedule.Verify (no overlap with travel, inside shifts, outside breaks,
-// daily caps), every confirmed booking keeps its service level, nothing is
+// reschedules, position reports, recurring series, batch commits, and
+// changes of the world (absences, skills removed, caps lowered, profiles
+// restored, retirements, jobs overrunning) — to one Service on a real
+// redis-server under a clock that only moves forward, and after each
+// checks the state in Redis: every worker's timeline, without the bookings
+// marked at risk, passes schedule.Verify (no overlap with travel, inside
+// shifts, outside breaks, daily caps), every confirmed booking keeps its
+// service level, a booking moved by a re-plan keeps its promise, nothing is
 // lost or duplicated, and nothing appears that was not answered.
 func TestPropertyRandomOperations(t *testing.T) {
 	ops := *propOps
@@ -94,7 +103,10 @@ func TestPropertyRandomOperations(t *testing.T) {
 	t.Logf("seed %d, %d operations, simulated %v: %v", *propSeed, ops, w.e.clk.Now().Sub(propStart).Round(time.Minute), w.counts)
 	// The test must be able to fail if a rule never fires.
 	least := map[string]int{"rescue": max(1, ops/300), "book": ops / 10, "cancel": 1, "reschedule": 1,
-		"series": 1, "assign": 1, "locate": 1, "cap": 1}
+		"series": 1, "assign": 1, "locate": 1, "cap": 1, "world changed": max(1, ops/100)}
+	if ops >= 1000 {
+		least["replan moved"], least["replan at risk"], least["overrun"] = 1, 1, 1
+	}
 	for k, n := range least {
 		if w.counts[k] < n {
 			t.Errorf("%q happened %d times, want at least %d: the test no longer exercises it", k, w.counts[k], n)
@@ -104,7 +116,8 @@ func TestPropertyRandomOperations(t *testing.T) {
 
 func newPropWorld(t *testing.T, seed uint64) *propWorld {
 	w := &propWorld{t: t, r: rand.New(rand.NewPCG(seed, 0x5eed)), want: map[string]*doorstep.Booking{},
-		excluded: map[string][]string{}, counts: map[string]int{}}
+		excluded: map[string][]string{}, counts: map[string]int{},
+		orig: map[string]*doorstep.Worker{}, retired: map[string]bool{}, overran: map[string]bool{}}
 	// Normal requests need look no further than 15 km, and a handful of
 	// qualified candidates is enough to stop widening.
 	w.e = newEnv(t, propStart, func(c *dispatch.Config) { c.NormalReachKm, c.WantCandidates = 15, 6 })
@@ -149,6 +162,7 @@ func newPropWorld(t *testing.T, seed uint64) *propWorld {
 		}
 		w.e.put(t, wk)
 		w.ws = append(w.ws, wk)
+		w.orig[wk.ID] = wk
 		w.ref = append(w.ref, store.WorkerRef{ID: wk.ID, Region: geo.RegionOf(wk.Home).String()})
 	}
 	return w
@@ -201,8 +215,10 @@ func (w *propWorld) step() {
 		w.cancel()
 	case n < 58:
 		w.reschedule()
-	case n < 84:
+	case n < 80:
 		w.locate()
+	case n < 84:
+		w.change()
 	case n < 88:
 		w.bookSeries()
 	case n < 89:
@@ -474,6 +490,9 @@ func (w *propWorld) reschedule() {
 func (w *propWorld) locate() {
 	i := w.r.IntN(len(w.ws))
 	wk := w.ws[i]
+	if w.retired[wk.ID] {
+		return
+	}
 	now := w.e.clk.Now()
 	loc := w.place(7)
 	if i < len(propDistricts) {
@@ -649,17 +668,36 @@ func (w *propWorld) same(got, want *doorstep.Booking) {
 // checkWindow reads every worker's confirmed bookings that start in
 // [from, to] and checks them.
 func (w *propWorld) checkWindow(from, to time.Time) {
-	cands, err := w.e.st.LoadCandidates(w.t.Context(), w.ref, from, to)
+	var active []store.WorkerRef
+	for _, r := range w.ref {
+		if !w.retired[r.ID] {
+			active = append(active, r)
+		}
+	}
+	cands, err := w.e.st.LoadCandidates(w.t.Context(), active, from, to)
 	if err != nil {
 		w.t.Fatalf("LoadCandidates: %v", err)
 	}
-	if len(cands) != len(w.ws) {
-		w.t.Fatalf("loaded %d workers, want %d", len(cands), len(w.ws))
+	if len(cands) != len(active) {
+		w.t.Fatalf("loaded %d workers, want %d", len(cands), len(active))
+	}
+	// A retired worker keeps only bookings over or at risk.
+	for id := range w.retired {
+		bs, err := w.e.st.WorkerBookings(w.t.Context(), id, from, to)
+		if err != nil {
+			w.t.Fatalf("WorkerBookings(%s): %v", id, err)
+		}
+		for _, b := range bs {
+			if b.AtRisk == nil && b.End.After(w.e.clk.Now()) {
+				w.t.Errorf("retired worker %s keeps %v, not at risk", id, b)
+			}
+		}
+		cands = append(cands, store.Candidate{Worker: w.worker(id), Bookings: bs})
 	}
 	seen := map[string]string{}
 	for _, c := range cands {
 		wk := w.worker(c.Worker.ID)
-		strict, err := verifyDay(wk, schedule.TimelineOf(c.Bookings))
+		strict, err := w.verifyFit(wk, c.Bookings)
 		if err != nil {
 			w.t.Errorf("worker %s: %v", wk.ID, err)
 		} else if !strict {
@@ -685,6 +723,9 @@ func (w *propWorld) checkWindow(from, to time.Time) {
 			if err := checkLevel(b); err != nil {
 				w.t.Error(err)
 			}
+			if b.AtRisk != nil || w.overran[b.ID] || w.retired[wk.ID] {
+				continue // kept whatever it breaks, or nobody's any more
+			}
 			if err := checkBreaks(wk, b); err != nil {
 				w.t.Error(err)
 			}
@@ -707,6 +748,7 @@ func (w *propWorld) checkPlaced() {
 		if err != nil {
 			w.t.Fatalf("WorkerBookings: %v", err)
 		}
+		bs = slices.DeleteFunc(bs, func(x *doorstep.Booking) bool { return x.ID != id && (x.AtRisk != nil || w.overran[x.ID]) })
 		if err := verifyPlaced(w.worker(b.WorkerID), schedule.TimelineOf(bs), id); err != nil {
 			w.t.Errorf("placed %v: %v", b, err)
 		}

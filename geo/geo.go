@@ -100,6 +100,17 @@ func (c Cell) Center() doorstep.Location {
 	return doorstep.Location{Lat: ll.Lat, Lng: ll.Lng}
 }
 
+// Boundary returns the cell's corners (five or six for most cells), in
+// order around it.
+func (c Cell) Boundary() []doorstep.Location {
+	b := h3.Cell(c).Boundary()
+	out := make([]doorstep.Location, len(b))
+	for i, p := range b {
+		out[i] = doorstep.Location{Lat: p.Lat, Lng: p.Lng}
+	}
+	return out
+}
+
 // Rings returns the cells at grid distance 0, 1, ..., k from c: element i
 // is the ring at distance i (element 0 holds c itself).
 func Rings(c Cell, k int) [][]Cell {

@@ -394,3 +394,18 @@ func TestCoveredKmInvertsRingsFor(t *testing.T) {
 		}
 	}
 }
+
+// A cell's corners lie around its centre, each about an edge's length
+// away (resolution 7: edge about 1.4 km), and belong to no farther cell.
+func TestCellBoundary(t *testing.T) {
+	c := geo.CellOf(doorstep.Location{Lat: 48.8566, Lng: 2.3522}, 7)
+	b := c.Boundary()
+	if len(b) != 6 {
+		t.Fatalf("%d corners, want 6", len(b))
+	}
+	for _, p := range b {
+		if d := geo.DistanceKm(p, c.Center()); d < 1.0 || d > 1.8 {
+			t.Errorf("corner %v is %.2f km from the centre", p, d)
+		}
+	}
+}

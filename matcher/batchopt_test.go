@@ -14,8 +14,8 @@ import (
 )
 
 // batchWorld is a small random batch instance on the test grid (a few
-// km): up to 3 workers with short shifts, sometimes a booking, a break or
-// a cap, and up to 6 requests, urgent or normal, some with a window, each
+// km): up to 3 workers with short shifts, sometimes a booking, a fixed or
+// floating break or a cap, and up to 6 requests, urgent or normal, some with a window, each
 // with a random subset of the workers as candidates.
 func batchWorld(r *rand.Rand, now time.Time) ([]matcher.Candidate, []matcher.BatchItem) {
 	nw, nr := 1+r.IntN(3), 1+r.IntN(6)
@@ -26,9 +26,11 @@ func batchWorld(r *rand.Rand, now time.Time) ([]matcher.Candidate, []matcher.Bat
 		w.Rating = float64(3 + r.IntN(3))
 		start := clock(8, 0).Add(time.Duration(r.IntN(4)) * 30 * time.Minute)
 		sh := doorstep.Shift{Start: start, End: start.Add(time.Duration(2+r.IntN(4)) * time.Hour)}
-		if r.IntN(4) == 0 {
-			b := start.Add(90 * time.Minute)
-			sh.Breaks = []doorstep.Window{{Start: b, End: b.Add(30 * time.Minute)}}
+		switch b := start.Add(90 * time.Minute); r.IntN(6) {
+		case 0:
+			sh.Breaks = []doorstep.Break{doorstep.FixedBreak(b, b.Add(30*time.Minute))}
+		case 1:
+			sh.Breaks = []doorstep.Break{doorstep.FlexibleBreak(b, b.Add(90*time.Minute), 30*time.Minute)}
 		}
 		w.Shifts = []doorstep.Shift{sh}
 		if r.IntN(5) == 0 {

@@ -10,7 +10,6 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 )
 
 // Chart is a rendered PNG chart of a report.
@@ -153,12 +152,16 @@ func sumInts(xs []int) int {
 // hourChart plots one metric by hour, a line per variant (hours without a
 // value are skipped).
 func hourChart(r *Report, ylabel string, value func(*Metrics) *float64) (*plot.Plot, error) {
-	p := newPlot("hour (clock time of the start of each hour)", ylabel)
+	p := newPlot("hour (local clock time of the start of each hour)", ylabel)
+	n := len(r.Variants)
 	for i, v := range r.Variants {
+		// Variants that agree in an hour would hide one another: each is
+		// nudged sideways by a few minutes and drawn with its own glyph.
+		dx := (float64(i) - float64(n-1)/2) * 0.08
 		xys := make(plotter.XYs, 0, len(v.Hours))
 		for _, h := range v.Hours {
 			if y := value(&h.Metrics); y != nil {
-				xys = append(xys, plotter.XY{X: float64(h.Hour), Y: *y})
+				xys = append(xys, plotter.XY{X: float64(h.Hour) + dx, Y: *y})
 			}
 		}
 		if len(xys) == 0 {
@@ -170,8 +173,8 @@ func hourChart(r *Report, ylabel string, value func(*Metrics) *float64) (*plot.P
 		}
 		styleLine(l, i)
 		s.Color = l.Color
-		s.Shape = draw.CircleGlyph{}
-		s.Radius = vg.Points(2)
+		s.Shape = plotutil.Shape(i)
+		s.Radius = vg.Points(2.5)
 		p.Add(l, s)
 		p.Legend.Add(v.Name, l)
 	}

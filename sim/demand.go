@@ -15,6 +15,9 @@ import (
 type arrival struct {
 	req    doorstep.Request
 	region string
+	// retryOf, for a request asked again the next day, is the id of the
+	// first request (Disruptions.CarryOver).
+	retryOf string
 }
 
 // demand is the baseline demand draw with what the trace reader counted.
@@ -103,6 +106,9 @@ func (s *Scenario) drawDemand(opts *Options) (*demand, error) {
 		if err := s.catalogue.Resolve(&d.arrivals[i].req); err != nil {
 			return nil, fmt.Errorf("sim: request %d: %w", i, err)
 		}
+	}
+	if dd := s.Disruptions; dd != nil && dd.CarryOver {
+		d.arrivals = s.addRetries(d.arrivals)
 	}
 	return &d, nil
 }
@@ -266,7 +272,7 @@ func (s *Scenario) copyOf(r *rand.Rand, a *arrival, c int, lo, hi time.Time) arr
 func (s *Scenario) variantDemand(vi int, v *Variant, base []arrival) []arrival {
 	u := v.ScaleUrgent
 	if u == nil {
-		return base
+		return applyDurations(base, v.Reshape)
 	}
 	from := s.Start.Add(time.Duration(u.FromHour * float64(time.Hour)))
 	to := s.Start.Add(time.Duration(u.ToHour * float64(time.Hour)))

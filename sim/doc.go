@@ -29,11 +29,15 @@
 //     the reason the server's 422 names (matcher.ReasonOf). This is what
 //     POST /v1/bookings does, through the same functions (a test books the
 //     same requests through both and compares); the report counts the
-//     rescues (totals.rescues).
+//     rescues (totals.rescues). A normal job is priced for the urgent
+//     capacity it takes (matcher's protection term) under the urgent
+//     profile the scenario implies (urgent rates of the demand model per
+//     worker on duty, by hour of day and skill).
 //   - greedy: each request, on arrival, goes to the nearest qualified worker
 //     who is idle now (neither travelling to nor serving a job), at that
-//     worker's earliest feasible slot; when no idle worker can take it, to
-//     the nearest busy one that can. The baseline of most dispatch desks.
+//     worker's earliest feasible slot (it knows no urgent profile, so no
+//     urgent-capacity protection); when no idle worker can take it, to the
+//     nearest busy one that can. The baseline of most dispatch desks.
 //   - batch: arrivals are buffered and every BatchSeconds the buffer is
 //     assigned optimally (matcher.BatchItems, then matcher.Assign, as
 //     POST /v1/assign does). With NormalBatchSeconds normal requests wait

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -23,6 +24,19 @@ type outcome struct {
 	reason string
 	// rescued: an urgent request served by moving a normal booking.
 	rescued bool
+	// cause, for an unserved request, is what would have served it
+	// (missCause).
+	cause string
+	// What the day's disruptions did to it (Disruptions): its customer
+	// cancelled it, nobody was home, it ran longer than planned, an earlier
+	// job's overrun delayed it.
+	cancelled, noShow, overran, delayed bool
+	cancelPlanned, started              bool
+	// inactive marks a retry that was not needed (its first request was
+	// served): not a request. carried, on a first request asked again the
+	// next day, is the retry's index + 1.
+	inactive bool
+	carried  int32
 }
 
 // engine is the discrete-event simulation of one variant. The simulated
@@ -51,6 +65,10 @@ type engine struct {
 
 	solve time.Duration // time in the batch solver (wall clock, for timing.json only)
 
+	now       time.Time        // the clock: the latest time advanced to
+	reqIdx    map[string]int32 // request id -> index, for retries (CarryOver)
+	disturbed []bool           // by worker: an overrun pushed its day past the plan
+
 	idx []int // scratch
 	cs  []matcher.Candidate
 }
@@ -65,6 +83,17 @@ func newEngine(s *Scenario, policy Policy, m *matcher.Matcher, workers []*doorst
 		arr:     arr,
 		out:     make([]outcome, len(arr)),
 		byID:    make(map[string]int32, len(arr)),
+
+		disturbed: make([]bool, len(workers)),
+	}
+	for i := range arr {
+		if arr[i].retryOf != "" {
+			e.reqIdx = make(map[string]int32, len(arr))
+			for j := range arr {
+				e.reqIdx[arr[j].req.ID] = int32(j)
+			}
+			break
+		}
 	}
 	for i, w := range workers {
 		// The region the server files the worker under: a rescue moves
@@ -81,8 +110,10 @@ func newEngine(s *Scenario, policy Policy, m *matcher.Matcher, workers []*doorst
 
 // Move kinds, in the order they apply at the same instant.
 const (
-	moveJob  = iota // a job ended: the worker is at its place
-	moveHome        // a shift ended: the worker is home
+	moveJob    = iota // a job ended: the worker is at its place
+	moveHome          // a shift ended: the worker is home
+	moveCancel        // a customer cancels a booking (Disruptions)
+	moveStart         // a job starts: its fate applies (Disruptions)
 )
 
 // move is a change of a worker's position at a time: the end of request
@@ -129,10 +160,19 @@ func (h *moveHeap) Pop() any {
 
 // advance applies every move due by now.
 func (e *engine) advance(now time.Time) {
+	e.now = now
 	for e.moves.Len() > 0 && !e.moves.items[0].at.After(now) {
 		m := heap.Pop(&e.moves).(move)
-		if m.kind == moveJob && (e.out[m.req].worker != m.w || !e.out[m.req].slot.End.Equal(m.at)) {
-			continue // the job was moved by a rescue: its own move stands
+		switch m.kind {
+		case moveCancel:
+			e.cancelBooking(m)
+			continue
+		case moveStart:
+			e.startJob(m)
+			continue
+		}
+		if m.kind == moveJob && (e.out[m.req].worker != m.w || !e.out[m.req].slot.End.Equal(m.at) || e.out[m.req].cancelled) {
+			continue // the job was moved by a rescue, retimed or cancelled: its own move stands
 		}
 		e.pos[m.w] = m.loc
 		e.ix.Put(int(m.w), m.loc)
@@ -152,6 +192,10 @@ func (e *engine) run(ctx context.Context) error {
 		}
 		now := e.arr[i].req.RequestedAt
 		e.advance(now)
+		if e.skipRetry(i) {
+			e.prog.add(1)
+			continue
+		}
 		if e.policy.Name == PolicyGreedy {
 			e.greedy(i, now)
 		} else {
@@ -159,7 +203,16 @@ func (e *engine) run(ctx context.Context) error {
 		}
 		e.prog.add(1)
 	}
+	e.drain()
 	return nil
+}
+
+// drain applies the events left after the last arrival (jobs that start,
+// run long or are cancelled later): the day plays out to its end.
+func (e *engine) drain() {
+	if e.moves.Len() > 0 {
+		e.advance(e.s.Start.Add(e.s.horizon() + 3*doorstep.NormalStart))
+	}
 }
 
 // qualified returns the filter of workers with req's skills and
@@ -220,6 +273,7 @@ func (e *engine) booked(i int, w int, slot schedule.Slot) {
 	c.Bookings = append(c.Bookings, matcher.BookingFor(req, &matcher.Option{WorkerID: c.Worker.ID, Slot: slot}, req.ID, "", req.RequestedAt))
 	e.byID[req.ID] = int32(i)
 	heap.Push(&e.moves, move{at: slot.End, kind: moveJob, w: int32(w), req: int32(i), loc: req.Location})
+	e.planFate(i, e.now)
 }
 
 // rescue serves urgent request i by plan rp, as the server's booking does
@@ -248,10 +302,13 @@ func (e *engine) rescue(i int, rp *matcher.RescuePlan) {
 	j := e.byID[moved.ID]
 	e.out[j] = outcome{worker: int32(to), slot: rp.MovedTo.Slot}
 	heap.Push(&e.moves, move{at: moved.End, kind: moveJob, w: int32(to), req: j, loc: moved.Location})
+	e.planFate(int(j), e.now)
 }
 
-func (e *engine) unserved(i int, reason string) {
-	e.out[i] = outcome{worker: -1, reason: reason}
+// unserved records that request i could not be served at now, for reason
+// (what the server's 422 names), and diagnoses its cause.
+func (e *engine) unserved(i int, reason string, now time.Time) {
+	e.out[i] = outcome{worker: -1, reason: reason, cause: e.missCause(i, now)}
 }
 
 // insertion books request i as POST /v1/bookings does: the best option of
@@ -273,7 +330,7 @@ func (e *engine) insertion(i int, now time.Time) {
 				return
 			}
 		}
-		e.unserved(i, matcher.ReasonOf(res.Rejected, len(e.idx)))
+		e.unserved(i, matcher.ReasonOf(res.Rejected, len(e.idx)), now)
 		return
 	}
 	o := &res.Options[0]
@@ -323,7 +380,7 @@ func (e *engine) greedy(i int, now time.Time) {
 		}
 		rejected[reason]++
 	}
-	e.unserved(i, matcher.ReasonOf(rejected, len(order)))
+	e.unserved(i, matcher.ReasonOf(rejected, len(order)), now)
 }
 
 // idle reports whether worker w is neither travelling to nor serving a job
@@ -353,6 +410,9 @@ func (e *engine) idle(w int, now time.Time) bool {
 func (e *engine) runBatch(ctx context.Context) error {
 	period := time.Duration(e.policy.BatchSeconds) * time.Second
 	normal := time.Duration(e.policy.NormalBatchSeconds) * time.Second
+	if normal <= 0 {
+		normal = period // a policy not validated: one period
+	}
 	tickAt := func(t time.Time, p time.Duration) time.Time {
 		k := (t.Sub(e.s.Start) + p - 1) / p
 		return e.s.Start.Add(k * p)
@@ -397,13 +457,22 @@ func (e *engine) runBatch(ctx context.Context) error {
 		}
 		pending = append(later, again...)
 	}
+	e.drain()
 	return nil
 }
 
-// enqueue adds arrival i to pending, due at its tick (see runBatch).
+// enqueue adds arrival i to pending, due at its tick (see runBatch); a
+// retry that is no longer needed (skipRetry) is not.
 func (e *engine) enqueue(i int, tickAt func(time.Time, time.Duration) time.Time, urgent, normal time.Duration,
 	release []time.Time, pending *[]int) {
 	r := &e.arr[i].req
+	if e.arr[i].retryOf != "" {
+		e.advance(r.RequestedAt)
+		if e.skipRetry(i) {
+			e.prog.add(1)
+			return
+		}
+	}
 	if r.Urgency == doorstep.Urgent {
 		release[i] = tickAt(r.RequestedAt, urgent)
 	} else {
@@ -428,6 +497,14 @@ func (e *engine) assign(buf []int, now time.Time) ([]int, error) {
 	}
 	e.solve += res.Solve
 	for _, a := range res.Assignments {
+		// Assign names the stops it adds by item ("batch-<item>"); the engine
+		// knows a stop by its request's id (rescues, idle, misses).
+		tl := e.cands[a.Worker].Timeline
+		for k := range tl {
+			if strings.HasPrefix(tl[k].BookingID, "batch-") && tl[k].Start.Equal(a.Option.Slot.Start) {
+				tl[k].BookingID = reqs[a.Item].ID
+			}
+		}
 		e.booked(buf[a.Item], a.Worker, a.Option.Slot)
 	}
 	maxRounds := e.s.Matching.MaxRounds
@@ -441,7 +518,7 @@ func (e *engine) assign(buf []int, now time.Time) ([]int, error) {
 			again = append(again, i)
 			continue
 		}
-		e.unserved(i, u.Reason)
+		e.unserved(i, u.Reason, now)
 	}
 	return again, nil
 }
@@ -450,6 +527,9 @@ func (e *engine) assign(buf []int, now time.Time) ([]int, error) {
 // must never have booked what the server would refuse.
 func (e *engine) verify() error {
 	for i, w := range e.workers {
+		if e.disturbed[i] {
+			continue // an overrun ran the day past its plan, as real days do
+		}
 		if err := schedule.Verify(w, e.cands[i].Timeline, e.travel); err != nil {
 			return fmt.Errorf("sim: worker %s: a booked day breaks a hard rule: %w", w.ID, err)
 		}

@@ -1,11 +1,13 @@
 package sim
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
 )
 
 // round4 rounds x to 4 decimals, so that the report's JSON is stable.
@@ -75,9 +77,21 @@ type reqAcc struct {
 	requests, urgent, onTime, normal, normalOK, unserved, jobs, rescues int
 	km                                                                  float64
 	arrivals                                                            []float64 // urgent, in minutes
+	causes                                                              map[string]int
+	// Disruptions.
+	cancelled, noShows, overruns, delayed, carried, servedOnRetry int
 }
 
-func (a *reqAcc) add(r *doorstep.Request, o *outcome) {
+// add counts request r with its outcome o; retry, for a request asked
+// again the next day, is the retry's outcome, which stands for it.
+func (a *reqAcc) add(r *doorstep.Request, o, retry *outcome) {
+	if retry != nil {
+		a.carried++
+		if retry.worker >= 0 {
+			a.servedOnRetry++
+		}
+		o = retry
+	}
 	a.requests++
 	urgent := r.Urgency == doorstep.Urgent
 	if urgent {
@@ -87,13 +101,34 @@ func (a *reqAcc) add(r *doorstep.Request, o *outcome) {
 	}
 	if o.worker < 0 {
 		a.unserved++
+		if o.cause != "" {
+			if a.causes == nil {
+				a.causes = map[string]int{}
+			}
+			a.causes[o.cause]++
+		}
 		return
 	}
-	a.jobs++
+	if o.cancelled {
+		a.cancelled++
+	} else {
+		a.jobs++
+	}
+	if o.noShow {
+		a.noShows++
+	}
+	if o.overran {
+		a.overruns++
+	}
+	if o.delayed {
+		a.delayed++
+	}
 	if o.rescued {
 		a.rescues++
 	}
-	a.km += o.slot.DistanceKm
+	if !o.cancelled {
+		a.km += o.slot.DistanceKm
+	}
 	if urgent {
 		m := o.slot.Arrival.Sub(r.RequestedAt).Minutes()
 		a.arrivals = append(a.arrivals, m)
@@ -121,6 +156,9 @@ func (a *reqAcc) metrics(shift, booked float64, values []float64) Metrics {
 		NormalWithin24hShare: ratio(float64(a.normalOK), float64(a.normal)),
 		TravelKmPerJob:       ratio(a.km, float64(a.jobs)),
 		Utilisation:          ratio(booked, shift),
+		MissesByCause:        a.causes,
+		Cancelled:            a.cancelled, NoShows: a.noShows, Overruns: a.overruns, Delayed: a.delayed,
+		CarriedOver: a.carried, ServedOnRetry: a.servedOnRetry,
 	}
 	if len(a.arrivals) > 0 {
 		slices.Sort(a.arrivals)
@@ -172,7 +210,10 @@ func (e *engine) report() *VariantReport {
 		for _, sh := range wk.Shifts {
 			l.addSpan(row, sh.Start, earliest(sh.End, hend), 1)
 			for _, b := range sh.Breaks {
-				l.addSpan(row, b.Start, earliest(b.End, hend), -1)
+				// A flexible break's minutes are spread evenly over its
+				// range (a fixed break's fill it).
+				share := b.Duration.Minutes() / b.Latest.Sub(b.Earliest).Minutes()
+				l.addSpan(row, b.Earliest, earliest(b.Latest, hend), -share)
 			}
 		}
 		brow := l.booked[w*hours : (w+1)*hours]
@@ -182,21 +223,46 @@ func (e *engine) report() *VariantReport {
 	}
 
 	total := &reqAcc{}
+	byService := map[string]*reqAcc{}
 	byHour := make([]reqAcc, hours)
 	byRegion := map[string]*reqAcc{}
+	byCell := map[geo.Cell]*reqAcc{}
 	reasons := map[string]int{}
 	hist := Histogram{BinMinutes: arrivalBinMinutes, Counts: make([]int, arrivalBins)}
 	for i := range e.arr {
 		a, o := &e.arr[i], &e.out[i]
-		total.add(&a.req, o)
+		if a.retryOf != "" {
+			continue // counted with the request it retries
+		}
+		var retry *outcome
+		if o.carried > 0 {
+			retry = &e.out[o.carried-1]
+		}
+		total.add(&a.req, o, retry)
+		if retry != nil {
+			o = retry // what finally became of the household's request
+		}
+		sa := byService[a.req.Service]
+		if sa == nil {
+			sa = &reqAcc{}
+			byService[a.req.Service] = sa
+		}
+		sa.add(&a.req, o, retry)
 		h := min(max(int(a.req.RequestedAt.Sub(s.Start)/time.Hour), 0), hours-1)
-		byHour[h].add(&a.req, o)
+		byHour[h].add(&a.req, o, retry)
 		ra := byRegion[a.region]
 		if ra == nil {
 			ra = &reqAcc{}
 			byRegion[a.region] = ra
 		}
-		ra.add(&a.req, o)
+		ra.add(&a.req, o, retry)
+		cell := geo.CellOf(a.req.Location, MapResolution)
+		ca := byCell[cell]
+		if ca == nil {
+			ca = &reqAcc{}
+			byCell[cell] = ca
+		}
+		ca.add(&a.req, o, retry)
 		if o.worker < 0 {
 			reasons[o.reason]++
 		} else if a.req.Urgency == doorstep.Urgent {
@@ -241,6 +307,20 @@ func (e *engine) report() *VariantReport {
 		UnservedByReason: reasons,
 		UrgentArrivals:   hist,
 		Hours:            make([]HourMetrics, hours),
+	}
+	cells := slices.Collect(maps.Keys(byCell))
+	slices.Sort(cells)
+	vr.Cells = make([]CellMetrics, 0, len(cells))
+	for _, c := range cells {
+		ca := byCell[c]
+		vr.Cells = append(vr.Cells, CellMetrics{Cell: c.String(), Requests: ca.requests, UrgentRequests: ca.urgent,
+			UrgentOnTimeShare: ratio(float64(ca.onTime), float64(ca.urgent)), Unserved: ca.unserved})
+	}
+	if len(byService) > 0 {
+		vr.Totals.ByService = make(map[string]Metrics, len(byService))
+		for name, sa := range byService {
+			vr.Totals.ByService[name] = sa.metrics(0, 0, nil)
+		}
 	}
 	for h := range hours {
 		var sh, bk float64

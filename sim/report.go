@@ -14,9 +14,15 @@ type Report struct {
 	Scale        float64 `json:"scale"`
 	Start        string  `json:"start"`
 	HorizonHours float64 `json:"horizon_hours"`
+	// Summary is the report in words (Summarize): what each variant did to
+	// each promise and what to try next.
+	Summary []string `json:"summary"`
 	// Trace counts what became of a replayed trace's rows.
-	Trace    *TraceStats     `json:"trace,omitempty"`
-	Variants []VariantReport `json:"variants"`
+	Trace *TraceStats `json:"trace,omitempty"`
+	// Replications, in a replicated report (Replicate), names the seeds
+	// run; every other figure of the report is of the first of them.
+	Replications *Replications   `json:"replications,omitempty"`
+	Variants     []VariantReport `json:"variants"`
 	// Timing is how long the run took (only with Options.Now); it is not
 	// part of the report's JSON.
 	Timing *Timing `json:"-"`
@@ -41,6 +47,16 @@ type VariantReport struct {
 	UrgentArrivals Histogram       `json:"urgent_arrival_histogram"`
 	Hours          []HourMetrics   `json:"hours"`
 	Regions        []RegionMetrics `json:"regions"`
+	// Cells are the requests per H3 cell of MapResolution where any came,
+	// by cell id: what the report's maps are drawn from.
+	Cells []CellMetrics `json:"cells"`
+	// Replications, in a replicated report, is each totals field's mean
+	// and 95% confidence interval over the seeds, by the field's name.
+	Replications map[string]Interval `json:"replications,omitempty"`
+	// Differences, in a replicated report and from the second variant on,
+	// is each totals field's difference to the first variant, paired by
+	// seed, and whether it is significant.
+	Differences map[string]Difference `json:"differences,omitempty"`
 }
 
 // Metrics are the service-level figures of a set of requests and workers.
@@ -75,6 +91,26 @@ type Metrics struct {
 	// FairnessGini is the Gini coefficient of booked service minutes over
 	// the workers on shift: 0 is an even spread.
 	FairnessGini *float64 `json:"fairness_gini"`
+	// Cancelled, NoShows, Overruns and Delayed count the bookings the
+	// day's disruptions changed (Disruptions): cancelled by their customer
+	// (not jobs), nobody at home, longer than planned, and pushed later by
+	// an earlier overrun. CarriedOver counts requests nobody could serve
+	// that were asked again the next day, ServedOnRetry those served then
+	// (served, not within 24 hours).
+	Cancelled     int `json:"cancelled,omitempty"`
+	NoShows       int `json:"no_shows,omitempty"`
+	Overruns      int `json:"overruns,omitempty"`
+	Delayed       int `json:"delayed,omitempty"`
+	CarriedOver   int `json:"carried_over,omitempty"`
+	ServedOnRetry int `json:"served_on_retry,omitempty"`
+	// MissesByCause counts the unserved requests by what would have served
+	// them (the Cause constants: structural, out_of_reach, shift_end,
+	// busy_normal, busy_urgent).
+	MissesByCause map[string]int `json:"misses_by_cause,omitempty"`
+	// ByService, in a variant's totals, holds the request-side figures of
+	// each service (utilisation and fairness are of workers, not
+	// services, and are null there).
+	ByService map[string]Metrics `json:"by_service,omitempty"`
 }
 
 // HourMetrics are the metrics of one hour of the horizon.
@@ -89,6 +125,19 @@ type RegionMetrics struct {
 	Region  string `json:"region"`
 	Workers int    `json:"workers"`
 	Metrics
+}
+
+// MapResolution is the H3 resolution of the report's cells (about
+// 5 km² each: a neighbourhood).
+const MapResolution = 7
+
+// CellMetrics are the requests of one H3 cell.
+type CellMetrics struct {
+	Cell              string   `json:"cell"`
+	Requests          int      `json:"requests"`
+	UrgentRequests    int      `json:"urgent_requests"`
+	UrgentOnTimeShare *float64 `json:"urgent_on_time_share"`
+	Unserved          int      `json:"unserved"`
 }
 
 // Histogram counts values in bins of BinMinutes from 0; Over counts those

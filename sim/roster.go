@@ -84,17 +84,21 @@ func (s *Scenario) drawGroup(r *rand.Rand, g *Group, homes []Place, region, pref
 	if len(homes) == 0 {
 		homes = s.areaPlaces()
 	}
-	patterns := make([]*ShiftPattern, len(g.Shifts))
-	for i, name := range g.Shifts {
+	pattern := func(name string) *ShiftPattern {
 		for j := range s.Roster.Shifts {
 			if s.Roster.Shifts[j].Name == name {
-				patterns[i] = &s.Roster.Shifts[j]
+				return &s.Roster.Shifts[j]
 			}
 		}
+		return nil
 	}
-	shifts := make([][]doorstep.Shift, len(patterns)) // shared by the workers of a pattern
-	for i, p := range patterns {
-		shifts[i] = s.shiftsOf(p)
+	shifts := make([][]doorstep.Shift, len(g.Shifts)) // shared by the workers of a pattern
+	for i, name := range g.Shifts {
+		shifts[i] = s.shiftsOf(pattern(name))
+	}
+	var moved []doorstep.Shift
+	if g.move != nil {
+		moved = s.shiftsOf(pattern(g.move.To))
 	}
 	out := make([]*doorstep.Worker, n)
 	regions := make([]string, n)
@@ -110,6 +114,9 @@ func (s *Scenario) drawGroup(r *rand.Rand, g *Group, homes []Place, region, pref
 			Rating:               math.Round(rating*10) / 10,
 			MaxJobsPerDay:        g.MaxJobsPerDay,
 			MaxWorkMinutesPerDay: g.MaxWorkMinutesPerDay,
+		}
+		if _, move := g.patternOf(k, n); move {
+			w.Shifts = moved
 		}
 		if err := w.Validate(); err != nil {
 			return nil, nil, fmt.Errorf("sim: worker %s of group %s: %w", w.ID, g.Name, err)
@@ -142,7 +149,7 @@ func (s *Scenario) shiftsOf(p *ShiftPattern) []doorstep.Shift {
 		}
 		sh := doorstep.Shift{Start: start, End: end}
 		for _, b := range p.breaks {
-			sh.Breaks = append(sh.Breaks, doorstep.Window{Start: midnight.Add(b[0]), End: midnight.Add(b[1])})
+			sh.Breaks = append(sh.Breaks, doorstep.Break{Earliest: midnight.Add(b.from), Latest: midnight.Add(b.to), Duration: b.d})
 		}
 		out = append(out, sh)
 	}

@@ -39,6 +39,8 @@ type Limits struct {
 	MaxWorkers  int // per variant
 	MaxRequests int // per variant
 	MaxVariants int
+	// MaxReplications bounds Replicate's seeds.
+	MaxReplications int
 }
 
 // Check reports whether s fits within l without drawing anything: the
@@ -157,6 +159,7 @@ func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
 			return nil, err
 		}
 	}
+	rep.Summary = Summarize(rep)
 	timing.Seconds = now().Sub(t0).Seconds()
 	if opts.Now != nil {
 		rep.Timing = timing
@@ -166,6 +169,7 @@ func Run(ctx context.Context, s *Scenario, opts Options) (*Report, error) {
 
 // runVariant simulates one variant.
 func (s *Scenario) runVariant(ctx context.Context, vi int, v *Variant, arr []arrival, prog *progress) (*VariantReport, time.Duration, error) {
+	s = s.reshaped(v.Reshape)
 	workers, regions, err := s.buildRoster(vi, v)
 	if err != nil {
 		return nil, 0, err
@@ -174,7 +178,7 @@ func (s *Scenario) runVariant(ctx context.Context, vi int, v *Variant, arr []arr
 	if v.Policy != nil {
 		policy = *v.Policy
 	}
-	m, err := newMatcherWith(s, s.urgentProfile(workers, arr))
+	m, err := s.matcherFor(policy, workers, arr)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -209,6 +213,8 @@ func describe(v *Variant) string {
 	case v.ScaleUrgent != nil:
 		u := v.ScaleUrgent
 		return fmt.Sprintf("urgent demand x%g in hours %g-%g", u.Factor, u.FromHour, u.ToHour)
+	case v.Reshape != nil:
+		return describeReshape(v.Reshape)
 	}
 	return "none"
 }
@@ -240,6 +246,16 @@ func (p *progress) add(n int) {
 		p.next = p.done + p.step
 		p.fn(p.done, p.total)
 	}
+}
+
+// matcherFor returns the matcher policy decides with: the server's, which
+// prices urgent capacity by the scenario's urgent profile, except for
+// greedy, which knows no profile and books each worker's earliest slot.
+func (s *Scenario) matcherFor(policy Policy, workers []*doorstep.Worker, arr []arrival) (*matcher.Matcher, error) {
+	if policy.Name == PolicyGreedy {
+		return newMatcherWith(s, nil)
+	}
+	return newMatcherWith(s, s.urgentProfile(workers, arr))
 }
 
 // newMatcherWith returns the matcher of the scenario's travel model and

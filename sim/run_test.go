@@ -180,7 +180,8 @@ func TestChartsAndHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	html := page.String()
-	for _, want := range []string{"<table>", "data:image/png;base64,", "urgent on time", "greedy", "batch every 60s"} {
+	for _, want := range []string{"<table>", "data:image/png;base64,", "urgent on time", "greedy", "batch every 60s",
+		"<svg", "<polygon", "Urgent on-time share by H3 cell", "fairness (Gini)</dt>", "By service", "Mon 08:00", r.Summary[0]} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report.html lacks %q", want)
 		}

@@ -32,6 +32,10 @@ type Scenario struct {
 	HorizonHours float64 `json:"horizon_hours,omitempty"`
 	// Scale multiplies the roster's counts and the demand; 0 means 1.
 	Scale float64 `json:"scale,omitempty"`
+	// Replications is how many seeds (Seed, Seed+1, ...) Replicate runs
+	// to give each metric a confidence interval; 0 means 1. The CLI's
+	// -replications flag replaces it.
+	Replications int `json:"replications,omitempty"`
 	// Area is the city: where homes and synthetic demand lie when no place
 	// is given. Required by synthetic demand.
 	Area *Area `json:"area,omitempty"`
@@ -49,6 +53,10 @@ type Scenario struct {
 	Regions Regions `json:"regions,omitzero"`
 	Roster  Roster  `json:"roster"`
 	Demand  Demand  `json:"demand"`
+	// Disruptions make the day imperfect: durations that vary,
+	// cancellations, no-shows, requests asked again the next day. Absent
+	// means a perfect day.
+	Disruptions *Disruptions `json:"disruptions,omitempty"`
 	// Variants are run side by side on the same demand draw, each changing
 	// one thing. None means a single variant, "baseline".
 	Variants []Variant `json:"variants,omitempty"`
@@ -176,14 +184,23 @@ type ShiftPattern struct {
 	Breaks []BreakPattern `json:"breaks,omitempty"`
 
 	start, end time.Duration // since midnight; end > start
-	breaks     [][2]time.Duration
+	breaks     []breakOffsets
 }
 
-// BreakPattern is a daily break inside its shift.
+// BreakPattern is a daily break inside its shift: fixed, from Start to End,
+// or flexible, Minutes of idle time anywhere from Earliest to Latest (see
+// doorstep.Break); clock times as the shift's.
 type BreakPattern struct {
-	Start string `json:"start"`
-	End   string `json:"end"`
+	Start    string `json:"start,omitempty"`
+	End      string `json:"end,omitempty"`
+	Earliest string `json:"earliest,omitempty"`
+	Latest   string `json:"latest,omitempty"`
+	Minutes  int    `json:"minutes,omitempty"`
 }
+
+// breakOffsets is a parsed BreakPattern: its range since midnight and its
+// length (to - from for a fixed break).
+type breakOffsets struct{ from, to, d time.Duration }
 
 // Group is Count workers alike: the same skills, certificates and shift
 // patterns (worker k works Shifts[k % len(Shifts)] every day), homes drawn
@@ -203,6 +220,8 @@ type Group struct {
 	// region of each home (see Regions). A replay that takes its regions
 	// from a trace column needs it to place workers in them.
 	Region string `json:"region,omitempty"`
+
+	move *ShiftMove // set by a reshape variant
 }
 
 // Demand is where requests come from: a synthetic model or a replayed
@@ -302,6 +321,53 @@ type Variant struct {
 	AddWorkers *AddWorkers `json:"add_workers,omitempty"`
 	// ScaleUrgent multiplies urgent demand in a range of hours.
 	ScaleUrgent *ScaleUrgent `json:"scale_urgent,omitempty"`
+	// Reshape changes the roster's shape (shifts, breaks, caps) and the
+	// jobs' durations: several changes that apply together.
+	Reshape *Reshape `json:"reshape,omitempty"`
+}
+
+// Reshape is a set of changes to the roster's shape and the jobs'
+// durations, applied together. The workers stay the same people (the same
+// homes and ratings); only what they work changes.
+type Reshape struct {
+	// Shifts adds shift patterns to the roster, or replaces the pattern of
+	// the same name (with its breaks: this is how breaks change).
+	Shifts []ShiftPattern `json:"shifts,omitempty"`
+	// Groups change groups' shifts, move a share of a group to another
+	// shift, or change its caps.
+	Groups []GroupChange `json:"groups,omitempty"`
+	// Durations scale the duration of a service's jobs.
+	Durations []DurationChange `json:"durations,omitempty"`
+}
+
+// GroupChange changes one group; absent fields keep what the group has.
+type GroupChange struct {
+	Group string `json:"group"`
+	// Shifts replaces the group's shift patterns (worker k works
+	// Shifts[k % len(Shifts)], as in Group).
+	Shifts []string `json:"shifts,omitempty"`
+	// Move moves a share of the group's workers from one of its shifts to
+	// another pattern (after Shifts).
+	Move *ShiftMove `json:"move,omitempty"`
+	// MaxJobsPerDay and MaxWorkMinutesPerDay replace the caps (0: none).
+	MaxJobsPerDay        *int `json:"max_jobs_per_day,omitempty"`
+	MaxWorkMinutesPerDay *int `json:"max_work_minutes_per_day,omitempty"`
+}
+
+// ShiftMove moves Share (in (0, 1]) of the group's workers on shift From to
+// shift To: the same paid hours at other times when the patterns are as
+// long.
+type ShiftMove struct {
+	From  string  `json:"from"`
+	To    string  `json:"to"`
+	Share float64 `json:"share"`
+}
+
+// DurationChange multiplies the duration of every job of Service by Factor
+// (rounded to 5 minutes, at least 5).
+type DurationChange struct {
+	Service string  `json:"service"`
+	Factor  float64 `json:"factor"`
 }
 
 // ScaleRoster multiplies the count of Group, or of every group having

@@ -132,7 +132,7 @@ func serverDecisions(t *testing.T, e *engine) []decision {
 		t.Fatalf("dispatch.New: %v", err)
 	}
 	for _, w := range e.workers {
-		if _, err := svc.PutWorker(t.Context(), w); err != nil {
+		if _, _, err := svc.PutWorker(t.Context(), w); err != nil {
 			t.Fatalf("PutWorker(%s): %v", w.ID, err)
 		}
 	}

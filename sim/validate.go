@@ -60,6 +60,17 @@ func (s *Scenario) validate() error {
 	if !finite(s.Scale, 1e-6, maxScale) {
 		return bad("scale", "must be in (0, %v]", maxScale)
 	}
+	if d := s.Disruptions; d != nil {
+		if err := d.validate("disruptions"); err != nil {
+			return err
+		}
+	}
+	if s.Replications == 0 {
+		s.Replications = 1
+	}
+	if s.Replications < 1 || s.Replications > MaxReplications {
+		return bad("replications", "must be in [1, %d]", MaxReplications)
+	}
 	if a := s.Area; a != nil {
 		if err := a.Center.Validate("area.center"); err != nil {
 			return err
@@ -354,16 +365,28 @@ func (p *ShiftPattern) validate(f string) error {
 		return bad(f+".breaks", "at most %d breaks a shift", doorstep.MaxBreaks)
 	}
 	p.breaks = p.breaks[:0]
-	prev := start
+	// The breaks on a reference day, checked by the rule of worker
+	// profiles (doorstep.Shift.ValidateBreaks), which names the fields
+	// of the pattern as they are named here.
+	day := time.Date(2000, 1, 3, 0, 0, 0, 0, time.UTC)
+	sh := doorstep.Shift{Start: day.Add(start), End: day.Add(end)}
 	for j, b := range p.Breaks {
 		bf := fmt.Sprintf("%s.breaks[%d]", f, j)
-		bs, err := parseClock(b.Start)
-		if err != nil {
-			return bad(bf+".start", "%v", err)
+		flexible := b.Earliest != "" || b.Latest != "" || b.Minutes != 0
+		fromKey, toKey, from, to := "start", "end", b.Start, b.End
+		if flexible {
+			if b.Start != "" || b.End != "" {
+				return bad(bf+".earliest", "a break is either fixed (start, end) or flexible (earliest, latest, minutes), not both")
+			}
+			fromKey, toKey, from, to = "earliest", "latest", b.Earliest, b.Latest
 		}
-		be, err := parseClock(b.End)
+		bs, err := parseClock(from)
 		if err != nil {
-			return bad(bf+".end", "%v", err)
+			return bad(bf+"."+fromKey, "%v", err)
+		}
+		be, err := parseClock(to)
+		if err != nil {
+			return bad(bf+"."+toKey, "%v", err)
 		}
 		// A break belongs to its shift: times before the shift's start are
 		// on the next day.
@@ -373,13 +396,17 @@ func (p *ShiftPattern) validate(f string) error {
 		if be <= bs {
 			be += 24 * time.Hour
 		}
-		if bs < prev || be > end {
-			return bad(bf, "a break must lie inside its shift, after the previous break")
+		d := be - bs
+		if flexible {
+			if b.Minutes <= 0 {
+				return bad(bf+".minutes", "minutes must be a positive whole number")
+			}
+			d = time.Duration(b.Minutes) * time.Minute
 		}
-		prev = be
-		p.breaks = append(p.breaks, [2]time.Duration{bs, be})
+		p.breaks = append(p.breaks, breakOffsets{from: bs, to: be, d: d})
+		sh.Breaks = append(sh.Breaks, doorstep.Break{Earliest: day.Add(bs), Latest: day.Add(be), Duration: d})
 	}
-	return nil
+	return sh.ValidateBreaks(f)
 }
 
 // parseClock parses "HH:MM" (00:00 to 24:00) into the time since midnight.
@@ -597,8 +624,14 @@ func (s *Scenario) validateVariants() error {
 				return bad(f+".scale_urgent.to_hour", "must be in (from_hour, horizon_hours]")
 			}
 		}
+		if r := v.Reshape; r != nil {
+			changes++
+			if err := s.validateReshape(f+".reshape", r); err != nil {
+				return err
+			}
+		}
 		if changes > 1 {
-			return bad(f, "a variant changes one thing: give at most one of policy, scale_roster, add_workers, scale_urgent")
+			return bad(f, "a variant changes one thing: give at most one of policy, scale_roster, add_workers, scale_urgent, reshape (a reshape may hold several changes of the roster)")
 		}
 	}
 	return nil
@@ -620,4 +653,79 @@ func (s *Scenario) validateScaleRoster(f string, r *ScaleRoster) error {
 		return bad(f+".group", "unknown group %q", r.Group)
 	}
 	return bad(f+".skill", "no group has skill %q", r.Skill)
+}
+
+// validateReshape checks a reshape variant against the roster.
+func (s *Scenario) validateReshape(f string, r *Reshape) error {
+	if len(r.Shifts)+len(r.Groups)+len(r.Durations) == 0 {
+		return bad(f, "a reshape needs at least one change")
+	}
+	if len(r.Shifts) > maxListLen || len(r.Groups) > maxListLen || len(r.Durations) > maxListLen {
+		return bad(f, "at most %d changes of each kind", maxListLen)
+	}
+	shifts := map[string]bool{}
+	for _, p := range s.Roster.Shifts {
+		shifts[p.Name] = true
+	}
+	seen := map[string]bool{}
+	for i := range r.Shifts {
+		pf := fmt.Sprintf("%s.shifts[%d]", f, i)
+		if err := r.Shifts[i].validate(pf); err != nil {
+			return err
+		}
+		if seen[r.Shifts[i].Name] {
+			return bad(pf+".name", "shift pattern %q is named twice", r.Shifts[i].Name)
+		}
+		seen[r.Shifts[i].Name] = true
+		shifts[r.Shifts[i].Name] = true
+	}
+	for i := range r.Groups {
+		c := &r.Groups[i]
+		gf := fmt.Sprintf("%s.groups[%d]", f, i)
+		g := s.group(c.Group)
+		if g == nil {
+			return bad(gf+".group", "unknown group %q", c.Group)
+		}
+		if c.Shifts == nil && c.Move == nil && c.MaxJobsPerDay == nil && c.MaxWorkMinutesPerDay == nil {
+			return bad(gf, "give at least one of shifts, move, max_jobs_per_day, max_work_minutes_per_day")
+		}
+		if c.Shifts != nil && len(c.Shifts) == 0 {
+			return bad(gf+".shifts", "at least one shift pattern is required")
+		}
+		for j, name := range c.Shifts {
+			if !shifts[name] {
+				return bad(fmt.Sprintf("%s.shifts[%d]", gf, j), "unknown shift pattern %q", name)
+			}
+		}
+		if m := c.Move; m != nil {
+			has := g.Shifts
+			if c.Shifts != nil {
+				has = c.Shifts
+			}
+			switch {
+			case !slices.Contains(has, m.From):
+				return bad(gf+".move.from", "group %q does not work shift %q", c.Group, m.From)
+			case !shifts[m.To]:
+				return bad(gf+".move.to", "unknown shift pattern %q", m.To)
+			case !finite(m.Share, 1e-9, 1):
+				return bad(gf+".move.share", "must be in (0, 1]")
+			}
+		}
+		if n := c.MaxJobsPerDay; n != nil && (*n < 0 || *n > 100) {
+			return bad(gf+".max_jobs_per_day", "must be in [0, 100] (0: no cap)")
+		}
+		if n := c.MaxWorkMinutesPerDay; n != nil && (*n < 0 || *n > 24*60) {
+			return bad(gf+".max_work_minutes_per_day", "must be in [0, 1440] (0: no cap)")
+		}
+	}
+	for i, d := range r.Durations {
+		df := fmt.Sprintf("%s.durations[%d]", f, i)
+		if _, ok := s.catalogue[d.Service]; !ok {
+			return bad(df+".service", "unknown service %q", d.Service)
+		}
+		if !finite(d.Factor, 0.05, 10) {
+			return bad(df+".factor", "must be in [0.05, 10]")
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 // Command doorstep is the Doorstep dispatch engine: one binary with the
 // subcommands serve (the HTTP API), assign (solve an assignment problem
-// from a file) and simulate (what-if simulations).
+// from a file), simulate (what-if simulations) and staff (the workers a
+// service level needs).
 package main
 
 import (
@@ -40,6 +41,8 @@ Usage:
   doorstep assign [-format orlib|csv] FILE   solve a linear sum assignment problem
   doorstep simulate -scenario FILE [-out DIR] [-seed N]
                                              replay a day of demand through the matcher
+  doorstep staff -scenario FILE -group NAME -target X [-metric NAME] [-region NAME]
+                                             how many workers a service level needs
 
 Run 'doorstep COMMAND -h' for a command's flags.
 `
@@ -57,6 +60,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runAssign(args[1:], stdin, stdout, stderr)
 	case "simulate":
 		return runSimulate(ctx, args[1:], stdout, stderr)
+	case "staff":
+		return runStaff(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

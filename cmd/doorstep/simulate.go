@@ -21,7 +21,7 @@ import (
 )
 
 // simulateUsage is the help text of the simulate subcommand.
-const simulateUsage = `usage: doorstep simulate -scenario FILE [-out DIR] [-seed N] [-scale X]
+const simulateUsage = `usage: doorstep simulate -scenario FILE [-out DIR] [-seed N] [-scale X] [-replications K]
 
 Runs a what-if simulation: the scenario's roster serves its demand (synthetic,
 or a replayed trace whose path is relative to the scenario file) through the
@@ -32,8 +32,16 @@ production matcher, once per variant, on the same demand draw. Writes to DIR:
   timing.json   wall-clock timings
   *.png         charts: urgent arrival times, on-time share and utilisation by hour
   report.html   a self-contained page with the key table and the charts
+  urgent-profile.json
+                the urgent demand profile the first variant prices normal
+                jobs with, for doorstep serve -urgent-profile
 
-and prints the key table. A bad scenario exits with status 2 naming the field.
+and prints the key table. With -replications K (or the scenario's
+"replications") it runs seeds N..N+K-1 and adds, per variant and metric, the
+mean and 95% confidence interval over them, and each variant's difference to
+the first one paired by seed, marked where significant (report.json:
+variants[i].replications and variants[i].differences); the per-hour and
+per-region figures and the charts are of seed N. A bad scenario exits with status 2 naming the field.
 
 Flags:
 `
@@ -47,6 +55,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	out := fset.String("out", "", "output `DIR` (default: sim-out/ followed by the scenario file's name)")
 	seed := fset.Uint64("seed", 0, "seed `N`, replacing the scenario's")
 	scale := fset.Float64("scale", 0, "scale `X` of roster and demand, replacing the scenario's (e.g. 0.1 for a quick run)")
+	reps := fset.Int("replications", 0, "run seeds N..N+`K`-1 and report means with 95% confidence intervals (default: the scenario's, else 1)")
 	parallel := fset.Int("parallel", runtime.GOMAXPROCS(0), "variants simulated at once")
 	fset.Usage = func() {
 		fmt.Fprint(fset.Output(), simulateUsage)
@@ -81,6 +90,12 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		s.Scale = *scale
 	}
+	if set["replications"] {
+		if *reps < 1 || *reps > sim.MaxReplications {
+			return &exitError{code: 2, err: fmt.Errorf("simulate: -replications %d must be in [1, %d]", *reps, sim.MaxReplications)}
+		}
+		s.Replications = *reps
+	}
 	if *parallel < 1 {
 		return &exitError{code: 2, err: fmt.Errorf("simulate: -parallel %d must be at least 1", *parallel)}
 	}
@@ -106,7 +121,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	bar := newSimProgress(stderr)
 	opts.Progress = bar.update
-	rep, err := sim.Run(ctx, s, opts)
+	rep, err := sim.Replicate(ctx, s, s.Replications, opts)
 	bar.finish()
 	if err != nil {
 		if doorstep.ErrorCode(err) == doorstep.EINVALID {
@@ -117,10 +132,20 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := writeReport(dir, rep); err != nil {
 		return fmt.Errorf("simulate: %w", err)
 	}
+	if err := writeUrgentProfile(dir, s, opts); err != nil {
+		return fmt.Errorf("simulate: %w", err)
+	}
 	if err := sim.WriteTable(stdout, rep); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nwrote %s (report.json, timing.json, charts, report.html) in %.1fs\n", dir, rep.Timing.Seconds)
+	if err := sim.WriteReplicatedTable(stdout, rep); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	for _, p := range rep.Summary {
+		fmt.Fprintln(stdout, p)
+	}
+	fmt.Fprintf(stdout, "\nwrote %s (report.json, timing.json, charts, report.html, urgent-profile.json) in %.1fs\n", dir, rep.Timing.Seconds)
 	return nil
 }
 
@@ -207,4 +232,18 @@ func (p *simProgress) finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// writeUrgentProfile writes the urgent profile of s into dir.
+func writeUrgentProfile(dir string, s *sim.Scenario, opts sim.Options) error {
+	opts.Progress = nil
+	p, err := s.UrgentProfile(opts)
+	if err != nil {
+		return fmt.Errorf("urgent profile: %w", err)
+	}
+	b, err := marshalUrgentProfile(p)
+	if err != nil {
+		return fmt.Errorf("encode urgent profile: %w", err)
+	}
+	return os.WriteFile(filepath.Join(dir, "urgent-profile.json"), b, 0o644)
 }

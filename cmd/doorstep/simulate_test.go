@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -77,6 +78,43 @@ func TestRunSimulate(t *testing.T) {
 	}
 }
 
+// -replications K runs K seeds and reports intervals in report.json and
+// the printed table.
+func TestRunSimulateReplications(t *testing.T) {
+	path := simScenario(t)
+	out := filepath.Join(t.TempDir(), "out")
+	var stdout, stderr bytes.Buffer
+	if err := runSimulate(context.Background(), []string{"-scenario", path, "-out", out, "-seed", "9", "-replications", "3"}, &stdout, &stderr); err != nil {
+		t.Fatalf("runSimulate: %v\nstderr: %s", err, stderr.String())
+	}
+	data, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Seed         uint64 `json:"seed"`
+		Replications struct {
+			Seeds []uint64 `json:"seeds"`
+		} `json:"replications"`
+		Variants []struct {
+			Replications map[string]any `json:"replications"`
+		} `json:"variants"`
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Seed != 9 || !slices.Equal(rep.Replications.Seeds, []uint64{9, 10, 11}) || len(rep.Variants[0].Replications) == 0 {
+		t.Errorf("report: seed %d, replications %v, variant 0 %v", rep.Seed, rep.Replications.Seeds, rep.Variants[0].Replications)
+	}
+	if !strings.Contains(stdout.String(), "Over 3 seeds (9-11)") {
+		t.Errorf("stdout lacks the replicated table:\n%s", stdout.String())
+	}
+	html, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil || !strings.Contains(string(html), "Over 3 seeds") {
+		t.Errorf("report.html lacks the replicated table (%v)", err)
+	}
+}
+
 func TestRunSimulateErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -97,6 +135,9 @@ func TestRunSimulateErrors(t *testing.T) {
 		{"bad scale", func(tb testing.TB) []string {
 			return []string{"-scenario", simScenario(tb), "-scale", "0"}
 		}, 2, "-scale"},
+		{"bad replications", func(tb testing.TB) []string {
+			return []string{"-scenario", simScenario(tb), "-replications", "0"}
+		}, 2, "-replications"},
 		{"trace not found", func(tb testing.TB) []string {
 			return []string{"-scenario", simScenario(tb, "tiny.csv", "gone.csv"), "-out", tb.TempDir()}
 		}, 1, "not found"},

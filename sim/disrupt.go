@@ -1,0 +1,301 @@
+package sim
+
+import (
+	"container/heap"
+	"hash/fnv"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/schedule"
+)
+
+// Disruptions make the simulated day imperfect, as real days are: jobs
+// take more or less time than planned, customers cancel, households are not
+// at home, and requests nobody could serve are asked again the next day.
+// Each request's fate is drawn from its own random stream (by the
+// scenario's seed and the request's id), so every variant and policy meets
+// the same fates.
+type Disruptions struct {
+	// DurationCV is the coefficient of variation of a job's actual
+	// duration around the planned one (log-normal with mean 1); 0 means
+	// jobs take exactly what was planned. A job that runs long delays the
+	// worker's later jobs (travel included), which may then arrive or
+	// start late; one that ends early frees the worker.
+	DurationCV float64 `json:"duration_cv,omitempty"`
+	// CancelShare is the share of normal bookings their customer cancels,
+	// at a uniform time between the booking and its start: the slot is
+	// freed. Urgent bookings are not cancelled.
+	CancelShare float64 `json:"cancel_share,omitempty"`
+	// NoShowShare is the share of jobs where nobody is at home: the worker
+	// waits NoShowMinutes (0 means 15) after arriving, then leaves.
+	NoShowShare   float64 `json:"no_show_share,omitempty"`
+	NoShowMinutes float64 `json:"no_show_minutes,omitempty"`
+	// CarryOver asks an unserved normal request again 24 hours later
+	// (once, when that is inside the horizon): the household tries again
+	// tomorrow. A request served on its second try counts as served, not
+	// within 24 hours.
+	CarryOver bool `json:"carry_over,omitempty"`
+}
+
+func (d *Disruptions) validate(f string) error {
+	switch {
+	case !finite(d.DurationCV, 0, 2):
+		return bad(f+".duration_cv", "must be in [0, 2]")
+	case !finite(d.CancelShare, 0, 1):
+		return bad(f+".cancel_share", "must be in [0, 1]")
+	case !finite(d.NoShowShare, 0, 1):
+		return bad(f+".no_show_share", "must be in [0, 1]")
+	case d.NoShowMinutes != 0 && !finite(d.NoShowMinutes, 1, 240):
+		return bad(f+".no_show_minutes", "must be in [1, 240]")
+	}
+	return nil
+}
+
+// retrySuffix marks the id of a request asked again the next day.
+const retrySuffix = "-again"
+
+// fate is what will happen to a request's booking.
+type fate struct {
+	cancel     bool
+	cancelAt   float64 // share of the time from booking to start
+	noShow     bool
+	durationBy float64 // actual / planned
+}
+
+// streamFate is the base of the per-request fate streams.
+const streamFate = 4000
+
+// fateOf draws request id's fate: the same in every variant.
+func (s *Scenario) fateOf(id string) fate {
+	d := s.Disruptions
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	r := newRand(s.Seed, streamFate^h.Sum64())
+	f := fate{durationBy: 1}
+	f.cancel = r.Float64() < d.CancelShare
+	f.cancelAt = r.Float64()
+	f.noShow = r.Float64() < d.NoShowShare
+	if cv := d.DurationCV; cv > 0 {
+		// Log-normal with mean 1: sigma² = ln(1 + cv²), mu = -sigma²/2.
+		s2 := math.Log(1 + cv*cv)
+		f.durationBy = math.Exp(-s2/2 + math.Sqrt(s2)*r.NormFloat64())
+	}
+	return f
+}
+
+// addRetries adds, for every normal request of arr, the same request 24
+// hours later when that is inside the horizon, marked as its retry; the
+// engine asks it only if the first was not served.
+func (s *Scenario) addRetries(arr []arrival) []arrival {
+	end := s.Start.Add(s.horizon())
+	out := slices.Clone(arr)
+	for _, a := range arr {
+		if a.req.Urgency != doorstep.Normal || !a.req.RequestedAt.Add(24*time.Hour).Before(end) {
+			continue
+		}
+		b := a
+		b.retryOf = a.req.ID
+		b.req.ID = a.req.ID + retrySuffix
+		b.req.RequestedAt = a.req.RequestedAt.Add(24 * time.Hour)
+		if w := a.req.Window; w != nil {
+			b.req.Window = &doorstep.Window{Start: w.Start.Add(24 * time.Hour), End: w.End.Add(24 * time.Hour)}
+		}
+		out = append(out, b)
+	}
+	slices.SortStableFunc(out, func(x, y arrival) int {
+		if c := x.req.RequestedAt.Compare(y.req.RequestedAt); c != 0 {
+			return c
+		}
+		return compareStrings(x.req.ID, y.req.ID)
+	})
+	return out
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// skipRetry reports whether arrival i is a retry whose first request was
+// served (or is not known): nobody asks again, and it is not a request.
+func (e *engine) skipRetry(i int) bool {
+	orig := e.arr[i].retryOf
+	if orig == "" {
+		return false
+	}
+	j, ok := e.reqIdx[orig]
+	if ok && e.out[j].worker < 0 {
+		e.out[j].carried = int32(i + 1)
+		return false
+	}
+	e.out[i] = outcome{worker: -1, inactive: true}
+	return true
+}
+
+// planFate schedules the disruptions of request i, just booked (or moved)
+// at clock reading now: its cancellation and what happens when it starts.
+func (e *engine) planFate(i int, now time.Time) {
+	d := e.s.Disruptions
+	if d == nil {
+		return
+	}
+	o := &e.out[i]
+	f := e.s.fateOf(e.arr[i].req.ID)
+	if f.cancel && e.arr[i].req.Urgency == doorstep.Normal && !o.cancelPlanned {
+		o.cancelPlanned = true
+		at := now.Add(time.Duration(f.cancelAt * float64(o.slot.Start.Sub(now)))).Truncate(time.Second)
+		heap.Push(&e.moves, move{at: at, kind: moveCancel, w: o.worker, req: int32(i)})
+	}
+	if f.noShow || f.durationBy != 1 {
+		heap.Push(&e.moves, move{at: o.slot.Start, kind: moveStart, w: o.worker, req: int32(i)})
+	}
+}
+
+// current reports whether event m still concerns request m.req as booked:
+// on the same worker, not cancelled.
+func (e *engine) current(m move) bool {
+	o := &e.out[m.req]
+	return o.worker == m.w && !o.cancelled
+}
+
+// cancelBooking frees the slot of a booking its customer cancels before it
+// starts.
+func (e *engine) cancelBooking(m move) {
+	o := &e.out[m.req]
+	if !e.current(m) || !o.slot.Start.After(m.at) {
+		return
+	}
+	id := e.arr[m.req].req.ID
+	c := &e.cands[m.w]
+	c.Timeline = c.Timeline.Without(id)
+	c.Bookings = slices.DeleteFunc(slices.Clone(c.Bookings), func(b *doorstep.Booking) bool { return b.ID == id })
+	c.Version++
+	o.cancelled = true
+}
+
+// startJob applies a job's fate as it starts: a no-show ends it soon after
+// the arrival; a job that takes longer delays the worker's later jobs.
+func (e *engine) startJob(m move) {
+	o := &e.out[m.req]
+	if !e.current(m) || !o.slot.Start.Equal(m.at) || o.started {
+		return
+	}
+	o.started = true
+	d := e.s.Disruptions
+	f := e.s.fateOf(e.arr[m.req].req.ID)
+	end := o.slot.End
+	switch {
+	case f.noShow:
+		wait := time.Duration(cmpOr(d.NoShowMinutes, 15) * float64(time.Minute))
+		end = latestOf(o.slot.Arrival.Add(wait), o.slot.Start)
+		o.noShow = true
+	default:
+		planned := o.slot.End.Sub(o.slot.Start)
+		end = o.slot.Start.Add(time.Duration(float64(planned) * f.durationBy).Round(time.Minute))
+	}
+	if !end.After(o.slot.Start) {
+		end = o.slot.Start.Add(time.Minute)
+	}
+	if end.Equal(o.slot.End) {
+		return
+	}
+	if end.After(o.slot.End) {
+		o.overran = true
+	}
+	slot := o.slot
+	slot.End = end
+	e.retime(int(m.req), int(m.w), slot)
+	if o.overran {
+		e.delayAfter(int(m.w), int(m.req))
+	}
+}
+
+// delayAfter moves worker w's jobs after request i's later where the
+// worker can no longer reach them in time: each leaves when the previous
+// ends, and starts on arrival (or at its planned start when the delay fits
+// in the wait). Breaks and shift ends give way: a delayed day runs over.
+func (e *engine) delayAfter(w, i int) {
+	tl := e.cands[w].Timeline
+	k := slices.IndexFunc(tl, func(s schedule.Stop) bool { return s.BookingID == e.arr[i].req.ID })
+	if k < 0 {
+		return
+	}
+	e.disturbed[w] = true
+	prev := tl[k]
+	for _, st := range slices.Clone(tl[k+1:]) {
+		arrive := prev.End.Add(e.travel.Travel(prev.Location, st.Location, prev.End))
+		if !arrive.After(st.Arrival) {
+			return
+		}
+		j, ok := e.byID[st.BookingID]
+		if !ok {
+			return
+		}
+		o := &e.out[j]
+		slot := o.slot
+		slot.Arrival = arrive
+		slot.Start = latestOf(arrive, st.Start)
+		slot.End = slot.Start.Add(st.End.Sub(st.Start))
+		e.retime(int(j), w, slot)
+		if slot.Start.Equal(st.Start) {
+			return // the delay fits in the wait before it
+		}
+		o.delayed = true
+		prev = schedule.Stop{End: slot.End, Location: st.Location}
+		// Its own fate applies when it starts, at the new time.
+		e.planStartOnly(int(j))
+	}
+}
+
+// planStartOnly schedules the start event of request i at its current
+// start (after a delay).
+func (e *engine) planStartOnly(i int) {
+	f := e.s.fateOf(e.arr[i].req.ID)
+	if f.noShow || f.durationBy != 1 {
+		o := &e.out[i]
+		heap.Push(&e.moves, move{at: o.slot.Start, kind: moveStart, w: o.worker, req: int32(i)})
+	}
+}
+
+// retime gives request i, booked on worker w, a new slot: its stop, its
+// booking, its outcome and the move to its place at the new end.
+func (e *engine) retime(i, w int, slot schedule.Slot) {
+	id := e.arr[i].req.ID
+	c := &e.cands[w]
+	for k := range c.Timeline {
+		if c.Timeline[k].BookingID == id {
+			c.Timeline[k].Arrival, c.Timeline[k].Start, c.Timeline[k].End = slot.Arrival, slot.Start, slot.End
+		}
+	}
+	for k, b := range c.Bookings {
+		if b.ID == id {
+			nb := *b
+			nb.Arrival, nb.Start, nb.End = slot.Arrival, slot.Start, slot.End
+			c.Bookings[k] = &nb
+		}
+	}
+	c.Version++
+	e.out[i].slot = slot
+	heap.Push(&e.moves, move{at: slot.End, kind: moveJob, w: int32(w), req: int32(i), loc: e.arr[i].req.Location})
+}
+
+func latestOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func cmpOr(x, def float64) float64 {
+	if x == 0 {
+		return def
+	}
+	return x
+}
