@@ -33,6 +33,9 @@ type assignJSON struct {
 	Objective   float64         `json:"objective"`
 	SolveMs     float64         `json:"solve_ms"`
 	Rounds      int             `json:"rounds"`
+	Optimal     bool            `json:"optimal"`
+	ServedBound int             `json:"served_bound"`
+	UrgentBound int             `json:"urgent_bound"`
 	Committed   bool            `json:"committed"`
 }
 
@@ -68,6 +71,9 @@ func (s *Server) handleAssign(w http.ResponseWriter, r *http.Request) {
 		Objective:   round2(out.Objective),
 		SolveMs:     float64(out.Solve.Microseconds()) / 1000,
 		Rounds:      out.Rounds,
+		Optimal:     out.Optimal,
+		ServedBound: out.ServedBound,
+		UrgentBound: out.UrgentBound,
 		Committed:   body.Commit,
 	}
 	for _, p := range out.Placements {

@@ -178,10 +178,13 @@ func TestAssign(t *testing.T) {
 			RequestID string `json:"request_id"`
 			Reason    string `json:"reason"`
 		} `json:"unassigned"`
-		Objective float64 `json:"objective"`
-		SolveMs   float64 `json:"solve_ms"`
-		Rounds    int     `json:"rounds"`
-		Committed bool    `json:"committed"`
+		Objective   float64 `json:"objective"`
+		SolveMs     float64 `json:"solve_ms"`
+		Rounds      int     `json:"rounds"`
+		Optimal     bool    `json:"optimal"`
+		ServedBound int     `json:"served_bound"`
+		UrgentBound int     `json:"urgent_bound"`
+		Committed   bool    `json:"committed"`
 	}
 	for _, commit := range []bool{false, true} {
 		r := h.do(t, http.MethodPost, "/v1/assign", keyOps, map[string]any{"requests": batch, "commit": commit})
@@ -199,6 +202,11 @@ func TestAssign(t *testing.T) {
 		}
 		if len(got.Unassigned) != 1 || got.Unassigned[0].RequestID != "r-3" || got.Committed != commit {
 			t.Errorf("commit %v: unassigned %+v committed %v", commit, got.Unassigned, got.Committed)
+		}
+		// r-1 and r-2 share their two candidates and are solved exactly;
+		// r-3 has none: proven optimal, at most 2 served, none urgent.
+		if !got.Optimal || got.ServedBound != 2 || got.UrgentBound != 0 {
+			t.Errorf("commit %v: optimal %v, bounds %d/%d, want true, 2/0", commit, got.Optimal, got.ServedBound, got.UrgentBound)
 		}
 		booked := len(h.mustTimeline(t, "w-1")) + len(h.mustTimeline(t, "w-2"))
 		if want := map[bool]int{false: 0, true: 2}[commit]; booked != want {

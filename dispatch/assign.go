@@ -47,12 +47,18 @@ type BatchOutcome struct {
 	Objective  float64
 	Solve      time.Duration
 	Rounds     int
+	// Optimal, ServedBound and UrgentBound are the plan's
+	// (matcher.BatchResult): whether it is proven optimal, and upper
+	// bounds on the requests and urgent requests any plan could serve.
+	Optimal                  bool
+	ServedBound, UrgentBound int
 }
 
 // Assign places many requests at once, optimally (matcher.Assign: urgent
-// requests served first, then as many as possible, then at least cost),
-// with each request's candidates the nearest qualified workers within its
-// reach. With commit, every placement is booked through the same atomic
+// requests served first, then as many as possible, then at least cost, a
+// worker taking several in sequence where that serves more), with each
+// request's candidates found as a booking's search finds them
+// (matcher.BatchItems). With commit, every placement is booked through the same atomic
 // reservation as Book — one step per worker, so a worker whose timeline
 // changed meanwhile loses only its own placements, reported with reason
 // "conflict". Without commit it is a plan and nothing is written.
@@ -93,7 +99,8 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 	}
 	s.cfg.Observer.Matched("batch", len(workers), time.Since(t0))
 	s.cfg.Observer.Solved(res.Solve)
-	out := &BatchOutcome{Objective: res.Objective, Solve: res.Solve, Rounds: res.Rounds}
+	out := &BatchOutcome{Objective: res.Objective, Solve: res.Solve, Rounds: res.Rounds,
+		Optimal: res.Optimal, ServedBound: res.ServedBound, UrgentBound: res.UrgentBound}
 	for _, u := range res.Unassigned {
 		out.Unplaced = append(out.Unplaced, Unplaced{RequestID: reqs[u.Item].ID, Reason: u.Reason})
 	}

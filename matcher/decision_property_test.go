@@ -66,7 +66,7 @@ const costEps = 1e-9
 // workers: a quote (Match over the whole roster) and a booking (the search
 // the server and the simulator make, SearchFor through an Index, then
 // Match) pick an option whose documented cost is the least of every
-// feasible worker; a batch (BatchItems, then one round of Assign) serves
+// feasible worker; a batch (BatchItems, then one LSAP round of Assign) serves
 // the most urgent requests, then the most requests, at the least total
 // documented cost of any assignment of feasible workers.
 func TestDecisionsMinimiseDocumentedCost(t *testing.T) {
@@ -125,10 +125,12 @@ func TestDecisionsMinimiseDocumentedCost(t *testing.T) {
 			picked++
 		}
 
-		// Batch: one round, every worker at most one request.
+		// Batch: one round of the construction, every worker at most one
+		// request (TestAssignOptimalAcrossRounds checks the whole of Assign
+		// against brute force over several jobs a worker).
 		items := m.BatchItems(reqs, hists, cands, ix, now, 0, 24)
 		work := slices.Clone(cands)
-		res, err := m.Assign(items, work, now, matcher.BatchOptions{MaxRounds: 1})
+		res, err := m.Assign(items, work, now, roundsOnly(1))
 		if err != nil {
 			t.Fatalf("seed %d: Assign: %v", seed, err)
 		}

@@ -9,9 +9,12 @@
 // customer's history, does no I/O, and returns the decision — the ranked
 // options (Match), a plan that moves bookings to make room (PlanRescue),
 // the explanation of an unservable request (Explain, MainReason), a series
-// plan (PlanSeries), a batch's candidates and optimal assignment
-// (BatchItems, Assign, over lsap), the bookings a changed worker can no
-// longer serve and where they go (Fit, Overran, PlanDisplaced).
+// plan (PlanSeries), a batch's candidates and assignment (BatchItems,
+// Assign: rounds of exact assignment over lsap, then an exact search over
+// every worker's insertion sequences on small components of the batch and
+// an improvement search on larger ones, with whether the answer is proven
+// optimal and bounds), the bookings a changed worker can no longer serve
+// and where they go (Fit, Overran, PlanDisplaced).
 // The server (dispatch) and the simulator (sim) both decide through it, and
 // it is tested and benchmarked without Redis. A worker qualifies by
 // doorstep.Worker.Qualifies, the one qualification rule.

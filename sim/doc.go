@@ -41,7 +41,9 @@
 //     nearest busy one that can. The baseline of most dispatch desks.
 //   - batch: arrivals are buffered and every BatchSeconds the buffer is
 //     assigned optimally (matcher.BatchItems, then matcher.Assign, as
-//     POST /v1/assign does).
+//     POST /v1/assign does). With NormalBatchSeconds normal requests wait
+//     for a tick of that longer period, so that their batches hold more of
+//     them, while urgent ones still go at the next tick.
 //
 // Every policy books through the same hard rules: a request that cannot be
 // placed within its class (arrival within the hour for urgent requests,

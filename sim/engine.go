@@ -405,53 +405,85 @@ func (e *engine) idle(w int, now time.Time) bool {
 	return true
 }
 
-// runBatch buffers arrivals and assigns them every BatchSeconds, at ticks
-// aligned on the start. Requests a tick could not place because the
-// assignment ran out of rounds wait for the next tick.
+// runBatch buffers arrivals and assigns them at ticks aligned on the
+// start: an urgent request at the first tick of BatchSeconds at or after
+// its arrival, a normal one at the first tick of NormalBatchSeconds. A
+// tick assigns every request due by then in one batch. Requests a tick
+// could not place because the assignment ran out of rounds wait for the
+// next tick of BatchSeconds.
 func (e *engine) runBatch(ctx context.Context) error {
 	period := time.Duration(e.policy.BatchSeconds) * time.Second
-	tickAt := func(t time.Time) time.Time {
-		k := (t.Sub(e.s.Start) + period - 1) / period
-		return e.s.Start.Add(k * period)
+	normal := time.Duration(e.policy.NormalBatchSeconds) * time.Second
+	if normal <= 0 {
+		normal = period // a policy not validated: one period
 	}
-	var buf []int
-	var tick time.Time
-	flush := func() error {
+	tickAt := func(t time.Time, p time.Duration) time.Time {
+		k := (t.Sub(e.s.Start) + p - 1) / p
+		return e.s.Start.Add(k * p)
+	}
+	release := make([]time.Time, len(e.arr)) // by request: the tick it is due at
+	var pending []int                        // arrived, not yet assigned
+	next := 0                                // the next arrival
+	for next < len(e.arr) || len(pending) > 0 {
+		if len(pending) == 0 {
+			e.enqueue(next, tickAt, period, normal, release, &pending)
+			next++
+			continue
+		}
+		tick := release[pending[0]]
+		for _, i := range pending[1:] {
+			if release[i].Before(tick) {
+				tick = release[i]
+			}
+		}
+		if next < len(e.arr) && !e.arr[next].req.RequestedAt.After(tick) {
+			e.enqueue(next, tickAt, period, normal, release, &pending)
+			next++
+			continue
+		}
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("sim: stopped: %w", err)
 		}
-		var err error
-		buf, err = e.assign(buf, tick)
-		tick = tick.Add(period)
-		return err
-	}
-	for i := range e.arr {
-		t := e.arr[i].req.RequestedAt
-		for len(buf) > 0 && t.After(tick) {
-			if err := flush(); err != nil {
-				return err
+		var due, later []int
+		for _, i := range pending {
+			if release[i].After(tick) {
+				later = append(later, i)
+			} else {
+				due = append(due, i)
 			}
 		}
-		if e.arr[i].retryOf != "" {
-			e.advance(t)
-			if e.skipRetry(i) {
-				e.prog.add(1)
-				continue
-			}
-		}
-		if len(buf) == 0 {
-			tick = tickAt(t)
-		}
-		buf = append(buf, i)
-		e.prog.add(1)
-	}
-	for len(buf) > 0 {
-		if err := flush(); err != nil {
+		again, err := e.assign(due, tick)
+		if err != nil {
 			return err
 		}
+		for _, i := range again {
+			release[i] = tick.Add(period)
+		}
+		pending = append(later, again...)
 	}
 	e.drain()
 	return nil
+}
+
+// enqueue adds arrival i to pending, due at its tick (see runBatch); a
+// retry that is no longer needed (skipRetry) is not.
+func (e *engine) enqueue(i int, tickAt func(time.Time, time.Duration) time.Time, urgent, normal time.Duration,
+	release []time.Time, pending *[]int) {
+	r := &e.arr[i].req
+	if e.arr[i].retryOf != "" {
+		e.advance(r.RequestedAt)
+		if e.skipRetry(i) {
+			e.prog.add(1)
+			return
+		}
+	}
+	if r.Urgency == doorstep.Urgent {
+		release[i] = tickAt(r.RequestedAt, urgent)
+	} else {
+		release[i] = tickAt(r.RequestedAt, normal)
+	}
+	*pending = append(*pending, i)
+	e.prog.add(1)
 }
 
 // assign places the buffered requests optimally at now and returns those
@@ -469,7 +501,7 @@ func (e *engine) assign(buf []int, now time.Time) ([]int, error) {
 	}
 	e.solve += res.Solve
 	for _, a := range res.Assignments {
-		// Assign names the stops it adds by round and item; the engine
+		// Assign names the stops it adds by item ("batch-<item>"); the engine
 		// knows a stop by its request's id (rescues, idle, misses).
 		tl := e.cands[a.Worker].Timeline
 		for k := range tl {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -252,5 +253,50 @@ func TestHandCheckedMetrics(t *testing.T) {
 	}
 	if got := r.Variants[0].UrgentArrivals.Counts[5]; got != 1 { // 11.25 min: the 10-12 bin
 		t.Errorf("histogram bin 5: got %d, want 1", got)
+	}
+}
+
+// TestNormalBatch checks the batch policy's own period for normal requests
+// on the solo plumber: a normal request at P1 (08:01), an urgent one at P2
+// (08:05). With one period of 60 s the normal job takes the worker at the
+// 08:01 tick (08:12:15-09:42:15) and the urgent one finds it busy past its
+// 09:05 deadline. With normal requests every 30 min, the normal request
+// waits for the 08:30 tick; the urgent one goes at the 08:05 tick: P2 is 0.027 deg = 3.0022671 km from
+// home, 1.3 * 3.0022671 / 25 h = 562.02 s -> 563 s + 5 min = 14 min 23 s,
+// so 08:19:23-09:49:23; the normal job follows, 8 min 8 s from P2 to P1:
+// 09:57:31-11:27:31.
+func TestNormalBatch(t *testing.T) {
+	rows := []string{"08:01 " + p1 + " normal", "08:05 " + p2 + " urgent"}
+	tests := []struct {
+		policy string
+		want   []want
+	}{
+		{`{"name": "batch", "batch_seconds": 60}`, []want{
+			{arrival: at(8, 12, 15), start: at(8, 12, 15), end: at(9, 42, 15)},
+			{reason: matcher.ReasonBusy},
+		}},
+		{`{"name": "batch", "batch_seconds": 60, "normal_batch_seconds": 1800}`, []want{
+			{arrival: at(9, 57, 31), start: at(9, 57, 31), end: at(11, 27, 31)},
+			{arrival: at(8, 19, 23), start: at(8, 19, 23), end: at(9, 49, 23)},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.policy, func(t *testing.T) {
+			s := MustParse(t, soloScenario(tt.policy, "18:00", "", 4))
+			e := runEngine(t, s, Options{Open: memTrace(trace(rows...))}, 0)
+			for i, w := range tt.want {
+				o := e.out[i]
+				if w.reason != "" {
+					if o.worker >= 0 || o.reason != w.reason {
+						t.Errorf("request %d: got worker %d reason %q, want unserved (%s)", i, o.worker, o.reason, w.reason)
+					}
+					continue
+				}
+				got := []time.Time{o.slot.Arrival, o.slot.Start, o.slot.End}
+				if exp := []time.Time{w.arrival, w.start, w.end}; o.worker < 0 || !slices.EqualFunc(got, exp, time.Time.Equal) {
+					t.Errorf("request %d: got worker %d %v (%s), want %v", i, o.worker, got, o.reason, exp)
+				}
+			}
+		})
 	}
 }

@@ -117,11 +117,20 @@ type Policy struct {
 	Name string `json:"name,omitempty"`
 	// BatchSeconds is the batch policy's period; 0 means 60.
 	BatchSeconds int `json:"batch_seconds,omitempty"`
+	// NormalBatchSeconds is the batch policy's period for normal requests,
+	// which then wait for a tick of their own so that a batch holds more of
+	// them to place together, while urgent requests still go at the next
+	// tick of BatchSeconds; 0 means BatchSeconds.
+	NormalBatchSeconds int `json:"normal_batch_seconds,omitempty"`
 }
 
-// String is "insertion", "greedy" or "batch every 60s".
+// String is "insertion", "greedy", "batch every 60s" or "batch every 60s,
+// normal every 1800s".
 func (p Policy) String() string {
 	if p.Name == PolicyBatch {
+		if p.NormalBatchSeconds != 0 && p.NormalBatchSeconds != p.BatchSeconds {
+			return fmt.Sprintf("batch every %ds, normal every %ds", p.BatchSeconds, p.NormalBatchSeconds)
+		}
 		return fmt.Sprintf("batch every %ds", p.BatchSeconds)
 	}
 	return p.Name

@@ -109,6 +109,12 @@ func TestParseScenarioErrors(t *testing.T) {
 		{"variant batch period", func(m map[string]any) {
 			obj(m, "variants", 2, "policy")["batch_seconds"] = 7200
 		}, "variants[2].policy.batch_seconds", ""},
+		{"variant normal period without batch", func(m map[string]any) {
+			obj(m, "variants", 1, "policy")["normal_batch_seconds"] = 600
+		}, "variants[1].policy.normal_batch_seconds", "only the batch policy"},
+		{"variant normal period too long", func(m map[string]any) {
+			obj(m, "variants", 2, "policy")["normal_batch_seconds"] = 86400
+		}, "variants[2].policy.normal_batch_seconds", ""},
 		{"variant scale_roster group", func(m map[string]any) {
 			get(m, "variants").([]any)[0] = map[string]any{"name": "x", "scale_roster": map[string]any{"group": "nobody", "factor": 2}}
 		}, "variants[0].scale_roster.group", "nobody"},

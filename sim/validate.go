@@ -162,14 +162,23 @@ func (p *Policy) validate(field string) error {
 	if p.BatchSeconds < 0 || p.BatchSeconds > 3600 {
 		return bad(field+".batch_seconds", "must be in [0, 3600] (0: 60)")
 	}
+	if p.NormalBatchSeconds < 0 || p.NormalBatchSeconds > 4*3600 {
+		return bad(field+".normal_batch_seconds", "must be in [0, 14400] (0: batch_seconds)")
+	}
 	if p.Name != PolicyBatch {
 		if p.BatchSeconds != 0 {
 			return bad(field+".batch_seconds", "only the batch policy takes a period")
+		}
+		if p.NormalBatchSeconds != 0 {
+			return bad(field+".normal_batch_seconds", "only the batch policy takes a period")
 		}
 		return nil
 	}
 	if p.BatchSeconds == 0 {
 		p.BatchSeconds = 60
+	}
+	if p.NormalBatchSeconds == 0 {
+		p.NormalBatchSeconds = p.BatchSeconds
 	}
 	return nil
 }
