@@ -88,7 +88,10 @@ func (p *Planner) EarliestSlot(w *doorstep.Worker, tl Timeline, job Job) (Slot, 
 			if next == nil {
 				break
 			}
-			if next.stop != nil {
+			if next.stop != nil && !next.end.Before(avail) {
+				// The worker leaves from the stop that ends last: a stop
+				// that overlaps a longer one (a booking kept at risk on
+				// the timeline) does not move it.
 				place = placeAfter(w, next.stop)
 			}
 			avail = latest(avail, next.end)

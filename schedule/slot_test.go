@@ -711,3 +711,28 @@ func TestEarliestSlotLinear(t *testing.T) {
 		})
 	}
 }
+
+// Two stops that overlap (a booking kept at risk beside the one its worker
+// now serves): the worker leaves from the stop that ends last, not from
+// the one that starts last. A is 10:00-12:00 at 10 km east, B 10:30-11:00
+// at 40 km east; the job at home (0 km) is reached from A at 12:10.
+func TestEarliestSlotOverlappingStops(t *testing.T) {
+	day := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	at := func(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	home := doorstep.Location{Lat: 0, Lng: 0}
+	east := func(km float64) doorstep.Location { return doorstep.Location{Lat: 0, Lng: km / degreeKm} }
+	w := &doorstep.Worker{ID: "w", Home: home, Shifts: []doorstep.Shift{{Start: at(8, 0), End: at(18, 0)}}}
+	tl := schedule.Timeline{
+		{BookingID: "a", Arrival: at(10, 0), Start: at(10, 0), End: at(12, 0), Location: east(10)},
+		{BookingID: "b", Arrival: at(10, 30), Start: at(10, 30), End: at(11, 0), Location: east(40)},
+	}
+	p := schedule.Planner{Travel: minuteAKm}
+	job := schedule.Job{Location: home, Duration: 30 * time.Minute, NotBefore: at(11, 30), EarliestStart: at(11, 30), LatestStart: at(18, 0)}
+	s, err := p.EarliestSlot(w, tl, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Arrival.Equal(at(12, 10)) {
+		t.Errorf("arrival %s, want 12:10 (10 minutes from A, which ends last)", s.Arrival.Format("15:04"))
+	}
+}

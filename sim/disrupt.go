@@ -190,7 +190,7 @@ func (e *engine) startJob(m move) {
 	o.started = true
 	d := e.s.Disruptions
 	f := e.s.fateOf(e.arr[m.req].req.ID)
-	end := o.slot.End
+	var end time.Time
 	switch {
 	case f.noShow:
 		wait := time.Duration(cmpOr(d.NoShowMinutes, 15) * float64(time.Minute))
