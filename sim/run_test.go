@@ -97,18 +97,12 @@ func TestExamples(t *testing.T) {
 	tests := []struct {
 		file  string
 		scale float64
-		trace string // a trace the scenario needs, relative to the repository
 	}{
-		{"city.json", 0.2, ""},
-		{"nyc311.json", 0.3, "../../shared/data/nyc311/nyc311-2018-10-21.csv"},
+		{"city.json", 0.2},
+		{"nyc311.json", 0.3}, // its trace ships in examples/data
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			if tt.trace != "" {
-				if _, err := os.Stat(filepath.Join("..", tt.trace)); err != nil {
-					t.Skipf("trace %s is not here (%v): the replay example needs the shared data beside the repository", tt.trace, err)
-				}
-			}
 			s := mustScenario(t, filepath.Join("../examples/scenarios", tt.file))
 			s.Scale = tt.scale
 			r, _ := mustRun(t, s, sim.Options{Open: opener("../examples/scenarios")})
