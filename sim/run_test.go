@@ -285,3 +285,28 @@ func TestTravelTable(t *testing.T) {
 		}
 	}
 }
+
+// TestScaledVariantChange: a variant's change says what was done at the
+// scenario's scale, not what the scenario asked for at full scale: "+10
+// plumbers" at scale 0.2 adds 2 workers and says so.
+func TestScaledVariantChange(t *testing.T) {
+	tests := []struct {
+		scale   float64
+		change  string
+		workers int // the variant's roster: the solo worker scaled, plus those added
+	}{
+		{1, "+10 workers like solo", 11},
+		{0.2, "+2 workers like solo (10 at scale 0.2)", 3},
+		{0.04, "+1 workers like solo (10 at scale 0.04)", 2},
+	}
+	for _, tt := range tests {
+		s := mustScenario(t, "testdata/tiny.json")
+		s.Scale = tt.scale
+		s.Variants = []sim.Variant{{Name: "base"}, {Name: "+10 solo", AddWorkers: &sim.AddWorkers{Like: "solo", Count: 10}}}
+		r, _ := mustRun(t, s, sim.Options{Open: opener("testdata")})
+		v := r.Variants[1]
+		if v.Change != tt.change || v.Workers != tt.workers {
+			t.Errorf("scale %g: change %q with %d workers, want %q with %d", tt.scale, v.Change, v.Workers, tt.change, tt.workers)
+		}
+	}
+}
