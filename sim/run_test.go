@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"flag"
 	"fmt"
-	"image/png"
 	"io"
 	"os"
 	"path/filepath"
@@ -161,12 +161,32 @@ func TestChartsAndHTML(t *testing.T) {
 		t.Fatalf("%d charts, want 3", len(charts))
 	}
 	for _, c := range charts {
-		img, err := png.Decode(bytes.NewReader(c.PNG))
-		if err != nil {
-			t.Fatalf("%s: %v", c.Name, err)
+		var doc struct {
+			Width  int `xml:"width,attr"`
+			Height int `xml:"height,attr"`
+			Lines  []struct {
+				Points string `xml:"points,attr"`
+				Title  string `xml:"title"`
+			} `xml:"g>polyline"`
 		}
-		if b := img.Bounds(); b.Dx() < 600 || b.Dy() < 300 {
-			t.Errorf("%s: %v is too small to read", c.Name, b)
+		if err := xml.Unmarshal(c.SVG, &doc); err != nil {
+			t.Fatalf("%s is not well-formed SVG: %v", c.Name, err)
+		}
+		if doc.Width < 600 || doc.Height < 300 {
+			t.Errorf("%s: %dx%d is too small to read", c.Name, doc.Width, doc.Height)
+		}
+		// One line per variant, and the promise on the arrivals chart.
+		want := len(r.Variants)
+		if c.Name == "arrivals.svg" {
+			want++
+		}
+		if len(doc.Lines) != want {
+			t.Errorf("%s: %d lines, want %d", c.Name, len(doc.Lines), want)
+		}
+		for _, l := range doc.Lines {
+			if strings.Count(l.Points, ",") < 1 {
+				t.Errorf("%s: line %q has points %q", c.Name, l.Title, l.Points)
+			}
 		}
 	}
 	var page bytes.Buffer
@@ -174,7 +194,7 @@ func TestChartsAndHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	html := page.String()
-	for _, want := range []string{"<table>", "data:image/png;base64,", "urgent on time", "greedy", "batch every 60s",
+	for _, want := range []string{"<table>", `<figure class="chart"><svg`, "urgent on time", "greedy", "batch every 60s",
 		"<svg", "<polygon", "Urgent on-time share by H3 cell", "fairness (Gini)</dt>", "By service", "Mon 08:00", r.Summary[0]} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report.html lacks %q", want)

@@ -30,7 +30,7 @@ production matcher, once per variant, on the same demand draw. Writes to DIR:
   report.json   the figures per variant, per hour and per region
                 (byte-identical for the same scenario and seed)
   timing.json   wall-clock timings
-  *.png         charts: urgent arrival times, on-time share and utilisation by hour
+  *.svg         charts: urgent arrival times, on-time share and utilisation by hour
   report.html   a self-contained page with the key table and the charts
 
 and prints the key table. With -replications K (or the scenario's
@@ -178,7 +178,7 @@ func writeReport(dir string, rep *sim.Report) error {
 	}
 	files := map[string][]byte{"report.json": js, "timing.json": tj}
 	for _, c := range charts {
-		files[c.Name] = c.PNG
+		files[c.Name] = c.SVG
 	}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {

@@ -65,7 +65,7 @@ func TestRunSimulate(t *testing.T) {
 	if err := runSimulate(context.Background(), []string{"-scenario", path, "-out", out, "-seed", "9"}, &stdout, &stderr); err != nil {
 		t.Fatalf("runSimulate: %v\nstderr: %s", err, stderr.String())
 	}
-	for _, name := range []string{"report.json", "timing.json", "report.html", "arrivals.png", "ontime_by_hour.png", "utilisation_by_hour.png"} {
+	for _, name := range []string{"report.json", "timing.json", "report.html", "arrivals.svg", "ontime_by_hour.svg", "utilisation_by_hour.svg"} {
 		if st, err := os.Stat(filepath.Join(out, name)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", name, err)
 		}
