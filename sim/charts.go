@@ -80,7 +80,7 @@ type tick struct {
 
 // chart is a line chart in data units, legend in the top right corner.
 type chart struct {
-	title, xlabel, ylabel string
+	title, xlabel, ylabel  string
 	xmin, xmax, ymin, ymax float64
 	xticks, yticks         []tick
 	lines                  []series
