@@ -79,13 +79,20 @@ func (p Principal) owner() string {
 
 type principalKey struct{}
 
-// callerKey holds a *Principal that authenticate fills in for the request
-// logger, which runs outside it.
+// callerKey holds the *requestRecord that authenticate and writeError fill
+// in for the request logger, which runs outside them.
 type callerKey struct{}
 
+// requestRecord is what the request log line learns from inside the
+// handlers: who called and, for a refusal, the problem's code.
+type requestRecord struct {
+	who  Principal
+	code string
+}
+
 func withPrincipal(r *http.Request, p Principal) *http.Request {
-	if who, ok := r.Context().Value(callerKey{}).(*Principal); ok {
-		*who = p
+	if rec, ok := r.Context().Value(callerKey{}).(*requestRecord); ok {
+		rec.who = p
 	}
 	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 }
@@ -95,9 +102,15 @@ func principalFrom(ctx context.Context) Principal {
 	return p
 }
 
+// anonymousKeyID is the key id of a caller without a valid key: every
+// caller when auth is off, and in the request log, any request that did not
+// authenticate (refused, or on a route without auth). The audit log and the
+// request log use the same id.
+const anonymousKeyID = "anonymous"
+
 // anonymous is the principal when auth is off (no keys configured; the
 // server then listens on loopback only).
-var anonymous = Principal{KeyID: "anonymous", Role: RoleAdmin}
+var anonymous = Principal{KeyID: anonymousKeyID, Role: RoleAdmin}
 
 // authenticate finds the caller's key. Every configured key is compared, in
 // constant time, so timing reveals neither a key nor which one matched.

@@ -81,6 +81,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.WarnContext(r.Context(), "dependency unavailable", "err", err, "path", r.URL.Path)
 		s.metrics.redisErrors.Inc()
 	}
+	if rec, ok := r.Context().Value(callerKey{}).(*requestRecord); ok {
+		rec.code = code // for the request's log line
+	}
 	if (status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	}

@@ -263,17 +263,25 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		t0 := time.Now()
-		who := new(Principal)
-		next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), callerKey{}, who)))
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		rec := new(requestRecord)
+		next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), callerKey{}, rec)))
+		keyID := rec.who.KeyID
+		if keyID == "" {
+			keyID = anonymousKeyID
+		}
+		attrs := []slog.Attr{
 			slog.String("request_id", middleware.GetReqID(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", ww.Status()),
 			slog.Int("bytes", ww.BytesWritten()),
-			slog.Duration("duration", time.Since(t0)),
-			slog.String("key_id", who.KeyID),
-		)
+			slog.Float64("duration_ms", float64(time.Since(t0).Microseconds())/1000),
+			slog.String("key_id", keyID),
+		}
+		if rec.code != "" {
+			attrs = append(attrs, slog.String("code", rec.code))
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})
 }
 

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"cmp"
-	"encoding/base64"
 	"fmt"
 	"html/template"
 	"io"
@@ -13,16 +12,17 @@ import (
 )
 
 // WriteHTML writes a self-contained HTML page of the report: the key table
-// of the variants, the charts (embedded as data URIs) and, per variant, the
+// of the variants, the charts (inline SVG) and, per variant, the
 // tables by region and by hour.
 func WriteHTML(w io.Writer, r *Report, charts []Chart) error {
 	type img struct {
 		Title string
-		Src   template.URL
+		SVG   template.HTML
 	}
 	imgs := make([]img, len(charts))
 	for i, c := range charts {
-		imgs[i] = img{Title: c.Title, Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(c.PNG))}
+		// Charts renders well-formed SVG with every text escaped.
+		imgs[i] = img{Title: c.Title, SVG: template.HTML(c.SVG)}
 	}
 	titles, rows := ReplicatedTable(r)
 	return pageTemplate.Execute(w, struct {
@@ -93,7 +93,7 @@ table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
 th:first-child, td:first-child, td.l { text-align: left; }
 thead th { background: #f2f2f2; }
-img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
+figure.chart { margin: 0.5em 0; } figure.chart svg { max-width: 100%; height: auto; border: 1px solid #eee; }
 .note { color: #555; font-size: 0.9em; }
 .maps { display: flex; flex-wrap: wrap; gap: 1em; }
 figure { margin: 0; } figcaption { color: #555; font-size: 0.85em; max-width: 460px; }
@@ -123,7 +123,7 @@ A request that cannot be placed within its class is unserved, never placed late.
 {{end}}</tbody>
 </table>{{end}}
 {{range .Charts}}<h3>{{.Title}}</h3>
-<img src="{{.Src}}" alt="{{.Title}}">
+<figure class="chart">{{.SVG}}</figure>
 {{end}}
 {{range .R.Variants}}<h2>{{.Name}}</h2>
 <p class="note">Unserved by reason (the rule the server's 422 names): {{range $k, $v := .UnservedByReason}}{{$k}} {{$v}}; {{else}}none{{end}}</p>

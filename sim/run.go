@@ -192,12 +192,13 @@ func (s *Scenario) runVariant(ctx context.Context, vi int, v *Variant, arr []arr
 	}
 	vr := e.report()
 	vr.Name = v.Name
-	vr.Change = describe(v)
+	vr.Change = s.describe(v)
 	return vr, e.solve, nil
 }
 
-// describe says in a few words what a variant changes.
-func describe(v *Variant) string {
+// describe says in a few words what a variant changes, as done at the
+// scenario's scale.
+func (s *Scenario) describe(v *Variant) string {
 	switch {
 	case v.Policy != nil:
 		return "policy: " + v.Policy.String()
@@ -209,6 +210,9 @@ func describe(v *Variant) string {
 		return fmt.Sprintf("workers with skill %s x%g", r.Skill, r.Factor)
 	case v.AddWorkers != nil:
 		a := v.AddWorkers
+		if n := scaled(a.Count, s.Scale); n != a.Count {
+			return fmt.Sprintf("+%d workers like %s (%d at scale %g)", n, a.Like, a.Count, s.Scale)
+		}
 		return fmt.Sprintf("+%d workers like %s", a.Count, a.Like)
 	case v.ScaleUrgent != nil:
 		u := v.ScaleUrgent

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"flag"
 	"fmt"
-	"image/png"
 	"io"
 	"os"
 	"path/filepath"
@@ -97,18 +97,12 @@ func TestExamples(t *testing.T) {
 	tests := []struct {
 		file  string
 		scale float64
-		trace string // a trace the scenario needs, relative to the repository
 	}{
-		{"city.json", 0.2, ""},
-		{"nyc311.json", 0.3, "../../shared/data/nyc311/nyc311-2018-10-21.csv"},
+		{"city.json", 0.2},
+		{"nyc311.json", 0.3}, // its trace ships in examples/data
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			if tt.trace != "" {
-				if _, err := os.Stat(filepath.Join("..", tt.trace)); err != nil {
-					t.Skipf("trace %s is not here (%v): the replay example needs the shared data beside the repository", tt.trace, err)
-				}
-			}
 			s := mustScenario(t, filepath.Join("../examples/scenarios", tt.file))
 			s.Scale = tt.scale
 			r, _ := mustRun(t, s, sim.Options{Open: opener("../examples/scenarios")})
@@ -167,12 +161,32 @@ func TestChartsAndHTML(t *testing.T) {
 		t.Fatalf("%d charts, want 3", len(charts))
 	}
 	for _, c := range charts {
-		img, err := png.Decode(bytes.NewReader(c.PNG))
-		if err != nil {
-			t.Fatalf("%s: %v", c.Name, err)
+		var doc struct {
+			Width  int `xml:"width,attr"`
+			Height int `xml:"height,attr"`
+			Lines  []struct {
+				Points string `xml:"points,attr"`
+				Title  string `xml:"title"`
+			} `xml:"g>polyline"`
 		}
-		if b := img.Bounds(); b.Dx() < 600 || b.Dy() < 300 {
-			t.Errorf("%s: %v is too small to read", c.Name, b)
+		if err := xml.Unmarshal(c.SVG, &doc); err != nil {
+			t.Fatalf("%s is not well-formed SVG: %v", c.Name, err)
+		}
+		if doc.Width < 600 || doc.Height < 300 {
+			t.Errorf("%s: %dx%d is too small to read", c.Name, doc.Width, doc.Height)
+		}
+		// One line per variant, and the promise on the arrivals chart.
+		want := len(r.Variants)
+		if c.Name == "arrivals.svg" {
+			want++
+		}
+		if len(doc.Lines) != want {
+			t.Errorf("%s: %d lines, want %d", c.Name, len(doc.Lines), want)
+		}
+		for _, l := range doc.Lines {
+			if strings.Count(l.Points, ",") < 1 {
+				t.Errorf("%s: line %q has points %q", c.Name, l.Title, l.Points)
+			}
 		}
 	}
 	var page bytes.Buffer
@@ -180,7 +194,7 @@ func TestChartsAndHTML(t *testing.T) {
 		t.Fatal(err)
 	}
 	html := page.String()
-	for _, want := range []string{"<table>", "data:image/png;base64,", "urgent on time", "greedy", "batch every 60s",
+	for _, want := range []string{"<table>", `<figure class="chart"><svg`, "urgent on time", "greedy", "batch every 60s",
 		"<svg", "<polygon", "Urgent on-time share by H3 cell", "fairness (Gini)</dt>", "By service", "Mon 08:00", r.Summary[0]} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report.html lacks %q", want)
@@ -288,6 +302,31 @@ func TestTravelTable(t *testing.T) {
 		if b.UrgentRequests == 0 || b.Unserved >= s.Unserved || s.Unserved < b.UrgentRequests {
 			t.Errorf("%s: unserved %d of %d urgent with the linear model, %d with the slow table; want all urgent ones unserved with the table",
 				rb.Variants[i].Name, b.Unserved, b.UrgentRequests, s.Unserved)
+		}
+	}
+}
+
+// TestScaledVariantChange: a variant's change says what was done at the
+// scenario's scale, not what the scenario asked for at full scale: "+10
+// plumbers" at scale 0.2 adds 2 workers and says so.
+func TestScaledVariantChange(t *testing.T) {
+	tests := []struct {
+		scale   float64
+		change  string
+		workers int // the variant's roster: the solo worker scaled, plus those added
+	}{
+		{1, "+10 workers like solo", 11},
+		{0.2, "+2 workers like solo (10 at scale 0.2)", 3},
+		{0.04, "+1 workers like solo (10 at scale 0.04)", 2},
+	}
+	for _, tt := range tests {
+		s := mustScenario(t, "testdata/tiny.json")
+		s.Scale = tt.scale
+		s.Variants = []sim.Variant{{Name: "base"}, {Name: "+10 solo", AddWorkers: &sim.AddWorkers{Like: "solo", Count: 10}}}
+		r, _ := mustRun(t, s, sim.Options{Open: opener("testdata")})
+		v := r.Variants[1]
+		if v.Change != tt.change || v.Workers != tt.workers {
+			t.Errorf("scale %g: change %q with %d workers, want %q with %d", tt.scale, v.Change, v.Workers, tt.change, tt.workers)
 		}
 	}
 }

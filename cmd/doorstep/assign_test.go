@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,13 +91,10 @@ func TestRunAssignJSONKeys(t *testing.T) {
 	}
 }
 
-// TestRunAssignORLibInstance solves the shared OR-Library instance assign100
-// through the command, read in place.
+// TestRunAssignORLibInstance solves the OR-Library instance assign100
+// that ships with the repository (the README's example) through the command.
 func TestRunAssignORLibInstance(t *testing.T) {
-	path := "../../../shared/data/orlib/assign100.txt"
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("OR-Library data not found at %s (shared/data/orlib beside the repository)", path)
-	}
+	path := "../../examples/data/orlib/assign100.txt"
 	var stdout bytes.Buffer
 	if err := runAssign([]string{"-format", "orlib", path}, nil, &stdout, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	neturl "net/url"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -23,12 +24,17 @@ import (
 	"github.com/doorstep-dev/doorstep/store"
 )
 
-// ServeConfig is what `doorstep serve` runs with. Flags set it; the
-// environment (REDIS_URL, DOORSTEP_API_KEYS) overrides them.
+// ServeConfig is what `doorstep serve` runs with. Flags set it; an
+// environment variable (REDIS_URL, DOORSTEP_WEIGHTS, ...) sets what no flag
+// gave; DOORSTEP_API_KEYS has no flag.
 type ServeConfig struct {
 	// Addr is the listen address; "127.0.0.1:0" picks a free port.
 	Addr string
-	// RedisURL selects a Redis server; "" runs on the embedded one.
+	// RedisURL selects a Redis server, or EmbeddedStore the in-process one
+	// that keeps nothing across a restart. "" also runs on the embedded
+	// one, but only without API keys: settings with keys look like
+	// production, where a store that forgets every booking on restart must
+	// be chosen on purpose.
 	RedisURL string
 	// APIKeys is "key:role,..."; "" turns auth off (loopback only).
 	APIKeys string
@@ -70,6 +76,15 @@ type ServeConfig struct {
 	// store.DefaultEpochInterval.
 	EpochEvery time.Duration
 }
+
+// EmbeddedStore, as ServeConfig.RedisURL (-redis embedded), chooses the
+// embedded in-process Redis explicitly.
+const EmbeddedStore = "embedded"
+
+// errImplicitEmbedded refuses API keys on a store nobody chose.
+var errImplicitEmbedded = errors.New("API keys are configured (DOORSTEP_API_KEYS) but no Redis is: refusing to run on the embedded store, " +
+	"which keeps nothing across a restart (every booking would be lost). Give a Redis with -redis redis://HOST:6379/0 (or REDIS_URL), " +
+	"or choose the embedded store on purpose with -redis embedded")
 
 // storeEpochHelp documents -store-epoch: what "an operator acts" means
 // when the store was reset.
@@ -124,6 +139,11 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	if cfg.RedisURL == "" && len(keys) > 0 {
+		return &exitError{code: 2, err: errImplicitEmbedded}
+	}
+	embedded := cfg.RedisURL == "" || cfg.RedisURL == EmbeddedStore
+	m.Log.Info("doorstep starting", "store", storeName(cfg.RedisURL), "addr", cfg.Addr, "auth", len(keys) > 0)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -136,10 +156,10 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Log.Warn("auth is off: no API keys configured (DOORSTEP_API_KEYS); listening on loopback only", "addr", ln.Addr().String())
 	}
 	store.SetLogger(m.Log)
-	if cfg.RedisURL == "" {
+	if embedded {
 		m.st, err = store.OpenEmbedded(ctx)
 		if err == nil {
-			m.Log.Warn("REDIS_URL is not set: running on an embedded in-process Redis; data is NOT persisted and is lost when the process stops")
+			m.Log.Warn("running on the embedded in-process Redis: data is NOT persisted and is lost when the process stops (give a Redis with -redis or REDIS_URL)")
 		}
 	} else {
 		m.st, err = store.Open(ctx, store.Config{URL: cfg.RedisURL})
@@ -188,7 +208,7 @@ func (m *Main) Open(ctx context.Context) error {
 		m.st.Close()
 		return err
 	}
-	m.checkDurability(ctx)
+	durable := m.checkDurability(ctx)
 	m.api, err = api.New(api.Config{Service: svc, Store: m.st, Keys: keys, Metrics: metrics, Logger: m.Log,
 		Limits: cfg.Limits, RequireDurable: cfg.RequireDurable, Epoch: guard})
 	if err != nil {
@@ -221,15 +241,25 @@ func (m *Main) Open(ctx context.Context) error {
 			return err
 		}
 	}
-	m.Log.Info("doorstep serving", "addr", ln.Addr().String(), "redis", redisKind(cfg.RedisURL), "auth", len(keys) > 0)
+	// Ready as /readyz would answer now: the store holds its epoch and,
+	// when required, persists every write (each refusal was logged above).
+	ready := guard.Err() == nil && (durable || !cfg.RequireDurable)
+	m.Log.Info("doorstep serving", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String(),
+		"store", storeName(cfg.RedisURL), "auth", len(keys) > 0, "ready", ready)
 	return nil
 }
 
-func redisKind(url string) string {
-	if url == "" {
-		return "embedded"
+// storeName says which store a RedisURL chooses, for the log: "embedded",
+// or the Redis address without credentials.
+func storeName(url string) string {
+	if url == "" || url == EmbeddedStore {
+		return EmbeddedStore
 	}
-	return "external"
+	u, err := neturl.Parse(url)
+	if err != nil || u.Host == "" {
+		return "redis"
+	}
+	return u.Scheme + "://" + u.Host + u.Path
 }
 
 // grace is Grace or its default.
@@ -260,7 +290,7 @@ func (m *Main) Close() error {
 		m.pprof.Close()
 	}
 	if d := m.Config.DrainDelay; d > 0 {
-		m.Log.Info("draining: readiness fails, still serving", "drain_delay", d.String())
+		m.Log.Info("draining: readiness fails, still serving", "drain_delay_ms", d.Milliseconds())
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
@@ -284,7 +314,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	var cfg ServeConfig
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen `address`")
-	fs.StringVar(&cfg.RedisURL, "redis", "", "Redis `URL` (env REDIS_URL overrides; empty: embedded, not persisted)")
+	fs.StringVar(&cfg.RedisURL, "redis", "", "Redis `URL`, or \"embedded\" for the in-process store that keeps nothing across a restart (env REDIS_URL; the flag wins). Unset: embedded, allowed only without API keys")
 	fs.DurationVar(&cfg.Grace, "grace", 15*time.Second, "how long shutdown may take, drain delay included")
 	fs.DurationVar(&cfg.DrainDelay, "drain-delay", 0, "on shutdown, how long to go on serving with /readyz failing before closing the listener (a load balancer's probe period times its failure threshold)")
 	fs.BoolVar(&cfg.RequireDurable, "require-durable", false, "fail readiness unless Redis has appendonly yes and appendfsync always")
@@ -294,7 +324,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Limits.MaxInFlight, "max-in-flight", 0, "requests served at once; beyond, 429 after a short wait (0: four per CPU)")
 	fs.DurationVar(&cfg.Limits.RequestTimeout, "request-timeout", api.DefaultRequestTimeout, "deadline of one request's Redis work (batch endpoints excepted); a Redis that hangs or crawls is answered 503 within it")
 	fs.StringVar(&cfg.StoreEpoch, "store-epoch", "", storeEpochHelp)
-	fs.StringVar(&cfg.Weights, "weights", "", "matching cost weights as JSON over the defaults, e.g. '{\"fairness\":40}' (env DOORSTEP_WEIGHTS overrides)")
+	fs.StringVar(&cfg.Weights, "weights", "", "matching cost weights as JSON over the defaults, e.g. '{\"fairness\":40}' (env DOORSTEP_WEIGHTS; the flag wins)")
 	fs.StringVar(&cfg.UrgentProfile, "urgent-profile", "", "urgent demand profile `file` (JSON: zone, lead_minutes, rates per skill by hour of day per worker on duty, optional regions) that prices the urgent capacity a normal booking takes; none: no protection (env DOORSTEP_URGENT_PROFILE; the flag wins)")
 	fs.StringVar(&cfg.TravelTable, "travel-table", "", "travel-time table `file`: CSV from_cell,to_cell,minutes[,hour] of H3 resolution-7 cells, the default linear model where it is silent (env DOORSTEP_TRAVEL_TABLE; the flag wins)")
 	if err := fs.Parse(args); err != nil {
@@ -303,16 +333,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return &exitError{code: 2, err: err}
 	}
-	if v, ok := os.LookupEnv("REDIS_URL"); ok {
-		cfg.RedisURL = v
-	}
+	// A flag wins over its environment variable, which wins over the
+	// default.
+	envUnlessFlag(fs, "redis", "REDIS_URL", &cfg.RedisURL)
 	cfg.APIKeys = os.Getenv("DOORSTEP_API_KEYS")
 	envUnlessFlag(fs, "store-epoch", "DOORSTEP_STORE_EPOCH", &cfg.StoreEpoch)
 	envUnlessFlag(fs, "travel-table", "DOORSTEP_TRAVEL_TABLE", &cfg.TravelTable)
 	envUnlessFlag(fs, "urgent-profile", "DOORSTEP_URGENT_PROFILE", &cfg.UrgentProfile)
-	if v, ok := os.LookupEnv("DOORSTEP_WEIGHTS"); ok {
-		cfg.Weights = v
-	}
+	envUnlessFlag(fs, "weights", "DOORSTEP_WEIGHTS", &cfg.Weights)
 	if _, set := os.LookupEnv("GOGC"); !set {
 		// The server's live heap is a few MB (state lives in Redis), so
 		// the default GC target (100%) collects very often under load;
@@ -325,7 +353,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	select {
 	case <-ctx.Done():
-		m.Log.Info("shutting down", "grace", cfg.Grace.String())
+		m.Log.Info("shutting down", "grace_ms", cfg.grace().Milliseconds())
 	case err := <-m.served:
 		m.served <- err // Close reads it
 	}
@@ -386,9 +414,10 @@ func (m *Main) openEpoch(ctx context.Context) (*store.EpochGuard, error) {
 	return store.NewEpochGuard(m.st, e.ID, err, m.Log), nil
 }
 
-// checkDurability logs what Redis persists. Production runs Redis with AOF;
-// without it a crash of Redis' host loses confirmed bookings.
-func (m *Main) checkDurability(ctx context.Context) {
+// checkDurability logs what Redis persists and reports whether it is
+// durable (appendonly yes, appendfsync always). Production runs Redis with
+// AOF; without it a crash of Redis' host loses confirmed bookings.
+func (m *Main) checkDurability(ctx context.Context) bool {
 	p, err := m.st.Persistence(ctx)
 	switch {
 	case err != nil:
@@ -402,6 +431,7 @@ func (m *Main) checkDurability(ctx context.Context) {
 	default:
 		m.Log.Info("Redis persistence", "persistence", p.String())
 	}
+	return err == nil && p.Durable()
 }
 
 // servePprof starts the profiling listener.

@@ -164,6 +164,8 @@ func TestServeUsageErrors(t *testing.T) {
 		{"urgent profile from the environment", []string{"DOORSTEP_URGENT_PROFILE=" + badProfile}, nil, "rates.plumbing: 2 hourly rates"},
 		{"urgent profile flag wins", []string{"DOORSTEP_URGENT_PROFILE=/nonexistent.json"}, []string{"-urgent-profile", badProfile}, "rates.plumbing: 2 hourly rates"},
 		{"unknown flag", nil, []string{"-no-such-flag"}, "flag provided but not defined"},
+		{"a bad weights flag over good DOORSTEP_WEIGHTS", []string{`DOORSTEP_WEIGHTS={"fairness":40}`}, []string{"-weights", `{"speed":3}`}, `unknown field "speed"`},
+		{"keys on a store nobody chose", []string{"DOORSTEP_API_KEYS=" + testAdminKey + ":admin"}, nil, "refusing to run on the embedded store"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,6 +180,72 @@ func TestServeUsageErrors(t *testing.T) {
 			}
 			if strings.Contains(out, "doorstep serving") {
 				t.Errorf("the server served:\n%s", out)
+			}
+		})
+	}
+}
+
+// testAdminKey is an API key for the tests that run the program.
+const testAdminKey = "admin-key-0123456789"
+
+// TestServeSettings runs the program with settings from flags and the
+// environment: a flag wins over its environment variable, and API keys
+// run on the embedded store only when it is chosen by name. Each case must
+// serve (a bogus environment value would make it exit) and log the store
+// it runs on.
+func TestServeSettings(t *testing.T) {
+	t.Parallel()
+	rs := storetest.RunRedis(t)
+	bogus := "redis://127.0.0.1:1/0" // nothing listens on port 1
+	tests := []struct {
+		name  string
+		env   []string
+		args  []string
+		store string // the store the start logs
+	}{
+		{"redis flag wins over REDIS_URL", []string{"REDIS_URL=" + bogus}, []string{"-redis", rs.URL()}, rs.URL()},
+		{"embedded by name wins over REDIS_URL", []string{"REDIS_URL=" + bogus}, []string{"-redis", "embedded"}, "embedded"},
+		{"REDIS_URL without the flag", []string{"REDIS_URL=" + rs.URL()}, nil, rs.URL()},
+		{"weights flag wins over DOORSTEP_WEIGHTS", []string{`DOORSTEP_WEIGHTS={"nope":1}`}, []string{"-weights", `{"fairness":40}`}, "embedded"},
+		{"keys on the embedded store chosen by flag", []string{"DOORSTEP_API_KEYS=" + testAdminKey + ":admin"}, []string{"-redis", "embedded"}, "embedded"},
+		{"keys on the embedded store chosen by REDIS_URL", []string{"DOORSTEP_API_KEYS=" + testAdminKey + ":admin", "REDIS_URL=embedded"}, nil, "embedded"},
+		{"keys on a Redis", []string{"DOORSTEP_API_KEYS=" + testAdminKey + ":admin"}, []string{"-redis", rs.URL()}, rs.URL()},
+		{"no keys, no store: the README's command", nil, nil, "embedded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := startServe(t, tt.env, append([]string{"-addr", "127.0.0.1:0"}, tt.args...)...)
+			addr := c.waitAddr(t)
+			res, err := http.Get("http://" + addr + "/readyz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				t.Errorf("/readyz = %d, want 200", res.StatusCode)
+			}
+			c.cmd.Process.Signal(syscall.SIGTERM)
+			if code := c.wait(t, 30*time.Second); code != 0 {
+				t.Errorf("exit status %d after SIGTERM:\n%s", code, c.stderr())
+			}
+			var starting, serving map[string]any
+			for _, r := range c.logged() {
+				switch r["msg"] {
+				case "doorstep starting":
+					starting = r
+				case "doorstep serving":
+					serving = r
+				}
+			}
+			if starting == nil || serving == nil {
+				t.Fatalf("no starting or serving line:\n%s", c.stderr())
+			}
+			if starting["store"] != tt.store || serving["store"] != tt.store {
+				t.Errorf("logged store %v then %v, want %s", starting["store"], serving["store"], tt.store)
+			}
+			if serving["ready"] != true || serving["url"] != "http://"+addr {
+				t.Errorf("serving line %v, want ready true and url http://%s", serving, addr)
 			}
 		})
 	}

@@ -30,7 +30,7 @@ production matcher, once per variant, on the same demand draw. Writes to DIR:
   report.json   the figures per variant, per hour and per region
                 (byte-identical for the same scenario and seed)
   timing.json   wall-clock timings
-  *.png         charts: urgent arrival times, on-time share and utilisation by hour
+  *.svg         charts: urgent arrival times, on-time share and utilisation by hour
   report.html   a self-contained page with the key table and the charts
   urgent-profile.json
                 the urgent demand profile the first variant prices normal
@@ -52,7 +52,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fset := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	path := fset.String("scenario", "", "scenario `FILE` (JSON)")
-	out := fset.String("out", "", "output `DIR` (default: sim-out/ followed by the scenario file's name)")
+	out := fset.String("out", "", "output `DIR` (default: a new temporary directory, printed at the end; never the current directory)")
 	seed := fset.Uint64("seed", 0, "seed `N`, replacing the scenario's")
 	scale := fset.Float64("scale", 0, "scale `X` of roster and demand, replacing the scenario's (e.g. 0.1 for a quick run)")
 	reps := fset.Int("replications", 0, "run seeds N..N+`K`-1 and report means with 95% confidence intervals (default: the scenario's, else 1)")
@@ -99,11 +99,6 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *parallel < 1 {
 		return &exitError{code: 2, err: fmt.Errorf("simulate: -parallel %d must be at least 1", *parallel)}
 	}
-	dir := *out
-	if dir == "" {
-		dir = filepath.Join("sim-out", strings.TrimSuffix(filepath.Base(*path), filepath.Ext(*path)))
-	}
-
 	base := filepath.Dir(*path)
 	opts := sim.Options{
 		Open: func(name string) (io.ReadCloser, error) {
@@ -128,6 +123,15 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return &exitError{code: 2, err: fmt.Errorf("simulate: scenario %s: %s", *path, describeErr(err))}
 		}
 		return fmt.Errorf("simulate: %w", err)
+	}
+	dir := *out
+	if dir == "" {
+		// Not the current directory, which is often a checkout: a fresh
+		// temporary one, named after the scenario and printed below.
+		name := strings.TrimSuffix(filepath.Base(*path), filepath.Ext(*path))
+		if dir, err = os.MkdirTemp("", "doorstep-sim-"+name+"-"); err != nil {
+			return fmt.Errorf("simulate: %w", err)
+		}
 	}
 	if err := writeReport(dir, rep); err != nil {
 		return fmt.Errorf("simulate: %w", err)
@@ -180,7 +184,7 @@ func writeReport(dir string, rep *sim.Report) error {
 	}
 	files := map[string][]byte{"report.json": js, "timing.json": tj}
 	for _, c := range charts {
-		files[c.Name] = c.PNG
+		files[c.Name] = c.SVG
 	}
 	for name, b := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {

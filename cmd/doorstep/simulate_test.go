@@ -33,6 +33,31 @@ func simScenario(tb testing.TB, replace ...string) string {
 	return filepath.Join(dir, "tiny.json")
 }
 
+// TestRunSimulateDefaultOut runs simulate without -out: it writes into a
+// new directory under the temporary directory and says where, and nothing
+// into the current directory (a checkout, often).
+func TestRunSimulateDefaultOut(t *testing.T) {
+	path := simScenario(t)
+	cwd, tmp := t.TempDir(), t.TempDir()
+	t.Chdir(cwd)
+	t.Setenv("TMPDIR", tmp)
+	var stdout, stderr bytes.Buffer
+	if err := runSimulate(context.Background(), []string{"-scenario", path}, &stdout, &stderr); err != nil {
+		t.Fatalf("runSimulate: %v\nstderr: %s", err, stderr.String())
+	}
+	if ents, _ := os.ReadDir(cwd); len(ents) != 0 {
+		t.Errorf("simulate wrote %v into the current directory", ents)
+	}
+	_, after, ok := strings.Cut(stdout.String(), "\nwrote ")
+	dir, _, _ := strings.Cut(after, " ")
+	if !ok || filepath.Dir(dir) != tmp || !strings.HasPrefix(filepath.Base(dir), "doorstep-sim-tiny-") {
+		t.Fatalf("simulate says it wrote %q, want a doorstep-sim-tiny-* directory in %s:\n%s", dir, tmp, stdout.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.json")); err != nil {
+		t.Errorf("the printed directory has no report: %v", err)
+	}
+}
+
 func TestRunSimulate(t *testing.T) {
 	path := simScenario(t)
 	out := filepath.Join(t.TempDir(), "out")
@@ -40,7 +65,7 @@ func TestRunSimulate(t *testing.T) {
 	if err := runSimulate(context.Background(), []string{"-scenario", path, "-out", out, "-seed", "9"}, &stdout, &stderr); err != nil {
 		t.Fatalf("runSimulate: %v\nstderr: %s", err, stderr.String())
 	}
-	for _, name := range []string{"report.json", "timing.json", "report.html", "arrivals.png", "ontime_by_hour.png", "utilisation_by_hour.png"} {
+	for _, name := range []string{"report.json", "timing.json", "report.html", "arrivals.svg", "ontime_by_hour.svg", "utilisation_by_hour.svg"} {
 		if st, err := os.Stat(filepath.Join(out, name)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", name, err)
 		}

@@ -9,8 +9,9 @@ import (
 	"testing"
 )
 
-// orlibDir holds the OR-Library assignment instances, read in place from the
-// shared data beside the repository (never copied into it).
+// orlibDir holds the OR-Library assignment instances (assign100 ... 800,
+// 6 MB), read in place from the shared data beside the repository; only
+// assign100 ships with it (examples/data/orlib, tested by cmd/doorstep).
 const orlibDir = "../../../shared/data/orlib"
 
 func TestORLib(t *testing.T) {
