@@ -43,6 +43,28 @@ type Imported struct {
 // result returned with the error. An import is a set of replacements: sent
 // again, it writes the same workers.
 func (s *Service) ImportWorkers(ctx context.Context, ws []*doorstep.Worker) (Imported, []ImportProblem, error) {
+	problems, err := s.CheckImport(ctx, ws)
+	if err != nil || len(problems) > 0 {
+		return Imported{}, problems, err
+	}
+	var done Imported
+	for _, w := range ws {
+		created, err := s.st.PutWorker(ctx, w)
+		if err != nil {
+			return done, nil, err
+		}
+		if created {
+			done.Created++
+		} else {
+			done.Updated++
+		}
+	}
+	return done, nil, nil
+}
+
+// CheckImport returns the problems ImportWorkers would refuse ws for,
+// writing nothing.
+func (s *Service) CheckImport(ctx context.Context, ws []*doorstep.Worker) ([]ImportProblem, error) {
 	var problems []ImportProblem
 	refuse := func(i int, err error) {
 		var e *doorstep.Error
@@ -67,46 +89,29 @@ func (s *Service) ImportWorkers(ctx context.Context, ws []*doorstep.Worker) (Imp
 		seen[w.ID] = i
 	}
 	if len(problems) > 0 {
-		return Imported{}, problems, nil
+		return problems, nil
 	}
 	// Moves out of a region are refused while bookings there may not be
 	// over: check them all before the first write.
 	now := s.cfg.Now()
-	exists := make([]bool, len(ws))
 	for i, w := range ws {
 		old, _, err := s.st.GetWorker(ctx, w.ID)
 		if doorstep.ErrorCode(err) == doorstep.ENOTFOUND {
 			continue
 		}
 		if err != nil {
-			return Imported{}, nil, err
+			return nil, err
 		}
-		exists[i] = true
 		if geo.RegionOf(old.Home) == geo.RegionOf(w.Home) {
 			continue
 		}
 		bs, err := s.st.WorkerBookings(ctx, w.ID, now.Add(-doorstep.MaxDuration), now.Add(10*366*24*time.Hour))
 		if err != nil {
-			return Imported{}, nil, err
+			return nil, err
 		}
 		if len(bs) > 0 {
 			refuse(i, doorstep.Errorf(doorstep.EINVALID, "home", "worker %s has %d bookings in its current region that may not be over; cancel or reassign them before moving its home to another region", w.ID, len(bs)))
 		}
 	}
-	if len(problems) > 0 {
-		return Imported{}, problems, nil
-	}
-	var done Imported
-	for _, w := range ws {
-		created, err := s.st.PutWorker(ctx, w)
-		if err != nil {
-			return done, nil, err
-		}
-		if created {
-			done.Created++
-		} else {
-			done.Updated++
-		}
-	}
-	return done, nil, nil
+	return problems, nil
 }
