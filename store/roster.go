@@ -183,15 +183,29 @@ func (s *Store) loadListed(ctx context.Context, refs []WorkerRef) ([]*doorstep.W
 	return ws, nil
 }
 
+// rostersKey marks a store whose profiles are all in rosters: set by
+// IndexRosters when it has scanned them.
+const rostersKey = keyPrefix + "rosters"
+
 // IndexRosters adds to the rosters the workers whose profiles were
 // written before rosters existed (by an older Doorstep), scanning every
 // profile key once: O(keys in Redis), for an upgrade, not for a request.
 // Each addition is one script in the worker's region that adds the id
-// only while the profile is there, so it races with no write. It returns
-// how many profiles it saw.
+// only while the profile is there, so it races with no write. A store it
+// has indexed is marked (dst:rosters), and it does nothing on a marked
+// store: cmd/doorstep serve calls it at every start. It returns how many
+// profiles it saw. A server of an older version still writing during a
+// rolling upgrade writes no roster entries: delete dst:rosters and restart
+// one server once the upgrade is over.
 func (s *Store) IndexRosters(ctx context.Context) (int, error) {
+	done, err := s.rdb.Exists(ctx, rostersKey).Result()
+	if err != nil {
+		return 0, wrapErr("read rosters marker", err)
+	}
+	if done == 1 {
+		return 0, nil
+	}
 	n := 0
-	var scanErr error
 	iter := s.rdb.Scan(ctx, 0, keyPrefix+"{r:*}:w:*", 1000).Iterator()
 	for iter.Next(ctx) {
 		key := iter.Val()
@@ -212,7 +226,7 @@ func (s *Store) IndexRosters(ctx context.Context) (int, error) {
 		n++
 	}
 	if err := iter.Err(); err != nil {
-		scanErr = wrapErr("scan profiles", err)
+		return n, wrapErr("scan profiles", err)
 	}
-	return n, scanErr
+	return n, wrapErr("mark rosters", s.rdb.Set(ctx, rostersKey, "1", 0).Err())
 }

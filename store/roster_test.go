@@ -121,7 +121,7 @@ func testListWorkers(t *testing.T, open openFunc) {
 	}
 
 	// Profiles written before rosters existed are listed after IndexRosters.
-	for _, k := range []string{rosterKey(regionOfLoc(nycA)), rosterKey(regionOfLoc(philly)), regionsKey} {
+	for _, k := range []string{rosterKey(regionOfLoc(nycA)), rosterKey(regionOfLoc(philly)), regionsKey, rostersKey} {
 		if err := s.rdb.Del(ctx, k).Err(); err != nil {
 			t.Fatal(err)
 		}
@@ -136,6 +136,9 @@ func testListWorkers(t *testing.T, open openFunc) {
 	got, _ = listAll(t, s, WorkerQuery{Limit: 5})
 	if want := slices.DeleteFunc(slices.Clone(all), func(id string) bool { return id == "w02" }); !slices.Equal(got, want) {
 		t.Errorf("after IndexRosters = %v, want %v", got, want)
+	}
+	if n, err := s.IndexRosters(ctx); n != 0 || err != nil {
+		t.Errorf("IndexRosters on an indexed store = %d, %v; want 0, nil (marked)", n, err)
 	}
 
 	for _, q := range []WorkerQuery{{Limit: 0}, {Limit: MaxWorkerPage + 1}} {

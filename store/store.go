@@ -50,6 +50,8 @@
 //	dst:regions                        set of the regions that ever held a
 //	                                   profile (no hash tag), added before
 //	                                   the region is opened; never shrinks
+//	dst:rosters                        "1" once IndexRosters has indexed
+//	                                   the profiles written before rosters
 //	dst:idem:<sha256(scope, key)>      Idempotency-Key record (JSON), with TTL
 //	dst:audit                          audit stream of what changes no
 //	                                   booking (refusals, erasures)
