@@ -9,10 +9,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/api"
 	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/internal/apitest"
 )
 
 // munich is in another region than base (Berlin).
@@ -223,5 +225,49 @@ func TestImportWorkers(t *testing.T) {
 	wantProblem(t, h.do(t, http.MethodPost, "/v1/workers/import", keyBooking, ndjson(t, a), "Content-Type", "application/x-ndjson"), http.StatusForbidden, doorstep.EFORBIDDEN, "")
 	if ids, _ := h.listAll(t, url.Values{}); !slices.Equal(ids, []string{"imp-a", "imp-b", "imp-c"}) {
 		t.Errorf("listed %v after the refused imports", ids)
+	}
+}
+
+// BenchmarkImportWorkers imports a roster of new workers in one request,
+// and lists it in pages of 1000.
+func BenchmarkImportWorkers(b *testing.B) {
+	for _, n := range []int{100, 2000} {
+		h := &harness{apitest.New(b, harnessOptions(allKeys, func() time.Time { return now }, func(cfg *api.Config) { cfg.Limits.RatePerKey = -1 }))}
+		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			round := 0
+			for b.Loop() {
+				b.StopTimer()
+				ws := make([]any, n)
+				for i := range ws {
+					ws[i] = newWorker(fmt.Sprintf("r%d-w%05d", round, i), offset(base, float64(i%20), float64(i%7)))
+				}
+				body := ndjson(b, ws...)
+				round++
+				b.StartTimer()
+				r := h.Do(b, http.MethodPost, "/v1/workers/import", keyOps, body, "Content-Type", "application/x-ndjson")
+				if r.Status != http.StatusOK {
+					b.Fatalf("import: %d %s", r.Status, r.Body)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("list/workers=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for cursor := ""; ; {
+					r := h.Do(b, http.MethodGet, "/v1/workers?limit=1000&cursor="+cursor, keyOps, nil)
+					if r.Status != http.StatusOK {
+						b.Fatalf("list: %d %s", r.Status, r.Body)
+					}
+					var p workerPage
+					if err := json.Unmarshal(r.Body, &p); err != nil {
+						b.Fatal(err)
+					}
+					if cursor = p.NextCursor; cursor == "" {
+						break
+					}
+				}
+			}
+		})
 	}
 }
