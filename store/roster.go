@@ -144,7 +144,7 @@ func (s *Store) mergeRosters(ctx context.Context, regions []string, after string
 	slices.SortStableFunc(refs, func(a, b WorkerRef) int { return strings.Compare(a.ID, b.ID) })
 	refs = slices.CompactFunc(refs, func(a, b WorkerRef) bool { return a.ID == b.ID })
 	if len(refs) > n {
-		refs = refs[:n]
+		refs, more = refs[:n], true
 	}
 	return refs, more, nil
 }

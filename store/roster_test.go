@@ -91,6 +91,23 @@ func testListWorkers(t *testing.T, open openFunc) {
 			}
 		})
 	}
+	// Two short rosters whose merge is cut: the ids beyond the cut are not
+	// lost, even when a filter leaves the page short.
+	for i, home := range []doorstep.Location{nycA, philly, nycA, philly} {
+		w := newWorker(fmt.Sprintf("x%d", i), home)
+		if i == 3 {
+			w.Skills = []string{"roofing"}
+		}
+		mustPutWorker(t, s, w)
+	}
+	if got, _ := listAll(t, s, WorkerQuery{Limit: 2, After: "x", Skill: "roofing"}); !slices.Equal(got, []string{"x3"}) {
+		t.Errorf("a cut merge with a filter lists %v, want [x3]", got)
+	}
+	for i := range 4 {
+		if err := s.DeleteWorker(ctx, fmt.Sprintf("x%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, pages := listAll(t, s, WorkerQuery{Limit: 23}); pages != 1 {
 		t.Errorf("a limit of exactly all workers took %d pages, want 1 (no empty last page)", pages)
 	}
