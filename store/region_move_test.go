@@ -307,6 +307,27 @@ func testRegionMoveRace(t *testing.T, cfg Config, raw redis.UniversalClient) {
 	if !slices.Equal(listed, exist) {
 		t.Errorf("ListWorkers = %v, want the workers that exist %v", listed, exist)
 	}
+	// IndexRosters rebuilds them from the profiles (on a cluster, from
+	// every master).
+	for _, k := range []string{rosterKey(regions[0]), rosterKey(regions[1]), rostersKey} {
+		if err := raw.Del(ctx, k).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := stores[1].IndexRosters(ctx); err != nil || n != len(exist) {
+		t.Errorf("IndexRosters = %d, %v; want %d, nil", n, err, len(exist))
+	}
+	page, err := stores[0].ListWorkers(ctx, WorkerQuery{Limit: MaxWorkerPage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed = listed[:0]
+	for _, w := range page.Workers {
+		listed = append(listed, w.ID)
+	}
+	if !slices.Equal(listed, exist) {
+		t.Errorf("after IndexRosters ListWorkers = %v, want %v", listed, exist)
+	}
 	if nBooked.Load() == 0 || nPut.Load() == 0 {
 		t.Errorf("the race did nothing: %d PUTs, %d bookings", nPut.Load(), nBooked.Load())
 	}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -206,27 +205,24 @@ func (s *Store) IndexRosters(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	n := 0
-	iter := s.rdb.Scan(ctx, 0, keyPrefix+"{r:*}:w:*", 1000).Iterator()
-	for iter.Next(ctx) {
-		key := iter.Val()
-		rest, ok := strings.CutPrefix(key, keyPrefix+"{r:")
-		if !ok {
-			continue
-		}
+	err = s.scanKeys(ctx, keyPrefix+"{r:*}:w:*", "string", func(_ redis.Cmdable, key string) error {
+		rest, _ := strings.CutPrefix(key, keyPrefix+"{r:")
 		region, id, ok := strings.Cut(rest, "}:w:")
-		if !ok || !validRegion(region) || strings.HasSuffix(id, ":tl") || strings.HasSuffix(id, ":ver") || checkWorkerID(id) != nil {
-			continue
+		if !ok || !validRegion(region) || strings.HasSuffix(id, ":ver") || checkWorkerID(id) != nil {
+			return nil
 		}
 		if err := s.rdb.SAdd(ctx, regionsKey, region).Err(); err != nil {
-			return n, wrapErr("list worker region", err)
+			return wrapErr("list worker region", err)
 		}
-		if err := s.scripts.roster.Run(ctx, s.rdb, []string{key, rosterKey(region)}, id).Err(); err != nil && !errors.Is(err, redis.Nil) {
-			return n, wrapErr("index roster", err)
+		added, err := s.scripts.roster.Run(ctx, s.rdb, []string{key, rosterKey(region)}, id).Int()
+		if err != nil {
+			return wrapErr("index roster", err)
 		}
-		n++
-	}
-	if err := iter.Err(); err != nil {
-		return n, wrapErr("scan profiles", err)
+		n += added
+		return nil
+	})
+	if err != nil {
+		return n, err
 	}
 	return n, wrapErr("mark rosters", s.rdb.Set(ctx, rostersKey, "1", 0).Err())
 }
