@@ -70,7 +70,17 @@ func (w Window) Duration() time.Duration { return w.End.Sub(w.Start) }
 type Shift struct {
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
-	Breaks []Window  `json:"breaks,omitempty"`
+	Breaks []Break   `json:"breaks,omitempty"`
+}
+
+// HasFlexibleBreak reports whether any break of s floats.
+func (s *Shift) HasFlexibleBreak() bool {
+	for i := range s.Breaks {
+		if !s.Breaks[i].Fixed() {
+			return true
+		}
+	}
+	return false
 }
 
 // Worker is a person who serves households. Location is the last reported
@@ -218,6 +228,22 @@ type Booking struct {
 	// LastChange is the booking's latest change after its creation, nil
 	// until one is made: what a notification to its owner needs.
 	LastChange *BookingChange `json:"last_change,omitempty"`
+	// AtRisk is set while the booking is confirmed but its worker can no
+	// longer serve it as planned (a shift cut, a certificate removed, a
+	// retirement, an absence, an overrun) and no other worker could take it
+	// within its promise: it is kept, not lost, for its owner and the
+	// operators to act on (GET /v1/bookings/at-risk). Any later change of
+	// the booking (Touch) clears it.
+	AtRisk *AtRisk `json:"at_risk,omitempty"`
+}
+
+// AtRisk says why and since when a confirmed booking is at risk.
+type AtRisk struct {
+	// Reason is what its worker can no longer do: one of the
+	// matcher.Displaced* reasons (retired, shift, skills, certificates,
+	// cap, travel, overrun).
+	Reason string    `json:"reason"`
+	Since  time.Time `json:"since"`
 }
 
 // Request rebuilds the request b serves, as a reschedule or a rescue
@@ -232,13 +258,23 @@ func (b *Booking) Request() *Request {
 
 // Reasons of a BookingChange.
 const (
-	// ChangeRescue: moved, maybe by another owner's urgent request, to free
-	// its worker (its promise kept: same window, within 24 hours).
+	// ChangeRescue: moved, maybe by another owner's request (urgent or
+	// normal), to make room for it (its promise kept: same window, or the
+	// same start without one, within 24 hours).
 	ChangeRescue = "rescue"
 	// ChangeReschedule: moved to a new window by its owner.
 	ChangeReschedule = "reschedule"
 	// ChangeCancel: cancelled (by its owner, or by a customer's erasure).
 	ChangeCancel = "cancel"
+	// ChangeReplan: moved to another worker or time inside its promise
+	// because its worker changed (shift cut, certificate removed,
+	// retirement, absence) or ran late on an earlier job (overrun).
+	ChangeReplan = "replan"
+	// ChangeAtRisk: marked at risk (AtRisk), its worker and times kept,
+	// because nobody could take it inside its promise.
+	ChangeAtRisk = "at_risk"
+	// ChangeOverrun: a job running past its planned end (its End moved).
+	ChangeOverrun = "overrun"
 )
 
 // BookingChange records why and when a booking last changed, and its
@@ -251,10 +287,13 @@ type BookingChange struct {
 }
 
 // Touch records a change of b made at now for reason: Version grows by one,
-// UpdatedAt becomes now and LastChange keeps the worker and start b has
-// before the change. Call it before changing them.
+// UpdatedAt becomes now, LastChange keeps the worker and start b has
+// before the change, and AtRisk is cleared (a change places the booking
+// anew; ChangeAtRisk sets it again after Touch). Call it before changing
+// them.
 func (b *Booking) Touch(now time.Time, reason string) {
 	b.LastChange = &BookingChange{Reason: reason, At: now, PreviousWorkerID: b.WorkerID, PreviousStart: b.Start}
+	b.AtRisk = nil
 	b.Version++
 	b.UpdatedAt = now
 }

@@ -72,19 +72,77 @@ func (w *Worker) Validate() error {
 		if len(s.Breaks) > MaxBreaks {
 			return Errorf(EINVALID, f+".breaks", "at most %d breaks a shift", MaxBreaks)
 		}
-		for j, b := range s.Breaks {
-			bf := fmt.Sprintf("%s.breaks[%d]", f, j)
-			switch {
-			case !b.End.After(b.Start):
-				return Errorf(EINVALID, bf+".end", "break end must be after its start")
-			case b.Start.Before(s.Start) || b.End.After(s.End):
-				return Errorf(EINVALID, bf, "a break must lie inside its shift")
-			case j > 0 && b.Start.Before(s.Breaks[j-1].End):
-				return Errorf(EINVALID, bf+".start", "breaks must be ordered and must not overlap")
-			}
+		if err := s.ValidateBreaks(f); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// ValidateBreaks reports the first problem with the breaks of s as an
+// *Error naming the field under f ("shifts[0]"): each inside the
+// shift, a flexible one of whole minutes that fit its range; listed in
+// order of their earliest start; fixed breaks not overlapping each other,
+// and the ranges of flexible breaks not overlapping each other (so each
+// flexible break is placed on its own, and the planner's greedy placement
+// is exact); a flexible range may overlap a fixed break, but must keep
+// room for its minutes outside the fixed breaks.
+func (s *Shift) ValidateBreaks(f string) error {
+	lastFixed, lastFlex := -1, -1
+	for j, b := range s.Breaks {
+		bf := fmt.Sprintf("%s.breaks[%d]", f, j)
+		from, to := bf+".start", bf+".end"
+		if !b.Fixed() {
+			from, to = bf+".earliest", bf+".latest"
+		}
+		switch {
+		case !b.Latest.After(b.Earliest):
+			return Errorf(EINVALID, to, "a break must end after it starts")
+		case b.Earliest.Before(s.Start):
+			return Errorf(EINVALID, from, "a break must lie inside its shift")
+		case b.Latest.After(s.End):
+			return Errorf(EINVALID, to, "a break must lie inside its shift")
+		case b.Duration <= 0 || b.Duration%time.Minute != 0:
+			return Errorf(EINVALID, bf+".minutes", "minutes must be a positive whole number")
+		case b.Duration > b.Latest.Sub(b.Earliest):
+			return Errorf(EINVALID, bf+".minutes", "minutes must fit between earliest and latest")
+		case j > 0 && b.Earliest.Before(s.Breaks[j-1].Earliest):
+			return Errorf(EINVALID, from, "breaks must be ordered by their start")
+		}
+		if b.Fixed() {
+			if lastFixed >= 0 && b.Earliest.Before(s.Breaks[lastFixed].Latest) {
+				return Errorf(EINVALID, from, "fixed breaks must not overlap")
+			}
+			lastFixed = j
+			continue
+		}
+		if lastFlex >= 0 && b.Earliest.Before(s.Breaks[lastFlex].Latest) {
+			return Errorf(EINVALID, from, "the ranges of flexible breaks must not overlap")
+		}
+		lastFlex = j
+		if longestFree(s.Breaks, b.Earliest, b.Latest) < b.Duration {
+			return Errorf(EINVALID, bf+".minutes", "the fixed breaks leave no room for %d minutes between earliest and latest", int(b.Duration.Minutes()))
+		}
+	}
+	return nil
+}
+
+// longestFree is the longest span of [from, to) outside the fixed breaks
+// (which are ordered and do not overlap).
+func longestFree(breaks []Break, from, to time.Time) time.Duration {
+	var best time.Duration
+	at := from
+	for _, b := range breaks {
+		if !b.Fixed() || !b.Latest.After(at) {
+			continue
+		}
+		if !b.Earliest.Before(to) {
+			break
+		}
+		best = max(best, b.Earliest.Sub(at))
+		at = b.Latest
+	}
+	return max(best, to.Sub(at))
 }
 
 // Validate reports the first problem with r, at clock reading now, as an

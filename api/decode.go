@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -170,6 +171,7 @@ func scan(body []byte, t reflect.Type) error {
 		if t == timeType {
 			return checkTimeToken(path, tok, optional)
 		}
+		t = wireType(t)
 		switch tok {
 		case json.Delim('{'):
 			seen, keys := map[string]bool{}, membersOf(t)
@@ -195,7 +197,15 @@ func scan(body []byte, t reflect.Type) error {
 					return err
 				}
 			}
+			if c, ok := keyCheckerOf(t); ok {
+				if err := c.CheckKeys(path, func(k string) bool { return seen[k] }); err != nil {
+					return err
+				}
+			}
 		case json.Delim('['):
+			if _, ok := keyCheckerOf(t); ok {
+				return doorstep.Errorf(doorstep.EINVALID, path, "must be a JSON object")
+			}
 			var et reflect.Type
 			if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
 				et = t.Elem()
@@ -206,7 +216,7 @@ func scan(body []byte, t reflect.Type) error {
 				}
 			}
 		default:
-			return nil
+			return checkKind(path, tok, t)
 		}
 		if _, err := dec.Token(); err != nil {
 			return errSyntax
@@ -217,6 +227,71 @@ func scan(body []byte, t reflect.Type) error {
 		return err
 	}
 	return nil
+}
+
+// checkKind reports a scalar of the wrong JSON kind for Go type t, naming
+// the field with its indices ("shifts[0].breaks[1].minutes"), where
+// encoding/json would name it without them. Types that decode themselves,
+// and null, are left to the decoder.
+func checkKind(path string, tok json.Token, t reflect.Type) error {
+	if _, ok := keyCheckerOf(t); ok {
+		// A value with a form of keys (a break) is an object, never null.
+		return doorstep.Errorf(doorstep.EINVALID, path, "must be a JSON object")
+	}
+	if t == nil || tok == nil || reflect.PointerTo(t).Implements(unmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		return nil
+	}
+	var ok bool
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		_, ok = tok.(json.Number)
+	case reflect.String:
+		_, ok = tok.(string)
+	case reflect.Bool:
+		_, ok = tok.(bool)
+	default:
+		return nil
+	}
+	if !ok {
+		return doorstep.Errorf(doorstep.EINVALID, path, "must be a JSON %s", t.Kind())
+	}
+	return nil
+}
+
+var (
+	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// wireFormer is a type written in the form of another type (doorstep.Break
+// as a doorstep.BreakJSON): scan walks a body's value of it as that form.
+type wireFormer interface{ WireForm() any }
+
+// keyChecker is a wire form that says which combinations of its keys make
+// a value (a break is fixed or flexible, never both), naming the field.
+type keyChecker interface {
+	CheckKeys(path string, has func(key string) bool) error
+}
+
+// wireType is the type whose shape t's JSON has.
+func wireType(t reflect.Type) reflect.Type {
+	if t == nil || t.Kind() != reflect.Struct {
+		return t
+	}
+	if f, ok := reflect.Zero(t).Interface().(wireFormer); ok {
+		return reflect.TypeOf(f.WireForm())
+	}
+	return t
+}
+
+// keyCheckerOf returns t's keyChecker when t has one.
+func keyCheckerOf(t reflect.Type) (keyChecker, bool) {
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil, false
+	}
+	c, ok := reflect.Zero(t).Interface().(keyChecker)
+	return c, ok
 }
 
 // checkTimeToken checks the JSON value of a time field, as a token. null

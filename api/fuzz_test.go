@@ -240,6 +240,8 @@ func FuzzPutWorker(f *testing.F) {
 	seeds := []struct{ id, body string }{
 		{"w-2", `{"id":"w-2","skills":["cleaning"],"home":{"lat":52.52,"lng":13.405},"shifts":[{"start":"2026-11-23T08:00:00Z","end":"2026-11-23T18:00:00Z"}],"rating":4.5}`},
 		{"w-1", `{"id":"w-1","skills":["plumbing"],"certificates":["gas"],"home":{"lat":52.5,"lng":13.4},"location":{"lat":52.51,"lng":13.41},"shifts":[{"start":"2026-11-23T08:00:00Z","end":"2026-11-23T18:00:00Z","breaks":[{"start":"2026-11-23T12:00:00Z","end":"2026-11-23T12:30:00Z"}]}],"rating":5,"max_jobs_per_day":4,"max_work_minutes_per_day":480}`},
+		{"w-2", `{"id":"w-2","skills":["cleaning"],"home":{"lat":52.52,"lng":13.405},"shifts":[{"start":"2026-11-23T08:00:00Z","end":"2026-11-23T18:00:00Z","breaks":[{"earliest":"2026-11-23T11:00:00Z","latest":"2026-11-23T14:00:00Z","minutes":30},{"start":"2026-11-23T15:00:00Z","end":"2026-11-23T15:15:00Z"}]}],"rating":4.5}`},
+		{"w-2", `{"id":"w-2","skills":["cleaning"],"home":{"lat":52.52,"lng":13.405},"shifts":[{"start":"2026-11-23T08:00:00Z","end":"2026-11-23T18:00:00Z","breaks":[{"start":"2026-11-23T11:00:00Z","latest":"2026-11-23T14:00:00Z","minutes":30}]}],"rating":4.5}`},
 		{"w-2", `{"id":"w-3","skills":["cleaning"],"home":{"lat":52.52,"lng":13.405},"shifts":[],"rating":4.5}`},
 		{"w-2", `{"id":"w-2","skills":[],"home":{"lat":52.52,"lng":13.405},"shifts":[],"rating":4.5}`},
 		{"w-2", `{"id":"w-2","skills":["cleaning"],"home":{"lat":95,"lng":13.405},"shifts":[],"rating":4.5}`},

@@ -190,7 +190,22 @@ type booking struct {
 	Version     int64                   `json:"version"`
 	UpdatedAt   time.Time               `json:"updated_at,omitzero"`
 	LastChange  *doorstep.BookingChange `json:"last_change,omitempty"`
+	AtRisk      *doorstep.AtRisk        `json:"at_risk,omitempty"`
 	Rescue      *rescue                 `json:"rescue,omitempty"`
+	Moves       []rescue                `json:"moves,omitempty"`
+}
+
+// workerChanged is the answer to a worker's PUT or absence.
+type workerChanged struct {
+	doorstep.Worker
+	Replanned *replanned `json:"replanned"`
+}
+
+// replanned is what a worker's change did to its bookings.
+type replanned struct {
+	Moved    int `json:"moved"`
+	AtRisk   int `json:"at_risk"`
+	Restored int `json:"restored"`
 }
 
 type rescue struct {

@@ -42,7 +42,9 @@ type importItem struct {
 // body and validated (dispatch.Service.ImportWorkers) before the first
 // write: one invalid worker and nothing is written, the answer is 400
 // with a problem per invalid worker ("errors"). Otherwise the workers are
-// written one by one and the answer counts those created and updated.
+// written one by one, each worker's bookings re-planned as after its PUT,
+// and the answer counts those created and updated and what the
+// re-planning did.
 func (s *Server) handleImportWorkers(w http.ResponseWriter, r *http.Request) {
 	items, err := readImport(r)
 	if err != nil {
@@ -90,13 +92,14 @@ func (s *Server) handleImportWorkers(w http.ResponseWriter, r *http.Request) {
 			func(p *Problem) { p.Errors = lineErrs })
 		return
 	}
-	writeJSON(w, http.StatusOK, importResult{Created: done.Created, Updated: done.Updated})
+	writeJSON(w, http.StatusOK, importResult{Created: done.Created, Updated: done.Updated, Replanned: replannedOut(&done.Replanned)})
 }
 
 // importResult is the answer of a successful import.
 type importResult struct {
-	Created int `json:"created"`
-	Updated int `json:"updated"`
+	Created   int            `json:"created"`
+	Updated   int            `json:"updated"`
+	Replanned *replannedJSON `json:"replanned"`
 }
 
 // readImport reads an import body of at most MaxImportBytes and splits it

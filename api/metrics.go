@@ -26,7 +26,8 @@ type Metrics struct {
 	bookings    *prometheus.CounterVec
 	unservable  *prometheus.CounterVec
 	conflicts   prometheus.Counter
-	rescues     prometheus.Counter
+	rescues     *prometheus.CounterVec
+	replanned   *prometheus.CounterVec
 	redisErrors prometheus.Counter
 	shed        prometheus.Counter
 	auditErrors prometheus.Counter
@@ -59,9 +60,14 @@ func NewMetrics() *Metrics {
 	m.conflicts = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "doorstep_reservation_conflicts_total", Help: "Reservations that lost a race and were retried.",
 	})
-	m.rescues = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "doorstep_rescues_total", Help: "Urgent requests served by moving a normal booking to another worker or a later slot.",
-	})
+	m.rescues = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "doorstep_rescues_total",
+		Help: "Requests served by moving not-yet-started normal bookings (to another worker or another time, inside their promises), by class and by how many bookings the plan moved.",
+	}, []string{"class", "moves"})
+	m.replanned = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "doorstep_replanned_bookings_total",
+		Help: "Bookings re-planned because their worker changed (cause: profile, retired, absence, overrun), by outcome: moved inside their promise, or marked at risk.",
+	}, []string{"cause", "outcome"})
 	m.redisErrors = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "doorstep_redis_errors_total", Help: "Requests answered 503 because Redis was unreachable or slow.",
 	})
@@ -75,7 +81,7 @@ func NewMetrics() *Metrics {
 	m.auditErrors = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "doorstep_audit_errors_total", Help: "Audit events that could not be written (the action itself succeeded).",
 	})
-	m.reg.MustRegister(m.shed, m.solve, m.auditErrors, m.requests, m.match, m.candidates, m.bookings, m.unservable, m.conflicts, m.rescues, m.redisErrors,
+	m.reg.MustRegister(m.shed, m.solve, m.auditErrors, m.requests, m.match, m.candidates, m.bookings, m.unservable, m.conflicts, m.rescues, m.replanned, m.redisErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -118,7 +124,15 @@ func (m *Metrics) Unservable(class doorstep.Urgency) {
 }
 
 // Rescued implements dispatch.Observer.
-func (m *Metrics) Rescued() { m.rescues.Inc() }
+func (m *Metrics) Rescued(class doorstep.Urgency, moves int) {
+	m.rescues.WithLabelValues(string(class), strconv.Itoa(moves)).Inc()
+}
+
+// Replanned implements dispatch.Observer.
+func (m *Metrics) Replanned(cause string, moved, atRisk int) {
+	m.replanned.WithLabelValues(cause, "moved").Add(float64(moved))
+	m.replanned.WithLabelValues(cause, "at_risk").Add(float64(atRisk))
+}
 
 // Conflict implements dispatch.Observer.
 func (m *Metrics) Conflict() { m.conflicts.Inc() }

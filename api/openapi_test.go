@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/doorstep-dev/doorstep/api"
+	"github.com/doorstep-dev/doorstep/matcher"
 	"github.com/go-chi/chi/v5"
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -410,4 +411,20 @@ func mustResolve(t testing.TB, d, v map[string]any) map[string]any {
 	}
 	out[resolvedFrom] = from
 	return out
+}
+
+// TestOpenAPIMovesBound: the document bounds a booking's moves as the
+// planner does (matcher.MaxRescueMoves).
+func TestOpenAPIMovesBound(t *testing.T) {
+	d := mustDoc(t)
+	for _, schema := range []string{"Booking", "MatchResult"} {
+		s := mustResolve(t, d, map[string]any{"$ref": "#/components/schemas/" + schema})
+		moves, ok := s["properties"].(map[string]any)["moves"].(map[string]any)
+		if !ok {
+			t.Fatalf("schema %s has no moves", schema)
+		}
+		if got := moves["maxItems"]; fmt.Sprint(got) != strconv.Itoa(matcher.MaxRescueMoves) {
+			t.Errorf("%s.moves maxItems = %v, want %d", schema, got, matcher.MaxRescueMoves)
+		}
+	}
 }

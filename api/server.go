@@ -160,6 +160,8 @@ func (s *Server) routes() chi.Router {
 				r.With(short).Put("/workers/{id}", s.handlePutWorker)
 				r.With(short).Get("/workers/{id}", s.handleGetWorker)
 				r.With(short).Delete("/workers/{id}", s.handleDeleteWorker)
+				r.With(short).Post("/workers/{id}/absences", s.handleAbsence)
+				r.With(short).Get("/bookings/at-risk", s.handleAtRisk)
 				r.With(short).Put("/workers/{id}/location", s.handleLocation)
 				r.With(short).Get("/workers/{id}/bookings", s.handleWorkerBookings)
 				r.With(long).Post("/assign", s.handleAssign)

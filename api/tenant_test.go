@@ -115,7 +115,8 @@ func TestCrossTenantCustomer(t *testing.T) {
 // rescueMatch is a match answer with the rescue it would make.
 type rescueMatch struct {
 	match
-	Rescue *rescue `json:"rescue,omitempty"`
+	Rescue *rescue  `json:"rescue,omitempty"`
+	Moves  []rescue `json:"moves,omitempty"`
 }
 
 // movedRef is the reference the API gives key id for moved booking id.
@@ -159,6 +160,9 @@ func TestRescueAcrossTenants(t *testing.T) {
 		if q.Rescue.MovedBookingID != tt.wantID || q.Rescue.MovedBookingRef != movedRef(ids[tt.key], normal.ID) {
 			t.Errorf("%s's match: rescue %+v; want id %q and ref %s", roles[tt.key], q.Rescue, tt.wantID, movedRef(ids[tt.key], normal.ID))
 		}
+		if len(q.Moves) != 1 || q.Moves[0] != *q.Rescue {
+			t.Errorf("%s's match: moves %+v; want the one rescue %+v", roles[tt.key], q.Moves, *q.Rescue)
+		}
 		if tt.wantID == "" && strings.Contains(string(r.Body), normal.ID) {
 			t.Errorf("%s's match names the moved booking: %s", roles[tt.key], r.Body)
 		}
@@ -172,6 +176,9 @@ func TestRescueAcrossTenants(t *testing.T) {
 	}
 	if got.Rescue == nil || got.Rescue.MovedBookingRef != movedRef(ids[keyBooking2], normal.ID) || got.Rescue.OldStart != normal.Start {
 		t.Fatalf("B's booking: rescue %+v; want the reference of A's booking, moved from %v", got.Rescue, normal.Start)
+	}
+	if len(got.Moves) != 1 || got.Moves[0] != *got.Rescue {
+		t.Errorf("B's booking: moves %+v; want the one rescue %+v", got.Moves, *got.Rescue)
 	}
 
 	// A sees its booking moved: version 2, when, why and from where.

@@ -80,12 +80,17 @@ type bookingJSON struct {
 	Version    int64                   `json:"version"`
 	UpdatedAt  time.Time               `json:"updated_at,omitzero"`
 	LastChange *doorstep.BookingChange `json:"last_change,omitempty"`
-	// Rescue is set when a normal booking moved to make room for this
-	// urgent one.
-	Rescue *rescueJSON `json:"rescue,omitempty"`
+	// AtRisk is set while nobody can serve the booking as planned (its
+	// worker changed and nobody could take it inside its promise).
+	AtRisk *doorstep.AtRisk `json:"at_risk,omitempty"`
+	// Rescue is set when normal bookings moved to make room for this one:
+	// the first move (off the worker who took it); Moves lists every move,
+	// Rescue first.
+	Rescue *rescueJSON  `json:"rescue,omitempty"`
+	Moves  []rescueJSON `json:"moves,omitempty"`
 }
 
-// rescueJSON reports the normal booking an urgent booking displaced. That
+// rescueJSON reports a normal booking moved to make room for another. That
 // booking may be another booking system's: its id is shown only to its
 // owner and to admins; everyone gets MovedBookingRef (movedRef).
 type rescueJSON struct {
@@ -99,7 +104,19 @@ type rescueJSON struct {
 
 func bookedOut(bk *dispatch.Booked, viewer Principal) bookingJSON {
 	out := bookingOut(bk.Booking)
-	out.Rescue = rescueOut(bk.Rescue, viewer)
+	out.Rescue, out.Moves = rescueOut(bk.Rescue, viewer), movesOut(bk.Moves, viewer)
+	return out
+}
+
+// movesOut is every move of ms as viewer may see it; nil when none.
+func movesOut(ms []dispatch.Rescue, viewer Principal) []rescueJSON {
+	if len(ms) == 0 {
+		return nil
+	}
+	out := make([]rescueJSON, len(ms))
+	for i := range ms {
+		out[i] = *rescueOut(&ms[i], viewer)
+	}
 	return out
 }
 
@@ -130,7 +147,7 @@ func bookingOut(b *doorstep.Booking) bookingJSON {
 		ID: b.ID, WorkerID: b.WorkerID, Service: b.Service, Urgency: b.Urgency,
 		RequestedAt: b.RequestedAt, Deadline: b.Deadline, Start: b.Start, End: b.End,
 		Arrival: b.Arrival, Status: b.Status, Window: b.Window, CustomerID: b.CustomerID, SeriesID: b.SeriesID,
-		Version: b.Version, UpdatedAt: b.UpdatedAt, LastChange: b.LastChange,
+		Version: b.Version, UpdatedAt: b.UpdatedAt, LastChange: b.LastChange, AtRisk: b.AtRisk,
 	}
 }
 
@@ -180,14 +197,16 @@ type matchJSON struct {
 	Deadline   time.Time      `json:"deadline"`
 	Considered int            `json:"considered"`
 	Rejected   map[string]int `json:"rejected"`
-	// Rescue is set when the only option needs a normal booking moved:
-	// booking this request would make that move.
-	Rescue *rescueJSON `json:"rescue,omitempty"`
+	// Rescue is set when the only option needs normal bookings moved:
+	// booking this request would make those moves (Rescue the first,
+	// Moves every one).
+	Rescue *rescueJSON  `json:"rescue,omitempty"`
+	Moves  []rescueJSON `json:"moves,omitempty"`
 }
 
 func matchOut(q *dispatch.Quote, viewer Principal) matchJSON {
 	out := matchJSON{Options: make([]optionJSON, 0, len(q.Options)), Deadline: q.Deadline, Considered: q.Considered, Rejected: q.Rejected,
-		Rescue: rescueOut(q.Rescue, viewer)}
+		Rescue: rescueOut(q.Rescue, viewer), Moves: movesOut(q.Moves, viewer)}
 	for _, o := range q.Options {
 		out.Options = append(out.Options, optionJSON{
 			WorkerID: o.WorkerID, Start: o.Slot.Start, End: o.Slot.End, Arrival: o.Slot.Arrival,
@@ -213,6 +232,40 @@ func roundMap(m map[string]float64) map[string]float64 {
 }
 
 // locationBody is a position report.
+// replannedJSON is what re-planning a changed worker's bookings did
+// (dispatch.Replanned).
+type replannedJSON struct {
+	Moved    int `json:"moved"`
+	AtRisk   int `json:"at_risk"`
+	Restored int `json:"restored"`
+}
+
+func replannedOut(rp *dispatch.Replanned) *replannedJSON {
+	if rp == nil {
+		return nil
+	}
+	return &replannedJSON{Moved: rp.Moved, AtRisk: rp.AtRisk, Restored: rp.Restored}
+}
+
+// workerChangedJSON is a worker as stored after a change, with what the
+// change did to its bookings.
+type workerChangedJSON struct {
+	*doorstep.Worker
+	Replanned *replannedJSON `json:"replanned,omitempty"`
+}
+
+// retiredJSON answers DELETE /v1/workers/{id}.
+type retiredJSON struct {
+	ID        string         `json:"id"`
+	Replanned *replannedJSON `json:"replanned"`
+}
+
+// absenceBody is the body of POST /v1/workers/{id}/absences.
+type absenceBody struct {
+	From *time.Time `json:"from"`
+	To   *time.Time `json:"to"`
+}
+
 type locationBody struct {
 	Lat *float64   `json:"lat"`
 	Lng *float64   `json:"lng"`

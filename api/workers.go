@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,7 +24,7 @@ func (s *Server) handlePutWorker(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "id", "the body's id %q differs from the path's %q", wk.ID, id))
 		return
 	}
-	created, err := s.svc.PutWorker(r.Context(), &wk)
+	created, rp, err := s.svc.PutWorker(r.Context(), &wk)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -32,7 +33,7 @@ func (s *Server) handlePutWorker(w http.ResponseWriter, r *http.Request) {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, workerOut(&wk))
+	writeJSON(w, status, workerChangedJSON{Worker: workerOut(&wk), Replanned: replannedOut(rp)})
 }
 
 func (s *Server) handleGetWorker(w http.ResponseWriter, r *http.Request) {
@@ -45,11 +46,55 @@ func (s *Server) handleGetWorker(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeleteWorker(w http.ResponseWriter, r *http.Request) {
-	if err := s.svc.RetireWorker(r.Context(), chi.URLParam(r, "id")); err != nil {
+	id := chi.URLParam(r, "id")
+	rp, err := s.svc.RetireWorker(r.Context(), id)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	writeJSON(w, http.StatusOK, retiredJSON{ID: id, Replanned: replannedOut(rp)})
+}
+
+func (s *Server) handleAbsence(w http.ResponseWriter, r *http.Request) {
+	var body absenceBody
+	if err := decode(r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if body.From == nil {
+		s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "from", "from is required"))
+		return
+	}
+	if body.To == nil {
+		s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "to", "to is required"))
+		return
+	}
+	wk, rp, err := s.svc.Absent(r.Context(), chi.URLParam(r, "id"), doorstep.Window{Start: *body.From, End: *body.To})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, workerChangedJSON{Worker: workerOut(wk), Replanned: replannedOut(rp)})
+}
+
+func (s *Server) handleAtRisk(w http.ResponseWriter, r *http.Request) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "limit", "limit must be a whole number in [1, 1000]"))
+			return
+		}
+		limit = n
+	}
+	bs, err := s.svc.AtRisk(r.Context(), limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Bookings []bookingJSON `json:"bookings"`
+	}{Bookings: bookingsOut(bs)})
 }
 
 func (s *Server) handleLocation(w http.ResponseWriter, r *http.Request) {

@@ -26,8 +26,9 @@ type workerPage struct {
 }
 
 type importResult struct {
-	Created int `json:"created"`
-	Updated int `json:"updated"`
+	Created   int       `json:"created"`
+	Updated   int       `json:"updated"`
+	Replanned replanned `json:"replanned"`
 }
 
 type importProblem struct {
@@ -174,6 +175,21 @@ func TestImportWorkers(t *testing.T) {
 	}
 	if ids, _ := h.listAll(t, url.Values{}); !slices.Equal(ids, []string{"imp-a", "imp-b", "imp-c"}) {
 		t.Errorf("listed %v after the imports", ids)
+	}
+	// A replaced worker's bookings are re-planned as after its PUT: imp-a
+	// loses its shift, so its booking goes to another worker or is marked
+	// at risk.
+	bk := h.mustBook(t, keyBooking, with(cleaning(base), "window", doorstep.Window{Start: at(12, 0), End: at(14, 0)}))
+	owner := newWorker(bk.WorkerID, base)
+	if bk.WorkerID == "imp-b" {
+		owner.Skills = []string{"plumbing", "cleaning"}
+	}
+	if bk.WorkerID == "imp-c" {
+		owner.Home = offset(base, 3, 3)
+	}
+	owner.Shifts = nil
+	if got := h.mustImport(t, ndjson(t, owner), "application/x-ndjson"); got.Updated != 1 || got.Replanned.Moved+got.Replanned.AtRisk != 1 {
+		t.Errorf("import of %s without its shift = %+v, want 1 updated and its booking moved or at risk", bk.WorkerID, got)
 	}
 
 	// One bad line among good ones: nothing is written, and the report

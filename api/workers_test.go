@@ -1,8 +1,10 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,16 +21,16 @@ func TestWorkerLifecycle(t *testing.T) {
 
 	r := h.do(t, http.MethodPut, "/v1/workers/w-1", keyOps, w)
 	wantStatus(t, r, http.StatusCreated)
-	if diff := cmp.Diff(decodeBody[doorstep.Worker](t, r), w); diff != "" {
+	if diff := cmp.Diff(decodeBody[workerChanged](t, r), workerChanged{Worker: w, Replanned: &replanned{}}); diff != "" {
 		t.Errorf("PUT created (-got +want):\n%s", diff)
 	}
 
 	w.Rating = 4.5
 	w.Shifts = append(w.Shifts, doorstep.Shift{Start: at(20, 0), End: at(22, 0),
-		Breaks: []doorstep.Window{{Start: at(21, 0), End: at(21, 15)}}})
+		Breaks: []doorstep.Break{doorstep.FixedBreak(at(21, 0), at(21, 15))}})
 	r = h.do(t, http.MethodPut, "/v1/workers/w-1", keyOps, w)
 	wantStatus(t, r, http.StatusOK)
-	if diff := cmp.Diff(decodeBody[doorstep.Worker](t, r), w); diff != "" {
+	if diff := cmp.Diff(decodeBody[workerChanged](t, r), workerChanged{Worker: w, Replanned: &replanned{}}); diff != "" {
 		t.Errorf("PUT replaced (-got +want):\n%s", diff)
 	}
 
@@ -42,14 +44,18 @@ func TestWorkerLifecycle(t *testing.T) {
 	noID := newWorker("", base)
 	r = h.do(t, http.MethodPut, "/v1/workers/w-2", keyOps, noID)
 	wantStatus(t, r, http.StatusCreated)
-	if got := decodeBody[doorstep.Worker](t, r).ID; got != "w-2" {
+	if got := decodeBody[workerChanged](t, r).ID; got != "w-2" {
 		t.Errorf("PUT without id: id %q, want w-2", got)
 	}
 
 	r = h.do(t, http.MethodDelete, "/v1/workers/w-1", keyOps, nil)
-	wantStatus(t, r, http.StatusNoContent)
-	if len(r.Body) != 0 {
-		t.Errorf("DELETE body %q, want none", r.Body)
+	wantStatus(t, r, http.StatusOK)
+	type retired struct {
+		ID        string     `json:"id"`
+		Replanned *replanned `json:"replanned"`
+	}
+	if diff := cmp.Diff(decodeBody[retired](t, r), retired{ID: "w-1", Replanned: &replanned{}}); diff != "" {
+		t.Errorf("DELETE (-got +want):\n%s", diff)
 	}
 	wantProblem(t, h.do(t, http.MethodGet, "/v1/workers/w-1", keyOps, nil), http.StatusNotFound, doorstep.ENOTFOUND, "")
 	wantProblem(t, h.do(t, http.MethodDelete, "/v1/workers/w-1", keyOps, nil), http.StatusNotFound, doorstep.ENOTFOUND, "")
@@ -82,10 +88,10 @@ func TestPutWorkerInvalid(t *testing.T) {
 			w.Shifts = append(w.Shifts, doorstep.Shift{Start: at(17, 0), End: at(19, 0)})
 		}, "shifts[1].start"},
 		{"break outside shift", "", func(w *doorstep.Worker) {
-			w.Shifts[0].Breaks = []doorstep.Window{{Start: at(7, 0), End: at(7, 30)}}
-		}, "shifts[0].breaks[0]"},
+			w.Shifts[0].Breaks = []doorstep.Break{doorstep.FixedBreak(at(7, 0), at(7, 30))}
+		}, "shifts[0].breaks[0].start"},
 		{"break end before start", "", func(w *doorstep.Worker) {
-			w.Shifts[0].Breaks = []doorstep.Window{{Start: at(12, 0), End: at(11, 0)}}
+			w.Shifts[0].Breaks = []doorstep.Break{doorstep.FixedBreak(at(12, 0), at(11, 0))}
 		}, "shifts[0].breaks[0].end"},
 	}
 	for _, tt := range tests {
@@ -213,4 +219,58 @@ func TestWorkerBookings(t *testing.T) {
 		})
 	}
 	wantProblem(t, h.do(t, http.MethodGet, "/v1/workers/nobody/bookings", keyOps, nil), http.StatusNotFound, doorstep.ENOTFOUND, "")
+}
+
+// TestWorkerFlexibleBreaks: a shift's break may float (earliest, latest,
+// minutes) beside a fixed one; the profile round-trips in both forms, and a
+// break of neither form, or one that cannot be taken, is refused naming
+// the field.
+func TestWorkerFlexibleBreaks(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, allKeys)
+	w := newWorker("w-1", base)
+	w.Shifts[0].Breaks = []doorstep.Break{
+		doorstep.FlexibleBreak(at(11, 0), at(14, 0), 30*time.Minute),
+		doorstep.FixedBreak(at(15, 0), at(15, 15)),
+	}
+	r := h.do(t, http.MethodPut, "/v1/workers/w-1", keyOps, w)
+	wantStatus(t, r, http.StatusCreated)
+	if diff := cmp.Diff(decodeBody[workerChanged](t, r).Worker, w); diff != "" {
+		t.Errorf("PUT (-got +want):\n%s", diff)
+	}
+	r = h.do(t, http.MethodGet, "/v1/workers/w-1", keyOps, nil)
+	wantStatus(t, r, http.StatusOK)
+	if diff := cmp.Diff(decodeBody[doorstep.Worker](t, r), w); diff != "" {
+		t.Errorf("GET (-got +want):\n%s", diff)
+	}
+	for _, want := range []string{`"earliest":"2026-11-23T11:00:00Z","latest":"2026-11-23T14:00:00Z","minutes":30`,
+		`"start":"2026-11-23T15:00:00Z","end":"2026-11-23T15:15:00Z"`} {
+		if !strings.Contains(string(r.Body), want) {
+			t.Errorf("GET body %s lacks %s", r.Body, want)
+		}
+	}
+
+	shift := `{"id":"w-2","skills":["cleaning"],"home":{"lat":52.52,"lng":13.405},"rating":5,
+		"shifts":[{"start":"2026-11-23T08:00:00Z","end":"2026-11-23T18:00:00Z","breaks":[%s]}]}`
+	tests := []struct{ name, brk, field string }{
+		{"both forms", `{"start":"2026-11-23T12:00:00Z","end":"2026-11-23T12:30:00Z","latest":"2026-11-23T13:00:00Z"}`, "shifts[0].breaks[0].latest"},
+		{"no minutes", `{"earliest":"2026-11-23T11:00:00Z","latest":"2026-11-23T14:00:00Z"}`, "shifts[0].breaks[0].minutes"},
+		{"minutes beyond the range", `{"earliest":"2026-11-23T11:00:00Z","latest":"2026-11-23T11:20:00Z","minutes":30}`, "shifts[0].breaks[0].minutes"},
+		{"minutes not a number", `{"earliest":"2026-11-23T11:00:00Z","latest":"2026-11-23T14:00:00Z","minutes":"30"}`, "shifts[0].breaks[0].minutes"},
+		{"latest after the shift", `{"earliest":"2026-11-23T17:00:00Z","latest":"2026-11-23T19:00:00Z","minutes":30}`, "shifts[0].breaks[0].latest"},
+		{"bad time", `{"earliest":"11:00","latest":"2026-11-23T14:00:00Z","minutes":30}`, "shifts[0].breaks[0].earliest"},
+		{"null", `null`, "shifts[0].breaks[0]"},
+		{"a number", `12`, "shifts[0].breaks[0]"},
+		{"an array", `["2026-11-23T11:00:00Z"]`, "shifts[0].breaks[0]"},
+		{"unknown key", `{"earliest":"2026-11-23T11:00:00Z","latest":"2026-11-23T14:00:00Z","minutes":30,"paid":true}`, "shifts[0].breaks[0].paid"},
+		{"ranges overlapping", `{"earliest":"2026-11-23T11:00:00Z","latest":"2026-11-23T13:00:00Z","minutes":30},
+			{"earliest":"2026-11-23T12:00:00Z","latest":"2026-11-23T14:00:00Z","minutes":30}`, "shifts[0].breaks[1].earliest"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := h.do(t, http.MethodPut, "/v1/workers/w-2", keyOps, fmt.Sprintf(shift, tt.brk))
+			wantProblem(t, r, http.StatusBadRequest, doorstep.EINVALID, tt.field)
+		})
+	}
+	wantProblem(t, h.do(t, http.MethodGet, "/v1/workers/w-2", keyOps, nil), http.StatusNotFound, doorstep.ENOTFOUND, "")
 }

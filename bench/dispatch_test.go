@@ -16,6 +16,7 @@ import (
 	"github.com/doorstep-dev/doorstep/api"
 	"github.com/doorstep-dev/doorstep/dispatch"
 	"github.com/doorstep-dev/doorstep/internal/apitest"
+	"github.com/doorstep-dev/doorstep/matcher"
 	"github.com/doorstep-dev/doorstep/store"
 	"github.com/doorstep-dev/doorstep/store/storetest"
 )
@@ -45,12 +46,35 @@ func reportLatency(b *testing.B, samples []time.Duration) {
 
 // BenchmarkQuoteRedis is one POST /v1/match without HTTP: candidates read
 // from a real Redis by H3 ring, then ranked by the matcher.
+// The case "protected" prices normal requests under an urgent profile of
+// 0.1 calls an hour per worker on duty for every skill at every hour (as
+// doorstep serve -urgent-profile does).
 func BenchmarkQuoteRedis(b *testing.B) {
-	for _, n := range []int{1000, 10000, 100000} {
-		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
+	var flat [24]float64
+	for h := range flat {
+		flat[h] = 0.1
+	}
+	profile := &matcher.UrgentProfile{Rate: map[string][24]float64{}}
+	for _, name := range doorstep.DefaultCatalogue().Names() {
+		profile.Rate[doorstep.DefaultCatalogue()[name].Skill] = flat
+	}
+	protected, err := matcher.New(matcher.Config{Urgent: profile})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		n int
+		m *matcher.Matcher
+	}{{1000, nil}, {10000, nil}, {10000, protected}, {100000, nil}} {
+		name := fmt.Sprintf("workers=%d", c.n)
+		if c.m != nil {
+			name += "/protected"
+		}
+		n := c.n
+		b.Run(name, func(b *testing.B) {
 			st := openRedisStore(b)
 			seedCity(b, st, n, 1)
-			svc, err := dispatch.New(dispatch.Config{Store: st, Now: func() time.Time { return benchNow }})
+			svc, err := dispatch.New(dispatch.Config{Store: st, Matcher: c.m, Now: func() time.Time { return benchNow }})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -11,19 +11,25 @@ import (
 	"github.com/doorstep-dev/doorstep/store"
 )
 
-// Booked is the outcome of Book: the confirmed booking and, when a normal
-// booking had to move to free a worker for an urgent request, the rescue.
+// Booked is the outcome of Book: the confirmed booking and, when normal
+// bookings had to move to make room for it, the moves.
 type Booked struct {
 	Booking *doorstep.Booking
-	Rescue  *Rescue
+	// Rescue is the first move (the one off the worker who took the
+	// request), kept for the answer's `rescue` field; Moves lists every
+	// move, Rescue first.
+	Rescue *Rescue
+	Moves  []Rescue
 }
 
 // Book matches req and reserves the best option atomically. When a
 // reservation loses a race (the worker's timeline changed since it was
 // read) the next option is tried; when every option of a round lost, the
-// candidates are read again, up to MaxAttempts rounds. An urgent request
-// that nobody can reach within the hour is rescued when moving one normal
-// booking frees a qualified worker (see rescue). owner names the API key
+// candidates are read again, up to MaxAttempts rounds. A request (urgent
+// or normal) that no candidate can serve within its class is served when
+// moving up to matcher.MaxRescueMoves not-yet-started normal bookings
+// inside their promises makes room (matcher.PlanRescue), in one atomic
+// step; a plan that loses a race is made again. owner names the API key
 // that books: the tenant whose customer history the booking reads and
 // writes (an empty owner keeps none).
 func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) (*Booked, error) {
@@ -42,9 +48,6 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 		}
 		res := s.match(&req, p, now, hist)
 		if len(res.Options) == 0 {
-			if req.Urgency != doorstep.Urgent {
-				return nil, s.unservable(&req, p, now, hist)
-			}
 			rp := s.m.PlanRescue(&req, p.cands, now, hist)
 			if rp == nil {
 				return nil, s.unservable(&req, p, now, hist)
@@ -57,7 +60,8 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 				return nil, err
 			}
 			s.booked(ctx, owner, &req, b)
-			return &Booked{Booking: b, Rescue: rescueOf(rp)}, nil
+			moves := rescuesOf(rp)
+			return &Booked{Booking: b, Rescue: &moves[0], Moves: moves}, nil
 		}
 		for i := range res.Options {
 			b, err := s.reserve(ctx, &req, &res.Options[i], p.regions[res.Options[i].WorkerID], owner, now)

@@ -1,9 +1,12 @@
 // Package dispatch holds Doorstep's use cases — quote, book, cancel,
-// reschedule, series, batch and the management of workers — each a short
-// loop: load the pool of candidates from the Store, ask the pure decision
-// core (matcher: ranking, rescue plans, unservable explanations, series
-// plans, batch selection), apply the decision in one atomic store step, and
-// retry when it loses a race. It also runs the Idempotency-Key protocol of
+// reschedule, series, batch, the management of workers and the
+// re-planning of their bookings when the world changes (a profile change,
+// an absence, a retirement, an overrun: Replanned) — each a short loop:
+// load the pool of candidates from the Store, ask the pure decision core
+// (matcher: ranking, plans that make room by moving bookings, unservable
+// explanations, series plans, batch selection, re-plans of displaced
+// bookings), apply the decision in one atomic store step, and retry when
+// it loses a race. It also runs the Idempotency-Key protocol of
 // a booking (BookOnce, with typed outcomes) and a customer's erasure
 // (EraseCustomer). It knows nothing of HTTP: an answer to record is opaque
 // bytes given by the caller.
@@ -29,10 +32,15 @@ type Observer interface {
 	Unservable(class doorstep.Urgency)
 	// Conflict records a reservation that lost a race and was retried.
 	Conflict()
-	// Rescued records an urgent request served by moving a normal booking.
-	Rescued()
+	// Rescued records a request of class served by a plan that moved
+	// moves normal bookings (matcher.PlanRescue).
+	Rescued(class doorstep.Urgency, moves int)
 	// Solved records the assignment solver's time for one batch.
 	Solved(d time.Duration)
+	// Replanned records the bookings a re-plan moved and newly marked at
+	// risk, by cause (CauseProfile, CauseRetired, CauseAbsence,
+	// CauseOverrun).
+	Replanned(cause string, moved, atRisk int)
 }
 
 type nopObserver struct{}
@@ -41,8 +49,9 @@ func (nopObserver) Matched(doorstep.Urgency, int, time.Duration) {}
 func (nopObserver) Booked(doorstep.Urgency)                      {}
 func (nopObserver) Unservable(doorstep.Urgency)                  {}
 func (nopObserver) Conflict()                                    {}
-func (nopObserver) Rescued()                                     {}
+func (nopObserver) Rescued(doorstep.Urgency, int)                {}
 func (nopObserver) Solved(time.Duration)                         {}
+func (nopObserver) Replanned(string, int, int)                   {}
 
 // Config configures a Service. Store is required; every other zero field
 // takes its documented default.

@@ -67,6 +67,10 @@ func (c *clock) Advance(d time.Duration) {
 type observer struct {
 	booked, unservable, conflicts, rescued atomic.Int64
 	onBatch                                atomic.Pointer[func()]
+	mu                                     sync.Mutex
+	replanned                              map[string][2]int // moved, at risk by cause
+	// rescueMoves counts the bookings rescues moved.
+	rescueMoves atomic.Int64
 }
 
 func (o *observer) Matched(class doorstep.Urgency, _ int, _ time.Duration) {
@@ -79,8 +83,20 @@ func (o *observer) Matched(class doorstep.Urgency, _ int, _ time.Duration) {
 func (o *observer) Booked(doorstep.Urgency)     { o.booked.Add(1) }
 func (o *observer) Unservable(doorstep.Urgency) { o.unservable.Add(1) }
 func (o *observer) Conflict()                   { o.conflicts.Add(1) }
-func (o *observer) Rescued()                    { o.rescued.Add(1) }
-func (o *observer) Solved(time.Duration)        {}
+func (o *observer) Replanned(cause string, moved, atRisk int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.replanned == nil {
+		o.replanned = map[string][2]int{}
+	}
+	c := o.replanned[cause]
+	o.replanned[cause] = [2]int{c[0] + moved, c[1] + atRisk}
+}
+func (o *observer) Rescued(_ doorstep.Urgency, moves int) {
+	o.rescued.Add(1)
+	o.rescueMoves.Add(int64(moves))
+}
+func (o *observer) Solved(time.Duration) {}
 
 // env is one dispatch.Service on its own redis-server, with a settable clock.
 type env struct {
@@ -148,7 +164,7 @@ func openEnv(tb testing.TB, url string, start time.Time, cfg func(*dispatch.Conf
 func (e *env) put(tb testing.TB, ws ...*doorstep.Worker) {
 	tb.Helper()
 	for _, w := range ws {
-		if _, err := e.svc.PutWorker(tb.Context(), w); err != nil {
+		if _, _, err := e.svc.PutWorker(tb.Context(), w); err != nil {
 			tb.Fatalf("PutWorker(%s): %v", w.ID, err)
 		}
 		e.workers[w.ID] = w
@@ -168,7 +184,7 @@ func worker(id string, home doorstep.Location, shifts []doorstep.Shift, skills .
 func shift(start, end time.Time, breaks ...time.Time) doorstep.Shift {
 	s := doorstep.Shift{Start: start, End: end}
 	for i := 0; i+1 < len(breaks); i += 2 {
-		s.Breaks = append(s.Breaks, doorstep.Window{Start: breaks[i], End: breaks[i+1]})
+		s.Breaks = append(s.Breaks, doorstep.FixedBreak(breaks[i], breaks[i+1]))
 	}
 	return s
 }
@@ -304,8 +320,8 @@ func classBound(u doorstep.Urgency) time.Duration {
 func checkBreaks(w *doorstep.Worker, b *doorstep.Booking) error {
 	for _, sh := range w.Shifts {
 		for _, br := range sh.Breaks {
-			if b.Arrival.Before(br.End) && br.Start.Before(b.End) {
-				return fmt.Errorf("%v (arrival %v) meets the break %v..%v", b, b.Arrival, br.Start, br.End)
+			if br.Fixed() && b.Arrival.Before(br.Latest) && br.Earliest.Before(b.End) {
+				return fmt.Errorf("%v (arrival %v) meets the break %v..%v", b, b.Arrival, br.Earliest, br.Latest)
 			}
 		}
 	}
@@ -355,13 +371,13 @@ func tripBeforeBreak(w *doorstep.Worker, p, s *schedule.Stop) bool {
 	}
 	depart := p.End
 	for _, b := range sh.Breaks {
-		if !b.End.After(depart) || !b.Start.Before(s.Start) {
+		if !b.Fixed() || !b.Latest.After(depart) || !b.Earliest.Before(s.Start) {
 			continue
 		}
-		if fits(depart, b.Start) {
+		if fits(depart, b.Earliest) {
 			return true
 		}
-		depart = b.End
+		depart = b.Latest
 	}
 	return fits(depart, s.Start)
 }

@@ -116,9 +116,11 @@ func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, 
 type Quote struct {
 	Request *doorstep.Request
 	matcher.Result
-	// Rescue is set when the only option needs a normal booking moved
-	// (the urgent rescue Book would make): Options then holds that option.
+	// Rescue is set when the only option needs normal bookings moved (the
+	// plan Book would make): Options then holds that option, Rescue the
+	// first move and Moves every move, Rescue first.
 	Rescue *Rescue
+	Moves  []Rescue
 }
 
 // Quote ranks the workers who can serve req for owner (the API key whose
@@ -140,13 +142,13 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 	}
 	res := s.match(&req, p, now, hist)
 	if len(res.Options) == 0 {
-		// An urgent request nobody can reach may still be served by a
-		// rescue; quote it as Book would make it (the move included).
-		if req.Urgency == doorstep.Urgent {
-			if rp := s.m.PlanRescue(&req, p.cands, now, hist); rp != nil {
-				res.Options = []matcher.Option{rp.Urgent}
-				return &Quote{Request: &req, Result: res, Rescue: rescueOf(rp)}, nil
-			}
+		// A request nobody can serve may still be served by moving
+		// normal bookings; quote it as Book would make it (the moves
+		// included).
+		if rp := s.m.PlanRescue(&req, p.cands, now, hist); rp != nil {
+			res.Options = []matcher.Option{rp.Option}
+			moves := rescuesOf(rp)
+			return &Quote{Request: &req, Result: res, Rescue: &moves[0], Moves: moves}, nil
 		}
 		return nil, s.unservable(&req, p, now, hist)
 	}

@@ -181,6 +181,26 @@ func (m *memStore) WorkerBookings(_ context.Context, id string, from, to time.Ti
 	slices.SortFunc(out, func(a, b *doorstep.Booking) int { return a.Start.Compare(b.Start) })
 	return out, nil
 }
+func (m *memStore) LoadWorker(_ context.Context, id string, from, to time.Time) (*store.WorkerState, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w, ok := m.workers[id]
+	if !ok {
+		return nil, doorstep.Errorf(doorstep.ENOTFOUND, "", "worker %s not found", id)
+	}
+	st := &store.WorkerState{Worker: w, Region: geo.RegionOf(w.Home).String(), Version: m.versions[id]}
+	for _, b := range m.bookings {
+		if b.WorkerID == id && b.Status == doorstep.StatusConfirmed && !b.Start.Before(from) && !b.Start.After(to) {
+			cp := *b
+			st.Bookings = append(st.Bookings, &cp)
+		}
+	}
+	slices.SortFunc(st.Bookings, func(a, b *doorstep.Booking) int { return a.Start.Compare(b.Start) })
+	return st, nil
+}
+func (m *memStore) AtRiskBookings(context.Context, time.Time, int) ([]*doorstep.Booking, error) {
+	return nil, errors.ErrUnsupported
+}
 func (m *memStore) BeginIdempotent(context.Context, string, string, string, store.IdemOptions) (*store.IdempotencyRecord, bool, error) {
 	return nil, false, errors.ErrUnsupported
 }
@@ -201,7 +221,7 @@ func memEnv(tb testing.TB, start time.Time, ws ...*doorstep.Worker) (*dispatch.S
 		tb.Fatalf("dispatch.New: %v", err)
 	}
 	for _, w := range ws {
-		if _, err := svc.PutWorker(tb.Context(), w); err != nil {
+		if _, _, err := svc.PutWorker(tb.Context(), w); err != nil {
 			tb.Fatalf("PutWorker(%s): %v", w.ID, err)
 		}
 	}

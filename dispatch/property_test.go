@@ -51,16 +51,27 @@ type propWorld struct {
 	// placed are the bookings the last operation placed (created or
 	// moved): the planner's own work, held to schedule.Verify itself.
 	placed []string
+	// orig holds each worker's first profile (a change may restore it);
+	// retired the workers retired; overran the bookings whose job ran
+	// past its planned end (change).
+	orig    map[string]*doorstep.Worker
+	retired map[string]bool
+	overran map[string]bool
 }
 
 // TestPropertyRandomOperations applies thousands of random operations —
-// bookings (urgent and normal, rescues among them), cancellations,
-// reschedules, position reports, recurring series and batch commits — to
-// one Service on a real redis-server under a clock that only moves forward,
-// and after each checks the state in Redis: every worker's timeline passes
-// schedule.Verify (no overlap with travel, inside shifts, outside breaks,
-// daily caps), every confirmed booking keeps its service level, nothing is
-// lost or duplicated, and nothing appears that was not answered.
+// bookings (urgent and normal, rescues of both among them, moving one
+// booking or two: a chain or two off one worker), cancellations,
+// reschedules, position reports, recurring series, batch commits, and
+// changes of the world (absences, skills removed, caps lowered, profiles
+// restored, retirements, jobs overrunning) — to one Service on a real
+// redis-server under a clock that only moves forward, and after each
+// checks the state in Redis: every worker's timeline, without the bookings
+// marked at risk, passes schedule.Verify (no overlap with travel, inside
+// shifts, outside breaks, daily caps), every confirmed booking keeps its
+// service level, every booking a rescue or a re-plan moved keeps its
+// promise and its customer's exclusions, nothing is lost or duplicated,
+// and nothing appears that was not answered.
 func TestPropertyRandomOperations(t *testing.T) {
 	ops := *propOps
 	switch {
@@ -94,7 +105,11 @@ func TestPropertyRandomOperations(t *testing.T) {
 	t.Logf("seed %d, %d operations, simulated %v: %v", *propSeed, ops, w.e.clk.Now().Sub(propStart).Round(time.Minute), w.counts)
 	// The test must be able to fail if a rule never fires.
 	least := map[string]int{"rescue": max(1, ops/300), "book": ops / 10, "cancel": 1, "reschedule": 1,
-		"series": 1, "assign": 1, "locate": 1, "cap": 1}
+		"series": 1, "assign": 1, "locate": 1, "cap": 1, "world changed": max(1, ops/100),
+		"rescue of a normal request": 1, "rescue of a urgent request": 1, "rescue moving 2": 1}
+	if ops >= 1000 {
+		least["replan moved"], least["replan at risk"], least["overrun"] = 1, 1, 1
+	}
 	for k, n := range least {
 		if w.counts[k] < n {
 			t.Errorf("%q happened %d times, want at least %d: the test no longer exercises it", k, w.counts[k], n)
@@ -104,7 +119,8 @@ func TestPropertyRandomOperations(t *testing.T) {
 
 func newPropWorld(t *testing.T, seed uint64) *propWorld {
 	w := &propWorld{t: t, r: rand.New(rand.NewPCG(seed, 0x5eed)), want: map[string]*doorstep.Booking{},
-		excluded: map[string][]string{}, counts: map[string]int{}}
+		excluded: map[string][]string{}, counts: map[string]int{},
+		orig: map[string]*doorstep.Worker{}, retired: map[string]bool{}, overran: map[string]bool{}}
 	// Normal requests need look no further than 15 km, and a handful of
 	// qualified candidates is enough to stop widening.
 	w.e = newEnv(t, propStart, func(c *dispatch.Config) { c.NormalReachKm, c.WantCandidates = 15, 6 })
@@ -149,6 +165,7 @@ func newPropWorld(t *testing.T, seed uint64) *propWorld {
 		}
 		w.e.put(t, wk)
 		w.ws = append(w.ws, wk)
+		w.orig[wk.ID] = wk
 		w.ref = append(w.ref, store.WorkerRef{ID: wk.ID, Region: geo.RegionOf(wk.Home).String()})
 	}
 	return w
@@ -201,8 +218,10 @@ func (w *propWorld) step() {
 		w.cancel()
 	case n < 58:
 		w.reschedule()
-	case n < 84:
+	case n < 80:
 		w.locate()
+	case n < 84:
+		w.change()
 	case n < 88:
 		w.bookSeries()
 	case n < 89:
@@ -281,8 +300,8 @@ func (w *propWorld) bookUrgent() {
 		w.t.Errorf("the quote found a worker within the hour, but Book refused")
 	case qerr == nil && (q.Rescue == nil) != (b.Rescue == nil):
 		w.t.Errorf("the quote's rescue %+v, but Book's %+v", q.Rescue, b.Rescue)
-	case qerr == nil && q.Rescue != nil && !sameRescue(q.Rescue, b.Rescue):
-		w.t.Errorf("the quote planned rescue %+v, but Book made %+v", *q.Rescue, *b.Rescue)
+	case qerr == nil && !slices.EqualFunc(q.Moves, b.Moves, func(a, b dispatch.Rescue) bool { return sameRescue(&a, &b) }):
+		w.t.Errorf("the quote planned moves %+v, but Book made %+v", q.Moves, b.Moves)
 	}
 }
 
@@ -299,44 +318,78 @@ func (w *propWorld) book(req doorstep.Request) *dispatch.Booked {
 	if b.Booking.Urgency == doorstep.Urgent && b.Booking.Arrival.After(now.Add(time.Hour)) {
 		w.t.Errorf("urgent arrival %v more than an hour after %v", b.Booking.Arrival, now)
 	}
-	if r := b.Rescue; r != nil {
+	if len(b.Moves) > 0 {
 		w.counts["rescue"]++
+		w.counts[fmt.Sprintf("rescue of a %s request", req.Urgency)]++
+		w.counts[fmt.Sprintf("rescue moving %d", len(b.Moves))]++
+		if b.Rescue == nil || !sameRescue(b.Rescue, &b.Moves[0]) {
+			w.t.Errorf("the answer's rescue %+v is not its first move %+v", b.Rescue, b.Moves[0])
+		}
+	} else if b.Rescue != nil {
+		w.t.Errorf("a rescue %+v without moves", b.Rescue)
+	}
+	// Every move is checked against the model as it stood before the
+	// plan: a chain's second booking is still on its own worker there.
+	seen := map[string]bool{}
+	for i := range b.Moves {
+		w.checkMove(&b.Moves[i], now, seen)
+	}
+	for i := range b.Moves {
+		r := &b.Moves[i]
 		moved := w.want[r.MovedBookingID]
-		switch {
-		case moved == nil:
-			w.t.Fatalf("rescue moved an unknown booking %s", r.MovedBookingID)
-		case moved.Status != doorstep.StatusConfirmed || moved.WorkerID != r.FromWorker || !moved.Start.Equal(r.OldStart):
-			w.t.Errorf("rescue %+v does not match the booking as known: %v (%s)", r, moved, moved.Status)
-		case !moved.Arrival.After(now):
-			w.t.Errorf("rescue moved booking %v, whose worker arrived at %v, before now %v", moved, moved.Arrival, now)
-		case moved.Urgency != doorstep.Normal:
-			w.t.Errorf("rescue moved a %s booking", moved.Urgency)
-		case moved.Window == nil && !r.NewStart.Equal(r.OldStart):
-			w.t.Errorf("rescue moved a booking without a window from %v to %v", r.OldStart, r.NewStart)
-		case moved.Window != nil && !moved.Window.Contains(r.NewStart):
-			w.t.Errorf("rescue moved a booking outside its window: %v", r.NewStart)
-		case r.NewStart.Before(now):
-			w.t.Errorf("rescue moved a booking into the past: %v", r.NewStart)
+		if moved == nil {
+			continue
 		}
-		if moved != nil {
-			if r.ToWorker != r.FromWorker {
-				w.counts["rescue to another worker"]++
-			}
-			if !slices.Contains(w.worker(r.ToWorker).Skills, moved.Service) {
-				w.t.Errorf("rescue moved %v to %s, who lacks the skill", moved, r.ToWorker)
-			}
-			w.checkExcluded(moved.ID, r.ToWorker)
-			d := moved.End.Sub(moved.Start)
-			moved.WorkerID, moved.Start, moved.End = r.ToWorker, r.NewStart, r.NewStart.Add(d)
-			w.touched(moved.ID)
-			// The answer does not say when the worker now arrives.
-			if got, err := w.e.st.GetBooking(w.t.Context(), moved.ID); err == nil {
-				moved.Arrival = got.Arrival
-			}
-			w.placed = append(w.placed, moved.ID)
+		d := moved.End.Sub(moved.Start)
+		moved.WorkerID, moved.Start, moved.End = r.ToWorker, r.NewStart, r.NewStart.Add(d)
+		w.touched(moved.ID)
+		// The answer does not say when the worker now arrives.
+		if got, err := w.e.st.GetBooking(w.t.Context(), moved.ID); err == nil {
+			moved.Arrival = got.Arrival
 		}
+		w.placed = append(w.placed, moved.ID)
 	}
 	return b
+}
+
+// checkMove checks one move of a rescue against the booking as known: a
+// confirmed normal booking not yet started, on the worker and at the start
+// the move names, moved once, kept inside its promise (its window, or its
+// very start without one, within 24 hours of its request, not in the
+// past) onto a worker with the skill whom its customer did not exclude.
+func (w *propWorld) checkMove(r *dispatch.Rescue, now time.Time, seen map[string]bool) {
+	moved := w.want[r.MovedBookingID]
+	switch {
+	case moved == nil:
+		w.t.Fatalf("rescue moved an unknown booking %s", r.MovedBookingID)
+	case seen[moved.ID]:
+		w.t.Errorf("rescue moved booking %s twice", moved.ID)
+	case moved.Status != doorstep.StatusConfirmed || moved.WorkerID != r.FromWorker || !moved.Start.Equal(r.OldStart):
+		w.t.Errorf("rescue %+v does not match the booking as known: %v (%s)", r, moved, moved.Status)
+	case !moved.Arrival.After(now):
+		w.t.Errorf("rescue moved booking %v, whose worker arrived at %v, before now %v", moved, moved.Arrival, now)
+	case moved.Urgency != doorstep.Normal:
+		w.t.Errorf("rescue moved a %s booking", moved.Urgency)
+	case moved.Window == nil && !r.NewStart.Equal(r.OldStart):
+		w.t.Errorf("rescue moved a booking without a window from %v to %v", r.OldStart, r.NewStart)
+	case moved.Window != nil && !moved.Window.Contains(r.NewStart):
+		w.t.Errorf("rescue moved a booking outside its window: %v", r.NewStart)
+	case r.NewStart.After(moved.RequestedAt.Add(doorstep.NormalStart)):
+		w.t.Errorf("rescue moved booking %v past 24 hours after its request: %v", moved, r.NewStart)
+	case r.NewStart.Before(now):
+		w.t.Errorf("rescue moved a booking into the past: %v", r.NewStart)
+	}
+	if moved == nil {
+		return
+	}
+	seen[moved.ID] = true
+	if r.ToWorker != r.FromWorker {
+		w.counts["rescue to another worker"]++
+	}
+	if !slices.Contains(w.worker(r.ToWorker).Skills, moved.Service) {
+		w.t.Errorf("rescue moved %v to %s, who lacks the skill", moved, r.ToWorker)
+	}
+	w.checkExcluded(moved.ID, r.ToWorker)
 }
 
 // created records a new booking and checks it against its request.
@@ -364,13 +417,12 @@ func (w *propWorld) created(b *doorstep.Booking, req doorstep.Request, now time.
 	w.touched(b.ID)
 }
 
-// checkExcluded counts a booking moved onto a worker its customer excluded.
-// It does not fail the test: a booking does not record its request's
-// excluded workers, so a rescue or a reschedule cannot honour them (a known
-// bug, shown by TestMoveIgnoresExcludedWorkers).
+// checkExcluded fails a booking moved onto a worker its customer
+// excluded: the booking records its request's excluded workers, and a
+// move rebuilds the request with them (TestMoveHonoursExcludedWorkers).
 func (w *propWorld) checkExcluded(id, to string) {
 	if slices.Contains(w.excluded[id], to) {
-		w.counts["moved onto an excluded worker (known bug)"]++
+		w.t.Errorf("booking %s moved onto %s, whom its customer excluded", id, to)
 	}
 }
 
@@ -474,6 +526,9 @@ func (w *propWorld) reschedule() {
 func (w *propWorld) locate() {
 	i := w.r.IntN(len(w.ws))
 	wk := w.ws[i]
+	if w.retired[wk.ID] {
+		return
+	}
 	now := w.e.clk.Now()
 	loc := w.place(7)
 	if i < len(propDistricts) {
@@ -649,17 +704,36 @@ func (w *propWorld) same(got, want *doorstep.Booking) {
 // checkWindow reads every worker's confirmed bookings that start in
 // [from, to] and checks them.
 func (w *propWorld) checkWindow(from, to time.Time) {
-	cands, err := w.e.st.LoadCandidates(w.t.Context(), w.ref, from, to)
+	var active []store.WorkerRef
+	for _, r := range w.ref {
+		if !w.retired[r.ID] {
+			active = append(active, r)
+		}
+	}
+	cands, err := w.e.st.LoadCandidates(w.t.Context(), active, from, to)
 	if err != nil {
 		w.t.Fatalf("LoadCandidates: %v", err)
 	}
-	if len(cands) != len(w.ws) {
-		w.t.Fatalf("loaded %d workers, want %d", len(cands), len(w.ws))
+	if len(cands) != len(active) {
+		w.t.Fatalf("loaded %d workers, want %d", len(cands), len(active))
+	}
+	// A retired worker keeps only bookings over or at risk.
+	for id := range w.retired {
+		bs, err := w.e.st.WorkerBookings(w.t.Context(), id, from, to)
+		if err != nil {
+			w.t.Fatalf("WorkerBookings(%s): %v", id, err)
+		}
+		for _, b := range bs {
+			if b.AtRisk == nil && b.End.After(w.e.clk.Now()) {
+				w.t.Errorf("retired worker %s keeps %v, not at risk", id, b)
+			}
+		}
+		cands = append(cands, store.Candidate{Worker: w.worker(id), Bookings: bs})
 	}
 	seen := map[string]string{}
 	for _, c := range cands {
 		wk := w.worker(c.Worker.ID)
-		strict, err := verifyDay(wk, schedule.TimelineOf(c.Bookings))
+		strict, err := w.verifyFit(wk, c.Bookings)
 		if err != nil {
 			w.t.Errorf("worker %s: %v", wk.ID, err)
 		} else if !strict {
@@ -685,6 +759,9 @@ func (w *propWorld) checkWindow(from, to time.Time) {
 			if err := checkLevel(b); err != nil {
 				w.t.Error(err)
 			}
+			if b.AtRisk != nil || w.overran[b.ID] || w.retired[wk.ID] {
+				continue // kept whatever it breaks, or nobody's any more
+			}
 			if err := checkBreaks(wk, b); err != nil {
 				w.t.Error(err)
 			}
@@ -707,6 +784,7 @@ func (w *propWorld) checkPlaced() {
 		if err != nil {
 			w.t.Fatalf("WorkerBookings: %v", err)
 		}
+		bs = slices.DeleteFunc(bs, func(x *doorstep.Booking) bool { return x.ID != id && (x.AtRisk != nil || w.overran[x.ID]) })
 		if err := verifyPlaced(w.worker(b.WorkerID), schedule.TimelineOf(bs), id); err != nil {
 			w.t.Errorf("placed %v: %v", b, err)
 		}

@@ -62,7 +62,10 @@ func (s *Service) reschedule(ctx context.Context, b *doorstep.Booking, req *door
 		return nil, err
 	}
 	// The booking's own worker may have wandered out of the search: read it.
-	if p.index(b.WorkerID) < 0 {
+	ownVersion := int64(-1)
+	if i := p.index(b.WorkerID); i >= 0 {
+		ownVersion = p.cands[i].Version
+	} else {
 		from, to := horizon(now, schedule.JobFor(req, now))
 		own, err := s.st.LoadCandidates(ctx, []store.WorkerRef{{ID: b.WorkerID, Region: region}}, from, to)
 		if err != nil {
@@ -70,11 +73,21 @@ func (s *Service) reschedule(ctx context.Context, b *doorstep.Booking, req *door
 		}
 		for _, c := range own {
 			p.add(c)
+			ownVersion = c.Version
 		}
-		if p.index(b.WorkerID) < 0 {
-			// Retired, or its home moved to another region: its version
-			// cannot be pinned, so the booking cannot be moved atomically.
-			return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "worker %s of booking %s is no longer in dispatch; cancel the booking and book again", b.WorkerID, b.ID)
+		if ownVersion < 0 {
+			// Retired (its booking is at risk): the booking moves to
+			// another worker, pinning the retired worker's version. A
+			// worker whose home moved to another region cannot be pinned
+			// in the booking's region: the move would not be atomic.
+			ws, err := s.st.LoadWorker(ctx, b.WorkerID, now, now)
+			if err != nil {
+				return nil, fmt.Errorf("load worker %s: %w", b.WorkerID, err)
+			}
+			if ws.Region != region {
+				return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "worker %s of booking %s moved to another region; cancel the booking and book again", b.WorkerID, b.ID)
+			}
+			ownVersion = ws.Version
 		}
 	}
 	// Keep only workers whose keys share the booking's slot: the move must
@@ -112,7 +125,7 @@ func (s *Service) reschedule(ctx context.Context, b *doorstep.Booking, req *door
 	moved.Window, moved.RequestedAt, moved.Deadline = req.Window, req.RequestedAt, req.Deadline()
 	expect := map[string]int64{pick.WorkerID: pick.Version}
 	if pick.WorkerID != b.WorkerID {
-		expect[b.WorkerID] = p.cands[p.index(b.WorkerID)].Version
+		expect[b.WorkerID] = ownVersion
 	}
 	if err := s.st.Apply(ctx, store.Change{Region: region, Expect: expect, Update: []*doorstep.Booking{&moved}}); err != nil {
 		return nil, fmt.Errorf("reschedule booking %s: %w", b.ID, err)

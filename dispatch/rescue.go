@@ -11,9 +11,9 @@ import (
 	"github.com/doorstep-dev/doorstep/store"
 )
 
-// Rescue describes a normal booking moved so that a qualified worker could
-// take an urgent request nobody could otherwise reach within the hour. The
-// moved booking may be another owner's: show MovedBookingID only to
+// Rescue describes one normal booking moved, inside its promise, to make
+// room for a request nobody could otherwise serve (matcher.PlanRescue).
+// The moved booking may be another owner's: show MovedBookingID only to
 // MovedOwner (or an admin).
 type Rescue struct {
 	MovedBookingID string
@@ -27,29 +27,39 @@ type Rescue struct {
 // errRescueLost reports that a rescue lost a race; the caller starts over.
 var errRescueLost = errors.New("rescue lost a race")
 
-// rescueOf describes plan rp as the answer shows it.
-func rescueOf(rp *matcher.RescuePlan) *Rescue {
-	return &Rescue{MovedBookingID: rp.Moved.ID, MovedOwner: rp.Moved.Owner, FromWorker: rp.Moved.WorkerID, ToWorker: rp.To.WorkerID,
-		OldStart: rp.Moved.Start, NewStart: rp.To.Start}
+// rescuesOf describes every move of plan rp as the answer shows it, in
+// the plan's order (the move off the freed worker first).
+func rescuesOf(rp *matcher.RescuePlan) []Rescue {
+	out := make([]Rescue, len(rp.Moves))
+	for i, mv := range rp.Moves {
+		out[i] = Rescue{MovedBookingID: mv.From.ID, MovedOwner: mv.From.Owner, FromWorker: mv.From.WorkerID, ToWorker: mv.To.WorkerID,
+			OldStart: mv.From.Start, NewStart: mv.To.Start}
+	}
+	return out
 }
 
-// applyRescue books the urgent request and moves the booking of plan rp
-// (matcher.PlanRescue) in one atomic store step (both workers are in one
-// region, so one hash slot), which also records the move in the audit log
-// with its reason (doorstep.ChangeRescue): the moved booking's owner may be
+// applyRescue books req and moves every booking of plan rp
+// (matcher.PlanRescue) in one atomic store step: every touched worker is
+// in the plan's region, so one hash slot, and pinned at the version the
+// plan was made at. The same step records each move in the audit log with
+// its reason (doorstep.ChangeRescue): a moved booking's owner may be
 // another booking system.
 func (s *Service) applyRescue(ctx context.Context, req *doorstep.Request, rp *matcher.RescuePlan, owner string, now time.Time) (*doorstep.Booking, error) {
-	ub := matcher.BookingFor(req, &rp.Urgent, store.NewBookingID(rp.Region), owner, now)
-	to := rp.To
-	err := s.st.Apply(ctx, store.Change{Region: rp.Region, Expect: rp.Expect, Create: []*doorstep.Booking{ub}, Update: []*doorstep.Booking{&to},
+	nb := matcher.BookingFor(req, &rp.Option, store.NewBookingID(rp.Region), owner, now)
+	update := make([]*doorstep.Booking, len(rp.Moves))
+	for i := range rp.Moves {
+		to := rp.Moves[i].To
+		update[i] = &to
+	}
+	err := s.st.Apply(ctx, store.Change{Region: rp.Region, Expect: rp.Expect, Create: []*doorstep.Booking{nb}, Update: update,
 		Reason: doorstep.ChangeRescue})
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotConfirmed) {
 		s.cfg.Observer.Conflict()
 		return nil, errRescueLost
 	}
 	if err != nil {
-		return nil, fmt.Errorf("rescue urgent request by moving booking %s: %w", rp.Moved.ID, err)
+		return nil, fmt.Errorf("make room for the request by moving booking %s: %w", rp.Moves[0].From.ID, err)
 	}
-	s.cfg.Observer.Rescued()
-	return ub, nil
+	s.cfg.Observer.Rescued(req.Urgency, len(rp.Moves))
+	return nb, nil
 }

@@ -24,9 +24,11 @@ type ImportProblem struct {
 	Message string
 }
 
-// Imported counts the workers an import wrote.
+// Imported counts the workers an import wrote, and what the re-planning
+// of their bookings did, summed over them.
 type Imported struct {
 	Created, Updated int
+	Replanned        Replanned
 }
 
 // ImportWorkers creates or replaces ws as a whole roster: every worker is
@@ -35,7 +37,8 @@ type Imported struct {
 // another region while it has bookings that may not be over (what
 // PutWorker would refuse). If any is refused, nothing is written and the
 // problems are returned, one per refused worker. Otherwise the workers
-// are written one after another, each by PutWorker's own protocol (a new
+// are written one after another, each by PutWorker's own protocol and
+// each followed by the re-planning of its bookings as after PutWorker (a new
 // worker or a home that changes region takes several steps, which no
 // single atomic step can span: see store.Store.PutWorker), so an error
 // while writing — Redis down, a booking made meanwhile on a worker whose
@@ -57,6 +60,15 @@ func (s *Service) ImportWorkers(ctx context.Context, ws []*doorstep.Worker) (Imp
 			done.Created++
 		} else {
 			done.Updated++
+		}
+		// Then its bookings are re-planned, as after PutWorker.
+		if rp := s.replanned(ctx, w.ID, CauseProfile, &err); rp != nil {
+			done.Replanned.Moved += rp.Moved
+			done.Replanned.AtRisk += rp.AtRisk
+			done.Replanned.Restored += rp.Restored
+		}
+		if err != nil {
+			return done, nil, err
 		}
 	}
 	return done, nil, nil

@@ -35,6 +35,11 @@ type Store interface {
 	WorkerBookings(ctx context.Context, id string, from, to time.Time) ([]*doorstep.Booking, error)
 	// ListWorkers pages through the workers in order of id.
 	ListWorkers(ctx context.Context, q store.WorkerQuery) (store.WorkerPage, error)
+	// LoadWorker reads a worker, retired or not, with its version and
+	// bookings, and AtRiskBookings the bookings marked at risk: the
+	// re-planning of bookings when the world changes (Replanned).
+	LoadWorker(ctx context.Context, id string, from, to time.Time) (*store.WorkerState, error)
+	AtRiskBookings(ctx context.Context, since time.Time, limit int) ([]*doorstep.Booking, error)
 
 	// BeginIdempotent, FinishIdempotent and AbortIdempotent run the
 	// Idempotency-Key claim protocol (BookOnce).

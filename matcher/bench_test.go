@@ -138,6 +138,21 @@ func BenchmarkMatch(b *testing.B) {
 		b.Fatal(err)
 	}
 	travel := m.Config().Travel
+	// protected prices normal jobs under an urgent profile of every skill
+	// (0.1 calls an hour per worker on duty, at every hour): a normal
+	// match then also tries each later hour of the promise per candidate.
+	var flat [24]float64
+	for h := range flat {
+		flat[h] = 0.1
+	}
+	profile := &matcher.UrgentProfile{Rate: map[string][24]float64{}}
+	for _, s := range serviceMix {
+		profile.Rate[s.name] = flat
+	}
+	protected, err := matcher.New(matcher.Config{Urgent: profile})
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, n := range []int{1000, 10000, 100000} {
 		city := newBenchCity(n, uint64(n))
 		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
@@ -161,6 +176,28 @@ func BenchmarkMatch(b *testing.B) {
 				return cands, m.Match(req, cands, br.now, matcher.History{})
 			})
 		})
+		if n == 10000 {
+			b.Run(fmt.Sprintf("workers=%d/protected", n), func(b *testing.B) {
+				var (
+					idx   []int
+					cands []matcher.Candidate
+					req   *doorstep.Request
+				)
+				keep := func(i int) bool {
+					w := city.cands[i].Worker
+					return doorstep.HasAll(w.Skills, req.Skills) && doorstep.HasAll(w.Certificates, req.Certificates)
+				}
+				runMatch(b, city, protected, func(br benchRequest) ([]matcher.Candidate, matcher.Result) {
+					req = br.req
+					idx = city.ix.Near(idx[:0], matcher.SearchFor(req, br.now, travel, 0), benchWant, keep)
+					cands = cands[:0]
+					for _, i := range idx {
+						cands = append(cands, city.cands[i])
+					}
+					return cands, protected.Match(req, cands, br.now, matcher.History{})
+				})
+			})
+		}
 		if n > 10000 {
 			continue // a scan of 100,000 workers takes too long at -benchtime=2000x
 		}

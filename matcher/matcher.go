@@ -7,9 +7,11 @@
 // It is the decision core of Doorstep, and pure: it is handed a request, a
 // pool of candidates with their timelines, the clock reading and the
 // customer's history, does no I/O, and returns the decision — the ranked
-// options (Match), a rescue plan (PlanRescue), the explanation of an
-// unservable request (Explain, MainReason), a series plan (PlanSeries), a
-// batch's candidates and optimal assignment (BatchItems, Assign, over lsap).
+// options (Match), a plan that moves bookings to make room (PlanRescue),
+// the explanation of an unservable request (Explain, MainReason), a series
+// plan (PlanSeries), a batch's candidates and optimal assignment
+// (BatchItems, Assign, over lsap), the bookings a changed worker can no
+// longer serve and where they go (Fit, Overran, PlanDisplaced).
 // The server (dispatch) and the simulator (sim) both decide through it, and
 // it is tested and benchmarked without Redis. A worker qualifies by
 // doorstep.Worker.Qualifies, the one qualification rule.
@@ -73,11 +75,12 @@ type Weights struct {
 	Preferred float64 `json:"preferred"`
 	// Continuity is subtracted when the worker last served the customer.
 	Continuity float64 `json:"continuity"`
-	// Protection per unit of urgent demand a normal job's placement takes
-	// (UrgentProfile: the demand expected in each hour of the worker's
-	// busy time, for its skills, times the share of the hour taken). It
-	// steers normal work to the hours and workers urgent calls need least,
-	// within the job's promise; it is zero without Config.Urgent.
+	// Protection per urgent call a normal job keeps its worker from
+	// (UrgentProfile: the calls expected per worker on duty, for the
+	// worker's skills, from the profile's Lead before the job's departure
+	// to its end). It steers normal work away from the hours and workers
+	// urgent calls need, within the job's promise; it is zero without
+	// Config.Urgent.
 	Protection float64 `json:"protection"`
 }
 
@@ -93,9 +96,12 @@ var DefaultWeights = Weights{
 	Protection: DefaultProtection,
 }
 
-// DefaultProtection is the default Weights.Protection (see bench/RESULTS.md,
-// "Urgent capacity protection").
-const DefaultProtection = 0
+// DefaultProtection is the default Weights.Protection: a call kept from
+// costs as much as 300 minutes of travel, which moves a normal job off a
+// scarce night to the next day shift when its promise allows (tuned on
+// seeds 101-110 of the example scenarios; bench/RESULTS.md, "Urgent
+// capacity protection that works").
+const DefaultProtection = 300
 
 // Config configures a Matcher. The zero value is usable: every zero field
 // takes its default.
@@ -123,6 +129,9 @@ func (c *Config) validate() error {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("matcher: weights must be finite and non-negative, got %+v", w)
 		}
+	}
+	if err := c.Urgent.Validate(); err != nil {
+		return err
 	}
 	switch {
 	case c.MaxOptions == 0:
@@ -160,7 +169,7 @@ type Candidate struct {
 	// one atomic step share it. Only PlanRescue and PlanSeries need it.
 	Region string
 	// Bookings are the confirmed bookings the timeline was built from;
-	// only PlanRescue needs them (it moves one).
+	// only PlanRescue needs them (it moves some).
 	Bookings []*doorstep.Booking
 }
 

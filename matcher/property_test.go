@@ -140,8 +140,8 @@ func checkOption(req *doorstep.Request, c *matcher.Candidate, o matcher.Option, 
 		if !s.Start.Before(sh.Start) && !s.End.After(sh.End) && !s.Arrival.Add(-s.Travel).Before(sh.Start) {
 			inShift = true
 			for _, b := range sh.Breaks {
-				if s.Start.Before(b.End) && b.Start.Before(s.End) {
-					return fmt.Errorf("overlaps the break %v..%v", b.Start, b.End)
+				if s.Start.Before(b.Latest) && b.Earliest.Before(s.End) {
+					return fmt.Errorf("overlaps the break %v..%v", b.Earliest, b.Latest)
 				}
 			}
 		}
@@ -203,7 +203,7 @@ func randomRoster(tb testing.TB, r *rand.Rand, travel geo.TravelModel, now time.
 			sh := doorstep.Shift{Start: start, End: start.Add(time.Duration(6+r.IntN(9)) * time.Hour)}
 			if r.IntN(3) == 0 {
 				b := sh.Start.Add(sh.End.Sub(sh.Start) / 2)
-				sh.Breaks = []doorstep.Window{{Start: b, End: b.Add(time.Duration(30+r.IntN(31)) * time.Minute)}}
+				sh.Breaks = []doorstep.Break{doorstep.FixedBreak(b, b.Add(time.Duration(30+r.IntN(31))*time.Minute))}
 			}
 			w.Shifts = append(w.Shifts, sh)
 		}

@@ -10,117 +10,520 @@ import (
 	"github.com/doorstep-dev/doorstep/schedule"
 )
 
-// MaxRescueWorkers bounds how many nearby busy workers PlanRescue examines.
-const MaxRescueWorkers = 16
+// Bounds of PlanRescue's search. They keep it bounded and deterministic
+// whatever the pool: the same pool always gives the same plan. They were
+// chosen on the simulator's seeds 101-110 (bench/RESULTS.md,
+// "Re-planning"): twice the 16 workers and targets first tried served 1.5
+// to 3 more requests a day on the example city; the evaluation budget
+// trades the last few plans for latency (3,000 served 0.6 more a day than
+// 1,000, 300 served 3 fewer) and caps the worst case (BenchmarkPlanRescue:
+// a city where nothing can move spends it all).
+const (
+	// MaxRescueWorkers bounds the workers PlanRescue tries to free: the
+	// nearest qualified candidates with a movable booking (for an urgent
+	// request, only those that could reach it within the hour).
+	MaxRescueWorkers = 32
+	// MaxRescueBookings bounds the movable bookings examined per worker,
+	// earliest start first among those in the way (see inTheWay).
+	MaxRescueBookings = 12
+	// MaxRescueTargets bounds the workers a moved booking may go to: the
+	// workers the plan already touches, then the nearest qualified
+	// candidates of the region to the booking's place.
+	MaxRescueTargets = 40
+	// MaxChainWorkers bounds the workers of a chain's middle link (the
+	// worker who takes the first moved booking once one of its own moves).
+	MaxChainWorkers = 6
+	// MaxRescueMoves is the most bookings one plan moves: a chain of two
+	// (A off the freed worker onto W, B off W onto X) or two bookings off
+	// the freed worker.
+	MaxRescueMoves = 2
+	// MaxRescueEvaluations bounds the slot searches (Evaluate) one plan
+	// costs (where a moved booking goes on a worker as read is searched
+	// once); the search stops there and keeps the best plan found.
+	MaxRescueEvaluations = 1000
+)
 
-// RescuePlan is an urgent rescue found but not made: the urgent request on
-// a freed worker, and the one normal booking moved to free it.
+// RescuePlan makes room for a request no candidate can serve as things
+// stand, by moving not-yet-started normal bookings inside their promises.
+// It is found but not made: the caller applies it in one atomic step.
 type RescuePlan struct {
-	// Urgent is the urgent request's option on the freed worker.
-	Urgent Option
-	// Moved is the booking moved, as read; To is the same booking after the
-	// move (on Urgent's worker's later slot or another worker, touched at
-	// the clock reading with reason doorstep.ChangeRescue).
-	Moved *doorstep.Booking
-	To    doorstep.Booking
-	// MovedTo is the moved booking's new option (To's worker and slot).
-	MovedTo Option
-	// Region holds both workers: the plan is applied in one atomic step.
+	// Option is the request's option on the freed worker.
+	Option Option
+	// Moves are the bookings moved, in order: those taken off the freed
+	// worker first, then a chain's follow-up. Never empty; at most
+	// MaxRescueMoves, each booking at most once.
+	Moves []Move
+	// Region holds every touched worker: the plan is applied in one
+	// atomic step, which on Redis Cluster is one hash slot (a region's).
 	Region string
-	// Expect is the version of each touched worker the plan was made at.
+	// Expect is the version each touched worker was read at: the freed
+	// worker and every move's source and destination.
 	Expect map[string]int64
+	// Added is the cost the plan adds: the request's option, plus each
+	// moved booking's new option, less what each moved booking cost where
+	// it stood. Plans are ranked by fewer moves, then lower Added.
+	Added float64
 }
 
-// PlanRescue looks for a way to free a qualified worker for the urgent
-// request req, which no candidate can serve as things stand, by moving one
-// of its normal bookings that has not started — to another candidate of
-// the same region, or to a later slot of its own — without breaking that
-// booking's promise: its start moves only inside its window (a booking
-// without a window keeps its start exactly) and within 24 hours of its
-// request. It examines the MaxRescueWorkers qualified candidates nearest
-// to req that could reach it within the hour, nearest first, their
-// bookings in timeline order, and returns the first plan found, the moved
-// booking going to its cheapest option; nil when no rescue exists. The
-// candidates must carry their Bookings and Region.
+// Move is one booking a RescuePlan moves.
+type Move struct {
+	// From is the booking as read; To is the same booking after the move
+	// (another worker or another start, touched at the clock reading with
+	// reason doorstep.ChangeRescue: its version one more).
+	From *doorstep.Booking
+	To   doorstep.Booking
+	// Option is To's option (worker and slot).
+	Option Option
+}
+
+// PlanRescue looks for a way to serve req (urgent or normal), which no
+// candidate can serve as things stand, by moving normal bookings that have
+// not started — to other candidates of the same region, or to other slots
+// of their own worker — without breaking their promises (MovedJob: the
+// start moves only inside the window, within 24 hours of the request, and
+// a booking without a window keeps its start exactly; excluded workers stay
+// excluded). It returns nil when no plan exists within its bounds.
+//
+// Shapes tried, in this order, each only when the ones before found
+// nothing: one move (a booking off a freed worker, to another worker or to
+// a later slot of its own); then two moves: a chain (the booking goes to a
+// worker W once one of W's bookings moves on, W possibly the freed worker
+// itself) or two consecutive bookings off the freed worker (when neither
+// alone frees it). Among plans of the fewest moves the lowest Added wins;
+// a tie keeps the first found, searching freed workers nearest first (then
+// by id), their bookings by start, each moved booking going to its
+// cheapest option (ties by arrival, then worker id). Nothing depends on
+// the order of cands or on booking ids.
+//
+// Every touched worker is in the freed worker's region: a booking lives in
+// its region's hash slot (its id says which) and a plan is one atomic step,
+// which Redis Cluster cannot make across slots. Plans in different
+// regions compete as above. The candidates must carry their Bookings and
+// Region.
 func (m *Matcher) PlanRescue(req *doorstep.Request, cands []Candidate, now time.Time, hist History) *RescuePlan {
-	job := schedule.JobFor(req, now)
-	reach := m.cfg.Travel.ReachKm(req.Deadline().Sub(now))
-	type near struct {
-		i  int
-		km float64
-	}
-	var list []near
-	for i := range cands {
-		w := cands[i].Worker
-		if slices.Contains(req.ExcludedWorkers, w.ID) || !w.Qualifies(req) {
-			continue
-		}
-		if km := geo.DistanceKm(w.PositionAt(now), req.Location); km <= reach {
-			list = append(list, near{i, km})
-		}
-	}
-	slices.SortFunc(list, func(a, b near) int {
-		if c := cmp.Compare(a.km, b.km); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.i, b.i)
-	})
-	for _, n := range list[:min(len(list), MaxRescueWorkers)] {
-		c := &cands[n.i]
-		for _, moved := range c.Bookings {
-			if moved.Urgency != doorstep.Normal || moved.Status != doorstep.StatusConfirmed || !moved.Arrival.After(now) {
-				continue
-			}
-			if rp := m.planMove(req, job, cands, c, moved, now, hist); rp != nil {
-				return rp
-			}
-		}
-	}
-	return nil
+	p := &planner{m: m, req: req, job: schedule.JobFor(req, now), cands: cands, now: now, hist: hist,
+		budget: MaxRescueEvaluations, placed: map[string]float64{}, targets: map[string][]int{},
+		onRead: map[evalKey]evalResult{}}
+	return p.plan()
 }
 
-// planMove frees candidate c for req by moving booking moved, if it can.
-func (m *Matcher) planMove(req *doorstep.Request, job schedule.Job, cands []Candidate, c *Candidate,
-	moved *doorstep.Booking, now time.Time, hist History) *RescuePlan {
-	freed := Candidate{Worker: c.Worker, Timeline: c.Timeline.Without(moved.ID), Version: c.Version}
-	urgent, reason := m.Evaluate(req, job, &freed, hist)
-	if reason != "" {
-		return nil
-	}
-	// The worker's day with the urgent job in it, where the moved booking
-	// may still find a later slot.
-	withUrgent := Candidate{Worker: c.Worker, Version: c.Version, Timeline: freed.Timeline.Insert(schedule.Stop{
-		BookingID: "urgent", Arrival: urgent.Slot.Arrival, Start: urgent.Slot.Start, End: urgent.Slot.End, Location: req.Location})}
-	mreq, mjob := MovedJob(moved, now)
-	var best *Option
-	var bestCand *Candidate
-	consider := func(cand *Candidate) {
-		o, reason := m.Evaluate(mreq, mjob, cand, History{LastWorker: moved.WorkerID})
-		if reason == "" && (best == nil || o.Cost < best.Cost) {
-			best, bestCand = &o, cand
+// planner is one PlanRescue search.
+type planner struct {
+	m      *Matcher
+	req    *doorstep.Request
+	job    schedule.Job
+	cands  []Candidate
+	now    time.Time
+	hist   History
+	budget int // Evaluate calls left
+	// placed caches each booking's cost where it stands, targets each
+	// booking's destinations (indices into cands), by booking id.
+	placed  map[string]float64
+	targets map[string][]int
+	// onRead caches where a booking goes on a candidate as read.
+	onRead map[evalKey]evalResult
+}
+
+// state is a plan in the making: copies of the candidates it touched, as
+// changed, the moves so far and the cost added.
+type state struct {
+	touched []touched
+	moves   []Move
+	added   float64
+	// f is the freed worker (index in cands), opt the request's option.
+	f   int
+	opt Option
+}
+
+type touched struct {
+	i int // index in cands
+	c Candidate
+}
+
+// cand returns candidate i as the state has it.
+func (s *state) cand(p *planner, i int) *Candidate {
+	for k := range s.touched {
+		if s.touched[k].i == i {
+			return &s.touched[k].c
 		}
 	}
-	consider(&withUrgent)
-	for i := range cands {
-		other := &cands[i]
-		if other.Worker.ID != c.Worker.ID && other.Region == c.Region {
-			consider(other)
+	return &p.cands[i]
+}
+
+// with returns a copy of s in which candidate i has timeline tl.
+func (s state) with(p *planner, i int, tl schedule.Timeline) state {
+	c := *s.cand(p, i)
+	c.Timeline = tl
+	out := s
+	out.touched = make([]touched, 0, len(s.touched)+1)
+	found := false
+	for _, t := range s.touched {
+		if t.i == i {
+			t.c, found = c, true
+		}
+		out.touched = append(out.touched, t)
+	}
+	if !found {
+		out.touched = append(out.touched, touched{i: i, c: c})
+	}
+	return out
+}
+
+// newStop names the request's own stop in a plan's timelines; no booking
+// id is empty.
+const newStop = ""
+
+// eval is Evaluate within the budget: false when infeasible or spent.
+func (p *planner) eval(req *doorstep.Request, job schedule.Job, c *Candidate, hist History) (Option, bool) {
+	if p.budget <= 0 {
+		return Option{}, false
+	}
+	p.budget--
+	o, reason := p.m.Evaluate(req, job, c, hist)
+	return o, reason == ""
+}
+
+// freeing is a worker with bookings taken off and the request on it.
+type freeing struct {
+	f       int
+	removed []*doorstep.Booking
+	st      state
+}
+
+func (p *planner) plan() *RescuePlan {
+	freed := p.freeable()
+	var best *state
+	keep := func(s *state) {
+		if s != nil && (best == nil || len(s.moves) < len(best.moves) ||
+			len(s.moves) == len(best.moves) && s.added < best.added) {
+			best = s
+		}
+	}
+	// One move: a booking off a freed worker, placed directly.
+	var singles []freeing
+	freesAlone := map[string]bool{}
+	for _, f := range freed {
+		for _, b := range p.inTheWay(f, p.req, p.job, state{}) {
+			if fr, ok := p.free(f, b); ok {
+				singles = append(singles, fr)
+				freesAlone[b.ID] = true
+				keep(p.placeAll(fr.st, f, fr.removed))
+			}
+		}
+	}
+	if best != nil {
+		return p.result(best)
+	}
+	// Two moves: chains from each single freeing, then pairs.
+	for _, fr := range singles {
+		keep(p.chain(fr))
+	}
+	for _, f := range freed {
+		mov := p.inTheWay(f, p.req, p.job, state{})
+		for k := 0; k+1 < len(mov); k++ {
+			if freesAlone[mov[k].ID] || freesAlone[mov[k+1].ID] {
+				continue // a chain covers it
+			}
+			if fr, ok := p.free(f, mov[k], mov[k+1]); ok {
+				keep(p.placeAll(fr.st, f, fr.removed))
+			}
 		}
 	}
 	if best == nil {
 		return nil
 	}
-	to := *moved
-	to.Touch(now, doorstep.ChangeRescue)
-	to.WorkerID, to.Start, to.End, to.Arrival = best.WorkerID, best.Slot.Start, best.Slot.End, best.Slot.Arrival
-	return &RescuePlan{Urgent: urgent, Moved: moved, To: to, MovedTo: *best, Region: c.Region,
-		Expect: map[string]int64{c.Worker.ID: c.Version, bestCand.Worker.ID: bestCand.Version}}
+	return p.result(best)
+}
+
+// freeable returns the candidates PlanRescue tries to free: qualified, not
+// excluded, with a movable booking and (urgent) within the hour's reach,
+// nearest first (then by id), at most MaxRescueWorkers.
+func (p *planner) freeable() []int {
+	urgent := p.req.Urgency == doorstep.Urgent
+	reach := p.m.cfg.Travel.ReachKm(p.req.Deadline().Sub(p.now))
+	type near struct {
+		i  int
+		km float64
+	}
+	var list []near
+	for i := range p.cands {
+		w := p.cands[i].Worker
+		if slices.Contains(p.req.ExcludedWorkers, w.ID) || !w.Qualifies(p.req) || len(p.movable(&p.cands[i])) == 0 {
+			continue
+		}
+		km := geo.DistanceKm(w.PositionAt(p.now), p.req.Location)
+		if urgent && km > reach {
+			continue
+		}
+		list = append(list, near{i, km})
+	}
+	slices.SortFunc(list, func(a, b near) int {
+		if c := cmp.Compare(a.km, b.km); c != 0 {
+			return c
+		}
+		return cmp.Compare(p.cands[a.i].Worker.ID, p.cands[b.i].Worker.ID)
+	})
+	out := make([]int, 0, min(len(list), MaxRescueWorkers))
+	for _, n := range list[:min(len(list), MaxRescueWorkers)] {
+		out = append(out, n.i)
+	}
+	return out
+}
+
+// movable returns c's bookings a plan may move — normal, confirmed, not
+// started (the worker has not arrived) — by start.
+func (p *planner) movable(c *Candidate) []*doorstep.Booking {
+	var out []*doorstep.Booking
+	for _, b := range c.Bookings {
+		if b.Urgency == doorstep.Normal && b.Status == doorstep.StatusConfirmed && b.Arrival.After(p.now) {
+			out = append(out, b)
+		}
+	}
+	slices.SortFunc(out, func(a, b *doorstep.Booking) int { return a.Start.Compare(b.Start) })
+	return out
+}
+
+// wayReach is how far outside a job's range of starts (before its earliest
+// start, after its latest end) a booking may lie and still be in its way:
+// the travel to and from it. It is a bound on travel within a search, not
+// a promise: a booking farther off is never tried.
+const wayReach = 2 * time.Hour
+
+// inTheWay returns the movable bookings of candidate i (as st has it) that
+// may keep job (of req) off it: those within wayReach of the job's range,
+// or every movable one when the worker's daily cap is what refuses it; the
+// first MaxRescueBookings by start.
+func (p *planner) inTheWay(i int, req *doorstep.Request, job schedule.Job, st state) []*doorstep.Booking {
+	mov := p.movable(&p.cands[i])
+	p.budget--
+	if _, reason := p.m.Evaluate(req, job, st.cand(p, i), History{}); reason != ReasonCap {
+		lo, hi := job.EarliestStart.Add(-wayReach), job.LatestStart.Add(job.Duration+wayReach)
+		mov = slices.DeleteFunc(mov, func(b *doorstep.Booking) bool { return !b.End.After(lo) || !b.Start.Before(hi) })
+	}
+	return mov[:min(len(mov), MaxRescueBookings)]
+}
+
+// free takes bookings bs off candidate f and places the request there.
+func (p *planner) free(f int, bs ...*doorstep.Booking) (freeing, bool) {
+	c := p.cands[f]
+	for _, b := range bs {
+		c.Timeline = c.Timeline.Without(b.ID)
+	}
+	o, ok := p.eval(p.req, p.job, &c, p.hist)
+	if !ok {
+		return freeing{}, false
+	}
+	st := state{}.with(p, f, c.Timeline.Insert(schedule.Stop{BookingID: newStop,
+		Arrival: o.Slot.Arrival, Start: o.Slot.Start, End: o.Slot.End, Location: p.req.Location}))
+	st.added, st.f, st.opt = o.Cost, f, o
+	for _, b := range bs {
+		st.added -= p.placedCost(b, f)
+	}
+	return freeing{f: f, removed: bs, st: st}, true
+}
+
+// placedCost is what booking b costs where it stands on candidate i: its
+// option at its very start on the worker's day without it (0 when that is
+// no longer feasible, the worker's day having changed under it).
+func (p *planner) placedCost(b *doorstep.Booking, i int) float64 {
+	if v, ok := p.placed[b.ID]; ok {
+		return v
+	}
+	mreq, job := MovedJob(b, p.now)
+	job.EarliestStart, job.LatestStart = b.Start, b.Start
+	c := p.cands[i]
+	c.Timeline = c.Timeline.Without(b.ID)
+	o, ok := p.eval(mreq, job, &c, History{LastWorker: b.WorkerID})
+	v := 0.0
+	if ok {
+		v = o.Cost
+	}
+	p.placed[b.ID] = v
+	return v
+}
+
+// placeAll places bookings bs (taken off candidate from) one after the
+// other, each on its cheapest target as the plan stands; nil when one
+// finds none.
+func (p *planner) placeAll(st state, from int, bs []*doorstep.Booking) *state {
+	for _, b := range bs {
+		next, ok := p.place(st, from, b)
+		if !ok {
+			return nil
+		}
+		st = next
+	}
+	return &st
+}
+
+// place moves booking b (already off its worker's timeline in st) to its
+// cheapest target.
+func (p *planner) place(st state, from int, b *doorstep.Booking) (state, bool) {
+	mreq, mjob := MovedJob(b, p.now)
+	hist := History{LastWorker: b.WorkerID}
+	var best Option
+	bi := -1
+	for _, i := range p.targetsOf(st, from, b) {
+		o, ok := p.evalOn(st, i, b, mreq, mjob, hist)
+		if !ok || o.WorkerID == b.WorkerID && o.Slot.Start.Equal(b.Start) {
+			continue // no slot, or no move at all
+		}
+		if bi < 0 || less(&o, &best) {
+			best, bi = o, i
+		}
+	}
+	if bi < 0 {
+		return state{}, false
+	}
+	return p.moved(st, bi, b, best), true
+}
+
+// evalOn evaluates moved booking b on candidate i as st has it. A
+// candidate the plan has not touched is as read, so its answer is kept
+// for the next plan that tries b there.
+func (p *planner) evalOn(st state, i int, b *doorstep.Booking, mreq *doorstep.Request, mjob schedule.Job, hist History) (Option, bool) {
+	if slices.ContainsFunc(st.touched, func(t touched) bool { return t.i == i }) {
+		return p.eval(mreq, mjob, st.cand(p, i), hist)
+	}
+	k := evalKey{b.ID, i}
+	if r, ok := p.onRead[k]; ok {
+		return r.o, r.ok
+	}
+	o, ok := p.eval(mreq, mjob, &p.cands[i], hist)
+	if ok || p.budget > 0 { // a refusal for want of budget is not an answer
+		p.onRead[k] = evalResult{o, ok}
+	}
+	return o, ok
+}
+
+type evalKey struct {
+	booking string
+	i       int
+}
+
+type evalResult struct {
+	o  Option
+	ok bool
+}
+
+// moved returns st with booking b on candidate i at option o.
+func (p *planner) moved(st state, i int, b *doorstep.Booking, o Option) state {
+	to := *b
+	to.Touch(p.now, doorstep.ChangeRescue)
+	to.WorkerID, to.Start, to.End, to.Arrival = o.WorkerID, o.Slot.Start, o.Slot.End, o.Slot.Arrival
+	next := st.with(p, i, st.cand(p, i).Timeline.Insert(schedule.StopOf(&to)))
+	next.moves = append(slices.Clip(st.moves), Move{From: b, To: to, Option: o})
+	next.added += o.Cost
+	return next
+}
+
+// targetsOf returns where booking b (from candidate from) may go: the
+// workers st touched, then the nearest qualified, not excluded candidates
+// of from's region to b's place (by id on a tie), MaxRescueTargets in all.
+func (p *planner) targetsOf(st state, from int, b *doorstep.Booking) []int {
+	near, ok := p.targets[b.ID]
+	if !ok {
+		near = p.nearest(from, b, MaxRescueTargets)
+		p.targets[b.ID] = near
+	}
+	out := make([]int, 0, MaxRescueTargets)
+	for _, t := range st.touched {
+		out = append(out, t.i)
+	}
+	for _, i := range near {
+		if len(out) == MaxRescueTargets {
+			break
+		}
+		if !slices.Contains(out, i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// nearest returns up to k candidates of from's region that may take
+// booking b, nearest to b's place first.
+func (p *planner) nearest(from int, b *doorstep.Booking, k int) []int {
+	region := p.cands[from].Region
+	mreq := b.Request()
+	type near struct {
+		i  int
+		km float64
+	}
+	var list []near
+	for i := range p.cands {
+		w := p.cands[i].Worker
+		if p.cands[i].Region != region || slices.Contains(b.ExcludedWorkers, w.ID) || !w.Qualifies(mreq) {
+			continue
+		}
+		list = append(list, near{i, geo.DistanceKm(w.PositionAt(p.now), b.Location)})
+	}
+	slices.SortFunc(list, func(a, b near) int {
+		if c := cmp.Compare(a.km, b.km); c != 0 {
+			return c
+		}
+		return cmp.Compare(p.cands[a.i].Worker.ID, p.cands[b.i].Worker.ID)
+	})
+	out := make([]int, 0, min(len(list), k))
+	for _, n := range list[:min(len(list), k)] {
+		out = append(out, n.i)
+	}
+	return out
+}
+
+// chain places the booking fr took off on a worker W once one of W's own
+// bookings moves on to its cheapest target (W itself, the freed worker,
+// or another). W ranges over the freed worker and the MaxChainWorkers
+// nearest others that may take the booking.
+func (p *planner) chain(fr freeing) *state {
+	b := fr.removed[0]
+	mreq, mjob := MovedJob(b, p.now)
+	hist := History{LastWorker: b.WorkerID}
+	ws := []int{fr.f}
+	for _, i := range p.targetsOf(fr.st, fr.f, b) {
+		if len(ws) == 1+MaxChainWorkers {
+			break
+		}
+		if i != fr.f {
+			ws = append(ws, i)
+		}
+	}
+	var best *state
+	for _, w := range ws {
+		c := fr.st.cand(p, w)
+		for _, other := range p.inTheWay(w, mreq, mjob, fr.st) {
+			if other.ID == b.ID || !slices.ContainsFunc(c.Timeline, func(s schedule.Stop) bool { return s.BookingID == other.ID }) {
+				continue
+			}
+			st := fr.st.with(p, w, c.Timeline.Without(other.ID))
+			o, ok := p.eval(mreq, mjob, st.cand(p, w), hist)
+			if !ok {
+				continue
+			}
+			st = p.moved(st, w, b, o)
+			st.added -= p.placedCost(other, w)
+			if next, ok := p.place(st, w, other); ok && (best == nil || next.added < best.added) {
+				best = &next
+			}
+		}
+	}
+	return best
+}
+
+// result turns a finished state into the plan.
+func (p *planner) result(st *state) *RescuePlan {
+	expect := make(map[string]int64, len(st.touched))
+	for _, t := range st.touched {
+		expect[t.c.Worker.ID] = p.cands[t.i].Version
+	}
+	return &RescuePlan{Option: st.opt, Moves: st.moves, Region: p.cands[st.f].Region, Expect: expect, Added: st.added}
 }
 
 // MovedJob is the request and job of an existing normal booking being
 // moved: its start stays inside its window and within 24 hours of its
 // request, and a booking without a window keeps its start exactly (its
-// customer was told that time).
+// customer was told that time). The request keeps the booking's preferred
+// and excluded workers.
 func MovedJob(b *doorstep.Booking, now time.Time) (*doorstep.Request, schedule.Job) {
 	r := b.Request()
 	job := schedule.JobFor(r, now)

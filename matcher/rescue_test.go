@@ -1,6 +1,7 @@
 package matcher_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -105,12 +106,16 @@ func TestPlanRescue(t *testing.T) {
 			if rp == nil {
 				t.Fatal("PlanRescue = nil, want a rescue")
 			}
-			got := &want{Urgent: rp.Urgent.WorkerID, UrgentStart: hhmm(rp.Urgent.Slot.Start), To: rp.To.WorkerID, ToStart: hhmm(rp.To.Start), Expect: rp.Expect}
+			if len(rp.Moves) != 1 {
+				t.Fatalf("plan moves %d bookings, want 1", len(rp.Moves))
+			}
+			mv := rp.Moves[0]
+			got := &want{Urgent: rp.Option.WorkerID, UrgentStart: hhmm(rp.Option.Slot.Start), To: mv.To.WorkerID, ToStart: hhmm(mv.To.Start), Expect: rp.Expect}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("plan mismatch (-want +got):\n%s", diff)
 			}
-			if rp.Moved.ID != "b1" || rp.Region != "r" || rp.To.Version != 2 || rp.To.Status != doorstep.StatusConfirmed {
-				t.Errorf("moved %s region %q to version %d status %s; want b1, r, 2, confirmed", rp.Moved.ID, rp.Region, rp.To.Version, rp.To.Status)
+			if mv.From.ID != "b1" || rp.Region != "r" || mv.To.Version != 2 || mv.To.Status != doorstep.StatusConfirmed {
+				t.Errorf("moved %s region %q to version %d status %s; want b1, r, 2, confirmed", mv.From.ID, rp.Region, mv.To.Version, mv.To.Status)
 			}
 		})
 	}
@@ -120,4 +125,188 @@ func TestPlanRescue(t *testing.T) {
 func withHomeAt(w *doorstep.Worker, l doorstep.Location) *doorstep.Worker {
 	w.Home = l
 	return w
+}
+
+// TestPlanRescueShapes: each shape of plan on a tiny city whose answer is
+// counted by hand (gridTravel: one minute per millidegree). Every
+// cleaner's home is at base, except those of w2 and w3, 10 minutes north
+// (at(10, 0)). The clock reads 09:50; the request is at base.
+//
+//   - other worker: busy (08:00-12:00) holds b1 10:00-11:30 (window
+//     10:00-13:00). The urgent job (60 min, arrive by 10:50) fits only
+//     without b1: 09:50-10:50. b1 cannot follow it on busy (ends 12:20,
+//     after the shift), so it goes to w2 (shift from 12:00, 10 minutes
+//     away): 12:10.
+//   - same worker later: as above with busy on 08:00-20:00: b1 follows the
+//     urgent job at 10:50 (cheaper than w2's 12:10: less waiting, and the
+//     continuity of its own worker).
+//   - chain of two: b1's window ends at 12:15 and w2 (12:00-14:00) holds b2
+//     12:10-13:40 (window 12:00-20:00); w3 (14:00-20:00) is free. b1 fits
+//     nowhere as things stand (w2 is taken at 12:10, w3 starts after its
+//     window), so b1 goes to w2 at 12:10 and b2 on to w3 at 14:10.
+//   - two off one worker: busy (08:00-20:00) holds b1 09:55-10:55 and b2
+//     11:00-11:30 and the urgent job lasts 90 minutes: with either left it
+//     cannot fit (09:50-11:20 meets both, after b1 is past 10:50), with
+//     neither it does; b1 then follows at 11:20, b2 at 12:20.
+//   - normal request: a normal plumbing job (60 min, window 10:00-11:00)
+//     on busy (cleaning and plumbing, 08:00-12:00, b1 10:00-11:30): b1
+//     moves to w2 at 12:10, the job takes 10:00.
+//   - nothing possible: as "other worker" without w2.
+func TestPlanRescueShapes(t *testing.T) {
+	now := clock(9, 50)
+	north := at(10, 0)
+	cleaning := func(id, w string, from, to time.Time, win *doorstep.Window) *doorstep.Booking {
+		b := booking(id, from, to, base)
+		b.WorkerID, b.Service, b.Skills, b.Urgency, b.RequestedAt, b.Window, b.Version =
+			w, "cleaning", []string{"cleaning"}, doorstep.Normal, clock(8, 0), win, 1
+		return b
+	}
+	win := func(h1, m1, h2, m2 int) *doorstep.Window {
+		return &doorstep.Window{Start: clock(h1, m1), End: clock(h2, m2)}
+	}
+	worker := func(id string, home doorstep.Location, from, to time.Time, skills ...string) *doorstep.Worker {
+		return withShift(withHomeAt(newWorker(id, skills...), home), from, to)
+	}
+	candOf := func(w *doorstep.Worker, version int64, bs ...*doorstep.Booking) matcher.Candidate {
+		return matcher.Candidate{Worker: w, Timeline: schedule.TimelineOf(bs), Version: version, Region: "r", Bookings: bs}
+	}
+	urgent := func(d time.Duration) *doorstep.Request {
+		return &doorstep.Request{Service: "cleaning", Skills: []string{"cleaning"}, Location: base, Urgency: doorstep.Urgent, Duration: d, RequestedAt: now}
+	}
+	w2 := func() matcher.Candidate {
+		return candOf(worker("w2", north, clock(12, 0), clock(20, 0), "cleaning"), 20)
+	}
+	type move struct{ ID, From, To, Start string }
+	type want struct {
+		Worker, Start string
+		Moves         []move
+		Expect        map[string]int64
+	}
+	tests := []struct {
+		name  string
+		req   *doorstep.Request
+		cands []matcher.Candidate
+		want  *want // nil: no plan
+	}{
+		{
+			name: "to another worker",
+			req:  urgent(60 * time.Minute),
+			cands: []matcher.Candidate{
+				candOf(worker("busy", base, clock(8, 0), clock(12, 0), "cleaning"), 10, cleaning("b1", "busy", clock(10, 0), clock(11, 30), win(10, 0, 13, 0))),
+				w2(),
+			},
+			want: &want{Worker: "busy", Start: "09:50", Moves: []move{{"b1", "busy", "w2", "12:10"}}, Expect: map[string]int64{"busy": 10, "w2": 20}},
+		},
+		{
+			name: "to a later slot of its own worker",
+			req:  urgent(60 * time.Minute),
+			cands: []matcher.Candidate{
+				candOf(worker("busy", base, clock(8, 0), clock(20, 0), "cleaning"), 10, cleaning("b1", "busy", clock(10, 0), clock(11, 30), win(10, 0, 16, 0))),
+				w2(),
+			},
+			want: &want{Worker: "busy", Start: "09:50", Moves: []move{{"b1", "busy", "busy", "10:50"}}, Expect: map[string]int64{"busy": 10}},
+		},
+		{
+			name: "a chain of two",
+			req:  urgent(60 * time.Minute),
+			cands: []matcher.Candidate{
+				candOf(worker("busy", base, clock(8, 0), clock(12, 0), "cleaning"), 10, cleaning("b1", "busy", clock(10, 0), clock(11, 30), win(10, 0, 12, 15))),
+				candOf(worker("w2", north, clock(12, 0), clock(14, 0), "cleaning"), 20, cleaning("b2", "w2", clock(12, 10), clock(13, 40), win(12, 0, 20, 0))),
+				candOf(worker("w3", north, clock(14, 0), clock(20, 0), "cleaning"), 30),
+			},
+			want: &want{Worker: "busy", Start: "09:50", Moves: []move{{"b1", "busy", "w2", "12:10"}, {"b2", "w2", "w3", "14:10"}},
+				Expect: map[string]int64{"busy": 10, "w2": 20, "w3": 30}},
+		},
+		{
+			name: "two bookings off one worker",
+			req:  urgent(90 * time.Minute),
+			cands: []matcher.Candidate{
+				candOf(worker("busy", base, clock(8, 0), clock(20, 0), "cleaning"), 10,
+					cleaning("b1", "busy", clock(9, 55), clock(10, 55), win(9, 30, 16, 0)), cleaning("b2", "busy", clock(11, 0), clock(11, 30), win(9, 30, 16, 0))),
+			},
+			want: &want{Worker: "busy", Start: "09:50", Moves: []move{{"b1", "busy", "busy", "11:20"}, {"b2", "busy", "busy", "12:20"}},
+				Expect: map[string]int64{"busy": 10}},
+		},
+		{
+			name: "a normal request",
+			req: &doorstep.Request{Service: "plumbing", Skills: []string{"plumbing"}, Location: base, Urgency: doorstep.Normal,
+				Duration: 60 * time.Minute, RequestedAt: now, Window: win(10, 0, 11, 0)},
+			cands: []matcher.Candidate{
+				candOf(worker("busy", base, clock(8, 0), clock(12, 0), "cleaning", "plumbing"), 10, cleaning("b1", "busy", clock(10, 0), clock(11, 30), win(10, 0, 13, 0))),
+				w2(),
+			},
+			want: &want{Worker: "busy", Start: "10:00", Moves: []move{{"b1", "busy", "w2", "12:10"}}, Expect: map[string]int64{"busy": 10, "w2": 20}},
+		},
+		{
+			name: "nothing possible",
+			req:  urgent(60 * time.Minute),
+			cands: []matcher.Candidate{
+				candOf(worker("busy", base, clock(8, 0), clock(12, 0), "cleaning"), 10, cleaning("b1", "busy", clock(10, 0), clock(11, 30), win(10, 0, 13, 0))),
+			},
+		},
+	}
+	m := mustMatcher(t, matcher.Config{Travel: gridTravel{}})
+	hhmm := func(t time.Time) string { return t.Format("15:04") }
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if res := m.Match(tt.req, tt.cands, now, matcher.History{}); len(res.Options) != 0 {
+				t.Fatalf("fixture: %s can serve the request as things stand", res.Options[0].WorkerID)
+			}
+			// The plan does not depend on the order of the candidates.
+			reversed := slices.Clone(tt.cands)
+			slices.Reverse(reversed)
+			for _, order := range [][]matcher.Candidate{tt.cands, reversed} {
+				rp := m.PlanRescue(tt.req, order, now, matcher.History{})
+				if tt.want == nil {
+					if rp != nil {
+						t.Fatalf("PlanRescue = %+v, want no plan", rp)
+					}
+					continue
+				}
+				if rp == nil {
+					t.Fatal("PlanRescue = nil, want a plan")
+				}
+				got := &want{Worker: rp.Option.WorkerID, Start: hhmm(rp.Option.Slot.Start), Expect: rp.Expect}
+				for _, mv := range rp.Moves {
+					got.Moves = append(got.Moves, move{mv.From.ID, mv.From.WorkerID, mv.To.WorkerID, hhmm(mv.To.Start)})
+					if mv.To.WorkerID != mv.Option.WorkerID || !mv.To.Start.Equal(mv.Option.Slot.Start) || mv.To.Version != mv.From.Version+1 ||
+						mv.To.LastChange == nil || mv.To.LastChange.Reason != doorstep.ChangeRescue {
+						t.Errorf("move %+v: To does not follow its option and the booking read", mv)
+					}
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("plan mismatch (-want +got):\n%s", diff)
+				}
+				checkPlan(t, tt.req, order, rp, now)
+			}
+		})
+	}
+}
+
+// checkPlan applies rp to cands and checks every touched worker's day
+// against the hard rules (schedule.Verify) and every move's promise.
+func checkPlan(t *testing.T, req *doorstep.Request, cands []matcher.Candidate, rp *matcher.RescuePlan, now time.Time) {
+	t.Helper()
+	tl := map[string]schedule.Timeline{}
+	worker := map[string]*doorstep.Worker{}
+	for _, c := range cands {
+		tl[c.Worker.ID], worker[c.Worker.ID] = c.Timeline, c.Worker
+	}
+	for _, mv := range rp.Moves {
+		tl[mv.From.WorkerID] = tl[mv.From.WorkerID].Without(mv.From.ID)
+	}
+	tl[rp.Option.WorkerID] = tl[rp.Option.WorkerID].Insert(schedule.Stop{BookingID: "new", Arrival: rp.Option.Slot.Arrival,
+		Start: rp.Option.Slot.Start, End: rp.Option.Slot.End, Location: req.Location})
+	for _, mv := range rp.Moves {
+		tl[mv.To.WorkerID] = tl[mv.To.WorkerID].Insert(schedule.StopOf(&mv.To))
+		if mv.From.Window == nil && !mv.To.Start.Equal(mv.From.Start) || mv.From.Window != nil && !mv.From.Window.Contains(mv.To.Start) ||
+			mv.To.Start.After(mv.From.RequestedAt.Add(doorstep.NormalStart)) || !mv.From.Arrival.After(now) {
+			t.Errorf("move %s breaks its promise: %v -> %v", mv.From.ID, mv.From.Start, mv.To.Start)
+		}
+	}
+	for id, w := range worker {
+		if err := schedule.Verify(w, tl[id], gridTravel{}); err != nil {
+			t.Errorf("worker %s after the plan: %v", id, err)
+		}
+	}
 }

@@ -68,14 +68,20 @@ func clock2(h, m int) time.Time {
 
 func mins(n int) time.Duration { return time.Duration(n) * time.Minute }
 
-func shift(from, to time.Time, breaks ...doorstep.Window) doorstep.Shift {
+func shift(from, to time.Time, breaks ...doorstep.Break) doorstep.Shift {
 	return doorstep.Shift{Start: from, End: to, Breaks: breaks}
 }
 
-func window(from, to time.Time) doorstep.Window { return doorstep.Window{Start: from, End: to} }
+// window is the fixed break [from, to).
+func window(from, to time.Time) doorstep.Break { return doorstep.FixedBreak(from, to) }
+
+// flexible is a break of n minutes anywhere in [from, to].
+func flexible(from, to time.Time, n int) doorstep.Break {
+	return doorstep.FlexibleBreak(from, to, mins(n))
+}
 
 // dayShift is the usual 08:00-18:00 shift of day1.
-func dayShift(breaks ...doorstep.Window) doorstep.Shift {
+func dayShift(breaks ...doorstep.Break) doorstep.Shift {
 	return shift(clock(8, 0), clock(18, 0), breaks...)
 }
 

@@ -3,6 +3,7 @@ package schedule_test
 import (
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -35,16 +36,17 @@ func randomWorker(r *rand.Rand) *doorstep.Worker {
 		sh := doorstep.Shift{Start: start, End: start.Add(randomSpan(r, 6*time.Hour, 10*time.Hour))}
 		next := sh.Start.Add(randomSpan(r, time.Hour, 3*time.Hour))
 		for range r.IntN(3) {
-			b := doorstep.Window{Start: next, End: next.Add(randomSpan(r, 15*time.Minute, time.Hour))}
-			if b.End.After(sh.End) {
+			b := doorstep.FixedBreak(next, next.Add(randomSpan(r, 15*time.Minute, time.Hour)))
+			if b.Latest.After(sh.End) {
 				break
 			}
 			sh.Breaks = append(sh.Breaks, b)
-			next = b.End
+			next = b.Latest
 			if r.IntN(2) == 0 {
 				next = next.Add(randomSpan(r, 0, 3*time.Hour))
 			}
 		}
+		addFlexibleBreaks(r, &sh)
 		w.Shifts = append(w.Shifts, sh)
 	}
 	if r.IntN(3) == 0 {
@@ -57,6 +59,40 @@ func randomWorker(r *rand.Rand) *doorstep.Worker {
 		w.Location, w.LocatedAt = new(randomPlace(r)), day1
 	}
 	return w
+}
+
+// addFlexibleBreaks gives half the shifts one or two flexible breaks of 15
+// to 60 minutes, each floating over half an hour to three hours, their
+// ranges apart (they may overlap the fixed breaks), listed in order.
+func addFlexibleBreaks(r *rand.Rand, sh *doorstep.Shift) {
+	if r.IntN(2) == 0 {
+		return
+	}
+	from := sh.Start.Add(randomSpan(r, 0, 3*time.Hour))
+	for range 1 + r.IntN(2) {
+		to := from.Add(randomSpan(r, 30*time.Minute, 3*time.Hour))
+		if to.After(sh.End) {
+			break
+		}
+		b := doorstep.FlexibleBreak(from, to, min(randomSpan(r, 15*time.Minute, time.Hour), to.Sub(from)-grid))
+		try := *sh
+		try.Breaks = append(slices.Clone(sh.Breaks), b)
+		slices.SortStableFunc(try.Breaks, func(x, y doorstep.Break) int { return x.Earliest.Compare(y.Earliest) })
+		if try.ValidateBreaks("") == nil {
+			*sh = try
+		}
+		from = to.Add(randomSpan(r, 0, 2*time.Hour))
+	}
+}
+
+// withoutFlexibleBreaks is w with its fixed breaks only.
+func withoutFlexibleBreaks(w *doorstep.Worker) *doorstep.Worker {
+	out := *w
+	out.Shifts = slices.Clone(w.Shifts)
+	for i := range out.Shifts {
+		out.Shifts[i].Breaks = slices.DeleteFunc(slices.Clone(out.Shifts[i].Breaks), func(b doorstep.Break) bool { return !b.Fixed() })
+	}
+	return &out
 }
 
 // randomJob is an urgent (one in three) or normal request, sometimes with a
@@ -124,16 +160,20 @@ func TestEarliestSlotKeepsTimelinesValid(t *testing.T) {
 		t.Run(m.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(41, 42))
 			p := schedule.Planner{Travel: m.travel}
-			booked, reasons := 0, map[error]int{}
+			booked, byBreaks, reasons := 0, 0, map[error]int{}
 			capped := map[error]int{} // refusals a cap alone caused, by reason given
 			for range workers {
 				w := randomWorker(r)
 				uncapped := *w
 				uncapped.MaxJobsPerDay, uncapped.MaxWorkMinutesPerDay = 0, 0
+				unbroken := withoutFlexibleBreaks(w)
 				var tl schedule.Timeline
 				for j := range jobs {
 					job, _ := randomJob(r, w)
 					slot, err := p.EarliestSlot(w, tl, job)
+					if other, err2 := p.EarliestSlot(unbroken, tl, job); err2 == nil && (err != nil || other.Start != slot.Start) {
+						byBreaks++ // a flexible break moved or refused the job
+					}
 					if err != nil {
 						reasons[err]++
 						if _, err2 := p.EarliestSlot(&uncapped, tl, job); err2 == nil {
@@ -154,9 +194,10 @@ func TestEarliestSlotKeepsTimelinesValid(t *testing.T) {
 			}
 			// The generator must exercise every outcome, or the property
 			// says little.
-			t.Logf("booked %d of %d; reasons %v; refused for a cap alone: %v", booked, workers*jobs, reasons, capped)
-			if booked < workers*jobs/10 || len(reasons) < 3 || len(capped) == 0 {
-				t.Errorf("booked %d, reasons %v, capped %v: the generator misses cases", booked, reasons, capped)
+			t.Logf("booked %d of %d; reasons %v; refused for a cap alone: %v; moved or refused by a flexible break: %d",
+				booked, workers*jobs, reasons, capped, byBreaks)
+			if booked < workers*jobs/10 || len(reasons) < 3 || len(capped) == 0 || byBreaks < workers/10 {
+				t.Errorf("booked %d, reasons %v, capped %v, by breaks %d: the generator misses cases", booked, reasons, capped, byBreaks)
 			}
 		})
 	}
@@ -229,8 +270,8 @@ func bruteForce(w *doorstep.Worker, tl schedule.Timeline, job schedule.Job, trav
 			}
 		}
 		for _, b := range sh.Breaks {
-			if !b.Start.Before(depart) && !b.End.After(s) {
-				depart = b.End // no trip crosses a break
+			if b.Fixed() && !b.Earliest.Before(depart) && !b.Latest.After(s) {
+				depart = b.Latest // no trip crosses a break
 			}
 		}
 		depart = latestOf(depart, job.NotBefore)

@@ -13,19 +13,24 @@ type Planner struct {
 }
 
 // event is something that occupies a worker inside a shift: a stop (with a
-// place) or a break (the worker stays where it is; no travel crosses it).
+// place) or a fixed break (the worker stays where it is; no travel crosses
+// it). Flexible breaks are not events: they are placed in the idle time the
+// events leave (breaks.go).
 type event struct {
 	start, end time.Time
 	stop       *Stop // nil for a break
 }
 
 // EarliestSlot returns the earliest-starting feasible slot for job in w's
-// timeline tl: inside a shift and outside its breaks, not overlapping another
-// stop including the travel from the previous place and to the next stop,
-// within the job's bounds and the worker's daily caps. When there is none it
-// returns one of ErrShift, ErrCap, ErrBusy, ErrShiftEnd or ErrDeadline: the
-// most telling reason met (deadline over shift end over busy over cap over
-// shift).
+// timeline tl: inside a shift and outside its fixed breaks, not overlapping
+// another stop including the travel from the previous place and to the next
+// stop, leaving room for every flexible break of the shift that is not over
+// yet (see breaksFit), within the job's bounds and the worker's daily caps.
+// When there is none it returns one of ErrShift, ErrCap, ErrBusy,
+// ErrShiftEnd or ErrDeadline: the most telling reason met (deadline over
+// shift end over busy over cap over shift). A slot refused only because a
+// flexible break would no longer fit counts as ErrBusy, as a fixed break in
+// the way does.
 //
 // The worker starts each shift at home, except the shift under way at
 // job.NotBefore, which it starts from its last reported position.
@@ -64,6 +69,7 @@ func (p *Planner) EarliestSlot(w *doorstep.Worker, tl Timeline, job Job) (Slot, 
 		// or just before it; any other from home (doorstep.Worker.StartPlace,
 		// which the candidate search reads too).
 		place := w.StartPlace(sh, job.NotBefore)
+		startPlace, flex := place, sh.HasFlexibleBreak()
 		events = shiftEvents(events[:0], sh, tl)
 		avail := sh.Start
 		for i := 0; i <= len(events); i++ {
@@ -72,6 +78,9 @@ func (p *Planner) EarliestSlot(w *doorstep.Worker, tl Timeline, job Job) (Slot, 
 				next = &events[i]
 			}
 			slot, err := p.tryGap(w, sh, tl, job, place, avail, events[i:], next)
+			if err == nil && flex {
+				slot, err = p.withBreaks(w, sh, tl, job, startPlace, place, avail, hi, events, i, slot)
+			}
 			if err == nil {
 				return slot, nil
 			}
@@ -210,8 +219,8 @@ func dayOf(t time.Time, loc *time.Location) int {
 	return y*10000 + int(m)*100 + d
 }
 
-// shiftEvents appends to dst the stops and breaks that overlap the shift,
-// ordered by start.
+// shiftEvents appends to dst the stops and fixed breaks that overlap the
+// shift, ordered by start.
 func shiftEvents(dst []event, sh *doorstep.Shift, tl Timeline) []event {
 	bi := 0
 	breaks := sh.Breaks
@@ -220,14 +229,17 @@ func shiftEvents(dst []event, sh *doorstep.Shift, tl Timeline) []event {
 		if !s.End.After(sh.Start) || !s.Start.Before(sh.End) {
 			continue
 		}
-		for bi < len(breaks) && breaks[bi].Start.Before(s.Start) {
-			dst = append(dst, event{start: breaks[bi].Start, end: breaks[bi].End})
-			bi++
+		for ; bi < len(breaks) && breaks[bi].Earliest.Before(s.Start); bi++ {
+			if breaks[bi].Fixed() {
+				dst = append(dst, event{start: breaks[bi].Earliest, end: breaks[bi].Latest})
+			}
 		}
 		dst = append(dst, event{start: s.Start, end: s.End, stop: s})
 	}
 	for ; bi < len(breaks); bi++ {
-		dst = append(dst, event{start: breaks[bi].Start, end: breaks[bi].End})
+		if breaks[bi].Fixed() {
+			dst = append(dst, event{start: breaks[bi].Earliest, end: breaks[bi].Latest})
+		}
 	}
 	return dst
 }

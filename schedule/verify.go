@@ -8,9 +8,12 @@ import (
 )
 
 // Verify checks a worker's timeline against every hard rule of a day: each
-// stop lies inside one shift and outside its breaks; consecutive stops leave
-// room for the travel between them (no travel crosses a break); the daily
-// job and minute caps hold. It is the invariant the store's reservations
+// stop lies inside one shift and outside its fixed breaks; consecutive stops
+// leave room for the travel between them (no travel crosses a break); every
+// flexible break of a shift fits in the idle time its stops leave (the
+// planner's rule, with the shift started from home or from the reported
+// position, either of which the planner may have used); the daily job and
+// minute caps hold. It is the invariant the store's reservations
 // and the property tests hold the rest of the code to.
 func Verify(w *doorstep.Worker, tl Timeline, travel geo.TravelModel) error {
 	for i := range tl {
@@ -23,8 +26,8 @@ func Verify(w *doorstep.Worker, tl Timeline, travel geo.TravelModel) error {
 			return fmt.Errorf("stop %s (%v..%v): outside every shift", s.BookingID, s.Start, s.End)
 		}
 		for _, b := range sh.Breaks {
-			if s.Start.Before(b.End) && b.Start.Before(s.End) {
-				return fmt.Errorf("stop %s: overlaps a break %v..%v", s.BookingID, b.Start, b.End)
+			if b.Fixed() && s.Start.Before(b.Latest) && b.Earliest.Before(s.End) {
+				return fmt.Errorf("stop %s: overlaps a break %v..%v", s.BookingID, b.Earliest, b.Latest)
 			}
 		}
 		if i == 0 {
@@ -36,13 +39,16 @@ func Verify(w *doorstep.Worker, tl Timeline, travel geo.TravelModel) error {
 		}
 		depart := p.End
 		for _, b := range sh.Breaks {
-			if !b.Start.Before(p.End) && b.End.After(depart) && !b.End.After(s.Start) {
-				depart = b.End // travel waits until the break is over
+			if b.Fixed() && !b.Earliest.Before(p.End) && b.Latest.After(depart) && !b.Latest.After(s.Start) {
+				depart = b.Latest // travel waits until the break is over
 			}
 		}
 		if t := travel.Travel(p.Location, s.Location, depart); depart.Add(t).After(s.Start) {
 			return fmt.Errorf("stops %s and %s overlap with travel: %v + %v > %v", p.BookingID, s.BookingID, depart, t, s.Start)
 		}
+	}
+	if err := verifyFlexibleBreaks(w, tl, travel); err != nil {
+		return err
 	}
 	jobs, minutes := map[int]int{}, map[int]int{}
 	for i := range tl {
@@ -65,6 +71,30 @@ func shiftOf(w *doorstep.Worker, s *Stop) *doorstep.Shift {
 		sh := &w.Shifts[i]
 		if !s.Start.Before(sh.Start) && !s.End.After(sh.End) {
 			return sh
+		}
+	}
+	return nil
+}
+
+// verifyFlexibleBreaks reports a flexible break that the stops of its shift
+// leave no idle time for.
+func verifyFlexibleBreaks(w *doorstep.Worker, tl Timeline, travel geo.TravelModel) error {
+	p := Planner{Travel: travel}
+	for i := range w.Shifts {
+		sh := &w.Shifts[i]
+		if !sh.HasFlexibleBreak() {
+			continue
+		}
+		events := shiftEvents(nil, sh, tl)
+		j := p.unplacedBreak(w, sh, w.Home, events, 0, nil, sh.Start)
+		if j >= 0 {
+			if at := w.StartPlace(sh, sh.Start); at != w.Home {
+				j = p.unplacedBreak(w, sh, at, events, 0, nil, sh.Start)
+			}
+		}
+		if j >= 0 {
+			b := sh.Breaks[j]
+			return fmt.Errorf("shift %v..%v: no idle time for the %v break in %v..%v", sh.Start, sh.End, b.Duration, b.Earliest, b.Latest)
 		}
 	}
 	return nil

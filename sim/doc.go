@@ -23,17 +23,22 @@
 //     workers around it (matcher.Match) and the best option is booked; an
 //     search around it widens, as the server's does, until
 //     Matching.Candidates (default matcher.DefaultWant) workers that could
-//     serve (matcher.CouldServe) are found or the reach ends; an urgent
-//     request nobody can serve is rescued when moving one normal
-//     booking frees a worker (matcher.PlanRescue); else it is unserved with
-//     the reason the server's 422 names (matcher.ReasonOf). This is what
-//     POST /v1/bookings does, through the same functions (a test books the
-//     same requests through both and compares); the report counts the
-//     rescues (totals.rescues).
+//     serve (matcher.CouldServe) are found or the reach ends; a request
+//     (urgent or normal) nobody can serve is rescued when moving one or
+//     two normal bookings inside their promises makes room
+//     (matcher.PlanRescue); else it is unserved with the reason the
+//     server's 422 names (matcher.ReasonOf). This is what POST /v1/bookings
+//     does, through the same functions (a test books the same requests
+//     through both and compares); the report counts the rescues and the
+//     bookings they moved (totals.rescues, totals.rescue_moves). A normal
+//     job is priced for the urgent capacity it takes (matcher's protection
+//     term) under the urgent profile the scenario implies (urgent rates of
+//     the demand model per worker on duty, by hour of day and skill).
 //   - greedy: each request, on arrival, goes to the nearest qualified worker
 //     who is idle now (neither travelling to nor serving a job), at that
-//     worker's earliest feasible slot; when no idle worker can take it, to
-//     the nearest busy one that can. The baseline of most dispatch desks.
+//     worker's earliest feasible slot (it knows no urgent profile, so no
+//     urgent-capacity protection); when no idle worker can take it, to the
+//     nearest busy one that can. The baseline of most dispatch desks.
 //   - batch: arrivals are buffered and every BatchSeconds the buffer is
 //     assigned optimally (matcher.BatchItems, then matcher.Assign, as
 //     POST /v1/assign does).

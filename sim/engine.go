@@ -22,8 +22,10 @@ type outcome struct {
 	worker int32
 	slot   schedule.Slot
 	reason string
-	// rescued: an urgent request served by moving a normal booking.
+	// rescued: served by moving normal bookings (moves of them).
 	rescued bool
+	// moves is how many bookings the rescue that served it moved.
+	moves int
 	// cause, for an unserved request, is what would have served it
 	// (missCause).
 	cause string
@@ -276,9 +278,9 @@ func (e *engine) booked(i int, w int, slot schedule.Slot) {
 	e.planFate(i, e.now)
 }
 
-// rescue serves urgent request i by plan rp, as the server's booking does
-// in one atomic step: the moved booking leaves its worker's day, the
-// urgent job takes its place, and the booking lands on its new slot.
+// rescue serves request i by plan rp, as the server's booking does in one
+// atomic step: the moved bookings leave their workers' days, the request
+// takes its place, and each moved booking lands on its new slot.
 func (e *engine) rescue(i int, rp *matcher.RescuePlan) {
 	worker := func(id string) int {
 		for k := range e.cs {
@@ -288,21 +290,25 @@ func (e *engine) rescue(i int, rp *matcher.RescuePlan) {
 		}
 		panic("sim: a rescue names a worker it was not given")
 	}
-	from, freed, to := worker(rp.Moved.WorkerID), worker(rp.Urgent.WorkerID), worker(rp.To.WorkerID)
-	c := &e.cands[from]
-	c.Timeline = c.Timeline.Without(rp.Moved.ID)
-	c.Bookings = slices.DeleteFunc(slices.Clone(c.Bookings), func(b *doorstep.Booking) bool { return b.ID == rp.Moved.ID })
-	e.book(i, freed, rp.Urgent.Slot)
-	e.out[i].rescued = true
-	moved := rp.To
-	t := &e.cands[to]
-	t.Timeline = t.Timeline.Insert(schedule.StopOf(&moved))
-	t.Bookings = append(t.Bookings, &moved)
-	t.Version++
-	j := e.byID[moved.ID]
-	e.out[j] = outcome{worker: int32(to), slot: rp.MovedTo.Slot}
-	heap.Push(&e.moves, move{at: moved.End, kind: moveJob, w: int32(to), req: j, loc: moved.Location})
-	e.planFate(int(j), e.now)
+	for _, mv := range rp.Moves {
+		c := &e.cands[worker(mv.From.WorkerID)]
+		c.Timeline = c.Timeline.Without(mv.From.ID)
+		c.Bookings = slices.DeleteFunc(slices.Clone(c.Bookings), func(b *doorstep.Booking) bool { return b.ID == mv.From.ID })
+	}
+	e.book(i, worker(rp.Option.WorkerID), rp.Option.Slot)
+	e.out[i].rescued, e.out[i].moves = true, len(rp.Moves)
+	for _, mv := range rp.Moves {
+		to := worker(mv.To.WorkerID)
+		moved := mv.To
+		t := &e.cands[to]
+		t.Timeline = t.Timeline.Insert(schedule.StopOf(&moved))
+		t.Bookings = append(t.Bookings, &moved)
+		t.Version++
+		j := e.byID[moved.ID]
+		e.out[j].worker, e.out[j].slot = int32(to), mv.Option.Slot
+		heap.Push(&e.moves, move{at: moved.End, kind: moveJob, w: int32(to), req: j, loc: moved.Location})
+		e.planFate(int(j), e.now)
+	}
 }
 
 // unserved records that request i could not be served at now, for reason
@@ -312,9 +318,9 @@ func (e *engine) unserved(i int, reason string, now time.Time) {
 }
 
 // insertion books request i as POST /v1/bookings does: the best option of
-// matcher.Match over the qualified workers nearby; for an urgent request
-// nobody can serve, the rescue of matcher.PlanRescue; else unserved with
-// the reason the server's 422 names.
+// matcher.Match over the qualified workers nearby; for a request nobody
+// can serve, the plan of matcher.PlanRescue that moves normal bookings to
+// make room; else unserved with the reason the server's 422 names.
 func (e *engine) insertion(i int, now time.Time) {
 	req := &e.arr[i].req
 	e.idx = e.near(e.idx[:0], req, now, e.qualified(req))
@@ -324,11 +330,9 @@ func (e *engine) insertion(i int, now time.Time) {
 	}
 	res := e.m.Match(req, e.cs, now, matcher.History{})
 	if len(res.Options) == 0 {
-		if req.Urgency == doorstep.Urgent {
-			if rp := e.m.PlanRescue(req, e.cs, now, matcher.History{}); rp != nil {
-				e.rescue(i, rp)
-				return
-			}
+		if rp := e.m.PlanRescue(req, e.cs, now, matcher.History{}); rp != nil {
+			e.rescue(i, rp)
+			return
 		}
 		e.unserved(i, matcher.ReasonOf(res.Rejected, len(e.idx)), now)
 		return

@@ -37,7 +37,10 @@ func at(h, m, s int) time.Time {
 }
 
 // soloScenario is one plumber on shift (with breaks, JSON) from 08:00 over
-// a horizon, replaying rows "HH:MM,lat,lng,urgency".
+// a horizon, replaying rows "HH:MM,lat,lng,urgency", with the default
+// weights but urgent-capacity protection off: these check the engine's
+// mechanics against earliest slots counted by hand (protection is checked
+// by matcher.TestProtection and TestProtectionInTheSimulator).
 func soloScenario(policy, shift, breaks string, horizon int) string {
 	if breaks == "" {
 		breaks = "[]"
@@ -45,6 +48,8 @@ func soloScenario(policy, shift, breaks string, horizon int) string {
 	return fmt.Sprintf(`{
   "name": "solo", "seed": 1, "start": "2025-06-02T08:00:00Z", "horizon_hours": %d,
   "policy": %s,
+  "matching": {"weights": {"travel": 1, "urgent_wait": 1, "normal_wait": 0.05, "rating": 6,
+    "fairness": 20, "preferred": 15, "continuity": 10, "protection": 0}},
   "roster": {
     "shifts": [{"name": "day", "start": "08:00", "end": %q, "breaks": %s}],
     "groups": [{"name": "solo", "count": 1, "skills": ["plumbing"], "shifts": ["day"],
@@ -115,6 +120,25 @@ func TestHandChecked(t *testing.T) {
 			want:    []want{{arrival: at(12, 41, 15), start: at(12, 41, 15), end: at(14, 11, 15)}},
 		},
 		{
+			// The half hour floats in 11:00-14:00: taken after the job.
+			name:    "flexible break: taken after the job",
+			shift:   "18:00",
+			breaks:  `[{"earliest": "11:00", "latest": "14:00", "minutes": 30}]`,
+			horizon: 4,
+			rows:    []string{"11:00 " + p1 + " normal"},
+			want:    []want{{arrival: at(11, 11, 15), start: at(11, 11, 15), end: at(12, 41, 15)}},
+		},
+		{
+			// The half hour must be over by 12:00 and the job would run
+			// through: the worker takes it first, 11:00-11:30, then leaves.
+			name:    "flexible break: taken before the job",
+			shift:   "18:00",
+			breaks:  `[{"earliest": "11:00", "latest": "12:00", "minutes": 30}]`,
+			horizon: 4,
+			rows:    []string{"11:00 " + p1 + " normal"},
+			want:    []want{{arrival: at(11, 41, 15), start: at(11, 41, 15), end: at(13, 11, 15)}},
+		},
+		{
 			name:    "urgent while the only worker is busy: unserved",
 			shift:   "18:00",
 			horizon: 2,
@@ -177,6 +201,16 @@ func TestHandChecked(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestFlexibleBreakUtilisation: a flexible break's minutes leave the
+// shift's minutes as a fixed break's do: 90 booked of 600 - 30.
+func TestFlexibleBreakUtilisation(t *testing.T) {
+	s := MustParse(t, soloScenario(policies[0], "18:00", `[{"earliest": "11:00", "latest": "14:00", "minutes": 30}]`, 10))
+	r := MustRun(t, s, Options{Open: memTrace(trace("11:00 " + p1 + " normal"))})
+	if u := r.Variants[0].Totals.Utilisation; u == nil || *u != 0.1579 {
+		t.Errorf("utilisation %v, want 90/570 = 0.1579", u)
 	}
 }
 

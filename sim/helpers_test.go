@@ -46,13 +46,13 @@ func runEngine(tb testing.TB, s *Scenario, opts Options, vi int) *engine {
 		tb.Fatalf("buildRoster: %v", err)
 	}
 	arr := s.variantDemand(vi, v, d.arrivals)
-	m, err := newMatcherWith(s, s.urgentProfile(ws, arr))
-	if err != nil {
-		tb.Fatal(err)
-	}
 	policy := s.Policy
 	if v.Policy != nil {
 		policy = *v.Policy
+	}
+	m, err := s.matcherFor(policy, ws, arr)
+	if err != nil {
+		tb.Fatal(err)
 	}
 	e := newEngine(s, policy, m, ws, arr, newProgress(nil, 0))
 	e.regions = rs

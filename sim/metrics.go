@@ -74,10 +74,10 @@ const (
 
 // reqAcc accumulates the request side of a Metrics.
 type reqAcc struct {
-	requests, urgent, onTime, normal, normalOK, unserved, jobs, rescues int
-	km                                                                  float64
-	arrivals                                                            []float64 // urgent, in minutes
-	causes                                                              map[string]int
+	requests, urgent, onTime, normal, normalOK, unserved, jobs, rescues, rescueMoves int
+	km                                                                               float64
+	arrivals                                                                         []float64 // urgent, in minutes
+	causes                                                                           map[string]int
 	// Disruptions.
 	cancelled, noShows, overruns, delayed, carried, servedOnRetry int
 }
@@ -125,6 +125,7 @@ func (a *reqAcc) add(r *doorstep.Request, o, retry *outcome) {
 	}
 	if o.rescued {
 		a.rescues++
+		a.rescueMoves += o.moves
 	}
 	if !o.cancelled {
 		a.km += o.slot.DistanceKm
@@ -151,7 +152,7 @@ func (a *reqAcc) add(r *doorstep.Request, o, retry *outcome) {
 func (a *reqAcc) metrics(shift, booked float64, values []float64) Metrics {
 	m := Metrics{
 		Requests: a.requests, UrgentRequests: a.urgent, NormalRequests: a.normal,
-		Unserved: a.unserved, Jobs: a.jobs, Rescues: a.rescues,
+		Unserved: a.unserved, Jobs: a.jobs, Rescues: a.rescues, RescueMoves: a.rescueMoves,
 		UrgentOnTimeShare:    ratio(float64(a.onTime), float64(a.urgent)),
 		NormalWithin24hShare: ratio(float64(a.normalOK), float64(a.normal)),
 		TravelKmPerJob:       ratio(a.km, float64(a.jobs)),
@@ -210,7 +211,10 @@ func (e *engine) report() *VariantReport {
 		for _, sh := range wk.Shifts {
 			l.addSpan(row, sh.Start, earliest(sh.End, hend), 1)
 			for _, b := range sh.Breaks {
-				l.addSpan(row, b.Start, earliest(b.End, hend), -1)
+				// A flexible break's minutes are spread evenly over its
+				// range (a fixed break's fill it).
+				share := b.Duration.Minutes() / b.Latest.Sub(b.Earliest).Minutes()
+				l.addSpan(row, b.Earliest, earliest(b.Latest, hend), -share)
 			}
 		}
 		brow := l.booked[w*hours : (w+1)*hours]

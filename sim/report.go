@@ -78,10 +78,12 @@ type Metrics struct {
 	// 24 hours (and inside their window).
 	NormalWithin24hShare *float64 `json:"normal_within_24h_share"`
 	Unserved             int      `json:"unserved"`
-	// Rescues counts urgent requests served by moving a normal booking
-	// (the server's rescue; only the insertion policy makes them).
-	Rescues int `json:"rescues"`
-	Jobs    int `json:"jobs"`
+	// Rescues counts requests (urgent or normal) served by moving normal
+	// bookings to make room (the server's matcher.PlanRescue; only the
+	// insertion policy makes them), RescueMoves the bookings they moved.
+	Rescues     int `json:"rescues"`
+	RescueMoves int `json:"rescue_moves"`
+	Jobs        int `json:"jobs"`
 	// TravelKmPerJob is the great-circle length of each job's inbound trip,
 	// averaged over jobs.
 	TravelKmPerJob *float64 `json:"travel_km_per_job"`

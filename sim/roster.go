@@ -149,7 +149,7 @@ func (s *Scenario) shiftsOf(p *ShiftPattern) []doorstep.Shift {
 		}
 		sh := doorstep.Shift{Start: start, End: end}
 		for _, b := range p.breaks {
-			sh.Breaks = append(sh.Breaks, doorstep.Window{Start: midnight.Add(b[0]), End: midnight.Add(b[1])})
+			sh.Breaks = append(sh.Breaks, doorstep.Break{Earliest: midnight.Add(b.from), Latest: midnight.Add(b.to), Duration: b.d})
 		}
 		out = append(out, sh)
 	}

@@ -178,7 +178,7 @@ func (s *Scenario) runVariant(ctx context.Context, vi int, v *Variant, arr []arr
 	if v.Policy != nil {
 		policy = *v.Policy
 	}
-	m, err := newMatcherWith(s, s.urgentProfile(workers, arr))
+	m, err := s.matcherFor(policy, workers, arr)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -246,6 +246,16 @@ func (p *progress) add(n int) {
 		p.next = p.done + p.step
 		p.fn(p.done, p.total)
 	}
+}
+
+// matcherFor returns the matcher policy decides with: the server's, which
+// prices urgent capacity by the scenario's urgent profile, except for
+// greedy, which knows no profile and books each worker's earliest slot.
+func (s *Scenario) matcherFor(policy Policy, workers []*doorstep.Worker, arr []arrival) (*matcher.Matcher, error) {
+	if policy.Name == PolicyGreedy {
+		return newMatcherWith(s, nil)
+	}
+	return newMatcherWith(s, s.urgentProfile(workers, arr))
 }
 
 // newMatcherWith returns the matcher of the scenario's travel model and

@@ -175,14 +175,23 @@ type ShiftPattern struct {
 	Breaks []BreakPattern `json:"breaks,omitempty"`
 
 	start, end time.Duration // since midnight; end > start
-	breaks     [][2]time.Duration
+	breaks     []breakOffsets
 }
 
-// BreakPattern is a daily break inside its shift.
+// BreakPattern is a daily break inside its shift: fixed, from Start to End,
+// or flexible, Minutes of idle time anywhere from Earliest to Latest (see
+// doorstep.Break); clock times as the shift's.
 type BreakPattern struct {
-	Start string `json:"start"`
-	End   string `json:"end"`
+	Start    string `json:"start,omitempty"`
+	End      string `json:"end,omitempty"`
+	Earliest string `json:"earliest,omitempty"`
+	Latest   string `json:"latest,omitempty"`
+	Minutes  int    `json:"minutes,omitempty"`
 }
+
+// breakOffsets is a parsed BreakPattern: its range since midnight and its
+// length (to - from for a fixed break).
+type breakOffsets struct{ from, to, d time.Duration }
 
 // Group is Count workers alike: the same skills, certificates and shift
 // patterns (worker k works Shifts[k % len(Shifts)] every day), homes drawn

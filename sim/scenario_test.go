@@ -71,7 +71,23 @@ func TestParseScenarioErrors(t *testing.T) {
 		{"shift clock", func(m map[string]any) { obj(m, "roster", "shifts", 0)["start"] = "8am" }, "roster.shifts[0].start", "HH:MM"},
 		{"break outside shift", func(m map[string]any) {
 			obj(m, "roster", "shifts", 0)["breaks"] = []any{map[string]any{"start": "19:00", "end": "19:30"}}
-		}, "roster.shifts[0].breaks[0]", "inside"},
+		}, "roster.shifts[0].breaks[0].end", "inside"},
+		{"break of both forms", func(m map[string]any) {
+			obj(m, "roster", "shifts", 0)["breaks"] = []any{map[string]any{"start": "12:00", "end": "12:30", "minutes": 30}}
+		}, "roster.shifts[0].breaks[0].earliest", "either"},
+		{"flexible break without minutes", func(m map[string]any) {
+			obj(m, "roster", "shifts", 0)["breaks"] = []any{map[string]any{"earliest": "11:00", "latest": "14:00"}}
+		}, "roster.shifts[0].breaks[0].minutes", "positive"},
+		{"flexible break longer than its range", func(m map[string]any) {
+			obj(m, "roster", "shifts", 0)["breaks"] = []any{map[string]any{"earliest": "11:00", "latest": "11:20", "minutes": 30}}
+		}, "roster.shifts[0].breaks[0].minutes", "fit"},
+		{"flexible break clock", func(m map[string]any) {
+			obj(m, "roster", "shifts", 0)["breaks"] = []any{map[string]any{"earliest": "11am", "latest": "14:00", "minutes": 30}}
+		}, "roster.shifts[0].breaks[0].earliest", "HH:MM"},
+		{"flexible ranges overlapping", func(m map[string]any) {
+			obj(m, "roster", "shifts", 0)["breaks"] = []any{map[string]any{"earliest": "11:00", "latest": "13:00", "minutes": 30},
+				map[string]any{"earliest": "12:00", "latest": "14:00", "minutes": 30}}
+		}, "roster.shifts[0].breaks[1].earliest", "overlap"},
 		{"two demands", func(m map[string]any) {
 			obj(m, "demand")["synthetic"] = map[string]any{"requests_per_hour": 1, "services": []any{}}
 		}, "demand", "exactly one"},

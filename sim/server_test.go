@@ -71,14 +71,17 @@ type decision struct {
 	Arrival, Start, End time.Time
 	Reason              string // unserved
 	Rescued             bool
+	Moves               int // bookings the rescue moved
 }
 
 // TestDefaultPolicyIsTheServer runs the same requests through the
 // simulator's default policy and through dispatch.Book on a real
 // redis-server, at the same clock readings, and gets the same decisions:
 // the same worker and slot for each request (after any rescue moved it),
-// the same rescues, the same reason for each unserved one.
+// the same rescues (urgent and normal, each moving as many bookings), the
+// same reason for each unserved one.
 func TestDefaultPolicyIsTheServer(t *testing.T) {
+	twoMoves := 0
 	for _, seed := range []uint64{1, 2} {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			s := MustParse(t, serverCityScenario)
@@ -90,10 +93,10 @@ func TestDefaultPolicyIsTheServer(t *testing.T) {
 					sim[i] = decision{Reason: o.reason}
 					continue
 				}
-				sim[i] = decision{Worker: e.workers[o.worker].ID, Arrival: o.slot.Arrival.UTC(), Start: o.slot.Start.UTC(), End: o.slot.End.UTC(), Rescued: o.rescued}
+				sim[i] = decision{Worker: e.workers[o.worker].ID, Arrival: o.slot.Arrival.UTC(), Start: o.slot.Start.UTC(), End: o.slot.End.UTC(), Rescued: o.rescued, Moves: o.moves}
 			}
 			srv := serverDecisions(t, e)
-			rescues, unserved := 0, map[string]int{}
+			rescues, unserved, byClass := 0, map[string]int{}, map[string]int{}
 			for i := range sim {
 				if sim[i] != srv[i] {
 					r := &e.arr[i].req
@@ -101,16 +104,29 @@ func TestDefaultPolicyIsTheServer(t *testing.T) {
 				}
 				if sim[i].Rescued {
 					rescues++
+					byClass[fmt.Sprintf("%s, %d moved", e.arr[i].req.Urgency, sim[i].Moves)]++
 				}
 				if sim[i].Reason != "" {
 					unserved[sim[i].Reason]++
 				}
 			}
-			t.Logf("%d requests: %d rescues, unserved %v", len(sim), rescues, unserved)
-			if rescues == 0 || unserved["shift_end"] == 0 {
-				t.Errorf("fixture: %d rescues, %d shift_end; want some of each to compare", rescues, unserved["shift_end"])
+			t.Logf("%d requests: %d rescues %v, unserved %v", len(sim), rescues, byClass, unserved)
+			normal := 0
+			for k, n := range byClass {
+				if strings.HasPrefix(k, string(doorstep.Normal)) {
+					normal += n
+				}
+				if strings.HasSuffix(k, "2 moved") {
+					twoMoves += n
+				}
+			}
+			if rescues == 0 || normal == 0 || unserved["shift_end"] == 0 {
+				t.Errorf("fixture: %d rescues (%d of normal requests), %d shift_end; want some of each to compare", rescues, normal, unserved["shift_end"])
 			}
 		})
+	}
+	if twoMoves == 0 {
+		t.Errorf("fixture: no rescue moved two bookings; want one to compare")
 	}
 }
 
@@ -132,7 +148,7 @@ func serverDecisions(t *testing.T, e *engine) []decision {
 		t.Fatalf("dispatch.New: %v", err)
 	}
 	for _, w := range e.workers {
-		if _, err := svc.PutWorker(t.Context(), w); err != nil {
+		if _, _, err := svc.PutWorker(t.Context(), w); err != nil {
 			t.Fatalf("PutWorker(%s): %v", w.ID, err)
 		}
 	}
@@ -151,7 +167,7 @@ func serverDecisions(t *testing.T, e *engine) []decision {
 			continue
 		}
 		ids[i] = b.Booking.ID
-		out[i].Rescued = b.Rescue != nil
+		out[i].Rescued, out[i].Moves = b.Rescue != nil, len(b.Moves)
 	}
 	for i, id := range ids {
 		if id == "" {
@@ -161,7 +177,7 @@ func serverDecisions(t *testing.T, e *engine) []decision {
 		if err != nil {
 			t.Fatalf("GetBooking(%s): %v", id, err)
 		}
-		out[i] = decision{Worker: b.WorkerID, Arrival: b.Arrival.UTC(), Start: b.Start.UTC(), End: b.End.UTC(), Rescued: out[i].Rescued}
+		out[i] = decision{Worker: b.WorkerID, Arrival: b.Arrival.UTC(), Start: b.Start.UTC(), End: b.End.UTC(), Rescued: out[i].Rescued, Moves: out[i].Moves}
 	}
 	return out
 }

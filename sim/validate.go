@@ -356,16 +356,28 @@ func (p *ShiftPattern) validate(f string) error {
 		return bad(f+".breaks", "at most %d breaks a shift", doorstep.MaxBreaks)
 	}
 	p.breaks = p.breaks[:0]
-	prev := start
+	// The breaks on a reference day, checked by the rule of worker
+	// profiles (doorstep.Shift.ValidateBreaks), which names the fields
+	// of the pattern as they are named here.
+	day := time.Date(2000, 1, 3, 0, 0, 0, 0, time.UTC)
+	sh := doorstep.Shift{Start: day.Add(start), End: day.Add(end)}
 	for j, b := range p.Breaks {
 		bf := fmt.Sprintf("%s.breaks[%d]", f, j)
-		bs, err := parseClock(b.Start)
-		if err != nil {
-			return bad(bf+".start", "%v", err)
+		flexible := b.Earliest != "" || b.Latest != "" || b.Minutes != 0
+		fromKey, toKey, from, to := "start", "end", b.Start, b.End
+		if flexible {
+			if b.Start != "" || b.End != "" {
+				return bad(bf+".earliest", "a break is either fixed (start, end) or flexible (earliest, latest, minutes), not both")
+			}
+			fromKey, toKey, from, to = "earliest", "latest", b.Earliest, b.Latest
 		}
-		be, err := parseClock(b.End)
+		bs, err := parseClock(from)
 		if err != nil {
-			return bad(bf+".end", "%v", err)
+			return bad(bf+"."+fromKey, "%v", err)
+		}
+		be, err := parseClock(to)
+		if err != nil {
+			return bad(bf+"."+toKey, "%v", err)
 		}
 		// A break belongs to its shift: times before the shift's start are
 		// on the next day.
@@ -375,13 +387,17 @@ func (p *ShiftPattern) validate(f string) error {
 		if be <= bs {
 			be += 24 * time.Hour
 		}
-		if bs < prev || be > end {
-			return bad(bf, "a break must lie inside its shift, after the previous break")
+		d := be - bs
+		if flexible {
+			if b.Minutes <= 0 {
+				return bad(bf+".minutes", "minutes must be a positive whole number")
+			}
+			d = time.Duration(b.Minutes) * time.Minute
 		}
-		prev = be
-		p.breaks = append(p.breaks, [2]time.Duration{bs, be})
+		p.breaks = append(p.breaks, breakOffsets{from: bs, to: be, d: d})
+		sh.Breaks = append(sh.Breaks, doorstep.Break{Earliest: day.Add(bs), Latest: day.Add(be), Duration: d})
 	}
-	return nil
+	return sh.ValidateBreaks(f)
 }
 
 // parseClock parses "HH:MM" (00:00 to 24:00) into the time since midnight.

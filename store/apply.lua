@@ -4,9 +4,9 @@
 -- KEYS: for each pinned worker i = 1..nw: version, timeline, profile
 --       (KEYS[3i-2], KEYS[3i-1], KEYS[3i]); then the nc created bookings'
 --       keys; then the nu updated bookings' keys; then, for a change without
---       creates, the key of its operation marker; then the region's audit
---       stream; then, for a change made under an idempotency claim, the
---       claim's key in the region.
+--       creates, the key of its operation marker; then the region's at-risk
+--       index; then the region's audit stream; then, for a change made under
+--       an idempotency claim, the claim's key in the region.
 -- ARGV: nw, nc, nu, marker TTL in ms;
 --       per worker: id, expected version;
 --       per create: worker index, booking id, start (unix ms), JSON;
@@ -14,7 +14,9 @@
 --                   "1" when cancelled else "0", JSON;
 --       then the audit stream's approximate length bound, and the event
 --       fields shared by the change's events: at, key_id, role,
---       request_id, reason (a non-empty reason makes the updates moves);
+--       request_id, reason (a non-empty reason makes the updates moves,
+--       each event naming its booking's own last_change reason when it
+--       has one);
 --       then the claim key's TTL in ms (when there is a claim key).
 -- Returns {"ok"} or {"applied"} (an earlier run of the same change already
 -- wrote it) or a refusal: {"conflict", worker, version},
@@ -52,7 +54,7 @@ end
 local k = 3 * nw + nc + nu + 1
 local marker
 if nc == 0 then marker = KEYS[k]; k = k + 1 end
-local audit, claim = KEYS[k], KEYS[k + 1]
+local atrisk, audit, claim = KEYS[k], KEYS[k + 1], KEYS[k + 2]
 local auditMax, ev = ARGV[a], {at = ARGV[a + 1], key_id = ARGV[a + 2], role = ARGV[a + 3],
   request_id = ARGV[a + 4], reason = ARGV[a + 5]}
 local claimTTL = ARGV[a + 6]
@@ -96,8 +98,16 @@ for j = 1, nu do
   -- Optimistic lock: the rewrite follows the version stored (a booking
   -- stored before versions is at version 1).
   local have = old.version or 1
-  if cjson.decode(updates[j].json).version ~= have + 1 then return {'stale', updates[j].id, tostring(have)} end
+  local new = cjson.decode(updates[j].json)
+  if new.version ~= have + 1 then return {'stale', updates[j].id, tostring(have)} end
   updates[j].old = oi
+  updates[j].atrisk = type(new.at_risk) == 'table'
+  if type(new.last_change) == 'table' and type(new.last_change.reason) == 'string' then
+    updates[j].reason = new.last_change.reason
+  end
+  -- A booking left where it is (same worker, same start: marked at risk,
+  -- say) reserves no new time, so its worker needs no profile (4).
+  updates[j].stays = oi == updates[j].w and tonumber(redis.call('ZSCORE', tl(oi), updates[j].id)) == tonumber(updates[j].score)
 end
 
 -- (4) A worker who receives a booking still has a profile.
@@ -105,7 +115,7 @@ for j = 1, nc do
   if redis.call('EXISTS', profile(creates[j].w)) == 0 then return {'noworker', wid[creates[j].w]} end
 end
 for j = 1, nu do
-  if not updates[j].cancel and redis.call('EXISTS', profile(updates[j].w)) == 0 then
+  if not updates[j].cancel and not updates[j].stays and redis.call('EXISTS', profile(updates[j].w)) == 0 then
     return {'noworker', wid[updates[j].w]}
   end
 end
@@ -127,16 +137,22 @@ for j = 1, nu do
     redis.call('ZADD', tl(u.w), u.score, u.id)
     touched[u.w] = true
   end
+  -- The at-risk index holds the region's confirmed bookings at risk.
+  if u.atrisk and not u.cancel then
+    redis.call('ZADD', atrisk, u.score, u.id)
+  else
+    redis.call('ZREM', atrisk, u.id)
+  end
 end
 if marker then redis.call('SET', marker, '1', 'PX', markerTTL) end
 -- The audit events of the change, in the same step: a change is never
 -- without its record.
-local function event(action, id)
+local function event(action, id, reason)
   local f = {'at', ev.at, 'key_id', ev.key_id, 'role', ev.role, 'action', action,
     'booking_id', id, 'result', 'ok', 'request_id', ev.request_id}
   if action == 'move' then
     f[#f + 1] = 'reason'
-    f[#f + 1] = ev.reason
+    f[#f + 1] = reason or ev.reason
   end
   redis.call('XADD', audit, 'MAXLEN', '~', auditMax, '*', unpack(f))
 end
@@ -148,7 +164,7 @@ end
 for j = 1, nu do
   local action = 'reschedule'
   if updates[j].cancel then action = 'cancel' elseif ev.reason ~= '' then action = 'move' end
-  event(action, updates[j].id)
+  event(action, updates[j].id, updates[j].reason)
 end
 if claim then redis.call('SET', claim, table.concat(created, ','), 'PX', claimTTL) end
 for i = 1, nw do

@@ -223,6 +223,7 @@ func (ch *Change) script() (keys []string, args []any, err error) {
 	if len(ch.Create) == 0 {
 		keys = append(keys, opKey(ch.Region, newOpID()))
 	}
+	keys = append(keys, atRiskKey(ch.Region))
 	return keys, args, nil
 }
 

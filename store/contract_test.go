@@ -78,6 +78,7 @@ func runContract(t *testing.T, open openFunc) {
 		{"ApplyMove", testApplyMove},
 		{"ApplyRerun", testApplyRerun},
 		{"Cancel", testCancel},
+		{"Replan", testReplan},
 		{"ConcurrentSameSlot", testConcurrentSameSlot},
 		{"MixedLoad", testMixedLoad},
 		{"LostReply", testLostReply},

@@ -50,7 +50,7 @@ func TestDurableBookingsSurviveKill(t *testing.T) {
 		homes[i] = gridPoint(faultHome, 5*float64(i/10), 5*float64(i%10))
 		w := fixtureWorker(workerName(i), homes[i])
 		w.Shifts = []doorstep.Shift{{Start: faultNow, End: faultNow.Add(24 * time.Hour)}}
-		if _, err := svc.PutWorker(ctx, w); err != nil {
+		if _, _, err := svc.PutWorker(ctx, w); err != nil {
 			t.Fatalf("PutWorker: %v", err)
 		}
 	}

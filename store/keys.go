@@ -30,6 +30,7 @@ func versionKey(region, id string) string  { return regionTag(region) + "w:" + i
 func stateKey(region, id string) string    { return regionTag(region) + "wg:" + id }
 func bookingKey(region, id string) string  { return regionTag(region) + "b:" + id }
 func opKey(region, op string) string       { return regionTag(region) + "op:" + op }
+func atRiskKey(region string) string       { return regionTag(region) + "atrisk" }
 func workerRegionKey(id string) string     { return keyPrefix + "wreg:" + id }
 func rosterKey(region string) string       { return regionTag(region) + "workers" }
 

@@ -31,6 +31,10 @@
 //	                                   ListWorkers pages by id
 //	dst:{r:<region>}:b:<booking>       booking: JSON of doorstep.Booking
 //	                                   (with its Owner)
+//	dst:{r:<region>}:atrisk            at-risk index: sorted set of the ids
+//	                                   of the region's confirmed bookings
+//	                                   marked at risk (doorstep.AtRisk),
+//	                                   scored by start; kept by Apply
 //	dst:{r:<region>}:op:<random>       marker of an applied update-only
 //	                                   Change, kept for an hour (see Apply)
 //	dst:{r:<cellregion>}:cell:<cell>   position index: set of "<region>/<worker>"

@@ -48,6 +48,10 @@ type ServeConfig struct {
 	// CSV), used over the default geo.Linear where it has a row; "" means
 	// geo.Linear alone.
 	TravelTable string
+	// UrgentProfile is the path of the urgent demand profile the
+	// protection term prices (urgentProfileFile); empty means none, and
+	// protection is then zero whatever its weight.
+	UrgentProfile string
 	// RequireDurable refuses readiness unless Redis persists every write.
 	RequireDurable bool
 	// PprofAddr, when set, serves net/http/pprof on a separate listener
@@ -156,7 +160,16 @@ func (m *Main) Open(ctx context.Context) error {
 		m.st.Close()
 		return &exitError{code: 2, err: err}
 	}
-	mt, err := matcher.New(matcher.Config{Weights: weights, Travel: travel})
+	urgent, err := loadUrgentProfile(cfg.UrgentProfile)
+	if err != nil {
+		ln.Close()
+		m.st.Close()
+		return &exitError{code: 2, err: err}
+	}
+	if urgent == nil {
+		m.Log.Info("no urgent profile (-urgent-profile): normal bookings are not priced for the urgent capacity they take")
+	}
+	mt, err := matcher.New(matcher.Config{Weights: weights, Travel: travel, Urgent: urgent})
 	if err != nil {
 		ln.Close()
 		m.st.Close()
@@ -292,6 +305,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.Limits.RequestTimeout, "request-timeout", api.DefaultRequestTimeout, "deadline of one request's Redis work (batch endpoints excepted); a Redis that hangs or crawls is answered 503 within it")
 	fs.StringVar(&cfg.StoreEpoch, "store-epoch", "", storeEpochHelp)
 	fs.StringVar(&cfg.Weights, "weights", "", "matching cost weights as JSON over the defaults, e.g. '{\"fairness\":40}' (env DOORSTEP_WEIGHTS overrides)")
+	fs.StringVar(&cfg.UrgentProfile, "urgent-profile", "", "urgent demand profile `file` (JSON: zone, lead_minutes, rates per skill by hour of day per worker on duty, optional regions) that prices the urgent capacity a normal booking takes; none: no protection (env DOORSTEP_URGENT_PROFILE; the flag wins)")
 	fs.StringVar(&cfg.TravelTable, "travel-table", "", "travel-time table `file`: CSV from_cell,to_cell,minutes[,hour] of H3 resolution-7 cells, the default linear model where it is silent (env DOORSTEP_TRAVEL_TABLE; the flag wins)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -305,6 +319,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.APIKeys = os.Getenv("DOORSTEP_API_KEYS")
 	envUnlessFlag(fs, "store-epoch", "DOORSTEP_STORE_EPOCH", &cfg.StoreEpoch)
 	envUnlessFlag(fs, "travel-table", "DOORSTEP_TRAVEL_TABLE", &cfg.TravelTable)
+	envUnlessFlag(fs, "urgent-profile", "DOORSTEP_URGENT_PROFILE", &cfg.UrgentProfile)
 	if v, ok := os.LookupEnv("DOORSTEP_WEIGHTS"); ok {
 		cfg.Weights = v
 	}

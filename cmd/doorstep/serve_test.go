@@ -139,6 +139,10 @@ func TestServeUsageErrors(t *testing.T) {
 	if err := os.WriteFile(badTable, []byte("from_cell,to_cell,minutes\n871fb4662ffffff,871fb474dffffff,0\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	badProfile := filepath.Join(t.TempDir(), "profile.json")
+	if err := os.WriteFile(badProfile, []byte(`{"rates": {"plumbing": [1, 2]}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		env  []string
@@ -156,6 +160,9 @@ func TestServeUsageErrors(t *testing.T) {
 		{"missing travel table", nil, []string{"-travel-table", badTable + ".nope"}, "no such file"},
 		{"travel table from the environment", []string{"DOORSTEP_TRAVEL_TABLE=" + badTable}, nil, "line 2, column 3"},
 		{"travel table flag wins", []string{"DOORSTEP_TRAVEL_TABLE=/nonexistent.csv"}, []string{"-travel-table", badTable}, "bad.csv: travel table: line 2"},
+		{"bad urgent profile", nil, []string{"-urgent-profile", badProfile}, "profile.json: urgent profile: rates.plumbing: 2 hourly rates, want 24"},
+		{"urgent profile from the environment", []string{"DOORSTEP_URGENT_PROFILE=" + badProfile}, nil, "rates.plumbing: 2 hourly rates"},
+		{"urgent profile flag wins", []string{"DOORSTEP_URGENT_PROFILE=/nonexistent.json"}, []string{"-urgent-profile", badProfile}, "rates.plumbing: 2 hourly rates"},
 		{"unknown flag", nil, []string{"-no-such-flag"}, "flag provided but not defined"},
 	}
 	for _, tt := range tests {

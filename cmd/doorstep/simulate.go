@@ -32,6 +32,9 @@ production matcher, once per variant, on the same demand draw. Writes to DIR:
   timing.json   wall-clock timings
   *.png         charts: urgent arrival times, on-time share and utilisation by hour
   report.html   a self-contained page with the key table and the charts
+  urgent-profile.json
+                the urgent demand profile the first variant prices normal
+                jobs with, for doorstep serve -urgent-profile
 
 and prints the key table. With -replications K (or the scenario's
 "replications") it runs seeds N..N+K-1 and adds, per variant and metric, the
@@ -129,6 +132,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := writeReport(dir, rep); err != nil {
 		return fmt.Errorf("simulate: %w", err)
 	}
+	if err := writeUrgentProfile(dir, s, opts); err != nil {
+		return fmt.Errorf("simulate: %w", err)
+	}
 	if err := sim.WriteTable(stdout, rep); err != nil {
 		return err
 	}
@@ -139,7 +145,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	for _, p := range rep.Summary {
 		fmt.Fprintln(stdout, p)
 	}
-	fmt.Fprintf(stdout, "\nwrote %s (report.json, timing.json, charts, report.html) in %.1fs\n", dir, rep.Timing.Seconds)
+	fmt.Fprintf(stdout, "\nwrote %s (report.json, timing.json, charts, report.html, urgent-profile.json) in %.1fs\n", dir, rep.Timing.Seconds)
 	return nil
 }
 
@@ -226,4 +232,18 @@ func (p *simProgress) finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// writeUrgentProfile writes the urgent profile of s into dir.
+func writeUrgentProfile(dir string, s *sim.Scenario, opts sim.Options) error {
+	opts.Progress = nil
+	p, err := s.UrgentProfile(opts)
+	if err != nil {
+		return fmt.Errorf("urgent profile: %w", err)
+	}
+	b, err := marshalUrgentProfile(p)
+	if err != nil {
+		return fmt.Errorf("encode urgent profile: %w", err)
+	}
+	return os.WriteFile(filepath.Join(dir, "urgent-profile.json"), b, 0o644)
 }
