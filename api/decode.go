@@ -16,7 +16,7 @@ import (
 	"github.com/doorstep-dev/doorstep"
 )
 
-// MaxBodyBytes bounds every request body.
+// MaxBodyBytes bounds every request body but an import's (MaxImportBytes).
 const MaxBodyBytes = 1 << 20
 
 // decode reads r's JSON body into v strictly: the content type must be JSON,

@@ -301,3 +301,53 @@ func TestHostileJSON(t *testing.T) {
 		})
 	}
 }
+
+// FuzzImportWorkers fuzzes POST /v1/workers/import as NDJSON and as a JSON
+// array: a 200 wrote as many workers as it counted, a 4xx wrote nothing.
+func FuzzImportWorkers(f *testing.F) {
+	h := newFuzzHarness(f)
+	good := `{"id":"w-2","skills":["cleaning"],"home":{"lat":52.52,"lng":13.405},"shifts":[{"start":"2026-11-23T08:00:00Z","end":"2026-11-23T18:00:00Z"}],"rating":4.5}`
+	other := `{"id":"w-3","skills":["plumbing"],"home":{"lat":48.137,"lng":11.575},"rating":5}`
+	for _, s := range []struct {
+		body  string
+		array bool
+	}{
+		{good + "\n" + other + "\n", false},
+		{"[" + good + ",\n" + other + "]", true},
+		{good + "\n\r\n" + `{"id":"w-1","skills":["cleaning"],"home":{"lat":48.137,"lng":11.575}}`, false},
+		{good + "\n" + good, false},
+		{good + "\n" + `{"id":"w-4","skills":["astrology"],"home":{"lat":52.52,"lng":13.405}}`, false},
+		{good + "\n" + `{"id":"w-4","skills":["cleaning"]}`, false},
+		{good + "\n" + `{"id":"w-4",`, false},
+		{"[" + good + "," + good + "]", true},
+		{"[" + good + "] x", true},
+		{"[" + good, true},
+		{"[1 2]", true},
+		{"[]", true},
+		{"{}", true},
+		{"", false},
+		{"\n\n", false},
+		{"null\n", false},
+		{strings.Repeat("[", 20000), true},
+		{strings.Repeat("[", 20000), false},
+		{`{"id":"w-2","skills":` + strings.Repeat("[", 100) + `}`, false},
+	} {
+		f.Add(s.body, s.array)
+	}
+	f.Fuzz(func(t *testing.T, body string, array bool) {
+		ctype := "application/x-ndjson"
+		if array {
+			ctype = "application/json"
+		}
+		r := h.send(t, http.MethodPost, "/v1/workers/import", keyOps, body, "Content-Type", ctype)
+		if r.Status != http.StatusOK {
+			return
+		}
+		res := decodeBody[importResult](t, r)
+		page := decodeBody[workerPage](t, h.do(t, http.MethodGet, "/v1/workers?limit=1000", keyOps, nil))
+		if want := 1 + res.Created; len(page.Workers) != want {
+			t.Fatalf("import %q answered %+v; %d workers listed, want %d", body, res, len(page.Workers), want)
+		}
+		h.reset(t)
+	})
+}

@@ -7,27 +7,24 @@ import (
 	"mime"
 	"net/http"
 	"os"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/doorstep-dev/doorstep/api"
 	"github.com/doorstep-dev/doorstep/matcher"
 	"github.com/go-chi/chi/v5"
 	"github.com/google/go-cmp/cmp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// The document is checked with a small hand-written shape checker rather
-// than a full OpenAPI validator: the document uses a handful of JSON Schema
-// keywords ($ref, oneOf, type, properties, required, additionalProperties,
-// items, enum, propertyNames, format date-time), a checker of those is
-// about a hundred lines, and the validators that cover all of OpenAPI 3.1 (kin-openapi,
-// libopenapi, santhosh-tekuri/jsonschema) would add a dependency tree to the
-// module for what those lines do.
+// Every response of the HTTP tests is validated against the document's
+// schema for its route and status with a maintained JSON Schema library
+// (santhosh-tekuri/jsonschema, draft 2020-12, the dialect of OpenAPI
+// 3.1, with formats asserted), which compiles the schemas straight out of
+// the document by JSON pointer.
 
 // doc is the parsed OpenAPI document, with numbers kept as json.Number.
 var doc = sync.OnceValues(func() (map[string]any, error) {
@@ -163,35 +160,61 @@ func TestOpenAPIServed(t *testing.T) {
 	}
 }
 
-// TestShapeChecker checks the checker itself, so that a lenient checker
-// cannot make the suite pass.
-func TestShapeChecker(t *testing.T) {
+// TestSchemaValidator checks the validator itself, so that a lenient
+// validator cannot make the suite pass: a good booking passes, each kind
+// of departure fails, and a deliberately wrong schema (a document whose
+// Booking says version is a string) fails a body the real one accepts.
+func TestSchemaValidator(t *testing.T) {
 	t.Parallel()
-	d := mustDoc(t)
 	good := `{"id":"b1","worker_id":"w1","service":"cleaning","urgency":"normal",
 		"requested_at":"2026-11-23T08:00:00Z","deadline":"2026-11-24T08:00:00Z",
 		"start":"2026-11-23T08:00:00Z","end":"2026-11-23T10:00:00Z",
 		"arrival":"2026-11-23T08:00:00Z","status":"confirmed","version":1}`
 	tests := []struct {
-		name, body, want string
+		name, body, want string // want: a part of the error, "" for none
 	}{
 		{"good", good, ""},
-		{"extra", strings.Replace(good, `"id"`, `"owner":"x","id"`, 1), "owner: not documented"},
-		{"missing", strings.Replace(good, `"status":"confirmed"`, `"customer_id":"c1"`, 1), "status: required"},
-		{"enum", strings.Replace(good, `"confirmed"`, `"pending"`, 1), "status: \"pending\" not in enum"},
-		{"type", strings.Replace(good, `"b1"`, `1`, 1), "id: number, want string"},
-		{"date-time", strings.Replace(good, `"2026-11-23T10:00:00Z"`, `"10:00"`, 1), "end: not an RFC 3339 date-time"},
-		{"nested", strings.Replace(good, `"status"`, `"window":{"start":"2026-11-23T08:00:00Z"},"status"`, 1), "window.end: required"},
+		{"extra", strings.Replace(good, `"id"`, `"owner":"x","id"`, 1), "owner"},
+		{"missing", strings.Replace(good, `"status":"confirmed"`, `"customer_id":"c1"`, 1), "status"},
+		{"enum", strings.Replace(good, `"confirmed"`, `"pending"`, 1), "/status"},
+		{"type", strings.Replace(good, `"b1"`, `1`, 1), "/id"},
+		{"date-time", strings.Replace(good, `"2026-11-23T10:00:00Z"`, `"10:00"`, 1), "/end"},
+		{"nested", strings.Replace(good, `"status"`, `"window":{"start":"2026-11-23T08:00:00Z"},"status"`, 1), "/window"},
 	}
+	v := newValidator(t, api.OpenAPI())
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			errs := checkShape(d, map[string]any{"$ref": "#/components/schemas/Booking"}, mustJSON(t, tt.body), "")
-			got := strings.Join(errs, "; ")
-			if got != tt.want {
-				t.Errorf("checkShape = %q, want %q", got, tt.want)
+			err := v.validate("#/components/schemas/Booking", mustJSON(t, tt.body))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("validate: %v, want no error", err)
+			case tt.want != "" && err == nil:
+				t.Errorf("validate passed, want an error on %s", tt.want)
+			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
+				t.Errorf("validate: %v, want it to name %s", err, tt.want)
 			}
 		})
 	}
+	t.Run("wrong schema", func(t *testing.T) {
+		var d map[string]any
+		if err := json.Unmarshal(api.OpenAPI(), &d); err != nil {
+			t.Fatal(err)
+		}
+		version := d["components"].(map[string]any)["schemas"].(map[string]any)["Booking"].(map[string]any)["properties"].(map[string]any)["version"].(map[string]any)
+		version["type"] = "string"
+		if err := newValidator(t, mustMarshal(t, d)).validate("#/components/schemas/Booking", mustJSON(t, good)); err == nil {
+			t.Error("a body that departs from the (wrong) schema passed")
+		}
+	})
+}
+
+func mustMarshal(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func mustJSON(t testing.TB, s string) any {
@@ -253,12 +276,76 @@ func checkDocumented(t testing.TB, srv *api.Server, r *response) {
 	if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return
 	}
-	schema, _ := media["schema"].(map[string]any)
 	body := mustJSON(t, string(r.Body))
-	for _, e := range checkShape(d, schema, body, "") {
-		t.Errorf("%s %s: %d body does not match the document: %s", r.Method, pattern, r.Status, e)
+	if err := docValidator(t).validate(schemaPointer(pattern, r.Method, r.Status, resp, mt), body); err != nil {
+		t.Errorf("%s %s: %d body does not match the document: %v", r.Method, pattern, r.Status, err)
 	}
 }
+
+// schemaPointer is the JSON pointer of the schema of a response: under
+// the operation's responses, or under the components' responses when the
+// operation refers to one (resp carries the name it was resolved from).
+func schemaPointer(pattern, method string, status int, resp map[string]any, mt string) string {
+	esc := strings.NewReplacer("~", "~0", "/", "~1").Replace
+	base := "#/paths/" + esc(pattern) + "/" + strings.ToLower(method) + "/responses/" + strconv.Itoa(status)
+	if from, ok := resp[resolvedFrom].(string); ok {
+		base = from
+	}
+	return base + "/content/" + esc(mt) + "/schema"
+}
+
+// validator compiles the schemas of one OpenAPI document on demand and
+// validates instances against them. It is safe for concurrent use.
+type validator struct {
+	mu       sync.Mutex
+	compiler *jsonschema.Compiler
+	schemas  map[string]*jsonschema.Schema
+}
+
+// docURL names the document for the compiler.
+const docURL = "https://doorstep.dev/openapi.json"
+
+func newValidator(t testing.TB, document []byte) *validator {
+	t.Helper()
+	d, err := jsonschema.UnmarshalJSON(bytes.NewReader(document))
+	if err != nil {
+		t.Fatalf("openapi.json does not parse: %v", err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	if err := c.AddResource(docURL, d); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	return &validator{compiler: c, schemas: map[string]*jsonschema.Schema{}}
+}
+
+// validate validates v (decoded with UseNumber) against the schema at
+// pointer ("#/components/schemas/Booking") of the document.
+func (v *validator) validate(pointer string, inst any) error {
+	v.mu.Lock()
+	sch, ok := v.schemas[pointer]
+	if !ok {
+		var err error
+		if sch, err = v.compiler.Compile(docURL + pointer); err != nil {
+			v.mu.Unlock()
+			return fmt.Errorf("compile %s: %w", pointer, err)
+		}
+		v.schemas[pointer] = sch
+	}
+	v.mu.Unlock()
+	return sch.Validate(inst)
+}
+
+// docValidator is the validator of the served document.
+var docValidator = func() func(t testing.TB) *validator {
+	var once sync.Once
+	var v *validator
+	return func(t testing.TB) *validator {
+		once.Do(func() { v = newValidator(t, api.OpenAPI()) })
+		return v
+	}
+}()
 
 func mustResolveMap(v any) map[string]any {
 	m, _ := v.(map[string]any)
@@ -297,156 +384,40 @@ func resolve(d map[string]any, ref string) (map[string]any, error) {
 	return m, nil
 }
 
+// resolvedFrom is the key under which mustResolve notes the $ref it
+// followed last, in a copy of the object it returns.
+const resolvedFrom = "x-test-resolved-from"
+
 func mustResolve(t testing.TB, d, v map[string]any) map[string]any {
 	t.Helper()
+	from := ""
 	for {
 		ref, ok := v["$ref"].(string)
 		if !ok {
-			return v
+			break
 		}
 		var err error
 		if v, err = resolve(d, ref); err != nil {
 			t.Fatal(err)
 		}
+		from = ref
 	}
-}
-
-// checkShape reports where v departs from schema: JSON types, required and
-// undocumented properties, enums, items, map values and date-times. path
-// prefixes the places it names.
-func checkShape(d, schema map[string]any, v any, path string) []string {
-	for {
-		ref, ok := schema["$ref"].(string)
-		if !ok {
-			break
-		}
-		s, err := resolve(d, ref)
-		if err != nil {
-			return []string{path + ": " + err.Error()}
-		}
-		schema = s
+	if from == "" {
+		return v
 	}
-	at := func(format string, args ...any) []string {
-		p := path
-		if p == "" {
-			p = "(root)"
-		}
-		return []string{p + ": " + fmt.Sprintf(format, args...)}
+	out := make(map[string]any, len(v)+1)
+	for k, e := range v {
+		out[k] = e
 	}
-	if alts, ok := schema["oneOf"].([]any); ok {
-		var matched []int
-		var why []string
-		for i, a := range alts {
-			errs := checkShape(d, a.(map[string]any), v, path)
-			if len(errs) == 0 {
-				matched = append(matched, i)
-			}
-			why = append(why, errs...)
-		}
-		if len(matched) != 1 {
-			return at("matches oneOf alternatives %v, want exactly one (%s)", matched, strings.Join(why, "; "))
-		}
-		return nil
-	}
-	got := jsonType(v)
-	if types := schemaTypes(schema["type"]); len(types) > 0 && !slices.Contains(types, got) &&
-		!(got == "integer" && slices.Contains(types, "number")) {
-		return at("%s, want %s", strings.Replace(got, "integer", "number", 1), strings.Join(types, " or "))
-	}
-	if enum, ok := schema["enum"].([]any); ok && !slices.ContainsFunc(enum, func(e any) bool { return fmt.Sprint(e) == fmt.Sprint(v) }) {
-		return at("%q not in enum", fmt.Sprint(v))
-	}
-	if schema["format"] == "date-time" {
-		if s, ok := v.(string); ok {
-			if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-				return at("not an RFC 3339 date-time")
-			}
-		}
-	}
-	join := func(k string) string {
-		if path == "" {
-			return k
-		}
-		return path + "." + k
-	}
-	var errs []string
-	switch v := v.(type) {
-	case map[string]any:
-		props, _ := schema["properties"].(map[string]any)
-		for _, k := range keys(v) {
-			if ps, ok := props[k].(map[string]any); ok {
-				errs = append(errs, checkShape(d, ps, v[k], join(k))...)
-				continue
-			}
-			if names, ok := schema["propertyNames"].(map[string]any); ok {
-				errs = append(errs, checkShape(d, names, k, join(k))...)
-			}
-			switch ap := schema["additionalProperties"].(type) {
-			case bool:
-				if !ap {
-					errs = append(errs, join(k)+": not documented")
-				}
-			case map[string]any:
-				errs = append(errs, checkShape(d, ap, v[k], join(k))...)
-			}
-		}
-		req, _ := schema["required"].([]any)
-		for _, k := range req {
-			if _, ok := v[k.(string)]; !ok {
-				errs = append(errs, join(k.(string))+": required")
-			}
-		}
-	case []any:
-		if items, ok := schema["items"].(map[string]any); ok {
-			for i, e := range v {
-				errs = append(errs, checkShape(d, items, e, fmt.Sprintf("%s[%d]", path, i))...)
-			}
-		}
-	}
-	return errs
-}
-
-func schemaTypes(t any) []string {
-	switch t := t.(type) {
-	case string:
-		return []string{t}
-	case []any:
-		var out []string
-		for _, e := range t {
-			out = append(out, e.(string))
-		}
-		return out
-	}
-	return nil
-}
-
-// jsonType is the JSON Schema type of a value decoded with UseNumber.
-func jsonType(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "boolean"
-	case json.Number:
-		if _, err := v.Int64(); err == nil {
-			return "integer"
-		}
-		return "number"
-	case string:
-		return "string"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
-	}
-	return fmt.Sprintf("%T", v)
+	out[resolvedFrom] = from
+	return out
 }
 
 // TestOpenAPIMovesBound: the document bounds a booking's moves as the
 // planner does (matcher.MaxRescueMoves).
 func TestOpenAPIMovesBound(t *testing.T) {
 	d := mustDoc(t)
-	for _, schema := range []string{"Booking", "MatchResponse"} {
+	for _, schema := range []string{"Booking", "MatchResult"} {
 		s := mustResolve(t, d, map[string]any{"$ref": "#/components/schemas/" + schema})
 		moves, ok := s["properties"].(map[string]any)["moves"].(map[string]any)
 		if !ok {

@@ -48,6 +48,8 @@ type Problem struct {
 	// arrive past its deadline.
 	Reason          string    `json:"reason,omitempty"`
 	EarliestArrival time.Time `json:"earliest_arrival,omitzero"`
+	// Errors are the invalid workers of a refused import, one each.
+	Errors []LineError `json:"errors,omitempty"`
 }
 
 // retryAfterSeconds is what a 503 or 429 tells the client to wait.
@@ -56,6 +58,12 @@ const retryAfterSeconds = 1
 // writeError answers err as problem+json. Internal errors are logged (with
 // the request id) and answered with a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeProblem(w, r, err, nil)
+}
+
+// writeProblem is writeError with edit, when not nil, adding to the
+// problem before it is written.
+func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error, edit func(*Problem)) {
 	code := doorstep.ErrorCode(err)
 	status, ok := statusOf[code]
 	if !ok {
@@ -86,6 +94,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if (status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
+	if edit != nil {
+		edit(&p)
 	}
 	writeJSONType(w, status, "application/problem+json", p)
 }

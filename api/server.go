@@ -155,6 +155,8 @@ func (s *Server) routes() chi.Router {
 			})
 			r.Group(func(r chi.Router) {
 				r.Use(s.allow(RoleOps), s.storeIntact)
+				r.With(short).Get("/workers", s.handleListWorkers)
+				r.With(long).Post("/workers/import", s.handleImportWorkers)
 				r.With(short).Put("/workers/{id}", s.handlePutWorker)
 				r.With(short).Get("/workers/{id}", s.handleGetWorker)
 				r.With(short).Delete("/workers/{id}", s.handleDeleteWorker)

@@ -3,6 +3,7 @@ package dispatch_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -143,12 +144,42 @@ func (m *memStore) PutWorker(_ context.Context, w *doorstep.Worker) (bool, error
 	return !existed, nil
 }
 
+// ListWorkers pages through the workers by id as the store does, without
+// its budget of workers examined per call.
+func (m *memStore) ListWorkers(_ context.Context, q store.WorkerQuery) (store.WorkerPage, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ids := slices.Sorted(maps.Keys(m.workers))
+	var page store.WorkerPage
+	for _, id := range ids {
+		w := m.workers[id]
+		if id <= q.After && q.After != "" || q.Region != "" && geo.RegionOf(w.Home).String() != q.Region || q.Skill != "" && !slices.Contains(w.Skills, q.Skill) {
+			continue
+		}
+		if len(page.Workers) == q.Limit {
+			page.Next = page.Workers[len(page.Workers)-1].ID
+			break
+		}
+		page.Workers = append(page.Workers, w)
+	}
+	return page, nil
+}
+
 func (m *memStore) DeleteWorker(context.Context, string) error { return errors.ErrUnsupported }
 func (m *memStore) SetLocation(context.Context, string, doorstep.Location, time.Time) error {
 	return errors.ErrUnsupported
 }
-func (m *memStore) WorkerBookings(context.Context, string, time.Time, time.Time) ([]*doorstep.Booking, error) {
-	return nil, errors.ErrUnsupported
+func (m *memStore) WorkerBookings(_ context.Context, id string, from, to time.Time) ([]*doorstep.Booking, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*doorstep.Booking
+	for _, b := range m.bookings {
+		if b.WorkerID == id && b.Status == doorstep.StatusConfirmed && !b.Start.Before(from) && b.Start.Before(to) {
+			out = append(out, b)
+		}
+	}
+	slices.SortFunc(out, func(a, b *doorstep.Booking) int { return a.Start.Compare(b.Start) })
+	return out, nil
 }
 func (m *memStore) LoadWorker(_ context.Context, id string, from, to time.Time) (*store.WorkerState, error) {
 	m.mu.Lock()

@@ -33,6 +33,8 @@ type Store interface {
 	DeleteWorker(ctx context.Context, id string) error
 	SetLocation(ctx context.Context, id string, loc doorstep.Location, at time.Time) error
 	WorkerBookings(ctx context.Context, id string, from, to time.Time) ([]*doorstep.Booking, error)
+	// ListWorkers pages through the workers in order of id.
+	ListWorkers(ctx context.Context, q store.WorkerQuery) (store.WorkerPage, error)
 	// LoadWorker reads a worker, retired or not, with its version and
 	// bookings, and AtRiskBookings the bookings marked at risk: the
 	// re-planning of bookings when the world changes (Replanned).

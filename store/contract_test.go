@@ -72,6 +72,7 @@ func runContract(t *testing.T, open openFunc) {
 		{"WorkerInvalid", testWorkerInvalid},
 		{"Relocate", testRelocate},
 		{"HomeRegionMove", testHomeRegionMove},
+		{"ListWorkers", testListWorkers},
 		{"Candidates", testCandidates},
 		{"ApplyRefusals", testApplyRefusals},
 		{"ApplyMove", testApplyMove},

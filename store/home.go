@@ -92,6 +92,12 @@ func (s *Store) workerRegion(ctx context.Context, id string) (string, error) {
 // whether the worker had no profile before, and errMoved when another
 // writer moved the record on (the caller starts over).
 func (s *Store) moveHome(ctx context.Context, h home, id, region, next string) (created bool, err error) {
+	// The region joins the list of regions whose rosters ListWorkers
+	// reads before anything changes, so a worker is never in a roster
+	// that is not listed (a region is never removed from it).
+	if err := s.rdb.SAdd(ctx, regionsKey, region).Err(); err != nil {
+		return false, wrapErr("list worker region", err)
+	}
 	existed := false
 	if h.region != "" {
 		if existed, err = s.closeRegion(ctx, h, id, h.region != region); err != nil {

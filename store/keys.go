@@ -32,6 +32,11 @@ func bookingKey(region, id string) string  { return regionTag(region) + "b:" + i
 func opKey(region, op string) string       { return regionTag(region) + "op:" + op }
 func atRiskKey(region string) string       { return regionTag(region) + "atrisk" }
 func workerRegionKey(id string) string     { return keyPrefix + "wreg:" + id }
+func rosterKey(region string) string       { return regionTag(region) + "workers" }
+
+// regionsKey is the set of the regions that have held a worker's profile:
+// ListWorkers reads their rosters.
+const regionsKey = keyPrefix + "regions"
 
 // cellKey is the position index set of cell: it lives in the region of the
 // cell, which need not be the home region of the workers in it.

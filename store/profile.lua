@@ -4,7 +4,9 @@
 --
 -- KEYS[1] profile, KEYS[2] version, KEYS[3] timeline, KEYS[4] state
 --         ("o:<gen>" open or "c:<gen>" closed at generation gen of the
---         worker's region record; absent reads as "o:0"), then the
+--         worker's region record; absent reads as "o:0"), KEYS[5] the
+--         region's roster (sorted set of the ids of the workers whose
+--         profile is in the region, all scored 0), then the
 --         position index sets of this region: ARGV[5] cells indexing the
 --         profile read, then ARGV[6] cells indexing the new one (a worker
 --         is indexed under its home and its last reported position).
@@ -18,6 +20,7 @@
 --         "c" closes the region at ARGV[8] (ARGV[2] is then ""); "o" opens
 --         it at ARGV[8], unless it was closed at ARGV[8] or later
 -- ARGV[8] the generation
+-- ARGV[9] the worker's id (its member in the roster)
 -- Returns {"ok", new version}, {"retry"} when the profile is no longer the
 -- one read, {"moved"} when the fence refuses (the worker's region record
 -- moved on), {"closed"} when the region was already closed at ARGV[8], or
@@ -45,14 +48,18 @@ if ARGV[4] ~= '' then
 end
 if closed then return {'closed'} end
 local nold, nnew = tonumber(ARGV[5]), tonumber(ARGV[6])
-for k = 5, 4 + nold do
+for k = 6, 5 + nold do
   redis.call('SREM', KEYS[k], ARGV[3])
 end
+-- The roster follows the profile in the same step, so a region lists
+-- exactly the workers whose profile it holds.
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[5], ARGV[9])
 else
   redis.call('SET', KEYS[1], ARGV[2])
-  for k = 5 + nold, 4 + nold + nnew do
+  redis.call('ZADD', KEYS[5], 0, ARGV[9])
+  for k = 6 + nold, 5 + nold + nnew do
     redis.call('SADD', KEYS[k], ARGV[3])
   end
 end

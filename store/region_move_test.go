@@ -210,7 +210,9 @@ func testRegionMoveRace(t *testing.T, cfg Config, raw redis.UniversalClient) {
 	}
 	// The sampler reads every worker's profile in both regions in one
 	// MULTI (one Redis, so the transaction may span slots).
-	var samples, doubleSeen atomic.Int64
+	// It also reads the regions' rosters, which must list exactly the
+	// workers whose profile the region holds.
+	var samples, doubleSeen, rosterOff atomic.Int64
 	var sampler sync.WaitGroup
 	sampler.Go(func() {
 		for !cluster && !done.Load() {
@@ -220,14 +222,20 @@ func testRegionMoveRace(t *testing.T, cfg Config, raw redis.UniversalClient) {
 				id := fmt.Sprintf("w%d", i)
 				cmds[i] = [2]*redis.IntCmd{pipe.Exists(ctx, workerKey(regions[0], id)), pipe.Exists(ctx, workerKey(regions[1], id))}
 			}
+			rosters := [2]*redis.StringSliceCmd{pipe.ZRange(ctx, rosterKey(regions[0]), 0, -1), pipe.ZRange(ctx, rosterKey(regions[1]), 0, -1)}
 			if _, err := pipe.Exec(ctx); err != nil {
 				t.Errorf("sample: %v", err)
 				return
 			}
 			samples.Add(1)
-			for _, c := range cmds {
+			for i, c := range cmds {
 				if c[0].Val()+c[1].Val() > 1 {
 					doubleSeen.Add(1)
+				}
+				for r := range 2 {
+					if listed := slices.Contains(rosters[r].Val(), fmt.Sprintf("w%d", i)); listed != (c[r].Val() == 1) {
+						rosterOff.Add(1)
+					}
 				}
 			}
 			time.Sleep(time.Millisecond)
@@ -257,6 +265,68 @@ func testRegionMoveRace(t *testing.T, cfg Config, raw redis.UniversalClient) {
 	}
 	if n := doubleSeen.Load(); n > 0 {
 		t.Errorf("the sampler saw a worker with profiles in both regions %d times", n)
+	}
+	if n := rosterOff.Load(); n > 0 {
+		t.Errorf("the sampler saw a region's roster disagree with its profiles %d times", n)
+	}
+	// At the end, each region's roster lists exactly its profiles, and
+	// ListWorkers lists every worker that exists once.
+	var exist []string
+	for r, region := range regions {
+		roster, err := raw.ZRange(ctx, rosterKey(region), 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var held []string
+		for i := range nWorkers {
+			id := fmt.Sprintf("w%d", i)
+			if raw.Exists(ctx, workerKey(region, id)).Val() == 1 {
+				held = append(held, id)
+			}
+		}
+		slices.Sort(held)
+		if !slices.Equal(roster, held) {
+			t.Errorf("region %d: roster %v, profiles %v", r, roster, held)
+		}
+		exist = append(exist, held...)
+	}
+	slices.Sort(exist)
+	var listed []string
+	for q := (WorkerQuery{Limit: 5}); ; {
+		page, err := stores[0].ListWorkers(ctx, q)
+		if err != nil {
+			t.Fatalf("ListWorkers: %v", err)
+		}
+		for _, w := range page.Workers {
+			listed = append(listed, w.ID)
+		}
+		if q.After = page.Next; q.After == "" {
+			break
+		}
+	}
+	if !slices.Equal(listed, exist) {
+		t.Errorf("ListWorkers = %v, want the workers that exist %v", listed, exist)
+	}
+	// IndexRosters rebuilds them from the profiles (on a cluster, from
+	// every master).
+	for _, k := range []string{rosterKey(regions[0]), rosterKey(regions[1]), rostersKey} {
+		if err := raw.Del(ctx, k).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := stores[1].IndexRosters(ctx); err != nil || n != len(exist) {
+		t.Errorf("IndexRosters = %d, %v; want %d, nil", n, err, len(exist))
+	}
+	page, err := stores[0].ListWorkers(ctx, WorkerQuery{Limit: MaxWorkerPage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed = listed[:0]
+	for _, w := range page.Workers {
+		listed = append(listed, w.ID)
+	}
+	if !slices.Equal(listed, exist) {
+		t.Errorf("after IndexRosters ListWorkers = %v, want %v", listed, exist)
 	}
 	if nBooked.Load() == 0 || nPut.Load() == 0 {
 		t.Errorf("the race did nothing: %d PUTs, %d bookings", nPut.Load(), nBooked.Load())

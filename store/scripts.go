@@ -22,6 +22,8 @@ var (
 	resolveLua string
 	//go:embed home.lua
 	homeLua string
+	//go:embed roster.lua
+	rosterLua string
 )
 
 // scripts holds the loaded scripts of one Store. Script.Run sends EVALSHA
@@ -34,6 +36,7 @@ type scripts struct {
 	cas       *redis.Script
 	resolve   *redis.Script
 	home      *redis.Script
+	roster    *redis.Script
 }
 
 func newScripts() *scripts {
@@ -44,5 +47,6 @@ func newScripts() *scripts {
 		cas:       redis.NewScript(casLua),
 		resolve:   redis.NewScript(resolveLua),
 		home:      redis.NewScript(homeLua),
+		roster:    redis.NewScript(rosterLua),
 	}
 }

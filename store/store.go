@@ -24,6 +24,11 @@
 //	                                   "o:<gen>" open or "c:<gen>" closed at
 //	                                   generation gen of its region record;
 //	                                   none reads as "o:0" (see below)
+//	dst:{r:<region>}:workers           roster: sorted set (all scores 0) of
+//	                                   the ids of the workers whose profile
+//	                                   the region holds, written with the
+//	                                   profile by the same script, so that
+//	                                   ListWorkers pages by id
 //	dst:{r:<region>}:b:<booking>       booking: JSON of doorstep.Booking
 //	                                   (with its Owner)
 //	dst:{r:<region>}:atrisk            at-risk index: sorted set of the ids
@@ -46,6 +51,11 @@
 //	                                   worker's home region and the generation
 //	                                   of that choice (no hash tag; a legacy
 //	                                   "<region>" is generation 0)
+//	dst:regions                        set of the regions that ever held a
+//	                                   profile (no hash tag), added before
+//	                                   the region is opened; never shrinks
+//	dst:rosters                        "1" once IndexRosters has indexed
+//	                                   the profiles written before rosters
 //	dst:idem:<sha256(scope, key)>      Idempotency-Key record (JSON), with TTL
 //	dst:audit                          audit stream of what changes no
 //	                                   booking (refusals, erasures)
@@ -136,6 +146,17 @@
 // adopts it) and out again, or an operator deletes the profile key. Index
 // entries in foreign cells are updated outside the scripts and may be
 // stale (readers rank and book on the profile, see above).
+//
+// # Listing workers
+//
+// ListWorkers merges the regions' rosters by id (one ZRANGEBYLEX per
+// region listed in dst:regions, pipelined) and reads the profiles they
+// name. A roster changes in the profile's own script (profile.lua), so
+// within a region it lists exactly the profiles there, and the move
+// protocol above keeps a worker in one roster at most, as it keeps it in
+// one region. A roster entry read before a move whose profile has gone is
+// looked up again by id. Profiles written by versions before rosters are
+// listed once IndexRosters has run (a SCAN of every key, for an upgrade).
 //
 // # Idempotency
 //

@@ -220,7 +220,7 @@ func (s *Store) casProfile(ctx context.Context, ch profileChange) (profileResult
 			}
 		}
 	}
-	keys := []string{workerKey(ch.region, ch.id), versionKey(ch.region, ch.id), timelineKey(ch.region, ch.id), stateKey(ch.region, ch.id)}
+	keys := []string{workerKey(ch.region, ch.id), versionKey(ch.region, ch.id), timelineKey(ch.region, ch.id), stateKey(ch.region, ch.id), rosterKey(ch.region)}
 	oldLocal, newLocal := 0, 0
 	for _, c := range ch.oldCells {
 		if !foreign(c) {
@@ -232,7 +232,7 @@ func (s *Store) casProfile(ctx context.Context, ch profileChange) (profileResult
 			keys, newLocal = append(keys, cellKey(c)), newLocal+1
 		}
 	}
-	raw, err := s.scripts.profile.Run(ctx, s.rdb, keys, ch.expect, ch.next, m, ch.busySince, oldLocal, newLocal, ch.fence, ch.gen).Slice()
+	raw, err := s.scripts.profile.Run(ctx, s.rdb, keys, ch.expect, ch.next, m, ch.busySince, oldLocal, newLocal, ch.fence, ch.gen, ch.id).Slice()
 	if err != nil {
 		return profileResult{}, wrapErr("write profile", err)
 	}

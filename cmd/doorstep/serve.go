@@ -201,6 +201,16 @@ func (m *Main) Open(ctx context.Context) error {
 		m.st.Close()
 		return err
 	}
+	// Workers stored by a version without rosters are listed once indexed
+	// (once per store: IndexRosters marks it); not on a store that lost
+	// its data or is foreign.
+	if guard.Err() == nil {
+		if n, err := m.st.IndexRosters(ctx); err != nil {
+			m.Log.Warn("index worker rosters: GET /v1/workers may miss workers stored by an older version", "err", err)
+		} else if n > 0 {
+			m.Log.Info("indexed worker rosters", "workers", n)
+		}
+	}
 	metrics := api.NewMetrics()
 	svc, err := dispatch.New(dispatch.Config{Store: m.st, Matcher: mt, Observer: metrics})
 	if err != nil {
