@@ -241,10 +241,6 @@ func (p *planner) plan() *RescuePlan {
 func (p *planner) freeable() []int {
 	urgent := p.req.Urgency == doorstep.Urgent
 	reach := p.m.cfg.Travel.ReachKm(p.req.Deadline().Sub(p.now))
-	type near struct {
-		i  int
-		km float64
-	}
 	var list []near
 	for i := range p.cands {
 		w := p.cands[i].Worker
@@ -257,17 +253,7 @@ func (p *planner) freeable() []int {
 		}
 		list = append(list, near{i, km})
 	}
-	slices.SortFunc(list, func(a, b near) int {
-		if c := cmp.Compare(a.km, b.km); c != 0 {
-			return c
-		}
-		return cmp.Compare(p.cands[a.i].Worker.ID, p.cands[b.i].Worker.ID)
-	})
-	out := make([]int, 0, min(len(list), MaxRescueWorkers))
-	for _, n := range list[:min(len(list), MaxRescueWorkers)] {
-		out = append(out, n.i)
-	}
-	return out
+	return p.nearestFirst(list, MaxRescueWorkers)
 }
 
 // movable returns c's bookings a plan may move — normal, confirmed, not
@@ -446,10 +432,6 @@ func (p *planner) targetsOf(st state, from int, b *doorstep.Booking) []int {
 func (p *planner) nearest(from int, b *doorstep.Booking, k int) []int {
 	region := p.cands[from].Region
 	mreq := b.Request()
-	type near struct {
-		i  int
-		km float64
-	}
 	var list []near
 	for i := range p.cands {
 		w := p.cands[i].Worker
@@ -458,6 +440,18 @@ func (p *planner) nearest(from int, b *doorstep.Booking, k int) []int {
 		}
 		list = append(list, near{i, geo.DistanceKm(w.PositionAt(p.now), b.Location)})
 	}
+	return p.nearestFirst(list, k)
+}
+
+// near is a candidate (by index) at a distance.
+type near struct {
+	i  int
+	km float64
+}
+
+// nearestFirst returns the indices of the k nearest of list, nearest first,
+// ties by worker id (so the answer does not depend on the pool's order).
+func (p *planner) nearestFirst(list []near, k int) []int {
 	slices.SortFunc(list, func(a, b near) int {
 		if c := cmp.Compare(a.km, b.km); c != 0 {
 			return c

@@ -101,16 +101,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	base := filepath.Dir(*path)
 	opts := sim.Options{
-		Open: func(name string) (io.ReadCloser, error) {
-			if !filepath.IsAbs(name) {
-				name = filepath.Join(base, name)
-			}
-			f, err := os.Open(name)
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("trace %s not found (demand.replay.path is relative to the scenario file): %w", name, err)
-			}
-			return f, err
-		},
+		Open:        traceOpener(base),
 		Now:         time.Now,
 		Parallelism: *parallel,
 	}
@@ -250,4 +241,19 @@ func writeUrgentProfile(dir string, s *sim.Scenario, opts sim.Options) error {
 		return fmt.Errorf("encode urgent profile: %w", err)
 	}
 	return os.WriteFile(filepath.Join(dir, "urgent-profile.json"), b, 0o644)
+}
+
+// traceOpener opens a scenario's replayed trace by the path it gives,
+// relative to base (the scenario file's folder).
+func traceOpener(base string) func(string) (io.ReadCloser, error) {
+	return func(name string) (io.ReadCloser, error) {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(base, name)
+		}
+		f, err := os.Open(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("trace %s not found (demand.replay.path is relative to the scenario file): %w", name, err)
+		}
+		return f, err
+	}
 }

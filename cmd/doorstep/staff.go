@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -99,16 +98,7 @@ func runStaff(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		s.Seed = *seed
 	}
 	base := filepath.Dir(*path)
-	opts := sim.Options{Open: func(name string) (io.ReadCloser, error) {
-		if !filepath.IsAbs(name) {
-			name = filepath.Join(base, name)
-		}
-		f, err := os.Open(name)
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("trace %s not found (demand.replay.path is relative to the scenario file): %w", name, err)
-		}
-		return f, err
-	}}
+	opts := sim.Options{Open: traceOpener(base)}
 	q := sim.StaffQuery{Group: *group, Region: *region, Metric: *metric, Target: *target, Replications: *reps, Max: *maxAdd}
 	options := shifts
 	if len(options) == 0 {
