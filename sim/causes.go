@@ -35,6 +35,10 @@ const (
 	// CauseBusyUrgent: workers within reach were held by urgent work or by
 	// jobs already started: only more workers at that hour would help.
 	CauseBusyUrgent = "busy_urgent"
+	// CauseOverrunDelay: an urgent request booked in time that its worker
+	// reached late because an earlier job ran long (Disruptions): the
+	// only way a booked request misses its promise.
+	CauseOverrunDelay = "overrun_delay"
 )
 
 // maxCauseWorkers bounds the workers missCause evaluates for one request:

@@ -206,11 +206,23 @@ func (e *engine) startJob(m move) {
 	if end.Equal(o.slot.End) {
 		return
 	}
-	if end.After(o.slot.End) {
-		o.overran = true
+	// Nobody knows before it happens: a job that ends early (or a door
+	// nobody opens) is known when it ends, one that runs long when it
+	// should have ended. Until then the plan stands.
+	o.revealEnd, o.revealAt = end, earliest(end, o.slot.End)
+	heap.Push(&e.moves, move{at: o.revealAt, kind: moveReveal, w: m.w, req: m.req})
+}
+
+// revealJobEnd applies a started job's actual end when it becomes known:
+// the worker is free early, or its later jobs are delayed.
+func (e *engine) revealJobEnd(m move) {
+	o := &e.out[m.req]
+	if !e.current(m) || !o.revealAt.Equal(m.at) {
+		return
 	}
+	o.overran = o.revealEnd.After(o.slot.End)
 	slot := o.slot
-	slot.End = end
+	slot.End = o.revealEnd
 	e.retime(int(m.req), int(m.w), slot)
 	if o.overran {
 		e.delayAfter(int(m.w), int(m.req))

@@ -125,3 +125,24 @@ func TestDisruptionsKeepTravel(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// An urgent job booked in time but reached late, because the job before it
+// ran long, is a miss of cause overrun_delay.
+func TestOverrunDelayIsAMiss(t *testing.T) {
+	s := MustParse(t, withDisruptions(string(mustReadFile(t, "../examples/scenarios/city.json")), `{"duration_cv": 1}`))
+	e := runEngine(t, s, Options{}, 0)
+	late := 0
+	for i, o := range e.out {
+		r := &e.arr[i].req
+		if o.worker >= 0 && r.Urgency == "urgent" && o.slot.Arrival.After(r.RequestedAt.Add(time.Hour)) {
+			late++
+			if !o.delayed {
+				t.Errorf("%s reached late without a delay", r.ID)
+			}
+		}
+	}
+	m := e.report().Totals
+	if late == 0 || m.MissesByCause[CauseOverrunDelay] != late {
+		t.Errorf("%d urgent requests reached late, misses_by_cause %v", late, m.MissesByCause)
+	}
+}

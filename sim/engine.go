@@ -34,6 +34,9 @@ type outcome struct {
 	// job's overrun delayed it.
 	cancelled, noShow, overran, delayed bool
 	cancelPlanned, started              bool
+	// revealEnd is a started job's actual end, known at revealAt (the
+	// earlier of it and the planned end).
+	revealEnd, revealAt time.Time
 	// inactive marks a retry that was not needed (its first request was
 	// served): not a request. carried, on a first request asked again the
 	// next day, is the retry's index + 1.
@@ -115,7 +118,8 @@ const (
 	moveJob    = iota // a job ended: the worker is at its place
 	moveHome          // a shift ended: the worker is home
 	moveCancel        // a customer cancels a booking (Disruptions)
-	moveStart         // a job starts: its fate applies (Disruptions)
+	moveStart         // a job starts: its fate is drawn (Disruptions)
+	moveReveal        // a started job's actual end becomes known (Disruptions)
 )
 
 // move is a change of a worker's position at a time: the end of request
@@ -171,6 +175,9 @@ func (e *engine) advance(now time.Time) {
 			continue
 		case moveStart:
 			e.startJob(m)
+			continue
+		case moveReveal:
+			e.revealJobEnd(m)
 			continue
 		}
 		if m.kind == moveJob && (e.out[m.req].worker != m.w || !e.out[m.req].slot.End.Equal(m.at) || e.out[m.req].cancelled) {

@@ -135,6 +135,13 @@ func (a *reqAcc) add(r *doorstep.Request, o, retry *outcome) {
 		a.arrivals = append(a.arrivals, m)
 		if !o.slot.Arrival.After(r.RequestedAt.Add(doorstep.UrgentArrival)) {
 			a.onTime++
+		} else {
+			// Booked in time, reached late: only an earlier job's overrun
+			// does that (Disruptions); a miss of its own kind.
+			if a.causes == nil {
+				a.causes = map[string]int{}
+			}
+			a.causes[CauseOverrunDelay]++
 		}
 		return
 	}

@@ -107,7 +107,8 @@ type Metrics struct {
 	ServedOnRetry int `json:"served_on_retry,omitempty"`
 	// MissesByCause counts the unserved requests by what would have served
 	// them (the Cause constants: structural, out_of_reach, shift_end,
-	// busy_normal, busy_urgent).
+	// busy_normal, busy_urgent) and the urgent ones reached late because an
+	// earlier job overran (overrun_delay, only with disruptions).
 	MissesByCause map[string]int `json:"misses_by_cause,omitempty"`
 	// ByService, in a variant's totals, holds the request-side figures of
 	// each service (utilisation and fairness are of workers, not

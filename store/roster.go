@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/geo"
@@ -204,7 +205,7 @@ func (s *Store) IndexRosters(ctx context.Context) (int, error) {
 	if done == 1 {
 		return 0, nil
 	}
-	n := 0
+	var n atomic.Int64 // the masters of a cluster are scanned at once
 	err = s.scanKeys(ctx, keyPrefix+"{r:*}:w:*", "string", func(_ redis.Cmdable, key string) error {
 		rest, _ := strings.CutPrefix(key, keyPrefix+"{r:")
 		region, id, ok := strings.Cut(rest, "}:w:")
@@ -218,11 +219,11 @@ func (s *Store) IndexRosters(ctx context.Context) (int, error) {
 		if err != nil {
 			return wrapErr("index roster", err)
 		}
-		n += added
+		n.Add(int64(added))
 		return nil
 	})
 	if err != nil {
-		return n, err
+		return int(n.Load()), err
 	}
-	return n, wrapErr("mark rosters", s.rdb.Set(ctx, rostersKey, "1", 0).Err())
+	return int(n.Load()), wrapErr("mark rosters", s.rdb.Set(ctx, rostersKey, "1", 0).Err())
 }
