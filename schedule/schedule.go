@@ -54,6 +54,12 @@ type Stop struct {
 	Start     time.Time
 	End       time.Time
 	Location  doorstep.Location
+	// Held marks a booking kept at risk (doorstep.Booking.AtRisk): its
+	// worker can no longer serve it as planned, so a re-plan may have put
+	// other work over it. It still holds the worker's time, so that nothing
+	// new is planned there, but it is not a place the worker starts from
+	// or travels to: the planner treats it as a break.
+	Held bool
 }
 
 // StopOf returns the stop a booking occupies.
@@ -65,14 +71,17 @@ func StopOf(b *doorstep.Booking) Stop {
 // an empty day.
 type Timeline []Stop
 
-// TimelineOf builds a timeline from confirmed bookings, in any order.
+// TimelineOf builds a timeline from confirmed bookings, in any order; a
+// booking at risk is a held stop (Stop.Held).
 func TimelineOf(bs []*doorstep.Booking) Timeline {
 	tl := make(Timeline, 0, len(bs))
 	for _, b := range bs {
 		if b.Status == doorstep.StatusCancelled {
 			continue
 		}
-		tl = append(tl, StopOf(b))
+		st := StopOf(b)
+		st.Held = b.AtRisk != nil
+		tl = append(tl, st)
 	}
 	tl.sort()
 	return tl

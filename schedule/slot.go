@@ -237,6 +237,12 @@ func shiftEvents(dst []event, sh *doorstep.Shift, tl Timeline) []event {
 				dst = append(dst, event{start: breaks[bi].Earliest, end: breaks[bi].Latest})
 			}
 		}
+		if s.Held {
+			// A booking kept at risk holds the worker's time but is no
+			// place the worker goes: planned around as a break is.
+			dst = append(dst, event{start: s.Start, end: s.End})
+			continue
+		}
 		dst = append(dst, event{start: s.Start, end: s.End, stop: s})
 	}
 	for ; bi < len(breaks); bi++ {

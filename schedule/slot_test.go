@@ -736,3 +736,32 @@ func TestEarliestSlotOverlappingStops(t *testing.T) {
 		t.Errorf("arrival %s, want 12:10 (10 minutes from A, which ends last)", s.Arrival.Format("15:04"))
 	}
 }
+
+// A held stop (a booking kept at risk) holds the worker's time but is no
+// place: A is 10:00-11:00 at 10 km east, H (held) 11:00-12:00 at 40 km
+// east; the job at home cannot end before H starts, so it waits until H
+// ends and is reached from A's place: 12:10, not 12:40 from H's.
+func TestEarliestSlotHeldStop(t *testing.T) {
+	day := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	at := func(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	home := doorstep.Location{Lat: 0, Lng: 0}
+	east := func(km float64) doorstep.Location { return doorstep.Location{Lat: 0, Lng: km / degreeKm} }
+	w := &doorstep.Worker{ID: "w", Home: home, Shifts: []doorstep.Shift{{Start: at(8, 0), End: at(18, 0)}}}
+	tl := schedule.TimelineOf([]*doorstep.Booking{
+		{ID: "a", Status: doorstep.StatusConfirmed, Arrival: at(10, 0), Start: at(10, 0), End: at(11, 0), Location: east(10)},
+		{ID: "h", Status: doorstep.StatusConfirmed, Arrival: at(11, 0), Start: at(11, 0), End: at(12, 0), Location: east(40),
+			AtRisk: &doorstep.AtRisk{Reason: "skills", Since: at(9, 0)}},
+	})
+	if !tl[1].Held || tl[0].Held {
+		t.Fatalf("held flags %v %v, want only the booking at risk held", tl[0].Held, tl[1].Held)
+	}
+	p := schedule.Planner{Travel: minuteAKm}
+	job := schedule.Job{Location: home, Duration: 30 * time.Minute, NotBefore: at(10, 30), EarliestStart: at(10, 30), LatestStart: at(18, 0)}
+	s, err := p.EarliestSlot(w, tl, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Arrival.Equal(at(12, 10)) {
+		t.Errorf("arrival %s, want 12:10 (from A's place once H's time is over)", s.Arrival.Format("15:04"))
+	}
+}
