@@ -27,7 +27,7 @@ func TestUrgentCounts(t *testing.T) {
 	rec(ra, day.AddDate(0, 0, 1).Add(22*time.Hour), "plumbing")
 	rec(rb, day.AddDate(0, 0, 1).Add(3*time.Hour), "heating")
 	rec(ra, day.AddDate(0, 0, 2).Add(9*time.Hour), "plumbing") // "today" below
-	rec("not a region", day, "plumbing")                         // ignored
+	rec("not a region", day, "plumbing")                       // ignored
 	c, err := s.UrgentCounts(ctx, 7, day.AddDate(0, 0, 2).Add(12*time.Hour))
 	if err != nil {
 		t.Fatal(err)
