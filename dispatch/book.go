@@ -40,6 +40,7 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 	if err != nil {
 		return nil, err
 	}
+	s.recordUrgent(ctx, &req, s.cfg.Now())
 	for range s.cfg.MaxAttempts {
 		now := s.cfg.Now()
 		p, err := s.candidates(ctx, &req, now)

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -149,6 +150,8 @@ func (c *Config) validate() error {
 type Matcher struct {
 	cfg     Config
 	planner schedule.Planner
+	// learnt, when set (SetUrgentProfile), replaces cfg.Urgent.
+	learnt atomic.Pointer[UrgentProfile]
 }
 
 // New returns a Matcher for cfg.

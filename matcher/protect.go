@@ -91,7 +91,7 @@ func (p *UrgentProfile) rates(loc doorstep.Location) map[string][24]float64 {
 // known, not expected) to its end — for the worker's skills, each hour
 // counted by the share of it taken. It is zero without a profile.
 func (m *Matcher) protection(job schedule.Job, w *doorstep.Worker, s *schedule.Slot) float64 {
-	p := m.cfg.Urgent
+	p := m.UrgentProfile()
 	if p == nil || m.cfg.Weights.Protection == 0 {
 		return 0
 	}
@@ -163,4 +163,24 @@ func (m *Matcher) protectedSlot(req *doorstep.Request, job schedule.Job, w *door
 		at = s.Start
 	}
 	return best, bestB
+}
+
+// UrgentProfile is the profile protection prices with now: the last one
+// SetUrgentProfile gave, else Config.Urgent.
+func (m *Matcher) UrgentProfile() *UrgentProfile {
+	if p := m.learnt.Load(); p != nil {
+		return p
+	}
+	return m.cfg.Urgent
+}
+
+// SetUrgentProfile replaces the urgent profile for every decision from now
+// on (the server's learnt one, refreshed as requests come); nil goes back
+// to Config.Urgent. Evaluations that start after the call use it.
+func (m *Matcher) SetUrgentProfile(p *UrgentProfile) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	m.learnt.Store(p)
+	return nil
 }

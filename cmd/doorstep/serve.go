@@ -58,6 +58,12 @@ type ServeConfig struct {
 	// protection term prices (urgentProfileFile); empty means none, and
 	// protection is then zero whatever its weight.
 	UrgentProfile string
+	// UrgentLearnDays, without an UrgentProfile, is how many days of the
+	// urgent requests the server was asked to book it learns the urgent
+	// profile from (dispatch.Service.LearnUrgentProfile), refreshed every
+	// UrgentLearnEvery; 0 means 14, negative means no learning.
+	UrgentLearnDays  int
+	UrgentLearnEvery time.Duration
 	// RequireDurable refuses readiness unless Redis persists every write.
 	RequireDurable bool
 	// PprofAddr, when set, serves net/http/pprof on a separate listener
@@ -122,8 +128,9 @@ type Main struct {
 	pprof  *http.Server
 	stop   context.CancelFunc // stops background work
 	bg     chan struct{}      // closed when background work has stopped
-	// epochDone is closed when the epoch monitor has stopped.
-	epochDone chan struct{}
+	// epochDone is closed when the epoch monitor has stopped, learnDone
+	// when the urgent profile's learning has.
+	epochDone, learnDone chan struct{}
 }
 
 // Addr is the address the server listens on, once open.
@@ -186,8 +193,9 @@ func (m *Main) Open(ctx context.Context) error {
 		m.st.Close()
 		return &exitError{code: 2, err: err}
 	}
-	if urgent == nil {
-		m.Log.Info("no urgent profile (-urgent-profile): normal bookings are not priced for the urgent capacity they take")
+	learn := urgent == nil && cfg.UrgentLearnDays >= 0
+	if urgent == nil && !learn {
+		m.Log.Info("no urgent profile (-urgent-profile) and learning off: normal bookings are not priced for the urgent capacity they take")
 	}
 	mt, err := matcher.New(matcher.Config{Weights: weights, Travel: travel, Urgent: urgent})
 	if err != nil {
@@ -245,6 +253,13 @@ func (m *Main) Open(ctx context.Context) error {
 		defer close(m.epochDone)
 		guard.Run(bgctx, cfg.EpochEvery)
 	}()
+	m.learnDone = make(chan struct{})
+	go func() {
+		defer close(m.learnDone)
+		if learn {
+			m.learnLoop(bgctx, svc, cfg.UrgentLearnDays, cfg.UrgentLearnEvery)
+		}
+	}()
 	if cfg.PprofAddr != "" {
 		if err := m.servePprof(cfg.PprofAddr); err != nil {
 			m.Close()
@@ -296,6 +311,7 @@ func (m *Main) Close() error {
 	m.stop()
 	<-m.bg
 	<-m.epochDone
+	<-m.learnDone
 	if m.pprof != nil {
 		m.pprof.Close()
 	}
@@ -335,6 +351,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&cfg.Limits.RequestTimeout, "request-timeout", api.DefaultRequestTimeout, "deadline of one request's Redis work (batch endpoints excepted); a Redis that hangs or crawls is answered 503 within it")
 	fs.StringVar(&cfg.StoreEpoch, "store-epoch", "", storeEpochHelp)
 	fs.StringVar(&cfg.Weights, "weights", "", "matching cost weights as JSON over the defaults, e.g. '{\"fairness\":40}' (env DOORSTEP_WEIGHTS; the flag wins)")
+	fs.IntVar(&cfg.UrgentLearnDays, "urgent-learn-days", 14, "without -urgent-profile, learn the urgent profile from the urgent requests of the last `N` days (up to 28), refreshed every 10 minutes; -1: no learning")
 	fs.StringVar(&cfg.UrgentProfile, "urgent-profile", "", "urgent demand profile `file` (JSON: zone, lead_minutes, rates per skill by hour of day per worker on duty, optional regions) that prices the urgent capacity a normal booking takes; none: no protection (env DOORSTEP_URGENT_PROFILE; the flag wins)")
 	fs.StringVar(&cfg.TravelTable, "travel-table", "", "travel-time table `file`: CSV from_cell,to_cell,minutes[,hour] of H3 resolution-7 cells, the default linear model where it is silent (env DOORSTEP_TRAVEL_TABLE; the flag wins)")
 	if err := fs.Parse(args); err != nil {
@@ -465,6 +482,42 @@ func (m *Main) servePprof(addr string) error {
 // redactLoop reduces finished bookings' exact locations to their H3 cell,
 // and starts the AOF rewrite an erasure left due (store.RewriteAOFIfDue),
 // every period, until ctx ends.
+// learnLoop learns the urgent profile from the urgent requests of the last
+// days (dispatch.Service.LearnUrgentProfile) at start and every period, and
+// gives it to the matcher: urgent-capacity protection is on as soon as one
+// whole day of urgent requests has been counted.
+func (m *Main) learnLoop(ctx context.Context, svc *dispatch.Service, days int, period time.Duration) {
+	if days == 0 {
+		days = 14
+	}
+	if period <= 0 {
+		period = 10 * time.Minute
+	}
+	t := time.NewTicker(period)
+	defer t.Stop()
+	known := false
+	for {
+		p, err := svc.LearnUrgentProfile(ctx, days)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			m.Log.Warn("learn urgent profile", "err", err)
+		case err == nil && p != nil:
+			if err := svc.Matcher().SetUrgentProfile(p); err != nil {
+				m.Log.Warn("learn urgent profile", "err", err)
+			} else if !known {
+				known = true
+				m.Log.Info("urgent profile learnt from recent urgent requests: normal bookings are priced for the urgent capacity they take",
+					"regions", len(p.Regions), "skills", len(p.Rate), "days", days)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 func (m *Main) redactLoop(ctx context.Context, period time.Duration) {
 	defer close(m.bg)
 	if period <= 0 {

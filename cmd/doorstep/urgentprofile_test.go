@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/store"
+	"github.com/doorstep-dev/doorstep/store/storetest"
 	"io"
 	"math"
 	"net/http"
@@ -180,5 +184,61 @@ func TestServeUrgentProfile(t *testing.T) {
 				t.Errorf("protection = %v, want %v (%s)", got, tc.want, out)
 			}
 		})
+	}
+}
+
+// Without -urgent-profile the server learns the profile from the urgent
+// requests it was asked to book: with a day of urgent cleaning calls
+// counted (yesterday, every hour) it logs that it learnt it and prices a
+// normal cleaning job for the urgent capacity it takes.
+func TestServeLearnsUrgentProfile(t *testing.T) {
+	t.Parallel()
+	rs := storetest.RunRedis(t)
+	st, err := store.Open(t.Context(), store.Config{URL: rs.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := map[string]float64{"lat": 52.52, "lng": 13.40}
+	region := geo.RegionOf(doorstep.Location{Lat: 52.52, Lng: 13.40}).String()
+	yesterday := time.Now().UTC().AddDate(0, 0, -1).Truncate(24 * time.Hour)
+	for h := range 24 {
+		if err := st.RecordUrgent(t.Context(), region, []string{"cleaning"}, yesterday.Add(time.Duration(h)*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	c := startServe(t, []string{"REDIS_URL=" + rs.URL()}, "-addr", "127.0.0.1:0")
+	base := "http://" + c.waitAddr(t)
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(c.stderr(), "urgent profile learnt") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no profile learnt:\n%s", c.stderr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	now := time.Now().UTC().Truncate(time.Hour)
+	put, _ := json.Marshal(map[string]any{"skills": []string{"cleaning"}, "rating": 5, "home": home,
+		"shifts": []map[string]time.Time{{"start": now, "end": now.Add(24 * time.Hour)}}})
+	req, _ := http.NewRequest("PUT", base+"/v1/workers/c1", bytes.NewReader(put))
+	req.Header.Set("Content-Type", "application/json")
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode/100 != 2 {
+		t.Fatalf("PUT worker: %v %v", res, err)
+	}
+	match, _ := json.Marshal(map[string]any{"service": "cleaning", "urgency": "normal", "duration_minutes": 60, "location": home})
+	res, err := http.Post(base+"/v1/match", "application/json", bytes.NewReader(match))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Options []struct {
+			Breakdown map[string]float64 `json:"breakdown"`
+		} `json:"options"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || len(out.Options) == 0 {
+		t.Fatalf("match: %v", err)
+	}
+	if got := out.Options[0].Breakdown["protection"]; got <= 0 {
+		t.Errorf("protection = %v, want a positive price from the learnt profile", got)
 	}
 }

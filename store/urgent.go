@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Urgent demand: the urgent requests of each region, counted by UTC day,
+// skill and UTC hour of day, so that the server can learn the urgent
+// profile it protects capacity for (dispatch.Service.LearnUrgentProfile).
+// A day's counts are a hash dst:{r:<region>}:urg:<YYYY-MM-DD> of fields
+// <skill>:<hour>, kept UrgentDays days; the first day anything was counted
+// is dst:urg:since (no hash tag: one key for the deployment).
+
+// UrgentDays is how many days of urgent counts are kept.
+const UrgentDays = 28
+
+const (
+	urgentSinceKey   = keyPrefix + "urg:since"
+	urgentRegionsKey = keyPrefix + "urg:regions" // the regions counted
+)
+
+func urgentDayKey(region string, day time.Time) string {
+	return regionTag(region) + "urg:" + day.UTC().Format(time.DateOnly)
+}
+
+// RecordUrgent counts one urgent request of region needing skills at at.
+func (s *Store) RecordUrgent(ctx context.Context, region string, skills []string, at time.Time) error {
+	if !validRegion(region) || len(skills) == 0 {
+		return nil
+	}
+	at = at.UTC()
+	key := urgentDayKey(region, at)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, sk := range skills {
+			p.HIncrBy(ctx, key, sk+":"+strconv.Itoa(at.Hour()), 1)
+		}
+		p.Expire(ctx, key, (UrgentDays+1)*24*time.Hour)
+		p.SetNX(ctx, urgentSinceKey, at.Format(time.DateOnly), 0)
+		p.SAdd(ctx, urgentRegionsKey, region)
+		return nil
+	})
+	return wrapErr("count urgent request", err)
+}
+
+// UrgentCounts are the urgent requests of the last days by region and
+// skill, per UTC hour of day, and the days they were counted over.
+type UrgentCounts struct {
+	Days   int
+	Counts map[string]map[string][24]int // region -> skill -> hour
+}
+
+// UrgentCounts reads the urgent requests of every region counted over the
+// last days whole days before now's day (at most UrgentDays), and since
+// counting began when that is later: a deployment a day old learns from
+// one day.
+func (s *Store) UrgentCounts(ctx context.Context, days int, now time.Time) (UrgentCounts, error) {
+	days = min(max(days, 1), UrgentDays)
+	today := now.UTC().Truncate(24 * time.Hour)
+	first := today.AddDate(0, 0, -days)
+	since, err := s.rdb.Get(ctx, urgentSinceKey).Result()
+	switch {
+	case err == redis.Nil:
+		return UrgentCounts{Counts: map[string]map[string][24]int{}}, nil
+	case err != nil:
+		return UrgentCounts{}, wrapErr("read urgent counts", err)
+	}
+	if t, err := time.Parse(time.DateOnly, since); err == nil && t.After(first) {
+		first = t
+	}
+	out := UrgentCounts{Days: max(int(today.Sub(first)/(24*time.Hour)), 0), Counts: map[string]map[string][24]int{}}
+	if out.Days == 0 {
+		return out, nil // nothing whole yet: today is still being counted
+	}
+	regions, err := s.rdb.SMembers(ctx, urgentRegionsKey).Result()
+	if err != nil {
+		return UrgentCounts{}, wrapErr("read urgent counts", err)
+	}
+	type read struct {
+		region string
+		cmd    *redis.MapStringStringCmd
+	}
+	var reads []read
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, r := range regions {
+			if !validRegion(r) {
+				continue
+			}
+			for d := first; d.Before(today); d = d.AddDate(0, 0, 1) {
+				reads = append(reads, read{r, p.HGetAll(ctx, urgentDayKey(r, d))})
+			}
+		}
+		return nil
+	})
+	if err != nil && err != redis.Nil {
+		return UrgentCounts{}, wrapErr("read urgent counts", err)
+	}
+	for _, rd := range reads {
+		for field, v := range rd.cmd.Val() {
+			i := strings.LastIndexByte(field, ':')
+			h, err1 := strconv.Atoi(field[i+1:])
+			n, err2 := strconv.Atoi(v)
+			if i < 0 || err1 != nil || err2 != nil || h < 0 || h > 23 {
+				continue
+			}
+			bySkill := out.Counts[rd.region]
+			if bySkill == nil {
+				bySkill = map[string][24]int{}
+				out.Counts[rd.region] = bySkill
+			}
+			c := bySkill[field[:i]]
+			c[h] += n
+			bySkill[field[:i]] = c
+		}
+	}
+	return out, nil
+}
