@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/store"
@@ -55,14 +54,10 @@ func (s *Server) audit(r *http.Request, action, bookingID string, err error) {
 
 // handleAudit reads the audit log, newest first: ?limit=N&before=ID pages.
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "limit", "limit must be a whole number in [1, 1000]"))
-			return
-		}
-		limit = n
+	limit, err := queryLimit(r, 100, 1000)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	events, err := s.st.ReadAudit(r.Context(), r.URL.Query().Get("before"), limit)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -375,4 +376,18 @@ func (m members) lookup(k string) (name string, t reflect.Type, known bool) {
 		return fold.name, fold.t, true
 	}
 	return k, nil, false
+}
+
+// queryLimit reads the ?limit= of a listing: def when absent, else a whole
+// number in [1, maxLimit], or a 400 naming "limit".
+func queryLimit(r *http.Request, def, maxLimit int) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, doorstep.Errorf(doorstep.EINVALID, "limit", "limit must be a whole number in [1, %d]", maxLimit)
+	}
+	return n, nil
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -78,14 +77,10 @@ func (s *Server) handleAbsence(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAtRisk(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "limit", "limit must be a whole number in [1, 1000]"))
-			return
-		}
-		limit = n
+	limit, err := queryLimit(r, 100, 1000)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	bs, err := s.svc.AtRisk(r.Context(), limit)
 	if err != nil {

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/base64"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/doorstep-dev/doorstep"
@@ -48,15 +47,12 @@ type workerPage struct {
 // home region).
 func (s *Server) handleListWorkers(w http.ResponseWriter, r *http.Request) {
 	qs := r.URL.Query()
-	q := store.WorkerQuery{Limit: DefaultWorkerPage, Skill: qs.Get("skill"), Region: qs.Get("region")}
-	if v := qs.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxWorkerPage {
-			s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "limit", "limit must be an integer in [1, %d]", MaxWorkerPage))
-			return
-		}
-		q.Limit = n
+	limit, err := queryLimit(r, DefaultWorkerPage, MaxWorkerPage)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
+	q := store.WorkerQuery{Limit: limit, Skill: qs.Get("skill"), Region: qs.Get("region")}
 	if v := qs.Get("cursor"); v != "" {
 		after, err := decodeCursor(v)
 		if err != nil {
