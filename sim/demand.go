@@ -229,13 +229,19 @@ func (s *Scenario) multiply(r *rand.Rand, in []arrival, sel func(*arrival) bool,
 			out = append(out, s.copyOf(r, a, c, lo, hi))
 		}
 	}
-	slices.SortStableFunc(out, func(a, b arrival) int {
+	sortArrivals(out)
+	return out
+}
+
+// sortArrivals orders arrivals by time, then id: the order the engine
+// handles them in.
+func sortArrivals(arr []arrival) {
+	slices.SortStableFunc(arr, func(a, b arrival) int {
 		if c := a.req.RequestedAt.Compare(b.req.RequestedAt); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.req.ID, b.req.ID)
 	})
-	return out
 }
 
 // copyOf returns copy c of a, moved in time and place.

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"container/heap"
 	"hash/fnv"
 	"math"
@@ -104,23 +105,8 @@ func (s *Scenario) addRetries(arr []arrival) []arrival {
 		}
 		out = append(out, b)
 	}
-	slices.SortStableFunc(out, func(x, y arrival) int {
-		if c := x.req.RequestedAt.Compare(y.req.RequestedAt); c != 0 {
-			return c
-		}
-		return compareStrings(x.req.ID, y.req.ID)
-	})
+	sortArrivals(out)
 	return out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // skipRetry reports whether arrival i is a retry whose first request was
@@ -193,7 +179,7 @@ func (e *engine) startJob(m move) {
 	var end time.Time
 	switch {
 	case f.noShow:
-		wait := time.Duration(cmpOr(d.NoShowMinutes, 15) * float64(time.Minute))
+		wait := time.Duration(cmp.Or(d.NoShowMinutes, 15) * float64(time.Minute))
 		end = latestOf(o.slot.Arrival.Add(wait), o.slot.Start)
 		o.noShow = true
 	default:
@@ -303,11 +289,4 @@ func latestOf(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-func cmpOr(x, def float64) float64 {
-	if x == 0 {
-		return def
-	}
-	return x
 }
