@@ -134,10 +134,10 @@ func stretched(w *doorstep.Worker, pinned schedule.Stop) *doorstep.Worker {
 	one := doorstep.Shift{Start: lo, End: hi}
 	for _, b := range off {
 		if b.Start.Before(pinned.Start) {
-			one.Breaks = append(one.Breaks, doorstep.FixedBreak(b.Start, minTime(b.End, pinned.Start)))
+			one.Breaks = append(one.Breaks, doorstep.FixedBreak(b.Start, earliest(b.End, pinned.Start)))
 		}
 		if b.End.After(pinned.End) {
-			one.Breaks = append(one.Breaks, doorstep.FixedBreak(maxTime(b.Start, pinned.End), b.End))
+			one.Breaks = append(one.Breaks, doorstep.FixedBreak(latest(b.Start, pinned.End), b.End))
 		}
 	}
 	one.Breaks = append(one.Breaks, flexible...)
@@ -158,20 +158,6 @@ func stretched(w *doorstep.Worker, pinned schedule.Stop) *doorstep.Worker {
 		c.Shifts = append(c.Shifts, one)
 	}
 	return &c
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 // misfit names why booking b does not fit worker w's timeline kept, or "".

@@ -134,6 +134,13 @@ func latest(a, b time.Time) time.Time {
 	return a
 }
 
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
 // maxShifts bounds the later starts tried for a normal job (one per hour
 // boundary of its 24 hours).
 const maxShifts = 24
