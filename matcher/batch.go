@@ -195,7 +195,8 @@ func (o *BatchOptions) fill() {
 // optimal, Gap how far the served counts may be from their bounds; the
 // cost of a non-exact component has no bound.
 //
-// Assign updates the workers' timelines in place with the jobs assigned.
+// Assign updates the workers' timelines in place with the jobs assigned,
+// each stop named by its request's ID ("batch-<item>" without one).
 func (m *Matcher) Assign(items []BatchItem, workers []Candidate, now time.Time, opts BatchOptions) (BatchResult, error) {
 	opts.fill()
 	for i, it := range items {
@@ -297,10 +298,14 @@ func (s *batchState) evaluate(i, w int, tl schedule.Timeline) (Option, string) {
 	return s.m.Evaluate(it.Request, s.jobs[i], &c, it.History)
 }
 
-// stopOf is the stop batch item i occupies when placed at o.
+// stopOf is the stop batch item i occupies when placed at o, named by the
+// request's ID ("batch-<i>" when it has none), as the caller knows it.
 func (s *batchState) stopOf(i int, o *Option) schedule.Stop {
-	return schedule.Stop{BookingID: fmt.Sprintf("batch-%d", i), Arrival: o.Slot.Arrival, Start: o.Slot.Start,
-		End: o.Slot.End, Location: s.items[i].Request.Location}
+	id := s.items[i].Request.ID
+	if id == "" {
+		id = fmt.Sprintf("batch-%d", i)
+	}
+	return schedule.Stop{BookingID: id, Arrival: o.Slot.Arrival, Start: o.Slot.Start, End: o.Slot.End, Location: s.items[i].Request.Location}
 }
 
 // replay inserts seq into worker w's timeline as read, in order, and

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -508,14 +507,6 @@ func (e *engine) assign(buf []int, now time.Time) ([]int, error) {
 	}
 	e.solve += res.Solve
 	for _, a := range res.Assignments {
-		// Assign names the stops it adds by item ("batch-<item>"); the engine
-		// knows a stop by its request's id (rescues, idle, misses).
-		tl := e.cands[a.Worker].Timeline
-		for k := range tl {
-			if strings.HasPrefix(tl[k].BookingID, "batch-") && tl[k].Start.Equal(a.Option.Slot.Start) {
-				tl[k].BookingID = reqs[a.Item].ID
-			}
-		}
 		e.booked(buf[a.Item], a.Worker, a.Option.Slot)
 	}
 	maxRounds := e.s.Matching.MaxRounds
