@@ -30,6 +30,10 @@ const (
 const (
 	UrgentArrival = 60 * time.Minute
 	NormalStart   = 24 * time.Hour
+	// DefaultHorizon is how far ahead an appointment (a normal request with
+	// a window) may be booked unless the server is configured otherwise
+	// (serve -horizon-days).
+	DefaultHorizon = 60 * 24 * time.Hour
 )
 
 // Valid reports whether u is a known class.
