@@ -264,7 +264,8 @@ func (b *Booking) Request() *Request {
 const (
 	// ChangeRescue: moved, maybe by another owner's request (urgent or
 	// normal), to make room for it (its promise kept: same window, or the
-	// same start without one, within 24 hours).
+	// same start without one, within 24 hours; an urgent booking, moved
+	// only for an urgent request, still reached within its hour).
 	ChangeRescue = "rescue"
 	// ChangeReschedule: moved to a new window by its owner.
 	ChangeReschedule = "reschedule"

@@ -27,8 +27,8 @@ type Booked struct {
 // read) the next option is tried; when every option of a round lost, the
 // candidates are read again, up to MaxAttempts rounds. A request (urgent
 // or normal) that no candidate can serve within its class is served when
-// moving up to matcher.MaxRescueMoves not-yet-started normal bookings
-// inside their promises makes room (matcher.PlanRescue), in one atomic
+// moving up to matcher.MaxRescueMoves not-yet-started bookings (normal;
+// urgent too for an urgent request) inside their promises makes room (matcher.PlanRescue), in one atomic
 // step; a plan that loses a race is made again. owner names the API key
 // that books: the tenant whose customer history the booking reads and
 // writes (an empty owner keeps none).

@@ -11,8 +11,9 @@ import (
 	"github.com/doorstep-dev/doorstep/store"
 )
 
-// Rescue describes one normal booking moved, inside its promise, to make
-// room for a request nobody could otherwise serve (matcher.PlanRescue).
+// Rescue describes one booking moved, inside its promise, to make room
+// for a request nobody could otherwise serve (matcher.PlanRescue): a
+// normal one, or for an urgent request an urgent one (matcher.MayMove).
 // The moved booking may be another owner's: show MovedBookingID only to
 // MovedOwner (or an admin).
 type Rescue struct {
