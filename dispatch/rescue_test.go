@@ -18,7 +18,8 @@ func TestRescue(t *testing.T) {
 	north5 := offset(base, 5, 0)
 	east10 := offset(base, 0, 10)
 	west1 := offset(base, 0, -1)
-	if geo.RegionOf(base) != geo.RegionOf(east10) {
+	east3, east15, east20, west6 := offset(base, 0, 3), offset(base, 0, 15), offset(base, 0, 20), offset(base, 0, -6)
+	if geo.RegionOf(base) != geo.RegionOf(east10) || geo.RegionOf(base) != geo.RegionOf(east20) || geo.RegionOf(base) != geo.RegionOf(west6) {
 		t.Fatal("fixture: the places lie in different regions")
 	}
 	type setup struct {
@@ -79,6 +80,29 @@ func TestRescue(t *testing.T) {
 			now: at(8, 10), urgent: urgent("plumbing", west1, mins(60)),
 		},
 		{
+			// The booking is urgent, at 09:00, 3 km east: u (home at base)
+			// sets out for it. At 09:05 an urgent call 6 km west comes,
+			// which only u can reach within its hour, but not with the
+			// first (9 km between them, an hour of work each). v, who
+			// joined since, lives 12 km beyond the first: too far for the
+			// call (21 km), near enough to reach the first before 10:00.
+			name:    "an urgent booking for an urgent call, inside its own hour",
+			workers: []*doorstep.Worker{worker("u", base, dayShift())},
+			moved: setup{now: at(9, 0), req: urgent("cleaning", east3, mins(60)),
+				late: []*doorstep.Worker{worker("v", east15, dayShift())}},
+			now: at(9, 5), urgent: urgent("cleaning", west6, mins(60)),
+			wantTo: "v", wantStart: at(9, 5).Add(travel(east15, east3, at(9, 5))),
+		},
+		{
+			// As above with v 17 km beyond the first booking: it would
+			// arrive after 10:00.
+			name:    "an urgent booking nobody else reaches inside its hour: refused",
+			workers: []*doorstep.Worker{worker("u", base, dayShift())},
+			moved: setup{now: at(9, 0), req: urgent("cleaning", east3, mins(60)),
+				late: []*doorstep.Worker{worker("v", east20, dayShift())}},
+			now: at(9, 5), urgent: urgent("cleaning", west6, mins(60)),
+		},
+		{
 			// The worker is already at the door: the booking is under way.
 			name:    "a booking under way does not move: refused",
 			workers: []*doorstep.Worker{worker("u", base, dayShift())},
@@ -129,7 +153,10 @@ func TestRescue(t *testing.T) {
 			if diff := cmp.Diff(*r, want); diff != "" {
 				t.Errorf("rescue (-got +want):\n%s", diff)
 			}
-			if orig.Window == nil && !r.NewStart.Equal(orig.Start) {
+			if orig.Urgency == doorstep.Urgent && r.NewStart.After(orig.RequestedAt.Add(doorstep.UrgentArrival)) {
+				t.Errorf("an urgent booking requested at %v moved to %v, past its hour", orig.RequestedAt, r.NewStart)
+			}
+			if orig.Urgency == doorstep.Normal && orig.Window == nil && !r.NewStart.Equal(orig.Start) {
 				t.Errorf("a booking without a window moved from %v to %v", orig.Start, r.NewStart)
 			}
 			if orig.Window != nil && !orig.Window.Contains(r.NewStart) {

@@ -69,7 +69,7 @@ func TestPlanRescue(t *testing.T) {
 			},
 		},
 		{
-			name: "an urgent booking is never moved",
+			name: "an urgent booking moves only inside its hour (this one's, from 08:00, is over)",
 			cands: func() []matcher.Candidate {
 				b := normalBooking("b1", "busy", allDay)
 				b.Urgency = doorstep.Urgent
@@ -152,6 +152,15 @@ func withHomeAt(w *doorstep.Worker, l doorstep.Location) *doorstep.Worker {
 //     on busy (cleaning and plumbing, 08:00-12:00, b1 10:00-11:30): b1
 //     moves to w2 at 12:10, the job takes 10:00.
 //   - nothing possible: as "other worker" without w2.
+//   - an urgent booking, for an urgent request: near (plumbing, home at
+//     base) holds u1 (requested 09:40, so arrive by 10:40) at at(0, 20),
+//     10:20-11:50. The urgent plumbing call (90 min, arrive by 10:50) fits
+//     near only without u1 (09:50-11:20, then u1 at 11:40; or u1 first,
+//     then the call at 12:10). far, home at at(0, 65), reaches the call at
+//     10:55, too late, but u1 at 10:35, inside u1's hour: u1 moves to far.
+//     Not when far lives at at(0, 75) (u1 at 10:45), not for a normal
+//     request (plumbing, 60 min, window 10:00-10:20, which would fit near
+//     the same way), not once near has arrived at u1.
 func TestPlanRescueShapes(t *testing.T) {
 	now := clock(9, 50)
 	north := at(10, 0)
@@ -173,6 +182,19 @@ func TestPlanRescueShapes(t *testing.T) {
 	urgent := func(d time.Duration) *doorstep.Request {
 		return &doorstep.Request{Service: "cleaning", Skills: []string{"cleaning"}, Location: base, Urgency: doorstep.Urgent, Duration: d, RequestedAt: now}
 	}
+	// plumbers returns near holding u1 (arrival: when near reaches it) and
+	// far, home farE millidegrees east (see the comment above).
+	plumbers := func(farE float64, arrival time.Time) []matcher.Candidate {
+		u1 := booking("u1", clock(10, 20), clock(11, 50), at(0, 20))
+		u1.WorkerID, u1.Service, u1.Skills, u1.Urgency, u1.RequestedAt, u1.Version, u1.Arrival =
+			"near", "plumbing", []string{"plumbing"}, doorstep.Urgent, clock(9, 40), 1, arrival
+		return []matcher.Candidate{
+			candOf(worker("near", base, clock(8, 0), clock(20, 0), "plumbing"), 10, u1),
+			candOf(worker("far", at(0, farE), clock(8, 0), clock(20, 0), "plumbing"), 20),
+		}
+	}
+	urgentPlumbing := &doorstep.Request{Service: "plumbing", Skills: []string{"plumbing"}, Location: base, Urgency: doorstep.Urgent,
+		Duration: 90 * time.Minute, RequestedAt: now}
 	w2 := func() matcher.Candidate {
 		return candOf(worker("w2", north, clock(12, 0), clock(20, 0), "cleaning"), 20)
 	}
@@ -238,6 +260,28 @@ func TestPlanRescueShapes(t *testing.T) {
 			want: &want{Worker: "busy", Start: "10:00", Moves: []move{{"b1", "busy", "w2", "12:10"}}, Expect: map[string]int64{"busy": 10, "w2": 20}},
 		},
 		{
+			name:  "an urgent booking, for an urgent request, to a worker who still reaches it within its hour",
+			req:   urgentPlumbing,
+			cands: plumbers(65, clock(10, 20)),
+			want:  &want{Worker: "near", Start: "09:50", Moves: []move{{"u1", "near", "far", "10:35"}}, Expect: map[string]int64{"near": 10, "far": 20}},
+		},
+		{
+			name:  "not an urgent booking its new worker would reach after its hour",
+			req:   urgentPlumbing,
+			cands: plumbers(75, clock(10, 20)),
+		},
+		{
+			name: "never an urgent booking for a normal request",
+			req: &doorstep.Request{Service: "plumbing", Skills: []string{"plumbing"}, Location: base, Urgency: doorstep.Normal,
+				Duration: 60 * time.Minute, RequestedAt: now, Window: win(10, 0, 10, 20)},
+			cands: plumbers(65, clock(10, 20)),
+		},
+		{
+			name:  "not an urgent booking its worker has reached",
+			req:   urgentPlumbing,
+			cands: plumbers(65, now),
+		},
+		{
 			name: "nothing possible",
 			req:  urgent(60 * time.Minute),
 			cands: []matcher.Candidate{
@@ -299,8 +343,12 @@ func checkPlan(t *testing.T, req *doorstep.Request, cands []matcher.Candidate, r
 		Start: rp.Option.Slot.Start, End: rp.Option.Slot.End, Location: req.Location})
 	for _, mv := range rp.Moves {
 		tl[mv.To.WorkerID] = tl[mv.To.WorkerID].Insert(schedule.StopOf(&mv.To))
-		if mv.From.Window == nil && !mv.To.Start.Equal(mv.From.Start) || mv.From.Window != nil && !mv.From.Window.Contains(mv.To.Start) ||
-			mv.To.Start.After(mv.From.RequestedAt.Add(doorstep.NormalStart)) || !mv.From.Arrival.After(now) {
+		broken := mv.From.Window == nil && !mv.To.Start.Equal(mv.From.Start) || mv.From.Window != nil && !mv.From.Window.Contains(mv.To.Start) ||
+			mv.To.Start.After(mv.From.RequestedAt.Add(doorstep.NormalStart))
+		if mv.From.Urgency == doorstep.Urgent {
+			broken = req.Urgency != doorstep.Urgent || mv.To.Arrival.After(mv.From.RequestedAt.Add(doorstep.UrgentArrival))
+		}
+		if broken || !mv.From.Arrival.After(now) {
 			t.Errorf("move %s breaks its promise: %v -> %v", mv.From.ID, mv.From.Start, mv.To.Start)
 		}
 	}
