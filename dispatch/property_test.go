@@ -332,7 +332,7 @@ func (w *propWorld) book(req doorstep.Request) *dispatch.Booked {
 	// plan: a chain's second booking is still on its own worker there.
 	seen := map[string]bool{}
 	for i := range b.Moves {
-		w.checkMove(&b.Moves[i], now, seen)
+		w.checkMove(&b.Moves[i], req.Urgency, now, seen)
 	}
 	for i := range b.Moves {
 		r := &b.Moves[i]
@@ -352,12 +352,15 @@ func (w *propWorld) book(req doorstep.Request) *dispatch.Booked {
 	return b
 }
 
-// checkMove checks one move of a rescue against the booking as known: a
-// confirmed normal booking not yet started, on the worker and at the start
-// the move names, moved once, kept inside its promise (its window, or its
-// very start without one, within 24 hours of its request, not in the
-// past) onto a worker with the skill whom its customer did not exclude.
-func (w *propWorld) checkMove(r *dispatch.Rescue, now time.Time, seen map[string]bool) {
+// checkMove checks one move of a rescue for a request of class urgency
+// against the booking as known: a confirmed booking not yet started —
+// normal, or urgent for an urgent request — on the worker and at the
+// start the move names, moved once, kept inside its promise (a normal
+// one: its window, or its very start without one, within 24 hours of its
+// request; an urgent one: reached within the hour of its request; not in
+// the past) onto a worker with the skill whom its customer did not
+// exclude.
+func (w *propWorld) checkMove(r *dispatch.Rescue, urgency doorstep.Urgency, now time.Time, seen map[string]bool) {
 	moved := w.want[r.MovedBookingID]
 	switch {
 	case moved == nil:
@@ -368,9 +371,11 @@ func (w *propWorld) checkMove(r *dispatch.Rescue, now time.Time, seen map[string
 		w.t.Errorf("rescue %+v does not match the booking as known: %v (%s)", r, moved, moved.Status)
 	case !moved.Arrival.After(now):
 		w.t.Errorf("rescue moved booking %v, whose worker arrived at %v, before now %v", moved, moved.Arrival, now)
-	case moved.Urgency != doorstep.Normal:
-		w.t.Errorf("rescue moved a %s booking", moved.Urgency)
-	case moved.Window == nil && !r.NewStart.Equal(r.OldStart):
+	case moved.Urgency == doorstep.Urgent && urgency != doorstep.Urgent:
+		w.t.Errorf("rescue of a %s request moved an urgent booking", urgency)
+	case moved.Urgency == doorstep.Urgent && r.NewStart.After(moved.RequestedAt.Add(doorstep.UrgentArrival)):
+		w.t.Errorf("rescue moved urgent booking %v past its hour: %v", moved, r.NewStart)
+	case moved.Urgency == doorstep.Normal && moved.Window == nil && !r.NewStart.Equal(r.OldStart):
 		w.t.Errorf("rescue moved a booking without a window from %v to %v", r.OldStart, r.NewStart)
 	case moved.Window != nil && !moved.Window.Contains(r.NewStart):
 		w.t.Errorf("rescue moved a booking outside its window: %v", r.NewStart)
@@ -385,6 +390,9 @@ func (w *propWorld) checkMove(r *dispatch.Rescue, now time.Time, seen map[string
 	seen[moved.ID] = true
 	if r.ToWorker != r.FromWorker {
 		w.counts["rescue to another worker"]++
+	}
+	if moved.Urgency == doorstep.Urgent {
+		w.counts["rescue moving an urgent booking"]++
 	}
 	if !slices.Contains(w.worker(r.ToWorker).Skills, moved.Service) {
 		w.t.Errorf("rescue moved %v to %s, who lacks the skill", moved, r.ToWorker)
