@@ -2,9 +2,7 @@ package sim
 
 import (
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -27,27 +25,15 @@ import (
 //
 // bench/RESULTS.md, "Urgent capacity protection that works", quotes it.
 func TestUrgentMissCauses(t *testing.T) {
-	path := os.Getenv("DOORSTEP_MISS_SCENARIO")
-	if path == "" {
-		t.Skip("a diagnostic: set DOORSTEP_MISS_SCENARIO to run it")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, open := diagScenario(t, "DOORSTEP_MISS_SCENARIO")
 	s := MustParse(t, string(data))
 	if v := os.Getenv("DOORSTEP_MISS_SEED"); v != "" {
+		var err error
 		if s.Seed, err = strconv.ParseUint(v, 10, 64); err != nil {
 			t.Fatal(err)
 		}
 	}
 	vi, _ := strconv.Atoi(os.Getenv("DOORSTEP_MISS_VARIANT"))
-	open := func(name string) (io.ReadCloser, error) {
-		if !filepath.IsAbs(name) {
-			name = filepath.Join(filepath.Dir(path), name)
-		}
-		return os.Open(name)
-	}
 	e := runEngine(t, s, Options{Open: open}, vi)
 	planner := &schedule.Planner{Travel: e.travel}
 	zone := s.Start.Location()

@@ -34,14 +34,7 @@ import (
 // (hour, region, skill, the engine's cause) and the totals a seed.
 // bench/RESULTS.md, "Issue 11: the last points", quotes it.
 func TestUrgentBound(t *testing.T) {
-	path := os.Getenv("DOORSTEP_BOUND_SCENARIO")
-	if path == "" {
-		t.Skip("a diagnostic: set DOORSTEP_BOUND_SCENARIO to run it")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data, open := diagScenario(t, "DOORSTEP_BOUND_SCENARIO")
 	lo, hi := uint64(1), uint64(10)
 	if v := os.Getenv("DOORSTEP_BOUND_SEEDS"); v != "" {
 		if _, err := fmt.Sscanf(v, "%d-%d", &lo, &hi); err != nil {
@@ -49,12 +42,6 @@ func TestUrgentBound(t *testing.T) {
 		}
 	}
 	vi, _ := strconv.Atoi(os.Getenv("DOORSTEP_BOUND_VARIANT"))
-	open := func(name string) (io.ReadCloser, error) {
-		if !filepath.IsAbs(name) {
-			name = filepath.Join(filepath.Dir(path), name)
-		}
-		return os.Open(name)
-	}
 	for seed := lo; seed <= hi; seed++ {
 		s := MustParse(t, string(data))
 		s.Seed = seed
@@ -131,5 +118,26 @@ func TestUrgentBound(t *testing.T) {
 		}
 		fmt.Printf("seed=%d urgent=%d missed=%d urgent-kept=%d where=%d home=%d door=%d none=%d\n",
 			seed, urgent, missed, count["urgent"], count["where"], count["home"], count["door"], count["none"])
+	}
+}
+
+// diagScenario reads the scenario file a diagnostic's environment variable
+// names (skipping the test when it is unset) and returns it with the
+// opener of files named relative to it (a replayed trace).
+func diagScenario(t *testing.T, env string) ([]byte, func(string) (io.ReadCloser, error)) {
+	t.Helper()
+	path := os.Getenv(env)
+	if path == "" {
+		t.Skip("a diagnostic: set " + env + " to run it")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, func(name string) (io.ReadCloser, error) {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(filepath.Dir(path), name)
+		}
+		return os.Open(name)
 	}
 }
