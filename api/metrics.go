@@ -62,7 +62,7 @@ func NewMetrics() *Metrics {
 	})
 	m.rescues = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "doorstep_rescues_total",
-		Help: "Requests served by moving not-yet-started normal bookings (to another worker or another time, inside their promises), by class and by how many bookings the plan moved.",
+		Help: "Requests served by moving not-yet-started bookings (normal ones, and urgent ones for an urgent request; to another worker or another time, inside their promises), by class and by how many bookings the plan moved.",
 	}, []string{"class", "moves"})
 	m.replanned = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "doorstep_replanned_bookings_total",

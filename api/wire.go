@@ -83,14 +83,14 @@ type bookingJSON struct {
 	// AtRisk is set while nobody can serve the booking as planned (its
 	// worker changed and nobody could take it inside its promise).
 	AtRisk *doorstep.AtRisk `json:"at_risk,omitempty"`
-	// Rescue is set when normal bookings moved to make room for this one:
+	// Rescue is set when bookings moved to make room for this one:
 	// the first move (off the worker who took it); Moves lists every move,
 	// Rescue first.
 	Rescue *rescueJSON  `json:"rescue,omitempty"`
 	Moves  []rescueJSON `json:"moves,omitempty"`
 }
 
-// rescueJSON reports a normal booking moved to make room for another. That
+// rescueJSON reports a booking moved to make room for another. That
 // booking may be another booking system's: its id is shown only to its
 // owner and to admins; everyone gets MovedBookingRef (movedRef).
 type rescueJSON struct {
@@ -197,7 +197,7 @@ type matchJSON struct {
 	Deadline   time.Time      `json:"deadline"`
 	Considered int            `json:"considered"`
 	Rejected   map[string]int `json:"rejected"`
-	// Rescue is set when the only option needs normal bookings moved:
+	// Rescue is set when the only option needs bookings moved:
 	// booking this request would make those moves (Rescue the first,
 	// Moves every one).
 	Rescue *rescueJSON  `json:"rescue,omitempty"`

@@ -33,7 +33,7 @@ type Observer interface {
 	// Conflict records a reservation that lost a race and was retried.
 	Conflict()
 	// Rescued records a request of class served by a plan that moved
-	// moves normal bookings (matcher.PlanRescue).
+	// moves bookings (matcher.PlanRescue).
 	Rescued(class doorstep.Urgency, moves int)
 	// Solved records the assignment solver's time for one batch.
 	Solved(d time.Duration)

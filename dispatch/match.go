@@ -116,7 +116,7 @@ func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, 
 type Quote struct {
 	Request *doorstep.Request
 	matcher.Result
-	// Rescue is set when the only option needs normal bookings moved (the
+	// Rescue is set when the only option needs bookings moved (the
 	// plan Book would make): Options then holds that option, Rescue the
 	// first move and Moves every move, Rescue first.
 	Rescue *Rescue
@@ -143,7 +143,7 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 	res := s.match(&req, p, now, hist)
 	if len(res.Options) == 0 {
 		// A request nobody can serve may still be served by moving
-		// normal bookings; quote it as Book would make it (the moves
+		// bookings; quote it as Book would make it (the moves
 		// included).
 		if rp := s.m.PlanRescue(&req, p.cands, now, hist); rp != nil {
 			res.Options = []matcher.Option{rp.Option}

@@ -25,7 +25,8 @@
 //     Matching.Candidates (default matcher.DefaultWant) workers that could
 //     serve (matcher.CouldServe) are found or the reach ends; a request
 //     (urgent or normal) nobody can serve is rescued when moving one or
-//     two normal bookings inside their promises makes room
+//     two bookings inside their promises makes room (normal ones; for an
+//     urgent request, urgent ones too, reached within their hour)
 //     (matcher.PlanRescue); else it is unserved with the reason the
 //     server's 422 names (matcher.ReasonOf). This is what POST /v1/bookings
 //     does, through the same functions (a test books the same requests

@@ -21,7 +21,7 @@ type outcome struct {
 	worker int32
 	slot   schedule.Slot
 	reason string
-	// rescued: served by moving normal bookings (moves of them).
+	// rescued: served by moving bookings (moves of them; see PlanRescue).
 	rescued bool
 	// moves is how many bookings the rescue that served it moved.
 	moves int
