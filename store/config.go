@@ -46,6 +46,9 @@ const (
 	// command follows a MOVED or ASK redirection or is retried on another
 	// node after a network error (go-redis counts both in one budget).
 	DefaultMaxRedirects = 4
+	// DefaultClusterReload is how often a cluster client reloads its slot
+	// map when nothing made it reload sooner.
+	DefaultClusterReload = 10 * time.Second
 	// DefaultWaitTimeout is how long a confirmation waits for
 	// Config.WaitReplicas replicas to acknowledge it.
 	DefaultWaitTimeout = 100 * time.Millisecond
@@ -183,8 +186,9 @@ func (c *Config) validate() error {
 // MaxRedirects is DefaultMaxRedirects; and every node client carries
 // reloadOnFailure, which asks for a new slot map as soon as a node refuses a
 // connection, times out or answers that the cluster is down or the slot
-// moved, rather than at go-redis's periodic reload (every 10 s or so, and
-// never while every command fails on a dead master's refused connections).
+// moved, rather than waiting for the periodic reload (go-redis's default
+// is every 60 s; DefaultClusterReload here, a backstop for topology changes
+// that cause no error).
 func (c *Config) client() (redis.UniversalClient, error) {
 	maint := &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	if c.Cluster {
@@ -198,6 +202,7 @@ func (c *Config) client() (redis.UniversalClient, error) {
 		opt.ContextTimeoutEnabled, opt.DialerRetries = true, 1
 		opt.MaintNotificationsConfig, opt.DisableIdentity = maint, true
 		opt.MaxRedirects, opt.ReadOnly, opt.RouteByLatency, opt.RouteRandomly = DefaultMaxRedirects, false, false, false
+		opt.ClusterStateReloadInterval = DefaultClusterReload
 		cc := redis.NewClusterClient(opt)
 		cc.OnNewNode(func(n *redis.Client) {
 			n.AddHook(reloadOnFailure{cc})

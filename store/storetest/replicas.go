@@ -133,7 +133,9 @@ func nodeID(tb testing.TB, addr string) string {
 }
 
 // URL names every node of the cluster for a cluster client.
-func (c *Cluster) URL() string { return ClusterURL(append(append([]*Server{}, c.Masters...), c.Replicas...)) }
+func (c *Cluster) URL() string {
+	return ClusterURL(append(append([]*Server{}, c.Masters...), c.Replicas...))
+}
 
 // Nodes are all the servers, masters first.
 func (c *Cluster) Nodes() []*Server { return append(append([]*Server{}, c.Masters...), c.Replicas...) }
