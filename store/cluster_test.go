@@ -128,8 +128,8 @@ func testClusterFailover(t *testing.T, wait int) {
 
 	type result struct {
 		ok, unavailable, other atomic.Int64
-		lastFail           atomic.Int64 // unix ns of the last failure
-		firstOKAfterKill   atomic.Int64 // unix ns
+		lastFail               atomic.Int64 // unix ns of the last failure
+		firstOKAfterKill       atomic.Int64 // unix ns
 	}
 	var (
 		results   = make([]result, len(cities))
