@@ -208,3 +208,19 @@ func errCmd(ctx context.Context, err error) *redis.Cmd {
 	c.SetErr(err)
 	return c
 }
+
+// searchRegionKey is the context key of WithSearchRegion.
+type searchRegionKey struct{}
+
+// WithSearchRegion tells WorkerIDsInCells the region of the request whose
+// workers it looks for: that region's cells must be read, while a
+// neighbouring region whose master is being failed over may be skipped.
+func WithSearchRegion(ctx context.Context, region string) context.Context {
+	return context.WithValue(ctx, searchRegionKey{}, region)
+}
+
+// searchRegion is the region WithSearchRegion gave, or "".
+func searchRegion(ctx context.Context) string {
+	r, _ := ctx.Value(searchRegionKey{}).(string)
+	return r
+}

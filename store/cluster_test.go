@@ -13,43 +13,12 @@ import (
 	"github.com/doorstep-dev/doorstep/store/storetest"
 )
 
-// clusterCities are candidate homes; SpreadCities picks among them one
-// region per master.
-var clusterCities = []doorstep.Location{
-	{Lat: 40.73, Lng: -73.99},  // New York
-	{Lat: 42.36, Lng: -71.06},  // Boston
-	{Lat: 39.95, Lng: -75.17},  // Philadelphia
-	{Lat: 41.88, Lng: -87.63},  // Chicago
-	{Lat: 34.05, Lng: -118.24}, // Los Angeles
-	{Lat: 47.61, Lng: -122.33}, // Seattle
-	{Lat: 29.76, Lng: -95.37},  // Houston
-	{Lat: 51.51, Lng: -0.13},   // London
-	{Lat: 48.86, Lng: 2.35},    // Paris
-	{Lat: 52.52, Lng: 13.40},   // Berlin
-	{Lat: 35.68, Lng: 139.69},  // Tokyo
-	{Lat: -33.87, Lng: 151.21}, // Sydney
-}
-
-// spreadCities returns one city per master of c, in the masters' order:
-// regions whose slots the masters serve, so that a test spreads its
-// workers over every master (and asserts it).
+// spreadCities returns one city per master of c, in the masters' order
+// (storetest.OnePerMaster), failing the test when the candidates do not
+// cover every master.
 func spreadCities(t *testing.T, c *storetest.Cluster) []doorstep.Location {
 	t.Helper()
-	out := make([]doorstep.Location, len(c.Masters))
-	found := 0
-	for _, loc := range clusterCities {
-		m := c.MasterOf(regionTag(regionOfLoc(loc)))
-		for i, mst := range c.Masters {
-			if m == mst && out[i] == (doorstep.Location{}) {
-				out[i] = loc
-				found++
-			}
-		}
-	}
-	if found != len(c.Masters) {
-		t.Fatalf("the candidate cities cover %d of %d masters", found, len(c.Masters))
-	}
-	return out
+	return c.OnePerMaster(storetest.Cities, func(l doorstep.Location) string { return regionTag(regionOfLoc(l)) })
 }
 
 // openCluster opens a Store on c with the tests' timeouts and cfg's WAIT.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/doorstep-dev/doorstep"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -311,4 +312,44 @@ func (s *Server) signal(sig syscall.Signal) {
 	if s.cmd != nil {
 		s.cmd.Process.Signal(sig)
 	}
+}
+
+// Cities are candidate homes far apart, each in its own region, for tests
+// that spread regions over a cluster's masters (OnePerMaster).
+var Cities = []doorstep.Location{
+	{Lat: 40.73, Lng: -73.99},  // New York
+	{Lat: 42.36, Lng: -71.06},  // Boston
+	{Lat: 39.95, Lng: -75.17},  // Philadelphia
+	{Lat: 41.88, Lng: -87.63},  // Chicago
+	{Lat: 34.05, Lng: -118.24}, // Los Angeles
+	{Lat: 47.61, Lng: -122.33}, // Seattle
+	{Lat: 29.76, Lng: -95.37},  // Houston
+	{Lat: 51.51, Lng: -0.13},   // London
+	{Lat: 48.86, Lng: 2.35},    // Paris
+	{Lat: 52.52, Lng: 13.40},   // Berlin
+	{Lat: 35.68, Lng: 139.69},  // Tokyo
+	{Lat: -33.87, Lng: 151.21}, // Sydney
+}
+
+// OnePerMaster picks from cities one per master of c, in the masters'
+// order: the i-th is a city whose key (key(city), e.g. its region's hash
+// tag) Masters[i] serves. It fails the test if some master gets none.
+func (c *Cluster) OnePerMaster(cities []doorstep.Location, key func(doorstep.Location) string) []doorstep.Location {
+	c.tb.Helper()
+	out := make([]doorstep.Location, len(c.Masters))
+	found := make([]bool, len(c.Masters))
+	for _, loc := range cities {
+		m := c.MasterOf(key(loc))
+		for i, mst := range c.Masters {
+			if m == mst && !found[i] {
+				out[i], found[i] = loc, true
+			}
+		}
+	}
+	for i, f := range found {
+		if !f {
+			c.tb.Fatalf("storetest: no candidate city lies in a slot of master %s", c.Masters[i].Addr)
+		}
+	}
+	return out
 }
