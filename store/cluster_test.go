@@ -164,6 +164,10 @@ func testClusterFailover(t *testing.T, wait int) {
 	dead.Kill()
 	killedAt.Store(time.Now().UnixNano())
 	results[victim].firstOKAfterKill.Store(0)
+	// Readiness sees the dead master (not a PING of one live node).
+	if err := stores[0].Ping(ctx); doorstep.ErrorCode(err) != doorstep.EUNAVAILABLE {
+		t.Errorf("Ping with a master dead = %v, want unavailable", err)
+	}
 	took := c.WaitHealthy(time.Minute)
 	if wait > 0 {
 		dead.Restart()
@@ -190,6 +194,9 @@ func testClusterFailover(t *testing.T, wait int) {
 	}
 	if results[victim].firstOKAfterKill.Load() == 0 || back.Sub(healthyAt) > FailoverBound {
 		t.Fatalf("the region of the dead master was not bookable again within %v of the cluster being healthy", FailoverBound)
+	}
+	if err := stores[1].Ping(ctx); err != nil {
+		t.Errorf("Ping after the failover: %v", err)
 	}
 	if wait == 0 {
 		return // a booking confirmed without WAIT may be lost in a failover

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -227,4 +228,51 @@ func TestServeClusterFailover(t *testing.T) {
 		}
 	}
 	t.Logf("%d confirmed bookings of %d workers, each readable from both servers", len(confirmed), len(byWorker))
+}
+
+// TestServeOnScriptCluster runs the program on the cluster that
+// scripts/cluster.sh started (scripts/test.sh passes its URL in
+// DOORSTEP_TEST_CLUSTER_URL; without it the test is skipped): /readyz
+// checks the cluster, a worker and a booking round-trip.
+func TestServeOnScriptCluster(t *testing.T) {
+	url := os.Getenv("DOORSTEP_TEST_CLUSTER_URL")
+	if url == "" {
+		t.Skip("DOORSTEP_TEST_CLUSTER_URL is not set (scripts/test.sh starts scripts/cluster.sh and sets it)")
+	}
+	t.Parallel()
+	base := "http://" + startServe(t, []string{"REDIS_CLUSTER_URL=" + url}, "-addr", "127.0.0.1:0", "-redis-wait-replicas", "1", "-redis-wait-timeout", "450ms").waitAddr(t)
+	do := func(method, path string, body any) (int, []byte) {
+		data, _ := json.Marshal(body)
+		req, _ := http.NewRequest(method, base+path, bytes.NewReader(data))
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer res.Body.Close()
+		out, _ := io.ReadAll(res.Body)
+		return res.StatusCode, out
+	}
+	if code, body := do("GET", "/readyz", nil); code != http.StatusOK {
+		t.Fatalf("/readyz: %d %s", code, body)
+	}
+	now := time.Now().UTC().Truncate(time.Hour)
+	id := fmt.Sprintf("script-%d", time.Now().UnixNano())
+	w := map[string]any{"skills": []string{"cleaning"}, "rating": 4.5, "home": storetest.Cities[0],
+		"shifts": []map[string]time.Time{{"start": now, "end": now.Add(24 * time.Hour)}}}
+	if code, body := do("PUT", "/v1/workers/"+id, w); code != http.StatusCreated {
+		t.Fatalf("PUT worker: %d %s", code, body)
+	}
+	code, body := do("POST", "/v1/bookings", map[string]any{"service": "cleaning", "urgency": "normal", "duration_minutes": 15,
+		"location": storetest.Cities[0], "preferred_workers": []string{id}})
+	if code != http.StatusCreated {
+		t.Fatalf("POST booking: %d %s", code, body)
+	}
+	var b struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal(body, &b)
+	if code, body := do("GET", "/v1/bookings/"+b.ID, nil); code != http.StatusOK {
+		t.Fatalf("GET booking: %d %s", code, body)
+	}
 }
