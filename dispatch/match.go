@@ -83,6 +83,8 @@ func (s *Service) candidates(ctx context.Context, req *doorstep.Request, now tim
 // candidatesIn is candidates with the bookings read over [from, to].
 func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, from, to time.Time) (pool, error) {
 	search := matcher.SearchFor(req, now, s.m.Config().Travel, s.cfg.NormalReachKm)
+	// Its own region must answer; a neighbour being failed over may not.
+	ctx = store.WithSearchRegion(ctx, geo.RegionOf(req.Location).String())
 	p := newPool()
 	could := 0
 	for _, step := range search.Steps() {

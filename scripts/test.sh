@@ -54,6 +54,14 @@ else
 	done
 	[ -n "$has_pkg" ] || set -- "$@" ./...
 fi
+# A Redis Cluster of 3 masters and 3 replicas (scripts/cluster.sh) for
+# TestServeOnScriptCluster; the other cluster tests start their own
+# (storetest.RunCluster, RunReplicated).
+if [ -z "${DOORSTEP_TEST_CLUSTER_URL:-}" ]; then
+	url="$(bash scripts/cluster.sh start)"
+	trap 'bash scripts/cluster.sh stop' EXIT
+	export DOORSTEP_TEST_CLUSTER_URL="${url#REDIS_CLUSTER_URL=}"
+fi
 go test -race -count=1 "$@"
 
 # The soak (bench/soak_test.go) measures latency and shedding, which the

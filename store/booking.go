@@ -98,7 +98,7 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 		args = append(args, c.ttl.Milliseconds())
 		c.tried.Store(true)
 	}
-	raw, err := s.scripts.apply.Run(ctx, s.rdb, keys, args...).Slice()
+	raw, err := s.runDurable(ctx, s.scripts.apply, keys, args...).Slice()
 	if err != nil {
 		return wrapErr("apply change", err)
 	}

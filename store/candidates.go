@@ -45,6 +45,19 @@ type Candidate struct {
 // queued seconds of work behind it and were answered 503 at the request
 // deadline. A region's cells share its hash tag, so SUNION stays within
 // one Redis Cluster slot.
+//
+// On Redis Cluster a search near a region's edge reads cells of the
+// neighbouring regions, whose slots may live on another master. The region
+// of the request (WithSearchRegion; without it the region of cells[0])
+// must answer; a neighbouring region that
+// is unavailable (its master is being failed over) is left out, so that a
+// failover of one master does not take its neighbours' bookings down. What
+// is lost is only the workers in those cells: the ones homed there cannot
+// be booked while their master is down anyway (Apply runs in their home's
+// slot), and a worker of another region reported there is missed until
+// the failover ends (docs/scaling.md, "What a failover costs"). The
+// neighbours are read beside the own region, within neighbourTimeout, so
+// that a dead master's retries do not eat the request's deadline.
 func (s *Store) WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]WorkerRef, error) {
 	if len(cells) == 0 {
 		return nil, nil
@@ -58,17 +71,37 @@ func (s *Store) WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]Worke
 		}
 		keys[r] = append(keys[r], cellKey(c))
 	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.StringSliceCmd, len(regions))
-	for i, r := range regions {
-		cmds[i] = pipe.SUnion(ctx, keys[r]...)
+	// must is the index of the region that must answer: the request's,
+	// first; -1 when none of its cells is read here.
+	must := 0
+	if own := searchRegion(ctx); own != "" {
+		must = slices.Index(regions, own)
+		if must > 0 {
+			regions[0], regions[must] = regions[must], regions[0]
+			must = 0
+		}
 	}
-	if err := execPipe(ctx, pipe); err != nil {
-		return nil, wrapErr(fmt.Sprintf("read %d index cells", len(cells)), err)
+	cmds := make([]*redis.StringSliceCmd, len(regions))
+	if _, cluster := s.rdb.(*redis.ClusterClient); cluster && len(regions) > 1 {
+		s.unionNeighbours(ctx, regions, keys, cmds)
+	} else {
+		pipe := s.rdb.Pipeline()
+		for i, r := range regions {
+			cmds[i] = pipe.SUnion(ctx, keys[r]...)
+		}
+		execPipe(ctx, pipe) // the errors are the commands' own
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Err(); err != nil && (i == must || !isUnavailable(err) || ctx.Err() != nil) {
+			return nil, wrapErr(fmt.Sprintf("read %d index cells", len(cells)), err)
+		}
 	}
 	var refs []WorkerRef
 	seen := make(map[string]bool)
 	for _, cmd := range cmds {
+		if cmd.Err() != nil {
+			continue // a neighbouring region being failed over (see above)
+		}
 		members := cmd.Val()
 		slices.Sort(members)
 		for _, m := range members {
@@ -184,4 +217,27 @@ func confirmed(bs []*doorstep.Booking) []*doorstep.Booking {
 	}
 	slices.SortStableFunc(out, func(a, b *doorstep.Booking) int { return a.Start.Compare(b.Start) })
 	return out
+}
+
+// neighbourTimeout bounds, on Redis Cluster, the read of the neighbouring
+// regions' index cells (see WorkerIDsInCells).
+const neighbourTimeout = 250 * time.Millisecond
+
+// unionNeighbours fills cmds with the SUNION of each region's keys: the
+// first region's with ctx, the others' at the same time in one pipeline
+// bounded by neighbourTimeout.
+func (s *Store) unionNeighbours(ctx context.Context, regions []string, keys map[string][]string, cmds []*redis.StringSliceCmd) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		nctx, cancel := context.WithTimeout(ctx, neighbourTimeout)
+		defer cancel()
+		pipe := s.rdb.Pipeline()
+		for i, r := range regions[1:] {
+			cmds[i+1] = pipe.SUnion(nctx, keys[r]...)
+		}
+		execPipe(nctx, pipe)
+	}()
+	cmds[0] = s.rdb.SUnion(ctx, keys[regions[0]]...)
+	<-done
 }

@@ -42,6 +42,16 @@ const (
 	// short enough to stay well inside a request's deadline.
 	DefaultMinRetryBackoff = 8 * time.Millisecond
 	DefaultMaxRetryBackoff = 128 * time.Millisecond
+	// DefaultMaxRedirects bounds, on Redis Cluster, how many times one
+	// command follows a MOVED or ASK redirection or is retried on another
+	// node after a network error (go-redis counts both in one budget).
+	DefaultMaxRedirects = 4
+	// DefaultClusterReload is how often a cluster client reloads its slot
+	// map when nothing made it reload sooner.
+	DefaultClusterReload = 10 * time.Second
+	// DefaultWaitTimeout is how long a confirmation waits for
+	// Config.WaitReplicas replicas to acknowledge it.
+	DefaultWaitTimeout = 100 * time.Millisecond
 )
 
 // Config says how to reach Redis. The zero value of every field but URL
@@ -76,6 +86,21 @@ type Config struct {
 	// Zero means DefaultMinRetryBackoff and DefaultMaxRetryBackoff.
 	MinRetryBackoff time.Duration
 	MaxRetryBackoff time.Duration
+	// WaitReplicas, when positive, makes every booking change (Apply) and
+	// every Idempotency-Key claim wait, with Redis WAIT on the connection
+	// that wrote it, until that many replicas of the master hold it; a
+	// change not acknowledged within WaitTimeout is reported unavailable
+	// (503) although the master applied it, so that nothing is confirmed
+	// that a failover could lose. Zero confirms on the master's word alone.
+	// See docs/scaling.md for the latency it costs.
+	WaitReplicas int
+	// WaitTimeout bounds that wait. Zero means DefaultWaitTimeout; it must
+	// be shorter than ReadTimeout.
+	WaitTimeout time.Duration
+
+	// hooks are added to the client (and to every node client of a
+	// cluster); the tests check every script's keys with one.
+	hooks []redis.Hook
 }
 
 // validate rejects impossible settings and fills in the defaults.
@@ -118,6 +143,18 @@ func (c *Config) validate() error {
 	if c.MinRetryBackoff > c.MaxRetryBackoff {
 		return fmt.Errorf("min retry backoff %v exceeds max retry backoff %v", c.MinRetryBackoff, c.MaxRetryBackoff)
 	}
+	if c.WaitReplicas < 0 {
+		return fmt.Errorf("wait replicas %d is negative", c.WaitReplicas)
+	}
+	switch {
+	case c.WaitTimeout < 0:
+		return fmt.Errorf("wait timeout %v is negative", c.WaitTimeout)
+	case c.WaitTimeout == 0:
+		c.WaitTimeout = DefaultWaitTimeout
+	}
+	if c.WaitReplicas > 0 && c.WaitTimeout >= c.ReadTimeout {
+		return fmt.Errorf("wait timeout %v must be shorter than the read timeout %v (the reply to WAIT comes after it)", c.WaitTimeout, c.ReadTimeout)
+	}
 	if c.PoolSize < 0 {
 		return fmt.Errorf("pool size %d is negative", c.PoolSize)
 	}
@@ -142,6 +179,16 @@ func (c *Config) validate() error {
 // stall; maintenance notifications are off (OSS Redis and miniredis do not
 // send them, and probing costs a round trip per connection); and
 // DisableIdentity skips CLIENT SETINFO, which Redis before 7.2 rejects.
+//
+// On Redis Cluster (see docs/scaling.md, "Failover"): every command goes to
+// the master of its slot (ReadOnly and RouteByLatency off: a booking just
+// confirmed must be readable at once, which a lagging replica would deny);
+// MaxRedirects is DefaultMaxRedirects; and every node client carries
+// reloadOnFailure, which asks for a new slot map as soon as a node refuses a
+// connection, times out or answers that the cluster is down or the slot
+// moved, rather than waiting for the periodic reload (go-redis's default
+// is every 60 s; DefaultClusterReload here, a backstop for topology changes
+// that cause no error).
 func (c *Config) client() (redis.UniversalClient, error) {
 	maint := &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	if c.Cluster {
@@ -154,7 +201,16 @@ func (c *Config) client() (redis.UniversalClient, error) {
 		opt.MaxRetries, opt.MinRetryBackoff, opt.MaxRetryBackoff = c.MaxRetries, c.MinRetryBackoff, c.MaxRetryBackoff
 		opt.ContextTimeoutEnabled, opt.DialerRetries = true, 1
 		opt.MaintNotificationsConfig, opt.DisableIdentity = maint, true
-		return redis.NewClusterClient(opt), nil
+		opt.MaxRedirects, opt.ReadOnly, opt.RouteByLatency, opt.RouteRandomly = DefaultMaxRedirects, false, false, false
+		opt.ClusterStateReloadInterval = DefaultClusterReload
+		cc := redis.NewClusterClient(opt)
+		cc.OnNewNode(func(n *redis.Client) {
+			n.AddHook(reloadOnFailure{cc})
+			for _, h := range c.hooks {
+				n.AddHook(h)
+			}
+		})
+		return cc, nil
 	}
 	opt, err := redis.ParseURL(c.URL)
 	if err != nil {
@@ -165,5 +221,9 @@ func (c *Config) client() (redis.UniversalClient, error) {
 	opt.MaxRetries, opt.MinRetryBackoff, opt.MaxRetryBackoff = c.MaxRetries, c.MinRetryBackoff, c.MaxRetryBackoff
 	opt.ContextTimeoutEnabled, opt.DialerRetries = true, 1
 	opt.MaintNotificationsConfig, opt.DisableIdentity = maint, true
-	return redis.NewClient(opt), nil
+	rc := redis.NewClient(opt)
+	for _, h := range c.hooks {
+		rc.AddHook(h)
+	}
+	return rc, nil
 }

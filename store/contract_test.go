@@ -8,6 +8,7 @@ import (
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/doorstep-dev/doorstep/store/storetest"
+	"github.com/redis/go-redis/v9"
 )
 
 // harness is one Redis behind a Store, as the contract tests need it.
@@ -55,6 +56,31 @@ func openEmbeddedHarness(t *testing.T) *harness {
 func TestContractRedis(t *testing.T) {
 	t.Parallel()
 	runContract(t, openRedis)
+}
+
+// TestContractCluster runs the contract on a Redis Cluster of three
+// masters, which refuses any script or transaction whose keys (declared or
+// not) span slots: every step must stay within one region's slot.
+func TestContractCluster(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(storetest.ClusterURL(storetest.RunCluster(t, 3)))
+	cfg.Cluster = true
+	runContract(t, func(t *testing.T) *harness {
+		t.Helper()
+		s, err := Open(t.Context(), cfg)
+		if err != nil {
+			t.Fatalf("Open cluster: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		// One cluster for every test (they run one at a time), emptied.
+		err = s.rdb.(*redis.ClusterClient).ForEachMaster(t.Context(), func(ctx context.Context, c *redis.Client) error {
+			return c.FlushAll(ctx).Err()
+		})
+		if err != nil {
+			t.Fatalf("FLUSHALL: %v", err)
+		}
+		return &harness{s: s}
+	})
 }
 
 func TestContractEmbedded(t *testing.T) {

@@ -194,7 +194,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 		if err != nil {
 			return nil, false, fmt.Errorf("begin idempotency key: %w", err)
 		}
-		cur, err := s.scripts.idemBegin.Run(ctx, s.rdb, []string{k}, data, opt.TTL.Milliseconds()).Text()
+		cur, err := s.runDurable(ctx, s.scripts.idemBegin, []string{k}, data, opt.TTL.Milliseconds()).Text()
 		switch {
 		case errors.Is(err, redis.Nil):
 			return s.claimed(scope, key, mine), true, nil
@@ -232,7 +232,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 			return rec, false, nil
 		}
 		// Nothing was booked, and now nothing can be: take the key over.
-		ok, err := s.scripts.cas.Run(ctx, s.rdb, []string{k}, cur, data, opt.TTL.Milliseconds()).Int64()
+		ok, err := s.runDurable(ctx, s.scripts.cas, []string{k}, cur, data, opt.TTL.Milliseconds()).Int64()
 		if err != nil {
 			return nil, false, wrapErr("begin idempotency key", err)
 		}
@@ -275,7 +275,7 @@ func (s *Store) resolveClaim(ctx context.Context, r *idemRecord) ([]string, erro
 		if !validRegion(region) {
 			return nil, fmt.Errorf("corrupt record: region %q", region)
 		}
-		ids, err := s.scripts.resolve.Run(ctx, s.rdb, []string{claimKey(region, r.Token)}, r.TTL.Milliseconds()).Text()
+		ids, err := s.runDurable(ctx, s.scripts.resolve, []string{claimKey(region, r.Token)}, r.TTL.Milliseconds()).Text()
 		switch {
 		case errors.Is(err, redis.Nil):
 			continue
@@ -415,7 +415,7 @@ func (s *Store) endIdempotent(ctx context.Context, op string, c *Claim, next fun
 				return fmt.Errorf("%s: %w", op, err)
 			}
 		}
-		ok, err := s.scripts.cas.Run(ctx, s.rdb, []string{k}, cur, data, r.TTL.Milliseconds()).Int64()
+		ok, err := s.runDurable(ctx, s.scripts.cas, []string{k}, cur, data, r.TTL.Milliseconds()).Int64()
 		if err != nil {
 			return wrapErr(op, err)
 		}

@@ -214,6 +214,11 @@ type Store struct {
 	stopExpiry func()
 	// profiles caches decoded profiles for LoadCandidates.
 	profiles profileCache
+	// wait is Config.WaitReplicas and WaitTimeout (see runDurable).
+	wait struct {
+		replicas int
+		timeout  time.Duration
+	}
 }
 
 // New returns a Store that uses client, which the caller configured (set
@@ -233,6 +238,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s := New(client)
+	s.wait.replicas, s.wait.timeout = cfg.WaitReplicas, cfg.WaitTimeout
 	if err := s.Ping(ctx); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("open store: %w", err)
@@ -254,8 +260,13 @@ func (s *Store) Close() error {
 	return err
 }
 
-// Ping checks that Redis answers; it is the readiness probe.
+// Ping checks that Redis answers; it is the readiness probe. On Redis
+// Cluster it checks the cluster instead: every slot has a master, and every
+// master answers that the cluster is ok (see pingCluster).
 func (s *Store) Ping(ctx context.Context) error {
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		return s.pingCluster(ctx, cc)
+	}
 	return wrapErr("ping redis", s.rdb.Ping(ctx).Err())
 }
 

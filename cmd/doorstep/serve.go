@@ -36,6 +36,15 @@ type ServeConfig struct {
 	// production, where a store that forgets every booking on restart must
 	// be chosen on purpose.
 	RedisURL string
+	// RedisClusterURL selects a Redis Cluster instead: a seed node's
+	// redis:// URL with further seeds as addr=host:port parameters
+	// (docs/scaling.md). Setting both it and RedisURL is an error.
+	RedisClusterURL string
+	// RedisWaitReplicas and RedisWaitTimeout are store.Config's
+	// WaitReplicas and WaitTimeout: confirm a booking only once that many
+	// replicas hold it.
+	RedisWaitReplicas int
+	RedisWaitTimeout  time.Duration
 	// APIKeys is "key:role,..."; "" turns auth off (loopback only).
 	APIKeys string
 	// Grace bounds how long shutdown takes, DrainDelay included: in-flight
@@ -146,11 +155,14 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	if cfg.RedisURL == "" && len(keys) > 0 {
+	if err := cfg.checkCluster(); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if cfg.RedisURL == "" && cfg.RedisClusterURL == "" && len(keys) > 0 {
 		return &exitError{code: 2, err: errImplicitEmbedded}
 	}
-	embedded := cfg.RedisURL == "" || cfg.RedisURL == EmbeddedStore
-	m.Log.Info("doorstep starting", "store", storeName(cfg.RedisURL), "addr", cfg.Addr, "auth", len(keys) > 0)
+	embedded := cfg.RedisClusterURL == "" && (cfg.RedisURL == "" || cfg.RedisURL == EmbeddedStore)
+	m.Log.Info("doorstep starting", "store", cfg.storeName(), "addr", cfg.Addr, "auth", len(keys) > 0)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -169,7 +181,7 @@ func (m *Main) Open(ctx context.Context) error {
 			m.Log.Warn("running on the embedded in-process Redis: data is NOT persisted and is lost when the process stops (give a Redis with -redis or REDIS_URL)")
 		}
 	} else {
-		m.st, err = store.Open(ctx, store.Config{URL: cfg.RedisURL})
+		m.st, err = store.Open(ctx, cfg.storeConfig())
 	}
 	if err != nil {
 		ln.Close()
@@ -270,7 +282,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// when required, persists every write (each refusal was logged above).
 	ready := guard.Err() == nil && (durable || !cfg.RequireDurable)
 	m.Log.Info("doorstep serving", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String(),
-		"store", storeName(cfg.RedisURL), "auth", len(keys) > 0, "ready", ready)
+		"store", cfg.storeName(), "auth", len(keys) > 0, "ready", ready)
 	return nil
 }
 
@@ -341,6 +353,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var cfg ServeConfig
 	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "listen `address`")
 	fs.StringVar(&cfg.RedisURL, "redis", "", "Redis `URL`, or \"embedded\" for the in-process store that keeps nothing across a restart (env REDIS_URL; the flag wins). Unset: embedded, allowed only without API keys")
+	// Redis Cluster (docs/scaling.md).
+	fs.StringVar(&cfg.RedisClusterURL, "redis-cluster", "", "Redis Cluster `URL`: redis://HOST1:PORT1?addr=HOST2:PORT2&addr=HOST3:PORT3 (env REDIS_CLUSTER_URL; the flag wins); not with -redis/REDIS_URL")
+	fs.IntVar(&cfg.RedisWaitReplicas, "redis-wait-replicas", 0, "confirm a booking only once `N` replicas of its Redis master hold it (WAIT); 0: on the master's word")
+	fs.DurationVar(&cfg.RedisWaitTimeout, "redis-wait-timeout", store.DefaultWaitTimeout, "how long a confirmation waits for -redis-wait-replicas; beyond, 503 (the client retries with its Idempotency-Key)")
 	fs.DurationVar(&cfg.Grace, "grace", 15*time.Second, "how long shutdown may take, drain delay included")
 	fs.DurationVar(&cfg.DrainDelay, "drain-delay", 0, "on shutdown, how long to go on serving with /readyz failing before closing the listener (a load balancer's probe period times its failure threshold)")
 	fs.BoolVar(&cfg.RequireDurable, "require-durable", false, "fail readiness unless Redis has appendonly yes and appendfsync always")
@@ -363,6 +379,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// A flag wins over its environment variable, which wins over the
 	// default.
 	envUnlessFlag(fs, "redis", "REDIS_URL", &cfg.RedisURL)
+	envUnlessFlag(fs, "redis-cluster", "REDIS_CLUSTER_URL", &cfg.RedisClusterURL)
 	cfg.APIKeys = os.Getenv("DOORSTEP_API_KEYS")
 	envUnlessFlag(fs, "store-epoch", "DOORSTEP_STORE_EPOCH", &cfg.StoreEpoch)
 	envUnlessFlag(fs, "travel-table", "DOORSTEP_TRAVEL_TABLE", &cfg.TravelTable)

@@ -165,6 +165,9 @@ func TestServeUsageErrors(t *testing.T) {
 		{"urgent profile flag wins", []string{"DOORSTEP_URGENT_PROFILE=/nonexistent.json"}, []string{"-urgent-profile", badProfile}, "rates.plumbing: 2 hourly rates"},
 		{"unknown flag", nil, []string{"-no-such-flag"}, "flag provided but not defined"},
 		{"a bad weights flag over good DOORSTEP_WEIGHTS", []string{`DOORSTEP_WEIGHTS={"fairness":40}`}, []string{"-weights", `{"speed":3}`}, `unknown field "speed"`},
+		{"a Redis and a cluster", []string{"REDIS_URL=redis://127.0.0.1:1"}, []string{"-redis-cluster", "redis://127.0.0.1:2"}, "both a Redis server"},
+		{"a cluster and a Redis", []string{"REDIS_CLUSTER_URL=redis://127.0.0.1:2"}, []string{"-redis", "redis://127.0.0.1:1"}, "both a Redis server"},
+		{"WAIT on the embedded store", nil, []string{"-redis-wait-replicas", "1"}, "needs a Redis with replicas"},
 		{"keys on a store nobody chose", []string{"DOORSTEP_API_KEYS=" + testAdminKey + ":admin"}, nil, "refusing to run on the embedded store"},
 	}
 	for _, tt := range tests {
