@@ -188,3 +188,15 @@ func occurrenceRequest(req *doorstep.Request, ws []doorstep.Window, k int) *door
 	r.Window = &w
 	return &r
 }
+
+// SeriesWindows returns the windows of the occurrences of a series that
+// repeats first by rec, in order: what BookSeries books (the ones within
+// the horizon) and RollForward places later. A bad rule is an EINVALID
+// *doorstep.Error naming its field.
+func SeriesWindows(rec Recurrence, first doorstep.Window) ([]doorstep.Window, error) {
+	rule, err := parseRecurrence(rec)
+	if err != nil {
+		return nil, err
+	}
+	return rule.windows(first)
+}
