@@ -271,7 +271,7 @@ func TestRollForwardOrphan(t *testing.T) {
 	e, _ := rollEnv(t)
 	id := store.NewSeriesID("831f1dfffffffff")
 	sr := &store.Series{ID: id, Owner: tenant, BookingIDs: []string{store.SeriesBookingID(id, 0)},
-		Rule: &store.SeriesRule{RRule: "FREQ=WEEKLY;COUNT=3", TimeZone: "UTC", Request: normal(base, mins(60), utc(t, "2027-03-23T08:00:00Z"), utc(t, "2027-03-23T09:00:00Z")), DurationSeconds: 3600},
+		Rule:  &store.SeriesRule{RRule: "FREQ=WEEKLY;COUNT=3", TimeZone: "UTC", Request: normal(base, mins(60), utc(t, "2027-03-23T08:00:00Z"), utc(t, "2027-03-23T09:00:00Z")), DurationSeconds: 3600},
 		Total: 3, Next: 1}
 	if err := e.st.PutSeries(t.Context(), sr); err != nil {
 		t.Fatal(err)
