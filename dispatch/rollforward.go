@@ -149,7 +149,10 @@ func (s *Service) RollSeries(ctx context.Context, id string) (placed, missed int
 		sr.Missed = append(sr.Missed, storeMisses(misses)...)
 		err := s.st.UpdateSeries(ctx, sr)
 		if errors.Is(err, store.ErrConflict) {
-			if sr, err = s.st.GetSeries(ctx, id); err != nil {
+			sr, err = s.st.GetSeries(ctx, id)
+			if doorstep.ErrorCode(err) == doorstep.ENOTFOUND {
+				sr = &store.Series{ID: id, Cancelled: true} // erased meanwhile: as cancelled
+			} else if err != nil {
 				return 0, 0, err
 			}
 			continue
