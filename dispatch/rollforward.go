@@ -243,15 +243,7 @@ func (s *Service) placeOccurrences(ctx context.Context, sr *store.Series, tmpl *
 			}
 			return nil, misses, nil
 		}
-		var made []*doorstep.Booking
-		for i, o := range plan.Options {
-			if o == nil {
-				continue
-			}
-			b := matcher.BookingFor(occ[i], o, store.SeriesBookingID(sr.ID, todo[i]), sr.Owner, now)
-			b.SeriesID = sr.ID
-			made = append(made, b)
-		}
+		made := seriesBookings(sr.ID, occ, todo, plan, sr.Owner, now)
 		err = s.st.Apply(ctx, store.Change{Region: region, Expect: plan.Expect, Create: made})
 		if errors.Is(err, store.ErrConflict) {
 			s.cfg.Observer.Conflict()

@@ -148,14 +148,7 @@ func (s *Service) bookSeries(ctx context.Context, req *doorstep.Request, rule *s
 	if n < len(ws) {
 		out.NextAt = ws[n].Start
 	}
-	for k, o := range plan.Options {
-		if o == nil {
-			continue
-		}
-		b := matcher.BookingFor(occ[k], o, store.SeriesBookingID(seriesID, k), owner, now)
-		b.SeriesID = seriesID
-		out.Bookings = append(out.Bookings, b)
-	}
+	out.Bookings = seriesBookings(seriesID, occ, nil, plan, owner, now)
 	for _, miss := range plan.Missed {
 		out.Missed = append(out.Missed, Miss{Occurrence: miss.Occurrence, Window: *occ[miss.Occurrence].Window, Reason: miss.Reason, At: now})
 	}
@@ -178,6 +171,26 @@ func (s *Service) bookSeries(ctx context.Context, req *doorstep.Request, rule *s
 		return nil, fmt.Errorf("book series: %w", err)
 	}
 	return out, nil
+}
+
+// seriesBookings are the bookings of plan for the occurrences occ of
+// series id: occ[i] is occurrence at[i] of the series (i itself when at is
+// nil).
+func seriesBookings(id string, occ []*doorstep.Request, at []int, plan matcher.SeriesPlan, owner string, now time.Time) []*doorstep.Booking {
+	var out []*doorstep.Booking
+	for i, o := range plan.Options {
+		if o == nil {
+			continue
+		}
+		k := i
+		if at != nil {
+			k = at[i]
+		}
+		b := matcher.BookingFor(occ[i], o, store.SeriesBookingID(id, k), owner, now)
+		b.SeriesID = id
+		out = append(out, b)
+	}
+	return out
 }
 
 func ids(bs []*doorstep.Booking) []string {
