@@ -83,7 +83,7 @@ func (s *Service) RollSeries(ctx context.Context, id string) (placed, missed int
 	if err != nil {
 		return 0, 0, err
 	}
-	if sr.Rule == nil || sr.Cancelled || sr.Next >= sr.Total {
+	if sr.Rule == nil || sr.Rule.Request == nil || sr.Cancelled || sr.Next >= sr.Total {
 		return 0, 0, s.st.UnscheduleSeries(ctx, id)
 	}
 	if orphan, err := s.orphan(ctx, sr); err != nil || orphan {
@@ -96,7 +96,7 @@ func (s *Service) RollSeries(ctx context.Context, id string) (placed, missed int
 	if err != nil {
 		return 0, 0, s.st.UnscheduleSeries(ctx, id) // cannot happen: it was parsed when booked
 	}
-	tmpl := sr.Rule.Request
+	tmpl := *sr.Rule.Request
 	tmpl.Duration = time.Duration(sr.Rule.DurationSeconds) * time.Second
 	ws, err := rule.windows(*tmpl.Window)
 	if err != nil {
@@ -145,6 +145,8 @@ func (s *Service) RollSeries(ctx context.Context, id string) (placed, missed int
 		sr.NextAt = time.Time{}
 		if end < len(ws) {
 			sr.NextAt = ws[end].Start
+		} else {
+			sr.Rule.Request = nil // nothing left to place: forget the place
 		}
 		sr.Missed = append(sr.Missed, storeMisses(misses)...)
 		err := s.st.UpdateSeries(ctx, sr)

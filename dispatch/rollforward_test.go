@@ -173,6 +173,10 @@ func TestRollForward(t *testing.T) {
 	if err != nil || len(due) != 0 {
 		t.Errorf("due after the last occurrence: %v, %v", due, err)
 	}
+	// Nothing left to place: the record forgets the request's place.
+	if sr, err := e.st.GetSeries(t.Context(), out.SeriesID); err != nil || sr.Rule == nil || sr.Rule.Request != nil {
+		t.Errorf("record after the last occurrence: %+v, %v; want the rule without its request", sr.Rule, err)
+	}
 	e.verifyAll(t)
 }
 
@@ -270,8 +274,9 @@ func TestCancelSeriesStopsRollForward(t *testing.T) {
 func TestRollForwardOrphan(t *testing.T) {
 	e, _ := rollEnv(t)
 	id := store.NewSeriesID("831f1dfffffffff")
+	orphanReq := normal(base, mins(60), utc(t, "2027-03-23T08:00:00Z"), utc(t, "2027-03-23T09:00:00Z"))
 	sr := &store.Series{ID: id, Owner: tenant, BookingIDs: []string{store.SeriesBookingID(id, 0)},
-		Rule:  &store.SeriesRule{RRule: "FREQ=WEEKLY;COUNT=3", TimeZone: "UTC", Request: normal(base, mins(60), utc(t, "2027-03-23T08:00:00Z"), utc(t, "2027-03-23T09:00:00Z")), DurationSeconds: 3600},
+		Rule:  &store.SeriesRule{RRule: "FREQ=WEEKLY;COUNT=3", TimeZone: "UTC", Request: &orphanReq, DurationSeconds: 3600},
 		Total: 3, Next: 1}
 	if err := e.st.PutSeries(t.Context(), sr); err != nil {
 		t.Fatal(err)

@@ -154,8 +154,11 @@ func (s *Service) bookSeries(ctx context.Context, req *doorstep.Request, rule *s
 	}
 	slices.SortFunc(out.Bookings, func(a, b *doorstep.Booking) int { return a.Start.Compare(b.Start) })
 	sr := &store.Series{ID: seriesID, Owner: owner, CustomerID: req.CustomerID, BookingIDs: ids(out.Bookings), CreatedAt: now,
-		Rule:  &store.SeriesRule{RRule: rule.text, TimeZone: rule.zone, Request: *req, DurationSeconds: int64(req.Duration / time.Second)},
+		Rule:  &store.SeriesRule{RRule: rule.text, TimeZone: rule.zone, DurationSeconds: int64(req.Duration / time.Second)},
 		Total: len(ws), Next: n, NextAt: out.NextAt, Missed: storeMisses(out.Missed)}
+	if n < len(ws) {
+		sr.Rule.Request = req // for the roll-forward; a finished series keeps no place
+	}
 	if err := s.st.PutSeries(ctx, sr); err != nil {
 		return nil, err
 	}

@@ -55,8 +55,10 @@ type SeriesRule struct {
 	RRule string `json:"rrule"`
 	// TimeZone is the IANA zone whose wall clock the occurrences keep.
 	TimeZone string `json:"time_zone"`
-	// Request is the request of the first occurrence, window included.
-	Request doorstep.Request `json:"request"`
+	// Request is the request of the first occurrence, window included:
+	// kept only while occurrences are left to place (it holds the exact
+	// place, which a finished series must not keep), nil after.
+	Request *doorstep.Request `json:"request,omitempty"`
 	// DurationSeconds is Request.Duration (which JSON does not carry).
 	DurationSeconds int64 `json:"duration_seconds"`
 }

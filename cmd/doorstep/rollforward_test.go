@@ -37,7 +37,7 @@ func TestMainRollsSeriesForward(t *testing.T) {
 	req := doorstep.Request{Service: "cleaning", Skills: []string{"cleaning"}, Location: home, Urgency: doorstep.Normal,
 		Duration: time.Hour, Window: &first, RequestedAt: time.Now().UTC().Truncate(time.Second)}
 	sr := &store.Series{ID: id, Owner: "", CreatedAt: req.RequestedAt, Total: 2, NextAt: first.Start,
-		Rule: &store.SeriesRule{RRule: "FREQ=DAILY;COUNT=2", TimeZone: "UTC", Request: req, DurationSeconds: 3600}}
+		Rule: &store.SeriesRule{RRule: "FREQ=DAILY;COUNT=2", TimeZone: "UTC", Request: &req, DurationSeconds: 3600}}
 	if err := st.PutSeries(t.Context(), sr); err != nil {
 		t.Fatal(err)
 	}
