@@ -37,8 +37,10 @@ type bookBody struct {
 }
 
 type recurrenceBody struct {
-	IntervalDays int `json:"interval_days"`
-	Count        int `json:"count"`
+	IntervalDays int    `json:"interval_days"`
+	Count        int    `json:"count"`
+	RRule        string `json:"rrule"`
+	TimeZone     string `json:"time_zone"`
 }
 
 // maxIdempotencyKey bounds the Idempotency-Key header.
@@ -73,7 +75,7 @@ func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
 	// a refusal is audited here.
 	book := func(ctx context.Context) (*dispatch.Made, error) {
 		if rc := body.Recurrence; rc != nil {
-			out, err := s.svc.BookSeries(ctx, req, dispatch.Recurrence{IntervalDays: rc.IntervalDays, Count: rc.Count}, scope)
+			out, err := s.svc.BookSeries(ctx, req, dispatch.Recurrence(*rc), scope)
 			if err != nil {
 				s.audit(r, auditCreate, "", err)
 				return nil, err
@@ -163,13 +165,10 @@ func (s *Server) handleCancelSeries(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleGetSeries(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
-	bs, err := s.svc.Series(r.Context(), id, principalFrom(r.Context()).owner())
+	v, err := s.svc.Series(r.Context(), id, principalFrom(r.Context()).owner())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		SeriesID string        `json:"series_id"`
-		Bookings []bookingJSON `json:"bookings"`
-	}{id, bookingsOut(bs)})
+	writeJSON(w, http.StatusOK, seriesViewOut(v))
 }

@@ -225,7 +225,15 @@ type series struct {
 		Occurrence int             `json:"occurrence"`
 		Window     doorstep.Window `json:"window"`
 		Reason     string          `json:"reason"`
+		At         time.Time       `json:"at"`
+		Rolled     bool            `json:"rolled"`
 	} `json:"missed"`
+	Total     int       `json:"total"`
+	Pending   int       `json:"pending"`
+	NextAt    time.Time `json:"next_at"`
+	RRule     string    `json:"rrule"`
+	TimeZone  string    `json:"time_zone"`
+	Cancelled bool      `json:"cancelled"`
 }
 
 type bookingList struct {

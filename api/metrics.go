@@ -32,6 +32,7 @@ type Metrics struct {
 	shed        prometheus.Counter
 	auditErrors prometheus.Counter
 	solve       prometheus.Histogram
+	rolled      *prometheus.CounterVec // series occurrences rolled forward (metrics_series.go)
 }
 
 var _ dispatch.Observer = (*Metrics)(nil)
@@ -83,6 +84,7 @@ func NewMetrics() *Metrics {
 	})
 	m.reg.MustRegister(m.shed, m.solve, m.auditErrors, m.requests, m.match, m.candidates, m.bookings, m.unservable, m.conflicts, m.rescues, m.replanned, m.redisErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registerSeries()
 	return m
 }
 

@@ -159,25 +159,47 @@ func bookingsOut(bs []*doorstep.Booking) []bookingJSON {
 	return out
 }
 
-// seriesJSON is a recurring booking on the wire.
+// seriesJSON is a recurring booking on the wire: the answer to booking it
+// and (with the rule and state fields) to GET /v1/series/{id}.
 type seriesJSON struct {
 	SeriesID string        `json:"series_id"`
 	Bookings []bookingJSON `json:"bookings"`
 	Missed   []missJSON    `json:"missed"`
+	// Total occurrences; Pending not placed yet (beyond the horizon, for
+	// the roll-forward), the first starting at NextAt.
+	Total   int       `json:"total"`
+	Pending int       `json:"pending"`
+	NextAt  time.Time `json:"next_at,omitzero"`
+	// Set by GET only.
+	RRule     string `json:"rrule,omitempty"`
+	TimeZone  string `json:"time_zone,omitempty"`
+	Cancelled bool   `json:"cancelled,omitempty"`
 }
 
 type missJSON struct {
 	Occurrence int             `json:"occurrence"`
 	Window     doorstep.Window `json:"window"`
 	Reason     string          `json:"reason"`
+	At         time.Time       `json:"at"`
+	Rolled     bool            `json:"rolled"`
+}
+
+func missesOut(ms []dispatch.Miss) []missJSON {
+	out := make([]missJSON, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, missJSON(m))
+	}
+	return out
 }
 
 func seriesOut(o *dispatch.SeriesOutcome) seriesJSON {
-	out := seriesJSON{SeriesID: o.SeriesID, Bookings: bookingsOut(o.Bookings), Missed: make([]missJSON, 0, len(o.Missed))}
-	for _, m := range o.Missed {
-		out.Missed = append(out.Missed, missJSON(m))
-	}
-	return out
+	return seriesJSON{SeriesID: o.SeriesID, Bookings: bookingsOut(o.Bookings), Missed: missesOut(o.Missed),
+		Total: o.Total, Pending: o.Pending, NextAt: o.NextAt}
+}
+
+func seriesViewOut(v *dispatch.SeriesView) seriesJSON {
+	return seriesJSON{SeriesID: v.ID, Bookings: bookingsOut(v.Bookings), Missed: missesOut(v.Missed),
+		Total: v.Total, Pending: v.Pending, NextAt: v.NextAt, RRule: v.RRule, TimeZone: v.TimeZone, Cancelled: v.Cancelled}
 }
 
 // optionJSON is one ranked option of a match.

@@ -78,6 +78,9 @@ type Config struct {
 	MaxAttempts int
 	// Observer receives measurements; nil records nothing.
 	Observer Observer
+	// Horizon is how far ahead an appointment may be booked and a
+	// series' occurrences are placed; 0 means doorstep.DefaultHorizon.
+	Horizon time.Duration
 }
 
 func (c *Config) validate() error {

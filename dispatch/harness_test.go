@@ -71,6 +71,8 @@ type observer struct {
 	replanned                              map[string][2]int // moved, at risk by cause
 	// rescueMoves counts the bookings rescues moved.
 	rescueMoves atomic.Int64
+	// rolledPlaced and rolledMissed count the roll-forward's occurrences.
+	rolledPlaced, rolledMissed atomic.Int64
 }
 
 func (o *observer) Matched(class doorstep.Urgency, _ int, _ time.Duration) {
@@ -97,6 +99,10 @@ func (o *observer) Rescued(_ doorstep.Urgency, moves int) {
 	o.rescueMoves.Add(int64(moves))
 }
 func (o *observer) Solved(time.Duration) {}
+func (o *observer) Rolled(placed, missed int) {
+	o.rolledPlaced.Add(int64(placed))
+	o.rolledMissed.Add(int64(missed))
+}
 
 // env is one dispatch.Service on its own redis-server, with a settable clock.
 type env struct {

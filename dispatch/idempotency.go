@@ -151,11 +151,11 @@ func (s *Service) recover(ctx context.Context, first, owner string) (*Made, erro
 	if b.SeriesID == "" {
 		return &Made{Booked: &Booked{Booking: b}}, nil
 	}
-	bs, err := s.Series(ctx, b.SeriesID, owner)
+	v, err := s.Series(ctx, b.SeriesID, owner)
 	if err != nil {
 		return nil, err
 	}
-	return &Made{Series: &SeriesOutcome{SeriesID: b.SeriesID, Bookings: bs}}, nil
+	return &Made{Series: &SeriesOutcome{SeriesID: b.SeriesID, Bookings: v.Bookings, Missed: v.Missed, Total: v.Total, Pending: v.Pending, NextAt: v.NextAt}}, nil
 }
 
 // finish encodes made and records it as the answer of claim c.

@@ -122,6 +122,14 @@ func (m *memStore) PutSeries(context.Context, *store.Series) error { return erro
 func (m *memStore) GetSeries(context.Context, string) (*store.Series, error) {
 	return nil, errors.ErrUnsupported
 }
+func (m *memStore) UpdateSeries(context.Context, *store.Series) error { return errors.ErrUnsupported }
+func (m *memStore) ScheduleSeries(context.Context, string, time.Time) error {
+	return errors.ErrUnsupported
+}
+func (m *memStore) UnscheduleSeries(context.Context, string) error { return errors.ErrUnsupported }
+func (m *memStore) DueSeries(context.Context, time.Time, int) ([]string, error) {
+	return nil, errors.ErrUnsupported
+}
 func (m *memStore) LastWorker(context.Context, string, string) (string, error)  { return "", nil }
 func (m *memStore) SetLastWorker(context.Context, string, string, string) error { return nil }
 

@@ -24,6 +24,13 @@ type Store interface {
 	CancelBooking(ctx context.Context, id string, now time.Time) (*doorstep.Booking, error)
 	PutSeries(ctx context.Context, sr *store.Series) error
 	GetSeries(ctx context.Context, id string) (*store.Series, error)
+	// UpdateSeries rewrites a series read by GetSeries unless it changed
+	// since (ErrConflict); ScheduleSeries, UnscheduleSeries and DueSeries
+	// keep the roll-forward's queue of series (RollForward).
+	UpdateSeries(ctx context.Context, sr *store.Series) error
+	ScheduleSeries(ctx context.Context, id string, due time.Time) error
+	UnscheduleSeries(ctx context.Context, id string) error
+	DueSeries(ctx context.Context, now time.Time, limit int) ([]string, error)
 
 	LastWorker(ctx context.Context, tenant, customerID string) (string, error)
 	SetLastWorker(ctx context.Context, tenant, customerID, workerID string) error

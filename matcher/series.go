@@ -34,17 +34,26 @@ type SeriesPlan struct {
 // are missed with the reason. ok is false when no candidate can take any
 // occurrence (the caller explains the first one).
 func (m *Matcher) PlanSeries(occ []*doorstep.Request, cands []Candidate, now time.Time, hist History) (plan SeriesPlan, ok bool) {
+	return m.PlanSeriesKeeping(occ, cands, now, hist, "")
+}
+
+// PlanSeriesKeeping is PlanSeries for a series already served by worker
+// keep (the roll-forward of its later occurrences): keep stays the
+// continuity worker when it can take as many of occ as any candidate,
+// whatever the cost; "" prefers nobody.
+func (m *Matcher) PlanSeriesKeeping(occ []*doorstep.Request, cands []Candidate, now time.Time, hist History, keep string) (plan SeriesPlan, ok bool) {
 	jobs := make([]schedule.Job, len(occ))
 	for k, r := range occ {
 		jobs[k] = schedule.JobFor(r, now)
 	}
 	// The continuity worker: the one who can take the most occurrences,
-	// then at the least total cost.
+	// then keep, then at the least total cost.
 	bestW, bestN, bestCost := -1, 0, 0.0
 	var bestPlan []*Option
 	for i := range cands {
 		opts, n, cost := m.planOn(occ, jobs, cands[i], hist)
-		if n > bestN || (n == bestN && n > 0 && cost < bestCost) {
+		kept, bestKept := keep != "" && cands[i].Worker.ID == keep, bestW >= 0 && cands[bestW].Worker.ID == keep
+		if n > bestN || (n == bestN && n > 0 && (kept && !bestKept || kept == bestKept && cost < bestCost)) {
 			bestW, bestN, bestCost, bestPlan = i, n, cost, opts
 		}
 	}

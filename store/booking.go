@@ -128,7 +128,7 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 	case "noworker":
 		return fmt.Errorf("apply change: %w", notFound("worker %s not found", arg(1)))
 	case "exists":
-		return fmt.Errorf("apply change: booking %s already exists", arg(1))
+		return fmt.Errorf("apply change: booking %s: %w", arg(1), ErrExists)
 	case "unpinned":
 		return fmt.Errorf("apply change: worker %s, whose booking is updated, is not pinned in Expect", arg(1))
 	case "burned":

@@ -90,6 +90,10 @@ type ServeConfig struct {
 	// EpochEvery is how often the marker is checked; 0 means
 	// store.DefaultEpochInterval.
 	EpochEvery time.Duration
+	// SeriesRollEvery is how often the roll-forward places the occurrences
+	// of recurring series the horizon has reached (rollLoop); 0 means
+	// DefaultSeriesRollEvery, negative means never.
+	SeriesRollEvery time.Duration
 }
 
 // EmbeddedStore, as ServeConfig.RedisURL (-redis embedded), chooses the
@@ -140,6 +144,7 @@ type Main struct {
 	// epochDone is closed when the epoch monitor has stopped, learnDone
 	// when the urgent profile's learning has.
 	epochDone, learnDone chan struct{}
+	rollDone             chan struct{} // closed when the series roll-forward has stopped
 }
 
 // Addr is the address the server listens on, once open.
@@ -272,6 +277,8 @@ func (m *Main) Open(ctx context.Context) error {
 			m.learnLoop(bgctx, svc, cfg.UrgentLearnDays, cfg.UrgentLearnEvery)
 		}
 	}()
+	m.rollDone = make(chan struct{})
+	go m.rollLoop(bgctx, svc, cfg.SeriesRollEvery)
 	if cfg.PprofAddr != "" {
 		if err := m.servePprof(cfg.PprofAddr); err != nil {
 			m.Close()
@@ -324,6 +331,7 @@ func (m *Main) Close() error {
 	<-m.bg
 	<-m.epochDone
 	<-m.learnDone
+	<-m.rollDone
 	if m.pprof != nil {
 		m.pprof.Close()
 	}
@@ -369,6 +377,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Weights, "weights", "", "matching cost weights as JSON over the defaults, e.g. '{\"fairness\":40}' (env DOORSTEP_WEIGHTS; the flag wins)")
 	fs.IntVar(&cfg.UrgentLearnDays, "urgent-learn-days", 14, "without -urgent-profile, learn the urgent profile from the urgent requests of the last `N` days (up to 28), refreshed every 10 minutes; -1: no learning")
 	fs.StringVar(&cfg.UrgentProfile, "urgent-profile", "", "urgent demand profile `file` (JSON: zone, lead_minutes, rates per skill by hour of day per worker on duty, optional regions) that prices the urgent capacity a normal booking takes; none: no protection (env DOORSTEP_URGENT_PROFILE; the flag wins)")
+	fs.DurationVar(&cfg.SeriesRollEvery, "series-roll-every", DefaultSeriesRollEvery, "how often to book the occurrences of recurring series that the horizon has reached (negative: never; every server may run it)")
 	fs.StringVar(&cfg.TravelTable, "travel-table", "", "travel-time table `file`: CSV from_cell,to_cell,minutes[,hour] of H3 resolution-7 cells, the default linear model where it is silent (env DOORSTEP_TRAVEL_TABLE; the flag wins)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
