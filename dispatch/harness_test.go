@@ -80,9 +80,9 @@ func (o *observer) Matched(class doorstep.Urgency, _ int, _ time.Duration) {
 		}
 	}
 }
-func (o *observer) Booked(doorstep.Urgency)     { o.booked.Add(1) }
-func (o *observer) Unservable(doorstep.Urgency) { o.unservable.Add(1) }
-func (o *observer) Conflict()                   { o.conflicts.Add(1) }
+func (o *observer) Booked(doorstep.Urgency, string)     { o.booked.Add(1) }
+func (o *observer) Unservable(doorstep.Urgency, string) { o.unservable.Add(1) }
+func (o *observer) Conflict()                           { o.conflicts.Add(1) }
 func (o *observer) Replanned(cause string, moved, atRisk int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

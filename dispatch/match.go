@@ -62,9 +62,13 @@ func (p *pool) add(c store.Candidate) bool {
 const dayReach = 25 * time.Hour
 
 // horizon is the span of bookings read with each candidate: from a working
-// day before now to a working day past the latest start.
+// day before the earliest start (now, or an appointment's window start days
+// ahead: the days in between matter to no slot of the job) to a working
+// day past the latest start. matcher.PlanRescue moves bookings only inside
+// the job's range of starts, or by now + 24 hours, so that every worker
+// it touches is read a working day around each move.
 func horizon(now time.Time, job schedule.Job) (from, to time.Time) {
-	return now.Add(-dayReach), job.LatestStart.Add(dayReach)
+	return job.EarliestStart.Add(-dayReach), job.LatestStart.Add(dayReach)
 }
 
 // candidates reads the workers around req, ring by ring, until enough of
@@ -167,14 +171,14 @@ func (s *Service) match(req *doorstep.Request, p pool, now time.Time, hist match
 // qualified workers exist but are late or busy, the earliest any of them
 // could arrive, as fields of the error and in its message.
 func (s *Service) unservable(req *doorstep.Request, p pool, now time.Time, hist matcher.History) error {
-	s.cfg.Observer.Unservable(req.Urgency)
+	s.cfg.Observer.Unservable(req.Urgency, req.Rule())
 	ex := s.m.Explain(req, p.cands, now, hist)
 	var why []string
 	for _, r := range sortedKeys(ex.Rejected) {
 		why = append(why, fmt.Sprintf("%s: %d", r, ex.Rejected[r]))
 	}
-	msg := fmt.Sprintf("no worker can serve this %s request within its service level (deadline %s)",
-		req.Urgency, ex.Deadline.Format(time.RFC3339))
+	msg := fmt.Sprintf("no worker can serve this %s request within its service level (%s, deadline %s)",
+		req.Urgency, req.Rule(), ex.Deadline.Format(time.RFC3339))
 	if len(p.cands) == 0 {
 		msg += "; no worker within reach"
 	} else {
@@ -183,8 +187,11 @@ func (s *Service) unservable(req *doorstep.Request, p pool, now time.Time, hist 
 	if !ex.EarliestArrival.IsZero() {
 		msg += fmt.Sprintf("; the earliest a qualified worker (%s) could arrive is %s", ex.EarliestWorker, ex.EarliestArrival.Format(time.RFC3339))
 	}
+	if req.Rule() == doorstep.RuleAppointment {
+		msg += "; if this window was offered as a slot, the workers' days have changed since: ask for slots again"
+	}
 	e := doorstep.Errorf(doorstep.EUNSERVABLE, "", "%s", msg)
-	e.Rejected, e.Reason, e.EarliestArrival = ex.Rejected, ex.Reason, ex.EarliestArrival
+	e.Rejected, e.Reason, e.EarliestArrival, e.Rule = ex.Rejected, ex.Reason, ex.EarliestArrival, req.Rule()
 	return e
 }
 

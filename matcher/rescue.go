@@ -80,9 +80,12 @@ type Move struct {
 // candidate can serve as things stand, by moving normal bookings that have
 // not started — to other candidates of the same region, or to other slots
 // of their own worker — without breaking their promises (MovedJob: the
-// start moves only inside the window, within 24 hours of the request, and
-// a booking without a window keeps its start exactly; excluded workers stay
-// excluded). It returns nil when no plan exists within its bounds.
+// start moves only inside the window, and a booking without a window
+// keeps its start exactly; excluded workers stay excluded). A booking
+// moves only to a start inside req's own range of starts or by now + 24
+// hours (the span a caller reads the pool for: a working day around
+// req's starts, see dispatch). It returns nil when no plan exists within
+// its bounds.
 //
 // Shapes tried, in this order, each only when the ones before found
 // nothing: one move (a booking off a freed worker, to another worker or to
@@ -345,7 +348,7 @@ func (p *planner) placeAll(st state, from int, bs []*doorstep.Booking) *state {
 // place moves booking b (already off its worker's timeline in st) to its
 // cheapest target.
 func (p *planner) place(st state, from int, b *doorstep.Booking) (state, bool) {
-	mreq, mjob := MovedJob(b, p.now)
+	mreq, mjob := p.movedJob(b)
 	hist := History{LastWorker: b.WorkerID}
 	var best Option
 	bi := -1
@@ -471,7 +474,7 @@ func (p *planner) nearestFirst(list []near, k int) []int {
 // nearest others that may take the booking.
 func (p *planner) chain(fr freeing) *state {
 	b := fr.removed[0]
-	mreq, mjob := MovedJob(b, p.now)
+	mreq, mjob := p.movedJob(b)
 	hist := History{LastWorker: b.WorkerID}
 	ws := []int{fr.f}
 	for _, i := range p.targetsOf(fr.st, fr.f, b) {
@@ -513,10 +516,21 @@ func (p *planner) result(st *state) *RescuePlan {
 	return &RescuePlan{Option: st.opt, Moves: st.moves, Region: p.cands[st.f].Region, Expect: expect, Added: st.added}
 }
 
+// movedJob is MovedJob bounded to the starts the pool is read around (see
+// PlanRescue): the rescued job's own range of starts, extended to now +
+// 24 hours, so an appointment days ahead moves only on the days read for
+// the request, and a booking within its 24 hours as before.
+func (p *planner) movedJob(b *doorstep.Booking) (*doorstep.Request, schedule.Job) {
+	mreq, job := MovedJob(b, p.now)
+	job.EarliestStart = latest(job.EarliestStart, p.job.EarliestStart)
+	job.LatestStart = earliest(job.LatestStart, latest(p.job.LatestStart, p.now.Add(doorstep.NormalStart)))
+	return mreq, job
+}
+
 // MovedJob is the request and job of an existing normal booking being
-// moved: its start stays inside its window and within 24 hours of its
-// request, and a booking without a window keeps its start exactly (its
-// customer was told that time). The request keeps the booking's preferred
+// moved: an appointment's start stays inside its window, and a booking
+// without a window keeps its start exactly (its customer was told that
+// time). The request keeps the booking's preferred
 // and excluded workers.
 func MovedJob(b *doorstep.Booking, now time.Time) (*doorstep.Request, schedule.Job) {
 	r := b.Request()

@@ -74,7 +74,7 @@ func (s *Scenario) drawWindow(r *rand.Rand, req *doorstep.Request) {
 	if ch := w.ClockHours; ch != nil {
 		start = intoClockHours(start, ch[0], ch[1])
 	}
-	end := earliest(start.Add(length), req.Deadline())
+	end := earliest(start.Add(length), req.RequestedAt.Add(doorstep.NormalStart))
 	if end.Sub(start) < 15*time.Minute {
 		return
 	}
@@ -260,8 +260,13 @@ func (s *Scenario) copyOf(r *rand.Rand, a *arrival, c int, lo, hi time.Time) arr
 	req.RequestedAt = at
 	req.Location = inDisc(r, req.Location, copyJitterKm)
 	if w := req.Window; w != nil {
-		// The window moves with the request, still inside its 24 hours.
-		req.Window = &doorstep.Window{Start: w.Start.Add(shift), End: earliest(w.End.Add(shift), req.Deadline())}
+		// The window moves with the request; one inside the request's 24
+		// hours stays inside them.
+		end := w.End.Add(shift)
+		if within := a.req.RequestedAt.Add(doorstep.NormalStart); !w.End.After(within) {
+			end = earliest(end, req.RequestedAt.Add(doorstep.NormalStart))
+		}
+		req.Window = &doorstep.Window{Start: w.Start.Add(shift), End: end}
 		if !req.Window.End.After(req.Window.Start) {
 			req.Window = nil
 		}
