@@ -62,13 +62,13 @@ func (p *pool) add(c store.Candidate) bool {
 const dayReach = 25 * time.Hour
 
 // horizon is the span of bookings read with each candidate: from a working
-// day before the earliest start (now, or an appointment's window start days
-// ahead: the days in between matter to no slot of the job) to a working
-// day past the latest start. matcher.PlanRescue moves bookings only inside
-// the job's range of starts, or by now + 24 hours, so that every worker
-// it touches is read a working day around each move.
+// day before now, or before an appointment's earliest start when that lies
+// more than 24 hours ahead (the days in between matter to no slot of the
+// job, nor to a booking matcher.PlanRescue moves: matcher.RescueSpan), to
+// a working day past the latest start.
 func horizon(now time.Time, job schedule.Job) (from, to time.Time) {
-	return job.EarliestStart.Add(-dayReach), job.LatestStart.Add(dayReach)
+	lo, _ := matcher.RescueSpan(job, now)
+	return lo.Add(-dayReach), job.LatestStart.Add(dayReach)
 }
 
 // candidates reads the workers around req, ring by ring, until enough of

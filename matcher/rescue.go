@@ -81,11 +81,9 @@ type Move struct {
 // not started — to other candidates of the same region, or to other slots
 // of their own worker — without breaking their promises (MovedJob: the
 // start moves only inside the window, and a booking without a window
-// keeps its start exactly; excluded workers stay excluded). A booking
-// moves only to a start inside req's own range of starts or by now + 24
-// hours (the span a caller reads the pool for: a working day around
-// req's starts, see dispatch). It returns nil when no plan exists within
-// its bounds.
+// keeps its start exactly; excluded workers stay excluded), and only to a
+// start inside RescueSpan. It returns nil when no plan exists within its
+// bounds.
 //
 // Shapes tried, in this order, each only when the ones before found
 // nothing: one move (a booking off a freed worker, to another worker or to
@@ -516,15 +514,26 @@ func (p *planner) result(st *state) *RescuePlan {
 	return &RescuePlan{Option: st.opt, Moves: st.moves, Region: p.cands[st.f].Region, Expect: expect, Added: st.added}
 }
 
-// movedJob is MovedJob bounded to the starts the pool is read around (see
-// PlanRescue): the rescued job's own range of starts, extended to now +
-// 24 hours, so an appointment days ahead moves only on the days read for
-// the request, and a booking within its 24 hours as before.
+// movedJob is MovedJob bounded to RescueSpan.
 func (p *planner) movedJob(b *doorstep.Booking) (*doorstep.Request, schedule.Job) {
 	mreq, job := MovedJob(b, p.now)
-	job.EarliestStart = latest(job.EarliestStart, p.job.EarliestStart)
-	job.LatestStart = earliest(job.LatestStart, latest(p.job.LatestStart, p.now.Add(doorstep.NormalStart)))
+	lo, hi := RescueSpan(p.job, p.now)
+	job.EarliestStart, job.LatestStart = latest(job.EarliestStart, lo), earliest(job.LatestStart, hi)
 	return mreq, job
+}
+
+// RescueSpan is the range of starts PlanRescue may move a booking to when
+// it makes room for job at clock reading now: from now to now + 24 hours
+// or the job's latest start, whichever is later; for an appointment whose
+// starts begin more than 24 hours ahead, from its earliest start. A caller
+// reads the pool's bookings from a working day before lo (dispatch), so
+// that an appointment days ahead needs no bookings of the days between.
+func RescueSpan(job schedule.Job, now time.Time) (lo, hi time.Time) {
+	lo, ahead := now, now.Add(doorstep.NormalStart)
+	if job.EarliestStart.After(ahead) {
+		lo = job.EarliestStart
+	}
+	return lo, latest(job.LatestStart, ahead)
 }
 
 // MovedJob is the request and job of an existing normal booking being
