@@ -136,11 +136,7 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 		return nil, err
 	}
 	now := s.cfg.Now()
-	p, err := s.candidates(ctx, &req, now)
-	if err != nil {
-		return nil, err
-	}
-	hist, err := s.history(ctx, owner, req.CustomerID)
+	p, hist, err := s.poolFor(ctx, &req, owner, now)
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +153,20 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 		return nil, s.unservable(&req, p, now, hist)
 	}
 	return &Quote{Request: &req, Result: res}, nil
+}
+
+// poolFor reads what a decision on req for owner needs: the candidates
+// around it and the customer's history.
+func (s *Service) poolFor(ctx context.Context, req *doorstep.Request, owner string, now time.Time) (pool, matcher.History, error) {
+	p, err := s.candidates(ctx, req, now)
+	if err != nil {
+		return pool{}, matcher.History{}, err
+	}
+	hist, err := s.history(ctx, owner, req.CustomerID)
+	if err != nil {
+		return pool{}, matcher.History{}, err
+	}
+	return p, hist, nil
 }
 
 func (s *Service) match(req *doorstep.Request, p pool, now time.Time, hist matcher.History) matcher.Result {

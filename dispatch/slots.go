@@ -114,11 +114,7 @@ func (s *Service) Slots(ctx context.Context, q SlotQuery, owner string) ([]Offer
 	if err := s.Prepare(&req); err != nil {
 		return nil, err
 	}
-	p, err := s.candidates(ctx, &req, now)
-	if err != nil {
-		return nil, err
-	}
-	hist, err := s.history(ctx, owner, req.CustomerID)
+	p, hist, err := s.poolFor(ctx, &req, owner, now)
 	if err != nil {
 		return nil, err
 	}
