@@ -21,8 +21,9 @@ type Urgency string
 const (
 	// Urgent: a qualified worker arrives within UrgentArrival of the request.
 	Urgent Urgency = "urgent"
-	// Normal: the service starts within NormalStart of the request, inside
-	// the customer's window when one is given.
+	// Normal: the service starts within NormalStart of the request or,
+	// when the customer gives a window (an appointment, up to the horizon
+	// ahead), inside that window.
 	Normal Urgency = "normal"
 )
 
@@ -166,11 +167,41 @@ type Request struct {
 	CustomerID string `json:"customer_id,omitempty"`
 }
 
-// Deadline is the latest instant the class allows: arrival for urgent
-// requests, start for normal ones.
+// The promise rules a request is served under (Request.Rule).
+const (
+	// RuleUrgent: an urgent request; a worker arrives within UrgentArrival
+	// of the request.
+	RuleUrgent = "urgent_1h"
+	// RuleNormal: a normal request without a window; the service starts
+	// within NormalStart of the request.
+	RuleNormal = "normal_24h"
+	// RuleAppointment: a normal request with a window (an appointment,
+	// booked up to the horizon ahead); the service starts inside the
+	// window.
+	RuleAppointment = "appointment_window"
+)
+
+// Rule names the promise r is served under: RuleUrgent, RuleAppointment
+// for a normal request with a window, else RuleNormal.
+func (r *Request) Rule() string {
+	switch {
+	case r.Urgency == Urgent:
+		return RuleUrgent
+	case r.Window != nil:
+		return RuleAppointment
+	}
+	return RuleNormal
+}
+
+// Deadline is the latest instant r's promise (Rule) allows: the arrival
+// for an urgent request, the start for a normal one: the window's end for
+// an appointment, else NormalStart after the request.
 func (r *Request) Deadline() time.Time {
-	if r.Urgency == Urgent {
+	switch r.Rule() {
+	case RuleUrgent:
 		return r.RequestedAt.Add(UrgentArrival)
+	case RuleAppointment:
+		return r.Window.End
 	}
 	return r.RequestedAt.Add(NormalStart)
 }
@@ -258,6 +289,12 @@ func (b *Booking) Request() *Request {
 		Urgency: b.Urgency, Duration: b.End.Sub(b.Start), Window: b.Window, RequestedAt: b.RequestedAt,
 		CustomerID: b.CustomerID, PreferredWorkers: b.PreferredWorkers, ExcludedWorkers: b.ExcludedWorkers,
 	}
+}
+
+// Rule names the promise b was booked under (Request.Rule).
+func (b *Booking) Rule() string {
+	r := Request{Urgency: b.Urgency, Window: b.Window}
+	return r.Rule()
 }
 
 // Reasons of a BookingChange.

@@ -70,11 +70,42 @@ func TestRequestDeadline(t *testing.T) {
 			}
 		})
 	}
-	// A window does not move the class deadline.
-	r := doorstep.Request{Urgency: doorstep.Normal, RequestedAt: at,
-		Window: &doorstep.Window{Start: at.Add(2 * time.Hour), End: at.Add(3 * time.Hour)}}
-	if got, want := r.Deadline(), at.Add(24*time.Hour); !got.Equal(want) {
-		t.Errorf("Deadline() with a window = %v, want %v", got, want)
+}
+
+// TestRequestRule: the promise a request is held to, and its deadline: a
+// window makes a normal request an appointment whose deadline is the
+// window's end, within 24 hours of the request or days later.
+func TestRequestRule(t *testing.T) {
+	at := time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
+	win := func(from, to time.Duration) *doorstep.Window {
+		return &doorstep.Window{Start: at.Add(from), End: at.Add(to)}
+	}
+	tests := []struct {
+		name     string
+		r        doorstep.Request
+		rule     string
+		deadline time.Time
+	}{
+		{"urgent", doorstep.Request{Urgency: doorstep.Urgent}, doorstep.RuleUrgent, at.Add(time.Hour)},
+		{"normal", doorstep.Request{Urgency: doorstep.Normal}, doorstep.RuleNormal, at.Add(24 * time.Hour)},
+		{"window today", doorstep.Request{Urgency: doorstep.Normal, Window: win(2*time.Hour, 3*time.Hour)}, doorstep.RuleAppointment, at.Add(3 * time.Hour)},
+		{"window next week", doorstep.Request{Urgency: doorstep.Normal, Window: win(7*24*time.Hour, 7*24*time.Hour+2*time.Hour)}, doorstep.RuleAppointment, at.Add(7*24*time.Hour + 2*time.Hour)},
+		{"urgent with a window", doorstep.Request{Urgency: doorstep.Urgent, Window: win(2*time.Hour, 3*time.Hour)}, doorstep.RuleUrgent, at.Add(time.Hour)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.r.RequestedAt = at
+			if got := tt.r.Rule(); got != tt.rule {
+				t.Errorf("Rule() = %q, want %q", got, tt.rule)
+			}
+			if got := tt.r.Deadline(); !got.Equal(tt.deadline) {
+				t.Errorf("Deadline() = %v, want %v", got, tt.deadline)
+			}
+			b := doorstep.Booking{Urgency: tt.r.Urgency, Window: tt.r.Window}
+			if got := b.Rule(); got != tt.rule {
+				t.Errorf("Booking.Rule() = %q, want %q", got, tt.rule)
+			}
+		})
 	}
 }
 

@@ -37,6 +37,9 @@ type Error struct {
 	// EarliestArrival is, for EUNSERVABLE, the earliest a qualified worker
 	// could arrive past the class deadline; zero when none could.
 	EarliestArrival time.Time
+	// Rule is, for EUNSERVABLE, the promise that could not be kept
+	// (doorstep.Request.Rule: urgent_1h, normal_24h, appointment_window).
+	Rule string
 }
 
 // Error implements the error interface.

@@ -145,10 +145,17 @@ func longestFree(breaks []Break, from, to time.Time) time.Duration {
 	return max(best, to.Sub(at))
 }
 
-// Validate reports the first problem with r, at clock reading now, as an
-// *Error naming the field. It expects r resolved against the catalogue (a
-// known service, a duration).
-func (r *Request) Validate(now time.Time) error {
+// Validate is ValidateWithin with the DefaultHorizon.
+func (r *Request) Validate(now time.Time) error { return r.ValidateWithin(now, DefaultHorizon) }
+
+// ValidateWithin reports the first problem with r, at clock reading now,
+// as an *Error naming the field, a window having to end by now + horizon
+// (the booking horizon; 0 means DefaultHorizon). It expects r resolved
+// against the catalogue (a known service, a duration).
+func (r *Request) ValidateWithin(now time.Time, horizon time.Duration) error {
+	if horizon <= 0 {
+		horizon = DefaultHorizon
+	}
 	if r.ID != "" && !ValidID(r.ID) {
 		return Errorf(EINVALID, "id", "id must be 1-64 characters of letters, digits, '.', '_' or '-'")
 	}
@@ -204,11 +211,11 @@ func (r *Request) Validate(now time.Time) error {
 		if !w.End.After(w.Start) {
 			return Errorf(EINVALID, "window.end", "window end must be after its start")
 		}
-		if w.End.After(r.Deadline()) {
-			return Errorf(EINVALID, "window.end", "the window must end within 24 hours of requested_at (by %s)", r.Deadline().Format(time.RFC3339))
-		}
 		if !w.End.After(now) {
 			return Errorf(EINVALID, "window.end", "the window has already passed")
+		}
+		if last := now.Add(horizon); w.End.After(last) {
+			return Errorf(EINVALID, "window.end", "the window must end within the booking horizon of %s (by %s)", Days(horizon), last.Format(time.RFC3339))
 		}
 	}
 	return nil
@@ -284,4 +291,16 @@ func CheckTime(field string, t time.Time) error {
 		return Errorf(EINVALID, field, "%s is out of range: times must lie in [%s, %s)", t.Format(time.RFC3339), minTime.Format(time.RFC3339), maxTime.Format(time.RFC3339))
 	}
 	return nil
+}
+
+// Days writes d as whole days ("60 days") when it is a whole number of
+// them, else as a duration.
+func Days(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		if d == 24*time.Hour {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
 }

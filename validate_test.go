@@ -92,3 +92,49 @@ func TestCheckTime(t *testing.T) {
 		wantField(t, doorstep.CheckTime("at", tt.t), field)
 	}
 }
+
+// TestRequestValidateHorizon: the horizon rules of a window and their
+// edges. A normal request's window may end anywhere up to now + horizon
+// (an appointment); urgent requests take none.
+func TestRequestValidateHorizon(t *testing.T) {
+	now := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	const day = 24 * time.Hour
+	win := func(from, to time.Duration) *doorstep.Window {
+		return &doorstep.Window{Start: now.Add(from), End: now.Add(to)}
+	}
+	tests := []struct {
+		name    string
+		urgency doorstep.Urgency
+		window  *doorstep.Window
+		horizon time.Duration // 0: Validate, the default horizon
+		field   string
+	}{
+		{"no window", doorstep.Normal, nil, 0, ""},
+		{"window within 24 hours", doorstep.Normal, win(2*time.Hour, 4*time.Hour), 0, ""},
+		{"window ending past 24 hours", doorstep.Normal, win(20*time.Hour, 26*time.Hour), 0, ""},
+		{"window next week", doorstep.Normal, win(7*day, 7*day+2*time.Hour), 0, ""},
+		{"window ending exactly at the default horizon", doorstep.Normal, win(60*day-2*time.Hour, 60*day), 0, ""},
+		{"window ending a second past the default horizon", doorstep.Normal, win(60*day-2*time.Hour, 60*day+time.Second), 0, "window.end"},
+		{"window wholly past the horizon", doorstep.Normal, win(61*day, 61*day+time.Hour), 0, "window.end"},
+		{"window ending exactly at a 7-day horizon", doorstep.Normal, win(7*day-time.Hour, 7*day), 7 * day, ""},
+		{"window past a 7-day horizon", doorstep.Normal, win(7*day, 7*day+time.Hour), 7 * day, "window.end"},
+		{"window already started", doorstep.Normal, win(-time.Hour, time.Hour), 0, ""},
+		{"window in the past", doorstep.Normal, win(-2*time.Hour, -time.Hour), 0, "window.end"},
+		{"window ending now", doorstep.Normal, win(-2*time.Hour, 0), 0, "window.end"},
+		{"window ending before it starts", doorstep.Normal, win(3*day, 3*day-time.Hour), 0, "window.end"},
+		{"empty window", doorstep.Normal, win(3*day, 3*day), 0, "window.end"},
+		{"urgent with a window", doorstep.Urgent, win(time.Hour, 2*time.Hour), 0, "window"},
+		{"urgent with a window days ahead", doorstep.Urgent, win(3*day, 3*day+time.Hour), 0, "window"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := doorstep.Request{Service: "cleaning", Urgency: tt.urgency, Location: doorstep.Location{Lat: 52.5, Lng: 13.4},
+				Duration: time.Hour, RequestedAt: now, Window: tt.window}
+			err := r.Validate(now)
+			if tt.horizon != 0 {
+				err = r.ValidateWithin(now, tt.horizon)
+			}
+			wantField(t, err, tt.field)
+		})
+	}
+}

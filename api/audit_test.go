@@ -367,8 +367,8 @@ type hangUp struct {
 	cancel atomic.Pointer[context.CancelFunc]
 }
 
-func (o *hangUp) Booked(class doorstep.Urgency) {
-	o.Metrics.Booked(class)
+func (o *hangUp) Booked(class doorstep.Urgency, rule string) {
+	o.Metrics.Booked(class, rule)
 	if c := o.cancel.Load(); c != nil {
 		(*c)()
 	}

@@ -71,6 +71,9 @@ func TestRoles(t *testing.T) {
 			func(string) any { return map[string]any{"lat": base.Lat, "lng": base.Lng} }, http.StatusNoContent, []string{"ops"}},
 		{http.MethodGet, "/v1/workers/{id}/bookings", fixed("/v1/workers/w-1/bookings"), nil, http.StatusOK, []string{"ops"}},
 		{http.MethodPost, "/v1/match", fixed("/v1/match"), func(string) any { return short }, http.StatusOK, []string{"booking"}},
+		{http.MethodPost, "/v1/slots", fixed("/v1/slots"), func(string) any {
+			return map[string]any{"request": cleaning(base), "from": at(8, 0), "to": at(20, 0)}
+		}, http.StatusOK, []string{"booking"}},
 		{http.MethodPost, "/v1/bookings", fixed("/v1/bookings"), func(string) any { return short }, http.StatusCreated, []string{"booking"}},
 		{http.MethodGet, "/v1/bookings/{id}", fixed("/v1/bookings/" + b.ID), nil, http.StatusOK, []string{"booking"}},
 		{http.MethodPost, "/v1/bookings/{id}/cancel", fixed("/v1/bookings/" + b.ID + "/cancel"), nil, http.StatusOK, []string{"booking"}},

@@ -53,7 +53,7 @@ func TestBookingLifecycle(t *testing.T) {
 	}
 	want := booking{
 		ID: b.ID, WorkerID: "w-1", Service: "cleaning", Urgency: doorstep.Normal,
-		RequestedAt: now, Deadline: now.Add(24 * time.Hour),
+		RequestedAt: now, Deadline: window.End, Rule: doorstep.RuleAppointment,
 		Start: at(10, 0), End: at(12, 0), Arrival: b.Arrival,
 		Status: doorstep.StatusConfirmed, Window: &window, CustomerID: "cust-42",
 		Version: 1, UpdatedAt: now,

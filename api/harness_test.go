@@ -180,6 +180,7 @@ type booking struct {
 	Urgency     doorstep.Urgency        `json:"urgency"`
 	RequestedAt time.Time               `json:"requested_at"`
 	Deadline    time.Time               `json:"deadline"`
+	Rule        string                  `json:"rule"`
 	Start       time.Time               `json:"start"`
 	End         time.Time               `json:"end"`
 	Arrival     time.Time               `json:"arrival"`
@@ -255,6 +256,7 @@ type option struct {
 type match struct {
 	Options    []option       `json:"options"`
 	Deadline   time.Time      `json:"deadline"`
+	Rule       string         `json:"rule"`
 	Considered int            `json:"considered"`
 	Rejected   map[string]int `json:"rejected"`
 }

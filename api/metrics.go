@@ -53,11 +53,11 @@ func NewMetrics() *Metrics {
 		Buckets: prometheus.ExponentialBuckets(1, 2, 14),
 	})
 	m.bookings = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "doorstep_bookings_total", Help: "Confirmed bookings by class.",
-	}, []string{"class"})
+		Name: "doorstep_bookings_total", Help: "Confirmed bookings by class and promise rule (urgent_1h, normal_24h, appointment_window).",
+	}, []string{"class", "rule"})
 	m.unservable = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "doorstep_service_level_misses_total", Help: "Requests no worker could serve within their class, by class.",
-	}, []string{"class"})
+		Name: "doorstep_service_level_misses_total", Help: "Requests no worker could serve within their class, by class and promise rule (urgent_1h, normal_24h, appointment_window).",
+	}, []string{"class", "rule"})
 	m.conflicts = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "doorstep_reservation_conflicts_total", Help: "Reservations that lost a race and were retried.",
 	})
@@ -118,11 +118,13 @@ func (m *Metrics) Matched(class doorstep.Urgency, n int, d time.Duration) {
 func (m *Metrics) Solved(d time.Duration) { m.solve.Observe(d.Seconds()) }
 
 // Booked implements dispatch.Observer.
-func (m *Metrics) Booked(class doorstep.Urgency) { m.bookings.WithLabelValues(string(class)).Inc() }
+func (m *Metrics) Booked(class doorstep.Urgency, rule string) {
+	m.bookings.WithLabelValues(string(class), rule).Inc()
+}
 
 // Unservable implements dispatch.Observer.
-func (m *Metrics) Unservable(class doorstep.Urgency) {
-	m.unservable.WithLabelValues(string(class)).Inc()
+func (m *Metrics) Unservable(class doorstep.Urgency, rule string) {
+	m.unservable.WithLabelValues(string(class), rule).Inc()
 }
 
 // Rescued implements dispatch.Observer.

@@ -167,7 +167,7 @@ func TestOpenAPIServed(t *testing.T) {
 func TestSchemaValidator(t *testing.T) {
 	t.Parallel()
 	good := `{"id":"b1","worker_id":"w1","service":"cleaning","urgency":"normal",
-		"requested_at":"2026-11-23T08:00:00Z","deadline":"2026-11-24T08:00:00Z",
+		"requested_at":"2026-11-23T08:00:00Z","deadline":"2026-11-24T08:00:00Z","rule":"normal_24h",
 		"start":"2026-11-23T08:00:00Z","end":"2026-11-23T10:00:00Z",
 		"arrival":"2026-11-23T08:00:00Z","status":"confirmed","version":1}`
 	tests := []struct {

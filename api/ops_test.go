@@ -100,8 +100,8 @@ func TestMetrics(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 	text := string(r.Body)
 	for _, want := range []string{
-		`doorstep_bookings_total{class="normal"} 1`,
-		`doorstep_service_level_misses_total{class="urgent"} 1`,
+		`doorstep_bookings_total{class="normal",rule="appointment_window"} 1`,
+		`doorstep_service_level_misses_total{class="urgent",rule="urgent_1h"} 1`,
 		`doorstep_http_request_duration_seconds_count{code="201",method="POST",route="/v1/bookings"} 1`,
 		`route="/v1/bookings/{id}"`,
 		`route="/v1/workers/{id}/bookings"`,

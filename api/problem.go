@@ -48,6 +48,9 @@ type Problem struct {
 	// arrive past its deadline.
 	Reason          string    `json:"reason,omitempty"`
 	EarliestArrival time.Time `json:"earliest_arrival,omitzero"`
+	// Rule is the promise an unservable request could not be kept to
+	// (urgent_1h, normal_24h, appointment_window).
+	Rule string `json:"rule,omitempty"`
 	// Errors are the invalid workers of a refused import, one each.
 	Errors []LineError `json:"errors,omitempty"`
 }
@@ -80,7 +83,7 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, err error,
 	var e *doorstep.Error
 	if errors.As(err, &e) {
 		p.Field = e.Field
-		p.Rejected, p.Reason, p.EarliestArrival = e.Rejected, e.Reason, e.EarliestArrival
+		p.Rejected, p.Reason, p.EarliestArrival, p.Rule = e.Rejected, e.Reason, e.EarliestArrival, e.Rule
 	}
 	switch code {
 	case doorstep.EINTERNAL:

@@ -23,7 +23,8 @@ func TestReschedule(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 	got := decodeBody[booking](t, r)
 	want := b
-	want.Start, want.End, want.Window = at(14, 0), at(16, 0), &window
+	// An appointment's deadline is its window's end: it moves with it.
+	want.Start, want.End, want.Window, want.Deadline = at(14, 0), at(16, 0), &window, window.End
 	want.Arrival = got.Arrival
 	want.Version, want.UpdatedAt = 2, now
 	want.LastChange = &doorstep.BookingChange{Reason: doorstep.ChangeReschedule, At: now, PreviousWorkerID: "w-1", PreviousStart: b.Start}
@@ -46,7 +47,7 @@ func TestReschedule(t *testing.T) {
 	}{
 		{"no window", path, keyBooking, map[string]any{}, http.StatusBadRequest, doorstep.EINVALID, "window"},
 		{"end before start", path, keyBooking, map[string]any{"window": doorstep.Window{Start: at(15, 0), End: at(14, 0)}}, http.StatusBadRequest, doorstep.EINVALID, "window.end"},
-		{"beyond 24h", path, keyBooking, map[string]any{"window": doorstep.Window{Start: at(14, 0), End: now.Add(25 * time.Hour)}}, http.StatusBadRequest, doorstep.EINVALID, "window.end"},
+		{"beyond the horizon", path, keyBooking, map[string]any{"window": doorstep.Window{Start: at(14, 0), End: now.Add(60*24*time.Hour + time.Second)}}, http.StatusBadRequest, doorstep.EINVALID, "window.end"},
 		{"unknown field", path, keyBooking, map[string]any{"window": window, "worker_id": "w-2"}, http.StatusBadRequest, doorstep.EINVALID, "worker_id"},
 		{"another booking system", path, keyBooking2, map[string]any{"window": window}, http.StatusNotFound, doorstep.ENOTFOUND, ""},
 		{"unknown booking", "/v1/bookings/nonsense/reschedule", keyBooking, map[string]any{"window": window}, http.StatusNotFound, doorstep.ENOTFOUND, ""},

@@ -169,6 +169,7 @@ func (s *Server) routes() chi.Router {
 			r.Group(func(r chi.Router) {
 				r.Use(s.allow(RoleBooking), s.storeIntact, short)
 				r.Post("/match", s.handleMatch)
+				r.Post("/slots", s.handleSlots) // book ahead: offered windows
 				r.Post("/bookings", s.handleBook)
 				r.Get("/bookings/{id}", s.handleGetBooking)
 				r.Post("/bookings/{id}/cancel", s.handleCancel)

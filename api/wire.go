@@ -67,13 +67,15 @@ type bookingJSON struct {
 	Urgency     doorstep.Urgency `json:"urgency"`
 	RequestedAt time.Time        `json:"requested_at"`
 	Deadline    time.Time        `json:"deadline"`
-	Start       time.Time        `json:"start"`
-	End         time.Time        `json:"end"`
-	Arrival     time.Time        `json:"arrival"`
-	Status      string           `json:"status"`
-	Window      *doorstep.Window `json:"window,omitempty"`
-	CustomerID  string           `json:"customer_id,omitempty"`
-	SeriesID    string           `json:"series_id,omitempty"`
+	// Rule is the promise the booking is held to (Request.Rule).
+	Rule       string           `json:"rule"`
+	Start      time.Time        `json:"start"`
+	End        time.Time        `json:"end"`
+	Arrival    time.Time        `json:"arrival"`
+	Status     string           `json:"status"`
+	Window     *doorstep.Window `json:"window,omitempty"`
+	CustomerID string           `json:"customer_id,omitempty"`
+	SeriesID   string           `json:"series_id,omitempty"`
 	// Version is 1 at creation and grows with every change (a move by a
 	// rescue, a reschedule, a cancel); UpdatedAt is when the latest was
 	// made, LastChange what it was.
@@ -145,7 +147,7 @@ func movedRef(keyID, id string) string {
 func bookingOut(b *doorstep.Booking) bookingJSON {
 	return bookingJSON{
 		ID: b.ID, WorkerID: b.WorkerID, Service: b.Service, Urgency: b.Urgency,
-		RequestedAt: b.RequestedAt, Deadline: b.Deadline, Start: b.Start, End: b.End,
+		RequestedAt: b.RequestedAt, Deadline: b.Deadline, Rule: b.Rule(), Start: b.Start, End: b.End,
 		Arrival: b.Arrival, Status: b.Status, Window: b.Window, CustomerID: b.CustomerID, SeriesID: b.SeriesID,
 		Version: b.Version, UpdatedAt: b.UpdatedAt, LastChange: b.LastChange, AtRisk: b.AtRisk,
 	}
@@ -217,6 +219,7 @@ type optionJSON struct {
 type matchJSON struct {
 	Options    []optionJSON   `json:"options"`
 	Deadline   time.Time      `json:"deadline"`
+	Rule       string         `json:"rule"`
 	Considered int            `json:"considered"`
 	Rejected   map[string]int `json:"rejected"`
 	// Rescue is set when the only option needs bookings moved:
@@ -227,7 +230,7 @@ type matchJSON struct {
 }
 
 func matchOut(q *dispatch.Quote, viewer Principal) matchJSON {
-	out := matchJSON{Options: make([]optionJSON, 0, len(q.Options)), Deadline: q.Deadline, Considered: q.Considered, Rejected: q.Rejected,
+	out := matchJSON{Options: make([]optionJSON, 0, len(q.Options)), Deadline: q.Deadline, Rule: q.Request.Rule(), Considered: q.Considered, Rejected: q.Rejected,
 		Rescue: rescueOut(q.Rescue, viewer), Moves: movesOut(q.Moves, viewer)}
 	for _, o := range q.Options {
 		out.Options = append(out.Options, optionJSON{

@@ -83,7 +83,7 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 // booked records a confirmed booking: metrics, and the last worker of the
 // owner's customer for continuity next time.
 func (s *Service) booked(ctx context.Context, owner string, req *doorstep.Request, b *doorstep.Booking) {
-	s.cfg.Observer.Booked(req.Urgency)
+	s.cfg.Observer.Booked(req.Urgency, req.Rule())
 	if req.CustomerID != "" && owner != "" {
 		// Continuity is a soft preference: losing it to a Redis hiccup costs
 		// a little ranking quality, never a booking, so it is not an error.

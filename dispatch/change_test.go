@@ -150,10 +150,15 @@ func TestRescheduleRefusals(t *testing.T) {
 	if _, err := e.svc.Reschedule(t.Context(), ub.ID, "", w); doorstep.ErrorCode(err) != doorstep.EINVALID {
 		t.Errorf("urgent booking: got %v, want %s", err, doorstep.EINVALID)
 	}
-	// A window beyond 24 hours from now.
+	// A window beyond 24 hours from now is an appointment: nobody works
+	// then (422); one ending past the horizon is refused (400).
 	far := doorstep.Window{Start: at(8, 0).AddDate(0, 0, 1), End: at(9, 0).AddDate(0, 0, 1)}
-	if _, err := e.svc.Reschedule(t.Context(), nb.ID, "", far); doorstep.ErrorCode(err) != doorstep.EINVALID {
-		t.Errorf("window past 24 h: got %v, want %s", err, doorstep.EINVALID)
+	if _, err := e.svc.Reschedule(t.Context(), nb.ID, "", far); doorstep.ErrorCode(err) != doorstep.EUNSERVABLE {
+		t.Errorf("window past 24 h: got %v, want %s", err, doorstep.EUNSERVABLE)
+	}
+	beyond := doorstep.Window{Start: at(8, 0).AddDate(0, 0, 60), End: at(8, 0).Add(doorstep.DefaultHorizon).Add(mins(1))}
+	if _, err := e.svc.Reschedule(t.Context(), nb.ID, "", beyond); doorstep.ErrorCode(err) != doorstep.EINVALID {
+		t.Errorf("window past the horizon: got %v, want %s", err, doorstep.EINVALID)
 	}
 	// Another owner does not see it.
 	if _, err := e.svc.Reschedule(t.Context(), nb.ID, "someone-else", w); doorstep.ErrorCode(err) != doorstep.ENOTFOUND {

@@ -26,10 +26,12 @@ import (
 type Observer interface {
 	// Matched records one matching pass over n candidates.
 	Matched(class doorstep.Urgency, n int, d time.Duration)
-	// Booked records a confirmed booking.
-	Booked(class doorstep.Urgency)
-	// Unservable records a request no worker could serve within its class.
-	Unservable(class doorstep.Urgency)
+	// Booked records a confirmed booking of class under its promise rule
+	// (doorstep.Request.Rule).
+	Booked(class doorstep.Urgency, rule string)
+	// Unservable records a request no worker could serve within its class
+	// and promise rule.
+	Unservable(class doorstep.Urgency, rule string)
 	// Conflict records a reservation that lost a race and was retried.
 	Conflict()
 	// Rescued records a request of class served by a plan that moved
@@ -46,8 +48,8 @@ type Observer interface {
 type nopObserver struct{}
 
 func (nopObserver) Matched(doorstep.Urgency, int, time.Duration) {}
-func (nopObserver) Booked(doorstep.Urgency)                      {}
-func (nopObserver) Unservable(doorstep.Urgency)                  {}
+func (nopObserver) Booked(doorstep.Urgency, string)              {}
+func (nopObserver) Unservable(doorstep.Urgency, string)          {}
 func (nopObserver) Conflict()                                    {}
 func (nopObserver) Rescued(doorstep.Urgency, int)                {}
 func (nopObserver) Solved(time.Duration)                         {}
@@ -78,8 +80,10 @@ type Config struct {
 	MaxAttempts int
 	// Observer receives measurements; nil records nothing.
 	Observer Observer
-	// Horizon is how far ahead an appointment may be booked and a
-	// series' occurrences are placed; 0 means doorstep.DefaultHorizon.
+	// Horizon is how far ahead of the clock a window may end: an
+	// appointment (a normal request with a window), a reschedule, a slot
+	// offer, and the occurrences of a series placed now (the rest roll
+	// forward); 0 means doorstep.DefaultHorizon (serve -horizon-days).
 	Horizon time.Duration
 }
 
@@ -115,6 +119,11 @@ func (c *Config) validate() error {
 	}
 	if c.Observer == nil {
 		c.Observer = nopObserver{}
+	}
+	if c.Horizon == 0 {
+		c.Horizon = doorstep.DefaultHorizon
+	} else if c.Horizon < doorstep.NormalStart || c.Horizon > 400*24*time.Hour {
+		return fmt.Errorf("dispatch: config: horizon %v out of [1, 400] days", c.Horizon)
 	}
 	return nil
 }
@@ -158,5 +167,8 @@ func (s *Service) Prepare(r *doorstep.Request) error {
 	if err := s.cfg.Catalogue.Resolve(r); err != nil {
 		return err
 	}
-	return r.Validate(now)
+	return r.ValidateWithin(now, s.cfg.Horizon)
 }
+
+// Horizon is how far ahead of the clock a window may end (Config.Horizon).
+func (s *Service) Horizon() time.Duration { return s.cfg.Horizon }

@@ -82,9 +82,9 @@ func (o *observer) Matched(class doorstep.Urgency, _ int, _ time.Duration) {
 		}
 	}
 }
-func (o *observer) Booked(doorstep.Urgency)     { o.booked.Add(1) }
-func (o *observer) Unservable(doorstep.Urgency) { o.unservable.Add(1) }
-func (o *observer) Conflict()                   { o.conflicts.Add(1) }
+func (o *observer) Booked(doorstep.Urgency, string)     { o.booked.Add(1) }
+func (o *observer) Unservable(doorstep.Urgency, string) { o.unservable.Add(1) }
+func (o *observer) Conflict()                           { o.conflicts.Add(1) }
 func (o *observer) Replanned(cause string, moved, atRisk int) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -301,21 +301,19 @@ func checkLevel(b *doorstep.Booking) error {
 		return fmt.Errorf("%v: end not after start", b)
 	case b.Urgency == doorstep.Urgent && b.Arrival.After(b.RequestedAt.Add(doorstep.UrgentArrival)):
 		return fmt.Errorf("%v: urgent arrival %v more than 1 h after the request at %v", b, b.Arrival, b.RequestedAt)
-	case b.Urgency == doorstep.Normal && b.Start.After(b.RequestedAt.Add(doorstep.NormalStart)):
+	case b.Urgency == doorstep.Urgent && !b.Deadline.Equal(b.RequestedAt.Add(doorstep.UrgentArrival)):
+		return fmt.Errorf("%v: deadline %v does not match its request at %v", b, b.Deadline, b.RequestedAt)
+	case b.Urgency == doorstep.Normal && b.Window == nil && b.Start.After(b.RequestedAt.Add(doorstep.NormalStart)):
 		return fmt.Errorf("%v: normal start more than 24 h after the request at %v", b, b.RequestedAt)
+	case b.Urgency == doorstep.Normal && b.Window == nil && !b.Deadline.Equal(b.RequestedAt.Add(doorstep.NormalStart)):
+		return fmt.Errorf("%v: deadline %v does not match its request at %v", b, b.Deadline, b.RequestedAt)
+	// An appointment: its window is its promise.
 	case b.Urgency == doorstep.Normal && b.Window != nil && !b.Window.Contains(b.Start):
 		return fmt.Errorf("%v: start outside its window %v..%v", b, b.Window.Start, b.Window.End)
-	case !b.Deadline.Equal(b.RequestedAt.Add(classBound(b.Urgency))):
-		return fmt.Errorf("%v: deadline %v does not match its request at %v", b, b.Deadline, b.RequestedAt)
+	case b.Urgency == doorstep.Normal && b.Window != nil && !b.Deadline.Equal(b.Window.End):
+		return fmt.Errorf("%v: deadline %v is not its window's end %v", b, b.Deadline, b.Window.End)
 	}
 	return nil
-}
-
-func classBound(u doorstep.Urgency) time.Duration {
-	if u == doorstep.Urgent {
-		return doorstep.UrgentArrival
-	}
-	return doorstep.NormalStart
 }
 
 // checkBreaks reports a booking whose arrival-to-end span meets a break of

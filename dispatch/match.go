@@ -62,9 +62,13 @@ func (p *pool) add(c store.Candidate) bool {
 const dayReach = 25 * time.Hour
 
 // horizon is the span of bookings read with each candidate: from a working
-// day before now to a working day past the latest start.
+// day before now, or before an appointment's earliest start when that lies
+// more than 24 hours ahead (the days in between matter to no slot of the
+// job, nor to a booking matcher.PlanRescue moves: matcher.RescueSpan), to
+// a working day past the latest start.
 func horizon(now time.Time, job schedule.Job) (from, to time.Time) {
-	return now.Add(-dayReach), job.LatestStart.Add(dayReach)
+	lo, _ := matcher.RescueSpan(job, now)
+	return lo.Add(-dayReach), job.LatestStart.Add(dayReach)
 }
 
 // candidates reads the workers around req, ring by ring, until enough of
@@ -134,11 +138,7 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 		return nil, err
 	}
 	now := s.cfg.Now()
-	p, err := s.candidates(ctx, &req, now)
-	if err != nil {
-		return nil, err
-	}
-	hist, err := s.history(ctx, owner, req.CustomerID)
+	p, hist, err := s.poolFor(ctx, &req, owner, now)
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +157,20 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 	return &Quote{Request: &req, Result: res}, nil
 }
 
+// poolFor reads what a decision on req for owner needs: the candidates
+// around it and the customer's history.
+func (s *Service) poolFor(ctx context.Context, req *doorstep.Request, owner string, now time.Time) (pool, matcher.History, error) {
+	p, err := s.candidates(ctx, req, now)
+	if err != nil {
+		return pool{}, matcher.History{}, err
+	}
+	hist, err := s.history(ctx, owner, req.CustomerID)
+	if err != nil {
+		return pool{}, matcher.History{}, err
+	}
+	return p, hist, nil
+}
+
 func (s *Service) match(req *doorstep.Request, p pool, now time.Time, hist matcher.History) matcher.Result {
 	t0 := time.Now()
 	res := s.m.Match(req, p.cands, now, hist)
@@ -169,14 +183,14 @@ func (s *Service) match(req *doorstep.Request, p pool, now time.Time, hist match
 // qualified workers exist but are late or busy, the earliest any of them
 // could arrive, as fields of the error and in its message.
 func (s *Service) unservable(req *doorstep.Request, p pool, now time.Time, hist matcher.History) error {
-	s.cfg.Observer.Unservable(req.Urgency)
+	s.cfg.Observer.Unservable(req.Urgency, req.Rule())
 	ex := s.m.Explain(req, p.cands, now, hist)
 	var why []string
 	for _, r := range sortedKeys(ex.Rejected) {
 		why = append(why, fmt.Sprintf("%s: %d", r, ex.Rejected[r]))
 	}
-	msg := fmt.Sprintf("no worker can serve this %s request within its service level (deadline %s)",
-		req.Urgency, ex.Deadline.Format(time.RFC3339))
+	msg := fmt.Sprintf("no worker can serve this %s request within its service level (%s, deadline %s)",
+		req.Urgency, req.Rule(), ex.Deadline.Format(time.RFC3339))
 	if len(p.cands) == 0 {
 		msg += "; no worker within reach"
 	} else {
@@ -185,8 +199,11 @@ func (s *Service) unservable(req *doorstep.Request, p pool, now time.Time, hist 
 	if !ex.EarliestArrival.IsZero() {
 		msg += fmt.Sprintf("; the earliest a qualified worker (%s) could arrive is %s", ex.EarliestWorker, ex.EarliestArrival.Format(time.RFC3339))
 	}
+	if req.Rule() == doorstep.RuleAppointment {
+		msg += "; if this window was offered as a slot, the workers' days have changed since: ask for slots again"
+	}
 	e := doorstep.Errorf(doorstep.EUNSERVABLE, "", "%s", msg)
-	e.Rejected, e.Reason, e.EarliestArrival = ex.Rejected, ex.Reason, ex.EarliestArrival
+	e.Rejected, e.Reason, e.EarliestArrival, e.Rule = ex.Rejected, ex.Reason, ex.EarliestArrival, req.Rule()
 	return e
 }
 

@@ -60,8 +60,9 @@ type propWorld struct {
 }
 
 // TestPropertyRandomOperations applies thousands of random operations —
-// bookings (urgent and normal, rescues of both among them, moving one
-// booking or two: a chain or two off one worker), cancellations,
+// bookings (urgent and normal, appointments days ahead, rescues of both
+// among them, moving one booking or two: a chain or two off one worker),
+// slot offers each booked right after (it must succeed), cancellations,
 // reschedules, position reports, recurring series, batch commits, and
 // changes of the world (absences, skills removed, caps lowered, profiles
 // restored, retirements, jobs overrunning) — to one Service on a real
@@ -106,7 +107,8 @@ func TestPropertyRandomOperations(t *testing.T) {
 	// The test must be able to fail if a rule never fires.
 	least := map[string]int{"rescue": max(1, ops/300), "book": ops / 10, "cancel": 1, "reschedule": 1,
 		"series": 1, "assign": 1, "locate": 1, "cap": 1, "world changed": max(1, ops/100),
-		"rescue of a normal request": 1, "rescue of a urgent request": 1, "rescue moving 2": 1}
+		"rescue of a normal request": 1, "rescue of a urgent request": 1, "rescue moving 2": 1,
+		"appointment ahead": max(1, ops/100), "slot booked": max(1, ops/200)}
 	if ops >= 1000 {
 		least["replan moved"], least["replan at risk"], least["overrun"] = 1, 1, 1
 	}
@@ -228,6 +230,8 @@ func (w *propWorld) step() {
 		w.cancelSeries()
 	case n < 93:
 		w.assign()
+	case n < 96:
+		w.offerAndBook()
 	default:
 		w.pressure()
 	}
@@ -244,11 +248,17 @@ func (w *propWorld) duration() time.Duration {
 }
 
 // normalReq returns a random normal request made now: no window, or a
-// window of 1-6 hours starting within the next 20 hours.
+// window of 1-6 hours starting within the next 20 hours, or (an
+// appointment booked ahead) 1-4 days later.
 func (w *propWorld) normalReq() doorstep.Request {
 	now := w.e.clk.Now()
 	r := doorstep.Request{Service: w.service(), Location: w.place(7), Urgency: doorstep.Normal, Duration: w.duration()}
-	if w.r.IntN(2) == 0 {
+	switch w.r.IntN(6) {
+	case 0, 1, 2:
+	case 3:
+		start := now.Add(time.Duration(1+w.r.IntN(4))*24*time.Hour + time.Duration(w.r.IntN(12*60))*time.Minute)
+		r.Window = &doorstep.Window{Start: start, End: start.Add(time.Duration(60+w.r.IntN(5*60)) * time.Minute)}
+	default:
 		start := now.Add(time.Duration(w.r.IntN(20*60)) * time.Minute)
 		end := start.Add(time.Duration(60+w.r.IntN(5*60)) * time.Minute)
 		end = minTime(end, now.Add(doorstep.NormalStart))
@@ -256,6 +266,46 @@ func (w *propWorld) normalReq() doorstep.Request {
 	}
 	w.wishes(&r)
 	return r
+}
+
+// offerAndBook asks for the slots of a random windowless request over two
+// days starting within the next four, and books one of the windows
+// offered right away: with nothing changed in between, it must be booked
+// inside that window, by a plain option (an offer plans no rescue).
+func (w *propWorld) offerAndBook() {
+	now := w.e.clk.Now()
+	req := doorstep.Request{Service: w.service(), Location: w.place(7), Urgency: doorstep.Normal, Duration: w.duration()}
+	w.wishes(&req)
+	from := now.Add(time.Duration(w.r.IntN(4*24)) * time.Hour).Truncate(time.Hour)
+	q := dispatch.SlotQuery{Request: req, From: from, To: from.Add(48 * time.Hour), Minutes: 60 * (1 + w.r.IntN(3)), Limit: 5}
+	w.last = fmt.Sprintf("slots %+v", q)
+	offers, err := w.e.svc.Slots(w.t.Context(), q, "")
+	if err != nil {
+		w.t.Fatalf("Slots: %v", err)
+	}
+	if len(offers) == 0 {
+		w.counts["slots: none offered"]++
+		return
+	}
+	for i := 1; i < len(offers); i++ {
+		if offers[i].Option.Cost < offers[i-1].Option.Cost {
+			w.t.Errorf("offers not ranked by cost: %+v", offers)
+		}
+	}
+	o := offers[w.r.IntN(len(offers))]
+	req.Window = &o.Window
+	w.last = fmt.Sprintf("book offered window %v..%v of %+v", o.Window.Start, o.Window.End, q)
+	b := w.book(req)
+	switch {
+	case b == nil:
+		w.t.Errorf("the offered window %v..%v could not be booked right after", o.Window.Start, o.Window.End)
+	case len(b.Moves) > 0:
+		w.t.Errorf("the offered window %v..%v was booked by moving %+v", o.Window.Start, o.Window.End, b.Moves)
+	case !o.Window.Contains(b.Booking.Start):
+		w.t.Errorf("booked %v outside the offered window %v..%v", b.Booking, o.Window.Start, o.Window.End)
+	default:
+		w.counts["slot booked"]++
+	}
 }
 
 // wishes adds a customer id, and sometimes preferred and excluded workers.
@@ -314,6 +364,9 @@ func (w *propWorld) book(req doorstep.Request) *dispatch.Booked {
 		return nil
 	}
 	w.counts["book"]++
+	if req.Window != nil && req.Window.End.After(now.Add(doorstep.NormalStart)) {
+		w.counts["appointment ahead"]++
+	}
 	w.created(b.Booking, req, now)
 	if b.Booking.Urgency == doorstep.Urgent && b.Booking.Arrival.After(now.Add(time.Hour)) {
 		w.t.Errorf("urgent arrival %v more than an hour after %v", b.Booking.Arrival, now)
@@ -356,10 +409,10 @@ func (w *propWorld) book(req doorstep.Request) *dispatch.Booked {
 // against the booking as known: a confirmed booking not yet started —
 // normal, or urgent for an urgent request — on the worker and at the
 // start the move names, moved once, kept inside its promise (a normal
-// one: its window, or its very start without one, within 24 hours of its
-// request; an urgent one: reached within the hour of its request; not in
-// the past) onto a worker with the skill whom its customer did not
-// exclude.
+// one: an appointment's window, or its very start without one, within 24
+// hours of its request; an urgent one: reached within the hour of its
+// request; not in the past) onto a worker with the skill whom its
+// customer did not exclude.
 func (w *propWorld) checkMove(r *dispatch.Rescue, urgency doorstep.Urgency, now time.Time, seen map[string]bool) {
 	moved := w.want[r.MovedBookingID]
 	switch {
@@ -379,7 +432,7 @@ func (w *propWorld) checkMove(r *dispatch.Rescue, urgency doorstep.Urgency, now 
 		w.t.Errorf("rescue moved a booking without a window from %v to %v", r.OldStart, r.NewStart)
 	case moved.Window != nil && !moved.Window.Contains(r.NewStart):
 		w.t.Errorf("rescue moved a booking outside its window: %v", r.NewStart)
-	case r.NewStart.After(moved.RequestedAt.Add(doorstep.NormalStart)):
+	case moved.Window == nil && r.NewStart.After(moved.RequestedAt.Add(doorstep.NormalStart)):
 		w.t.Errorf("rescue moved booking %v past 24 hours after its request: %v", moved, r.NewStart)
 	case r.NewStart.Before(now):
 		w.t.Errorf("rescue moved a booking into the past: %v", r.NewStart)
@@ -501,6 +554,10 @@ func (w *propWorld) reschedule() {
 	now := w.e.clk.Now()
 	start := now.Add(time.Duration(w.r.IntN(20*60)) * time.Minute)
 	win := doorstep.Window{Start: start, End: minTime(start.Add(time.Duration(30+w.r.IntN(4*60))*time.Minute), now.Add(doorstep.NormalStart))}
+	if w.r.IntN(4) == 0 { // to another day: an appointment ahead
+		win.Start = start.Add(time.Duration(1+w.r.IntN(3)) * 24 * time.Hour)
+		win.End = win.Start.Add(time.Duration(60+w.r.IntN(4*60)) * time.Minute)
+	}
 	w.last = fmt.Sprintf("reschedule %v (%s) to %v..%v", b, b.Status, win.Start, win.End)
 	got, err := w.e.svc.Reschedule(w.t.Context(), b.ID, "", win)
 	ok := b.Status == doorstep.StatusConfirmed && b.Urgency == doorstep.Normal && now.Before(b.Arrival)

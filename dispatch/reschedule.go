@@ -13,7 +13,8 @@ import (
 )
 
 // Reschedule moves normal booking id to a new window. The reschedule is a
-// new promise made now: the window must lie within 24 hours from now. The
+// new promise made now: an appointment in that window, which must end
+// within the booking horizon (Config.Horizon) from now. The
 // same worker keeps the booking when it can serve the new window
 // (continuity); otherwise the best other worker of the booking's region
 // takes it. It is atomic: the old slot is released only in the step that
@@ -39,7 +40,7 @@ func (s *Service) Reschedule(ctx context.Context, id, owner string, window doors
 		if err := s.cfg.Catalogue.Resolve(req); err != nil {
 			return nil, err
 		}
-		if err := req.Validate(now); err != nil {
+		if err := req.ValidateWithin(now, s.cfg.Horizon); err != nil {
 			return nil, err
 		}
 		moved, err := s.reschedule(ctx, b, req, now)

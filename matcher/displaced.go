@@ -335,9 +335,10 @@ func (m *Matcher) placeDisplaced(b *doorstep.Booking, reason string, pool []Cand
 }
 
 // DisplacedJob is the request and job of a displaced booking: its promise,
-// at clock reading now. A normal booking starts inside its window and
-// within 24 hours of its request; one without a window starts no earlier
-// than the start its customer was told (who expects nobody before it) —
+// at clock reading now. An appointment (a normal booking with a window)
+// starts inside its window; a normal booking without one within 24 hours
+// of its request and no earlier than the start its customer was told (who
+// expects nobody before it) —
 // unlike MovedJob, which keeps that start exactly: a rescue moves a
 // booking only when it loses nothing, whereas a displaced booking has
 // already lost its worker, and a later start inside its promise, made

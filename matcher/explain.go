@@ -92,6 +92,8 @@ func (m *Matcher) earliestBeyond(req *doorstep.Request, cands []Candidate, now t
 	relaxed.Window = nil
 	relaxed.RequestedAt = req.Deadline()
 	job := schedule.JobFor(&relaxed, now)
+	// An appointment's pool is read around its window, not from now.
+	job.EarliestStart = schedule.JobFor(req, now).EarliestStart
 	var best Option
 	found := false
 	for i := range cands {

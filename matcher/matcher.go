@@ -246,6 +246,20 @@ func (m *Matcher) Match(req *doorstep.Request, cands []Candidate, now time.Time,
 	return res
 }
 
+// Best is the cheapest option of cands for req at clock reading now (Match's
+// first), without counting the rejections; false when none can serve it.
+func (m *Matcher) Best(req *doorstep.Request, cands []Candidate, now time.Time, hist History) (Option, bool) {
+	job := schedule.JobFor(req, now)
+	var best Option
+	found := false
+	for i := range cands {
+		if o, reason := m.Evaluate(req, job, &cands[i], hist); reason == "" && (!found || less(&o, &best)) {
+			best, found = o, true
+		}
+	}
+	return best, found
+}
+
 // Evaluate applies the hard rules to one candidate and, when it passes,
 // returns its best option; otherwise it returns the reason it failed.
 func (m *Matcher) Evaluate(req *doorstep.Request, job schedule.Job, c *Candidate, hist History) (Option, string) {

@@ -82,10 +82,11 @@ type Move struct {
 // started — normal ones, and for an urgent req urgent ones too
 // (MayMove) — to other candidates of the same region, or to other
 // slots of their own worker, without breaking their promises (MovedJob: a
-// normal start moves only inside the window, within 24 hours of the
-// request, and a booking without a window keeps its start exactly; an
-// urgent booking is still reached within its hour; excluded workers stay
-// excluded). It returns nil when no plan exists within its bounds.
+// normal start moves only inside an appointment's window, and a booking
+// without a window keeps its start exactly; an urgent booking is still
+// reached within its hour; excluded workers stay excluded), and only to a
+// start inside RescueSpan. It returns nil when no plan exists within its
+// bounds.
 //
 // Shapes tried, in this order, each only when the ones before found
 // nothing: one move (a booking off a freed worker, to another worker or to
@@ -349,7 +350,7 @@ func (p *planner) placeAll(st state, from int, bs []*doorstep.Booking) *state {
 // place moves booking b (already off its worker's timeline in st) to its
 // cheapest target.
 func (p *planner) place(st state, from int, b *doorstep.Booking) (state, bool) {
-	mreq, mjob := MovedJob(b, p.now)
+	mreq, mjob := p.movedJob(b)
 	hist := History{LastWorker: b.WorkerID}
 	var best Option
 	bi := -1
@@ -475,7 +476,7 @@ func (p *planner) nearestFirst(list []near, k int) []int {
 // nearest others that may take the booking.
 func (p *planner) chain(fr freeing) *state {
 	b := fr.removed[0]
-	mreq, mjob := MovedJob(b, p.now)
+	mreq, mjob := p.movedJob(b)
 	hist := History{LastWorker: b.WorkerID}
 	ws := []int{fr.f}
 	for _, i := range p.targetsOf(fr.st, fr.f, b) {
@@ -528,13 +529,35 @@ func MayMove(req *doorstep.Request, b *doorstep.Booking) bool {
 	return b.Urgency == doorstep.Normal || req.Urgency == doorstep.Urgent
 }
 
+// movedJob is MovedJob bounded to RescueSpan.
+func (p *planner) movedJob(b *doorstep.Booking) (*doorstep.Request, schedule.Job) {
+	mreq, job := MovedJob(b, p.now)
+	lo, hi := RescueSpan(p.job, p.now)
+	job.EarliestStart, job.LatestStart = latest(job.EarliestStart, lo), earliest(job.LatestStart, hi)
+	return mreq, job
+}
+
+// RescueSpan is the range of starts PlanRescue may move a booking to when
+// it makes room for job at clock reading now: from now to now + 24 hours
+// or the job's latest start, whichever is later; for an appointment whose
+// starts begin more than 24 hours ahead, from its earliest start. A caller
+// reads the pool's bookings from a working day before lo (dispatch), so
+// that an appointment days ahead needs no bookings of the days between.
+func RescueSpan(job schedule.Job, now time.Time) (lo, hi time.Time) {
+	lo, ahead := now, now.Add(doorstep.NormalStart)
+	if job.EarliestStart.After(ahead) {
+		lo = job.EarliestStart
+	}
+	return lo, latest(job.LatestStart, ahead)
+}
+
 // MovedJob is the request and job of an existing booking being moved. A
-// normal booking's start stays inside its window and within 24 hours of
-// its request, and a booking without a window keeps its start exactly
-// (its customer was told that time). An urgent booking keeps its promise:
-// a worker arrives within the hour of its request (its customer is told
-// the new arrival through the booking's last change). The request keeps
-// the booking's preferred and excluded workers.
+// normal booking's start stays inside its promise (an appointment's
+// window), and a booking without a window keeps its start exactly (its
+// customer was told that time). An urgent booking keeps its promise: a
+// worker arrives within the hour of its request (its customer is told the
+// new arrival through the booking's last change). The request keeps the
+// booking's preferred and excluded workers.
 func MovedJob(b *doorstep.Booking, now time.Time) (*doorstep.Request, schedule.Job) {
 	r := b.Request()
 	job := schedule.JobFor(r, now)

@@ -133,24 +133,18 @@ type Job struct {
 }
 
 // JobFor turns a request (already resolved against the catalogue) into a job
-// at clock reading now: an urgent job must arrive by requested_at + 1 h and
-// starts on arrival; a normal job starts by requested_at + 24 h, inside its
-// window when it has one.
+// at clock reading now, by its promise (doorstep.Request.Rule): an urgent
+// job must arrive by requested_at + 1 h and starts on arrival; an
+// appointment (a normal request with a window) starts inside its window,
+// not before now; any other normal job starts by requested_at + 24 h.
 func JobFor(r *doorstep.Request, now time.Time) Job {
-	j := Job{Location: r.Location, Duration: r.Duration, NotBefore: now, EarliestStart: now}
-	deadline := r.Deadline()
-	if r.Urgency == doorstep.Urgent {
-		j.LatestArrival = deadline
-		j.LatestStart = deadline
-		return j
-	}
-	j.LatestStart = deadline
-	if w := r.Window; w != nil {
-		if w.Start.After(j.EarliestStart) {
-			j.EarliestStart = w.Start
-		}
-		if w.End.Before(j.LatestStart) {
-			j.LatestStart = w.End
+	j := Job{Location: r.Location, Duration: r.Duration, NotBefore: now, EarliestStart: now, LatestStart: r.Deadline()}
+	switch r.Rule() {
+	case doorstep.RuleUrgent:
+		j.LatestArrival = j.LatestStart
+	case doorstep.RuleAppointment:
+		if r.Window.Start.After(now) {
+			j.EarliestStart = r.Window.Start
 		}
 	}
 	return j

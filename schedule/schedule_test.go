@@ -58,11 +58,11 @@ func TestJobFor(t *testing.T) {
 			want: schedule.Job{Location: place, Duration: mins(90), NotBefore: clock(9, 30), EarliestStart: clock(9, 30), LatestStart: clock(12, 0)},
 		},
 		{
-			name: "normal: a window ending beyond 24 hours ends at the deadline",
+			name: "appointment: a window ending beyond 24 hours is the promise",
 			req: doorstep.Request{Location: place, Urgency: doorstep.Normal, Duration: mins(90), RequestedAt: req,
 				Window: &doorstep.Window{Start: clock2(8, 0), End: clock2(12, 0)}},
 			now:  req,
-			want: schedule.Job{Location: place, Duration: mins(90), NotBefore: req, EarliestStart: clock2(8, 0), LatestStart: clock2(9, 0)},
+			want: schedule.Job{Location: place, Duration: mins(90), NotBefore: req, EarliestStart: clock2(8, 0), LatestStart: clock2(12, 0)},
 		},
 		{
 			name: "normal seen late: the deadline runs from requested_at",

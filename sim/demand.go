@@ -74,11 +74,38 @@ func (s *Scenario) drawWindow(r *rand.Rand, req *doorstep.Request) {
 	if ch := w.ClockHours; ch != nil {
 		start = intoClockHours(start, ch[0], ch[1])
 	}
-	end := earliest(start.Add(length), req.Deadline())
+	end := earliest(start.Add(length), req.RequestedAt.Add(doorstep.NormalStart))
 	if end.Sub(start) < 15*time.Minute {
 		return
 	}
 	req.Window = &doorstep.Window{Start: start, End: end}
+}
+
+// drawAhead makes a normal request an appointment booked ahead with the
+// scenario's probability (Demand.Ahead). Like drawWindow, it always makes
+// the same draws.
+func (s *Scenario) drawAhead(r *rand.Rand, req *doorstep.Request) {
+	a := s.Demand.Ahead
+	if a == nil {
+		return
+	}
+	clock, length := a.ClockHours, a.LengthHours
+	if clock == nil {
+		clock = Range{8, 16}
+	}
+	if length == nil {
+		length = Range{2, 2}
+	}
+	hit := r.Float64() < a.Share
+	lead := int(math.Round(uniform(r, a.LeadDays)))
+	open := roundTo(time.Duration(uniform(r, clock)*float64(time.Hour)), 15*time.Minute)
+	long := roundTo(time.Duration(uniform(r, length)*float64(time.Hour)), 15*time.Minute)
+	if !hit || req.Urgency != doorstep.Normal {
+		return
+	}
+	y, m, d := req.RequestedAt.Date()
+	start := time.Date(y, m, d+lead, 0, 0, 0, 0, req.RequestedAt.Location()).Add(open)
+	req.Window = &doorstep.Window{Start: start, End: start.Add(long)}
 }
 
 // drawDemand draws the baseline demand: synthetic or replayed.
@@ -189,6 +216,7 @@ func (s *Scenario) syntheticRequest(r *rand.Rand, at time.Time, places []Place, 
 	req.Location = pick(r, places).point(r)
 	req.Duration = drawDuration(r, m.DurationMinutes)
 	s.drawWindow(r, &req)
+	s.drawAhead(r, &req)
 	return arrival{req: req, region: s.regionOf(req.Location)}
 }
 
@@ -260,8 +288,13 @@ func (s *Scenario) copyOf(r *rand.Rand, a *arrival, c int, lo, hi time.Time) arr
 	req.RequestedAt = at
 	req.Location = inDisc(r, req.Location, copyJitterKm)
 	if w := req.Window; w != nil {
-		// The window moves with the request, still inside its 24 hours.
-		req.Window = &doorstep.Window{Start: w.Start.Add(shift), End: earliest(w.End.Add(shift), req.Deadline())}
+		// The window moves with the request; one inside the request's 24
+		// hours stays inside them.
+		end := w.End.Add(shift)
+		if within := a.req.RequestedAt.Add(doorstep.NormalStart); !w.End.After(within) {
+			end = earliest(end, req.RequestedAt.Add(doorstep.NormalStart))
+		}
+		req.Window = &doorstep.Window{Start: w.Start.Add(shift), End: end}
 		if !req.Window.End.After(req.Window.Start) {
 			req.Window = nil
 		}

@@ -219,7 +219,7 @@ func (e *engine) run(ctx context.Context) error {
 // run long or are cancelled later): the day plays out to its end.
 func (e *engine) drain() {
 	if e.moves.Len() > 0 {
-		e.advance(e.s.Start.Add(e.s.horizon() + 3*doorstep.NormalStart))
+		e.advance(e.s.Start.Add(e.s.horizon() + 3*doorstep.NormalStart + e.s.lead()))
 	}
 }
 

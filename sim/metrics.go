@@ -145,7 +145,9 @@ func (a *reqAcc) add(r *doorstep.Request, o, retry *outcome) {
 		}
 		return
 	}
-	ok := !o.slot.Start.After(r.RequestedAt.Add(doorstep.NormalStart))
+	// Held to its promise: an appointment to its window, any other
+	// normal request to its 24 hours (doorstep.Request.Deadline).
+	ok := !o.slot.Start.After(r.Deadline())
 	if w := r.Window; w != nil {
 		ok = ok && w.Contains(o.slot.Start)
 	}

@@ -165,6 +165,7 @@ func (s *Scenario) replay(r *rand.Rand, opts *Options) ([]arrival, *TraceStats, 
 		req := doorstep.Request{Service: rule.Service, Urgency: rule.Urgency, Location: loc, RequestedAt: at.In(s.Start.Location())}
 		req.Duration = drawDuration(r, rule.DurationMinutes)
 		s.drawWindow(r, &req)
+		s.drawAhead(r, &req)
 		a := arrival{req: req}
 		if regi >= 0 {
 			a.region = strings.ToLower(field(regi))

@@ -75,7 +75,8 @@ type Metrics struct {
 	UrgentArrivalP95Minutes *float64 `json:"urgent_arrival_p95_minutes"`
 	NormalRequests          int      `json:"normal_requests"`
 	// NormalWithin24hShare is the share of normal requests started within
-	// 24 hours (and inside their window).
+	// their promise: an appointment (a request with a window, booked ahead
+	// or not) inside its window, any other within 24 hours.
 	NormalWithin24hShare *float64 `json:"normal_within_24h_share"`
 	Unserved             int      `json:"unserved"`
 	// Rescues counts requests (urgent or normal) served by moving normal

@@ -132,10 +132,11 @@ func (s *Scenario) drawGroup(r *rand.Rand, g *Group, homes []Place, region, pref
 
 // shiftsOf repeats a daily pattern over every day that can matter: from
 // the shift under way at the start to the last one a normal request of the
-// horizon may be served in (24 hours after the horizon).
+// horizon may be served in (24 hours after the horizon, or the last day an
+// appointment booked ahead may fall on).
 func (s *Scenario) shiftsOf(p *ShiftPattern) []doorstep.Shift {
 	from := s.Start
-	to := s.Start.Add(s.horizon() + doorstep.NormalStart)
+	to := s.Start.Add(s.horizon() + max(doorstep.NormalStart, s.lead()+2*24*time.Hour))
 	y, m, d := from.Date()
 	var out []doorstep.Shift
 	for k := -1; ; k++ {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -231,6 +232,30 @@ type Demand struct {
 	Replay    *Replay    `json:"replay,omitempty"`
 	// Windows gives a share of normal requests a preferred window.
 	Windows *Windows `json:"windows,omitempty"`
+	// Ahead books a share of normal requests ahead, as appointments on a
+	// later day (after Windows, which it overrides for them).
+	Ahead *Ahead `json:"ahead,omitempty"`
+}
+
+// Ahead makes a Share of normal requests appointments booked ahead: a
+// window LeadDays later (whole days, drawn uniformly and rounded, counted
+// in the request's calendar days), opening at a clock hour drawn from
+// ClockHours (default [8, 16], rounded to 15 minutes) and lasting
+// LengthHours (default [2, 2], rounded to 15 minutes). Such a request is
+// held to its window (rule appointment_window), not to the 24 hours.
+type Ahead struct {
+	Share       float64 `json:"share"`
+	LeadDays    Range   `json:"lead_days"`
+	LengthHours Range   `json:"length_hours,omitempty"`
+	ClockHours  Range   `json:"clock_hours,omitempty"`
+}
+
+// lead is the longest lead of s's appointments booked ahead (0 without).
+func (s *Scenario) lead() time.Duration {
+	if a := s.Demand.Ahead; a != nil && len(a.LeadDays) == 2 {
+		return time.Duration(math.Ceil(a.LeadDays[1])) * 24 * time.Hour
+	}
+	return 0
 }
 
 // Synthetic is a demand model: Poisson arrivals at RequestsPerHour shaped

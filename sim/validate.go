@@ -444,6 +444,24 @@ func (d *Demand) validate(s *Scenario) error {
 			}
 		}
 	}
+	if a := d.Ahead; a != nil {
+		if !finite(a.Share, 0, 1) {
+			return bad("demand.ahead.share", "must be in [0, 1]")
+		}
+		if err := a.LeadDays.validate("demand.ahead.lead_days", 1, doorstep.DefaultHorizon.Hours()/24); err != nil {
+			return err
+		}
+		if a.LengthHours != nil {
+			if err := a.LengthHours.validate("demand.ahead.length_hours", 0.25, 24); err != nil {
+				return err
+			}
+		}
+		if a.ClockHours != nil {
+			if err := a.ClockHours.validate("demand.ahead.clock_hours", 0, 24); err != nil {
+				return err
+			}
+		}
+	}
 	if d.Synthetic != nil {
 		return d.Synthetic.validate(s)
 	}

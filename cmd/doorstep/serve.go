@@ -73,6 +73,10 @@ type ServeConfig struct {
 	// UrgentLearnEvery; 0 means 14, negative means no learning.
 	UrgentLearnDays  int
 	UrgentLearnEvery time.Duration
+	// HorizonDays is how many days ahead of now an appointment's window
+	// (and a slot offer's range) may end (dispatch.Config.Horizon); 0
+	// means doorstep.DefaultHorizon (60).
+	HorizonDays int
 	// RequireDurable refuses readiness unless Redis persists every write.
 	RequireDurable bool
 	// PprofAddr, when set, serves net/http/pprof on a separate listener
@@ -237,7 +241,13 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}
 	metrics := api.NewMetrics()
-	svc, err := dispatch.New(dispatch.Config{Store: m.st, Matcher: mt, Observer: metrics})
+	if cfg.HorizonDays < 0 || cfg.HorizonDays > 400 {
+		ln.Close()
+		m.st.Close()
+		return fmt.Errorf("-horizon-days %d out of [1, 400]", cfg.HorizonDays)
+	}
+	svc, err := dispatch.New(dispatch.Config{Store: m.st, Matcher: mt, Observer: metrics,
+		Horizon: time.Duration(cfg.HorizonDays) * 24 * time.Hour})
 	if err != nil {
 		ln.Close()
 		m.st.Close()
@@ -378,6 +388,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.UrgentLearnDays, "urgent-learn-days", 14, "without -urgent-profile, learn the urgent profile from the urgent requests of the last `N` days (up to 28), refreshed every 10 minutes; -1: no learning")
 	fs.StringVar(&cfg.UrgentProfile, "urgent-profile", "", "urgent demand profile `file` (JSON: zone, lead_minutes, rates per skill by hour of day per worker on duty, optional regions) that prices the urgent capacity a normal booking takes; none: no protection (env DOORSTEP_URGENT_PROFILE; the flag wins)")
 	fs.DurationVar(&cfg.SeriesRollEvery, "series-roll-every", DefaultSeriesRollEvery, "how often to book the occurrences of recurring series that the horizon has reached (negative: never; every server may run it)")
+	fs.IntVar(&cfg.HorizonDays, "horizon-days", 60, "how many `days` ahead an appointment's window (and POST /v1/slots's range) may end, in [1, 400]")
 	fs.StringVar(&cfg.TravelTable, "travel-table", "", "travel-time table `file`: CSV from_cell,to_cell,minutes[,hour] of H3 resolution-7 cells, the default linear model where it is silent (env DOORSTEP_TRAVEL_TABLE; the flag wins)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
