@@ -257,11 +257,12 @@ func (p *planner) freeable() []int {
 }
 
 // movable returns c's bookings a plan may move — normal, confirmed, not
-// started (the worker has not arrived) — by start.
+// started (the worker has not arrived), not reported under way (its worker
+// set off for it: doorstep.Booking.UnderWay) — by start.
 func (p *planner) movable(c *Candidate) []*doorstep.Booking {
 	var out []*doorstep.Booking
 	for _, b := range c.Bookings {
-		if b.Urgency == doorstep.Normal && b.Status == doorstep.StatusConfirmed && b.Arrival.After(p.now) {
+		if b.Urgency == doorstep.Normal && b.Status == doorstep.StatusConfirmed && b.Arrival.After(p.now) && !b.UnderWay() {
 			out = append(out, b)
 		}
 	}
