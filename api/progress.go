@@ -12,11 +12,11 @@ import (
 
 // progressBody is a job progress report.
 type progressBody struct {
-	Status          string             `json:"status"`
-	At              *time.Time         `json:"at"`
-	ExpectedEnd     *time.Time         `json:"expected_end"`
-	ExpectedArrival *time.Time         `json:"expected_arrival"`
-	Position        *positionBody      `json:"position"`
+	Status          string        `json:"status"`
+	At              *time.Time    `json:"at"`
+	ExpectedEnd     *time.Time    `json:"expected_end"`
+	ExpectedArrival *time.Time    `json:"expected_arrival"`
+	Position        *positionBody `json:"position"`
 }
 
 // positionBody is where the worker is; both coordinates are required.
