@@ -21,6 +21,7 @@ var callers = []caller{
 	{"booking", keyBooking},
 	{"ops", keyOps},
 	{"admin", keyAdmin},
+	{"field", keyField},
 }
 
 // roleRoute is one row of the roles table: a route, a request that
@@ -54,6 +55,15 @@ func TestRoles(t *testing.T) {
 	h.mustPutWorker(t, newWorker("w-gardener", offset(base, 2, 0), "gardening"))
 	garden := h.mustBook(t, keyBooking, map[string]any{"service": "gardening", "urgency": "normal", "location": base,
 		"window": doorstep.Window{Start: at(12, 0), End: at(13, 0)}})
+	// One booking per role that may report progress, on w-1 (the field key's worker).
+	onW1 := map[string]string{}
+	for _, role := range []string{"ops", "admin", "field"} {
+		if bk := h.mustBook(t, keyBooking, short); bk.WorkerID == "w-1" {
+			onW1[role] = bk.ID
+		} else {
+			t.Fatalf("fixture: booked on %s", bk.WorkerID)
+		}
+	}
 	series := decodeBody[series](t, h.do(t, http.MethodPost, "/v1/bookings", keyBooking, with(short, "recurrence", map[string]int{"interval_days": 1, "count": 2})))
 
 	routes := []roleRoute{
@@ -72,7 +82,9 @@ func TestRoles(t *testing.T) {
 		{http.MethodGet, "/v1/workers/{id}/bookings", fixed("/v1/workers/w-1/bookings"), nil, http.StatusOK, []string{"ops"}},
 		{http.MethodPost, "/v1/match", fixed("/v1/match"), func(string) any { return short }, http.StatusOK, []string{"booking"}},
 		{http.MethodPost, "/v1/bookings", fixed("/v1/bookings"), func(string) any { return short }, http.StatusCreated, []string{"booking"}},
-		{http.MethodGet, "/v1/bookings/{id}", fixed("/v1/bookings/" + b.ID), nil, http.StatusOK, []string{"booking"}},
+		{http.MethodGet, "/v1/bookings/{id}", fixed("/v1/bookings/" + b.ID), nil, http.StatusOK, []string{"booking", "field"}},
+		{http.MethodPost, "/v1/bookings/{id}/progress", func(role string) string { return "/v1/bookings/" + onW1[role] + "/progress" },
+			func(string) any { return map[string]any{"status": "en_route"} }, http.StatusOK, []string{"ops", "field"}},
 		{http.MethodPost, "/v1/bookings/{id}/cancel", fixed("/v1/bookings/" + b.ID + "/cancel"), nil, http.StatusOK, []string{"booking"}},
 		{http.MethodPost, "/v1/bookings/{id}/reschedule", fixed("/v1/bookings/" + garden.ID + "/reschedule"),
 			func(string) any { return map[string]any{"window": doorstep.Window{Start: at(14, 0), End: at(15, 0)}} }, http.StatusOK, []string{"booking"}},
@@ -86,7 +98,7 @@ func TestRoles(t *testing.T) {
 		{http.MethodGet, "/metrics", fixed("/metrics"), nil, http.StatusOK, []string{"ops"}},
 		{http.MethodGet, "/healthz", fixed("/healthz"), nil, http.StatusOK, nil},
 		{http.MethodGet, "/readyz", fixed("/readyz"), nil, http.StatusOK, nil},
-		{http.MethodGet, "/openapi.json", fixed("/openapi.json"), nil, http.StatusOK, []string{"booking", "ops"}},
+		{http.MethodGet, "/openapi.json", fixed("/openapi.json"), nil, http.StatusOK, []string{"booking", "ops", "field"}},
 	}
 	d := mustDoc(t)
 	var covered []string

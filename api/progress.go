@@ -28,7 +28,7 @@ type positionBody struct {
 // progressOut answers a progress report: the booking as it now is and
 // what the re-plan of its worker's day did.
 type progressOut struct {
-	bookingJSON
+	Booking   bookingJSON    `json:"booking"`
 	Replanned *replannedJSON `json:"replanned"`
 }
 
@@ -74,7 +74,7 @@ func (s *Server) handleProgress(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.metrics.progress.WithLabelValues(body.Status).Inc()
-	writeJSON(w, http.StatusOK, progressOut{bookingJSON: bookingOut(b), Replanned: replannedOut(rp)})
+	writeJSON(w, http.StatusOK, progressOut{Booking: bookingOut(b), Replanned: replannedOut(rp)})
 }
 
 // booking reads booking id as p may see it: a booking key its own
