@@ -248,11 +248,14 @@ func TestParseKeys(t *testing.T) {
 	var got []api.Role
 	for _, k := range keys {
 		got = append(got, k.Role)
+		if (k.Role == api.RoleField) != (k.Worker == "w-1") {
+			t.Errorf("key of role %s bound to worker %q", k.Role, k.Worker)
+		}
 		if strings.Contains(k.ID, "key-0123") {
 			t.Errorf("key id %q reveals the key", k.ID)
 		}
 	}
-	if diff := cmp.Diff(got, []api.Role{api.RoleBooking, api.RoleOps, api.RoleAdmin, api.RoleBooking}); diff != "" {
+	if diff := cmp.Diff(got, []api.Role{api.RoleBooking, api.RoleOps, api.RoleAdmin, api.RoleBooking, api.RoleField}); diff != "" {
 		t.Errorf("roles (-got +want):\n%s", diff)
 	}
 	for _, bad := range []string{
@@ -260,6 +263,10 @@ func TestParseKeys(t *testing.T) {
 		"no-role-0123456789",
 		"key-0123456789abcdef:root",
 		"key-0123456789abcdef:ops,key-0123456789abcdef:admin",
+		"key-0123456789abcdef:field",
+		"key-0123456789abcdef:field:",
+		"key-0123456789abcdef:field:bad worker",
+		"key-0123456789abcdef:ops:w-1",
 	} {
 		if _, err := api.ParseKeys(bad); err == nil {
 			t.Errorf("ParseKeys(%q) succeeded", bad)

@@ -192,6 +192,7 @@ type booking struct {
 	UpdatedAt   time.Time               `json:"updated_at,omitzero"`
 	LastChange  *doorstep.BookingChange `json:"last_change,omitempty"`
 	AtRisk      *doorstep.AtRisk        `json:"at_risk,omitempty"`
+	Progress    *doorstep.Progress      `json:"progress,omitempty"`
 	Rescue      *rescue                 `json:"rescue,omitempty"`
 	Moves       []rescue                `json:"moves,omitempty"`
 }
