@@ -270,6 +270,11 @@ type Booking struct {
 	// operators to act on (GET /v1/bookings/at-risk). Any later change of
 	// the booking (Touch) clears it.
 	AtRisk *AtRisk `json:"at_risk,omitempty"`
+	// Progress is what the worker reported of the job (en route, arrived,
+	// started, completed, no-show, delayed), nil until the first report.
+	// Status stays confirmed: the booking keeps its time on the timeline
+	// (ending when the job did), so that it counts towards its day's caps.
+	Progress *Progress `json:"progress,omitempty"`
 }
 
 // AtRisk says why and since when a confirmed booking is at risk.

@@ -22,6 +22,10 @@ const (
 	RoleBooking Role = "booking" // booking systems: match, book, read and cancel their own bookings
 	RoleOps     Role = "ops"     // operations: workers, batch assignment, simulations
 	RoleAdmin   Role = "admin"   // everything, and other owners' bookings
+	// RoleField is a worker's app: a key bound to one worker id
+	// ("key:field:worker-id") reads that worker's bookings and reports
+	// their progress, nothing else.
+	RoleField Role = "field"
 )
 
 // Key is a configured API key. Only its digest is kept; ID names it in logs,
@@ -29,11 +33,13 @@ const (
 type Key struct {
 	ID     string
 	Role   Role
+	Worker string // the worker a RoleField key is bound to
 	digest [32]byte
 }
 
-// ParseKeys parses DOORSTEP_API_KEYS: "key:role,key:role". A key must be at
-// least 16 characters. The error never contains a key.
+// ParseKeys parses DOORSTEP_API_KEYS: "key:role,key:role", where a field
+// key names its worker: "key:field:worker-id". A key must be at least 16
+// characters. The error never contains a key.
 func ParseKeys(s string) ([]Key, error) {
 	var keys []Key
 	seen := map[[32]byte]bool{}
@@ -46,9 +52,16 @@ func ParseKeys(s string) ([]Key, error) {
 		if !ok {
 			return nil, fmt.Errorf("api keys: entry %d: want key:role", i+1)
 		}
+		r, worker, bound := strings.Cut(r, ":")
 		role := Role(strings.TrimSpace(r))
-		if role != RoleBooking && role != RoleOps && role != RoleAdmin {
-			return nil, fmt.Errorf("api keys: entry %d: role %q is not booking, ops or admin", i+1, role)
+		worker = strings.TrimSpace(worker)
+		switch {
+		case role != RoleBooking && role != RoleOps && role != RoleAdmin && role != RoleField:
+			return nil, fmt.Errorf("api keys: entry %d: role %q is not booking, ops, admin or field", i+1, role)
+		case role == RoleField && !doorstep.ValidID(worker):
+			return nil, fmt.Errorf("api keys: entry %d: a field key names its worker: key:field:worker-id", i+1)
+		case role != RoleField && bound:
+			return nil, fmt.Errorf("api keys: entry %d: only a field key names a worker", i+1)
 		}
 		if len(k) < 16 {
 			return nil, fmt.Errorf("api keys: entry %d: a key must be at least 16 characters", i+1)
@@ -58,7 +71,7 @@ func ParseKeys(s string) ([]Key, error) {
 			return nil, fmt.Errorf("api keys: entry %d: key listed twice", i+1)
 		}
 		seen[d] = true
-		keys = append(keys, Key{ID: "key-" + hex.EncodeToString(d[:6]), Role: role, digest: d})
+		keys = append(keys, Key{ID: "key-" + hex.EncodeToString(d[:6]), Role: role, Worker: worker, digest: d})
 	}
 	return keys, nil
 }
@@ -67,6 +80,8 @@ func ParseKeys(s string) ([]Key, error) {
 type Principal struct {
 	KeyID string
 	Role  Role
+	// Worker is the worker a RoleField key is bound to.
+	Worker string
 }
 
 // owner is the booking owner a principal sees: admins see everyone's.
@@ -141,7 +156,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			s.refuse(w, r, "unknown API key")
 			return
 		}
-		next.ServeHTTP(w, withPrincipal(r, Principal{KeyID: found.ID, Role: found.Role}))
+		next.ServeHTTP(w, withPrincipal(r, Principal{KeyID: found.ID, Role: found.Role, Worker: found.Worker}))
 	})
 }
 

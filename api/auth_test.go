@@ -21,6 +21,7 @@ var callers = []caller{
 	{"booking", keyBooking},
 	{"ops", keyOps},
 	{"admin", keyAdmin},
+	{"field", keyField},
 }
 
 // roleRoute is one row of the roles table: a route, a request that
@@ -54,6 +55,15 @@ func TestRoles(t *testing.T) {
 	h.mustPutWorker(t, newWorker("w-gardener", offset(base, 2, 0), "gardening"))
 	garden := h.mustBook(t, keyBooking, map[string]any{"service": "gardening", "urgency": "normal", "location": base,
 		"window": doorstep.Window{Start: at(12, 0), End: at(13, 0)}})
+	// One booking per role that may report progress, on w-1 (the field key's worker).
+	onW1 := map[string]string{}
+	for _, role := range []string{"ops", "admin", "field"} {
+		if bk := h.mustBook(t, keyBooking, short); bk.WorkerID == "w-1" {
+			onW1[role] = bk.ID
+		} else {
+			t.Fatalf("fixture: booked on %s", bk.WorkerID)
+		}
+	}
 	series := decodeBody[series](t, h.do(t, http.MethodPost, "/v1/bookings", keyBooking, with(short, "recurrence", map[string]int{"interval_days": 1, "count": 2})))
 
 	routes := []roleRoute{
@@ -75,7 +85,9 @@ func TestRoles(t *testing.T) {
 			return map[string]any{"request": cleaning(base), "from": at(8, 0), "to": at(20, 0)}
 		}, http.StatusOK, []string{"booking"}},
 		{http.MethodPost, "/v1/bookings", fixed("/v1/bookings"), func(string) any { return short }, http.StatusCreated, []string{"booking"}},
-		{http.MethodGet, "/v1/bookings/{id}", fixed("/v1/bookings/" + b.ID), nil, http.StatusOK, []string{"booking"}},
+		{http.MethodGet, "/v1/bookings/{id}", fixed("/v1/bookings/" + b.ID), nil, http.StatusOK, []string{"booking", "field"}},
+		{http.MethodPost, "/v1/bookings/{id}/progress", func(role string) string { return "/v1/bookings/" + onW1[role] + "/progress" },
+			func(string) any { return map[string]any{"status": "en_route"} }, http.StatusOK, []string{"ops", "field"}},
 		{http.MethodPost, "/v1/bookings/{id}/cancel", fixed("/v1/bookings/" + b.ID + "/cancel"), nil, http.StatusOK, []string{"booking"}},
 		{http.MethodPost, "/v1/bookings/{id}/reschedule", fixed("/v1/bookings/" + garden.ID + "/reschedule"),
 			func(string) any { return map[string]any{"window": doorstep.Window{Start: at(14, 0), End: at(15, 0)}} }, http.StatusOK, []string{"booking"}},
@@ -89,7 +101,7 @@ func TestRoles(t *testing.T) {
 		{http.MethodGet, "/metrics", fixed("/metrics"), nil, http.StatusOK, []string{"ops"}},
 		{http.MethodGet, "/healthz", fixed("/healthz"), nil, http.StatusOK, nil},
 		{http.MethodGet, "/readyz", fixed("/readyz"), nil, http.StatusOK, nil},
-		{http.MethodGet, "/openapi.json", fixed("/openapi.json"), nil, http.StatusOK, []string{"booking", "ops"}},
+		{http.MethodGet, "/openapi.json", fixed("/openapi.json"), nil, http.StatusOK, []string{"booking", "ops", "field"}},
 	}
 	d := mustDoc(t)
 	var covered []string
@@ -239,11 +251,14 @@ func TestParseKeys(t *testing.T) {
 	var got []api.Role
 	for _, k := range keys {
 		got = append(got, k.Role)
+		if (k.Role == api.RoleField) != (k.Worker == "w-1") {
+			t.Errorf("key of role %s bound to worker %q", k.Role, k.Worker)
+		}
 		if strings.Contains(k.ID, "key-0123") {
 			t.Errorf("key id %q reveals the key", k.ID)
 		}
 	}
-	if diff := cmp.Diff(got, []api.Role{api.RoleBooking, api.RoleOps, api.RoleAdmin, api.RoleBooking}); diff != "" {
+	if diff := cmp.Diff(got, []api.Role{api.RoleBooking, api.RoleOps, api.RoleAdmin, api.RoleBooking, api.RoleField}); diff != "" {
 		t.Errorf("roles (-got +want):\n%s", diff)
 	}
 	for _, bad := range []string{
@@ -251,6 +266,10 @@ func TestParseKeys(t *testing.T) {
 		"no-role-0123456789",
 		"key-0123456789abcdef:root",
 		"key-0123456789abcdef:ops,key-0123456789abcdef:admin",
+		"key-0123456789abcdef:field",
+		"key-0123456789abcdef:field:",
+		"key-0123456789abcdef:field:bad worker",
+		"key-0123456789abcdef:ops:w-1",
 	} {
 		if _, err := api.ParseKeys(bad); err == nil {
 			t.Errorf("ParseKeys(%q) succeeded", bad)

@@ -107,7 +107,7 @@ func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetBooking(w http.ResponseWriter, r *http.Request) {
-	b, err := s.svc.Booking(r.Context(), chi.URLParam(r, "id"), principalFrom(r.Context()).owner())
+	b, err := s.booking(r.Context(), chi.URLParam(r, "id"), principalFrom(r.Context()))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -27,7 +27,8 @@ func TestBookingLifecycle(t *testing.T) {
 	wantStatus(t, r, http.StatusCreated)
 	// Exactly the documented fields: every one is set here but series_id
 	// (for a recurring booking), last_change (for a booking changed since
-	// its creation), rescue and moves (for one that moved others).
+	// its creation), rescue and moves (for one that moved others),
+	// progress (for one whose worker reported progress).
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(r.Body, &raw); err != nil {
 		t.Fatal(err)
@@ -39,7 +40,7 @@ func TestBookingLifecycle(t *testing.T) {
 	sort.Strings(gotKeys)
 	schema := mustResolve(t, mustDoc(t), map[string]any{"$ref": "#/components/schemas/Booking"})
 	documented := slices.DeleteFunc(keys(schema["properties"].(map[string]any)), func(k string) bool {
-		return k == "series_id" || k == "rescue" || k == "moves" || k == "last_change" || k == "at_risk"
+		return k == "series_id" || k == "rescue" || k == "moves" || k == "last_change" || k == "at_risk" || k == "progress"
 	})
 	if diff := cmp.Diff(gotKeys, documented); diff != "" {
 		t.Errorf("booking fields (-got +documented):\n%s", diff)

@@ -19,7 +19,8 @@ const (
 	keyOps      = "ops-key-0123456789abc"
 	keyAdmin    = "admin-key-0123456789ab"
 	keyBooking2 = "booking2-key-012345678"
-	allKeys     = keyBooking + ":booking," + keyOps + ":ops," + keyAdmin + ":admin," + keyBooking2 + ":booking"
+	keyField    = "field-key-0123456789ab" // bound to worker w-1
+	allKeys     = keyBooking + ":booking," + keyOps + ":ops," + keyAdmin + ":admin," + keyBooking2 + ":booking," + keyField + ":field:w-1"
 )
 
 // now is the fixed clock of every server the suite starts: Monday
@@ -192,6 +193,7 @@ type booking struct {
 	UpdatedAt   time.Time               `json:"updated_at,omitzero"`
 	LastChange  *doorstep.BookingChange `json:"last_change,omitempty"`
 	AtRisk      *doorstep.AtRisk        `json:"at_risk,omitempty"`
+	Progress    *doorstep.Progress      `json:"progress,omitempty"`
 	Rescue      *rescue                 `json:"rescue,omitempty"`
 	Moves       []rescue                `json:"moves,omitempty"`
 }

@@ -33,6 +33,7 @@ type Metrics struct {
 	auditErrors prometheus.Counter
 	solve       prometheus.Histogram
 	rolled      *prometheus.CounterVec // series occurrences rolled forward (metrics_series.go)
+	progress    *prometheus.CounterVec
 }
 
 var _ dispatch.Observer = (*Metrics)(nil)
@@ -67,7 +68,7 @@ func NewMetrics() *Metrics {
 	}, []string{"class", "moves"})
 	m.replanned = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "doorstep_replanned_bookings_total",
-		Help: "Bookings re-planned because their worker changed (cause: profile, retired, absence, overrun), by outcome: moved inside their promise, or marked at risk.",
+		Help: "Bookings re-planned because their worker changed (cause: profile, retired, absence, overrun, progress), by outcome: moved inside their promise, or marked at risk.",
 	}, []string{"cause", "outcome"})
 	m.redisErrors = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "doorstep_redis_errors_total", Help: "Requests answered 503 because Redis was unreachable or slow.",
@@ -82,7 +83,11 @@ func NewMetrics() *Metrics {
 	m.auditErrors = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "doorstep_audit_errors_total", Help: "Audit events that could not be written (the action itself succeeded).",
 	})
-	m.reg.MustRegister(m.shed, m.solve, m.auditErrors, m.requests, m.match, m.candidates, m.bookings, m.unservable, m.conflicts, m.rescues, m.replanned, m.redisErrors,
+	m.progress = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "doorstep_progress_reports_total",
+		Help: "Job progress reports applied (POST /v1/bookings/{id}/progress), by status; re-plans they cause are counted in doorstep_replanned_bookings_total (cause progress or overrun).",
+	}, []string{"status"})
+	m.reg.MustRegister(m.progress, m.shed, m.solve, m.auditErrors, m.requests, m.match, m.candidates, m.bookings, m.unservable, m.conflicts, m.rescues, m.replanned, m.redisErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.registerSeries()
 	return m

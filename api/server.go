@@ -171,12 +171,15 @@ func (s *Server) routes() chi.Router {
 				r.Post("/match", s.handleMatch)
 				r.Post("/slots", s.handleSlots) // book ahead: offered windows
 				r.Post("/bookings", s.handleBook)
-				r.Get("/bookings/{id}", s.handleGetBooking)
 				r.Post("/bookings/{id}/cancel", s.handleCancel)
 				r.Post("/bookings/{id}/reschedule", s.handleReschedule)
 				r.Get("/series/{id}", s.handleGetSeries)
 				r.Post("/series/{id}/cancel", s.handleCancelSeries)
 			})
+			// Job progress (issue 15): a field key reads and reports its own
+			// worker's bookings, ops reports any (handleProgress).
+			r.With(s.allow(RoleBooking, RoleField), s.storeIntact, short).Get("/bookings/{id}", s.handleGetBooking)
+			r.With(s.allow(RoleField, RoleOps), s.storeIntact, short).Post("/bookings/{id}/progress", s.handleProgress)
 			// Erasure: a booking key erases its own customer, an admin
 			// every tenant's (handleEraseCustomer).
 			r.With(s.allow(RoleBooking), long).Delete("/customers/{id}", s.handleEraseCustomer)

@@ -85,6 +85,8 @@ type bookingJSON struct {
 	// AtRisk is set while nobody can serve the booking as planned (its
 	// worker changed and nobody could take it inside its promise).
 	AtRisk *doorstep.AtRisk `json:"at_risk,omitempty"`
+	// Progress is what the worker reported of the job, with every report.
+	Progress *doorstep.Progress `json:"progress,omitempty"`
 	// Rescue is set when bookings moved to make room for this one:
 	// the first move (off the worker who took it); Moves lists every move,
 	// Rescue first.
@@ -149,7 +151,7 @@ func bookingOut(b *doorstep.Booking) bookingJSON {
 		ID: b.ID, WorkerID: b.WorkerID, Service: b.Service, Urgency: b.Urgency,
 		RequestedAt: b.RequestedAt, Deadline: b.Deadline, Rule: b.Rule(), Start: b.Start, End: b.End,
 		Arrival: b.Arrival, Status: b.Status, Window: b.Window, CustomerID: b.CustomerID, SeriesID: b.SeriesID,
-		Version: b.Version, UpdatedAt: b.UpdatedAt, LastChange: b.LastChange, AtRisk: b.AtRisk,
+		Version: b.Version, UpdatedAt: b.UpdatedAt, LastChange: b.LastChange, AtRisk: b.AtRisk, Progress: b.Progress,
 	}
 }
 

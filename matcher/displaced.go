@@ -28,6 +28,9 @@ const (
 	// DisplacedOverrun: an earlier job of the worker runs past its planned
 	// end and leaves no room for this one as planned.
 	DisplacedOverrun = "overrun"
+	// DisplacedLate: its own worker, not arrived yet, reported it will
+	// arrive or start later than the booking's promise allows.
+	DisplacedLate = "late"
 )
 
 // Displacement is a confirmed booking its worker can no longer serve as

@@ -261,12 +261,13 @@ func (p *planner) freeable() []int {
 }
 
 // movable returns c's bookings a plan may move — confirmed, not started
-// (the worker has not arrived), normal, or urgent when the request is
-// urgent (MayMove) — by start.
+// (the worker has not arrived), not reported under way (its worker set off
+// for it: doorstep.Booking.UnderWay), normal, or urgent when the request
+// is urgent (MayMove) — by start.
 func (p *planner) movable(c *Candidate) []*doorstep.Booking {
 	var out []*doorstep.Booking
 	for _, b := range c.Bookings {
-		if MayMove(p.req, b) && b.Status == doorstep.StatusConfirmed && b.Arrival.After(p.now) {
+		if MayMove(p.req, b) && b.Status == doorstep.StatusConfirmed && b.Arrival.After(p.now) && !b.UnderWay() {
 			out = append(out, b)
 		}
 	}

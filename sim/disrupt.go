@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/matcher"
 	"github.com/doorstep-dev/doorstep/schedule"
 )
 
@@ -200,7 +201,9 @@ func (e *engine) startJob(m move) {
 }
 
 // revealJobEnd applies a started job's actual end when it becomes known:
-// the worker is free early, or its later jobs are delayed.
+// the worker is free early, or its later jobs are re-planned as the server
+// re-plans them when the worker reports the overrun (replanOverrun), and
+// those left on the worker are delayed.
 func (e *engine) revealJobEnd(m move) {
 	o := &e.out[m.req]
 	if !e.current(m) || !o.revealAt.Equal(m.at) {
@@ -209,9 +212,96 @@ func (e *engine) revealJobEnd(m move) {
 	o.overran = o.revealEnd.After(o.slot.End)
 	slot := o.slot
 	slot.End = o.revealEnd
+	var plan []matcher.Relocation
+	if o.overran {
+		plan = e.replanOverrun(int(m.w), int(m.req), o.revealEnd, m.at)
+	}
 	e.retime(int(m.req), int(m.w), slot)
 	if o.overran {
+		e.relocate(int(m.w), plan)
 		e.delayAfter(int(m.w), int(m.req))
+	}
+}
+
+// replanOverrun plans, at now, what request i's job on worker w, ending at
+// end rather than as planned, displaces, with the server's code path
+// (dispatch's rework: matcher.Overran, then matcher.PlanDisplaced on the
+// worker with what it keeps and the qualified workers of its region around
+// each displaced booking, searched as a booking's candidates are).
+func (e *engine) replanOverrun(w, i int, end, now time.Time) []matcher.Relocation {
+	c := &e.cands[w]
+	var late *doorstep.Booking
+	for _, b := range c.Bookings {
+		if b.ID == e.arr[i].req.ID {
+			nb := *b
+			nb.End = end
+			late = &nb
+		}
+	}
+	if late == nil {
+		return nil
+	}
+	kept, ds := e.m.Overran(c.Worker, c.Bookings, late, now)
+	if len(ds) == 0 {
+		return nil
+	}
+	own := *c
+	own.Timeline = kept
+	pool := []matcher.Candidate{own}
+	e.relIdx = append(e.relIdx[:0], w)
+	for _, d := range ds {
+		if !d.Booking.Arrival.After(now) {
+			continue
+		}
+		req, _ := matcher.DisplacedJob(d.Booking, now)
+		e.idx = e.near(e.idx[:0], req, now, e.qualified(req))
+		for _, k := range e.idx {
+			if !slices.Contains(e.relIdx, k) && e.cands[k].Region == c.Region {
+				e.relIdx = append(e.relIdx, k)
+				pool = append(pool, e.cands[k])
+			}
+		}
+	}
+	return e.m.PlanDisplaced(ds, pool, now)
+}
+
+// relocate applies plan, made by replanOverrun for worker w: each booking
+// moved (to another worker, or later on w) leaves w's day and takes its
+// new slot; one nobody could take stays, and delayAfter then runs it late
+// (the server marks it at risk and the worker still goes).
+func (e *engine) relocate(w int, plan []matcher.Relocation) {
+	for _, r := range plan {
+		if r.To == nil || r.Unchanged() {
+			continue
+		}
+		to := -1
+		for _, k := range e.relIdx {
+			if e.cands[k].Worker.ID == r.To.WorkerID {
+				to = k
+			}
+		}
+		j, ok := e.byID[r.Booking.ID]
+		if to < 0 || !ok {
+			panic("sim: a re-plan names a booking or worker it was not given")
+		}
+		from := &e.cands[w]
+		from.Timeline = from.Timeline.Without(r.Booking.ID)
+		from.Bookings = slices.DeleteFunc(slices.Clone(from.Bookings), func(b *doorstep.Booking) bool { return b.ID == r.Booking.ID })
+		from.Version++
+		moved := *r.To
+		t := &e.cands[to]
+		t.Timeline = t.Timeline.Insert(schedule.StopOf(&moved))
+		t.Bookings = append(t.Bookings, &moved)
+		t.Version++
+		o := &e.out[j]
+		if to == w {
+			o.delayed = true
+		} else {
+			o.replanned = true
+		}
+		o.worker, o.slot = int32(to), r.Option.Slot
+		heap.Push(&e.moves, move{at: moved.End, kind: moveJob, w: int32(to), req: j, loc: moved.Location})
+		e.planStartOnly(int(j))
 	}
 }
 

@@ -146,3 +146,31 @@ func TestOverrunDelayIsAMiss(t *testing.T) {
 		t.Errorf("%d urgent requests reached late, misses_by_cause %v", late, m.MissesByCause)
 	}
 }
+
+// Overruns re-plan as the server does (replanOverrun): on a disturbed
+// city some bookings an overrun would push past their promise move to
+// another worker, each inside its promise, off the worker that overran.
+func TestOverrunReplans(t *testing.T) {
+	s := MustParse(t, withDisruptions(string(mustReadFile(t, "../examples/scenarios/city.json")), `{"duration_cv": 0.6}`))
+	s.Scale = 0.3
+	e := runEngine(t, s, Options{}, 0)
+	moved := 0
+	for i, o := range e.out {
+		if !o.replanned {
+			continue
+		}
+		moved++
+		r := &e.arr[i].req
+		switch {
+		case o.worker < 0 || o.cancelled:
+			t.Errorf("%s: replanned but not served", r.ID)
+		case r.Urgency == "urgent" && o.slot.Arrival.After(r.RequestedAt.Add(time.Hour)):
+			t.Errorf("%s: moved past its urgent promise (%s)", r.ID, o.slot.Arrival)
+		case r.Urgency == "normal" && (o.slot.Start.After(r.RequestedAt.Add(24*time.Hour)) || (r.Window != nil && !r.Window.Contains(o.slot.Start))):
+			t.Errorf("%s: moved outside its normal promise (%s)", r.ID, o.slot.Start)
+		}
+	}
+	if m := e.report().Totals; moved == 0 || m.Replanned != moved {
+		t.Errorf("%d bookings moved by a re-plan, totals say %d: the test exercises nothing", moved, m.Replanned)
+	}
+}

@@ -32,7 +32,10 @@ type outcome struct {
 	// cancelled it, nobody was home, it ran longer than planned, an earlier
 	// job's overrun delayed it.
 	cancelled, noShow, overran, delayed bool
-	cancelPlanned, started              bool
+	// replanned: an earlier job's overrun moved it to another worker
+	// (the server's re-plan, replanOverrun).
+	replanned              bool
+	cancelPlanned, started bool
 	// revealEnd is a started job's actual end, known at revealAt (the
 	// earlier of it and the planned end).
 	revealEnd, revealAt time.Time
@@ -73,8 +76,9 @@ type engine struct {
 	reqIdx    map[string]int32 // request id -> index, for retries (CarryOver)
 	disturbed []bool           // by worker: an overrun pushed its day past the plan
 
-	idx []int // scratch
-	cs  []matcher.Candidate
+	idx    []int // scratch
+	cs     []matcher.Candidate
+	relIdx []int // the workers of the latest re-plan's pool (replanOverrun)
 }
 
 func newEngine(s *Scenario, policy Policy, m *matcher.Matcher, workers []*doorstep.Worker, arr []arrival, prog *progress) *engine {

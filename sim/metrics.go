@@ -79,7 +79,7 @@ type reqAcc struct {
 	arrivals                                                                         []float64 // urgent, in minutes
 	causes                                                                           map[string]int
 	// Disruptions.
-	cancelled, noShows, overruns, delayed, carried, servedOnRetry int
+	cancelled, noShows, overruns, delayed, replanned, carried, servedOnRetry int
 }
 
 // add counts request r with its outcome o; retry, for a request asked
@@ -122,6 +122,9 @@ func (a *reqAcc) add(r *doorstep.Request, o, retry *outcome) {
 	}
 	if o.delayed {
 		a.delayed++
+	}
+	if o.replanned {
+		a.replanned++
 	}
 	if o.rescued {
 		a.rescues++
@@ -167,7 +170,7 @@ func (a *reqAcc) metrics(shift, booked float64, values []float64) Metrics {
 		TravelKmPerJob:       ratio(a.km, float64(a.jobs)),
 		Utilisation:          ratio(booked, shift),
 		MissesByCause:        a.causes,
-		Cancelled:            a.cancelled, NoShows: a.noShows, Overruns: a.overruns, Delayed: a.delayed,
+		Cancelled:            a.cancelled, NoShows: a.noShows, Overruns: a.overruns, Delayed: a.delayed, Replanned: a.replanned,
 		CarriedOver: a.carried, ServedOnRetry: a.servedOnRetry,
 	}
 	if len(a.arrivals) > 0 {

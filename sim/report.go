@@ -97,13 +97,15 @@ type Metrics struct {
 	// Cancelled, NoShows, Overruns and Delayed count the bookings the
 	// day's disruptions changed (Disruptions): cancelled by their customer
 	// (not jobs), nobody at home, longer than planned, and pushed later by
-	// an earlier overrun. CarriedOver counts requests nobody could serve
+	// an earlier overrun; Replanned those an earlier overrun moved to
+	// another worker (the server's re-plan). CarriedOver counts requests nobody could serve
 	// that were asked again the next day, ServedOnRetry those served then
 	// (served, not within 24 hours).
 	Cancelled     int `json:"cancelled,omitempty"`
 	NoShows       int `json:"no_shows,omitempty"`
 	Overruns      int `json:"overruns,omitempty"`
 	Delayed       int `json:"delayed,omitempty"`
+	Replanned     int `json:"replanned,omitempty"`
 	CarriedOver   int `json:"carried_over,omitempty"`
 	ServedOnRetry int `json:"served_on_retry,omitempty"`
 	// MissesByCause counts the unserved requests by what would have served
