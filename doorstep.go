@@ -239,6 +239,11 @@ type Booking struct {
 	// operators to act on (GET /v1/bookings/at-risk). Any later change of
 	// the booking (Touch) clears it.
 	AtRisk *AtRisk `json:"at_risk,omitempty"`
+	// Price is what the booking costs, fixed when it is made (the
+	// catalogue's tariff at that time, for its service, urgency, start and
+	// duration) and kept with it: a later change of the catalogue, or a
+	// move of the booking, does not alter it. Nil for an unpriced service.
+	Price *Price `json:"price,omitempty"`
 }
 
 // AtRisk says why and since when a confirmed booking is at risk.

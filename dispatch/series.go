@@ -118,7 +118,7 @@ func (s *Service) bookSeries(ctx context.Context, req *doorstep.Request, rec Rec
 		if o == nil {
 			continue
 		}
-		b := matcher.BookingFor(occ[k], o, store.NewBookingID(plan.Region), owner, now)
+		b := s.newBooking(occ[k], o, plan.Region, owner, now)
 		b.SeriesID = seriesID
 		out.Bookings = append(out.Bookings, b)
 	}
