@@ -217,23 +217,31 @@ func (s *Store) WorkerFeedback(ctx context.Context, workerID string) (FeedbackTa
 	return t, nil
 }
 
-// SetRating writes rating into worker id's profile (ENOTFOUND for a worker
-// without one). It bumps the worker's version, as every profile change does.
-func (s *Store) SetRating(ctx context.Context, id string, rating float64) error {
+// RateWorker sets worker id's rating to rate of its feedback tally
+// (WorkerFeedback), read after the profile in each compare-and-set round:
+// of concurrent raters, the last to write read every feedback recorded
+// before it, so the rating never stays behind a recorded feedback. It
+// bumps the worker's version, as every profile change does; a worker
+// without a profile (retired) is ENOTFOUND.
+func (s *Store) RateWorker(ctx context.Context, id string, rate func(FeedbackTally) float64) error {
 	if err := checkWorkerID(id); err != nil {
-		return fmt.Errorf("set rating: %w", err)
+		return fmt.Errorf("rate worker: %w", err)
 	}
 	err := s.editWorker(ctx, id, func(cur string) (string, error) {
 		w, err := decodeWorker(cur)
 		if err != nil {
 			return "", err
 		}
-		w.Rating = rating
+		t, err := s.WorkerFeedback(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		w.Rating = rate(t)
 		data, err := json.Marshal(w)
 		return string(data), err
 	})
 	if err != nil {
-		return fmt.Errorf("set rating of %s: %w", id, err)
+		return fmt.Errorf("rate worker %s: %w", id, err)
 	}
 	return nil
 }

@@ -122,12 +122,12 @@ func TestFeedback(t *testing.T) {
 
 	// The rating lands in the profile and bumps the worker's version.
 	v := mustVersion(t, s, w.ID)
-	if err := s.SetRating(ctx, w.ID, 4.25); err != nil {
+	if err := s.RateWorker(ctx, w.ID, func(t FeedbackTally) float64 { return float64(t.Sum) / float64(t.N) }); err != nil {
 		t.Fatal(err)
 	}
 	got, v2, err := s.GetWorker(ctx, w.ID)
-	if err != nil || got.Rating != 4.25 || v2 <= v {
-		t.Errorf("after SetRating: rating %v, version %d (was %d), %v", got.Rating, v2, v, err)
+	if err != nil || got.Rating != 3 || v2 <= v {
+		t.Errorf("after RateWorker: rating %v, version %d (was %d), %v; want 3 and a new version", got.Rating, v2, v, err)
 	}
 }
 
