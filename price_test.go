@@ -157,3 +157,24 @@ func TestParseCataloguePricingErrors(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkPrice times the price of one option: a 2-hour day job and a
+// 12-hour job across a night into the weekend (the most boundaries).
+func BenchmarkPrice(b *testing.B) {
+	c := doorstep.DefaultCatalogue()
+	for _, tt := range []struct {
+		name  string
+		start time.Time
+		d     time.Duration
+	}{
+		{"job=2h", time.Date(2026, 12, 2, 15, 0, 0, 0, time.UTC), 2 * time.Hour},
+		{"job=12h_night_weekend", time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC), 12 * time.Hour},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c.Price("plumbing", doorstep.Urgent, tt.start, tt.d)
+			}
+		})
+	}
+}

@@ -12,6 +12,32 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// TestFollowUpsRedis and TestFollowUpsEmbedded: follow-ups, feedback and
+// the retention on every Redis the store runs on.
+func TestFollowUpsRedis(t *testing.T) {
+	t.Parallel()
+	runFollowUps(t, openRedis)
+}
+
+func TestFollowUpsEmbedded(t *testing.T) {
+	t.Parallel()
+	runFollowUps(t, openEmbeddedHarness)
+}
+
+func runFollowUps(t *testing.T, open openFunc) {
+	for _, tt := range []struct {
+		name string
+		run  func(*testing.T, openFunc)
+	}{
+		{"OpenOnce", testFollowUpOpenOnce},
+		{"Feedback", testFeedback},
+		{"PagedAndCounted", testFollowUpsPagedAndCounted},
+		{"ReduceExpired", testReduceExpired},
+	} {
+		t.Run(tt.name, func(t *testing.T) { tt.run(t, open) })
+	}
+}
+
 // followUpOf is the follow-up of b completed at its end.
 func followUpOf(b *doorstep.Booking) *doorstep.FollowUp {
 	return &doorstep.FollowUp{BookingID: b.ID, WorkerID: b.WorkerID, Service: b.Service, Owner: b.Owner,
@@ -25,11 +51,11 @@ func mustOpen(tb testing.TB, s *Store, f *doorstep.FollowUp) {
 	}
 }
 
-// TestFollowUpOpenOnce: opening a follow-up twice, or from many clients
+// testFollowUpOpenOnce: opening a follow-up twice, or from many clients
 // at once, makes one, indexed once, due as the first opening said.
-func TestFollowUpOpenOnce(t *testing.T) {
+func testFollowUpOpenOnce(t *testing.T, open openFunc) {
 	ctx := context.Background()
-	s := openRedis(t).s
+	s := open(t).s
 	w := newWorker("w-1", nycA)
 	mustPutWorker(t, s, w)
 	b := newBooking(w, t0, time.Hour, nycB)
@@ -75,12 +101,12 @@ func TestFollowUpOpenOnce(t *testing.T) {
 	}
 }
 
-// TestFeedback: a feedback closes the open follow-up and counts towards
+// testFeedback: a feedback closes the open follow-up and counts towards
 // its worker's tally once; repeating it changes nothing, another is
 // refused, and a booking without a follow-up (not completed) refuses it.
-func TestFeedback(t *testing.T) {
+func testFeedback(t *testing.T, open openFunc) {
 	ctx := context.Background()
-	s := openRedis(t).s
+	s := open(t).s
 	w := newWorker("w-1", nycA)
 	mustPutWorker(t, s, w)
 	done, pending := newBooking(w, t0, time.Hour, nycB), newBooking(w, t0.Add(2*time.Hour), time.Hour, nycB)
@@ -131,11 +157,11 @@ func TestFeedback(t *testing.T) {
 	}
 }
 
-// TestFollowUpsPagedAndCounted: open follow-ups of two regions listed by
+// testFollowUpsPagedAndCounted: open follow-ups of two regions listed by
 // due time in pages, filtered by due_before, and the overdue ones counted.
-func TestFollowUpsPagedAndCounted(t *testing.T) {
+func testFollowUpsPagedAndCounted(t *testing.T, open openFunc) {
 	ctx := context.Background()
-	s := openRedis(t).s
+	s := open(t).s
 	ny, pa := newWorker("w-ny", nycA), newWorker("w-pa", philly)
 	mustPutWorker(t, s, ny)
 	mustPutWorker(t, s, pa)
@@ -191,12 +217,12 @@ func TestFollowUpsPagedAndCounted(t *testing.T) {
 	}
 }
 
-// TestReduceExpired: past the retention, bookings lose their customer,
+// testReduceExpired: past the retention, bookings lose their customer,
 // preferences and exact place, and follow-ups go with their feedback;
 // records inside the retention stay whole; the tally stays.
-func TestReduceExpired(t *testing.T) {
+func testReduceExpired(t *testing.T, open openFunc) {
 	ctx := context.Background()
-	s := openRedis(t).s
+	s := open(t).s
 	w := newWorker("w-1", nycA)
 	mustPutWorker(t, s, w)
 	old, recent := newBooking(w, t0, time.Hour, homeA), newBooking(w, t0.Add(3*time.Hour), time.Hour, homeB)
