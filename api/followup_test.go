@@ -28,6 +28,13 @@ type followUpPage struct {
 	NextCursor string     `json:"next_cursor,omitempty"`
 }
 
+// nightCleaning2h is the built-in price of two hours of cleaning in New
+// York's night hours (the fixtures' morning, UTC): base 20.00, two hours at
+// 35.00, and the night surcharge of 15.00 an hour.
+var nightCleaning2h = &doorstep.Price{Currency: "USD", Total: 12000, Lines: []doorstep.PriceLine{
+	{Kind: doorstep.LineBase, Amount: 2000}, {Kind: doorstep.LineHours, Minutes: 120, Amount: 7000},
+	{Kind: doorstep.LineNight, Minutes: 120, Amount: 3000}}}
+
 // complete opens booking id's follow-up as the completion of the booking
 // does (dispatch.Service.OpenFollowUp), completed at done.
 func (h *harness) complete(t *testing.T, id string, done time.Time) {
