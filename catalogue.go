@@ -22,6 +22,9 @@ type Service struct {
 	Skill           string        `json:"skill"`
 	Certificates    []string      `json:"certificates,omitempty"`
 	DefaultDuration time.Duration `json:"-"`
+	// Tariff is the service's price list; nil means the service is not
+	// priced (its quotes and bookings carry no price).
+	Tariff *Tariff `json:"-"`
 }
 
 // Catalogue is the set of services Doorstep can dispatch, by name. It is
@@ -29,11 +32,13 @@ type Service struct {
 type Catalogue map[string]Service
 
 type catalogueFile struct {
+	Pricing  *pricingFile `json:"pricing"`
 	Services []struct {
-		Name                   string   `json:"name"`
-		Skill                  string   `json:"skill"`
-		Certificates           []string `json:"certificates"`
-		DefaultDurationMinutes int      `json:"default_duration_minutes"`
+		Name                   string      `json:"name"`
+		Skill                  string      `json:"skill"`
+		Certificates           []string    `json:"certificates"`
+		DefaultDurationMinutes int         `json:"default_duration_minutes"`
+		Price                  *tariffFile `json:"price"`
 	} `json:"services"`
 }
 
@@ -64,6 +69,10 @@ func ParseCatalogue(data []byte) (Catalogue, error) {
 	if len(f.Services) == 0 {
 		return nil, fmt.Errorf("parse catalogue: no services")
 	}
+	cal, err := parsePricing(f.Pricing)
+	if err != nil {
+		return nil, fmt.Errorf("parse catalogue: %w", err)
+	}
 	c := make(Catalogue, len(f.Services))
 	for i, s := range f.Services {
 		d := time.Duration(s.DefaultDurationMinutes) * time.Minute
@@ -78,9 +87,27 @@ func ParseCatalogue(data []byte) (Catalogue, error) {
 		if _, dup := c[s.Name]; dup {
 			return nil, fmt.Errorf("parse catalogue: service %q listed twice", s.Name)
 		}
-		c[s.Name] = Service{Name: s.Name, Skill: s.Skill, Certificates: s.Certificates, DefaultDuration: d}
+		svc := Service{Name: s.Name, Skill: s.Skill, Certificates: s.Certificates, DefaultDuration: d}
+		if s.Price != nil {
+			if svc.Tariff, err = cal.tariff(fmt.Sprintf("services[%d].price", i), s.Price); err != nil {
+				return nil, fmt.Errorf("parse catalogue: %w", err)
+			}
+		}
+		c[s.Name] = svc
 	}
 	return c, nil
+}
+
+// Price is the price of service for a job of urgency u that starts at
+// start and lasts d, its night hours and weekend days read in the
+// catalogue's pricing time zone (Tariff.Price); nil when the service is
+// unknown or not priced.
+func (c Catalogue) Price(service string, u Urgency, start time.Time, d time.Duration) *Price {
+	s, ok := c[service]
+	if !ok || s.Tariff == nil {
+		return nil
+	}
+	return s.Tariff.Price(u, start, d, nil)
 }
 
 // Names returns the service names, sorted.

@@ -275,6 +275,11 @@ type Booking struct {
 	// Status stays confirmed: the booking keeps its time on the timeline
 	// (ending when the job did), so that it counts towards its day's caps.
 	Progress *Progress `json:"progress,omitempty"`
+	// Price is what the booking costs, fixed when it is made (the
+	// catalogue's tariff at that time, for its service, urgency, start and
+	// duration) and kept with it: a later change of the catalogue, or a
+	// move of the booking, does not alter it. Nil for an unpriced service.
+	Price *Price `json:"price,omitempty"`
 }
 
 // AtRisk says why and since when a confirmed booking is at risk.

@@ -66,6 +66,20 @@ func TestRoles(t *testing.T) {
 	}
 	series := decodeBody[series](t, h.do(t, http.MethodPost, "/v1/bookings", keyBooking, with(short, "recurrence", map[string]int{"interval_days": 1, "count": 2})))
 
+	// Completed bookings of the booking key and the admin key, for the
+	// feedback each gives on its own.
+	rated := map[string]string{}
+	for role, key := range map[string]string{"booking": keyBooking, "admin": keyAdmin} {
+		rated[role] = h.mustBook(t, key, short).ID
+		h.complete(t, rated[role], at(12, 30))
+	}
+	feedbackPath := func(role string) string {
+		if id, ok := rated[role]; ok {
+			return "/v1/bookings/" + id + "/feedback"
+		}
+		return "/v1/bookings/" + rated["booking"] + "/feedback"
+	}
+
 	routes := []roleRoute{
 		{http.MethodPut, "/v1/workers/{id}", func(role string) string { return "/v1/workers/w-put-" + role },
 			func(role string) any { return newWorker("w-put-"+role, offset(base, -10, -10)) }, http.StatusCreated, []string{"ops"}},
@@ -91,6 +105,8 @@ func TestRoles(t *testing.T) {
 		{http.MethodPost, "/v1/bookings/{id}/cancel", fixed("/v1/bookings/" + b.ID + "/cancel"), nil, http.StatusOK, []string{"booking"}},
 		{http.MethodPost, "/v1/bookings/{id}/reschedule", fixed("/v1/bookings/" + garden.ID + "/reschedule"),
 			func(string) any { return map[string]any{"window": doorstep.Window{Start: at(14, 0), End: at(15, 0)}} }, http.StatusOK, []string{"booking"}},
+		{http.MethodPost, "/v1/bookings/{id}/feedback", feedbackPath, func(string) any { return map[string]any{"rating": 5} }, http.StatusOK, []string{"booking"}},
+		{http.MethodGet, "/v1/followups", fixed("/v1/followups"), nil, http.StatusOK, []string{"ops"}},
 		{http.MethodGet, "/v1/series/{id}", fixed("/v1/series/" + series.SeriesID), nil, http.StatusOK, []string{"booking"}},
 		{http.MethodPost, "/v1/series/{id}/cancel", fixed("/v1/series/" + series.SeriesID + "/cancel"), nil, http.StatusOK, []string{"booking"}},
 		{http.MethodPost, "/v1/assign", fixed("/v1/assign"),

@@ -57,7 +57,7 @@ func TestBookingLifecycle(t *testing.T) {
 		RequestedAt: now, Deadline: window.End, Rule: doorstep.RuleAppointment,
 		Start: at(10, 0), End: at(12, 0), Arrival: b.Arrival,
 		Status: doorstep.StatusConfirmed, Window: &window, CustomerID: "cust-42",
-		Version: 1, UpdatedAt: now,
+		Version: 1, UpdatedAt: now, Price: nightCleaning2h,
 	}
 	if diff := cmp.Diff(b, want); diff != "" {
 		t.Errorf("booking (-got +want):\n%s", diff)

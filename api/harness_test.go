@@ -194,6 +194,7 @@ type booking struct {
 	LastChange  *doorstep.BookingChange `json:"last_change,omitempty"`
 	AtRisk      *doorstep.AtRisk        `json:"at_risk,omitempty"`
 	Progress    *doorstep.Progress      `json:"progress,omitempty"`
+	Price       *doorstep.Price         `json:"price,omitempty"`
 	Rescue      *rescue                 `json:"rescue,omitempty"`
 	Moves       []rescue                `json:"moves,omitempty"`
 }
@@ -253,6 +254,7 @@ type option struct {
 	DistanceKm    float64            `json:"distance_km"`
 	Cost          float64            `json:"cost"`
 	Breakdown     map[string]float64 `json:"breakdown"`
+	Price         *doorstep.Price    `json:"price,omitempty"`
 }
 
 type match struct {

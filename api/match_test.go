@@ -71,7 +71,7 @@ func TestMatch(t *testing.T) {
 
 	// The best option exactly: the worker is where the job is.
 	wantBest := option{WorkerID: "w-near", Start: now, End: now.Add(2 * time.Hour), Arrival: now,
-		Breakdown: got.Options[0].Breakdown, Cost: got.Options[0].Cost}
+		Breakdown: got.Options[0].Breakdown, Cost: got.Options[0].Cost, Price: nightCleaning2h}
 	if diff := cmp.Diff(got.Options[0], wantBest); diff != "" {
 		t.Errorf("best option (-got +want):\n%s", diff)
 	}

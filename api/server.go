@@ -105,6 +105,9 @@ func New(cfg Config) (*Server, error) {
 	if s.idemTTL == 0 {
 		s.idemTTL = 24 * time.Hour
 	}
+	if err := s.watchFollowUps(); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	s.router = s.routes()
 	return s, nil
 }
@@ -162,6 +165,7 @@ func (s *Server) routes() chi.Router {
 				r.With(short).Delete("/workers/{id}", s.handleDeleteWorker)
 				r.With(short).Post("/workers/{id}/absences", s.handleAbsence)
 				r.With(short).Get("/bookings/at-risk", s.handleAtRisk)
+				r.With(short).Get("/followups", s.handleFollowUps)
 				r.With(short).Put("/workers/{id}/location", s.handleLocation)
 				r.With(short).Get("/workers/{id}/bookings", s.handleWorkerBookings)
 				r.With(long).Post("/assign", s.handleAssign)
@@ -173,6 +177,7 @@ func (s *Server) routes() chi.Router {
 				r.Post("/bookings", s.handleBook)
 				r.Post("/bookings/{id}/cancel", s.handleCancel)
 				r.Post("/bookings/{id}/reschedule", s.handleReschedule)
+				r.Post("/bookings/{id}/feedback", s.handleFeedback)
 				r.Get("/series/{id}", s.handleGetSeries)
 				r.Post("/series/{id}/cancel", s.handleCancelSeries)
 			})

@@ -87,6 +87,8 @@ type bookingJSON struct {
 	AtRisk *doorstep.AtRisk `json:"at_risk,omitempty"`
 	// Progress is what the worker reported of the job, with every report.
 	Progress *doorstep.Progress `json:"progress,omitempty"`
+	// Price is what the booking costs, fixed when it was made.
+	Price *doorstep.Price `json:"price,omitempty"`
 	// Rescue is set when bookings moved to make room for this one:
 	// the first move (off the worker who took it); Moves lists every move,
 	// Rescue first.
@@ -151,7 +153,7 @@ func bookingOut(b *doorstep.Booking) bookingJSON {
 		ID: b.ID, WorkerID: b.WorkerID, Service: b.Service, Urgency: b.Urgency,
 		RequestedAt: b.RequestedAt, Deadline: b.Deadline, Rule: b.Rule(), Start: b.Start, End: b.End,
 		Arrival: b.Arrival, Status: b.Status, Window: b.Window, CustomerID: b.CustomerID, SeriesID: b.SeriesID,
-		Version: b.Version, UpdatedAt: b.UpdatedAt, LastChange: b.LastChange, AtRisk: b.AtRisk, Progress: b.Progress,
+		Version: b.Version, UpdatedAt: b.UpdatedAt, LastChange: b.LastChange, AtRisk: b.AtRisk, Progress: b.Progress, Price: b.Price,
 	}
 }
 
@@ -216,6 +218,8 @@ type optionJSON struct {
 	DistanceKm    float64            `json:"distance_km"`
 	Cost          float64            `json:"cost"`
 	Breakdown     map[string]float64 `json:"breakdown"`
+	// Price is what booking this option would cost.
+	Price *doorstep.Price `json:"price,omitempty"`
 }
 
 type matchJSON struct {
@@ -234,8 +238,8 @@ type matchJSON struct {
 func matchOut(q *dispatch.Quote, viewer Principal) matchJSON {
 	out := matchJSON{Options: make([]optionJSON, 0, len(q.Options)), Deadline: q.Deadline, Rule: q.Request.Rule(), Considered: q.Considered, Rejected: q.Rejected,
 		Rescue: rescueOut(q.Rescue, viewer), Moves: movesOut(q.Moves, viewer)}
-	for _, o := range q.Options {
-		out.Options = append(out.Options, optionJSON{
+	for i, o := range q.Options {
+		out.Options = append(out.Options, optionJSON{Price: q.Prices[i],
 			WorkerID: o.WorkerID, Start: o.Slot.Start, End: o.Slot.End, Arrival: o.Slot.Arrival,
 			TravelMinutes: round2(o.Slot.Travel.Minutes()), DistanceKm: round2(o.Slot.DistanceKm),
 			Cost: round2(o.Cost), Breakdown: roundMap(o.Breakdown.Map()),

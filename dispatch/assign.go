@@ -120,7 +120,7 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 		if commit {
 			region := p.regions[wk.ID]
 			for _, a := range as {
-				bookings = append(bookings, matcher.BookingFor(items[a.Item].Request, &a.Option, store.NewBookingID(region), owner, now))
+				bookings = append(bookings, s.newBooking(items[a.Item].Request, &a.Option, region, owner, now))
 			}
 			err := s.st.Apply(ctx, store.Change{Region: region, Expect: map[string]int64{wk.ID: workers[w].Version}, Create: bookings})
 			if errors.Is(err, store.ErrConflict) {

@@ -106,7 +106,7 @@ func (s *Service) history(ctx context.Context, owner, customerID string) (matche
 
 // reserve books option o for req through one atomic store step.
 func (s *Service) reserve(ctx context.Context, req *doorstep.Request, o *matcher.Option, region, owner string, now time.Time) (*doorstep.Booking, error) {
-	b := matcher.BookingFor(req, o, store.NewBookingID(region), owner, now)
+	b := s.newBooking(req, o, region, owner, now)
 	err := s.st.Apply(ctx, store.Change{
 		Region: region,
 		Expect: map[string]int64{o.WorkerID: o.Version},

@@ -127,6 +127,9 @@ type Quote struct {
 	// first move and Moves every move, Rescue first.
 	Rescue *Rescue
 	Moves  []Rescue
+	// Prices holds the price of each option, as Book would fix it (nil
+	// for an unpriced service).
+	Prices []*doorstep.Price
 }
 
 // Quote ranks the workers who can serve req for owner (the API key whose
@@ -150,11 +153,11 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 		if rp := s.m.PlanRescue(&req, p.cands, now, hist); rp != nil {
 			res.Options = []matcher.Option{rp.Option}
 			moves := rescuesOf(rp)
-			return &Quote{Request: &req, Result: res, Rescue: &moves[0], Moves: moves}, nil
+			return s.priced(&Quote{Request: &req, Result: res, Rescue: &moves[0], Moves: moves}), nil
 		}
 		return nil, s.unservable(&req, p, now, hist)
 	}
-	return &Quote{Request: &req, Result: res}, nil
+	return s.priced(&Quote{Request: &req, Result: res}), nil
 }
 
 // poolFor reads what a decision on req for owner needs: the candidates

@@ -46,7 +46,7 @@ func rescuesOf(rp *matcher.RescuePlan) []Rescue {
 // its reason (doorstep.ChangeRescue): a moved booking's owner may be
 // another booking system.
 func (s *Service) applyRescue(ctx context.Context, req *doorstep.Request, rp *matcher.RescuePlan, owner string, now time.Time) (*doorstep.Booking, error) {
-	nb := matcher.BookingFor(req, &rp.Option, store.NewBookingID(rp.Region), owner, now)
+	nb := s.newBooking(req, &rp.Option, rp.Region, owner, now)
 	update := make([]*doorstep.Booking, len(rp.Moves))
 	for i := range rp.Moves {
 		to := rp.Moves[i].To

@@ -245,7 +245,7 @@ func (s *Service) placeOccurrences(ctx context.Context, sr *store.Series, tmpl *
 			}
 			return nil, misses, nil
 		}
-		made := seriesBookings(sr.ID, occ, todo, plan, sr.Owner, now)
+		made := s.seriesBookings(sr.ID, occ, todo, plan, sr.Owner, now)
 		err = s.st.Apply(ctx, store.Change{Region: region, Expect: plan.Expect, Create: made})
 		if errors.Is(err, store.ErrConflict) {
 			s.cfg.Observer.Conflict()

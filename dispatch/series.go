@@ -148,7 +148,7 @@ func (s *Service) bookSeries(ctx context.Context, req *doorstep.Request, rule *s
 	if n < len(ws) {
 		out.NextAt = ws[n].Start
 	}
-	out.Bookings = seriesBookings(seriesID, occ, nil, plan, owner, now)
+	out.Bookings = s.seriesBookings(seriesID, occ, nil, plan, owner, now)
 	for _, miss := range plan.Missed {
 		out.Missed = append(out.Missed, Miss{Occurrence: miss.Occurrence, Window: *occ[miss.Occurrence].Window, Reason: miss.Reason, At: now})
 	}
@@ -178,8 +178,8 @@ func (s *Service) bookSeries(ctx context.Context, req *doorstep.Request, rule *s
 
 // seriesBookings are the bookings of plan for the occurrences occ of
 // series id: occ[i] is occurrence at[i] of the series (i itself when at is
-// nil).
-func seriesBookings(id string, occ []*doorstep.Request, at []int, plan matcher.SeriesPlan, owner string, now time.Time) []*doorstep.Booking {
+// nil), each with its price fixed (Service.Price).
+func (s *Service) seriesBookings(id string, occ []*doorstep.Request, at []int, plan matcher.SeriesPlan, owner string, now time.Time) []*doorstep.Booking {
 	var out []*doorstep.Booking
 	for i, o := range plan.Options {
 		if o == nil {
@@ -190,6 +190,7 @@ func seriesBookings(id string, occ []*doorstep.Request, at []int, plan matcher.S
 			k = at[i]
 		}
 		b := matcher.BookingFor(occ[i], o, store.SeriesBookingID(id, k), owner, now)
+		b.Price = s.Price(occ[i], b.Start, b.End)
 		b.SeriesID = id
 		out = append(out, b)
 	}

@@ -47,6 +47,9 @@
 //	                                   region under an idempotency claim, or
 //	                                   "-" once a retry gave the claim up;
 //	                                   TTL of the record
+//	dst:{r:<region>}:fu:<booking>      follow-up of a completed booking, the
+//	dst:{r:<region>}:fuopen            region's open follow-ups by due time and
+//	dst:{r:<region>}:fb:<worker>       the worker's feedback tally (followup.go)
 //	dst:wreg:<worker>                  region record: "<gen>:<region>", the
 //	                                   worker's home region and the generation
 //	                                   of that choice (no hash tag; a legacy

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/api"
 	"github.com/doorstep-dev/doorstep/dispatch"
 	"github.com/doorstep-dev/doorstep/geo"
@@ -98,7 +99,24 @@ type ServeConfig struct {
 	// of recurring series the horizon has reached (rollLoop); 0 means
 	// DefaultSeriesRollEvery, negative means never.
 	SeriesRollEvery time.Duration
+	// Catalogue is the path of the service catalogue (the format of
+	// catalogue.json: services, and their prices with the pricing
+	// calendar); "" means the built-in one.
+	Catalogue string
+	// Retention is how long the records of requests, bookings, progress
+	// and feedback are kept whole before the privacy sweep reduces them
+	// (store.ReduceExpired); 0 means DefaultRetention, and it must be at
+	// least MinRetention.
+	Retention time.Duration
 }
+
+// Retention bounds (ServeConfig.Retention).
+const (
+	DefaultRetention = 365 * 24 * time.Hour
+	// MinRetention keeps a booking whole until its follow-up is due and
+	// a day beyond.
+	MinRetention = 2 * doorstep.FollowUpWindow
+)
 
 // EmbeddedStore, as ServeConfig.RedisURL (-redis embedded), chooses the
 // embedded in-process Redis explicitly.
@@ -157,6 +175,9 @@ func (m *Main) Addr() string { return m.ln.Addr().String() }
 // Open connects the store, builds the API and starts listening.
 func (m *Main) Open(ctx context.Context) error {
 	cfg := m.Config
+	if cfg.Retention != 0 && cfg.Retention < MinRetention {
+		return &exitError{code: 2, err: fmt.Errorf("retention %v is shorter than %v: a booking must stay whole until its follow-up is due", cfg.Retention, MinRetention)}
+	}
 	if cfg.DrainDelay < 0 || cfg.DrainDelay >= cfg.grace() {
 		return &exitError{code: 2, err: fmt.Errorf("drain delay %v must be at least 0 and shorter than the grace period %v", cfg.DrainDelay, cfg.grace())}
 	}
@@ -240,13 +261,19 @@ func (m *Main) Open(ctx context.Context) error {
 			m.Log.Info("indexed worker rosters", "workers", n)
 		}
 	}
+	catalogue, err := loadCatalogue(cfg.Catalogue)
+	if err != nil {
+		ln.Close()
+		m.st.Close()
+		return &exitError{code: 2, err: err}
+	}
 	metrics := api.NewMetrics()
 	if cfg.HorizonDays < 0 || cfg.HorizonDays > 400 {
 		ln.Close()
 		m.st.Close()
 		return fmt.Errorf("-horizon-days %d out of [1, 400]", cfg.HorizonDays)
 	}
-	svc, err := dispatch.New(dispatch.Config{Store: m.st, Matcher: mt, Observer: metrics,
+	svc, err := dispatch.New(dispatch.Config{Store: m.st, Matcher: mt, Observer: metrics, Catalogue: catalogue,
 		Horizon: time.Duration(cfg.HorizonDays) * 24 * time.Hour})
 	if err != nil {
 		ln.Close()
@@ -389,6 +416,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.UrgentProfile, "urgent-profile", "", "urgent demand profile `file` (JSON: zone, lead_minutes, rates per skill by hour of day per worker on duty, optional regions) that prices the urgent capacity a normal booking takes; none: no protection (env DOORSTEP_URGENT_PROFILE; the flag wins)")
 	fs.DurationVar(&cfg.SeriesRollEvery, "series-roll-every", DefaultSeriesRollEvery, "how often to book the occurrences of recurring series that the horizon has reached (negative: never; every server may run it)")
 	fs.IntVar(&cfg.HorizonDays, "horizon-days", 60, "how many `days` ahead an appointment's window (and POST /v1/slots's range) may end, in [1, 400]")
+	fs.StringVar(&cfg.Catalogue, "catalogue", "", "service catalogue `file` (JSON as catalogue.json: services with their prices, and the pricing calendar); none: the built-in one (env DOORSTEP_CATALOGUE; the flag wins)")
+	fs.DurationVar(&cfg.Retention, "retention", DefaultRetention, "keep the records of requests, bookings, progress and feedback whole for this `duration` (at least 48h), then reduce them: customer ids and exact places go, follow-ups and feedback are deleted")
 	fs.StringVar(&cfg.TravelTable, "travel-table", "", "travel-time table `file`: CSV from_cell,to_cell,minutes[,hour] of H3 resolution-7 cells, the default linear model where it is silent (env DOORSTEP_TRAVEL_TABLE; the flag wins)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -403,6 +432,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.APIKeys = os.Getenv("DOORSTEP_API_KEYS")
 	envUnlessFlag(fs, "store-epoch", "DOORSTEP_STORE_EPOCH", &cfg.StoreEpoch)
 	envUnlessFlag(fs, "travel-table", "DOORSTEP_TRAVEL_TABLE", &cfg.TravelTable)
+	envUnlessFlag(fs, "catalogue", "DOORSTEP_CATALOGUE", &cfg.Catalogue)
 	envUnlessFlag(fs, "urgent-profile", "DOORSTEP_URGENT_PROFILE", &cfg.UrgentProfile)
 	envUnlessFlag(fs, "weights", "DOORSTEP_WEIGHTS", &cfg.Weights)
 	if _, set := os.LookupEnv("GOGC"); !set {
@@ -569,6 +599,7 @@ func (m *Main) redactLoop(ctx context.Context, period time.Duration) {
 		} else if n > 0 {
 			m.Log.Info("redacted finished bookings", "count", n)
 		}
+		m.reduceExpired(ctx)
 		m.rewriteAOFIfDue(ctx)
 		select {
 		case <-ctx.Done():
@@ -576,6 +607,40 @@ func (m *Main) redactLoop(ctx context.Context, period time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// reduceExpired reduces the records past the retention
+// (store.ReduceExpired).
+func (m *Main) reduceExpired(ctx context.Context) {
+	retention := m.Config.Retention
+	if retention == 0 {
+		retention = DefaultRetention
+	}
+	r, err := m.st.ReduceExpired(ctx, time.Now().Add(-retention))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		m.Log.Warn("reduce the records past the retention", "err", err)
+	case r != store.Reduced{}:
+		m.Log.Info("reduced the records past the retention", "bookings", r.Bookings, "followups", r.FollowUps, "retention", retention.String())
+	}
+}
+
+// loadCatalogue reads the catalogue at path; "" means the built-in one
+// (nil: dispatch's default).
+func loadCatalogue(path string) (doorstep.Catalogue, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("catalogue: %w", err)
+	}
+	defer f.Close()
+	c, err := doorstep.ReadCatalogue(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
 }
 
 // rewriteAOFIfDue starts the Redis AOF rewrite that a customer erasure could

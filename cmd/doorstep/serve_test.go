@@ -143,12 +143,20 @@ func TestServeUsageErrors(t *testing.T) {
 	if err := os.WriteFile(badProfile, []byte(`{"rates": {"plumbing": [1, 2]}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	badCatalogue := filepath.Join(t.TempDir(), "catalogue.json")
+	if err := os.WriteFile(badCatalogue, []byte(`{"pricing": {"currency": "EUR", "time_zone": "Mars/Olympus"}, "services": [{"name": "x", "skill": "x", "default_duration_minutes": 30}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		env  []string
 		args []string
 		want string
 	}{
+		{"bad catalogue", nil, []string{"-catalogue", badCatalogue}, `catalogue.json: parse catalogue: pricing.time_zone "Mars/Olympus" is not an IANA time zone`},
+		{"catalogue from the environment", []string{"DOORSTEP_CATALOGUE=" + badCatalogue}, nil, `pricing.time_zone "Mars/Olympus"`},
+		{"missing catalogue", nil, []string{"-catalogue", badCatalogue + ".nope"}, "catalogue: open"},
+		{"retention too short", nil, []string{"-retention", "47h"}, "retention 47h0m0s is shorter than 48h0m0s"},
 		{"open network without keys", nil, []string{"-addr", "0.0.0.0:0"}, "refusing to listen on non-loopback address"},
 		{"unknown weight", nil, []string{"-weights", `{"speed":3}`}, `unknown field "speed"`},
 		{"malformed weights", nil, []string{"-weights", `{"travel":`}, "weights: unexpected EOF"},
