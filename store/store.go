@@ -196,6 +196,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -214,6 +215,10 @@ type Store struct {
 	stopExpiry func()
 	// profiles caches decoded profiles for LoadCandidates.
 	profiles profileCache
+	// eventsOff turns Apply's integrator events off (SetEvents); onEvents
+	// is called after events are written (OnEvents).
+	eventsOff atomic.Bool
+	onEvents  atomic.Pointer[func(region string)]
 }
 
 // New returns a Store that uses client, which the caller configured (set
