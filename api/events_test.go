@@ -395,3 +395,36 @@ func TestWebhookInput(t *testing.T) {
 		t.Errorf("ops registered for %q", got)
 	}
 }
+
+// TestEventsNotifyMovedOwner: the owner of a booking another booking
+// system's request moved (a rescue) learns it from its own stream, and
+// the other never sees the moved booking's events; a re-plan after a
+// worker change and a mark at risk are events of the owner too.
+func TestEventsNotifyMovedOwner(t *testing.T) {
+	t.Parallel()
+	h := newEventsHarness(t, nil)
+	h.mustPutWorker(t, newWorker("w-g", offset(base, 2, 0), "gardening"))
+	garden := map[string]any{"service": "gardening", "location": base, "duration_minutes": 120}
+	normal := h.mustBook(t, keyBooking, with(garden, "urgency", "normal", "window", map[string]any{"start": at(8, 30), "end": at(13, 0)}))
+	urgent := h.mustBook(t, keyBooking2, with(garden, "urgency", "urgent"))
+	if urgent.Rescue == nil {
+		t.Fatalf("fixture: the urgent booking moved nothing")
+	}
+	eventually(t, "A's move relayed", func() bool { return len(h.allEvents(t, keyBooking, "")) == 2 })
+	a := h.allEvents(t, keyBooking, "")
+	if a[1].Type != "booking.moved" || a[1].Reason != "rescue" || a[1].BookingID != normal.ID {
+		t.Errorf("A's events %+v, want its booking moved by a rescue", a)
+	}
+	b := h.allEvents(t, keyBooking2, "")
+	if len(b) != 1 || b[0].BookingID != urgent.ID {
+		t.Errorf("B's events %+v, want only its own booking's creation", b)
+	}
+	// The gardener's shift is cut: the moved booking can go nowhere else.
+	g := newWorker("w-g", offset(base, 2, 0), "gardening")
+	g.Shifts[0].End = at(9, 30)
+	wantStatus(t, h.do(t, http.MethodPut, "/v1/workers/w-g", keyOps, g), http.StatusOK)
+	eventually(t, "the mark at risk relayed", func() bool { return len(h.allEvents(t, keyBooking, "")) == 3 })
+	if a = h.allEvents(t, keyBooking, ""); a[2].Type != "booking.at_risk" || a[2].Reason != "shift" || a[2].BookingID != normal.ID {
+		t.Errorf("A's events %+v, want its booking at risk for its worker's shift", a)
+	}
+}

@@ -138,7 +138,9 @@ func changeEvents(ch *Change, at time.Time) []Event {
 		switch {
 		case b.Status == doorstep.StatusCancelled:
 			out = append(out, BookingEvent(b, EventCancelled, reason, at))
-		case b.AtRisk != nil:
+		case b.AtRisk != nil && (b.LastChange == nil || b.LastChange.Reason == doorstep.ChangeAtRisk):
+			// Newly marked (an overrun of a booking at risk keeps its
+			// mark: that is a move for its overrun).
 			out = append(out, BookingEvent(b, EventAtRisk, b.AtRisk.Reason, at))
 		default:
 			out = append(out, BookingEvent(b, EventMoved, cmp.Or(reason, doorstep.ChangeReschedule), at))

@@ -320,3 +320,41 @@ func firstDiff(a, b []string) int {
 	}
 	return min(len(a), len(b))
 }
+
+// TestChangeEvents: the type and reason of each booking's event in a
+// Change.
+func TestChangeEvents(t *testing.T) {
+	at := t0
+	touched := func(reason string, edit func(*doorstep.Booking)) *doorstep.Booking {
+		b := newBooking(newWorker("a", nycA), t0, time.Hour, nycC)
+		b.Touch(at, reason)
+		if edit != nil {
+			edit(b)
+		}
+		return b
+	}
+	risk := func(b *doorstep.Booking) { b.AtRisk = &doorstep.AtRisk{Reason: "overrun", Since: at} }
+	tests := []struct {
+		name   string
+		b      *doorstep.Booking
+		reason string // the Change's
+		want   string
+	}{
+		{"reschedule", touched(doorstep.ChangeReschedule, nil), "", "booking.moved reschedule"},
+		{"rescue", touched(doorstep.ChangeRescue, nil), doorstep.ChangeRescue, "booking.moved rescue"},
+		{"replan", touched(doorstep.ChangeReplan, nil), doorstep.ChangeReplan, "booking.moved replan"},
+		{"overrun", touched(doorstep.ChangeOverrun, nil), doorstep.ChangeReplan, "booking.moved overrun"},
+		{"overrun of a booking at risk", touched(doorstep.ChangeOverrun, risk), doorstep.ChangeReplan, "booking.moved overrun"},
+		{"marked at risk", touched(doorstep.ChangeAtRisk, risk), doorstep.ChangeReplan, "booking.at_risk overrun"},
+		{"cancel", touched(doorstep.ChangeCancel, func(b *doorstep.Booking) { b.Status = doorstep.StatusCancelled }), "", "booking.cancelled cancel"},
+		{"no last change", newBooking(newWorker("a", nycA), t0, time.Hour, nycC), "", "booking.moved reschedule"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs := changeEvents(&Change{Update: []*doorstep.Booking{tt.b}, Reason: tt.reason}, at)
+			if got := evs[0].Type + " " + evs[0].Reason; len(evs) != 1 || got != tt.want || evs[0].Tenant != "key-1" {
+				t.Errorf("event %q (tenant %q), want %q", got, evs[0].Tenant, tt.want)
+			}
+		})
+	}
+}
