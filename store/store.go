@@ -43,6 +43,16 @@
 //	                                   geo.IndexResolution cell
 //	dst:{r:<region>}:audit             audit stream of the region's booking
 //	                                   changes, appended by Apply's script
+//	dst:{r:<region>}:outbox            integrator events of the region's
+//	                                   booking changes, appended by Apply's
+//	                                   script; :outbox:cursor and
+//	                                   :outbox:lease are its relay's (see
+//	                                   events.go)
+//	dst:{t:<tenant>}:events            a tenant's event stream; :relayed
+//	                                   its relay marks and seq counter;
+//	                                   :wh:<id> (and :lease) a webhook
+//	dst:webhooks                       webhook id -> tenant (no hash tag);
+//	                                   dst:tenants the tenants with events
 //	dst:{r:<region>}:claim:<token>     the ids of the bookings made in the
 //	                                   region under an idempotency claim, or
 //	                                   "-" once a retry gave the claim up;
