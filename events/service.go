@@ -170,10 +170,8 @@ func (s *Service) relayLoop(ctx context.Context) {
 	defer t.Stop()
 	held := map[string]bool{}
 	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
 		for region := range held {
-			s.st.Release(rctx, store.OutboxLease(region), s.holder)
+			s.release(ctx, store.OutboxLease(region))
 		}
 	}()
 	for {
@@ -325,11 +323,7 @@ func (s *Service) deliver(ctx context.Context, tenant, id string) {
 	if ok, err := s.st.Lease(ctx, lease, s.holder, ttl); err != nil || !ok {
 		return // another server delivers it
 	}
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-		defer cancel()
-		s.st.Release(rctx, lease, s.holder)
-	}()
+	defer s.release(ctx, lease)
 	// Read under the lease: another server may have moved it on.
 	w, err := s.st.GetWebhook(ctx, id)
 	if err != nil {
@@ -371,6 +365,14 @@ func (s *Service) deliver(ctx context.Context, tenant, id string) {
 		}
 	}
 	wake(s.deliverWake) // more to send: let the others' turn come first
+}
+
+// release gives a lease up, even once ctx is over (within a second), so
+// that another server takes the work on at once rather than at its expiry.
+func (s *Service) release(ctx context.Context, lease store.Lease) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	s.st.Release(rctx, lease, s.holder)
 }
 
 // backoff is the wait after the n-th failure in a row.
