@@ -65,6 +65,16 @@ func TestRoles(t *testing.T) {
 		}
 	}
 	series := decodeBody[series](t, h.do(t, http.MethodPost, "/v1/bookings", keyBooking, with(short, "recurrence", map[string]int{"interval_days": 1, "count": 2})))
+	// Issue 15: a webhook of the booking tenant, and one per role to delete.
+	hook := map[string]string{"url": "https://example.com/hook"}
+	webhooks := map[string]string{}
+	for _, c := range callers {
+		key := c.key
+		if key == "" || c.name == "bad" {
+			key = keyBooking
+		}
+		webhooks[c.name] = decodeBody[webhookOut](t, h.do(t, http.MethodPost, "/v1/webhooks", key, hook)).ID
+	}
 
 	// Completed bookings of the booking key and the admin key, for the
 	// feedback each gives on its own.
@@ -115,6 +125,11 @@ func TestRoles(t *testing.T) {
 		{http.MethodGet, "/v1/audit", fixed("/v1/audit"), nil, http.StatusOK, []string{}},
 		{http.MethodDelete, "/v1/customers/{id}", fixed("/v1/customers/cust-erase"), nil, http.StatusOK, []string{"booking"}},
 		{http.MethodGet, "/metrics", fixed("/metrics"), nil, http.StatusOK, []string{"ops"}},
+		{http.MethodGet, "/v1/events", fixed("/v1/events"), nil, http.StatusOK, []string{"booking", "ops"}},
+		{http.MethodPost, "/v1/webhooks", fixed("/v1/webhooks"), func(string) any { return hook }, http.StatusCreated, []string{"booking", "ops"}},
+		{http.MethodGet, "/v1/webhooks", fixed("/v1/webhooks"), nil, http.StatusOK, []string{"booking", "ops"}},
+		{http.MethodGet, "/v1/webhooks/{id}", fixed("/v1/webhooks/" + webhooks["booking"]), nil, http.StatusOK, []string{"booking", "ops"}},
+		{http.MethodDelete, "/v1/webhooks/{id}", func(role string) string { return "/v1/webhooks/" + webhooks[role] }, nil, http.StatusNoContent, []string{"booking", "ops"}},
 		{http.MethodGet, "/healthz", fixed("/healthz"), nil, http.StatusOK, nil},
 		{http.MethodGet, "/readyz", fixed("/readyz"), nil, http.StatusOK, nil},
 		{http.MethodGet, "/openapi.json", fixed("/openapi.json"), nil, http.StatusOK, []string{"booking", "ops", "field"}},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/events"
 	"github.com/doorstep-dev/doorstep/store"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
@@ -55,6 +56,9 @@ type Config struct {
 	// that reads or writes workers, bookings, customers or the audit log
 	// answers 503 store_reset. The caller runs its checks (EpochGuard.Run).
 	Epoch *store.EpochGuard
+	// Events relays and delivers integrator events (issue 15); nil: GET
+	// /v1/events polls the store and webhooks get the strict URL policy.
+	Events *events.Service
 }
 
 // Server serves the API. Its zero value is not usable; call New.
@@ -76,6 +80,7 @@ type Server struct {
 	authFails *httprate.RateLimiter
 	router    chi.Router
 	draining  atomic.Bool
+	ev        *eventsState
 }
 
 // New returns a Server for cfg.
@@ -85,7 +90,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{svc: cfg.Service, st: cfg.Store, keys: cfg.Keys, metrics: cfg.Metrics, log: cfg.Logger,
 		idemTTL: cfg.IdempotencyTTL, limits: cfg.Limits, auditMax: cfg.AuditRetention, durable: cfg.RequireDurable,
-		epoch: cfg.Epoch}
+		epoch: cfg.Epoch, ev: newEventsState(cfg.Events)}
 	s.limits.defaults()
 	s.newLimiters()
 	s.simLimits = cfg.Simulations
@@ -120,7 +125,11 @@ func (s *Server) Routes() chi.Routes { return s.router }
 
 // Drain makes /readyz fail, so a load balancer stops sending traffic while
 // in-flight requests finish (graceful shutdown).
-func (s *Server) Drain() { s.draining.Store(true) }
+func (s *Server) Drain() {
+	if !s.draining.Swap(true) {
+		close(s.ev.drained) // event streams and long polls end
+	}
+}
 
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
@@ -141,6 +150,13 @@ func (s *Server) routes() chi.Router {
 	r.Get("/readyz", s.handleReady)
 	// The document is public (DESIGN.md section 6), inside the load limits.
 
+	// Issue 15: events for integrators. GET /v1/events may wait (a long
+	// poll, a stream), so it holds no in-flight slot (it has its own
+	// bound, maxEventWaiters) and no request deadline (each read has one).
+	r.Group(func(r chi.Router) {
+		r.Use(s.authenticate, s.rateLimit, s.allow(RoleBooking, RoleOps), s.storeIntact)
+		r.Get("/v1/events", s.handleEvents)
+	})
 	r.Group(func(r chi.Router) {
 		r.Use(s.limitInFlight, s.authenticate, s.rateLimit, s.withAudit)
 		// Issue "Production hardening": every route but the probes needs a
@@ -188,6 +204,13 @@ func (s *Server) routes() chi.Router {
 			// Erasure: a booking key erases its own customer, an admin
 			// every tenant's (handleEraseCustomer).
 			r.With(s.allow(RoleBooking), long).Delete("/customers/{id}", s.handleEraseCustomer)
+			r.Group(func(r chi.Router) {
+				r.Use(s.allow(RoleBooking, RoleOps), s.storeIntact, short)
+				r.Post("/webhooks", s.handleCreateWebhook)
+				r.Get("/webhooks", s.handleListWebhooks)
+				r.Get("/webhooks/{id}", s.handleGetWebhook)
+				r.Delete("/webhooks/{id}", s.handleDeleteWebhook)
+			})
 			r.Group(func(r chi.Router) {
 				r.Use(s.allow(RoleAdmin), s.storeIntact)
 				r.With(short).Get("/audit", s.handleAudit)

@@ -5,8 +5,9 @@
 --       (KEYS[3i-2], KEYS[3i-1], KEYS[3i]); then the nc created bookings'
 --       keys; then the nu updated bookings' keys; then, for a change without
 --       creates, the key of its operation marker; then the region's at-risk
---       index; then the region's audit stream; then, for a change made under
---       an idempotency claim, the claim's key in the region.
+--       index; then the region's audit stream; then the region's event
+--       outbox; then, for a change made under an idempotency claim, the
+--       claim's key in the region.
 -- ARGV: nw, nc, nu, marker TTL in ms;
 --       per worker: id, expected version;
 --       per create: worker index, booking id, start (unix ms), JSON;
@@ -17,6 +18,9 @@
 --       request_id, reason (a non-empty reason makes the updates moves,
 --       each event naming its booking's own last_change reason when it
 --       has one);
+--       then the number ne of integrator events and, per event, its field
+--       count nf and nf field-value strings (appended to the outbox as
+--       they are: see events.go);
 --       then the claim key's TTL in ms (when there is a claim key).
 -- Returns {"ok"} or {"applied"} (an earlier run of the same change already
 -- wrote it) or a refusal: {"conflict", worker, version},
@@ -54,10 +58,19 @@ end
 local k = 3 * nw + nc + nu + 1
 local marker
 if nc == 0 then marker = KEYS[k]; k = k + 1 end
-local atrisk, audit, claim = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+local atrisk, audit, outbox, claim = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
 local auditMax, ev = ARGV[a], {at = ARGV[a + 1], key_id = ARGV[a + 2], role = ARGV[a + 3],
   request_id = ARGV[a + 4], reason = ARGV[a + 5]}
-local claimTTL = ARGV[a + 6]
+a = a + 6
+local events = {}
+local ne = tonumber(ARGV[a])
+a = a + 1
+for e = 1, ne do
+  local nf = tonumber(ARGV[a])
+  events[e] = {unpack(ARGV, a + 1, a + nf)}
+  a = a + nf + 1
+end
+local claimTTL = ARGV[a]
 
 -- (1) Already applied? Booking ids are random per attempt, so an existing
 -- first booking can only have been written by this very change; it must
@@ -165,6 +178,13 @@ for j = 1, nu do
   local action = 'reschedule'
   if updates[j].cancel then action = 'cancel' elseif ev.reason ~= '' then action = 'move' end
   event(action, updates[j].id, updates[j].reason)
+end
+-- The integrator events of the change, in the same step and the same
+-- slot: a change is never without its events (the relay copies them to
+-- their tenants' streams, see events.go). The outbox is never trimmed
+-- here: only the relay trims what it has copied.
+for e = 1, ne do
+  redis.call('XADD', outbox, '*', unpack(events[e]))
 end
 if claim then redis.call('SET', claim, table.concat(created, ','), 'PX', claimTTL) end
 for i = 1, nw do

@@ -62,7 +62,8 @@ func WithAudit(ctx context.Context, who AuditEvent, retention int64) context.Con
 }
 
 // auditArgs appends to apply.lua's keys and args the audit stream of ch's
-// region and the event fields its script needs.
+// region and the event fields its script needs, then its outbox and
+// integrator events.
 func (s *Store) auditArgs(ctx context.Context, ch *Change, keys []string, args []any) ([]string, []any) {
 	sc, _ := ctx.Value(auditCtxKey{}).(auditScope)
 	if sc.retention <= 0 {
@@ -72,8 +73,10 @@ func (s *Store) auditArgs(ctx context.Context, ch *Change, keys []string, args [
 	if at.IsZero() {
 		at = s.now()
 	}
-	return append(keys, regionAuditKey(ch.Region)),
-		append(args, sc.retention, at.UTC().Format(time.RFC3339Nano), sc.who.KeyID, sc.who.Role, sc.who.RequestID, ch.Reason)
+	// Then the region's event outbox and the change's integrator events
+	// (events.go).
+	return append(keys, regionAuditKey(ch.Region), outboxKey(ch.Region)),
+		s.eventArgs(ch, append(args, sc.retention, at.UTC().Format(time.RFC3339Nano), sc.who.KeyID, sc.who.Role, sc.who.RequestID, ch.Reason))
 }
 
 // AppendAudit adds an event to the audit stream, trimming it to about

@@ -39,6 +39,10 @@ type Change struct {
 	// (doorstep.Booking.Touch on the booking read): its Version one more
 	// than the stored one, else Apply refuses it with a *StaleError.
 	Update []*doorstep.Booking
+	// Events are integrator events written with the change, after those
+	// of its bookings (see changeEvents): a change of a booking's state
+	// that Apply does not describe itself (job progress, say).
+	Events []Event
 	// Reason, when set, says why the Update bookings move
 	// (doorstep.ChangeRescue):
 	// their audit events are then "move" events with this reason rather
@@ -83,7 +87,8 @@ type Change struct {
 // idempotency claim (WithClaim in ctx) first records its region in the
 // claim's record, and the script refuses it if a retry has given the claim
 // up (ECONFLICT); it records the created ids for that retry to find (see
-// BeginIdempotent).
+// BeginIdempotent). It also appends the change's integrator events to the
+// region's outbox (see events.go), unless events are off (SetEvents).
 func (s *Store) Apply(ctx context.Context, ch Change) error {
 	keys, args, err := ch.script()
 	if err != nil {
@@ -113,7 +118,10 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 		return ""
 	}
 	switch res[0] {
-	case "ok", "applied":
+	case "ok":
+		s.notifyEvents(ch.Region)
+		return nil
+	case "applied":
 		return nil
 	case "conflict":
 		actual, _ := strconv.ParseInt(arg(2), 10, 64)

@@ -112,6 +112,8 @@ func runContract(t *testing.T, open openFunc) {
 		{"IdempotencyConcurrent", testIdempotencyConcurrent},
 		{"IdempotencyResolve", testIdempotencyResolve},
 		{"RedisDown", testRedisDown},
+		{"Events", testEvents},
+		{"WebhookRecords", testWebhookRecords},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, open) })

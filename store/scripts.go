@@ -24,6 +24,12 @@ var (
 	homeLua string
 	//go:embed roster.lua
 	rosterLua string
+	//go:embed relay.lua
+	relayLua string
+	//go:embed lease.lua
+	leaseLua string
+	//go:embed webhook_ack.lua
+	webhookAckLua string
 )
 
 // scripts holds the loaded scripts of one Store. Script.Run sends EVALSHA
@@ -37,6 +43,9 @@ type scripts struct {
 	resolve   *redis.Script
 	home      *redis.Script
 	roster    *redis.Script
+	relay     *redis.Script
+	lease     *redis.Script
+	whAck     *redis.Script
 }
 
 func newScripts() *scripts {
@@ -48,5 +57,8 @@ func newScripts() *scripts {
 		resolve:   redis.NewScript(resolveLua),
 		home:      redis.NewScript(homeLua),
 		roster:    redis.NewScript(rosterLua),
+		relay:     redis.NewScript(relayLua),
+		lease:     redis.NewScript(leaseLua),
+		whAck:     redis.NewScript(webhookAckLua),
 	}
 }

@@ -43,6 +43,16 @@
 //	                                   geo.IndexResolution cell
 //	dst:{r:<region>}:audit             audit stream of the region's booking
 //	                                   changes, appended by Apply's script
+//	dst:{r:<region>}:outbox            integrator events of the region's
+//	                                   booking changes, appended by Apply's
+//	                                   script; :outbox:cursor and
+//	                                   :outbox:lease are its relay's (see
+//	                                   events.go)
+//	dst:{t:<tenant>}:events            a tenant's event stream; :relayed
+//	                                   its relay marks and seq counter;
+//	                                   :wh:<id> (and :lease) a webhook
+//	dst:webhooks                       webhook id -> tenant (no hash tag);
+//	                                   dst:tenants the tenants with events
 //	dst:{r:<region>}:claim:<token>     the ids of the bookings made in the
 //	                                   region under an idempotency claim, or
 //	                                   "-" once a retry gave the claim up;
@@ -199,6 +209,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -222,6 +233,10 @@ type Store struct {
 		replicas int
 		timeout  time.Duration
 	}
+	// eventsOff turns Apply's integrator events off (SetEvents); onEvents
+	// is called after events are written (OnEvents).
+	eventsOff atomic.Bool
+	onEvents  atomic.Pointer[func(region string)]
 }
 
 // New returns a Store that uses client, which the caller configured (set

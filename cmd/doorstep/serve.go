@@ -20,6 +20,7 @@ import (
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/api"
 	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/events"
 	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/doorstep-dev/doorstep/matcher"
 	"github.com/doorstep-dev/doorstep/store"
@@ -108,6 +109,11 @@ type ServeConfig struct {
 	// (store.ReduceExpired); 0 means DefaultRetention, and it must be at
 	// least MinRetention.
 	Retention time.Duration
+	// EventsOff stops booking changes from writing integrator events
+	// (issue 15); Events configures their relay, retention and webhook
+	// deliveries (its Store and Logger are set by Open).
+	EventsOff bool
+	Events    events.Config
 }
 
 // Retention bounds (ServeConfig.Retention).
@@ -167,6 +173,7 @@ type Main struct {
 	// when the urgent profile's learning has.
 	epochDone, learnDone chan struct{}
 	rollDone             chan struct{} // closed when the series roll-forward has stopped
+	eventsDone           chan struct{} // the events relay and deliveries
 }
 
 // Addr is the address the server listens on, once open.
@@ -281,8 +288,17 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	durable := m.checkDurability(ctx)
+	m.st.SetEvents(!cfg.EventsOff)
+	ecfg := cfg.Events
+	ecfg.Store, ecfg.Logger = m.st, m.Log
+	ev, err := events.New(ecfg)
+	if err != nil {
+		ln.Close()
+		m.st.Close()
+		return err
+	}
 	m.api, err = api.New(api.Config{Service: svc, Store: m.st, Keys: keys, Metrics: metrics, Logger: m.Log,
-		Limits: cfg.Limits, RequireDurable: cfg.RequireDurable, Epoch: guard})
+		Limits: cfg.Limits, RequireDurable: cfg.RequireDurable, Epoch: guard, Events: ev})
 	if err != nil {
 		ln.Close()
 		m.st.Close()
@@ -306,6 +322,11 @@ func (m *Main) Open(ctx context.Context) error {
 	go func() {
 		defer close(m.epochDone)
 		guard.Run(bgctx, cfg.EpochEvery)
+	}()
+	m.eventsDone = make(chan struct{})
+	go func() {
+		defer close(m.eventsDone)
+		ev.Run(bgctx) // relays and delivers what earlier runs left too
 	}()
 	m.learnDone = make(chan struct{})
 	go func() {
@@ -369,6 +390,7 @@ func (m *Main) Close() error {
 	<-m.epochDone
 	<-m.learnDone
 	<-m.rollDone
+	<-m.eventsDone
 	if m.pprof != nil {
 		m.pprof.Close()
 	}
@@ -419,6 +441,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Catalogue, "catalogue", "", "service catalogue `file` (JSON as catalogue.json: services with their prices, and the pricing calendar); none: the built-in one (env DOORSTEP_CATALOGUE; the flag wins)")
 	fs.DurationVar(&cfg.Retention, "retention", DefaultRetention, "keep the records of requests, bookings, progress and feedback whole for this `duration` (at least 48h), then reduce them: customer ids and exact places go, follow-ups and feedback are deleted")
 	fs.StringVar(&cfg.TravelTable, "travel-table", "", "travel-time table `file`: CSV from_cell,to_cell,minutes[,hour] of H3 resolution-7 cells, the default linear model where it is silent (env DOORSTEP_TRAVEL_TABLE; the flag wins)")
+	// Issue 15: events for integrators (README "Events and webhooks").
+	eventsOn := fs.Bool("events", true, "write an integrator event with every booking change, relay them to tenants' streams (GET /v1/events) and deliver them to webhooks")
+	fs.Int64Var(&cfg.Events.Retention.MaxLen, "events-max-len", store.DefaultEventMaxLen, "events kept per tenant (approximately; XADD MAXLEN ~)")
+	fs.DurationVar(&cfg.Events.Retention.MaxAge, "events-max-age", store.DefaultEventMaxAge, "events older than this are dropped (XTRIM MINID, every minute)")
+	webhookHosts := fs.String("webhook-hosts", "", "comma-separated `hosts` webhooks may point to (\"*.example.com\" for subdomains); empty: any public host")
+	fs.BoolVar(&cfg.Events.Webhooks.AllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, private and link-local addresses (refused by default: server-side request forgery)")
+	fs.DurationVar(&cfg.Events.Webhooks.Timeout, "webhook-timeout", 10*time.Second, "bound of one webhook delivery attempt")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
@@ -430,6 +459,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	envUnlessFlag(fs, "redis", "REDIS_URL", &cfg.RedisURL)
 	envUnlessFlag(fs, "redis-cluster", "REDIS_CLUSTER_URL", &cfg.RedisClusterURL)
 	cfg.APIKeys = os.Getenv("DOORSTEP_API_KEYS")
+	cfg.EventsOff = !*eventsOn
+	if *webhookHosts != "" {
+		cfg.Events.Webhooks.AllowHosts = strings.Split(*webhookHosts, ",")
+	}
 	envUnlessFlag(fs, "store-epoch", "DOORSTEP_STORE_EPOCH", &cfg.StoreEpoch)
 	envUnlessFlag(fs, "travel-table", "DOORSTEP_TRAVEL_TABLE", &cfg.TravelTable)
 	envUnlessFlag(fs, "catalogue", "DOORSTEP_CATALOGUE", &cfg.Catalogue)

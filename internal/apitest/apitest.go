@@ -7,6 +7,7 @@ package apitest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/doorstep-dev/doorstep/api"
 	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/events"
 	"github.com/doorstep-dev/doorstep/store"
 	"github.com/doorstep-dev/doorstep/store/storetest"
 )
@@ -41,6 +43,9 @@ type Options struct {
 	Configure func(*api.Config)
 	// ClientTimeout bounds each exchange of Harness.Do; 0 means 10 s.
 	ClientTimeout time.Duration
+	// Events, when set, runs an events.Service (relay, webhook delivery)
+	// configured by it (Store set), as the API's Config.Events.
+	Events func(*events.Config)
 }
 
 // Harness is one API server on its own redis-server.
@@ -52,6 +57,7 @@ type Harness struct {
 	Server  *api.Server
 	Metrics *api.Metrics
 	Client  *http.Client
+	Events  *events.Service // nil unless Options.Events
 }
 
 // New starts redis-server, the store, the dispatch service and the API as
@@ -82,6 +88,19 @@ func New(tb testing.TB, opt Options) *Harness {
 		tb.Fatalf("apitest: ParseKeys: %v", err)
 	}
 	cfg := api.Config{Service: svc, Store: st, Keys: keys, Metrics: metrics, Logger: slog.New(slog.DiscardHandler)}
+	var ev *events.Service
+	if opt.Events != nil {
+		ecfg := events.Config{Store: st, Logger: cfg.Logger}
+		opt.Events(&ecfg)
+		if ev, err = events.New(ecfg); err != nil {
+			tb.Fatalf("apitest: events.New: %v", err)
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); ev.Run(ctx) }()
+		tb.Cleanup(func() { stop(); <-done })
+		cfg.Events = ev
+	}
 	if opt.Configure != nil {
 		opt.Configure(&cfg)
 	}
@@ -96,7 +115,7 @@ func New(tb testing.TB, opt Options) *Harness {
 		timeout = 10 * time.Second
 	}
 	return &Harness{URL: ts.URL, Redis: rs, Store: st, Service: svc, Server: srv, Metrics: metrics,
-		Client: &http.Client{Timeout: timeout}}
+		Client: &http.Client{Timeout: timeout}, Events: ev}
 }
 
 // Serve starts h behind httptest as cmd/doorstep serves it: through
