@@ -61,6 +61,10 @@ type Config struct {
 	// lower Manhattan.
 	Center doorstep.Location
 	SideKm float64
+	// AfterImport, when set, is called once the city is registered and
+	// before the first arrival (doorstep load measures memory there and
+	// starts a CPU profile).
+	AfterImport func()
 }
 
 // MaxDuration bounds Config.Duration.
@@ -213,6 +217,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		rep.ImportTook = time.Since(t0)
+	}
+	if cfg.AfterImport != nil {
+		cfg.AfterImport()
 	}
 	pk := newPicker(cfg.Ops)
 	stats := make([]*OpStats, len(pk.ops))
