@@ -41,7 +41,10 @@ func (p *pool) add(c store.Candidate) bool {
 	if _, seen := p.regions[c.Worker.ID]; seen {
 		return false
 	}
-	region := geo.RegionOf(c.Worker.Home).String()
+	region := c.Region
+	if region == "" { // a Store that does not say (a test's in-memory one)
+		region = geo.RegionOf(c.Worker.Home).String()
+	}
 	p.regions[c.Worker.ID] = region
 	p.cands = append(p.cands, matcher.Candidate{
 		Worker:   c.Worker,

@@ -81,6 +81,9 @@ type ServeConfig struct {
 	// EpochEvery is how often the marker is checked; 0 means
 	// store.DefaultEpochInterval.
 	EpochEvery time.Duration
+	// NoReadModel reads every candidate from Redis instead of keeping
+	// the workers in the store's read model (store.Store.SetReadModel).
+	NoReadModel bool
 }
 
 // EmbeddedStore, as ServeConfig.RedisURL (-redis embedded), chooses the
@@ -174,6 +177,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("open store: %w", err)
+	}
+	if cfg.NoReadModel {
+		m.st.SetReadModel(false)
 	}
 	weights, err := parseWeights(cfg.Weights)
 	if err != nil {
@@ -353,6 +359,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Weights, "weights", "", "matching cost weights as JSON over the defaults, e.g. '{\"fairness\":40}' (env DOORSTEP_WEIGHTS; the flag wins)")
 	fs.IntVar(&cfg.UrgentLearnDays, "urgent-learn-days", 14, "without -urgent-profile, learn the urgent profile from the urgent requests of the last `N` days (up to 28), refreshed every 10 minutes; -1: no learning")
 	fs.StringVar(&cfg.UrgentProfile, "urgent-profile", "", "urgent demand profile `file` (JSON: zone, lead_minutes, rates per skill by hour of day per worker on duty, optional regions) that prices the urgent capacity a normal booking takes; none: no protection (env DOORSTEP_URGENT_PROFILE; the flag wins)")
+	fs.BoolVar(&cfg.NoReadModel, "no-read-model", false, "read every candidate worker from Redis instead of the in-process read model kept at each worker's version (to measure it, or to hold no worker state in the server)")
 	fs.StringVar(&cfg.TravelTable, "travel-table", "", "travel-time table `file`: CSV from_cell,to_cell,minutes[,hour] of H3 resolution-7 cells, the default linear model where it is silent (env DOORSTEP_TRAVEL_TABLE; the flag wins)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
