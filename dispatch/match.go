@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -33,6 +34,15 @@ func (p *pool) index(id string) int {
 		}
 	}
 	return -1
+}
+
+// grow makes room for n more candidates (a dense city's step loads a
+// thousand or more: growing by appends was most of a search's garbage).
+func (p *pool) grow(n int) {
+	p.cands = slices.Grow(p.cands, n)
+	if len(p.regions) == 0 && n > 8 {
+		p.regions = make(map[string]string, n)
+	}
 }
 
 // add adds a loaded candidate to the pool, unless it is there already (a
@@ -97,6 +107,7 @@ func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, 
 		if err != nil {
 			return pool{}, fmt.Errorf("load candidates: %w", err)
 		}
+		p.grow(len(loaded))
 		for _, c := range loaded {
 			if !p.add(c) {
 				continue

@@ -252,6 +252,9 @@ func (s *Store) readAgain(ctx context.Context, refs []WorkerRef, versions []int6
 }
 
 func uniqueRefs(refs []WorkerRef) []WorkerRef {
+	if distinctRuns(refs) {
+		return refs
+	}
 	seen := make(map[WorkerRef]bool, len(refs))
 	out := make([]WorkerRef, 0, len(refs))
 	for _, r := range refs {
@@ -261,6 +264,27 @@ func uniqueRefs(refs []WorkerRef) []WorkerRef {
 		}
 	}
 	return out
+}
+
+// distinctRuns reports, without a map of every ref, whether refs are
+// distinct because they come as WorkerIDsInCells gives them: each region
+// in one run, ids strictly increasing within it.
+func distinctRuns(refs []WorkerRef) bool {
+	var done []string // regions whose run ended
+	for i := 1; i < len(refs); i++ {
+		prev, r := refs[i-1], refs[i]
+		if r.Region == prev.Region {
+			if r.ID <= prev.ID {
+				return false
+			}
+			continue
+		}
+		if slices.Contains(done, r.Region) {
+			return false
+		}
+		done = append(done, prev.Region)
+	}
+	return true
 }
 
 // scoreRange is the timeline range of starts in [from, to].
