@@ -40,16 +40,19 @@ func (o *OpStats) statusText() string {
 }
 
 // RowHeader is the header of the markdown table Row writes.
-const RowHeader = "| store | workers | op | rate/s | sent | failed | p50 | p95 | p99 | max | server RSS/worker | redis used_memory/worker | load avg |\n" +
-	"|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
+const RowHeader = "| server | workers | op | rate/s | sent | failed | p50 | p95 | p99 | max | server heap/worker | server RSS/worker | Redis used_memory/worker | load avg (start / end) |\n" +
+	"|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|"
 
 // Rows are markdown table rows of the report, one an operation: the rows of
-// bench/RESULTS.md's load tables. store labels the store; the memory
-// columns and the load average come from Extra (doorstep load fills them).
-func (r *Report) Rows(store string) string {
+// bench/RESULTS.md's load tables (RowHeader). label names the server (its
+// store and settings); the memory columns — after the run, per worker of
+// the city — and the load average come from Extra (doorstep load fills
+// them).
+func (r *Report) Rows(label string) string {
 	var b strings.Builder
-	rss, _ := r.Extra["server_rss_per_worker_bytes"].(float64)
-	redis, _ := r.Extra["redis_used_memory_per_worker_bytes"].(float64)
+	heap, _ := r.Extra["server_heap_after_per_worker_bytes"].(float64)
+	rss, _ := r.Extra["server_rss_after_per_worker_bytes"].(float64)
+	redis, _ := r.Extra["redis_used_memory_after_per_worker_bytes"].(float64)
 	loadavg, _ := r.Extra["loadavg"].(string)
 	bytesCol := func(v float64) string {
 		if v == 0 {
@@ -59,8 +62,8 @@ func (r *Report) Rows(store string) string {
 	}
 	for _, o := range r.Ops {
 		rate := float64(r.Rate) * float64(o.Sent) / float64(max(1, r.Total.Sent))
-		fmt.Fprintf(&b, "| %s | %d | %s | %.0f | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", store, r.Workers, o.Name, rate,
-			o.Sent, o.Failed, o.P50, o.P95, o.P99, o.Max, bytesCol(rss), bytesCol(redis), loadavg)
+		fmt.Fprintf(&b, "| %s | %d | %s | %.0f | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", label, r.Workers, o.Name, rate,
+			o.Sent, o.Failed, o.P50, o.P95, o.P99, o.Max, bytesCol(heap), bytesCol(rss), bytesCol(redis), loadavg)
 	}
 	return b.String()
 }

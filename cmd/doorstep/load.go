@@ -7,7 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,14 +30,17 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		mix, jsonOut, cpuOut, label   string
 		storeName, redisBin, serveArg string
 		serverBin, redisAddr, pprof   string
-		serverLog                     string
+		serverLog, rates              string
+		serverPID                     int
+		stopAtKnee                    bool
 	)
 	fs.StringVar(&cfg.Target, "target", "", "base `URL` of a running server (loopback only unless -allow-remote); empty: start one (-store)")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow a -target that is not a loopback address")
 	fs.StringVar(&cfg.Key, "key", "", "API key sent as a bearer token (needs the ops and booking roles); empty: none")
 	fs.IntVar(&cfg.Workers, "workers", 10000, "workers in the synthetic city, registered first by POST /v1/workers/import")
 	fs.BoolVar(&cfg.SkipImport, "skip-import", false, "register no workers (the target already has this city, same -workers and -seed)")
-	fs.IntVar(&cfg.Rate, "rate", 100, "arrivals a second (constant: an open model)")
+	fs.StringVar(&rates, "rate", "100", "arrivals a second (constant: an open model); a list such as 100,200,500 runs one phase a rate on the same server, importing once")
+	fs.BoolVar(&stopAtKnee, "stop-at-knee", false, "with a list of rates: stop after the first phase in which over 1% of the requests failed (the knee)")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long arrivals go on (at most 10m)")
 	fs.IntVar(&cfg.MaxRequests, "max-requests", 0, "bound on the requests sent (0: rate x duration)")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "bound on one request")
@@ -49,6 +55,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&serverLog, "server-log", "", "append the started server's log to `file` (default: discarded)")
 	fs.StringVar(&cpuOut, "cpuprofile", "", "write the server's CPU profile over the run to `file` (needs pprof: a started server, or -pprof)")
 	fs.StringVar(&pprof, "pprof", "", "with -target: the server's pprof `address` (serve -pprof-addr), for -cpuprofile and its heap")
+	fs.IntVar(&serverPID, "server-pid", 0, "with -target: the server's process id, whose RSS is reported")
 	fs.StringVar(&redisAddr, "redis-addr", "", "with -target: its redis-server's `address`, whose used_memory is reported")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -59,12 +66,19 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("load: unexpected arguments %q", fs.Args())}
 	}
+	var rateList []int
+	for r := range strings.SplitSeq(rates, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(r))
+		if err != nil || n < 1 {
+			return &exitError{code: 2, err: fmt.Errorf("load: -rate %q: want positive numbers separated by commas", rates)}
+		}
+		rateList = append(rateList, n)
+	}
 	ops, err := load.ParseMix(load.DefaultOps(), mix)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	cfg.Ops = ops
-	var serverPID int
 	if cfg.Target == "" {
 		logw := io.Discard
 		if serverLog != "" {
@@ -127,55 +141,95 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	mem("empty")
-	var (
-		profWG  sync.WaitGroup
-		profErr error
-	)
-	cfg.AfterImport = func() {
-		mem("imported")
-		if cpuOut != "" {
-			profWG.Go(func() { profErr = load.CPUProfile(ctx, pprof, cfg.Duration, cpuOut) })
+	for phase, rate := range rateList {
+		cfg.Rate = rate
+		var (
+			profWG  sync.WaitGroup
+			profErr error
+		)
+		profFile := cpuOut
+		if cpuOut != "" && len(rateList) > 1 {
+			profFile = fmt.Sprintf("%s.%d", cpuOut, rate)
+		}
+		cfg.AfterImport = func() {
+			if phase == 0 {
+				mem("imported")
+			}
+			if profFile != "" {
+				profWG.Go(func() { profErr = load.CPUProfile(ctx, pprof, cfg.Duration, profFile) })
+			}
+		}
+		extra["loadavg_start"] = load.LoadAvg()
+		rep, err := load.Run(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		profWG.Wait()
+		if profErr != nil {
+			return profErr
+		}
+		cfg.SkipImport = true
+		mem("after")
+		extra["loadavg"] = extra["loadavg_start"].(string) + " / " + load.LoadAvg()
+		rep.Extra = perWorker(extra, cfg.Workers)
+		if err := writeLoadReport(stdout, rep, label, jsonOut, len(rateList) > 1); err != nil {
+			return err
+		}
+		if stopAtKnee && rep.Total.Failed*100 > rep.Total.Sent {
+			fmt.Fprintf(stdout, "knee: %d of %d requests failed at %d/s; stopping\n", rep.Total.Failed, rep.Total.Sent, rate)
+			break
 		}
 	}
-	rep, err := load.Run(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	profWG.Wait()
-	if profErr != nil {
-		return profErr
-	}
-	mem("after")
-	extra["loadavg"] = extra["loadavg_start"].(string) + " / " + load.LoadAvg()
-	perWorker := func(key string) {
-		a, ok1 := extra[key+"_empty_bytes"].(float64)
-		b, ok2 := extra[key+"_imported_bytes"].(float64)
-		if ok1 && ok2 && !cfg.SkipImport {
-			extra[key+"_per_worker_bytes"] = (b - a) / float64(cfg.Workers)
+	return nil
+}
+
+// perWorker adds to extra the memory per worker of the city: what the
+// import added to the server's RSS and live heap and to Redis' used_memory,
+// divided by the workers (when both readings exist).
+func perWorker(extra map[string]any, workers int) map[string]any {
+	out := maps.Clone(extra)
+	for _, key := range []string{"server_rss", "server_heap", "redis_used_memory"} {
+		a, ok := extra[key+"_empty_bytes"].(float64)
+		if !ok {
+			continue
+		}
+		if b, ok := extra[key+"_imported_bytes"].(float64); ok {
+			out[key+"_per_worker_bytes"] = (b - a) / float64(workers)
+		}
+		// After the run the server's read model holds the workers the
+		// searches read (and Redis the bookings made).
+		if b, ok := extra[key+"_after_bytes"].(float64); ok {
+			out[key+"_after_per_worker_bytes"] = (b - a) / float64(workers)
 		}
 	}
-	perWorker("server_rss")
-	perWorker("server_heap")
-	perWorker("redis_used_memory")
-	rep.Extra = extra
+	return out
+}
+
+// writeLoadReport prints a phase's report (and its RESULTS.md rows when
+// label is set) and writes its JSON, to jsonOut or, with several phases,
+// to jsonOut with the rate before the extension.
+func writeLoadReport(stdout io.Writer, rep *load.Report, label, jsonOut string, phases bool) error {
 	rep.WriteText(stdout)
-	fmt.Fprintf(stdout, "import %v; load average %s\n", rep.ImportTook.Round(time.Millisecond), extra["loadavg"])
-	for _, k := range []string{"server_rss_per_worker_bytes", "server_heap_per_worker_bytes", "redis_used_memory_per_worker_bytes"} {
-		if v, ok := extra[k].(float64); ok {
+	fmt.Fprintf(stdout, "import %v; load average %s\n", rep.ImportTook.Round(time.Millisecond), rep.Extra["loadavg"])
+	for _, k := range []string{"server_rss_per_worker_bytes", "server_heap_per_worker_bytes", "redis_used_memory_per_worker_bytes",
+		"server_rss_after_per_worker_bytes", "server_heap_after_per_worker_bytes", "redis_used_memory_after_per_worker_bytes"} {
+		if v, ok := rep.Extra[k].(float64); ok {
 			fmt.Fprintf(stdout, "%s: %.0f\n", strings.TrimSuffix(k, "_bytes"), v)
 		}
 	}
 	if label != "" {
 		fmt.Fprint(stdout, rep.Rows(label))
 	}
-	if jsonOut != "" {
-		data, err := json.MarshalIndent(rep, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(jsonOut, append(data, '\n'), 0o644); err != nil {
-			return err
-		}
+	if jsonOut == "" {
+		return nil
 	}
-	return nil
+	if phases {
+		ext := filepath.Ext(jsonOut)
+		jsonOut = fmt.Sprintf("%s.%d%s", strings.TrimSuffix(jsonOut, ext), rep.Rate, ext)
+	}
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(jsonOut, append(data, '\n'), 0o644)
 }
