@@ -1,13 +1,10 @@
 package bench
 
 import (
-	"context"
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 
-	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/dispatch"
 )
 
@@ -27,24 +24,10 @@ func BenchmarkQuoteReadModel(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			services := doorstep.DefaultCatalogue().Names()
 			for _, on := range []bool{false, true} {
 				b.Run(fmt.Sprintf("readmodel=%v", on), func(b *testing.B) {
 					st.SetReadModel(on)
-					rng := rand.New(rand.NewPCG(2, 2))
-					ctx := context.Background()
-					var samples []time.Duration
-					b.ReportAllocs()
-					for b.Loop() {
-						req := cityRequest(rng, services)
-						t0 := time.Now()
-						_, err := svc.Quote(ctx, req, "")
-						samples = append(samples, time.Since(t0))
-						if err != nil && doorstep.ErrorCode(err) != doorstep.EUNSERVABLE {
-							b.Fatal(err)
-						}
-					}
-					reportLatency(b, samples)
+					quoteLoop(b, svc)
 				})
 			}
 		})
