@@ -19,8 +19,9 @@ import (
 // counts, never latencies.
 func TestRun(t *testing.T) {
 	h := apitest.New(t, apitest.Options{Configure: func(c *api.Config) {
-		// The machine is shared: no shedding, which would be a latency test.
-		c.Limits = api.Limits{MaxInFlight: 1000, QueueWait: time.Minute, RatePerKey: -1}
+		// The machine is shared: no shedding and no deadline, which would make
+		// this a latency test.
+		c.Limits = api.Limits{MaxInFlight: 1000, QueueWait: time.Minute, RatePerKey: -1, RequestTimeout: time.Minute}
 	}})
 	ops := append(load.DefaultOps(), load.Op{Name: "nosuch", Weight: 10,
 		Build: func(_ *load.City, _ *rand.Rand, r *load.Request) bool {
