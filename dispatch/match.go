@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,13 +36,25 @@ func (p *pool) index(id string) int {
 	return -1
 }
 
+// grow makes room for n more candidates (a dense city's step loads a
+// thousand or more: growing by appends was most of a search's garbage).
+func (p *pool) grow(n int) {
+	p.cands = slices.Grow(p.cands, n)
+	if len(p.regions) == 0 && n > 8 {
+		p.regions = make(map[string]string, n)
+	}
+}
+
 // add adds a loaded candidate to the pool, unless it is there already (a
 // position update moved it between cells while the rings were read).
 func (p *pool) add(c store.Candidate) bool {
 	if _, seen := p.regions[c.Worker.ID]; seen {
 		return false
 	}
-	region := geo.RegionOf(c.Worker.Home).String()
+	region := c.Region
+	if region == "" { // a Store that does not say (a test's in-memory one)
+		region = geo.RegionOf(c.Worker.Home).String()
+	}
 	p.regions[c.Worker.ID] = region
 	p.cands = append(p.cands, matcher.Candidate{
 		Worker:   c.Worker,
@@ -100,6 +113,7 @@ func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, 
 		if err != nil {
 			return pool{}, fmt.Errorf("load candidates: %w", err)
 		}
+		p.grow(len(loaded))
 		for _, c := range loaded {
 			if !p.add(c) {
 				continue

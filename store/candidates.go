@@ -20,12 +20,15 @@ type WorkerRef struct {
 }
 
 // Candidate is a worker as the matcher needs it: the profile, the version
-// to pin when reserving (Change.Expect), and the worker's confirmed
-// bookings in the range asked for, sorted by start. Worker may be shared
-// with other calls (decoded profiles are cached): read it, never modify it.
+// to pin when reserving (Change.Expect), the region its keys live in (its
+// home's, geo.RegionOf), and the worker's confirmed bookings in the range
+// asked for, sorted by start. Worker and the bookings may be shared with
+// other calls (the store's read model keeps them): read them, never modify
+// them.
 type Candidate struct {
 	Worker   *doorstep.Worker
 	Version  int64
+	Region   string
 	Bookings []*doorstep.Booking
 }
 
@@ -96,8 +99,15 @@ func (s *Store) WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]Worke
 			return nil, wrapErr(fmt.Sprintf("read %d index cells", len(cells)), err)
 		}
 	}
-	var refs []WorkerRef
-	seen := make(map[string]bool)
+	n := 0
+	for _, cmd := range cmds {
+		n += len(cmd.Val())
+	}
+	refs := make([]WorkerRef, 0, n)
+	var seen map[string]bool // one SUNION's members are distinct
+	if len(cmds) > 1 {
+		seen = make(map[string]bool, n)
+	}
 	for _, cmd := range cmds {
 		if cmd.Err() != nil {
 			continue // a neighbouring region being failed over (see above)
@@ -105,11 +115,13 @@ func (s *Store) WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]Worke
 		members := cmd.Val()
 		slices.Sort(members)
 		for _, m := range members {
-			ref, ok := parseMember(m)
+			ref, ok := s.cands.parseMember(m)
 			if !ok || seen[m] {
 				continue
 			}
-			seen[m] = true
+			if seen != nil {
+				seen[m] = true
+			}
 			refs = append(refs, ref)
 		}
 	}
@@ -119,18 +131,22 @@ func (s *Store) WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]Worke
 // LoadCandidates returns, for each of refs that still has a profile (refs
 // whose worker was retired or moved away are skipped; duplicates are read
 // once), the profile, its version and its confirmed bookings that start in
-// [from, to], sorted by start. It takes two pipelined round trips: versions,
-// profiles and timelines, then bookings. A booking that starts before from
-// may still run past it: widen from by doorstep.MaxDuration to see every
-// booking that overlaps the range.
+// [from, to], sorted by start. A booking that starts before from may still
+// run past it: widen from by doorstep.MaxDuration to see every booking that
+// overlaps the range.
 //
-// Every worker's version is read before its profile and timeline, so that
-// a change landing in between can only make an Apply pinned to this version
+// It reads every worker's version first, in one pipelined round trip (one
+// MGET per region: a region's keys share its hash slot), and serves the
+// workers whose version has not moved from the store's read model
+// (readModel); only the others are read again — profile and timeline, then
+// bookings, two more round trips — and kept at the version read. So a
+// worker's version is always read before its profile and timeline, and a
+// change landing in between can only make an Apply pinned to this version
 // fail, never succeed on a stale view.
 func (s *Store) LoadCandidates(ctx context.Context, refs []WorkerRef, from, to time.Time) ([]Candidate, error) {
 	refs = uniqueRefs(refs)
 	for _, r := range refs {
-		if !validRegion(r.Region) {
+		if !s.cands.validRegion(r.Region) {
 			return nil, fmt.Errorf("load candidates: worker %s: invalid region %q", r.ID, r.Region)
 		}
 		if err := checkWorkerID(r.ID); err != nil {
@@ -140,53 +156,138 @@ func (s *Store) LoadCandidates(ctx context.Context, refs []WorkerRef, from, to t
 	if len(refs) == 0 {
 		return nil, nil
 	}
-	type reads struct {
-		ver, prof *redis.StringCmd
-		tl        *redis.StringSliceCmd
+	versions, err := s.versions(ctx, refs)
+	if err != nil {
+		return nil, err
 	}
-	rng := scoreRange(from, to)
-	pipe := s.rdb.Pipeline()
-	rs := make([]reads, len(refs))
-	for i, r := range refs {
-		rs[i].ver = pipe.Get(ctx, versionKey(r.Region, r.ID))
-		rs[i].prof = pipe.Get(ctx, workerKey(r.Region, r.ID))
-		rs[i].tl = pipe.ZRangeByScore(ctx, timelineKey(r.Region, r.ID), rng)
-	}
-	if err := execPipe(ctx, pipe); err != nil {
-		return nil, wrapErr(fmt.Sprintf("load %d candidates", len(refs)), err)
+	lo, hi := from.UnixMilli(), to.UnixMilli()
+	now := time.Now()
+	entries := make([]*readEntry, len(refs))
+	stale := s.cands.getAll(refs, versions, lo, hi, now, entries)
+	if err := s.readAgain(ctx, refs, versions, stale, entries, from, to, now); err != nil {
+		return nil, err
 	}
 	cands := make([]Candidate, 0, len(refs))
-	var ids []string
-	var ends []int // ids[ends[i-1]:ends[i]] is the timeline of cands[i]
-	for i, r := range refs {
-		if rs[i].prof.Err() != nil {
+	for i, e := range entries {
+		if e == nil {
 			continue // retired or moved away
 		}
-		w, err := s.profiles.decode(r.ID, rs[i].prof.Val())
-		if err != nil {
-			return nil, fmt.Errorf("load candidate %s: %w", r.ID, err)
-		}
-		v, err := parseVersion(rs[i].ver)
-		if err != nil {
-			return nil, fmt.Errorf("load candidate %s: %w", r.ID, err)
-		}
-		cands = append(cands, Candidate{Worker: w, Version: v})
-		ids = append(ids, rs[i].tl.Val()...)
-		ends = append(ends, len(ids))
-	}
-	bookings, err := s.loadBookings(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("load candidates: %w", err)
-	}
-	start := 0
-	for i := range cands {
-		cands[i].Bookings = confirmed(bookings[start:ends[i]])
-		start = ends[i]
+		cands = append(cands, Candidate{Worker: e.w, Version: versions[i], Region: refs[i].Region, Bookings: e.bookingsIn(lo, hi)})
 	}
 	return cands, nil
 }
 
+// versions reads the versions of refs (0 for none) in one pipelined round
+// trip, one MGET per region.
+func (s *Store) versions(ctx context.Context, refs []WorkerRef) ([]int64, error) {
+	type group struct {
+		keys []string
+		at   []int
+		cmd  *redis.SliceCmd
+	}
+	groups := map[string]*group{}
+	var order []*group
+	for i, r := range refs {
+		g := groups[r.Region]
+		if g == nil {
+			g = &group{}
+			groups[r.Region] = g
+			order = append(order, g)
+		}
+		g.keys = append(g.keys, versionKey(r.Region, r.ID))
+		g.at = append(g.at, i)
+	}
+	pipe := s.rdb.Pipeline()
+	for _, g := range order {
+		g.cmd = pipe.MGet(ctx, g.keys...)
+	}
+	if err := execPipe(ctx, pipe); err != nil {
+		return nil, wrapErr(fmt.Sprintf("read %d candidates' versions", len(refs)), err)
+	}
+	out := make([]int64, len(refs))
+	for _, g := range order {
+		for j, v := range g.cmd.Val() {
+			if v == nil {
+				continue
+			}
+			str, _ := v.(string)
+			n, err := strconv.ParseInt(str, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("load candidate %s: corrupt version %q", refs[g.at[j]].ID, str)
+			}
+			out[g.at[j]] = n
+		}
+	}
+	return out, nil
+}
+
+// readMargin widens the timeline range read for the read model, so that
+// the next requests' ranges (the clock moving, a later latest start) are
+// served from it too.
+const readMargin = 24 * time.Hour
+
+// readAgain reads the workers refs[stale] (profile, timeline over [from,
+// to] widened by readMargin, bookings), sets entries[stale] (nil for a
+// worker without a profile) and keeps them in the read model at the
+// versions read before.
+func (s *Store) readAgain(ctx context.Context, refs []WorkerRef, versions []int64, stale []int, entries []*readEntry, from, to, now time.Time) error {
+	if len(stale) == 0 {
+		return nil
+	}
+	wideFrom, wideTo := from.Add(-time.Hour), to.Add(readMargin)
+	type reads struct {
+		prof *redis.StringCmd
+		tl   *redis.StringSliceCmd
+	}
+	rng := scoreRange(wideFrom, wideTo)
+	pipe := s.rdb.Pipeline()
+	rs := make([]reads, len(stale))
+	for k, i := range stale {
+		rs[k].prof = pipe.Get(ctx, workerKey(refs[i].Region, refs[i].ID))
+		rs[k].tl = pipe.ZRangeByScore(ctx, timelineKey(refs[i].Region, refs[i].ID), rng)
+	}
+	if err := execPipe(ctx, pipe); err != nil {
+		return wrapErr(fmt.Sprintf("load %d candidates", len(stale)), err)
+	}
+	var ids []string
+	ends := make([]int, len(stale)) // ids[ends[k-1]:ends[k]] is the timeline of stale[k]
+	for k, i := range stale {
+		if rs[k].prof.Err() == nil {
+			prev := s.cands.get(refs[i])
+			w, h, err := s.cands.decode(prev, rs[k].prof.Val())
+			if err != nil {
+				return fmt.Errorf("load candidate %s: %w", refs[i].ID, err)
+			}
+			entries[i] = &readEntry{region: refs[i].Region, version: versions[i], profile: h, w: w,
+				from: wideFrom.UnixMilli(), to: wideTo.UnixMilli(), read: now}
+			ids = append(ids, rs[k].tl.Val()...)
+		}
+		ends[k] = len(ids)
+	}
+	bookings, err := s.loadBookings(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("load candidates: %w", err)
+	}
+	start := 0
+	for k, i := range stale {
+		e := entries[i]
+		if e == nil {
+			s.cands.drop(refs[i])
+			continue
+		}
+		e.bookings = confirmed(bookings[start:ends[k]])
+		start = ends[k]
+		if versions[i] != 0 {
+			s.cands.put(e, refs[i].ID)
+		}
+	}
+	return nil
+}
+
 func uniqueRefs(refs []WorkerRef) []WorkerRef {
+	if distinctRuns(refs) {
+		return refs
+	}
 	seen := make(map[WorkerRef]bool, len(refs))
 	out := make([]WorkerRef, 0, len(refs))
 	for _, r := range refs {
@@ -196,6 +297,27 @@ func uniqueRefs(refs []WorkerRef) []WorkerRef {
 		}
 	}
 	return out
+}
+
+// distinctRuns reports, without a map of every ref, whether refs are
+// distinct because they come as WorkerIDsInCells gives them: each region
+// in one run, ids strictly increasing within it.
+func distinctRuns(refs []WorkerRef) bool {
+	var done []string // regions whose run ended
+	for i := 1; i < len(refs); i++ {
+		prev, r := refs[i-1], refs[i]
+		if r.Region == prev.Region {
+			if r.ID <= prev.ID {
+				return false
+			}
+			continue
+		}
+		if slices.Contains(done, r.Region) {
+			return false
+		}
+		done = append(done, prev.Region)
+	}
+	return true
 }
 
 // scoreRange is the timeline range of starts in [from, to].

@@ -112,6 +112,11 @@ type Erasure struct {
 // next to the bookings' own traffic at the rates a city books.
 func (s *Store) RedactFinished(ctx context.Context, cutoff time.Time) (int, error) {
 	n := 0
+	defer func() {
+		if n > 0 {
+			s.cands.reset() // it holds the exact locations it reduced
+		}
+	}()
 	err := s.scanBookings(ctx, func(key, val string) error {
 		b, err := decodeBooking(val)
 		if err != nil || b.Cell != "" {
@@ -158,6 +163,7 @@ func (s *Store) EraseCustomer(ctx context.Context, tenant, customerID string, no
 		}
 	}
 	mine := func(owner string) bool { return tenant == AllTenants || owner == tenant }
+	defer s.cands.reset() // it may hold the customer's bookings as they were
 	var out Erasure
 	var ids []string
 	err := s.scanBookings(ctx, func(key, val string) error {

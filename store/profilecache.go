@@ -1,48 +1,187 @@
 package store
 
 import (
+	"hash/maphash"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/doorstep-dev/doorstep"
 )
 
-// profileCacheMax bounds the decoded profiles kept: a large city's roster.
-const profileCacheMax = 200_000
+// readModelMax bounds the workers the read model keeps: a large city's
+// roster. Past it the model starts over rather than track age.
+const readModelMax = 200_000
 
-// profileCache keeps decoded worker profiles keyed by their exact stored
-// JSON, so that loading candidates — which reads hundreds of profiles per
-// request, and profiles change rarely — decodes a profile once per change
-// rather than once per read. A changed profile is a different string and
-// misses. The workers it returns are shared: callers must not modify them
-// (the matcher and dispatch only read candidates).
-type profileCache struct {
-	mu sync.RWMutex
-	m  map[string]profileEntry // by worker id
+// ReadModelMaxAge is how long the read model serves a worker without
+// reading it again even though its version is unchanged. Every change of
+// a profile or a timeline bumps the version, so a version compare is all
+// correctness needs; but a booking's record may be rewritten without a
+// bump (a finished booking's location reduced to its cell, a customer's
+// erasure), and the server should not hold such values for long.
+const ReadModelMaxAge = 30 * time.Second
+
+// readModel is the in-process read model of the candidates LoadCandidates
+// returns: each worker's decoded profile and confirmed bookings, as read
+// at one version. A request reads the current versions (one MGET per
+// region) and re-reads only the workers whose version moved, so that a
+// dense city's search — a thousand or more workers a request, nearly all
+// unchanged since the last request — costs one round trip instead of
+// three commands and a JSON decode per worker.
+//
+// It serves nothing a direct read would not: an entry is used only at the
+// exact version just read from Redis, which was read before the entry's
+// profile and timeline were (so an entry can only be newer than its
+// version, never older), and an Apply pinned to that version fails if the
+// worker changed since. Entries are immutable once stored; the workers and
+// bookings they hold are shared by every caller, which must not modify
+// them.
+type readModel struct {
+	mu   sync.RWMutex
+	m    map[string]*readEntry // by worker id
+	seed maphash.Seed
+	once sync.Once
+	// regions memoizes validRegion for the regions seen (a handful): a
+	// search parses a thousand or more position index members.
+	regions sync.Map
+	// off makes every read go to Redis (SetReadModel).
+	off atomic.Bool
 }
 
-type profileEntry struct {
-	raw string
-	w   *doorstep.Worker
+// readEntry is one worker as read at version.
+type readEntry struct {
+	region   string
+	version  int64
+	profile  uint64           // maphash of the stored profile: reuse w when unchanged
+	w        *doorstep.Worker // shared: read only
+	from, to int64            // timeline range read (start, unix ms, inclusive)
+	bookings []*doorstep.Booking
+	read     time.Time
 }
 
-// decode returns the worker raw encodes, from the cache when raw is what
-// was cached for id.
-func (c *profileCache) decode(id, raw string) (*doorstep.Worker, error) {
-	c.mu.RLock()
-	e, ok := c.m[id]
-	c.mu.RUnlock()
-	if ok && e.raw == raw {
-		return e.w, nil
+func (rm *readModel) init() {
+	rm.once.Do(func() { rm.seed = maphash.MakeSeed() })
+}
+
+func (rm *readModel) get(ref WorkerRef) *readEntry {
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	if e := rm.m[ref.ID]; e != nil && e.region == ref.Region {
+		return e
+	}
+	return nil
+}
+
+// getAll sets entries[i] to the entry of refs[i] that serves a read at
+// versions[i] of the bookings starting in [from, to] (unix ms) at now, and
+// returns the positions of the refs it has none for.
+func (rm *readModel) getAll(refs []WorkerRef, versions []int64, from, to int64, now time.Time, entries []*readEntry) (stale []int) {
+	if rm.off.Load() {
+		for i := range refs {
+			stale = append(stale, i)
+		}
+		return stale
+	}
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	for i, r := range refs {
+		if e := rm.m[r.ID]; e != nil && e.region == r.Region && e.serves(versions[i], from, to, now) {
+			entries[i] = e
+		} else {
+			stale = append(stale, i)
+		}
+	}
+	return stale
+}
+
+// validRegion is validRegion, memoized.
+func (rm *readModel) validRegion(r string) bool {
+	if _, ok := rm.regions.Load(r); ok {
+		return true
+	}
+	if !validRegion(r) {
+		return false
+	}
+	rm.regions.Store(r, true)
+	return true
+}
+
+// parseMember is parseMember with the region check memoized.
+func (rm *readModel) parseMember(m string) (WorkerRef, bool) {
+	region, id, found := strings.Cut(m, "/")
+	if !found || !rm.validRegion(region) || checkWorkerID(id) != nil {
+		return WorkerRef{}, false
+	}
+	return WorkerRef{ID: id, Region: region}, true
+}
+
+func (rm *readModel) put(e *readEntry, id string) {
+	if rm.off.Load() {
+		return
+	}
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	if rm.m == nil || len(rm.m) >= readModelMax {
+		rm.m = make(map[string]*readEntry)
+	}
+	rm.m[id] = e
+}
+
+func (rm *readModel) drop(ref WorkerRef) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	if e := rm.m[ref.ID]; e != nil && e.region == ref.Region {
+		delete(rm.m, ref.ID)
+	}
+}
+
+// reset forgets every worker: after this process rewrote bookings without
+// a version bump (an erasure, a redaction).
+func (rm *readModel) reset() {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	rm.m = nil
+}
+
+// serves reports whether e answers a read at version of the bookings
+// starting in [from, to] (unix ms) at now.
+func (e *readEntry) serves(version, from, to int64, now time.Time) bool {
+	return e != nil && version != 0 && e.version == version && e.from <= from && to <= e.to &&
+		now.Sub(e.read) < ReadModelMaxAge
+}
+
+// bookingsIn returns the entry's bookings that start in [from, to].
+func (e *readEntry) bookingsIn(from, to int64) []*doorstep.Booking {
+	var out []*doorstep.Booking
+	for _, b := range e.bookings {
+		if s := b.Start.UnixMilli(); s >= from && s <= to {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// decode returns the worker raw encodes, reusing the one of prev when raw
+// is the profile prev was read from (a booking bumped the version, not a
+// profile change), and raw's hash.
+func (rm *readModel) decode(prev *readEntry, raw string) (*doorstep.Worker, uint64, error) {
+	rm.init()
+	h := maphash.String(rm.seed, raw)
+	if prev != nil && prev.profile == h {
+		return prev.w, h, nil
 	}
 	w, err := decodeWorker(raw)
-	if err != nil {
-		return nil, err
+	return w, h, err
+}
+
+// SetReadModel turns the read model of LoadCandidates on (the default) or
+// off (every candidate read from Redis, as before it existed): for
+// measuring what it saves, and for a deployment that wants no worker
+// state held in the server.
+func (s *Store) SetReadModel(on bool) {
+	s.cands.off.Store(!on)
+	if !on {
+		s.cands.reset()
 	}
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= profileCacheMax {
-		c.m = make(map[string]profileEntry) // start over rather than track age
-	}
-	c.m[id] = profileEntry{raw: raw, w: w}
-	c.mu.Unlock()
-	return w, nil
 }

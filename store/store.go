@@ -226,8 +226,8 @@ type Store struct {
 	mini    *miniredis.Miniredis // the embedded server, or nil
 	// stopExpiry stops the embedded server's TTL clock (see OpenEmbedded).
 	stopExpiry func()
-	// profiles caches decoded profiles for LoadCandidates.
-	profiles profileCache
+	// cands is the read model of the workers LoadCandidates reads.
+	cands readModel
 	// wait is Config.WaitReplicas and WaitTimeout (see runDurable).
 	wait struct {
 		replicas int

@@ -1,7 +1,7 @@
 // Command doorstep is the Doorstep dispatch engine: one binary with the
 // subcommands serve (the HTTP API), assign (solve an assignment problem
-// from a file), simulate (what-if simulations) and staff (the workers a
-// service level needs).
+// from a file), simulate (what-if simulations), staff (the workers a
+// service level needs) and load (the load bench).
 package main
 
 import (
@@ -43,6 +43,8 @@ Usage:
                                              replay a day of demand through the matcher
   doorstep staff -scenario FILE -group NAME -target X [-metric NAME] [-region NAME]
                                              how many workers a service level needs
+  doorstep load [-workers N] [-rate R] [-duration D] [-store redis|embedded | -target URL]
+                                             open-model load bench of a synthetic city
 
 Run 'doorstep COMMAND -h' for a command's flags.
 `
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runSimulate(ctx, args[1:], stdout, stderr)
 	case "staff":
 		return runStaff(ctx, args[1:], stdout, stderr)
+	case "load":
+		return runLoad(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -114,6 +114,9 @@ type ServeConfig struct {
 	// deliveries (its Store and Logger are set by Open).
 	EventsOff bool
 	Events    events.Config
+	// NoReadModel reads every candidate from Redis instead of keeping
+	// the workers in the store's read model (store.Store.SetReadModel).
+	NoReadModel bool
 }
 
 // Retention bounds (ServeConfig.Retention).
@@ -223,6 +226,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("open store: %w", err)
+	}
+	if cfg.NoReadModel {
+		m.st.SetReadModel(false)
 	}
 	weights, err := parseWeights(cfg.Weights)
 	if err != nil {
@@ -440,6 +446,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.HorizonDays, "horizon-days", 60, "how many `days` ahead an appointment's window (and POST /v1/slots's range) may end, in [1, 400]")
 	fs.StringVar(&cfg.Catalogue, "catalogue", "", "service catalogue `file` (JSON as catalogue.json: services with their prices, and the pricing calendar); none: the built-in one (env DOORSTEP_CATALOGUE; the flag wins)")
 	fs.DurationVar(&cfg.Retention, "retention", DefaultRetention, "keep the records of requests, bookings, progress and feedback whole for this `duration` (at least 48h), then reduce them: customer ids and exact places go, follow-ups and feedback are deleted")
+	fs.BoolVar(&cfg.NoReadModel, "no-read-model", false, "read every candidate worker from Redis instead of the in-process read model kept at each worker's version (to measure it, or to hold no worker state in the server)")
 	fs.StringVar(&cfg.TravelTable, "travel-table", "", "travel-time table `file`: CSV from_cell,to_cell,minutes[,hour] of H3 resolution-7 cells, the default linear model where it is silent (env DOORSTEP_TRAVEL_TABLE; the flag wins)")
 	// Issue 15: events for integrators (README "Events and webhooks").
 	eventsOn := fs.Bool("events", true, "write an integrator event with every booking change, relay them to tenants' streams (GET /v1/events) and deliver them to webhooks")

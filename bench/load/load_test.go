@@ -1,0 +1,124 @@
+package load_test
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/doorstep-dev/doorstep/api"
+	"github.com/doorstep-dev/doorstep/bench/load"
+	"github.com/doorstep-dev/doorstep/internal/apitest"
+)
+
+// TestRun sends a short mixed run to a server on a real redis-server and
+// checks what it counted: every request is accounted for under its
+// operation, the import registered the city, the cancels cancelled
+// bookings the run made, nothing failed, and an operation whose endpoint
+// the server lacks is reported as missing rather than dropped. It asserts
+// counts, never latencies.
+func TestRun(t *testing.T) {
+	h := apitest.New(t, apitest.Options{Configure: func(c *api.Config) {
+		// The machine is shared: no shedding and no deadline, which would make
+		// this a latency test.
+		c.Limits = api.Limits{MaxInFlight: 1000, QueueWait: time.Minute, RatePerKey: -1, RequestTimeout: time.Minute}
+	}})
+	ops := append(load.DefaultOps(), load.Op{Name: "nosuch", Weight: 10,
+		Build: func(_ *load.City, _ *rand.Rand, r *load.Request) bool {
+			r.Method, r.Path, r.Body = http.MethodPost, "/v1/no-such-endpoint", []byte(`{}`)
+			return true
+		}})
+	const workers, requests = 300, 120
+	rep, err := load.Run(t.Context(), load.Config{Target: h.URL, Workers: workers, Rate: 40, Duration: time.Minute,
+		MaxRequests: requests, Ops: ops, Seed: 3, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := rep.Total.Sent; got != requests {
+		t.Errorf("sent %d requests, want %d (MaxRequests)", got, requests)
+	}
+	answered := 0
+	for _, n := range rep.Total.Status {
+		answered += n
+	}
+	if answered != requests {
+		t.Errorf("%d answers for %d requests (%v, errors %v)", answered, requests, rep.Total.Status, rep.Total.Errors)
+	}
+	for _, name := range []string{"match", "book", "location", "nosuch"} {
+		if o := rep.Op(name); o == nil || o.Sent == 0 {
+			t.Errorf("operation %s sent nothing", name)
+		}
+	}
+	for _, o := range rep.Ops {
+		if o.Name == "nosuch" {
+			if !o.Missing || o.Failed != o.Sent || o.Status[http.StatusNotFound] != o.Sent {
+				t.Errorf("nosuch: missing %v, failed %d of %d, status %v: want every answer 404 and the endpoint reported missing",
+					o.Missing, o.Failed, o.Sent, o.Status)
+			}
+			continue
+		}
+		if o.Failed != 0 || o.Missing {
+			t.Errorf("%s: %d failed (status %v, errors %v), missing %v", o.Name, o.Failed, o.Status, o.Errors, o.Missing)
+		}
+	}
+	if got, want := rep.Op("location").Status[http.StatusNoContent]+rep.Op("location").Status[http.StatusOK], rep.Op("location").Sent; got != want {
+		t.Errorf("location: %d answered 2xx, want %d (status %v)", got, want, rep.Op("location").Status)
+	}
+	if c := rep.Op("cancel"); c.Sent > 0 && c.Status[http.StatusOK] != c.Sent {
+		t.Errorf("cancel: %d of %d answered 200 (status %v): a cancel must name a booking the run made", c.Status[http.StatusOK], c.Sent, c.Status)
+	}
+	if b := rep.Op("book"); b.Status[http.StatusCreated] == 0 {
+		t.Errorf("book: nothing booked (status %v)", b.Status)
+	}
+	// The whole city was imported, its last worker included.
+	for _, id := range []string{load.WorkerID(0), load.WorkerID(workers - 1)} {
+		if _, _, err := h.Store.GetWorker(t.Context(), id); err != nil {
+			t.Errorf("GetWorker(%s): %v: the import did not register the city", id, err)
+		}
+	}
+	if _, _, err := h.Store.GetWorker(t.Context(), load.WorkerID(workers)); err == nil {
+		t.Errorf("worker %s exists: the city has %d workers", load.WorkerID(workers), workers)
+	}
+}
+
+func TestCheckTarget(t *testing.T) {
+	tests := []struct {
+		target string
+		remote bool
+		ok     bool
+	}{
+		{"http://127.0.0.1:8080", false, true},
+		{"http://[::1]:8080", false, true},
+		{"http://localhost:8080", false, true},
+		{"http://10.0.0.5:8080", false, false},
+		{"http://example.com", false, false},
+		{"http://example.com", true, true},
+		{"ftp://127.0.0.1", false, false},
+		{"127.0.0.1:8080", false, false},
+	}
+	for _, tt := range tests {
+		err := load.CheckTarget(tt.target, tt.remote)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckTarget(%q, %v) = %v, want ok %v", tt.target, tt.remote, err, tt.ok)
+		}
+	}
+}
+
+func TestParseMix(t *testing.T) {
+	ops, err := load.ParseMix(load.DefaultOps(), "match=3,book=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, o := range ops {
+		got[o.Name] = o.Weight
+	}
+	if got["match"] != 3 || got["book"] != 1 || got["cancel"] != 0 || got["location"] != 0 {
+		t.Errorf("ParseMix: weights %v", got)
+	}
+	for _, bad := range []string{"slots=1", "match", "match=-1", "match=0"} {
+		if _, err := load.ParseMix(load.DefaultOps(), bad); err == nil {
+			t.Errorf("ParseMix(%q): no error", bad)
+		}
+	}
+}

@@ -1,0 +1,259 @@
+package load
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+)
+
+// Op is one operation of the mix: a kind of request the generator sends,
+// in proportion to its weight. The mix is a table (DefaultOps) so that an
+// endpoint added later is one more row: a name, a weight and a function
+// that builds its request.
+type Op struct {
+	// Name names the operation in the mix flag, the report and the JSON.
+	Name string
+	// Weight is the operation's share of the arrivals, relative to the
+	// other operations' weights; 0 leaves it out.
+	Weight int
+	// Build fills a request from the run's state. It returns false when
+	// the operation cannot be sent now (a cancel before any booking was
+	// made): another operation of the mix is drawn instead and the skip is
+	// counted.
+	Build func(c *City, rng *rand.Rand, r *Request) bool
+	// Done, when set, reads an answer (a booking's id, for the cancels).
+	Done func(c *City, status int, body []byte)
+}
+
+// Request is what an Op builds: method, path (from /v1), JSON body.
+type Request struct {
+	Method string
+	Path   string
+	Body   []byte
+	Header http.Header
+}
+
+// DefaultOps is the mix of a booking system and its workers' phones:
+// quotes, bookings (some of them later cancelled) and location reports.
+// Weights are arrivals per hundred.
+func DefaultOps() []Op {
+	return []Op{
+		{Name: "match", Weight: 55, Build: buildMatch},
+		{Name: "book", Weight: 20, Build: buildBook, Done: doneBook},
+		{Name: "cancel", Weight: 5, Build: buildCancel},
+		{Name: "location", Weight: 20, Build: buildLocation},
+	}
+}
+
+// ParseMix sets the weights of ops from "name=weight,...": an operation
+// the mix names gets its weight, one it does not name gets 0. An unknown
+// name is an error listing the known ones. "" keeps the weights.
+func ParseMix(ops []Op, mix string) ([]Op, error) {
+	if strings.TrimSpace(mix) == "" {
+		return ops, nil
+	}
+	out := make([]Op, len(ops))
+	copy(out, ops)
+	byName := map[string]int{}
+	var names []string
+	for i := range out {
+		byName[out[i].Name] = i
+		names = append(names, out[i].Name)
+		out[i].Weight = 0
+	}
+	for part := range strings.SplitSeq(mix, ",") {
+		name, w, ok := strings.Cut(strings.TrimSpace(part), "=")
+		i, known := byName[name]
+		if !known {
+			return nil, fmt.Errorf("mix: unknown operation %q (known: %s)", name, strings.Join(names, ", "))
+		}
+		n, err := strconv.Atoi(w)
+		if !ok || err != nil || n < 0 {
+			return nil, fmt.Errorf("mix: %q: want name=weight with a weight >= 0", part)
+		}
+		out[i].Weight = n
+	}
+	total := 0
+	for _, o := range out {
+		total += o.Weight
+	}
+	if total == 0 {
+		return nil, fmt.Errorf("mix %q: every weight is 0", mix)
+	}
+	return out, nil
+}
+
+// City is the synthetic city under load: where the workers live and the
+// state the operations share (the bookings made, to cancel some).
+type City struct {
+	Center   doorstep.Location
+	SideKm   float64
+	Workers  int
+	Services []string
+	Now      func() time.Time
+
+	mu       sync.Mutex
+	bookings []string // ids of bookings made and not yet cancelled by the run
+	seq      int
+}
+
+// Point is a random place in the city.
+func (c *City) Point(rng *rand.Rand) doorstep.Location {
+	const kmPerDegLat = 111.2
+	kmPerDegLng := kmPerDegLat * cosDeg(c.Center.Lat)
+	return doorstep.Location{
+		Lat: c.Center.Lat + (rng.Float64()-0.5)*c.SideKm/kmPerDegLat,
+		Lng: c.Center.Lng + (rng.Float64()-0.5)*c.SideKm/kmPerDegLng,
+	}
+}
+
+// WorkerID is the id of worker i of the city.
+func WorkerID(i int) string { return fmt.Sprintf("w%07d", i) }
+
+// Worker is worker i of the city: one to three skills (the certificate of
+// a care skill with it), a 12-hour shift today from an hour before now
+// and the same shift tomorrow.
+func (c *City) Worker(rng *rand.Rand, i int) *doorstep.Worker {
+	now := c.Now().UTC().Truncate(time.Minute)
+	w := &doorstep.Worker{
+		ID:     WorkerID(i),
+		Home:   c.Point(rng),
+		Rating: 3.5 + float64(rng.IntN(16))/10,
+		Shifts: []doorstep.Shift{
+			{Start: now.Add(-time.Hour), End: now.Add(11 * time.Hour)},
+			{Start: now.Add(23 * time.Hour), End: now.Add(35 * time.Hour)},
+		},
+	}
+	for range 1 + rng.IntN(3) {
+		s := c.Services[rng.IntN(len(c.Services))]
+		if doorstep.HasAll(w.Skills, []string{s}) {
+			continue
+		}
+		w.Skills = append(w.Skills, s)
+		if s == "childcare" || s == "elder_care" {
+			w.Certificates = append(w.Certificates, s)
+		}
+	}
+	return w
+}
+
+// request is a household request of the city: a third urgent, a third of
+// the normal ones with a two-hour window, half with a customer id.
+func (c *City) request(rng *rand.Rand) map[string]any {
+	body := map[string]any{
+		"service":  c.Services[rng.IntN(len(c.Services))],
+		"location": c.Point(rng),
+		"urgency":  doorstep.Normal,
+	}
+	switch rng.IntN(3) {
+	case 0:
+		body["urgency"] = doorstep.Urgent
+	case 1:
+		start := c.Now().UTC().Truncate(time.Minute).Add(time.Duration(1+rng.IntN(8)) * time.Hour)
+		body["window"] = doorstep.Window{Start: start, End: start.Add(2 * time.Hour)}
+	}
+	if rng.IntN(2) == 0 {
+		body["customer_id"] = fmt.Sprintf("c%06d", rng.IntN(100000))
+	}
+	return body
+}
+
+func jsonBody(v any) []byte {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic("load: " + err.Error()) // only plain maps and domain types reach here
+	}
+	return data
+}
+
+func buildMatch(c *City, rng *rand.Rand, r *Request) bool {
+	r.Method, r.Path, r.Body = http.MethodPost, "/v1/match", jsonBody(c.request(rng))
+	return true
+}
+
+func buildBook(c *City, rng *rand.Rand, r *Request) bool {
+	r.Method, r.Path, r.Body = http.MethodPost, "/v1/bookings", jsonBody(c.request(rng))
+	c.mu.Lock()
+	c.seq++
+	r.Header = http.Header{"Idempotency-Key": {fmt.Sprintf("load-%d-%d", rng.Uint64(), c.seq)}}
+	c.mu.Unlock()
+	return true
+}
+
+func doneBook(c *City, status int, body []byte) {
+	if status != http.StatusCreated {
+		return
+	}
+	var b struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(body, &b) != nil || b.ID == "" {
+		return
+	}
+	c.mu.Lock()
+	c.bookings = append(c.bookings, b.ID)
+	c.mu.Unlock()
+}
+
+// takeBooking removes and returns a random booking made by the run.
+func (c *City) takeBooking(rng *rand.Rand) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(c.bookings)
+	if n == 0 {
+		return "", false
+	}
+	i := rng.IntN(n)
+	id := c.bookings[i]
+	c.bookings[i] = c.bookings[n-1]
+	c.bookings = c.bookings[:n-1]
+	return id, true
+}
+
+func buildCancel(c *City, rng *rand.Rand, r *Request) bool {
+	id, ok := c.takeBooking(rng)
+	if !ok {
+		return false
+	}
+	r.Method, r.Path = http.MethodPost, "/v1/bookings/"+id+"/cancel"
+	return true
+}
+
+func buildLocation(c *City, rng *rand.Rand, r *Request) bool {
+	p := c.Point(rng)
+	r.Method, r.Path = http.MethodPut, "/v1/workers/"+WorkerID(rng.IntN(c.Workers))+"/location"
+	r.Body = jsonBody(map[string]float64{"lat": p.Lat, "lng": p.Lng})
+	return true
+}
+
+// picker draws operations by weight.
+type picker struct {
+	ops []Op
+	cum []int
+}
+
+func newPicker(ops []Op) *picker {
+	p := &picker{}
+	total := 0
+	for _, o := range ops {
+		if o.Weight > 0 {
+			total += o.Weight
+			p.ops = append(p.ops, o)
+			p.cum = append(p.cum, total)
+		}
+	}
+	return p
+}
+
+func (p *picker) pick(rng *rand.Rand) int {
+	x := rng.IntN(p.cum[len(p.cum)-1])
+	return sort.SearchInts(p.cum, x+1)
+}

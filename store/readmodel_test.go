@@ -1,0 +1,91 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+)
+
+// readCommands counts the commands that read a worker's profile or
+// timeline (GET, ZRANGEBYSCORE) since the statistics were reset.
+func readCommands(t *testing.T, s *Store) int {
+	t.Helper()
+	info, err := s.rdb.Info(t.Context(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for line := range strings.SplitSeq(info, "\r\n") {
+		for _, cmd := range []string{"cmdstat_get:", "cmdstat_zrangebyscore:"} {
+			if rest, ok := strings.CutPrefix(line, cmd); ok {
+				var calls int
+				if _, err := fmt.Sscanf(rest, "calls=%d,", &calls); err == nil {
+					n += calls
+				}
+			}
+		}
+	}
+	return n
+}
+
+// TestReadModelServesUnchangedWorkers: a second search over the same
+// unchanged worker reads its version only, not its profile or timeline;
+// a search over a wider range than the model read, or after the worker
+// changed, reads it again and sees what is there; with the read model off
+// every search reads everything.
+func TestReadModelServesUnchangedWorkers(t *testing.T) {
+	h := openRedis(t)
+	s, ctx := h.s, t.Context()
+	w := &doorstep.Worker{ID: "w1", Skills: []string{"plumbing"}, Home: doorstep.Location{Lat: 52.52, Lng: 13.405}}
+	if _, err := s.PutWorker(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	near, far := newBooking(w, t0.Add(time.Hour), time.Hour, w.Home), newBooking(w, t0.Add(60*time.Hour), time.Hour, w.Home)
+	mustBook(t, s, near)
+	mustBook(t, s, far)
+	refs := []WorkerRef{{ID: "w1", Region: regionOf(w)}}
+	load := func(to time.Time) []string {
+		t.Helper()
+		cands, err := s.LoadCandidates(ctx, refs, t0.Add(-time.Hour), to)
+		if err != nil || len(cands) != 1 {
+			t.Fatalf("LoadCandidates: %v, %v", cands, err)
+		}
+		return bookingIDs(cands[0].Bookings)
+	}
+	reset := func() {
+		t.Helper()
+		if err := s.rdb.ConfigResetStat(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := load(t0.Add(3 * time.Hour)); len(got) != 1 || got[0] != near.ID {
+		t.Fatalf("first read: bookings %v, want only %s", got, near.ID)
+	}
+	reset()
+	if got := load(t0.Add(3 * time.Hour)); len(got) != 1 || got[0] != near.ID {
+		t.Errorf("second read: bookings %v, want only %s", got, near.ID)
+	}
+	if n := readCommands(t, s); n != 0 {
+		t.Errorf("the second read of an unchanged worker made %d profile or timeline reads, want none (served from the read model)", n)
+	}
+	// Wider than what the model read (a day past the first range).
+	if got := load(t0.Add(61 * time.Hour)); len(got) != 2 {
+		t.Errorf("a wider range: bookings %v, want %s and %s", got, near.ID, far.ID)
+	}
+	// A change bumps the version: read again.
+	if _, err := s.CancelBooking(ctx, near.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := load(t0.Add(3 * time.Hour)); len(got) != 0 {
+		t.Errorf("after the cancel: bookings %v, want none", got)
+	}
+	s.SetReadModel(false)
+	reset()
+	load(t0.Add(3 * time.Hour))
+	if n := readCommands(t, s); n == 0 {
+		t.Errorf("read model off: no profile or timeline read")
+	}
+}
