@@ -209,3 +209,37 @@ func TestProgressRace(t *testing.T) {
 		}
 	}
 }
+
+// TestProgressPinsRescue: an urgent plumbing call at 08:30 only a can
+// serve (a's 09:00 cleaning job is in its way) is served by moving that job
+// to b at 09:00 — unless a reported it is on its way to it: a booking
+// under way is never moved by a rescue, and the call is unservable.
+func TestProgressPinsRescue(t *testing.T) {
+	for _, reported := range []bool{false, true} {
+		t.Run(map[bool]string{false: "not reported", true: "en route"}[reported], func(t *testing.T) {
+			e := newEnv(t, at(8, 0), nil)
+			e.put(t, worker("a", base, dayShift(), "cleaning", "plumbing"))
+			job := e.fixture(t, "a", normal(base, mins(60), time.Time{}, time.Time{}), at(9, 0))
+			e.put(t, worker("b", homeB, dayShift()))
+			e.clk.Set(at(8, 30))
+			if reported {
+				if _, _, err := e.svc.Progress(t.Context(), job.ID, report("en_route", at(8, 30), time.Time{})); err != nil {
+					t.Fatal(err)
+				}
+			}
+			bk, err := e.svc.Book(t.Context(), urgent("plumbing", base, mins(60)), tenant)
+			if reported {
+				wantUnservable(t, err, "")
+				e.wantBooking(t, job.ID, "a", at(9, 0), "", 2)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bk.Booking.WorkerID != "a" || len(bk.Moves) != 1 {
+				t.Errorf("urgent on %s with %d moves, want a with one", bk.Booking.WorkerID, len(bk.Moves))
+			}
+			e.wantBooking(t, job.ID, "b", at(9, 0), "", 2)
+		})
+	}
+}
