@@ -19,6 +19,8 @@ type FollowUpStore interface {
 	RecordFeedback(ctx context.Context, bookingID string, fb doorstep.Feedback, now time.Time) (*doorstep.FollowUp, bool, error)
 	RateWorker(ctx context.Context, workerID string, rate func(store.FeedbackTally) float64) error
 	OverdueFollowUps(ctx context.Context, now time.Time) (int64, error)
+	// PublishEvent announces a follow-up opened (store.FollowUpDueEvent).
+	PublishEvent(ctx context.Context, ev store.Event) error
 }
 
 var _ FollowUpStore = (*store.Store)(nil)

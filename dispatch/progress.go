@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/store"
 )
 
 // CauseProgress: a job's progress report (a completion, a no-show, an
@@ -37,8 +38,10 @@ type Report struct {
 // completion or a no-show, to the job's location, at rep.At (Locate). It
 // returns the booking as it now is and what the re-plan did.
 //
-// Every progress change of a booking is made here, so this is where a
-// completion's follow-up or a progress event for integrators hooks in.
+// Every progress change of a booking is made here. Its booking.progress
+// event is written with the change (store.Apply's outbox); a completion
+// also opens the booking's follow-up (OpenFollowUp) and announces it
+// (booking.followup_due).
 func (s *Service) Progress(ctx context.Context, id string, rep Report) (*doorstep.Booking, *Replanned, error) {
 	now := s.cfg.Now()
 	if rep.At.IsZero() {
@@ -94,5 +97,32 @@ func (s *Service) Progress(ctx context.Context, id string, rep Report) (*doorste
 			return nil, nil, err
 		}
 	}
+	if b.State() == doorstep.ProgressCompleted {
+		// Also on a repeated completion: a retry after a failure here
+		// opens the follow-up the first attempt did not (opening is
+		// idempotent, and only a new one is announced).
+		if err := s.followUpOnCompletion(ctx, b); err != nil {
+			return nil, nil, err
+		}
+	}
 	return b, rp, nil
+}
+
+// followUpOnCompletion opens completed booking b's follow-up and, when it
+// is new, publishes its "follow-up due" event to b's owner. A store that
+// keeps no follow-ups (FollowUpStore: a what-if's) opens none.
+func (s *Service) followUpOnCompletion(ctx context.Context, b *doorstep.Booking) error {
+	fs, ok := s.st.(FollowUpStore)
+	if !ok {
+		return nil
+	}
+	completed := b.End
+	if h := b.Progress.History; len(h) > 0 {
+		completed = h[len(h)-1].At
+	}
+	f, created, err := s.OpenFollowUp(ctx, b, completed)
+	if err != nil || !created {
+		return err
+	}
+	return fs.PublishEvent(ctx, store.FollowUpDueEvent(b, f.Due, s.cfg.Now()))
 }

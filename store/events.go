@@ -122,9 +122,10 @@ func FollowUpDueEvent(b *doorstep.Booking, due, at time.Time) Event {
 	return Event{Type: EventFollowUpDue, At: at, BookingID: b.ID, Data: data, Tenant: b.Owner}
 }
 
-// changeEvents are the events of ch's bookings: created, cancelled, at
-// risk, or moved with its reason (the booking's last change, else the
-// change's Reason, else a reschedule); then ch.Events.
+// changeEvents are the events of ch's bookings: created, cancelled, a
+// progress report (booking.progress with the report's status), at risk, or
+// moved with its reason (the booking's last change, else the change's
+// Reason, else a reschedule); then ch.Events.
 func changeEvents(ch *Change, at time.Time) []Event {
 	out := make([]Event, 0, len(ch.Create)+len(ch.Update)+len(ch.Events))
 	for _, b := range ch.Create {
@@ -138,6 +139,10 @@ func changeEvents(ch *Change, at time.Time) []Event {
 		switch {
 		case b.Status == doorstep.StatusCancelled:
 			out = append(out, BookingEvent(b, EventCancelled, reason, at))
+		case reason == doorstep.ChangeProgress && b.Progress != nil && len(b.Progress.History) > 0:
+			// A progress report (dispatch.Service.Progress): its event
+			// carries the report's status, written with the report.
+			out = append(out, BookingEvent(b, EventProgress, b.Progress.History[len(b.Progress.History)-1].Status, at))
 		case b.AtRisk != nil && (b.LastChange == nil || b.LastChange.Reason == doorstep.ChangeAtRisk):
 			// Newly marked (an overrun of a booking at risk keeps its
 			// mark: that is a move for its overrun).
