@@ -2,12 +2,10 @@ package api
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -107,10 +105,9 @@ func (s *Server) handleFollowUps(w http.ResponseWriter, r *http.Request) {
 		q.DueBefore = t
 	}
 	if v := qs.Get("cursor"); v != "" {
-		b, err := base64.RawURLEncoding.DecodeString(v)
-		after, ok := strings.CutPrefix(string(b), followUpCursorPrefix)
-		if err != nil || !ok || after == "" {
-			s.writeError(w, r, doorstep.Errorf(doorstep.EINVALID, "cursor", "not a cursor of this API: pass next_cursor from the previous page as it is"))
+		after, err := decodeCursor(followUpCursorPrefix, v)
+		if err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 		q.After = after
@@ -123,12 +120,9 @@ func (s *Server) handleFollowUps(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		FollowUps  []followUpJSON `json:"followups"`
 		NextCursor string         `json:"next_cursor,omitempty"`
-	}{FollowUps: make([]followUpJSON, 0, len(page.FollowUps))}
+	}{FollowUps: make([]followUpJSON, 0, len(page.FollowUps)), NextCursor: encodeCursor(followUpCursorPrefix, page.Next)}
 	for _, f := range page.FollowUps {
 		out.FollowUps = append(out.FollowUps, followUpOut(f))
-	}
-	if page.Next != "" {
-		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(followUpCursorPrefix + page.Next))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

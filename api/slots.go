@@ -28,6 +28,10 @@ type slotJSON struct {
 	End       time.Time          `json:"end"`
 	Cost      float64            `json:"cost"`
 	Breakdown map[string]float64 `json:"breakdown"`
+	// Price is what the best booking in this window would cost as things
+	// stand (a booking's price is fixed when it is made, at its own start
+	// and length); absent for an unpriced service.
+	Price *doorstep.Price `json:"price,omitempty"`
 }
 
 type slotsJSON struct {
@@ -57,7 +61,7 @@ func (s *Server) handleSlots(w http.ResponseWriter, r *http.Request) {
 	out := slotsJSON{Slots: make([]slotJSON, 0, len(offers)), Rule: doorstep.RuleAppointment}
 	for _, o := range offers {
 		out.Slots = append(out.Slots, slotJSON{Start: o.Window.Start, End: o.Window.End,
-			Cost: round2(o.Option.Cost), Breakdown: roundMap(o.Option.Breakdown.Map())})
+			Cost: round2(o.Option.Cost), Breakdown: roundMap(o.Option.Breakdown.Map()), Price: o.Price})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"github.com/google/go-cmp/cmp"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ type slotOffer struct {
 		End       time.Time          `json:"end"`
 		Cost      float64            `json:"cost"`
 		Breakdown map[string]float64 `json:"breakdown"`
+		Price     *doorstep.Price    `json:"price"`
 	} `json:"slots"`
 	Rule string `json:"rule"`
 }
@@ -77,6 +79,11 @@ func TestSlotsOfferAndBook(t *testing.T) {
 	b := h.mustBook(t, keyBooking, with(req, "window", win))
 	if b.Rule != doorstep.RuleAppointment || !win.Contains(b.Start) || !b.Deadline.Equal(win.End) {
 		t.Errorf("booked %+v, want an appointment starting in %v with deadline %v", b, win, win.End)
+	}
+	// The offer showed the price the booking was made at (the same start
+	// and length: nothing changed in between).
+	if first.Price == nil || b.Price == nil || !cmp.Equal(first.Price, b.Price) {
+		t.Errorf("offered price %+v, booked at %+v: want the same", first.Price, b.Price)
 	}
 	// The worker's day now has 2 of its 4 hours booked: another offer
 	// still holds what is left, and the other windows fill it.

@@ -19,16 +19,19 @@ const (
 // to clients: base64url of the prefix and the last worker id examined.
 const cursorPrefix = "w1:"
 
-func encodeCursor(after string) string {
+// encodeCursor is the cursor of a list (its prefix) that resumes after
+// after; "" for none.
+func encodeCursor(prefix, after string) string {
 	if after == "" {
 		return ""
 	}
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + after))
+	return base64.RawURLEncoding.EncodeToString([]byte(prefix + after))
 }
 
-func decodeCursor(c string) (string, error) {
+// decodeCursor reads a cursor of encodeCursor with prefix.
+func decodeCursor(prefix, c string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	after, ok := strings.CutPrefix(string(b), cursorPrefix)
+	after, ok := strings.CutPrefix(string(b), prefix)
 	if err != nil || !ok || after == "" {
 		return "", doorstep.Errorf(doorstep.EINVALID, "cursor", "not a cursor of this API: pass next_cursor from the previous page as it is")
 	}
@@ -54,7 +57,7 @@ func (s *Server) handleListWorkers(w http.ResponseWriter, r *http.Request) {
 	}
 	q := store.WorkerQuery{Limit: limit, Skill: qs.Get("skill"), Region: qs.Get("region")}
 	if v := qs.Get("cursor"); v != "" {
-		after, err := decodeCursor(v)
+		after, err := decodeCursor(cursorPrefix, v)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -66,7 +69,7 @@ func (s *Server) handleListWorkers(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := workerPage{Workers: make([]*doorstep.Worker, 0, len(page.Workers)), NextCursor: encodeCursor(page.Next)}
+	out := workerPage{Workers: make([]*doorstep.Worker, 0, len(page.Workers)), NextCursor: encodeCursor(cursorPrefix, page.Next)}
 	for _, wk := range page.Workers {
 		out.Workers = append(out.Workers, workerOut(wk))
 	}

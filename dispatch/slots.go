@@ -46,6 +46,10 @@ type SlotQuery struct {
 type Offer struct {
 	Window doorstep.Window
 	Option matcher.Option
+	// Price is what the option would cost booked now (Service.Price: the
+	// catalogue's tariff at the option's start and for its length); nil for
+	// an unpriced service.
+	Price *doorstep.Price
 }
 
 // check reports the first problem with q at clock reading now, within
@@ -135,5 +139,9 @@ func (s *Service) Slots(ctx context.Context, q SlotQuery, owner string) ([]Offer
 	slices.SortStableFunc(offers, func(a, b Offer) int {
 		return cmp.Or(cmp.Compare(a.Option.Cost, b.Option.Cost), a.Window.Start.Compare(b.Window.Start))
 	})
-	return offers[:min(len(offers), q.Limit)], nil
+	offers = offers[:min(len(offers), q.Limit)]
+	for i := range offers {
+		offers[i].Price = s.Price(&req, offers[i].Option.Slot.Start, offers[i].Option.Slot.End)
+	}
+	return offers, nil
 }
