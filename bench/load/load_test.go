@@ -44,7 +44,7 @@ func TestRun(t *testing.T) {
 	if answered != requests {
 		t.Errorf("%d answers for %d requests (%v, errors %v)", answered, requests, rep.Total.Status, rep.Total.Errors)
 	}
-	for _, name := range []string{"match", "book", "location", "nosuch"} {
+	for _, name := range []string{"match", "book", "location", "slots", "progress", "nosuch"} {
 		if o := rep.Op(name); o == nil || o.Sent == 0 {
 			t.Errorf("operation %s sent nothing", name)
 		}
@@ -116,7 +116,7 @@ func TestParseMix(t *testing.T) {
 	if got["match"] != 3 || got["book"] != 1 || got["cancel"] != 0 || got["location"] != 0 {
 		t.Errorf("ParseMix: weights %v", got)
 	}
-	for _, bad := range []string{"slots=1", "match", "match=-1", "match=0"} {
+	for _, bad := range []string{"nosuch=1", "match", "match=-1", "match=0"} {
 		if _, err := load.ParseMix(load.DefaultOps(), bad); err == nil {
 			t.Errorf("ParseMix(%q): no error", bad)
 		}

@@ -50,6 +50,8 @@ func DefaultOps() []Op {
 		{Name: "book", Weight: 20, Build: buildBook, Done: doneBook},
 		{Name: "cancel", Weight: 5, Build: buildCancel},
 		{Name: "location", Weight: 20, Build: buildLocation},
+		{Name: "slots", Weight: 5, Build: buildSlots},
+		{Name: "progress", Weight: 5, Build: buildProgress},
 	}
 }
 
@@ -224,6 +226,31 @@ func buildCancel(c *City, rng *rand.Rand, r *Request) bool {
 		return false
 	}
 	r.Method, r.Path = http.MethodPost, "/v1/bookings/"+id+"/cancel"
+	return true
+}
+
+// buildSlots asks for the two-hour windows of the next three days in
+// which a windowless normal request could be booked (POST /v1/slots).
+func buildSlots(c *City, rng *rand.Rand, r *Request) bool {
+	req := c.request(rng)
+	req["urgency"] = doorstep.Normal
+	delete(req, "window")
+	from := c.Now().UTC().Truncate(time.Hour).Add(time.Hour)
+	r.Method, r.Path = http.MethodPost, "/v1/slots"
+	r.Body = jsonBody(map[string]any{"request": req, "from": from, "to": from.Add(72 * time.Hour), "slot_minutes": 120, "limit": 10})
+	return true
+}
+
+// buildProgress reports a booking made by the run as under way, with the
+// worker's position (POST /v1/bookings/{id}/progress): the worker app's
+// most frequent report. The booking leaves the pool the cancels draw from.
+func buildProgress(c *City, rng *rand.Rand, r *Request) bool {
+	id, ok := c.takeBooking(rng)
+	if !ok {
+		return false
+	}
+	r.Method, r.Path = http.MethodPost, "/v1/bookings/"+id+"/progress"
+	r.Body = jsonBody(map[string]any{"status": doorstep.ProgressEnRoute, "position": c.Point(rng)})
 	return true
 }
 
