@@ -237,7 +237,8 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 
 // handleReady reports whether this instance should take traffic: Redis
 // answers within the request deadline (Limits.RequestTimeout, under a
-// second), it still holds the epoch the server started on (Config.Epoch,
+// second; on Redis Cluster every slot has a live master whose cluster state
+// is ok, store.Store.Ping), it still holds the epoch the server started on (Config.Epoch,
 // checked now) and the server is not shutting down.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {

@@ -17,6 +17,7 @@ func TestConfigValidate(t *testing.T) {
 		MaxRetries:      DefaultMaxRetries,
 		MinRetryBackoff: DefaultMinRetryBackoff,
 		MaxRetryBackoff: DefaultMaxRetryBackoff,
+		WaitTimeout:     DefaultWaitTimeout,
 	}
 	with := func(f func(*Config)) Config {
 		c := defaults
@@ -43,6 +44,11 @@ func TestConfigValidate(t *testing.T) {
 		{"negative pool", Config{URL: "redis://h", PoolSize: -1}, Config{}, true},
 		{"too many retries", Config{URL: "redis://h", MaxRetries: 11}, Config{}, true},
 		{"cluster over unix", Config{URL: "unix:///s", Cluster: true}, Config{}, true},
+		{"cluster", with(func(c *Config) { c.Cluster = true }), with(func(c *Config) { c.Cluster = true }), false},
+		{"wait for a replica", with(func(c *Config) { c.WaitReplicas = 1 }), with(func(c *Config) { c.WaitReplicas = 1 }), false},
+		{"negative wait replicas", Config{URL: "redis://h", WaitReplicas: -1}, Config{}, true},
+		{"negative wait timeout", Config{URL: "redis://h", WaitTimeout: -time.Second}, Config{}, true},
+		{"wait beyond the read timeout", Config{URL: "redis://h", WaitReplicas: 1, WaitTimeout: time.Second}, Config{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,7 +60,7 @@ func TestConfigValidate(t *testing.T) {
 			if err != nil {
 				return
 			}
-			if diff := cmp.Diff(got, tt.want); diff != "" {
+			if diff := cmp.Diff(got, tt.want, cmp.AllowUnexported(Config{})); diff != "" {
 				t.Errorf("validate() (-got +want):\n%s", diff)
 			}
 			client, err := got.client()
