@@ -178,6 +178,8 @@ func TestScriptsTouchOneSlot(t *testing.T) {
 	// The erasure's scripts (replaceLua, and delIfLua for the AOF
 	// rewrite's marker) run in the privacy tests.
 	t.Run("Privacy", func(t *testing.T) { runPrivacy(t, open) })
+	// Follow-ups, feedback and the retention's reduction.
+	t.Run("FollowUps", func(t *testing.T) { runFollowUps(t, open) })
 	check.mu.Lock()
 	defer check.mu.Unlock()
 	for _, c := range check.cross {
@@ -238,15 +240,38 @@ func TestKeyBuildersStayInRegionSlot(t *testing.T) {
 		"seriesKey":      func(id string) string { return seriesKey(region, id) },
 		"urgentDayKey":   func(string) string { return urgentDayKey(region, t0) },
 		"cellKey":        func(string) string { return cellKey(cell) },
+		// Integrator events' outbox (written by Apply's script), and the
+		// follow-ups and feedback tallies (beside their bookings).
+		"outboxKey":        func(string) string { return outboxKey(region) },
+		"outboxCursorKey":  func(string) string { return outboxCursorKey(region) },
+		"outboxLeaseKey":   func(string) string { return outboxLeaseKey(region) },
+		"followUpKey":      func(id string) string { return followUpKey(region, id) },
+		"openFollowUpsKey": func(string) string { return openFollowUpsKey(region) },
+		"feedbackTallyKey": func(id string) string { return feedbackTallyKey(region, id) },
+	}
+	// A tenant's keys (its event stream, relay marks and webhooks) share
+	// the tenant's slot, which the relay's and the deliveries' scripts use.
+	const tenant = "key-0123456789ab"
+	tenantKeys := map[string]func(id string) string{
+		"tenantEventsKey": func(string) string { return tenantEventsKey(tenant) },
+		"tenantMarksKey":  func(string) string { return tenantMarksKey(tenant) },
+		"webhookKey":      func(id string) string { return webhookKey(tenant, id) },
+		"webhookLeaseKey": func(id string) string { return webhookLeaseKey(tenant, id) },
 	}
 	// Keys with no hash tag: one record per worker, per Idempotency-Key or
 	// per customer, spread over the slots on purpose; and what builds none.
 	untagged := []string{"workerRegionKey", "idemKey", "customerLastKey", "legacyCustomerLastKey", "checkIdemKey"}
-	want := storetest.Slot(regionTag(region))
-	for name, f := range regional {
-		for _, id := range []string{"w1", "{x}", "}{", "a{b}c", strings.Repeat("z", 256)} {
-			if got := storetest.Slot(f(id)); got != want {
-				t.Errorf("%s(%q) = %q is in slot %d, not the region's %d", name, id, f(id), got, want)
+	for _, group := range []struct {
+		whose string
+		tag   string
+		keys  map[string]func(id string) string
+	}{{"region", regionTag(region), regional}, {"tenant", tenantTag(tenant), tenantKeys}} {
+		want := storetest.Slot(group.tag)
+		for name, f := range group.keys {
+			for _, id := range []string{"w1", "{x}", "}{", "a{b}c", strings.Repeat("z", 256)} {
+				if got := storetest.Slot(f(id)); got != want {
+					t.Errorf("%s(%q) = %q is in slot %d, not the %s's %d", name, id, f(id), got, group.whose, want)
+				}
 			}
 		}
 	}
@@ -265,8 +290,10 @@ func TestKeyBuildersStayInRegionSlot(t *testing.T) {
 			if !ok || fn.Recv != nil || !strings.HasSuffix(fn.Name.Name, "Key") {
 				continue
 			}
-			if _, ok := regional[fn.Name.Name]; !ok && !slices.Contains(untagged, fn.Name.Name) {
-				t.Errorf("%v: key builder %s is not checked: list it in TestKeyBuildersStayInRegionSlot (regional or untagged)", fset.Position(fn.Pos()), fn.Name.Name)
+			_, isRegional := regional[fn.Name.Name]
+			_, isTenant := tenantKeys[fn.Name.Name]
+			if !isRegional && !isTenant && !slices.Contains(untagged, fn.Name.Name) {
+				t.Errorf("%v: key builder %s is not checked: list it in TestKeyBuildersStayInRegionSlot (regional, tenant or untagged)", fset.Position(fn.Pos()), fn.Name.Name)
 			}
 		}
 	}
