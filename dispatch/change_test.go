@@ -2,6 +2,7 @@ package dispatch_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/google/go-cmp/cmp"
@@ -178,5 +179,13 @@ func TestRescheduleRefusals(t *testing.T) {
 	e2.clk.Set(b1.Arrival)
 	if _, err := e2.svc.Reschedule(t.Context(), b1.ID, "", w); doorstep.ErrorCode(err) != doorstep.ECONFLICT {
 		t.Errorf("under way: got %v, want %s", err, doorstep.ECONFLICT)
+	}
+	// Reported under way before its arrival (the worker set off): refused.
+	b3 := e2.book(t, normal(base, mins(60), at(13, 0), at(13, 30))).Booking
+	if _, _, err := e2.svc.Progress(t.Context(), b3.ID, report(doorstep.ProgressEnRoute, e2.clk.Now(), time.Time{})); err != nil {
+		t.Fatalf("Progress: %v", err)
+	}
+	if _, err := e2.svc.Reschedule(t.Context(), b3.ID, "", w); doorstep.ErrorCode(err) != doorstep.ECONFLICT {
+		t.Errorf("reported en route: got %v, want %s", err, doorstep.ECONFLICT)
 	}
 }

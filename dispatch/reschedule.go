@@ -33,6 +33,10 @@ func (s *Service) Reschedule(ctx context.Context, id, owner string, window doors
 			return nil, doorstep.Errorf(doorstep.EINVALID, "window", "urgent bookings take no window and cannot be rescheduled; cancel and book again")
 		case !now.Before(b.Arrival):
 			return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "booking %s is under way and can no longer be rescheduled", id)
+		case b.UnderWay():
+			// Its worker reported progress (set off, say): moving the job
+			// now would strand them.
+			return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "booking %s is under way (its worker reported %s) and can no longer be rescheduled", id, b.State())
 		}
 		req := b.Request()
 		req.RequestedAt = now
