@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,14 +64,14 @@ func isRedirect(err error) bool {
 	return redis.HasErrorPrefix(err, "MOVED") || redis.HasErrorPrefix(err, "ASK")
 }
 
-// pingCluster is Ping on Redis Cluster: the slot map the client knows must
-// cover all 16384 slots, and every master in it must answer CLUSTER INFO
+// pingCluster is Ping on Redis Cluster: the slot map the client knows
+// (CLUSTER SHARDS) must cover all 16384 slots, and every master in it must answer CLUSTER INFO
 // with cluster_state:ok. A dead master still named in the map (the
 // cluster has not failed it over yet, or the client has not reloaded the
 // map since) fails it; the failure also asks for a fresh map, so that the
 // next probe sees the promoted replica.
 func (s *Store) pingCluster(ctx context.Context, cc *redis.ClusterClient) error {
-	slots, err := cc.ClusterSlots(ctx).Result()
+	slots, err := cc.ClusterShards(ctx).Result()
 	if err != nil {
 		return wrapErr("check redis cluster", err)
 	}
@@ -97,18 +98,20 @@ func (s *Store) pingCluster(ctx context.Context, cc *redis.ClusterClient) error 
 // clusterSlots is the number of hash slots of Redis Cluster.
 const clusterSlots = 16384
 
-// coveredSlots counts the slots that CLUSTER SLOTS gives a master.
-func coveredSlots(ranges []redis.ClusterSlot) int {
+// coveredSlots counts the slots that CLUSTER SHARDS gives a master.
+func coveredSlots(shards []redis.ClusterShard) int {
 	var seen [clusterSlots]bool
 	n := 0
-	for _, r := range ranges {
-		if len(r.Nodes) == 0 {
+	for _, sh := range shards {
+		if !slices.ContainsFunc(sh.Nodes, func(n redis.Node) bool { return n.Role == "master" }) {
 			continue
 		}
-		for i := max(r.Start, 0); i <= min(r.End, clusterSlots-1); i++ {
-			if !seen[i] {
-				seen[i] = true
-				n++
+		for _, r := range sh.Slots {
+			for i := max(r.Start, 0); i <= min(r.End, clusterSlots-1); i++ {
+				if !seen[i] {
+					seen[i] = true
+					n++
+				}
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -212,24 +213,28 @@ type slotMap [16384]string
 
 func (m *slotMap) master(slot int) string { return m[slot] }
 
-// slots reads CLUSTER SLOTS from the first live node that answers.
+// slots reads CLUSTER SHARDS from the first live node that answers.
 func (c *Cluster) slots() (*slotMap, error) {
 	var lastErr error = fmt.Errorf("no live node")
 	for _, s := range c.live() {
-		var ranges []redis.ClusterSlot
+		var shards []redis.ClusterShard
 		withClient(c.tb, s.Addr, func(cl *redis.Client) {
-			ranges, lastErr = cl.ClusterSlots(context.Background()).Result()
+			shards, lastErr = cl.ClusterShards(context.Background()).Result()
 		})
 		if lastErr != nil {
 			continue
 		}
 		var m slotMap
-		for _, r := range ranges {
-			if len(r.Nodes) == 0 {
+		for _, sh := range shards {
+			i := slices.IndexFunc(sh.Nodes, func(n redis.Node) bool { return n.Role == "master" })
+			if i < 0 {
 				continue
 			}
-			for i := r.Start; i <= r.End; i++ {
-				m[i] = r.Nodes[0].Addr
+			addr := net.JoinHostPort(sh.Nodes[i].IP, strconv.FormatInt(sh.Nodes[i].Port, 10))
+			for _, r := range sh.Slots {
+				for k := r.Start; k <= r.End; k++ {
+					m[k] = addr
+				}
 			}
 		}
 		return &m, nil
