@@ -465,17 +465,8 @@ func (s *Store) TrimEvents(ctx context.Context, ret EventRetention, now time.Tim
 		return 0, wrapErr("trim events", err)
 	}
 	minID := strconv.FormatInt(now.Add(-ret.maxAge()).UnixMilli(), 10) + "-0"
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.IntCmd, len(tenants))
-	for i, t := range tenants {
-		cmds[i] = pipe.XTrimMinID(ctx, tenantEventsKey(t), minID)
-	}
-	if err := execPipe(ctx, pipe); err != nil {
-		return 0, wrapErr("trim events", err)
-	}
-	var n int64
-	for _, c := range cmds {
-		n += c.Val()
-	}
-	return n, nil
+	n, err := s.sumPipelined(ctx, tenants, func(pipe redis.Pipeliner, t string) *redis.IntCmd {
+		return pipe.XTrimMinID(ctx, tenantEventsKey(t), minID)
+	})
+	return n, wrapErr("trim events", err)
 }

@@ -339,17 +339,8 @@ func (s *Store) OverdueFollowUps(ctx context.Context, now time.Time) (int64, err
 	if err != nil {
 		return 0, wrapErr("list regions", err)
 	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.IntCmd, len(regions))
-	for i, r := range regions {
-		cmds[i] = pipe.ZLexCount(ctx, openFollowUpsKey(r), "-", dueBound(now))
-	}
-	if err := execPipe(ctx, pipe); err != nil {
-		return 0, wrapErr("count overdue follow-ups", err)
-	}
-	var n int64
-	for _, c := range cmds {
-		n += c.Val()
-	}
-	return n, nil
+	n, err := s.sumPipelined(ctx, regions, func(pipe redis.Pipeliner, r string) *redis.IntCmd {
+		return pipe.ZLexCount(ctx, openFollowUpsKey(r), "-", dueBound(now))
+	})
+	return n, wrapErr("count overdue follow-ups", err)
 }

@@ -343,6 +343,24 @@ func tooBusy(id string) error {
 
 // execPipe runs a pipeline and returns the first error other than
 // redis.Nil (an absent key is an answer, not a failure).
+// sumPipelined sends one counting command per item in one pipeline
+// (execPipe) and returns the sum of their answers.
+func (s *Store) sumPipelined(ctx context.Context, items []string, count func(pipe redis.Pipeliner, item string) *redis.IntCmd) (int64, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.IntCmd, len(items))
+	for i, it := range items {
+		cmds[i] = count(pipe, it)
+	}
+	if err := execPipe(ctx, pipe); err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, c := range cmds {
+		n += c.Val()
+	}
+	return n, nil
+}
+
 func execPipe(ctx context.Context, pipe redis.Pipeliner) error {
 	cmds, err := pipe.Exec(ctx)
 	if err == nil {
