@@ -116,11 +116,8 @@ func (s *Service) followUpOnCompletion(ctx context.Context, b *doorstep.Booking)
 	if !ok {
 		return nil
 	}
-	completed := b.End
-	if h := b.Progress.History; len(h) > 0 {
-		completed = h[len(h)-1].At
-	}
-	f, created, err := s.OpenFollowUp(ctx, b, completed)
+	// A completion ends the job at its report's time (Booking.Advance).
+	f, created, err := s.OpenFollowUp(ctx, b, b.End)
 	if err != nil || !created {
 		return err
 	}
