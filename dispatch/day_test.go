@@ -81,19 +81,29 @@ func TestBreaks(t *testing.T) {
 			wantArrival: at(13, 0), wantStart: at(13, 0),
 		},
 		{
-			// 11:30 + 20 min of travel + 30 min ends after 12:00: the trip
-			// may not start before the break and end after it.
-			name:   "the trip to a job does not cross the break",
+			// 11:30 + 20 min of travel + 30 min ends after 12:00; the
+			// trip is over by 11:51, before the break: the worker waits
+			// at the door and starts as the break ends.
+			name:   "a trip over before the break: the job starts as it ends",
 			worker: withBreak(), now: at(11, 30),
 			req:         normal(north5, mins(30), at(11, 30), at(17, 0)),
+			wantArrival: at(13, 0), wantStart: at(13, 0),
+		},
+		{
+			// 11:45 + 20 min of travel ends after 12:00: the trip may not
+			// start before the break and end after it.
+			name:   "the trip to a job does not cross the break",
+			worker: withBreak(), now: at(11, 45),
+			req:         normal(north5, mins(30), at(11, 45), at(17, 0)),
 			wantArrival: at(13, 0).Add(travel(base, north5, at(13, 0))),
 			wantStart:   at(13, 0).Add(travel(base, north5, at(13, 0))),
 		},
 		{
-			// After the break the worker leaves from the last job's place.
+			// After the break the worker leaves from the last job's place
+			// (the trip from 11:45 would end in the break).
 			name:        "after a morning job the trip starts at the break's end from that job",
 			worker:      withBreak(),
-			before:      []timedRequest{{at(10, 0), normal(east2, mins(60), at(10, 30), at(10, 45))}},
+			before:      []timedRequest{{at(10, 0), normal(east2, mins(60), at(10, 45), at(11, 0))}},
 			now:         at(11, 30),
 			req:         normal(north5, mins(30), at(11, 30), at(17, 0)),
 			wantArrival: at(13, 0).Add(travel(east2, north5, at(13, 0))),

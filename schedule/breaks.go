@@ -19,7 +19,10 @@ import (
 //
 // A day is feasible when every flexible break fits in some idle span of its
 // shift: inside [Earliest, Latest], ending early enough that the trip to
-// the next stop, leaving at the break's end, is over by the stop's start.
+// the next stop, leaving at the break's end, is over by the stop's start
+// without crossing a fixed break (trip.go): before a fixed break whose
+// far side the trip only reaches in time by being over before it, the
+// flexible break must leave the trip its room.
 // doorstep.Worker.Validate keeps the ranges of a shift's flexible breaks
 // apart, so each break fits or not on its own, and the earliest start in an
 // idle span is the only one to try (with a travel model where leaving
@@ -78,7 +81,10 @@ func (p *Planner) unplacedBreak(w *doorstep.Worker, sh *doorstep.Shift, start do
 			case end:
 				fits = !be.After(sh.End)
 			case evStop == nil:
-				fits = !be.After(evStart)
+				// Before a fixed break (or a held stop): the worker,
+				// leaving at the break's end, must still reach the next
+				// stop without crossing this break or the ones after it.
+				fits = !be.After(evStart) && p.reaches(place, be, events, at, extra, k)
 			default:
 				fits = !be.After(evStart) && !be.Add(p.Travel.Travel(place, evStop.Location, be)).After(evStart)
 			}
@@ -104,36 +110,72 @@ func (p *Planner) unplacedBreak(w *doorstep.Worker, sh *doorstep.Shift, start do
 	return -1
 }
 
-// withBreaks takes slot, found by tryGap in the gap before events[at] that
-// opens at avail (at place), when the shift's flexible breaks still fit
-// with it; else it tries leaving later, after taking a flexible break in
-// the gap first: the earliest such departure that lets every break fit is
-// the earliest start this gap allows (a later departure only shortens the
+// reaches reports whether a worker leaving place at depart reaches the
+// first stop at or after the k-th event of the day (events with extra
+// inserted before events[at], as in unplacedBreak; the k-th is a break) in
+// time, crossing none of the breaks before it (trip). With no stop left
+// in the shift there is no trip.
+func (p *Planner) reaches(place doorstep.Location, depart time.Time, events []event, at int, extra *Stop, k int) bool {
+	r, limit := k, len(events) // r: the k-th event's index in events
+	if extra != nil {
+		if k > at {
+			r--
+		} else {
+			limit = at // extra comes after the breaks from r
+		}
+	}
+	j := r
+	for j < limit && events[j].stop == nil {
+		j++
+	}
+	var to *Stop
+	switch {
+	case j < limit:
+		to = events[j].stop
+	case extra != nil && j == at && k <= at:
+		to = extra
+	default:
+		return true
+	}
+	_, arrive := p.trip(place, to.Location, depart, events[r:j])
+	return !arrive.After(to.Start)
+}
+
+// withBreaks takes slot, found by tryGap in gap g (before events[at]),
+// when the shift's flexible breaks still fit with it; else it tries leaving
+// later, after taking a flexible break at the worker's place first (at its
+// earliest, in the idle time between g.free and the fixed breaks of
+// g.before): the earliest such departure that lets every break fit is the
+// earliest start this gap allows (a later departure only shortens the
 // idle time after the job). A slot no departure saves is ErrBusy.
 func (p *Planner) withBreaks(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, job Job,
-	start, place doorstep.Location, avail, hi time.Time, events []event, at int, slot Slot) (Slot, error) {
+	start doorstep.Location, g *gap, hi time.Time, events []event, at int, slot Slot) (Slot, error) {
 	stop := Stop{Arrival: slot.Arrival, Start: slot.Start, End: slot.End, Location: job.Location}
 	if p.unplacedBreak(w, sh, start, events, at, &stop, job.NotBefore) < 0 {
 		return slot, nil
 	}
-	var next *event
-	if at < len(events) {
-		next = &events[at]
-	}
-	depart := latest(avail, job.NotBefore)
+	depart := latest(g.free, job.NotBefore)
 	for j := range sh.Breaks {
 		b := &sh.Breaks[j]
 		if b.Fixed() {
 			continue
 		}
-		be := latest(avail, b.Earliest).Add(b.Duration)
+		bs := latest(g.free, b.Earliest)
+		for _, e := range g.before {
+			if e.stop == nil && e.end.After(bs) && e.start.Before(bs.Add(b.Duration)) {
+				bs = e.end // not in a fixed break: after it
+			}
+		}
+		be := bs.Add(b.Duration)
 		if be.After(b.Latest) || !be.After(depart) {
 			continue // the break cannot be taken here, or not before leaving
 		}
 		if be.After(hi) {
 			break // later breaks end later still
 		}
-		later, err := p.tryGap(w, sh, tl, job, place, be, events[at:], next)
+		after := *g
+		after.free = be
+		later, err := p.tryGap(w, sh, tl, job, &after)
 		if err != nil {
 			return Slot{}, err
 		}

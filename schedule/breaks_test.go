@@ -127,6 +127,30 @@ func TestEarliestSlotFlexibleBreaks(t *testing.T) {
 			job:  normalJob(at(0), mins(30), nine, nil),
 			want: schedule.Slot{Arrival: clock(13, 0), Start: clock(13, 0), End: clock(13, 30), ShiftMinutes: 600, DayJobs: 1, DayMinutes: 240},
 		},
+		{
+			// Lunch 12:00-13:00, half an hour to take in 11:00-12:00, A
+			// ends 11:00 at home. Rest 11:00-11:30, leave, at the door
+			// (20 away) 11:50, before lunch: the job starts as lunch ends.
+			name: "a flexible break, then a trip over before lunch",
+			w:    worker(dayShift(flexible(clock(11, 0), clock(12, 0), 30), window(clock(12, 0), clock(13, 0)))),
+			tl:   schedule.Timeline{stop("a", clock(8, 0), clock(11, 0), at(0))},
+			job:  normalJob(at(20), mins(30), clock(8, 0), &doorstep.Window{Start: clock(12, 0), End: clock(13, 30)}),
+			want: schedule.Slot{Arrival: clock(13, 0), Start: clock(13, 0), End: clock(13, 30), Travel: mins(20), DistanceKm: 20,
+				AddedTravel: mins(20), ShiftMinutes: 600, DayJobs: 1, DayMinutes: 180},
+		},
+		{
+			// As above with 40 minutes to rest and the job 25 away: leaving
+			// at 11:00 the worker would be at the door before lunch, but
+			// the break would then have no room (resting 11:00-11:40 first,
+			// the trip would end at 12:05, inside lunch). So it rests,
+			// waits for lunch to end, and leaves at 13:00: 13:25.
+			name: "a flexible break that pushes the trip past lunch",
+			w:    worker(dayShift(flexible(clock(11, 0), clock(12, 0), 40), window(clock(12, 0), clock(13, 0)))),
+			tl:   schedule.Timeline{stop("a", clock(8, 0), clock(11, 0), at(0))},
+			job:  normalJob(at(25), mins(30), clock(8, 0), &doorstep.Window{Start: clock(12, 0), End: clock(13, 30)}),
+			want: schedule.Slot{Arrival: clock(13, 25), Start: clock(13, 25), End: clock(13, 55), Travel: mins(25), DistanceKm: 25,
+				AddedTravel: mins(25), ShiftMinutes: 600, DayJobs: 1, DayMinutes: 180},
+		},
 	}
 	runSlotCases(t, fake, tests)
 }
@@ -180,6 +204,18 @@ func TestVerifyFlexibleBreaks(t *testing.T) {
 			worker(dayShift(window(clock(12, 0), clock(12, 30)), flexible(clock(11, 30), clock(13, 0), 30))),
 			schedule.Timeline{stop("a", clock(11, 0), clock(12, 0), at(0)), stop("b", clock(13, 0), clock(13, 30), at(0))}, ""},
 		{"a stop may run through a flexible range", noon, schedule.Timeline{stop("a", clock(11, 0), clock(12, 20), at(0))}, ""},
+		// Lunch 12:00-13:00; B (20 away) at 13:10 is reached only by a
+		// trip over before lunch. A half hour in 10:00-11:00 leaves it:
+		// rest 10:00-10:30, leave, at B's door 10:50.
+		{"a flexible break before a trip that beats the fixed one",
+			worker(dayShift(flexible(clock(10, 0), clock(11, 0), 30), window(clock(12, 0), clock(13, 0)))),
+			schedule.Timeline{stop("a", clock(9, 0), clock(10, 0), at(0)), stop("b", clock(13, 10), clock(14, 0), at(20))}, ""},
+		// Fifty minutes in 11:00-12:00 end at 11:50 at the earliest: the
+		// trip would reach B at 12:10, inside lunch, so it leaves at 13:00
+		// and reaches B at 13:20, too late. No idle time for the break.
+		{"a flexible break that pushes the trip past the fixed one",
+			worker(dayShift(flexible(clock(11, 0), clock(12, 0), 50), window(clock(12, 0), clock(13, 0)))),
+			schedule.Timeline{stop("a", clock(9, 0), clock(11, 0), at(0)), stop("b", clock(13, 10), clock(14, 0), at(20))}, "no idle time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

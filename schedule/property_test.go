@@ -207,7 +207,8 @@ func TestEarliestSlotKeepsTimelinesValid(t *testing.T) {
 // search: every start on the grid is tried, and a start is feasible when the
 // timeline with the job passes Verify, the job's bounds hold and the worker,
 // leaving the previous place (or home) when free and not before NotBefore,
-// arrives by then. EarliestSlot must find the earliest such start, or none
+// arrives by then without crossing a fixed break (the trip is over before
+// one, else it leaves when the break is over). EarliestSlot must find the earliest such start, or none
 // when there is none.
 func TestEarliestSlotIsEarliest(t *testing.T) {
 	r := rand.New(rand.NewPCG(43, 44))
@@ -269,13 +270,16 @@ func bruteForce(w *doorstep.Worker, tl schedule.Timeline, job schedule.Job, trav
 				place, depart = st.Location, st.End
 			}
 		}
-		for _, b := range sh.Breaks {
-			if b.Fixed() && !b.Earliest.Before(depart) && !b.Latest.After(s) {
-				depart = b.Latest // no trip crosses a break
-			}
-		}
+		// No trip crosses a fixed break: it is over before the next one
+		// starts, or it leaves when that one is over.
 		depart = latestOf(depart, job.NotBefore)
 		arrival := depart.Add(travel.Travel(place, job.Location, depart))
+		for _, b := range sh.Breaks {
+			if b.Fixed() && b.Latest.After(depart) && arrival.After(b.Earliest) {
+				depart = b.Latest
+				arrival = depart.Add(travel.Travel(place, job.Location, depart))
+			}
+		}
 		if arrival.After(s) || (!job.LatestArrival.IsZero() && arrival.After(job.LatestArrival)) {
 			continue
 		}

@@ -7,13 +7,16 @@
 //
 // A fixed break (doorstep.Break whose Duration fills [Earliest, Latest)) is
 // an event of the day like a stop: no job overlaps it and no trip crosses
-// it (the trip to the next stop leaves when it is over; the worker stays
-// where it is). A flexible break is no event: it is Duration of idle time,
-// inside [Earliest, Latest], that the day must leave. Idle time is the time
-// in which the worker neither travels nor serves: from the shift's start, a
+// it (the trip to the next stop is over before it starts, the worker then
+// waiting at that door, or leaves when it is over; see trip.go). A
+// flexible break is no event: it is Duration of idle time, inside
+// [Earliest, Latest], that the day must leave. Idle time is the time in
+// which the worker neither travels nor serves: from the shift's start, a
 // stop's end or a fixed break's end until the departure to the next stop
-// (waiting before a job counts: the worker leaves late), until the next
-// fixed break, or until the shift's end. Planner.EarliestSlot returns a
+// (waiting before a job counts: the worker leaves late, as late as the
+// trip allows, so a trip that must be over before a fixed break leaves
+// early enough for that), until the next fixed break, or until the
+// shift's end. Planner.EarliestSlot returns a
 // slot only when every flexible break of the shift not over at
 // Job.NotBefore still fits, taking a break in the gap before the job when
 // leaving later is what lets the job in; a slot refused for a flexible

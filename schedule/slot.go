@@ -13,9 +13,9 @@ type Planner struct {
 }
 
 // event is something that occupies a worker inside a shift: a stop (with a
-// place) or a fixed break (the worker stays where it is; no travel crosses
-// it). Flexible breaks are not events: they are placed in the idle time the
-// events leave (breaks.go).
+// place) or a fixed break (no job runs in it and no trip crosses it:
+// trip.go). Flexible breaks are not events: they are placed in the idle
+// time the events leave (breaks.go).
 type event struct {
 	start, end time.Time
 	stop       *Stop // nil for a break
@@ -24,8 +24,9 @@ type event struct {
 // EarliestSlot returns the earliest-starting feasible slot for job in w's
 // timeline tl: inside a shift and outside its fixed breaks, not overlapping
 // another stop including the travel from the previous place and to the next
-// stop, leaving room for every flexible break of the shift that is not over
-// yet (see breaksFit), within the job's bounds and the worker's daily caps.
+// stop (no trip crossing a fixed break: trip.go), leaving room for every
+// flexible break of the shift that is not over yet (breaks.go), within the
+// job's bounds and the worker's daily caps.
 // When there is none it returns one of ErrShift, ErrCap, ErrBusy,
 // ErrShiftEnd or ErrDeadline: the most telling reason met (deadline over
 // shift end over busy over cap over shift). A slot refused only because a
@@ -71,15 +72,19 @@ func (p *Planner) EarliestSlot(w *doorstep.Worker, tl Timeline, job Job) (Slot, 
 		place := w.StartPlace(sh, job.NotBefore)
 		startPlace, flex := place, sh.HasFlexibleBreak()
 		events = shiftEvents(events[:0], sh, tl)
-		avail := sh.Start
+		// The gap before events[i] opens at avail; the worker is free at
+		// place from free (the end of the last stop), and the events from
+		// since to i are the breaks in between (trip).
+		avail, free, since := sh.Start, sh.Start, 0
 		for i := 0; i <= len(events); i++ {
 			var next *event
 			if i < len(events) {
 				next = &events[i]
 			}
-			slot, err := p.tryGap(w, sh, tl, job, place, avail, events[i:], next)
+			g := gap{place: place, free: free, avail: avail, before: events[since:i], rest: events[i:], next: next}
+			slot, err := p.tryGap(w, sh, tl, job, &g)
 			if err == nil && flex {
-				slot, err = p.withBreaks(w, sh, tl, job, startPlace, place, avail, hi, events, i, slot)
+				slot, err = p.withBreaks(w, sh, tl, job, startPlace, &g, hi, events, i, slot)
 			}
 			if err == nil {
 				return slot, nil
@@ -88,11 +93,14 @@ func (p *Planner) EarliestSlot(w *doorstep.Worker, tl Timeline, job Job) (Slot, 
 			if next == nil {
 				break
 			}
-			if next.stop != nil && !next.end.Before(avail) {
-				// The worker leaves from the stop that ends last: a stop
-				// that overlaps a longer one (a booking kept at risk on
-				// the timeline) does not move it.
-				place = placeAfter(w, next.stop)
+			if next.stop != nil {
+				if !next.end.Before(avail) {
+					// The worker leaves from the stop that ends last: a
+					// stop that overlaps a longer one (a booking kept at
+					// risk on the timeline) does not move it.
+					place = placeAfter(w, next.stop)
+				}
+				free, since = latest(free, next.end), i+1
 			}
 			avail = latest(avail, next.end)
 			if avail.After(hi) {
@@ -117,20 +125,32 @@ func capFull(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, start time.Tim
 	return checkCaps(w, sh, tl, &s, d) != nil
 }
 
-// tryGap places the job in the gap that opens at avail (at place) and closes
-// at next (nil: the shift's end). rest is next and the events after it.
-func (p *Planner) tryGap(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, job Job,
-	place doorstep.Location, avail time.Time, rest []event, next *event) (Slot, error) {
-	depart := latest(avail, job.NotBefore)
-	if depart.After(job.LatestStart) || (!job.LatestArrival.IsZero() && depart.After(job.LatestArrival)) {
+// gap is where tryGap places a job: after the events before rest, before
+// next (nil: the shift's end), starting no earlier than avail. The worker
+// is at place, free from free (at most avail); before holds the breaks
+// between free and avail, which the trip to the job may not cross.
+type gap struct {
+	place       doorstep.Location
+	free, avail time.Time
+	before      []event
+	rest        []event // next and the events after it
+	next        *event
+}
+
+// tryGap places the job in gap g.
+func (p *Planner) tryGap(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, job Job, g *gap) (Slot, error) {
+	place, avail, rest, next := g.place, g.avail, g.rest, g.next
+	open := latest(avail, job.NotBefore)
+	if open.After(job.LatestStart) || (!job.LatestArrival.IsZero() && open.After(job.LatestArrival)) {
 		return Slot{}, ErrBusy // occupied until after the deadline
 	}
-	if next != nil && !next.start.After(depart) {
-		return Slot{}, ErrBusy // the gap closes before the worker can leave
+	if next != nil && !next.start.After(open) {
+		return Slot{}, ErrBusy // the gap closes before the job could start
 	}
-	t1 := p.Travel.Travel(place, job.Location, depart)
-	arrival := depart.Add(t1)
-	start := latest(arrival, job.EarliestStart, sh.Start)
+	// The trip may be over before the breaks that open the gap.
+	depart, arrival := p.trip(place, job.Location, latest(g.free, job.NotBefore), g.before)
+	t1 := arrival.Sub(depart)
+	start := latest(arrival, job.EarliestStart, sh.Start, avail)
 	if (!job.LatestArrival.IsZero() && arrival.After(job.LatestArrival)) || start.After(job.LatestStart) {
 		return Slot{}, ErrDeadline
 	}
@@ -156,22 +176,20 @@ func (p *Planner) tryGap(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, jo
 		}
 		slot.AddedTravel += t2 - p.Travel.Travel(place, next.stop.Location, avail)
 	} else {
-		// A break: the job ends before it; the trip to the next stop waits
-		// until after the last of the breaks that follow one another.
+		// A break: the job ends before it; the trip to the next stop
+		// crosses none of the breaks that follow one another (trip).
 		if end.After(next.start) {
 			return Slot{}, ErrBusy
 		}
-		resume := next.end
-		for _, e := range rest[1:] {
-			if e.stop != nil {
-				t2 := p.Travel.Travel(job.Location, e.stop.Location, resume)
-				if resume.Add(t2).After(e.start) {
+		for k := 1; k < len(rest); k++ {
+			if e := &rest[k]; e.stop != nil {
+				leave, reach := p.trip(job.Location, e.stop.Location, end, rest[:k])
+				if reach.After(e.start) {
 					return Slot{}, ErrBusy
 				}
-				slot.AddedTravel += t2 - p.Travel.Travel(place, e.stop.Location, resume)
+				slot.AddedTravel += reach.Sub(leave) - p.Travel.Travel(place, e.stop.Location, rest[k-1].end)
 				break
 			}
-			resume = e.end
 		}
 	}
 	if err := checkCaps(w, sh, tl, &slot, job.Duration); err != nil {

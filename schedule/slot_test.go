@@ -425,12 +425,13 @@ func TestEarliestSlotBreaks(t *testing.T) {
 	w := worker(dayShift(lunch))
 	tests := []slotCase{
 		{
-			// 11:30-12:30 would overlap lunch; after it, from home (the
-			// worker stays where it is): 13:00 + 10.
+			// 11:30-12:30 would overlap lunch; after it: the trip from
+			// home (10) is over before lunch, so the job starts as lunch
+			// ends (the worker waits at the door through it).
 			name: "a job may not overlap a break",
 			w:    w,
 			job:  normalJob(at(10), mins(60), clock(9, 0), &doorstep.Window{Start: clock(11, 30), End: clock(14, 0)}),
-			want: schedule.Slot{Arrival: clock(13, 10), Start: clock(13, 10), End: clock(14, 10), Travel: mins(10), DistanceKm: 10,
+			want: schedule.Slot{Arrival: clock(13, 0), Start: clock(13, 0), End: clock(14, 0), Travel: mins(10), DistanceKm: 10,
 				AddedTravel: mins(10), ShiftMinutes: 600},
 		},
 		{
@@ -441,14 +442,26 @@ func TestEarliestSlotBreaks(t *testing.T) {
 				AddedTravel: mins(10), ShiftMinutes: 600},
 		},
 		{
-			// 10:10-11:10 at C; the trip to D (20) may only leave at 13:00,
-			// so it reaches D at 13:20 > 13:15. Between lunch and D: 13:10
-			// + 60 > 13:15. After D: 14:00 + 20.
-			name: "the trip to the next stop leaves after the break",
+			// 10:10-11:10 at C; the trip to D (20) is over at 11:30,
+			// before lunch: the worker waits at D's door. AddedTravel = 10
+			// + 20 - t(home,D) 30.
+			name: "the trip to the next stop may be over before the break",
 			w:    w,
 			tl:   schedule.Timeline{stop("d", clock(13, 15), clock(14, 0), at(30))},
 			job:  normalJob(at(10), mins(60), clock(10, 0), nil),
-			want: schedule.Slot{Arrival: clock(14, 20), Start: clock(14, 20), End: clock(15, 20), Travel: mins(20), DistanceKm: 20,
+			want: schedule.Slot{Arrival: clock(10, 10), Start: clock(10, 10), End: clock(11, 10), Travel: mins(10), DistanceKm: 10,
+				AddedTravel: 0, ShiftMinutes: 600, DayJobs: 1, DayMinutes: 45},
+		},
+		{
+			// 10:10-11:50 at C; the trip to D (20) would end at 12:10,
+			// inside lunch, so it leaves at 13:00 and reaches D at 13:20 >
+			// 13:15. Between lunch and D: 13:00 + 100 > 13:15. After D:
+			// 14:00 + 20.
+			name: "the trip to the next stop leaves after the break",
+			w:    w,
+			tl:   schedule.Timeline{stop("d", clock(13, 15), clock(14, 0), at(30))},
+			job:  normalJob(at(10), mins(100), clock(10, 0), nil),
+			want: schedule.Slot{Arrival: clock(14, 20), Start: clock(14, 20), End: clock(16, 0), Travel: mins(20), DistanceKm: 20,
 				AddedTravel: mins(20), ShiftMinutes: 600, DayJobs: 1, DayMinutes: 45},
 		},
 		{
@@ -472,6 +485,16 @@ func TestEarliestSlotBreaks(t *testing.T) {
 				AddedTravel: mins(30), ShiftMinutes: 600, DayJobs: 1, DayMinutes: 110},
 		},
 		{
+			// As above with B over at 11:00: at C's door at 11:30, before
+			// lunch; the job starts as lunch ends.
+			name: "the trip from a stop before the break may be over before it",
+			w:    w,
+			tl:   schedule.Timeline{stop("b", clock(10, 0), clock(11, 0), at(10))},
+			job:  normalJob(at(40), mins(30), clock(9, 0), &doorstep.Window{Start: clock(12, 30), End: clock(14, 0)}),
+			want: schedule.Slot{Arrival: clock(13, 0), Start: clock(13, 0), End: clock(13, 30), Travel: mins(30), DistanceKm: 30,
+				AddedTravel: mins(30), ShiftMinutes: 600, DayJobs: 1, DayMinutes: 60},
+		},
+		{
 			name: "asked during the break: starts after it",
 			w:    w,
 			job:  normalJob(at(0), mins(30), clock(12, 15), nil),
@@ -486,13 +509,14 @@ func TestEarliestSlotBreaks(t *testing.T) {
 	w3 := worker(dayShift(window(clock(12, 0), clock(12, 30)), window(clock(12, 45), clock(13, 15))))
 	consecutive := []slotCase{
 		{
-			// 10:10-11:10 at C; the trip to D (10) waits for the second
-			// break: 13:00 + 10 = 13:10.
+			// 10:10-12:00 at C; the trip to D (10) would end in the first
+			// break and cannot be made between them: it waits for the
+			// second, 13:00 + 10 = 13:10.
 			name: "consecutive breaks: the trip waits for the last",
 			w:    w2,
 			tl:   schedule.Timeline{stop("d", clock(13, 10), clock(14, 0), at(20))},
-			job:  normalJob(at(10), mins(60), clock(10, 0), nil),
-			want: schedule.Slot{Arrival: clock(10, 10), Start: clock(10, 10), End: clock(11, 10), Travel: mins(10), DistanceKm: 10,
+			job:  normalJob(at(10), mins(110), clock(10, 0), nil),
+			want: schedule.Slot{Arrival: clock(10, 10), Start: clock(10, 10), End: clock(12, 0), Travel: mins(10), DistanceKm: 10,
 				AddedTravel: 0, ShiftMinutes: 600, DayJobs: 1, DayMinutes: 50},
 		},
 		{
@@ -501,9 +525,19 @@ func TestEarliestSlotBreaks(t *testing.T) {
 			name: "consecutive breaks: a minute short",
 			w:    w2,
 			tl:   schedule.Timeline{stop("d", clock(13, 9), clock(14, 0), at(20))},
-			job:  normalJob(at(10), mins(60), clock(10, 0), nil),
-			want: schedule.Slot{Arrival: clock(14, 10), Start: clock(14, 10), End: clock(15, 10), Travel: mins(10), DistanceKm: 10,
+			job:  normalJob(at(10), mins(110), clock(10, 0), nil),
+			want: schedule.Slot{Arrival: clock(14, 10), Start: clock(14, 10), End: clock(16, 0), Travel: mins(10), DistanceKm: 10,
 				AddedTravel: mins(10), ShiftMinutes: 600, DayJobs: 1, DayMinutes: 51},
+		},
+		{
+			// An hour at C, 10:10-11:10: the trip to D is over at 11:20,
+			// before both breaks. AddedTravel = 10 + 10 - t(home,D) 20.
+			name: "consecutive breaks: the trip before the first",
+			w:    w2,
+			tl:   schedule.Timeline{stop("d", clock(13, 9), clock(14, 0), at(20))},
+			job:  normalJob(at(10), mins(60), clock(10, 0), nil),
+			want: schedule.Slot{Arrival: clock(10, 10), Start: clock(10, 10), End: clock(11, 10), Travel: mins(10), DistanceKm: 10,
+				AddedTravel: 0, ShiftMinutes: 600, DayJobs: 1, DayMinutes: 51},
 		},
 		{
 			name: "between two breaks: a short job fits",

@@ -9,13 +9,17 @@ import (
 
 // Verify checks a worker's timeline against every hard rule of a day: each
 // stop lies inside one shift and outside its fixed breaks; consecutive stops
-// leave room for the travel between them (no travel crosses a break); every
+// leave room for the travel between them, which crosses no fixed break
+// (it is over before one or leaves after it, see trip.go); every
 // flexible break of a shift fits in the idle time its stops leave (the
 // planner's rule, with the shift started from home or from the reported
 // position, either of which the planner may have used); the daily job and
 // minute caps hold. It is the invariant the store's reservations
 // and the property tests hold the rest of the code to.
 func Verify(w *doorstep.Worker, tl Timeline, travel geo.TravelModel) error {
+	planner := Planner{Travel: travel}
+	var breaksOf *doorstep.Shift
+	var breaks []event // the fixed breaks of shift breaksOf
 	for i := range tl {
 		s := &tl[i]
 		if !s.End.After(s.Start) {
@@ -37,14 +41,12 @@ func Verify(w *doorstep.Worker, tl Timeline, travel geo.TravelModel) error {
 		if shiftOf(w, p) != sh {
 			continue // a new shift starts from home
 		}
-		depart := p.End
-		for _, b := range sh.Breaks {
-			if b.Fixed() && !b.Earliest.Before(p.End) && b.Latest.After(depart) && !b.Latest.After(s.Start) {
-				depart = b.Latest // travel waits until the break is over
-			}
+		if breaksOf != sh {
+			breaksOf, breaks = sh, shiftEvents(breaks[:0], sh, nil)
 		}
-		if t := travel.Travel(p.Location, s.Location, depart); depart.Add(t).After(s.Start) {
-			return fmt.Errorf("stops %s and %s overlap with travel: %v + %v > %v", p.BookingID, s.BookingID, depart, t, s.Start)
+		// The trip crosses no fixed break: over before one, or after it.
+		if leave, arrive := planner.trip(p.Location, s.Location, p.End, breaks); arrive.After(s.Start) {
+			return fmt.Errorf("stops %s and %s overlap with travel: %v + %v > %v", p.BookingID, s.BookingID, leave, arrive.Sub(leave), s.Start)
 		}
 	}
 	if err := verifyFlexibleBreaks(w, tl, travel); err != nil {

@@ -53,10 +53,29 @@ func TestVerify(t *testing.T) {
 			stop("a", clock(11, 0), clock(12, 0), at(0)), stop("b", clock(13, 0), clock(14, 0), at(0))}, ""},
 		{"the trip after the break", withLunch, schedule.Timeline{
 			stop("a", clock(11, 0), clock(11, 30), at(0)), stop("b", clock(13, 20), clock(14, 0), at(20))}, ""},
+		// Leaving A at 11:45 the worker would reach B at 12:05, inside
+		// lunch: the trip leaves at 13:00 and reaches B at 13:20.
 		{"the trip crossing the break", withLunch, schedule.Timeline{
-			stop("a", clock(11, 0), clock(11, 30), at(0)), stop("b", clock(13, 19), clock(14, 0), at(20))}, "overlap with travel"},
+			stop("a", clock(11, 0), clock(11, 45), at(0)), stop("b", clock(13, 19), clock(14, 0), at(20))}, "overlap with travel"},
+		// What a cancellation between A and B leaves (bench/RESULTS.md,
+		// the simulator's fixed lunch): the trip after lunch would reach B
+		// at 13:20, but leaving A at 10:00 the worker is at B's door at
+		// 10:20 and waits there through lunch.
+		{"the trip before the break", withLunch, schedule.Timeline{
+			stop("a", clock(9, 0), clock(10, 0), at(0)), stop("b", clock(13, 10), clock(14, 0), at(20))}, ""},
+		{"the trip over as the break starts", withLunch, schedule.Timeline{
+			stop("a", clock(11, 0), clock(11, 40), at(0)), stop("b", clock(13, 10), clock(14, 0), at(20))}, ""},
+		{"the trip a minute into the break", withLunch, schedule.Timeline{
+			stop("a", clock(11, 0), clock(11, 41), at(0)), stop("b", clock(13, 10), clock(14, 0), at(20))}, "overlap with travel"},
 		{"consecutive breaks: the trip after the last", worker(dayShift(window(clock(12, 0), clock(12, 30)), window(clock(12, 30), clock(13, 0)))),
-			schedule.Timeline{stop("a", clock(11, 0), clock(11, 30), at(0)), stop("b", clock(13, 19), clock(14, 0), at(20))}, "overlap with travel"},
+			schedule.Timeline{stop("a", clock(11, 0), clock(11, 45), at(0)), stop("b", clock(13, 19), clock(14, 0), at(20))}, "overlap with travel"},
+		{"consecutive breaks: the trip before the first", worker(dayShift(window(clock(12, 0), clock(12, 30)), window(clock(12, 30), clock(13, 0)))),
+			schedule.Timeline{stop("a", clock(11, 0), clock(11, 30), at(0)), stop("b", clock(13, 10), clock(14, 0), at(10))}, ""},
+		// Breaks 12:00-12:30 and 12:45-13:15: leaving A at 11:55 would
+		// reach B (10 away) at 12:05; leaving at 12:30, at 12:40, before
+		// the second break. After both it would be 13:25.
+		{"the trip between two breaks", worker(dayShift(window(clock(12, 0), clock(12, 30)), window(clock(12, 45), clock(13, 15)))),
+			schedule.Timeline{stop("a", clock(11, 0), clock(11, 55), at(0)), stop("b", clock(13, 20), clock(14, 0), at(10))}, ""},
 		{"a break before both stops does not delay the trip", withLunch, schedule.Timeline{
 			stop("a", clock(13, 0), clock(14, 0), at(0)), stop("b", clock(14, 20), clock(15, 0), at(20))}, ""},
 		{"at the job cap", capped(3, 0), threeStops, ""},

@@ -113,11 +113,24 @@ func TestHandChecked(t *testing.T) {
 			want:    []want{{arrival: at(24+8, 11, 15), start: at(24+8, 11, 15), end: at(24+9, 41, 15)}},
 		},
 		{
+			// 90 minutes from 11:11:15 would run into lunch; the trip
+			// (11:15) is over before it, so the worker waits at the door
+			// through lunch and starts as it ends.
 			name:    "break: the job may not run into it",
 			shift:   "18:00",
 			breaks:  `[{"start": "12:00", "end": "12:30"}]`,
 			horizon: 4,
 			rows:    []string{"11:00 " + p1 + " normal"},
+			want:    []want{{arrival: at(12, 30, 0), start: at(12, 30, 0), end: at(14, 0, 0)}},
+		},
+		{
+			// Asked at 11:50 the trip would end in lunch: it leaves at
+			// 12:30 and the job starts at 12:41:15.
+			name:    "break: the trip may not run into it",
+			shift:   "18:00",
+			breaks:  `[{"start": "12:00", "end": "12:30"}]`,
+			horizon: 4,
+			rows:    []string{"11:50 " + p1 + " normal"},
 			want:    []want{{arrival: at(12, 41, 15), start: at(12, 41, 15), end: at(14, 11, 15)}},
 		},
 		{
