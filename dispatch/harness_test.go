@@ -317,10 +317,11 @@ func checkLevel(b *doorstep.Booking) error {
 }
 
 // checkBreaks reports a booking whose arrival-to-end span meets a break of
-// its worker: the planner never lets a job run in a break, and travel to a
-// job never crosses one, so the worker never even waits at a door through a
-// break. (schedule.Verify checks the job itself and the travel between
-// stops; this also covers the trip to the first job after a break.)
+// its worker: the planner never lets a job run in a break, and a worker
+// who reaches a door before a break (its trip may not cross one) waits
+// there and is told to arrive as the job starts. (schedule.Verify checks
+// the job itself and the travel between stops; this also covers the trip
+// to the first job after a break.)
 func checkBreaks(w *doorstep.Worker, b *doorstep.Booking) error {
 	for _, sh := range w.Shifts {
 		for _, br := range sh.Breaks {
@@ -335,90 +336,31 @@ func checkBreaks(w *doorstep.Worker, b *doorstep.Booking) error {
 // asError is errors.As for *doorstep.Error.
 func asError(err error, target **doorstep.Error) bool { return errors.As(err, target) }
 
-// verifyDay is schedule.Verify with one allowance: a trip between two stops
-// of a shift may also be made before a break that lies between them (the
-// worker then waits at the next door), where Verify (and the planner) make
-// every trip wait until the breaks in between are over. A cancellation, or
-// a booking moved away, can leave such a pair: the stop that made the trip
-// short is gone, the day is still feasible, and no trip crosses a break.
-// strict reports whether schedule.Verify itself accepted the day.
-//
-// Everything the planner places is held to Verify itself (verifyPlaced).
-func verifyDay(w *doorstep.Worker, tl schedule.Timeline) (strict bool, err error) {
-	if schedule.Verify(w, tl, geo.Linear{}) == nil {
-		return true, nil
-	}
-	// Cut the timeline between the pairs that only the allowance accepts
-	// and verify the pieces; the caps are counted over the whole.
-	from := 0
-	for i := 1; i <= len(tl); i++ {
-		if i < len(tl) && !(schedule.Verify(w, tl[i-1:i+1], geo.Linear{}) != nil && tripBeforeBreak(w, &tl[i-1], &tl[i])) {
-			continue
-		}
-		if err := schedule.Verify(w, tl[from:i], geo.Linear{}); err != nil {
-			return false, err
-		}
-		from = i
-	}
-	return false, checkCaps(w, tl)
-}
-
 // tripBeforeBreak reports whether the trip from p to s (stops of one shift)
-// fits between p's end and s's start without crossing a break.
+// must be made before a fixed break between them: leaving when the last of
+// them is over, the worker would be late. schedule.Verify (and the planner)
+// accept such a pair, as the worker keeps it by leaving early and waiting
+// at the next door; a cancellation, or a booking moved away, leaves one
+// when the stop that made the trip short is gone. The property test counts
+// them, to know that it meets them.
 func tripBeforeBreak(w *doorstep.Worker, p, s *schedule.Stop) bool {
 	sh := shiftOf(w, p)
 	if sh == nil || sh != shiftOf(w, s) {
 		return false
 	}
-	fits := func(depart, by time.Time) bool {
-		return !depart.Add(geo.Linear{}.Travel(p.Location, s.Location, depart)).After(by)
-	}
 	depart := p.End
 	for _, b := range sh.Breaks {
-		if !b.Fixed() || !b.Latest.After(depart) || !b.Earliest.Before(s.Start) {
-			continue
+		if b.Fixed() && !b.Earliest.Before(p.End) && !b.Latest.After(s.Start) {
+			depart = b.Latest
 		}
-		if fits(depart, b.Earliest) {
-			return true
-		}
-		depart = b.Latest
 	}
-	return fits(depart, s.Start)
+	return depart.After(p.End) && depart.Add(geo.Linear{}.Travel(p.Location, s.Location, depart)).After(s.Start)
 }
 
 func shiftOf(w *doorstep.Worker, s *schedule.Stop) *doorstep.Shift {
 	for i := range w.Shifts {
 		if sh := &w.Shifts[i]; !s.Start.Before(sh.Start) && !s.End.After(sh.End) {
 			return sh
-		}
-	}
-	return nil
-}
-
-// checkCaps checks the daily job and minute caps, the working day being the
-// calendar day of a stop's start in its shift's zone.
-func checkCaps(w *doorstep.Worker, tl schedule.Timeline) error {
-	type day struct {
-		y int
-		m time.Month
-		d int
-	}
-	jobs, minutes := map[day]int{}, map[day]int{}
-	for i := range tl {
-		s := &tl[i]
-		sh := shiftOf(w, s)
-		if sh == nil {
-			return fmt.Errorf("stop %s outside every shift", s.BookingID)
-		}
-		y, m, d := s.Start.In(sh.Start.Location()).Date()
-		k := day{y, m, d}
-		jobs[k]++
-		minutes[k] += int(s.End.Sub(s.Start).Minutes())
-		if w.MaxJobsPerDay > 0 && jobs[k] > w.MaxJobsPerDay {
-			return fmt.Errorf("%v: %d jobs over the cap of %d", k, jobs[k], w.MaxJobsPerDay)
-		}
-		if w.MaxWorkMinutesPerDay > 0 && minutes[k] > w.MaxWorkMinutesPerDay {
-			return fmt.Errorf("%v: %d minutes over the cap of %d", k, minutes[k], w.MaxWorkMinutesPerDay)
 		}
 	}
 	return nil

@@ -195,11 +195,12 @@ func (w *propWorld) replanned(id string, before []*doorstep.Booking, rp *dispatc
 
 // verifyFit checks a worker's day: without its bookings at risk, and past
 // its overrunning jobs (each followed by no stop before it ends and the
-// travel from it, within its shift), verifyDay accepts it. A retired
-// worker has no day to check.
-func (w *propWorld) verifyFit(wk *doorstep.Worker, bs []*doorstep.Booking) (strict bool, err error) {
+// travel from it, within its shift), schedule.Verify accepts it. It also
+// reports whether the day holds a trip that must be made before a break
+// (tripBeforeBreak). A retired worker has no day to check.
+func (w *propWorld) verifyFit(wk *doorstep.Worker, bs []*doorstep.Booking) (beforeBreak bool, err error) {
 	if w.retired[wk.ID] {
-		return true, nil
+		return false, nil
 	}
 	var fit []*doorstep.Booking
 	for _, b := range bs {
@@ -225,5 +226,8 @@ func (w *propWorld) verifyFit(wk *doorstep.Worker, bs []*doorstep.Booking) (stri
 			}
 		}
 	}
-	return verifyDay(wk, rest)
+	for i := 1; i < len(rest); i++ {
+		beforeBreak = beforeBreak || tripBeforeBreak(wk, &rest[i-1], &rest[i])
+	}
+	return beforeBreak, schedule.Verify(wk, rest, geo.Linear{})
 }
