@@ -141,18 +141,22 @@ func (p *Planner) reaches(place doorstep.Location, depart time.Time, events []ev
 	return !arrive.After(to.Start)
 }
 
-// withBreaks takes slot, found by tryGap in gap g (before events[at]),
-// when the shift's flexible breaks still fit with it; else it tries leaving
-// later, after taking a flexible break at the worker's place first (at its
-// earliest, in the idle time between g.free and the fixed breaks of
-// g.before): the earliest such departure that lets every break fit is the
+// withBreaks takes slot, found by tryGap in gap g (after the events before,
+// before events[at]), when the shift's flexible breaks still fit with it;
+// else it tries leaving later, after taking a flexible break at the
+// worker's place first (at its earliest, in the idle time between g.free
+// and the fixed breaks of before): the earliest such departure that lets every break fit is the
 // earliest start this gap allows (a later departure only shortens the
 // idle time after the job). A slot no departure saves is ErrBusy.
 func (p *Planner) withBreaks(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, job Job,
-	start doorstep.Location, g *gap, hi time.Time, events []event, at int, slot Slot) (Slot, error) {
+	start doorstep.Location, g gap, before []event, hi time.Time, events []event, at int, slot Slot) (Slot, error) {
 	stop := Stop{Arrival: slot.Arrival, Start: slot.Start, End: slot.End, Location: job.Location}
 	if p.unplacedBreak(w, sh, start, events, at, &stop, job.NotBefore) < 0 {
 		return slot, nil
+	}
+	var next *event
+	if at < len(events) {
+		next = &events[at]
 	}
 	depart := latest(g.free, job.NotBefore)
 	for j := range sh.Breaks {
@@ -161,7 +165,7 @@ func (p *Planner) withBreaks(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline
 			continue
 		}
 		bs := latest(g.free, b.Earliest)
-		for _, e := range g.before {
+		for _, e := range before {
 			if e.stop == nil && e.end.After(bs) && e.start.Before(bs.Add(b.Duration)) {
 				bs = e.end // not in a fixed break: after it
 			}
@@ -173,9 +177,9 @@ func (p *Planner) withBreaks(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline
 		if be.After(hi) {
 			break // later breaks end later still
 		}
-		after := *g
+		after := g
 		after.free = be
-		later, err := p.tryGap(w, sh, tl, job, &after)
+		later, err := p.tryGap(w, sh, tl, job, after, before, events[at:], next)
 		if err != nil {
 			return Slot{}, err
 		}

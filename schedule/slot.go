@@ -81,10 +81,10 @@ func (p *Planner) EarliestSlot(w *doorstep.Worker, tl Timeline, job Job) (Slot, 
 			if i < len(events) {
 				next = &events[i]
 			}
-			g := gap{place: place, free: free, avail: avail, before: events[since:i], rest: events[i:], next: next}
-			slot, err := p.tryGap(w, sh, tl, job, &g)
+			g := gap{place: place, free: free, avail: avail}
+			slot, err := p.tryGap(w, sh, tl, job, g, events[since:i], events[i:], next)
 			if err == nil && flex {
-				slot, err = p.withBreaks(w, sh, tl, job, startPlace, &g, hi, events, i, slot)
+				slot, err = p.withBreaks(w, sh, tl, job, startPlace, g, events[since:i], hi, events, i, slot)
 			}
 			if err == nil {
 				return slot, nil
@@ -125,21 +125,21 @@ func capFull(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, start time.Tim
 	return checkCaps(w, sh, tl, &s, d) != nil
 }
 
-// gap is where tryGap places a job: after the events before rest, before
-// next (nil: the shift's end), starting no earlier than avail. The worker
-// is at place, free from free (at most avail); before holds the breaks
-// between free and avail, which the trip to the job may not cross.
+// gap is where the worker is when a gap between events opens at avail: at
+// place, free from free (at most avail: the fixed breaks between the two
+// are the gap's before events, which the trip to a job may not cross). It
+// holds no slice of the events: in one struct with the times, escape
+// analysis would send the planner's event buffer to the heap.
 type gap struct {
 	place       doorstep.Location
 	free, avail time.Time
-	before      []event
-	rest        []event // next and the events after it
-	next        *event
 }
 
-// tryGap places the job in gap g.
-func (p *Planner) tryGap(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, job Job, g *gap) (Slot, error) {
-	place, avail, rest, next := g.place, g.avail, g.rest, g.next
+// tryGap places the job in gap g, after the events before and before next
+// (nil: the shift's end); rest is next and the events after it.
+func (p *Planner) tryGap(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, job Job, g gap,
+	before, rest []event, next *event) (Slot, error) {
+	place, avail := g.place, g.avail
 	open := latest(avail, job.NotBefore)
 	if open.After(job.LatestStart) || (!job.LatestArrival.IsZero() && open.After(job.LatestArrival)) {
 		return Slot{}, ErrBusy // occupied until after the deadline
@@ -148,7 +148,7 @@ func (p *Planner) tryGap(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, jo
 		return Slot{}, ErrBusy // the gap closes before the job could start
 	}
 	// The trip may be over before the breaks that open the gap.
-	depart, arrival := p.trip(place, job.Location, latest(g.free, job.NotBefore), g.before)
+	depart, arrival := p.trip(place, job.Location, latest(g.free, job.NotBefore), before)
 	t1 := arrival.Sub(depart)
 	start := latest(arrival, job.EarliestStart, sh.Start, avail)
 	if (!job.LatestArrival.IsZero() && arrival.After(job.LatestArrival)) || start.After(job.LatestStart) {
