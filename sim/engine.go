@@ -79,6 +79,8 @@ type engine struct {
 	idx    []int // scratch
 	cs     []matcher.Candidate
 	relIdx []int // the workers of the latest re-plan's pool (replanOverrun)
+
+	sb standbyState
 }
 
 func newEngine(s *Scenario, policy Policy, m *matcher.Matcher, workers []*doorstep.Worker, arr []arrival, prog *progress) *engine {
@@ -204,6 +206,7 @@ func (e *engine) run(ctx context.Context) error {
 		}
 		now := e.arr[i].req.RequestedAt
 		e.advance(now)
+		e.standby(now)
 		if e.skipRetry(i) {
 			e.prog.add(1)
 			continue
@@ -213,6 +216,7 @@ func (e *engine) run(ctx context.Context) error {
 		} else {
 			e.insertion(i, now)
 		}
+		e.standbySeen(i)
 		e.prog.add(1)
 	}
 	e.drain()
