@@ -115,6 +115,7 @@ func newEngine(s *Scenario, policy Policy, m *matcher.Matcher, workers []*doorst
 			heap.Push(&e.moves, move{at: sh.End, kind: moveHome, w: int32(i), loc: w.Home, req: -1})
 		}
 	}
+	e.standbyInit()
 	return e
 }
 

@@ -184,7 +184,6 @@ func (s *Scenario) runVariant(ctx context.Context, vi int, v *Variant, arr []arr
 	}
 	e := newEngine(s, policy, m, workers, arr, prog)
 	e.regions = regions
-	e.standbyInit()
 	if err := e.run(ctx); err != nil {
 		return nil, 0, err
 	}
