@@ -314,3 +314,34 @@ func hasUrgentSkill(w *doorstep.Worker, urgent func(string) bool) bool {
 	}
 	return false
 }
+
+// StandbyPerHour returns the urgent calls of each skill expected in the
+// hour of now around at: from the urgent profile p when there is one (its
+// rate per worker on duty times onDuty, the workers with the skill on
+// shift now), else the calls of the window spread evenly over it (calls
+// counted by their first skill).
+func StandbyPerHour(p *UrgentProfile, at doorstep.Location, now time.Time, onDuty map[string]int, calls []StandbyCall, window time.Duration) map[string]float64 {
+	out := map[string]float64{}
+	if p != nil {
+		zone := p.Zone
+		if zone == nil {
+			zone = time.UTC
+		}
+		h := now.In(zone).Hour()
+		for sk, r := range p.rates(at) {
+			if v := r[h] * float64(onDuty[sk]); v > 0 {
+				out[sk] = v
+			}
+		}
+		return out
+	}
+	if window <= 0 {
+		return out
+	}
+	for _, c := range calls {
+		if len(c.Skills) > 0 {
+			out[c.Skills[0]] += 1 / window.Hours()
+		}
+	}
+	return out
+}
