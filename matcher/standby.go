@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"math"
+	"strings"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -90,8 +91,9 @@ func (c StandbyConfig) minGainPerKm() float64 {
 var standbyCap = doorstep.UrgentArrival.Minutes()
 
 // PlanStandby returns the moves that bring the idle workers ws closer to
-// the urgent calls expected, at now: each worker in turn goes to the place
-// of an expected call within cfg.MaxKm that most lowers the expected
+// the urgent calls expected, at now (calls of one small H3 cell asking the
+// same merged into one place): each worker in turn goes to the place of
+// an expected call within cfg.MaxKm that most lowers the expected
 // travel of the calls (each call served by the nearest qualified worker of
 // ws, at most the urgent promise) when that saves at least
 // cfg.MinGainPerKm minutes per km driven; a move counts for the workers
@@ -101,6 +103,7 @@ func PlanStandby(travel geo.TravelModel, now time.Time, ws []StandbyWorker, busy
 	if len(ws) == 0 || len(calls) == 0 {
 		return nil
 	}
+	calls = mergeCalls(calls)
 	at := make([]doorstep.Location, len(ws))
 	can := make([][]bool, len(ws)) // can[w][c]: worker w qualifies for call c
 	for w := range ws {
@@ -197,6 +200,34 @@ func PlanStandby(travel geo.TravelModel, now time.Time, ws []StandbyWorker, busy
 		moves = append(moves, StandbyMove{Worker: w, To: at[w], Km: bestKm, Gain: bestGain})
 	}
 	return moves
+}
+
+// standbyCellResolution is the H3 resolution whose cells (about 0.7 km²)
+// merge the calls of a plan: calls of one cell asking the same are one
+// place, at the first of them, with their weights summed. It bounds the
+// plan's work by the area, not by the calls (a busy city's day holds
+// thousands), at a precision well under the minutes a plan weighs.
+const standbyCellResolution = 8
+
+// mergeCalls merges the calls of one cell that ask for the same skills
+// and certificates, in the order of their first call.
+func mergeCalls(calls []StandbyCall) []StandbyCall {
+	type key struct {
+		cell geo.Cell
+		what string
+	}
+	index := make(map[key]int, len(calls))
+	out := make([]StandbyCall, 0, len(calls))
+	for _, c := range calls {
+		k := key{geo.CellOf(c.At, standbyCellResolution), strings.Join(c.Skills, ",") + "|" + strings.Join(c.Certificates, ",")}
+		if i, ok := index[k]; ok {
+			out[i].Weight += c.Weight
+			continue
+		}
+		index[k] = len(out)
+		out = append(out, c)
+	}
+	return out
 }
 
 func qualifies(w *doorstep.Worker, c *StandbyCall) bool {
