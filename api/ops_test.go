@@ -38,6 +38,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		{http.MethodPost, "/v1/bookings", keyBooking, cleaning(base)},
 		{http.MethodPost, "/v1/bookings", keyBooking, cleaning(base)},
 		{http.MethodGet, "/v1/workers/w-1", keyOps, nil},
+		{http.MethodGet, "/v1/standby?lat=52.52&lng=13.405", keyOps, nil},
 	} {
 		t0 := time.Now()
 		r := h.do(t, tt.method, tt.path, tt.key, tt.body)

@@ -184,6 +184,7 @@ func (s *Server) routes() chi.Router {
 				r.With(short).Get("/followups", s.handleFollowUps)
 				r.With(short).Put("/workers/{id}/location", s.handleLocation)
 				r.With(short).Get("/workers/{id}/bookings", s.handleWorkerBookings)
+				r.With(short).Get("/standby", s.handleStandby)
 				r.With(long).Post("/assign", s.handleAssign)
 			})
 			r.Group(func(r chi.Router) {

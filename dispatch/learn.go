@@ -20,13 +20,15 @@ import (
 // on duty are read from the roster (their shifts over the coming week).
 // A region with no worker of a skill uses the whole deployment's figure.
 
-// recordUrgent counts an urgent request, best effort: losing a count to a
-// Redis hiccup costs a little protection, never a booking.
+// recordUrgent counts an urgent request and keeps its place, best effort:
+// losing a count to a Redis hiccup costs a little protection or standby
+// planning, never a booking.
 func (s *Service) recordUrgent(ctx context.Context, req *doorstep.Request, now time.Time) {
 	if req.Urgency != doorstep.Urgent {
 		return
 	}
-	_ = s.st.RecordUrgent(ctx, geo.RegionOf(req.Location).String(), req.Skills, now)
+	_ = s.st.RecordUrgent(ctx, geo.RegionOf(req.Location).String(), store.UrgentCall{
+		At: now, Location: req.Location, Skills: req.Skills, Certificates: req.Certificates})
 }
 
 // LearnUrgentProfile builds the urgent profile from the urgent requests of

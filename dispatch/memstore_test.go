@@ -283,7 +283,10 @@ func TestBookWithoutRedis(t *testing.T) {
 
 // RecordUrgent and UrgentCounts: the memory store learns nothing (no
 // urgent profile), which is a valid store: protection stays off.
-func (m *memStore) RecordUrgent(context.Context, string, []string, time.Time) error { return nil }
+func (m *memStore) RecordUrgent(context.Context, string, store.UrgentCall) error { return nil }
+func (m *memStore) RecentUrgent(context.Context, string, time.Time) ([]store.UrgentCall, error) {
+	return nil, nil
+}
 func (m *memStore) UrgentCounts(context.Context, int, time.Time) (store.UrgentCounts, error) {
 	return store.UrgentCounts{Counts: map[string]map[string][24]int{}}, nil
 }

@@ -53,10 +53,12 @@ type Store interface {
 	BeginIdempotent(ctx context.Context, scope, key, fingerprint string, opt store.IdemOptions) (*store.IdempotencyRecord, bool, error)
 	FinishIdempotent(ctx context.Context, c *store.Claim, a store.IdemAnswer) error
 	AbortIdempotent(ctx context.Context, c *store.Claim) error
-	// RecordUrgent counts an urgent request and UrgentCounts reads the
-	// counts back: the learnt urgent profile (LearnUrgentProfile).
-	RecordUrgent(ctx context.Context, region string, skills []string, at time.Time) error
+	// RecordUrgent counts an urgent request and keeps its place;
+	// UrgentCounts reads the counts back (the learnt urgent profile,
+	// LearnUrgentProfile) and RecentUrgent the places (Standby).
+	RecordUrgent(ctx context.Context, region string, call store.UrgentCall) error
 	UrgentCounts(ctx context.Context, days int, now time.Time) (store.UrgentCounts, error)
+	RecentUrgent(ctx context.Context, region string, since time.Time) ([]store.UrgentCall, error)
 	// EraseCustomer erases a tenant's customer (EraseCustomer).
 	EraseCustomer(ctx context.Context, tenant, customerID string, now time.Time) (store.Erasure, error)
 }

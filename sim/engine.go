@@ -79,6 +79,8 @@ type engine struct {
 	idx    []int // scratch
 	cs     []matcher.Candidate
 	relIdx []int // the workers of the latest re-plan's pool (replanOverrun)
+
+	sb standbyState
 }
 
 func newEngine(s *Scenario, policy Policy, m *matcher.Matcher, workers []*doorstep.Worker, arr []arrival, prog *progress) *engine {
@@ -113,6 +115,7 @@ func newEngine(s *Scenario, policy Policy, m *matcher.Matcher, workers []*doorst
 			heap.Push(&e.moves, move{at: sh.End, kind: moveHome, w: int32(i), loc: w.Home, req: -1})
 		}
 	}
+	e.standbyInit()
 	return e
 }
 
@@ -204,6 +207,7 @@ func (e *engine) run(ctx context.Context) error {
 		}
 		now := e.arr[i].req.RequestedAt
 		e.advance(now)
+		e.standby(now)
 		if e.skipRetry(i) {
 			e.prog.add(1)
 			continue
@@ -213,6 +217,7 @@ func (e *engine) run(ctx context.Context) error {
 		} else {
 			e.insertion(i, now)
 		}
+		e.standbySeen(i)
 		e.prog.add(1)
 	}
 	e.drain()

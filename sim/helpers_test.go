@@ -36,6 +36,19 @@ func MustRun(tb testing.TB, s *Scenario, opts Options) *Report {
 // test can read each request's outcome.
 func runEngine(tb testing.TB, s *Scenario, opts Options, vi int) *engine {
 	tb.Helper()
+	e := buildEngine(tb, s, opts, vi)
+	if err := e.run(context.Background()); err != nil {
+		tb.Fatalf("run: %v", err)
+	}
+	if err := e.verify(); err != nil {
+		tb.Fatal(err)
+	}
+	return e
+}
+
+// buildEngine returns the engine of variant vi of s, before its run.
+func buildEngine(tb testing.TB, s *Scenario, opts Options, vi int) *engine {
+	tb.Helper()
 	d, err := s.drawDemand(&opts)
 	if err != nil {
 		tb.Fatalf("drawDemand: %v", err)
@@ -56,11 +69,5 @@ func runEngine(tb testing.TB, s *Scenario, opts Options, vi int) *engine {
 	}
 	e := newEngine(s, policy, m, ws, arr, newProgress(nil, 0))
 	e.regions = rs
-	if err := e.run(context.Background()); err != nil {
-		tb.Fatalf("run: %v", err)
-	}
-	if err := e.verify(); err != nil {
-		tb.Fatal(err)
-	}
 	return e
 }

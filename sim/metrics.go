@@ -329,6 +329,7 @@ func (e *engine) report() *VariantReport {
 		vr.Cells = append(vr.Cells, CellMetrics{Cell: c.String(), Requests: ca.requests, UrgentRequests: ca.urgent,
 			UrgentOnTimeShare: ratio(float64(ca.onTime), float64(ca.urgent)), Unserved: ca.unserved})
 	}
+	vr.Totals.StandbyMoves, vr.Totals.StandbyKm = e.sb.moves, math.Round(e.sb.km*10)/10
 	if len(byService) > 0 {
 		vr.Totals.ByService = make(map[string]Metrics, len(byService))
 		for name, sa := range byService {

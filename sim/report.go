@@ -108,6 +108,12 @@ type Metrics struct {
 	Replanned     int `json:"replanned,omitempty"`
 	CarriedOver   int `json:"carried_over,omitempty"`
 	ServedOnRetry int `json:"served_on_retry,omitempty"`
+	// StandbyMoves counts the drives of idle workers to standby places
+	// (Policy.Standby; totals only) and StandbyKm their great-circle
+	// length: driving that is not a job's inbound trip, so not in
+	// TravelKmPerJob.
+	StandbyMoves int     `json:"standby_moves,omitempty"`
+	StandbyKm    float64 `json:"standby_km,omitempty"`
 	// MissesByCause counts the unserved requests by what would have served
 	// them (the Cause constants: structural, out_of_reach, shift_end,
 	// busy_normal, busy_urgent) and the urgent ones reached late because an

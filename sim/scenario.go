@@ -123,11 +123,20 @@ type Policy struct {
 	// them to place together, while urgent requests still go at the next
 	// tick of BatchSeconds; 0 means BatchSeconds.
 	NormalBatchSeconds int `json:"normal_batch_seconds,omitempty"`
+	// Standby sends idle workers of urgent trades to wait where the urgent
+	// calls of the coming hour are expected (matcher.PlanStandby, every
+	// ten minutes, from the urgent calls of the last 24 hours); the
+	// insertion policy only. The server does not send workers anywhere:
+	// this models a company whose workers follow such a plan.
+	Standby bool `json:"standby,omitempty"`
 }
 
 // String is "insertion", "greedy", "batch every 60s" or "batch every 60s,
 // normal every 1800s".
 func (p Policy) String() string {
+	if p.Standby {
+		return p.Name + " with standby"
+	}
 	if p.Name == PolicyBatch {
 		if p.NormalBatchSeconds != 0 && p.NormalBatchSeconds != p.BatchSeconds {
 			return fmt.Sprintf("batch every %ds, normal every %ds", p.BatchSeconds, p.NormalBatchSeconds)

@@ -165,6 +165,9 @@ func (p *Policy) validate(field string) error {
 	if p.NormalBatchSeconds < 0 || p.NormalBatchSeconds > 4*3600 {
 		return bad(field+".normal_batch_seconds", "must be in [0, 14400] (0: batch_seconds)")
 	}
+	if p.Standby && p.Name != PolicyInsertion {
+		return bad(field+".standby", "only the insertion policy sends workers to standby")
+	}
 	if p.Name != PolicyBatch {
 		if p.BatchSeconds != 0 {
 			return bad(field+".batch_seconds", "only the batch policy takes a period")

@@ -60,6 +60,10 @@
 //	dst:{r:<region>}:fu:<booking>      follow-up of a completed booking, the
 //	dst:{r:<region>}:fuopen            region's open follow-ups by due time and
 //	dst:{r:<region>}:fb:<worker>       the worker's feedback tally (followup.go)
+//	dst:{r:<region>}:urg:<YYYY-MM-DD>  the region's urgent requests of a UTC
+//	                                   day by "<skill>:<hour>" (urgent.go);
+//	                                   :urg:recent the latest 2,000 with
+//	                                   their place, for standby plans
 //	dst:wreg:<worker>                  region record: "<gen>:<region>", the
 //	                                   worker's home region and the generation
 //	                                   of that choice (no hash tag; a legacy

@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/doorstep-dev/doorstep"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -14,7 +17,11 @@ import (
 // profile it protects capacity for (dispatch.Service.LearnUrgentProfile).
 // A day's counts are a hash dst:{r:<region>}:urg:<YYYY-MM-DD> of fields
 // <skill>:<hour>, kept UrgentDays days; the first day anything was counted
-// is dst:urg:since (no hash tag: one key for the deployment).
+// is dst:urg:since (no hash tag: one key for the deployment). The places
+// of the latest RecentUrgentKept urgent requests of a region are a list
+// dst:{r:<region>}:urg:recent, newest first, kept RecentUrgentTTL after
+// the last: where standby plans expect the next calls
+// (dispatch.Service.Standby).
 
 // UrgentDays is how many days of urgent counts are kept.
 const UrgentDays = 28
@@ -24,22 +31,50 @@ const (
 	urgentRegionsKey = keyPrefix + "urg:regions" // the regions counted
 )
 
+// RecentUrgentKept is how many of a region's latest urgent requests are
+// kept with their place, and RecentUrgentTTL how long after the last.
+const (
+	RecentUrgentKept = 2000
+	RecentUrgentTTL  = 48 * time.Hour
+)
+
 func urgentDayKey(region string, day time.Time) string {
 	return regionTag(region) + "urg:" + day.UTC().Format(time.DateOnly)
 }
 
-// RecordUrgent counts one urgent request of region needing skills at at.
-func (s *Store) RecordUrgent(ctx context.Context, region string, skills []string, at time.Time) error {
-	if !validRegion(region) || len(skills) == 0 {
+func urgentRecentKey(region string) string { return regionTag(region) + "urg:recent" }
+
+// UrgentCall is an urgent request as the urgent demand records it: when,
+// where and what it needed.
+type UrgentCall struct {
+	At           time.Time         `json:"t"`
+	Location     doorstep.Location `json:"l"`
+	Skills       []string          `json:"s"`
+	Certificates []string          `json:"c,omitempty"`
+}
+
+// RecordUrgent counts one urgent request of region and keeps its place
+// among the region's recent ones, in one round trip.
+func (s *Store) RecordUrgent(ctx context.Context, region string, call UrgentCall) error {
+	if !validRegion(region) || len(call.Skills) == 0 {
 		return nil
 	}
-	at = at.UTC()
+	call.At = call.At.UTC()
+	at := call.At
+	rec, err := json.Marshal(call)
+	if err != nil {
+		return fmt.Errorf("store: encode urgent call: %w", err)
+	}
 	key := urgentDayKey(region, at)
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, sk := range skills {
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, sk := range call.Skills {
 			p.HIncrBy(ctx, key, sk+":"+strconv.Itoa(at.Hour()), 1)
 		}
 		p.Expire(ctx, key, (UrgentDays+1)*24*time.Hour)
+		recent := urgentRecentKey(region)
+		p.LPush(ctx, recent, rec)
+		p.LTrim(ctx, recent, 0, RecentUrgentKept-1)
+		p.Expire(ctx, recent, RecentUrgentTTL)
 		p.SetNX(ctx, urgentSinceKey, at.Format(time.DateOnly), 0)
 		p.SAdd(ctx, urgentRegionsKey, region)
 		return nil
@@ -116,6 +151,31 @@ func (s *Store) UrgentCounts(ctx context.Context, days int, now time.Time) (Urge
 			c[h] += n
 			bySkill[field[:i]] = c
 		}
+	}
+	return out, nil
+}
+
+// RecentUrgent returns the urgent requests of region made at or after
+// since (of the latest RecentUrgentKept recorded), latest recorded first. A record it cannot read
+// is skipped: it only informs a standby plan.
+func (s *Store) RecentUrgent(ctx context.Context, region string, since time.Time) ([]UrgentCall, error) {
+	if !validRegion(region) {
+		return nil, nil
+	}
+	raw, err := s.rdb.LRange(ctx, urgentRecentKey(region), 0, RecentUrgentKept-1).Result()
+	if err != nil {
+		return nil, wrapErr("read recent urgent calls", err)
+	}
+	out := make([]UrgentCall, 0, len(raw))
+	for _, r := range raw {
+		var c UrgentCall
+		if json.Unmarshal([]byte(r), &c) != nil {
+			continue
+		}
+		if c.At.Before(since) {
+			continue // pushed late (another server's clock): not in order
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }

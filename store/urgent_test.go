@@ -1,8 +1,11 @@
 package store
 
 import (
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/doorstep-dev/doorstep"
 )
 
 // TestUrgentCounts: urgent requests counted on two days in two regions are
@@ -18,7 +21,7 @@ func TestUrgentCounts(t *testing.T) {
 		t.Fatalf("before any count: %+v, %v", c, err)
 	}
 	rec := func(region string, at time.Time, skills ...string) {
-		if err := s.RecordUrgent(ctx, region, skills, at); err != nil {
+		if err := s.RecordUrgent(ctx, region, UrgentCall{At: at, Skills: skills}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -43,5 +46,40 @@ func TestUrgentCounts(t *testing.T) {
 	c, err = s.UrgentCounts(ctx, 1, day.AddDate(0, 0, 2).Add(12*time.Hour))
 	if err != nil || c.Days != 1 || c.Counts[ra]["plumbing"][10] != 0 || c.Counts[ra]["plumbing"][22] != 1 {
 		t.Errorf("one day: %+v, %v", c, err)
+	}
+}
+
+// TestRecentUrgent: the places of a region's urgent requests are read back
+// newest first, from a time on, and apart from another region's.
+func TestRecentUrgent(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := openRedis(t).s
+	const ra, rb = "831f1dfffffffff", "832a10fffffffff"
+	t0 := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	at := func(lat float64) doorstep.Location { return doorstep.Location{Lat: lat, Lng: 2.35} }
+	calls := []UrgentCall{
+		{At: t0, Location: at(48.80), Skills: []string{"plumbing"}},
+		{At: t0.Add(time.Hour), Location: at(48.81), Skills: []string{"electrical"}, Certificates: []string{"gas"}},
+		{At: t0.Add(2 * time.Hour), Location: at(48.82), Skills: []string{"plumbing"}},
+	}
+	for _, c := range calls {
+		if err := s.RecordUrgent(ctx, ra, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RecordUrgent(ctx, rb, UrgentCall{At: t0, Location: at(40), Skills: []string{"heating"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.RecentUrgent(ctx, ra, t0.Add(30*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []UrgentCall{calls[2], calls[1]}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("recent since 09:30 = %+v, want %+v", got, want)
+	}
+	if got, err := s.RecentUrgent(ctx, "not a region", t0); err != nil || got != nil {
+		t.Errorf("bad region: %v, %v", got, err)
 	}
 }

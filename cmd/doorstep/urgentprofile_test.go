@@ -202,7 +202,7 @@ func TestServeLearnsUrgentProfile(t *testing.T) {
 	region := geo.RegionOf(doorstep.Location{Lat: 52.52, Lng: 13.40}).String()
 	yesterday := time.Now().UTC().AddDate(0, 0, -1).Truncate(24 * time.Hour)
 	for h := range 24 {
-		if err := st.RecordUrgent(t.Context(), region, []string{"cleaning"}, yesterday.Add(time.Duration(h)*time.Hour)); err != nil {
+		if err := st.RecordUrgent(t.Context(), region, store.UrgentCall{Skills: []string{"cleaning"}, At: yesterday.Add(time.Duration(h) * time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
 	}
