@@ -119,6 +119,7 @@ func TestRoles(t *testing.T) {
 			func(string) any { return map[string]any{"window": doorstep.Window{Start: at(14, 0), End: at(15, 0)}} }, http.StatusOK, []string{"booking"}},
 		{http.MethodPost, "/v1/bookings/{id}/feedback", feedbackPath, func(string) any { return map[string]any{"rating": 5} }, http.StatusOK, []string{"booking"}},
 		{http.MethodGet, "/v1/followups", fixed("/v1/followups"), nil, http.StatusOK, []string{"ops"}},
+		{http.MethodGet, "/v1/standby", fixed("/v1/standby?lat=52.52&lng=13.405"), nil, http.StatusOK, []string{"ops"}},
 		{http.MethodGet, "/v1/series/{id}", fixed("/v1/series/" + series.SeriesID), nil, http.StatusOK, []string{"booking"}},
 		{http.MethodPost, "/v1/series/{id}/cancel", fixed("/v1/series/" + series.SeriesID + "/cancel"), nil, http.StatusOK, []string{"booking"}},
 		{http.MethodPost, "/v1/assign", fixed("/v1/assign"),

@@ -227,19 +227,20 @@ func TestKeyBuildersStayInRegionSlot(t *testing.T) {
 	region := regionOfLoc(nycA)
 	cell := geo.IndexCell(nycA)
 	regional := map[string]func(id string) string{
-		"workerKey":      func(id string) string { return workerKey(region, id) },
-		"timelineKey":    func(id string) string { return timelineKey(region, id) },
-		"versionKey":     func(id string) string { return versionKey(region, id) },
-		"stateKey":       func(id string) string { return stateKey(region, id) },
-		"bookingKey":     func(id string) string { return bookingKey(region, id) },
-		"opKey":          func(id string) string { return opKey(region, id) },
-		"atRiskKey":      func(string) string { return atRiskKey(region) },
-		"rosterKey":      func(string) string { return rosterKey(region) },
-		"claimKey":       func(id string) string { return claimKey(region, id) },
-		"regionAuditKey": func(string) string { return regionAuditKey(region) },
-		"seriesKey":      func(id string) string { return seriesKey(region, id) },
-		"urgentDayKey":   func(string) string { return urgentDayKey(region, t0) },
-		"cellKey":        func(string) string { return cellKey(cell) },
+		"workerKey":       func(id string) string { return workerKey(region, id) },
+		"timelineKey":     func(id string) string { return timelineKey(region, id) },
+		"versionKey":      func(id string) string { return versionKey(region, id) },
+		"stateKey":        func(id string) string { return stateKey(region, id) },
+		"bookingKey":      func(id string) string { return bookingKey(region, id) },
+		"opKey":           func(id string) string { return opKey(region, id) },
+		"atRiskKey":       func(string) string { return atRiskKey(region) },
+		"rosterKey":       func(string) string { return rosterKey(region) },
+		"claimKey":        func(id string) string { return claimKey(region, id) },
+		"regionAuditKey":  func(string) string { return regionAuditKey(region) },
+		"seriesKey":       func(id string) string { return seriesKey(region, id) },
+		"urgentDayKey":    func(string) string { return urgentDayKey(region, t0) },
+		"urgentRecentKey": func(string) string { return urgentRecentKey(region) },
+		"cellKey":         func(string) string { return cellKey(cell) },
 		// Integrator events' outbox (written by Apply's script), and the
 		// follow-ups and feedback tallies (beside their bookings).
 		"outboxKey":        func(string) string { return outboxKey(region) },
