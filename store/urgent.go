@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -53,13 +54,18 @@ type UrgentCall struct {
 	Certificates []string          `json:"c,omitempty"`
 }
 
-// RecordUrgent counts one urgent request of region and keeps its place
+// RecordUrgent counts one urgent request of region and keeps its place,
+// reduced to the centre of its H3 cell of doorstep.PrivacyResolution,
 // among the region's recent ones, in one round trip.
 func (s *Store) RecordUrgent(ctx context.Context, region string, call UrgentCall) error {
 	if !validRegion(region) || len(call.Skills) == 0 {
 		return nil
 	}
 	call.At = call.At.UTC()
+	// A customer's place is kept only as the centre of its privacy cell
+	// (as a finished booking's is, RedactFinished): enough for a plan
+	// that weighs places by the kilometre.
+	call.Location = geo.CellOf(call.Location, doorstep.PrivacyResolution).Center()
 	at := call.At
 	rec, err := json.Marshal(call)
 	if err != nil {
