@@ -70,8 +70,11 @@ func (e *engine) standbySeen(i int) {
 	if !e.sb.on || req.Urgency != doorstep.Urgent {
 		return
 	}
+	// As the server keeps it (store.RecordUrgent): the centre of the
+	// place's privacy cell.
+	at := geo.CellOf(req.Location, doorstep.PrivacyResolution).Center()
 	e.sb.recent = append(e.sb.recent, recentCall{at: req.RequestedAt, call: matcher.StandbyCall{
-		At: req.Location, Skills: req.Skills, Certificates: req.Certificates}})
+		At: at, Skills: req.Skills, Certificates: req.Certificates}})
 }
 
 // standby moves the relocating workers to where they are at now, then,
