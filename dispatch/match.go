@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -17,9 +18,20 @@ import (
 
 // pool is the candidates read for one request (each with its region and
 // bookings), and the region of each by worker id.
+//
+// A narrow pool (qualifiedCandidates) holds only the workers who are
+// qualified and not excluded: the others cannot take the request, and
+// skipped counts them by the reason matcher.Evaluate would give
+// (ReasonExcluded, ReasonSkills, ReasonCertificates), so that a match on
+// the narrow pool answers what a match on the whole one does (s.match adds
+// them back). The workers read and the stopping rule are the same: a
+// skipped worker never counts towards it (matcher.CouldServe) nor can it
+// hold the best option (matcher.Settled).
 type pool struct {
 	cands   []matcher.Candidate
-	regions map[string]string
+	regions map[string]string // every worker read, skipped or not
+	narrow  *doorstep.Request // nil: every worker read is in cands
+	skipped map[string]int
 }
 
 func newPool() pool {
@@ -39,7 +51,9 @@ func (p *pool) index(id string) int {
 // grow makes room for n more candidates (a dense city's step loads a
 // thousand or more: growing by appends was most of a search's garbage).
 func (p *pool) grow(n int) {
-	p.cands = slices.Grow(p.cands, n)
+	if p.narrow == nil { // a narrow pool keeps a fraction: let it grow
+		p.cands = slices.Grow(p.cands, n)
+	}
 	if len(p.regions) == 0 && n > 8 {
 		p.regions = make(map[string]string, n)
 	}
@@ -56,6 +70,12 @@ func (p *pool) add(c store.Candidate) bool {
 		region = geo.RegionOf(c.Worker.Home).String()
 	}
 	p.regions[c.Worker.ID] = region
+	if p.narrow != nil {
+		if reason := cannotTake(c.Worker, p.narrow); reason != "" {
+			p.skipped[reason]++
+			return false
+		}
+	}
 	p.cands = append(p.cands, matcher.Candidate{
 		Worker:   c.Worker,
 		Timeline: schedule.TimelineOf(c.Bookings),
@@ -64,6 +84,24 @@ func (p *pool) add(c store.Candidate) bool {
 		Bookings: c.Bookings,
 	})
 	return true
+}
+
+// cannotTake is the reason matcher.Evaluate rejects w for req before it
+// looks at w's day (excluded by the customer, or not qualified), or "".
+func cannotTake(w *doorstep.Worker, req *doorstep.Request) string {
+	if slices.Contains(req.ExcludedWorkers, w.ID) {
+		return matcher.ReasonExcluded
+	}
+	return w.Lacks(req)
+}
+
+// considered adds the workers a narrow pool skipped to res, as a match on
+// the whole pool would have counted them.
+func (p *pool) considered(res *matcher.Result) {
+	for reason, n := range p.skipped {
+		res.Considered += n
+		res.Rejected[reason] += n
+	}
 }
 
 // dayReach is how far before the earliest and after the latest start the
@@ -94,16 +132,37 @@ func horizon(now time.Time, job schedule.Job) (from, to time.Time) {
 // rated neighbours must not hide a better one either.
 func (s *Service) candidates(ctx context.Context, req *doorstep.Request, now time.Time) (pool, error) {
 	from, to := horizon(now, schedule.JobFor(req, now))
-	return s.candidatesIn(ctx, req, now, from, to)
+	return s.search(ctx, req, now, from, to, false)
+}
+
+// qualifiedCandidates is candidates as a narrow pool (see pool): the
+// search reads the same workers and stops at the same step, but keeps only
+// those qualified and not excluded. Enough to rank options (Match); a
+// rescue plan moves bookings onto workers of any skill, and needs the
+// whole pool.
+func (s *Service) qualifiedCandidates(ctx context.Context, req *doorstep.Request, now time.Time) (pool, error) {
+	from, to := horizon(now, schedule.JobFor(req, now))
+	return s.search(ctx, req, now, from, to, true)
 }
 
 // candidatesIn is candidates with the bookings read over [from, to].
 func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, from, to time.Time) (pool, error) {
+	return s.search(ctx, req, now, from, to, false)
+}
+
+// search is candidatesIn, narrow or not (see pool).
+func (s *Service) search(ctx context.Context, req *doorstep.Request, now, from, to time.Time, narrow bool) (pool, error) {
 	search := matcher.SearchFor(req, now, s.m.Config().Travel, s.cfg.NormalReachKm)
 	// Its own region must answer; a neighbour being failed over may not.
 	ctx = store.WithSearchRegion(ctx, geo.RegionOf(req.Location).String())
 	p := newPool()
+	if narrow {
+		p.narrow, p.skipped = req, map[string]int{}
+	}
 	could := 0
+	// best is the cost of the best option of p.cands[:evaluated]
+	// (matcher.BestCost): each step evaluates only the workers it added.
+	best, evaluated := math.Inf(1), 0
 	for _, step := range search.Steps() {
 		refs, err := s.st.WorkerIDsInCells(ctx, search.StepCells(step))
 		if err != nil {
@@ -125,7 +184,11 @@ func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, 
 				could++
 			}
 		}
-		if could >= s.cfg.WantCandidates && s.m.Settled(req, search, step[1], s.m.BestCost(req, p.cands, now)) {
+		if could < s.cfg.WantCandidates {
+			continue
+		}
+		best, evaluated = min(best, s.m.BestCost(req, p.cands[evaluated:], now)), len(p.cands)
+		if s.m.Settled(req, search, step[1], best) {
 			break
 		}
 	}
@@ -155,11 +218,14 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 		return nil, err
 	}
 	now := s.cfg.Now()
-	p, hist, err := s.poolFor(ctx, &req, owner, now)
+	hist, err := s.history(ctx, owner, req.CustomerID)
 	if err != nil {
 		return nil, err
 	}
-	res := s.match(&req, p, now, hist)
+	p, res, err := s.matchPool(ctx, &req, now, hist)
+	if err != nil {
+		return nil, err
+	}
 	if len(res.Options) == 0 {
 		// A request nobody can serve may still be served by moving
 		// bookings; quote it as Book would make it (the moves
@@ -188,10 +254,29 @@ func (s *Service) poolFor(ctx context.Context, req *doorstep.Request, owner stri
 	return p, hist, nil
 }
 
+// matchPool reads the candidates of req and matches them: on a narrow pool
+// (qualifiedCandidates) when some option exists, else on the whole pool,
+// which a rescue plan and an unservable explanation need, read again.
+// Either way the result is what a match on the whole pool gives.
+func (s *Service) matchPool(ctx context.Context, req *doorstep.Request, now time.Time, hist matcher.History) (pool, matcher.Result, error) {
+	p, err := s.qualifiedCandidates(ctx, req, now)
+	if err != nil {
+		return pool{}, matcher.Result{}, err
+	}
+	if res := s.match(req, p, now, hist); len(res.Options) > 0 {
+		return p, res, nil
+	}
+	if p, err = s.candidates(ctx, req, now); err != nil {
+		return pool{}, matcher.Result{}, err
+	}
+	return p, s.match(req, p, now, hist), nil
+}
+
 func (s *Service) match(req *doorstep.Request, p pool, now time.Time, hist matcher.History) matcher.Result {
 	t0 := time.Now()
 	res := s.m.Match(req, p.cands, now, hist)
-	s.cfg.Observer.Matched(req.Urgency, len(p.cands), time.Since(t0))
+	p.considered(&res)
+	s.cfg.Observer.Matched(req.Urgency, res.Considered, time.Since(t0))
 	return res
 }
 
