@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -29,9 +30,8 @@ import (
 // hold the best option (matcher.Settled).
 type pool struct {
 	cands   []matcher.Candidate
-	regions map[string]string // every worker read, skipped or not
-	narrow  *doorstep.Request // nil: every worker read is in cands
-	skipped map[string]int
+	regions map[string]string
+	skipped map[string]int // nil unless narrow
 }
 
 func newPool() pool {
@@ -51,9 +51,7 @@ func (p *pool) index(id string) int {
 // grow makes room for n more candidates (a dense city's step loads a
 // thousand or more: growing by appends was most of a search's garbage).
 func (p *pool) grow(n int) {
-	if p.narrow == nil { // a narrow pool keeps a fraction: let it grow
-		p.cands = slices.Grow(p.cands, n)
-	}
+	p.cands = slices.Grow(p.cands, n)
 	if len(p.regions) == 0 && n > 8 {
 		p.regions = make(map[string]string, n)
 	}
@@ -65,17 +63,17 @@ func (p *pool) add(c store.Candidate) bool {
 	if _, seen := p.regions[c.Worker.ID]; seen {
 		return false
 	}
+	p.put(c)
+	return true
+}
+
+// put adds a loaded candidate the pool does not hold.
+func (p *pool) put(c store.Candidate) {
 	region := c.Region
 	if region == "" { // a Store that does not say (a test's in-memory one)
 		region = geo.RegionOf(c.Worker.Home).String()
 	}
 	p.regions[c.Worker.ID] = region
-	if p.narrow != nil {
-		if reason := cannotTake(c.Worker, p.narrow); reason != "" {
-			p.skipped[reason]++
-			return false
-		}
-	}
 	p.cands = append(p.cands, matcher.Candidate{
 		Worker:   c.Worker,
 		Timeline: schedule.TimelineOf(c.Bookings),
@@ -83,7 +81,6 @@ func (p *pool) add(c store.Candidate) bool {
 		Region:   region,
 		Bookings: c.Bookings,
 	})
-	return true
 }
 
 // cannotTake is the reason matcher.Evaluate rejects w for req before it
@@ -152,12 +149,29 @@ func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, 
 
 // search is candidatesIn, narrow or not (see pool).
 func (s *Service) search(ctx context.Context, req *doorstep.Request, now, from, to time.Time, narrow bool) (pool, error) {
+	p, err := s.searchOnce(ctx, req, now, from, to, narrow, new(store.Seen))
+	if errors.Is(err, store.ErrSeenReset) {
+		p, err = s.searchOnce(ctx, req, now, from, to, narrow, store.NewSeenByID())
+	}
+	return p, err
+}
+
+// searchOnce is search, recording the workers it loads in seen.
+func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, from, to time.Time, narrow bool, seen *store.Seen) (pool, error) {
 	search := matcher.SearchFor(req, now, s.m.Config().Travel, s.cfg.NormalReachKm)
 	// Its own region must answer; a neighbour being failed over may not.
 	ctx = store.WithSearchRegion(ctx, geo.RegionOf(req.Location).String())
 	p := newPool()
+	var keep func(*doorstep.Worker) bool
 	if narrow {
-		p.narrow, p.skipped = req, map[string]int{}
+		p.skipped = map[string]int{}
+		keep = func(w *doorstep.Worker) bool {
+			if reason := cannotTake(w, req); reason != "" {
+				p.skipped[reason]++
+				return false
+			}
+			return true
+		}
 	}
 	could := 0
 	// best is the cost of the best option of p.cands[:evaluated]
@@ -168,15 +182,15 @@ func (s *Service) search(ctx context.Context, req *doorstep.Request, now, from, 
 		if err != nil {
 			return pool{}, fmt.Errorf("find workers near request: %w", err)
 		}
-		loaded, err := s.st.LoadCandidates(ctx, refs, from, to)
+		// Each worker once (LoadNew): a position update may move one
+		// between cells while the rings are read.
+		loaded, err := s.st.LoadNew(ctx, seen, refs, from, to, keep)
 		if err != nil {
 			return pool{}, fmt.Errorf("load candidates: %w", err)
 		}
 		p.grow(len(loaded))
 		for _, c := range loaded {
-			if !p.add(c) {
-				continue
-			}
+			p.put(c)
 			// Counted where the planner will start it (a stale report
 			// starts the shift from home), not where a cell listed it.
 			if matcher.CouldServe(c.Worker, req, now) &&

@@ -144,6 +144,20 @@ func (s *Store) WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]Worke
 // change landing in between can only make an Apply pinned to this version
 // fail, never succeed on a stale view.
 func (s *Store) LoadCandidates(ctx context.Context, refs []WorkerRef, from, to time.Time) ([]Candidate, error) {
+	return s.load(ctx, nil, refs, from, to, nil)
+}
+
+// LoadNew is LoadCandidates for one step of a candidate search: it leaves
+// out the workers seen holds (loaded by an earlier step: a worker is
+// indexed under two cells) and records the others in seen, and returns
+// only those keep accepts (nil: all). keep sees every new worker once, so
+// a search may count the ones it turns away. An ErrSeenReset asks the
+// caller to search again with NewSeenByID.
+func (s *Store) LoadNew(ctx context.Context, seen *Seen, refs []WorkerRef, from, to time.Time, keep func(*doorstep.Worker) bool) ([]Candidate, error) {
+	return s.load(ctx, seen, refs, from, to, keep)
+}
+
+func (s *Store) load(ctx context.Context, seen *Seen, refs []WorkerRef, from, to time.Time, keep func(*doorstep.Worker) bool) ([]Candidate, error) {
 	refs = uniqueRefs(refs)
 	for _, r := range refs {
 		if !s.cands.validRegion(r.Region) {
@@ -167,10 +181,24 @@ func (s *Store) LoadCandidates(ctx context.Context, refs []WorkerRef, from, to t
 	if err := s.readAgain(ctx, refs, versions, stale, entries, from, to, now); err != nil {
 		return nil, err
 	}
-	cands := make([]Candidate, 0, len(refs))
+	var cands []Candidate
+	if keep == nil {
+		cands = make([]Candidate, 0, len(refs))
+	}
 	for i, e := range entries {
 		if e == nil {
 			continue // retired or moved away
+		}
+		if seen != nil {
+			if first, err := seen.first(e, refs[i].ID); err != nil || !first {
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		if keep != nil && !keep(e.w) {
+			continue
 		}
 		cands = append(cands, Candidate{Worker: e.w, Version: versions[i], Region: refs[i].Region, Bookings: e.bookingsIn(lo, hi)})
 	}

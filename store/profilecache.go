@@ -47,6 +47,10 @@ type readModel struct {
 	regions sync.Map
 	// off makes every read go to Redis (SetReadModel).
 	off atomic.Bool
+	// slots numbers the workers densely (by id, under mu), for Seen; gen
+	// counts the times the numbering started over (from 1).
+	slots map[string]int32
+	gen   uint64
 }
 
 // readEntry is one worker as read at version.
@@ -58,6 +62,10 @@ type readEntry struct {
 	from, to int64            // timeline range read (start, unix ms, inclusive)
 	bookings []*doorstep.Booking
 	read     time.Time
+	// slot is the worker's number in generation gen of the model's
+	// numbering (gen 0: none, the entry is not kept).
+	slot int32
+	gen  uint64
 }
 
 func (rm *readModel) init() {
@@ -125,8 +133,22 @@ func (rm *readModel) put(e *readEntry, id string) {
 	if rm.m == nil || len(rm.m) >= readModelMax {
 		rm.m = make(map[string]*readEntry)
 	}
+	slot, ok := rm.slots[id]
+	if !ok {
+		if rm.slots == nil || len(rm.slots) >= slotsMax {
+			rm.slots, rm.gen = make(map[string]int32), rm.gen+1
+		}
+		slot = int32(len(rm.slots))
+		rm.slots[id] = slot
+	}
+	e.slot, e.gen = slot, rm.gen
 	rm.m[id] = e
 }
+
+// slotsMax bounds the workers the model numbers (every id it ever kept,
+// retired ones included): past it the numbering starts over, in a new
+// generation.
+const slotsMax = 4 * readModelMax
 
 func (rm *readModel) drop(ref WorkerRef) {
 	rm.mu.Lock()
