@@ -170,15 +170,17 @@ func (s *Store) load(ctx context.Context, seen *Seen, refs []WorkerRef, from, to
 	if len(refs) == 0 {
 		return nil, nil
 	}
-	versions, err := s.versions(ctx, refs)
+	prev := make([]*readEntry, len(refs))
+	s.cands.lookup(refs, prev)
+	versions, err := s.versions(ctx, refs, prev)
 	if err != nil {
 		return nil, err
 	}
 	lo, hi := from.UnixMilli(), to.UnixMilli()
 	now := time.Now()
 	entries := make([]*readEntry, len(refs))
-	stale := s.cands.getAll(refs, versions, lo, hi, now, entries)
-	if err := s.readAgain(ctx, refs, versions, stale, entries, from, to, now); err != nil {
+	stale := serving(prev, versions, lo, hi, now, entries)
+	if err := s.readAgain(ctx, refs, versions, prev, stale, entries, from, to, now); err != nil {
 		return nil, err
 	}
 	var cands []Candidate
@@ -206,35 +208,44 @@ func (s *Store) load(ctx context.Context, seen *Seen, refs []WorkerRef, from, to
 }
 
 // versions reads the versions of refs (0 for none) in one pipelined round
-// trip, one MGET per region.
-func (s *Store) versions(ctx context.Context, refs []WorkerRef) ([]int64, error) {
+// trip, one MGET per region, with the version keys the read model's
+// entries prev (nil for none) hold.
+func (s *Store) versions(ctx context.Context, refs []WorkerRef, prev []*readEntry) ([]int64, error) {
 	type group struct {
-		keys []string
+		args []any // "mget", then the keys
 		at   []int
-		cmd  *redis.SliceCmd
+		cmd  *redis.Cmd
 	}
 	groups := map[string]*group{}
 	var order []*group
 	for i, r := range refs {
 		g := groups[r.Region]
 		if g == nil {
-			g = &group{}
+			g = &group{args: []any{"mget"}}
 			groups[r.Region] = g
 			order = append(order, g)
 		}
-		g.keys = append(g.keys, versionKey(r.Region, r.ID))
+		if e := prev[i]; e != nil && e.vkey != nil {
+			g.args = append(g.args, e.vkey)
+		} else {
+			g.args = append(g.args, versionKey(r.Region, r.ID))
+		}
 		g.at = append(g.at, i)
 	}
 	pipe := s.rdb.Pipeline()
 	for _, g := range order {
-		g.cmd = pipe.MGet(ctx, g.keys...)
+		g.cmd = pipe.Do(ctx, g.args...)
 	}
 	if err := execPipe(ctx, pipe); err != nil {
 		return nil, wrapErr(fmt.Sprintf("read %d candidates' versions", len(refs)), err)
 	}
 	out := make([]int64, len(refs))
 	for _, g := range order {
-		for j, v := range g.cmd.Val() {
+		vals, err := g.cmd.Slice()
+		if err != nil {
+			return nil, wrapErr(fmt.Sprintf("read %d candidates' versions", len(refs)), err)
+		}
+		for j, v := range vals {
 			if v == nil {
 				continue
 			}
@@ -258,7 +269,7 @@ const readMargin = 24 * time.Hour
 // to] widened by readMargin, bookings), sets entries[stale] (nil for a
 // worker without a profile) and keeps them in the read model at the
 // versions read before.
-func (s *Store) readAgain(ctx context.Context, refs []WorkerRef, versions []int64, stale []int, entries []*readEntry, from, to, now time.Time) error {
+func (s *Store) readAgain(ctx context.Context, refs []WorkerRef, versions []int64, prev []*readEntry, stale []int, entries []*readEntry, from, to, now time.Time) error {
 	if len(stale) == 0 {
 		return nil
 	}
@@ -281,13 +292,16 @@ func (s *Store) readAgain(ctx context.Context, refs []WorkerRef, versions []int6
 	ends := make([]int, len(stale)) // ids[ends[k-1]:ends[k]] is the timeline of stale[k]
 	for k, i := range stale {
 		if rs[k].prof.Err() == nil {
-			prev := s.cands.get(refs[i])
-			w, h, err := s.cands.decode(prev, rs[k].prof.Val())
+			w, h, err := s.cands.decode(prev[i], rs[k].prof.Val())
 			if err != nil {
 				return fmt.Errorf("load candidate %s: %w", refs[i].ID, err)
 			}
+			var vkey any = versionKey(refs[i].Region, refs[i].ID)
+			if prev[i] != nil {
+				vkey = prev[i].vkey
+			}
 			entries[i] = &readEntry{region: refs[i].Region, version: versions[i], profile: h, w: w,
-				from: wideFrom.UnixMilli(), to: wideTo.UnixMilli(), read: now}
+				from: wideFrom.UnixMilli(), to: wideTo.UnixMilli(), read: now, vkey: vkey}
 			ids = append(ids, rs[k].tl.Val()...)
 		}
 		ends[k] = len(ids)
