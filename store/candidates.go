@@ -221,7 +221,10 @@ func (s *Store) versions(ctx context.Context, refs []WorkerRef, prev []*readEntr
 	for i, r := range refs {
 		g := groups[r.Region]
 		if g == nil {
-			g = &group{args: []any{"mget"}}
+			// Sized for the rest of refs: a search's refs are mostly of
+			// one region.
+			g = &group{args: make([]any, 1, 1+len(refs)-i), at: make([]int, 0, len(refs)-i)}
+			g.args[0] = "mget"
 			groups[r.Region] = g
 			order = append(order, g)
 		}
