@@ -24,8 +24,8 @@ import (
 // qualified and not excluded: the others cannot take the request, and
 // skipped counts them by the reason matcher.Evaluate would give
 // (ReasonExcluded, ReasonSkills, ReasonCertificates), so that a match on
-// the narrow pool answers what a match on the whole one does (s.match adds
-// them back). The workers read and the stopping rule are the same: a
+// the narrow pool answers what a match on the whole one does (matchPool
+// adds them back). The workers read and the stopping rule are the same: a
 // skipped worker never counts towards it (matcher.CouldServe) nor can it
 // hold the best option (matcher.Settled).
 type pool struct {
@@ -272,26 +272,24 @@ func (s *Service) poolFor(ctx context.Context, req *doorstep.Request, owner stri
 // (qualifiedCandidates) when some option exists, else on the whole pool,
 // which a rescue plan and an unservable explanation need, read again.
 // Either way the result is what a match on the whole pool gives.
+// The match is observed once, on the pool it answers from.
 func (s *Service) matchPool(ctx context.Context, req *doorstep.Request, now time.Time, hist matcher.History) (pool, matcher.Result, error) {
 	p, err := s.qualifiedCandidates(ctx, req, now)
 	if err != nil {
 		return pool{}, matcher.Result{}, err
 	}
-	if res := s.match(req, p, now, hist); len(res.Options) > 0 {
-		return p, res, nil
-	}
-	if p, err = s.candidates(ctx, req, now); err != nil {
-		return pool{}, matcher.Result{}, err
-	}
-	return p, s.match(req, p, now, hist), nil
-}
-
-func (s *Service) match(req *doorstep.Request, p pool, now time.Time, hist matcher.History) matcher.Result {
 	t0 := time.Now()
 	res := s.m.Match(req, p.cands, now, hist)
+	if len(res.Options) == 0 {
+		if p, err = s.candidates(ctx, req, now); err != nil {
+			return pool{}, matcher.Result{}, err
+		}
+		t0 = time.Now()
+		res = s.m.Match(req, p.cands, now, hist)
+	}
 	p.considered(&res)
 	s.cfg.Observer.Matched(req.Urgency, res.Considered, time.Since(t0))
-	return res
+	return p, res, nil
 }
 
 // unservable explains why nobody can serve req (matcher.Explain): the

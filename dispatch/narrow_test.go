@@ -104,7 +104,8 @@ func TestNarrowPoolMatchesTheWholePool(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := svc.match(&req, narrow, now, hist)
+		got := svc.m.Match(&req, narrow.cands, now, hist)
+		narrow.considered(&got)
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("request %d (%s, %s, %d excluded): narrow pool answers differently (-whole +narrow):\n%s", i, req.Urgency, req.Service, len(req.ExcludedWorkers), diff)
 		}
