@@ -43,11 +43,10 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 	s.recordUrgent(ctx, &req, s.cfg.Now())
 	for range s.cfg.MaxAttempts {
 		now := s.cfg.Now()
-		p, err := s.candidates(ctx, &req, now)
+		p, res, err := s.matchPool(ctx, &req, now, hist)
 		if err != nil {
 			return nil, err
 		}
-		res := s.match(&req, p, now, hist)
 		if len(res.Options) == 0 {
 			rp := s.m.PlanRescue(&req, p.cands, now, hist)
 			if rp == nil {

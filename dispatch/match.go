@@ -2,7 +2,9 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -17,9 +19,19 @@ import (
 
 // pool is the candidates read for one request (each with its region and
 // bookings), and the region of each by worker id.
+//
+// A narrow pool (qualifiedCandidates) holds only the workers who are
+// qualified and not excluded: the others cannot take the request, and
+// skipped counts them by the reason matcher.Evaluate would give
+// (ReasonExcluded, ReasonSkills, ReasonCertificates), so that a match on
+// the narrow pool answers what a match on the whole one does (matchPool
+// adds them back). The workers read and the stopping rule are the same: a
+// skipped worker never counts towards it (matcher.CouldServe) nor can it
+// hold the best option (matcher.Settled).
 type pool struct {
 	cands   []matcher.Candidate
 	regions map[string]string
+	skipped map[string]int // nil unless narrow
 }
 
 func newPool() pool {
@@ -51,6 +63,12 @@ func (p *pool) add(c store.Candidate) bool {
 	if _, seen := p.regions[c.Worker.ID]; seen {
 		return false
 	}
+	p.put(c)
+	return true
+}
+
+// put adds a loaded candidate the pool does not hold.
+func (p *pool) put(c store.Candidate) {
 	region := c.Region
 	if region == "" { // a Store that does not say (a test's in-memory one)
 		region = geo.RegionOf(c.Worker.Home).String()
@@ -63,7 +81,24 @@ func (p *pool) add(c store.Candidate) bool {
 		Region:   region,
 		Bookings: c.Bookings,
 	})
-	return true
+}
+
+// cannotTake is the reason matcher.Evaluate rejects w for req before it
+// looks at w's day (excluded by the customer, or not qualified), or "".
+func cannotTake(w *doorstep.Worker, req *doorstep.Request) string {
+	if slices.Contains(req.ExcludedWorkers, w.ID) {
+		return matcher.ReasonExcluded
+	}
+	return w.Lacks(req)
+}
+
+// considered adds the workers a narrow pool skipped to res, as a match on
+// the whole pool would have counted them.
+func (p *pool) considered(res *matcher.Result) {
+	for reason, n := range p.skipped {
+		res.Considered += n
+		res.Rejected[reason] += n
+	}
 }
 
 // dayReach is how far before the earliest and after the latest start the
@@ -94,30 +129,68 @@ func horizon(now time.Time, job schedule.Job) (from, to time.Time) {
 // rated neighbours must not hide a better one either.
 func (s *Service) candidates(ctx context.Context, req *doorstep.Request, now time.Time) (pool, error) {
 	from, to := horizon(now, schedule.JobFor(req, now))
-	return s.candidatesIn(ctx, req, now, from, to)
+	return s.search(ctx, req, now, from, to, false)
+}
+
+// qualifiedCandidates is candidates as a narrow pool (see pool): the
+// search reads the same workers and stops at the same step, but keeps only
+// those qualified and not excluded. Enough to rank options (Match); a
+// rescue plan moves bookings onto workers of any skill, and needs the
+// whole pool.
+func (s *Service) qualifiedCandidates(ctx context.Context, req *doorstep.Request, now time.Time) (pool, error) {
+	from, to := horizon(now, schedule.JobFor(req, now))
+	return s.search(ctx, req, now, from, to, true)
 }
 
 // candidatesIn is candidates with the bookings read over [from, to].
 func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, from, to time.Time) (pool, error) {
+	return s.search(ctx, req, now, from, to, false)
+}
+
+// search is candidatesIn, narrow or not (see pool).
+func (s *Service) search(ctx context.Context, req *doorstep.Request, now, from, to time.Time, narrow bool) (pool, error) {
+	p, err := s.searchOnce(ctx, req, now, from, to, narrow, new(store.Seen))
+	if errors.Is(err, store.ErrSeenReset) {
+		p, err = s.searchOnce(ctx, req, now, from, to, narrow, store.NewSeenByID())
+	}
+	return p, err
+}
+
+// searchOnce is search, recording the workers it loads in seen.
+func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, from, to time.Time, narrow bool, seen *store.Seen) (pool, error) {
 	search := matcher.SearchFor(req, now, s.m.Config().Travel, s.cfg.NormalReachKm)
 	// Its own region must answer; a neighbour being failed over may not.
 	ctx = store.WithSearchRegion(ctx, geo.RegionOf(req.Location).String())
 	p := newPool()
+	var keep func(*doorstep.Worker) bool
+	if narrow {
+		p.skipped = map[string]int{}
+		keep = func(w *doorstep.Worker) bool {
+			if reason := cannotTake(w, req); reason != "" {
+				p.skipped[reason]++
+				return false
+			}
+			return true
+		}
+	}
 	could := 0
+	// best is the cost of the best option of p.cands[:evaluated]
+	// (matcher.BestCost): each step evaluates only the workers it added.
+	best, evaluated := math.Inf(1), 0
 	for _, step := range search.Steps() {
 		refs, err := s.st.WorkerIDsInCells(ctx, search.StepCells(step))
 		if err != nil {
 			return pool{}, fmt.Errorf("find workers near request: %w", err)
 		}
-		loaded, err := s.st.LoadCandidates(ctx, refs, from, to)
+		// Each worker once (LoadNew): a position update may move one
+		// between cells while the rings are read.
+		loaded, err := s.st.LoadNew(ctx, seen, refs, from, to, keep)
 		if err != nil {
 			return pool{}, fmt.Errorf("load candidates: %w", err)
 		}
 		p.grow(len(loaded))
 		for _, c := range loaded {
-			if !p.add(c) {
-				continue
-			}
+			p.put(c)
 			// Counted where the planner will start it (a stale report
 			// starts the shift from home), not where a cell listed it.
 			if matcher.CouldServe(c.Worker, req, now) &&
@@ -125,7 +198,11 @@ func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, 
 				could++
 			}
 		}
-		if could >= s.cfg.WantCandidates && s.m.Settled(req, search, step[1], s.m.BestCost(req, p.cands, now)) {
+		if could < s.cfg.WantCandidates {
+			continue
+		}
+		best, evaluated = min(best, s.m.BestCost(req, p.cands[evaluated:], now)), len(p.cands)
+		if s.m.Settled(req, search, step[1], best) {
 			break
 		}
 	}
@@ -155,11 +232,14 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 		return nil, err
 	}
 	now := s.cfg.Now()
-	p, hist, err := s.poolFor(ctx, &req, owner, now)
+	hist, err := s.history(ctx, owner, req.CustomerID)
 	if err != nil {
 		return nil, err
 	}
-	res := s.match(&req, p, now, hist)
+	p, res, err := s.matchPool(ctx, &req, now, hist)
+	if err != nil {
+		return nil, err
+	}
 	if len(res.Options) == 0 {
 		// A request nobody can serve may still be served by moving
 		// bookings; quote it as Book would make it (the moves
@@ -188,11 +268,28 @@ func (s *Service) poolFor(ctx context.Context, req *doorstep.Request, owner stri
 	return p, hist, nil
 }
 
-func (s *Service) match(req *doorstep.Request, p pool, now time.Time, hist matcher.History) matcher.Result {
+// matchPool reads the candidates of req and matches them: on a narrow pool
+// (qualifiedCandidates) when some option exists, else on the whole pool,
+// which a rescue plan and an unservable explanation need, read again.
+// Either way the result is what a match on the whole pool gives.
+// The match is observed once, on the pool it answers from.
+func (s *Service) matchPool(ctx context.Context, req *doorstep.Request, now time.Time, hist matcher.History) (pool, matcher.Result, error) {
+	p, err := s.qualifiedCandidates(ctx, req, now)
+	if err != nil {
+		return pool{}, matcher.Result{}, err
+	}
 	t0 := time.Now()
 	res := s.m.Match(req, p.cands, now, hist)
-	s.cfg.Observer.Matched(req.Urgency, len(p.cands), time.Since(t0))
-	return res
+	if len(res.Options) == 0 {
+		if p, err = s.candidates(ctx, req, now); err != nil {
+			return pool{}, matcher.Result{}, err
+		}
+		t0 = time.Now()
+		res = s.m.Match(req, p.cands, now, hist)
+	}
+	p.considered(&res)
+	s.cfg.Observer.Matched(req.Urgency, res.Considered, time.Since(t0))
+	return p, res, nil
 }
 
 // unservable explains why nobody can serve req (matcher.Explain): the

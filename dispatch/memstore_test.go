@@ -68,6 +68,17 @@ func (m *memStore) LoadCandidates(_ context.Context, refs []store.WorkerRef, fro
 	return out, nil
 }
 
+func (m *memStore) LoadNew(ctx context.Context, seen *store.Seen, refs []store.WorkerRef, from, to time.Time, keep func(*doorstep.Worker) bool) ([]store.Candidate, error) {
+	loaded, err := m.LoadCandidates(ctx, refs, from, to)
+	var out []store.Candidate
+	for _, c := range loaded {
+		if seen.First(c.Worker.ID) && (keep == nil || keep(c.Worker)) {
+			out = append(out, c)
+		}
+	}
+	return out, err
+}
+
 func (m *memStore) Apply(_ context.Context, ch store.Change) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -85,9 +85,13 @@ func (s *Store) WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]Worke
 		}
 	}
 	cmds := make([]*redis.StringSliceCmd, len(regions))
-	if _, cluster := s.rdb.(*redis.ClusterClient); cluster && len(regions) > 1 {
+	_, cluster := s.rdb.(*redis.ClusterClient)
+	switch {
+	case cluster && len(regions) > 1:
 		s.unionNeighbours(ctx, regions, keys, cmds)
-	} else {
+	case !cluster && s.mini == nil && len(cells) <= maxMembersCells:
+		return s.membersOfCells(ctx, regions, keys, must)
+	default:
 		pipe := s.rdb.Pipeline()
 		for i, r := range regions {
 			cmds[i] = pipe.SUnion(ctx, keys[r]...)
@@ -99,6 +103,65 @@ func (s *Store) WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]Worke
 			return nil, wrapErr(fmt.Sprintf("read %d index cells", len(cells)), err)
 		}
 	}
+	return s.refsOf(cmds), nil
+}
+
+// maxMembersCells bounds the steps whose cells WorkerIDsInCells reads one
+// SMEMBERS a cell rather than one SUNION a region. In a dense city a
+// SUNION of a step's cells costs Redis a set built and freed for thousands
+// of members — measured, a SUNION of 132 cells of a 10,000-worker city
+// took 8.9 ms of redis-server's time, the 132 SMEMBERS 1.9 ms — and the
+// members come sorted and deduplicated here anyway. A wide step of a
+// sparse fleet (hundreds to thousands of nearly empty cells) costs less as
+// one SUNION, as does any step on the embedded server, which pays some
+// 10-15 us a command.
+const maxMembersCells = 256
+
+// membersOfCells is WorkerIDsInCells by one SMEMBERS a cell, in one
+// pipeline (a single Redis server: the regions' slots are all there).
+func (s *Store) membersOfCells(ctx context.Context, regions []string, keys map[string][]string, must int) ([]WorkerRef, error) {
+	pipe := s.rdb.Pipeline()
+	perRegion := make([][]*redis.StringSliceCmd, len(regions))
+	for i, r := range regions {
+		for _, k := range keys[r] {
+			perRegion[i] = append(perRegion[i], pipe.SMembers(ctx, k))
+		}
+	}
+	execPipe(ctx, pipe) // the errors are the commands' own
+	cmds := make([]*redis.StringSliceCmd, len(regions))
+	for i, cs := range perRegion {
+		n := 0
+		for _, c := range cs {
+			n += len(c.Val())
+		}
+		members := make([]string, 0, n)
+		var err error
+		for _, c := range cs {
+			if c.Err() != nil && err == nil {
+				err = c.Err()
+			}
+			members = append(members, c.Val()...)
+		}
+		if err != nil && (i == must || !isUnavailable(err) || ctx.Err() != nil) {
+			return nil, wrapErr(fmt.Sprintf("read %d index cells", len(keys[regions[i]])), err)
+		}
+		cmds[i] = redis.NewStringSliceCmd(ctx)
+		if err != nil {
+			cmds[i].SetErr(err)
+			continue
+		}
+		// A worker listed under two cells of the step: once, as SUNION
+		// gives it (refsOf sorts).
+		slices.Sort(members)
+		cmds[i].SetVal(slices.Compact(members))
+	}
+	return s.refsOf(cmds), nil
+}
+
+// refsOf turns the members of each region's cells (cmds, one a region,
+// the request's first; a failed one left out) into worker refs, sorted
+// within a region, each worker once.
+func (s *Store) refsOf(cmds []*redis.StringSliceCmd) []WorkerRef {
 	n := 0
 	for _, cmd := range cmds {
 		n += len(cmd.Val())
@@ -125,7 +188,7 @@ func (s *Store) WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]Worke
 			refs = append(refs, ref)
 		}
 	}
-	return refs, nil
+	return refs
 }
 
 // LoadCandidates returns, for each of refs that still has a profile (refs
@@ -144,6 +207,20 @@ func (s *Store) WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]Worke
 // change landing in between can only make an Apply pinned to this version
 // fail, never succeed on a stale view.
 func (s *Store) LoadCandidates(ctx context.Context, refs []WorkerRef, from, to time.Time) ([]Candidate, error) {
+	return s.load(ctx, nil, refs, from, to, nil)
+}
+
+// LoadNew is LoadCandidates for one step of a candidate search: it leaves
+// out the workers seen holds (loaded by an earlier step: a worker is
+// indexed under two cells) and records the others in seen, and returns
+// only those keep accepts (nil: all). keep sees every new worker once, so
+// a search may count the ones it turns away. An ErrSeenReset asks the
+// caller to search again with NewSeenByID.
+func (s *Store) LoadNew(ctx context.Context, seen *Seen, refs []WorkerRef, from, to time.Time, keep func(*doorstep.Worker) bool) ([]Candidate, error) {
+	return s.load(ctx, seen, refs, from, to, keep)
+}
+
+func (s *Store) load(ctx context.Context, seen *Seen, refs []WorkerRef, from, to time.Time, keep func(*doorstep.Worker) bool) ([]Candidate, error) {
 	refs = uniqueRefs(refs)
 	for _, r := range refs {
 		if !s.cands.validRegion(r.Region) {
@@ -156,21 +233,37 @@ func (s *Store) LoadCandidates(ctx context.Context, refs []WorkerRef, from, to t
 	if len(refs) == 0 {
 		return nil, nil
 	}
-	versions, err := s.versions(ctx, refs)
+	prev := make([]*readEntry, len(refs))
+	s.cands.lookup(refs, prev)
+	versions, err := s.versions(ctx, refs, prev)
 	if err != nil {
 		return nil, err
 	}
 	lo, hi := from.UnixMilli(), to.UnixMilli()
 	now := time.Now()
 	entries := make([]*readEntry, len(refs))
-	stale := s.cands.getAll(refs, versions, lo, hi, now, entries)
-	if err := s.readAgain(ctx, refs, versions, stale, entries, from, to, now); err != nil {
+	stale := serving(prev, versions, lo, hi, now, entries)
+	if err := s.readAgain(ctx, refs, versions, prev, stale, entries, from, to, now); err != nil {
 		return nil, err
 	}
-	cands := make([]Candidate, 0, len(refs))
+	var cands []Candidate
+	if keep == nil {
+		cands = make([]Candidate, 0, len(refs))
+	}
 	for i, e := range entries {
 		if e == nil {
 			continue // retired or moved away
+		}
+		if seen != nil {
+			if first, err := seen.first(e, refs[i].ID); err != nil || !first {
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
+		if keep != nil && !keep(e.w) {
+			continue
 		}
 		cands = append(cands, Candidate{Worker: e.w, Version: versions[i], Region: refs[i].Region, Bookings: e.bookingsIn(lo, hi)})
 	}
@@ -178,35 +271,47 @@ func (s *Store) LoadCandidates(ctx context.Context, refs []WorkerRef, from, to t
 }
 
 // versions reads the versions of refs (0 for none) in one pipelined round
-// trip, one MGET per region.
-func (s *Store) versions(ctx context.Context, refs []WorkerRef) ([]int64, error) {
+// trip, one MGET per region, with the version keys the read model's
+// entries prev (nil for none) hold.
+func (s *Store) versions(ctx context.Context, refs []WorkerRef, prev []*readEntry) ([]int64, error) {
 	type group struct {
-		keys []string
+		args []any // "mget", then the keys
 		at   []int
-		cmd  *redis.SliceCmd
+		cmd  *redis.Cmd
 	}
 	groups := map[string]*group{}
 	var order []*group
 	for i, r := range refs {
 		g := groups[r.Region]
 		if g == nil {
-			g = &group{}
+			// Sized for the rest of refs: a search's refs are mostly of
+			// one region.
+			g = &group{args: make([]any, 1, 1+len(refs)-i), at: make([]int, 0, len(refs)-i)}
+			g.args[0] = "mget"
 			groups[r.Region] = g
 			order = append(order, g)
 		}
-		g.keys = append(g.keys, versionKey(r.Region, r.ID))
+		if e := prev[i]; e != nil && e.vkey != nil {
+			g.args = append(g.args, e.vkey)
+		} else {
+			g.args = append(g.args, versionKey(r.Region, r.ID))
+		}
 		g.at = append(g.at, i)
 	}
 	pipe := s.rdb.Pipeline()
 	for _, g := range order {
-		g.cmd = pipe.MGet(ctx, g.keys...)
+		g.cmd = pipe.Do(ctx, g.args...)
 	}
 	if err := execPipe(ctx, pipe); err != nil {
 		return nil, wrapErr(fmt.Sprintf("read %d candidates' versions", len(refs)), err)
 	}
 	out := make([]int64, len(refs))
 	for _, g := range order {
-		for j, v := range g.cmd.Val() {
+		vals, err := g.cmd.Slice()
+		if err != nil {
+			return nil, wrapErr(fmt.Sprintf("read %d candidates' versions", len(refs)), err)
+		}
+		for j, v := range vals {
 			if v == nil {
 				continue
 			}
@@ -230,7 +335,7 @@ const readMargin = 24 * time.Hour
 // to] widened by readMargin, bookings), sets entries[stale] (nil for a
 // worker without a profile) and keeps them in the read model at the
 // versions read before.
-func (s *Store) readAgain(ctx context.Context, refs []WorkerRef, versions []int64, stale []int, entries []*readEntry, from, to, now time.Time) error {
+func (s *Store) readAgain(ctx context.Context, refs []WorkerRef, versions []int64, prev []*readEntry, stale []int, entries []*readEntry, from, to, now time.Time) error {
 	if len(stale) == 0 {
 		return nil
 	}
@@ -253,13 +358,16 @@ func (s *Store) readAgain(ctx context.Context, refs []WorkerRef, versions []int6
 	ends := make([]int, len(stale)) // ids[ends[k-1]:ends[k]] is the timeline of stale[k]
 	for k, i := range stale {
 		if rs[k].prof.Err() == nil {
-			prev := s.cands.get(refs[i])
-			w, h, err := s.cands.decode(prev, rs[k].prof.Val())
+			w, h, err := s.cands.decode(prev[i], rs[k].prof.Val())
 			if err != nil {
 				return fmt.Errorf("load candidate %s: %w", refs[i].ID, err)
 			}
+			var vkey any = versionKey(refs[i].Region, refs[i].ID)
+			if prev[i] != nil {
+				vkey = prev[i].vkey
+			}
 			entries[i] = &readEntry{region: refs[i].Region, version: versions[i], profile: h, w: w,
-				from: wideFrom.UnixMilli(), to: wideTo.UnixMilli(), read: now}
+				from: wideFrom.UnixMilli(), to: wideTo.UnixMilli(), read: now, vkey: vkey}
 			ids = append(ids, rs[k].tl.Val()...)
 		}
 		ends[k] = len(ids)

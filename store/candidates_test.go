@@ -1,6 +1,8 @@
 package store
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,9 +12,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// TestWorkerIDsInCellsCommands: reading the index around a request costs
-// one Redis command per region, not one per cell. A search step of a
-// sparse fleet reads a thousand or more cells, nearly all empty; a command
+// TestWorkerIDsInCellsCommands: reading the index of a wide step (more
+// than maxMembersCells cells) costs one Redis command per region, not one
+// per cell. A search step of a sparse fleet reads a thousand or more
+// cells, nearly all empty; a command
 // per cell made each booking round thousands of commands, which the
 // embedded store (some 10-15 us a command) could not serve for 30
 // concurrent bookings within the request deadline (issue 9, item 7).
@@ -71,4 +74,52 @@ func indexCommands(tb testing.TB, rdb redis.UniversalClient) int {
 		n += c
 	}
 	return n
+}
+
+// TestWorkerIDsInCellsSameByMembersAndUnion: a step read one SMEMBERS a
+// cell (up to maxMembersCells cells) lists the same workers in the same
+// order as one SUNION a region: each once, though a worker is indexed
+// under its home's cell and its reported position's, both read here.
+func TestWorkerIDsInCellsSameByMembersAndUnion(t *testing.T) {
+	h := openRedis(t)
+	s, ctx := h.s, t.Context()
+	var cells []geo.Cell
+	for i := range 40 {
+		home := doorstep.Location{Lat: nycA.Lat + float64(i%7)*0.01, Lng: nycA.Lng + float64(i/7)*0.01}
+		w := &doorstep.Worker{ID: fmt.Sprintf("w%02d", i), Skills: []string{"plumbing"}, Home: home}
+		if _, err := s.PutWorker(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			at := doorstep.Location{Lat: home.Lat + 0.02, Lng: home.Lng}
+			if err := s.SetLocation(ctx, w.ID, at, t0); err != nil {
+				t.Fatal(err)
+			}
+			cells = append(cells, geo.IndexCell(at))
+		}
+		cells = append(cells, geo.IndexCell(home))
+	}
+	slices.SortFunc(cells, func(a, b geo.Cell) int { return strings.Compare(a.String(), b.String()) })
+	cells = slices.Compact(cells)
+	if len(cells) > maxMembersCells {
+		t.Fatalf("fixture: %d cells", len(cells))
+	}
+	byMembers, err := s.WorkerIDsInCells(ctx, cells)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var many []geo.Cell // the same cells, more than maxMembersCells of them: one SUNION
+	for len(many) <= maxMembersCells {
+		many = append(many, cells...)
+	}
+	byUnion, err := s.WorkerIDsInCells(ctx, many)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(byMembers) != 40 {
+		t.Errorf("listed %d workers, want 40 (each once)", len(byMembers))
+	}
+	if !slices.Equal(byMembers, byUnion) {
+		t.Errorf("SMEMBERS a cell listed %v, SUNION %v", byMembers, byUnion)
+	}
 }

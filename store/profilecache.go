@@ -47,6 +47,10 @@ type readModel struct {
 	regions sync.Map
 	// off makes every read go to Redis (SetReadModel).
 	off atomic.Bool
+	// slots numbers the workers densely (by id, under mu), for Seen; gen
+	// counts the times the numbering started over (from 1).
+	slots map[string]int32
+	gen   uint64
 }
 
 // readEntry is one worker as read at version.
@@ -58,35 +62,40 @@ type readEntry struct {
 	from, to int64            // timeline range read (start, unix ms, inclusive)
 	bookings []*doorstep.Booking
 	read     time.Time
+	// slot is the worker's number in generation gen of the model's
+	// numbering (gen 0: none, the entry is not kept).
+	slot int32
+	gen  uint64
+	// vkey is the worker's version key, boxed once for every MGET that
+	// reads it.
+	vkey any
 }
 
 func (rm *readModel) init() {
 	rm.once.Do(func() { rm.seed = maphash.MakeSeed() })
 }
 
-func (rm *readModel) get(ref WorkerRef) *readEntry {
-	rm.mu.RLock()
-	defer rm.mu.RUnlock()
-	if e := rm.m[ref.ID]; e != nil && e.region == ref.Region {
-		return e
-	}
-	return nil
-}
-
-// getAll sets entries[i] to the entry of refs[i] that serves a read at
-// versions[i] of the bookings starting in [from, to] (unix ms) at now, and
-// returns the positions of the refs it has none for.
-func (rm *readModel) getAll(refs []WorkerRef, versions []int64, from, to int64, now time.Time, entries []*readEntry) (stale []int) {
+// lookup sets prev[i] to the entry the model holds for refs[i], at
+// whatever version (nil for none, or with the model off).
+func (rm *readModel) lookup(refs []WorkerRef, prev []*readEntry) {
 	if rm.off.Load() {
-		for i := range refs {
-			stale = append(stale, i)
-		}
-		return stale
+		return
 	}
 	rm.mu.RLock()
 	defer rm.mu.RUnlock()
 	for i, r := range refs {
-		if e := rm.m[r.ID]; e != nil && e.region == r.Region && e.serves(versions[i], from, to, now) {
+		if e := rm.m[r.ID]; e != nil && e.region == r.Region {
+			prev[i] = e
+		}
+	}
+}
+
+// serving sets entries[i] to prev[i] when it serves a read at versions[i]
+// of the bookings starting in [from, to] (unix ms) at now, and returns the
+// positions of the others.
+func serving(prev []*readEntry, versions []int64, from, to int64, now time.Time, entries []*readEntry) (stale []int) {
+	for i, e := range prev {
+		if e.serves(versions[i], from, to, now) {
 			entries[i] = e
 		} else {
 			stale = append(stale, i)
@@ -125,8 +134,22 @@ func (rm *readModel) put(e *readEntry, id string) {
 	if rm.m == nil || len(rm.m) >= readModelMax {
 		rm.m = make(map[string]*readEntry)
 	}
+	slot, ok := rm.slots[id]
+	if !ok {
+		if rm.slots == nil || len(rm.slots) >= slotsMax {
+			rm.slots, rm.gen = make(map[string]int32), rm.gen+1
+		}
+		slot = int32(len(rm.slots))
+		rm.slots[id] = slot
+	}
+	e.slot, e.gen = slot, rm.gen
 	rm.m[id] = e
 }
+
+// slotsMax bounds the workers the model numbers (every id it ever kept,
+// retired ones included): past it the numbering starts over, in a new
+// generation.
+const slotsMax = 4 * readModelMax
 
 func (rm *readModel) drop(ref WorkerRef) {
 	rm.mu.Lock()

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# load_cpu.sh: match-only load phases against one doorstep server on one
+# private redis-server, printing each phase's bench/RESULTS.md row with the
+# CPU the server and redis-server used per request sent, read from
+# /proc/PID/stat around the phase (Linux). CPU per request is steadier than
+# latency on a shared machine, and shows Redis' share, which the server's
+# profile does not.
+#
+#   bench/load_cpu.sh /tmp/ds 10000 50,100,150,200
+#
+# Two binaries compare by running the script once for each, alternately.
+# DURATION (default 10s) is the length of each phase.
+set -euo pipefail
+
+bin=${1:?usage: load_cpu.sh DOORSTEP_BIN WORKERS RATES}
+workers=${2:?workers}
+rates=${3:?rates, comma separated}
+duration=${DURATION:-10s}
+
+port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+rport=$(port)
+hport=$(port)
+dir=$(mktemp -d)
+redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" >/dev/null 2>&1 &
+rpid=$!
+"$bin" serve -addr "127.0.0.1:$hport" -redis "redis://127.0.0.1:$rport" -rate-limit -1 >/dev/null 2>&1 &
+spid=$!
+trap 'kill $spid $rpid 2>/dev/null; wait $spid $rpid 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 100); do
+	curl -sf "http://127.0.0.1:$hport/readyz" >/dev/null && break
+	sleep 0.2
+done
+# Import the city once (one request a second for a second).
+"$bin" load -target "http://127.0.0.1:$hport" -workers "$workers" -mix match=1 -rate 1 -duration 1s >/dev/null
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+for rate in ${rates//,/ }; do
+	s0=$(ticks $spid)
+	r0=$(ticks $rpid)
+	out=$("$bin" load -target "http://127.0.0.1:$hport" -skip-import -workers "$workers" -mix match=1 \
+		-rate "$rate" -duration "$duration" -server-pid $spid -label "$(basename "$bin") $workers" 2>&1)
+	s1=$(ticks $spid)
+	r1=$(ticks $rpid)
+	sent=$(awk '/^match /{print $2}' <<<"$out")
+	echo "$(grep '^| ' <<<"$out") server CPU/req $(awk -v a="$s0" -v b="$s1" -v hz="$hz" -v n="$sent" 'BEGIN{printf "%.2f ms", (b-a)*1000/hz/n}') | redis CPU/req $(awk -v a="$r0" -v b="$r1" -v hz="$hz" -v n="$sent" 'BEGIN{printf "%.2f ms", (b-a)*1000/hz/n}') |"
+done

@@ -1,0 +1,155 @@
+package dispatch
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/matcher"
+	"github.com/doorstep-dev/doorstep/schedule"
+	"github.com/doorstep-dev/doorstep/store"
+	"github.com/doorstep-dev/doorstep/store/storetest"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestNarrowPoolMatchesTheWholePool: ranking the narrow pool (only the
+// qualified, not excluded workers a search read, the others counted)
+// answers exactly what ranking the whole pool does — the same options,
+// and the same counts of workers considered, feasible and rejected by
+// rule — for urgent and normal requests, windows, exclusions and
+// preferences, in a city of mixed skills, certificates and shifts with
+// bookings in it; and the narrow search stops at the same step (it
+// considered the same workers).
+func TestNarrowPoolMatchesTheWholePool(t *testing.T) {
+	rs := storetest.RunRedis(t)
+	st, err := store.Open(t.Context(), store.Config{URL: rs.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	svc, err := New(Config{Store: st, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	rng := rand.New(rand.NewPCG(7, 7))
+	services := doorstep.DefaultCatalogue().Names()
+	centre := doorstep.Location{Lat: 40.73, Lng: -73.99}
+	point := func(km float64) doorstep.Location {
+		return doorstep.Location{Lat: centre.Lat + (rng.Float64()-0.5)*km/111.2, Lng: centre.Lng + (rng.Float64()-0.5)*km/84.3}
+	}
+	var ids []string
+	for i := range 600 {
+		w := &doorstep.Worker{ID: fmt.Sprintf("w%03d", i), Home: point(20), Rating: 3 + 2*rng.Float64()}
+		if rng.IntN(5) > 0 { // a fifth off shift
+			start := now.Add(time.Duration(rng.IntN(4)-2) * time.Hour)
+			w.Shifts = []doorstep.Shift{{Start: start, End: start.Add(10 * time.Hour)}}
+		}
+		for range 1 + rng.IntN(3) {
+			s := doorstep.DefaultCatalogue()[services[rng.IntN(len(services))]]
+			if !doorstep.HasAll(w.Skills, []string{s.Skill}) {
+				w.Skills = append(w.Skills, s.Skill)
+			}
+			if rng.IntN(2) == 0 {
+				w.Certificates = append(w.Certificates, s.Certificates...)
+			}
+		}
+		if rng.IntN(4) == 0 {
+			loc := point(20)
+			w.Location, w.LocatedAt = &loc, now.Add(-10*time.Minute)
+		}
+		if _, err := st.PutWorker(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, w.ID)
+	}
+	request := func() doorstep.Request {
+		req := doorstep.Request{Service: services[rng.IntN(len(services))], Location: point(16), Urgency: doorstep.Normal}
+		switch rng.IntN(3) {
+		case 0:
+			req.Urgency = doorstep.Urgent
+		case 1:
+			start := now.Add(time.Duration(1+rng.IntN(8)) * time.Hour)
+			req.Window = &doorstep.Window{Start: start, End: start.Add(2 * time.Hour)}
+		}
+		for range rng.IntN(3) * 15 {
+			req.ExcludedWorkers = append(req.ExcludedWorkers, ids[rng.IntN(len(ids))])
+		}
+		if rng.IntN(3) == 0 {
+			req.PreferredWorkers = []string{ids[rng.IntN(len(ids))]}
+		}
+		return req
+	}
+	for range 150 { // bookings in the workers' days
+		if _, err := svc.Book(ctx, request(), ""); err != nil && doorstep.ErrorCode(err) != doorstep.EUNSERVABLE {
+			t.Fatal(err)
+		}
+	}
+	hist := matcher.History{LastWorker: ids[3]}
+	for i := range 200 {
+		req := request()
+		if err := svc.Prepare(&req); err != nil {
+			t.Fatal(err)
+		}
+		whole, err := svc.candidates(ctx, &req, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := svc.m.Match(&req, whole.cands, now, hist)
+		narrow, err := svc.qualifiedCandidates(ctx, &req, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := svc.m.Match(&req, narrow.cands, now, hist)
+		narrow.considered(&got)
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("request %d (%s, %s, %d excluded): narrow pool answers differently (-whole +narrow):\n%s", i, req.Urgency, req.Service, len(req.ExcludedWorkers), diff)
+		}
+		if ref := referenceSearch(t, svc, &req, now); len(whole.cands) != ref {
+			t.Fatalf("request %d (%s): the search read %d workers, the reference search %d", i, req.Urgency, len(whole.cands), ref)
+		}
+		if len(narrow.cands) == len(whole.cands) && want.Rejected[matcher.ReasonSkills] > 0 {
+			t.Fatalf("request %d: the narrow pool holds every worker (%d)", i, len(narrow.cands))
+		}
+	}
+}
+
+// referenceSearch is the candidate search as plainly as it can be written
+// (every worker read kept, the best cost of the whole pool at each step):
+// how many workers it reads.
+func referenceSearch(t *testing.T, svc *Service, req *doorstep.Request, now time.Time) int {
+	t.Helper()
+	from, to := horizon(now, schedule.JobFor(req, now))
+	search := matcher.SearchFor(req, now, svc.m.Config().Travel, svc.cfg.NormalReachKm)
+	var cands []matcher.Candidate
+	seen := map[string]bool{}
+	could := 0
+	for _, step := range search.Steps() {
+		refs, err := svc.st.WorkerIDsInCells(t.Context(), search.StepCells(step))
+		if err != nil {
+			t.Fatal(err)
+		}
+		loaded, err := svc.st.LoadCandidates(t.Context(), refs, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range loaded {
+			if seen[c.Worker.ID] {
+				continue
+			}
+			seen[c.Worker.ID] = true
+			cands = append(cands, matcher.Candidate{Worker: c.Worker, Timeline: schedule.TimelineOf(c.Bookings), Version: c.Version, Region: c.Region, Bookings: c.Bookings})
+			if matcher.CouldServe(c.Worker, req, now) && geo.DistanceKm(c.Worker.PositionAt(now), req.Location) <= search.ReachKm {
+				could++
+			}
+		}
+		if could >= svc.cfg.WantCandidates && svc.m.Settled(req, search, step[1], svc.m.BestCost(req, cands, now)) {
+			break
+		}
+	}
+	return len(cands)
+}

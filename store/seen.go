@@ -1,0 +1,65 @@
+package store
+
+import "errors"
+
+// ErrSeenReset is returned by LoadNew when the read model renumbered its
+// workers (or was turned on or off) during the search that seen belongs
+// to: seen can no longer tell a worker loaded before from one that is new.
+// The search starts over with NewSeenByID.
+var ErrSeenReset = errors.New("store: the read model renumbered its workers during a search; search again")
+
+// Seen is the workers one candidate search has loaded so far (LoadNew), so
+// that every worker is loaded once even though the position index lists
+// it under two cells, home and last reported position, which different
+// steps of a search may read. With the read model on it is a bitmap over
+// the model's numbering of the workers: no hashing of ids, which was a
+// large part of a dense city's search. The zero value is ready to use; it
+// is not safe for concurrent use.
+type Seen struct {
+	byID bool
+	gen  uint64 // of the numbering the bits follow; 0 before the first
+	bits []uint64
+	ids  map[string]bool
+}
+
+// NewSeenByID returns a Seen that tells workers by id only, whatever the
+// read model does: the search after an ErrSeenReset, or a Store without a
+// read model.
+func NewSeenByID() *Seen { return &Seen{byID: true} }
+
+// First reports whether worker id is new to s by its id, and records it.
+// Not to be mixed with LoadNew on one Seen: a Store without a read model
+// (a test's) calls it alone.
+func (s *Seen) First(id string) bool {
+	if s.ids[id] {
+		return false
+	}
+	if s.ids == nil {
+		s.ids = make(map[string]bool)
+	}
+	s.ids[id] = true
+	return true
+}
+
+// first reports whether the worker of e (id) is new to s, and records it:
+// by the model's number when it has one, else by id. The first worker
+// decides which: a later one the other way is an ErrSeenReset.
+func (s *Seen) first(e *readEntry, id string) (bool, error) {
+	if s.byID || (s.gen == 0 && s.ids == nil && e.gen == 0) {
+		s.byID = true
+		return s.First(id), nil
+	}
+	if e.gen == 0 || (s.gen != 0 && e.gen != s.gen) {
+		return false, ErrSeenReset
+	}
+	s.gen = e.gen
+	w, bit := int(e.slot)/64, uint64(1)<<(uint(e.slot)%64)
+	if w >= len(s.bits) {
+		s.bits = append(s.bits, make([]uint64, w+1-len(s.bits))...)
+	}
+	if s.bits[w]&bit != 0 {
+		return false, nil
+	}
+	s.bits[w] |= bit
+	return true, nil
+}
