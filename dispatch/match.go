@@ -177,7 +177,11 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 	// best is the cost of the best option of p.cands[:evaluated]
 	// (matcher.BestCost): each step evaluates only the workers it added.
 	best, evaluated := math.Inf(1), 0
-	for _, step := range search.Steps() {
+	// need is the ring the next step may end at (matcher.SettleRings):
+	// once enough could serve, an urgent search reads only as far as the
+	// best option found requires, not the whole doubled step.
+	need := 0
+	for step, ok := search.First(), true; ok; step, ok = search.Next(step, need) {
 		refs, err := s.st.WorkerIDsInCells(ctx, search.StepCells(step))
 		if err != nil {
 			return pool{}, fmt.Errorf("find workers near request: %w", err)
@@ -199,12 +203,13 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 			}
 		}
 		if could < s.cfg.WantCandidates {
-			continue
+			continue // need stays 0: the next step doubles
 		}
 		best, evaluated = min(best, s.m.BestCost(req, p.cands[evaluated:], now)), len(p.cands)
 		if s.m.Settled(req, search, step[1], best) {
 			break
 		}
+		need = s.m.SettleRings(req, search, best)
 	}
 	return p, nil
 }

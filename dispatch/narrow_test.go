@@ -109,8 +109,20 @@ func TestNarrowPoolMatchesTheWholePool(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("request %d (%s, %s, %d excluded): narrow pool answers differently (-whole +narrow):\n%s", i, req.Urgency, req.Service, len(req.ExcludedWorkers), diff)
 		}
-		if ref := referenceSearch(t, svc, &req, now); len(whole.cands) != ref {
-			t.Fatalf("request %d (%s): the search read %d workers, the reference search %d", i, req.Urgency, len(whole.cands), ref)
+		if ref := referenceSearch(t, svc, &req, now, true); len(whole.cands) != len(ref) {
+			t.Fatalf("request %d (%s): the search read %d workers, the reference search %d", i, req.Urgency, len(whole.cands), len(ref))
+		}
+		// Stopping an urgent step at the ring the best option settles
+		// (matcher.SettleRings) finds the best option that reading the
+		// whole doubled step finds.
+		full := svc.m.Match(&req, referenceSearch(t, svc, &req, now, false), now, matcher.History{})
+		short := svc.m.Match(&req, whole.cands, now, matcher.History{})
+		if len(full.Options) != len(short.Options) && (len(full.Options) == 0 || len(short.Options) == 0) {
+			t.Fatalf("request %d (%s): %d options reading whole steps, %d stopping where settled", i, req.Urgency, len(full.Options), len(short.Options))
+		}
+		if len(full.Options) > 0 && (full.Options[0].WorkerID != short.Options[0].WorkerID || full.Options[0].Cost != short.Options[0].Cost) {
+			t.Fatalf("request %d (%s): best option %s (%v) reading whole steps, %s (%v) stopping where settled", i, req.Urgency,
+				full.Options[0].WorkerID, full.Options[0].Cost, short.Options[0].WorkerID, short.Options[0].Cost)
 		}
 		if len(narrow.cands) == len(whole.cands) && want.Rejected[matcher.ReasonSkills] > 0 {
 			t.Fatalf("request %d: the narrow pool holds every worker (%d)", i, len(narrow.cands))
@@ -120,15 +132,17 @@ func TestNarrowPoolMatchesTheWholePool(t *testing.T) {
 
 // referenceSearch is the candidate search as plainly as it can be written
 // (every worker read kept, the best cost of the whole pool at each step):
-// how many workers it reads.
-func referenceSearch(t *testing.T, svc *Service, req *doorstep.Request, now time.Time) int {
+// the workers it reads. settle: a step ends at the ring the best option
+// found settles (matcher.SettleRings), as the service's search does; else
+// every step reads its whole doubled rings (matcher.Search.Steps).
+func referenceSearch(t *testing.T, svc *Service, req *doorstep.Request, now time.Time, settle bool) []matcher.Candidate {
 	t.Helper()
 	from, to := horizon(now, schedule.JobFor(req, now))
 	search := matcher.SearchFor(req, now, svc.m.Config().Travel, svc.cfg.NormalReachKm)
 	var cands []matcher.Candidate
 	seen := map[string]bool{}
-	could := 0
-	for _, step := range search.Steps() {
+	could, need := 0, 0
+	for step, ok := search.First(), true; ok; step, ok = search.Next(step, need) {
 		refs, err := svc.st.WorkerIDsInCells(t.Context(), search.StepCells(step))
 		if err != nil {
 			t.Fatal(err)
@@ -147,9 +161,16 @@ func referenceSearch(t *testing.T, svc *Service, req *doorstep.Request, now time
 				could++
 			}
 		}
-		if could >= svc.cfg.WantCandidates && svc.m.Settled(req, search, step[1], svc.m.BestCost(req, cands, now)) {
+		if could < svc.cfg.WantCandidates {
+			continue
+		}
+		best := svc.m.BestCost(req, cands, now)
+		if svc.m.Settled(req, search, step[1], best) {
 			break
 		}
+		if settle {
+			need = svc.m.SettleRings(req, search, best)
+		}
 	}
-	return len(cands)
+	return cands
 }

@@ -8,8 +8,15 @@ package matcher
 // counts those of found who could serve (CouldServe) against the wanted
 // number and asks Settled, as dispatch does over Redis.
 func (ix *Index) Widen(dst []int, s Search, keep func(i int) bool, enough func(found []int, rings int) bool) []int {
+	return ix.WidenTo(dst, s, keep, func(found []int, rings int) (bool, int) { return enough(found, rings), 0 })
+}
+
+// WidenTo is Widen whose enough also names the ring the next step need not
+// pass (Search.Next, Matcher.SettleRings; 0: none), as the server's
+// candidate search widens.
+func (ix *Index) WidenTo(dst []int, s Search, keep func(i int) bool, enough func(found []int, rings int) (bool, int)) []int {
 	start := len(dst)
-	for _, step := range s.Steps() {
+	for step, ok := s.First(), true; ok; {
 		for _, c := range s.StepCells(step) {
 			for _, i := range ix.cells[c] {
 				if keep == nil || keep(i) {
@@ -17,9 +24,11 @@ func (ix *Index) Widen(dst []int, s Search, keep func(i int) bool, enough func(f
 				}
 			}
 		}
-		if enough(dst[start:], step[1]) {
+		done, need := enough(dst[start:], step[1])
+		if done {
 			break
 		}
+		step, ok = s.Next(step, need)
 	}
 	return dst
 }

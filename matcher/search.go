@@ -57,6 +57,24 @@ func (s Search) Steps() [][2]int {
 	}
 }
 
+// First is the first step of a search: the request's own cell.
+func (s Search) First() [2]int { return [2]int{0, 0} }
+
+// Next returns the step after step, as Steps does (doubling the rings
+// read), but ending at ring need when need lies in it (SettleRings: the
+// search is settled there whatever that step finds), and false when step
+// reached MaxRings.
+func (s Search) Next(step [2]int, need int) ([2]int, bool) {
+	if step[1] >= s.MaxRings {
+		return step, false
+	}
+	to := 2*step[1] + 1
+	if need > step[1] && need < to {
+		to = need
+	}
+	return [2]int{step[1] + 1, min(to, s.MaxRings)}, true
+}
+
 // StepCells returns the cells of the rings of one step of Steps, computing
 // only the disk that step reaches: most searches end at the first step,
 // while the whole reach is hundreds of cells (each disk is a cgo call).

@@ -31,6 +31,24 @@ func (m *Matcher) Settled(req *doorstep.Request, s Search, rings int, best float
 	return best <= m.urgentBound(req, geo.CoveredKm(geo.IndexResolution, rings))
 }
 
+// SettleRings returns the fewest rings of s a search for req must have
+// read for Settled to hold with the best option found costing best: where
+// the next widening step may stop instead of doubling, since a step that
+// reads up to it settles whatever it finds (a cheaper option only lowers
+// best). It is 0 for a normal request (no bound: the count alone stops
+// it) and s.MaxRings when no ring within the reach settles (best +Inf).
+func (m *Matcher) SettleRings(req *doorstep.Request, s Search, best float64) int {
+	if req.Urgency != doorstep.Urgent {
+		return 0
+	}
+	for k := 0; k < s.MaxRings; k++ {
+		if best <= m.urgentBound(req, geo.CoveredKm(geo.IndexResolution, k)) {
+			return k
+		}
+	}
+	return s.MaxRings
+}
+
 // urgentBound is the least cost an urgent option of req can have from a
 // worker who starts more than km away.
 func (m *Matcher) urgentBound(req *doorstep.Request, km float64) float64 {

@@ -2,6 +2,7 @@ package matcher_test
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -43,5 +44,71 @@ func TestSettled(t *testing.T) {
 				t.Errorf("Settled = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSettleRings: the ring SettleRings names is the first at which
+// Settled holds for that best cost, for costs across the reach; a normal
+// request needs none, and a search without an option reads the reach.
+func TestSettleRings(t *testing.T) {
+	m, err := matcher.New(matcher.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := matcher.Search{MaxRings: 12}
+	urgent := &doorstep.Request{Urgency: doorstep.Urgent}
+	if got := m.SettleRings(&doorstep.Request{Urgency: doorstep.Normal}, s, 50); got != 0 {
+		t.Errorf("normal: %d rings, want 0", got)
+	}
+	if got := m.SettleRings(urgent, s, math.Inf(1)); got != s.MaxRings {
+		t.Errorf("no option: %d rings, want the reach (%d)", got, s.MaxRings)
+	}
+	seen := map[int]bool{}
+	for best := 0.0; best <= 200; best += 0.5 {
+		k := m.SettleRings(urgent, s, best)
+		seen[k] = true
+		if !m.Settled(urgent, s, k, best) {
+			t.Fatalf("best %v: not settled at ring %d, which SettleRings names", best, k)
+		}
+		if k > 0 && m.Settled(urgent, s, k-1, best) {
+			t.Fatalf("best %v: settled at ring %d already, SettleRings names %d", best, k-1, k)
+		}
+	}
+	if len(seen) < 4 {
+		t.Errorf("costs 0-200 settle at only %d ring counts: the test does not cover the reach", len(seen))
+	}
+}
+
+// TestSearchNext: steps double, end early at a ring need names inside the
+// next step, and stop at the reach.
+func TestSearchNext(t *testing.T) {
+	s := matcher.Search{MaxRings: 10}
+	for _, tc := range []struct {
+		step [2]int
+		need int
+		want [2]int
+		ok   bool
+	}{
+		{[2]int{0, 0}, 0, [2]int{1, 1}, true},
+		{[2]int{1, 1}, 0, [2]int{2, 3}, true},
+		{[2]int{2, 3}, 0, [2]int{4, 7}, true},
+		{[2]int{2, 3}, 5, [2]int{4, 5}, true},
+		{[2]int{2, 3}, 3, [2]int{4, 7}, true}, // already read: doubles
+		{[2]int{2, 3}, 9, [2]int{4, 7}, true}, // beyond the step: doubles
+		{[2]int{4, 7}, 0, [2]int{8, 10}, true},
+		{[2]int{8, 10}, 0, [2]int{8, 10}, false},
+	} {
+		got, ok := s.Next(tc.step, tc.need)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("Next(%v, %d) = %v, %v; want %v, %v", tc.step, tc.need, got, ok, tc.want, tc.ok)
+		}
+	}
+	// Without a need, Next walks Steps.
+	var walked [][2]int
+	for step, ok := s.First(), true; ok; step, ok = s.Next(step, 0) {
+		walked = append(walked, step)
+	}
+	if !slices.Equal(walked, s.Steps()) {
+		t.Errorf("walked %v, Steps %v", walked, s.Steps())
 	}
 }

@@ -246,16 +246,20 @@ func (e *engine) qualified(req *doorstep.Request) func(int) bool {
 // the class's reach is covered, as the server's booking path does.
 func (e *engine) near(dst []int, req *doorstep.Request, now time.Time, keep func(int) bool) []int {
 	search := matcher.SearchFor(req, now, e.travel, e.s.Matching.NormalReachKm)
-	enough := func(found []int, rings int) bool {
+	enough := func(found []int, rings int) (bool, int) {
 		could := 0
 		for _, w := range found {
 			if matcher.CouldServe(e.workers[w], req, now) {
 				could++
 			}
 		}
-		return could >= e.s.Matching.Candidates && e.m.Settled(req, search, rings, e.bestCost(req, found, now))
+		if could < e.s.Matching.Candidates {
+			return false, 0
+		}
+		best := e.bestCost(req, found, now)
+		return e.m.Settled(req, search, rings, best), e.m.SettleRings(req, search, best)
 	}
-	return e.ix.Widen(dst, search, keep, enough)
+	return e.ix.WidenTo(dst, search, keep, enough)
 }
 
 // bestCost is matcher.BestCost over workers ws.
