@@ -19,17 +19,25 @@ func (w *Worker) StartPlace(sh *Shift, t time.Time) Location {
 	return w.Home
 }
 
+// ShiftAt returns the shift of w under way at t (t in [Start, End)), or
+// nil when w is off shift then.
+func (w *Worker) ShiftAt(t time.Time) *Shift {
+	for i := range w.Shifts {
+		if sh := &w.Shifts[i]; !t.Before(sh.Start) && t.Before(sh.End) {
+			return sh
+		}
+	}
+	return nil
+}
+
 // PositionAt is where the planner takes w to be at t, before any booking
 // moves it: StartPlace of the shift under way at t, or home when none is.
 // The candidate search reads it, so that index and planner agree; the
 // position index files a worker under both its home and its last reported
 // position (IndexedPlaces), the two places PositionAt can return.
 func (w *Worker) PositionAt(t time.Time) Location {
-	for i := range w.Shifts {
-		sh := &w.Shifts[i]
-		if !t.Before(sh.Start) && t.Before(sh.End) {
-			return w.StartPlace(sh, t)
-		}
+	if sh := w.ShiftAt(t); sh != nil {
+		return w.StartPlace(sh, t)
 	}
 	return w.Home
 }

@@ -78,7 +78,7 @@ func (s *Service) Standby(ctx context.Context, center doorstep.Location, radiusK
 		if !p.add(c) {
 			continue
 		}
-		if w := c.Worker; onShift(w, now) && geo.DistanceKm(w.PositionAt(now), center) <= radiusKm {
+		if w := c.Worker; w.ShiftAt(now) != nil && geo.DistanceKm(w.PositionAt(now), center) <= radiusKm {
 			for _, sk := range w.Skills {
 				onDuty[sk]++
 			}
@@ -110,14 +110,4 @@ func (s *Service) Standby(ctx context.Context, center doorstep.Location, radiusK
 			From: ws[mv.Worker].At, To: mv.To, Km: mv.Km, GainMinutes: mv.Gain})
 	}
 	return plan, nil
-}
-
-// onShift reports whether w is on one of its shifts at t.
-func onShift(w *doorstep.Worker, t time.Time) bool {
-	for i := range w.Shifts {
-		if sh := &w.Shifts[i]; !t.Before(sh.Start) && t.Before(sh.End) {
-			return true
-		}
-	}
-	return false
 }

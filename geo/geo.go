@@ -70,6 +70,12 @@ func CellOf(loc doorstep.Location, res int) Cell {
 // IndexCell is CellOf(loc, IndexResolution).
 func IndexCell(loc doorstep.Location) Cell { return CellOf(loc, IndexResolution) }
 
+// PrivacyCell is CellOf(loc, doorstep.PrivacyResolution): the cell, and
+// with its Center the place, a customer's exact location is reduced to
+// wherever it is kept beyond the job (a finished booking, a recent urgent
+// call).
+func PrivacyCell(loc doorstep.Location) Cell { return CellOf(loc, doorstep.PrivacyResolution) }
+
 // RegionOf is the RegionResolution parent of IndexCell(loc): the region
 // whose hash tag groups a worker's keys. It is not CellOf(loc,
 // RegionResolution): H3 children do not tile their parent exactly, and a

@@ -74,6 +74,14 @@ func (p *UrgentProfile) Validate() error {
 	return nil
 }
 
+// zone is the time zone the profile's hours are read in (UTC for none).
+func (p *UrgentProfile) zone() *time.Location {
+	if p.Zone == nil {
+		return time.UTC
+	}
+	return p.Zone
+}
+
 // rates returns the profile that applies at loc.
 func (p *UrgentProfile) rates(loc doorstep.Location) map[string][24]float64 {
 	if len(p.Regions) > 0 {
@@ -99,10 +107,7 @@ func (m *Matcher) protection(job schedule.Job, w *doorstep.Worker, s *schedule.S
 	if len(rates) == 0 {
 		return 0
 	}
-	zone := p.Zone
-	if zone == nil {
-		zone = time.UTC
-	}
+	zone := p.zone()
 	lead := p.Lead
 	if lead == 0 {
 		lead = DefaultUrgentLead

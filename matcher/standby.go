@@ -241,7 +241,7 @@ func qualifies(w *doorstep.Worker, c *StandbyCall) bool {
 // with one of the skills urgent(skill) names.
 func StandbyReady(c *Candidate, now time.Time, urgent func(skill string) bool) (doorstep.Location, bool) {
 	w := c.Worker
-	sh := shiftAt(w, now)
+	sh := w.ShiftAt(now)
 	if sh == nil || sh.End.Sub(now) < StandbyMinLeft {
 		return doorstep.Location{}, false
 	}
@@ -256,7 +256,7 @@ func StandbyReady(c *Candidate, now time.Time, urgent func(skill string) bool) (
 	place := w.StartPlace(sh, now)
 	for i := range c.Timeline {
 		st := &c.Timeline[i]
-		if !st.End.After(sh.Start) || !st.Start.Before(sh.End) {
+		if !inShift(st, sh) {
 			continue // another shift's
 		}
 		if st.End.After(now) {
@@ -308,14 +308,14 @@ func WeighStandbyCalls(calls []StandbyCall, perHour map[string]float64) []Standb
 // ends, when at least StandbyMinLeft of the shift is left then.
 func StandbyBusy(c *Candidate, now time.Time, urgent func(skill string) bool) (StandbyCover, bool) {
 	w := c.Worker
-	sh := shiftAt(w, now)
+	sh := w.ShiftAt(now)
 	if sh == nil || !hasUrgentSkill(w, urgent) {
 		return StandbyCover{}, false
 	}
 	var last *schedule.Stop
 	for i := range c.Timeline {
 		st := &c.Timeline[i]
-		if st.Held || !st.End.After(now) || !st.End.After(sh.Start) || !st.Start.Before(sh.End) {
+		if st.Held || !st.End.After(now) || !inShift(st, sh) {
 			continue
 		}
 		if last == nil || st.End.After(last.End) {
@@ -328,13 +328,9 @@ func StandbyBusy(c *Candidate, now time.Time, urgent func(skill string) bool) (S
 	return StandbyCover{Worker: w, At: last.Location, Free: last.End}, true
 }
 
-func shiftAt(w *doorstep.Worker, t time.Time) *doorstep.Shift {
-	for i := range w.Shifts {
-		if s := &w.Shifts[i]; !t.Before(s.Start) && t.Before(s.End) {
-			return s
-		}
-	}
-	return nil
+// inShift reports whether stop st falls in shift sh.
+func inShift(st *schedule.Stop, sh *doorstep.Shift) bool {
+	return st.End.After(sh.Start) && st.Start.Before(sh.End)
 }
 
 func hasUrgentSkill(w *doorstep.Worker, urgent func(string) bool) bool {
@@ -354,11 +350,7 @@ func hasUrgentSkill(w *doorstep.Worker, urgent func(string) bool) bool {
 func StandbyPerHour(p *UrgentProfile, at doorstep.Location, now time.Time, onDuty map[string]int, calls []StandbyCall, window time.Duration) map[string]float64 {
 	out := map[string]float64{}
 	if p != nil {
-		zone := p.Zone
-		if zone == nil {
-			zone = time.UTC
-		}
-		h := now.In(zone).Hour()
+		h := now.In(p.zone()).Hour()
 		for sk, r := range p.rates(at) {
 			if v := r[h] * float64(onDuty[sk]); v > 0 {
 				out[sk] = v

@@ -102,7 +102,7 @@ func (s *Scenario) onDuty(workers []*doorstep.Worker) map[string][24]float64 {
 		h := mid.In(zone).Hour()
 		hours[h]++
 		for _, w := range workers {
-			if !onShift(w, mid) {
+			if w.ShiftAt(mid) == nil {
 				continue
 			}
 			for _, sk := range w.Skills {
@@ -121,16 +121,6 @@ func (s *Scenario) onDuty(workers []*doorstep.Worker) map[string][24]float64 {
 		staff[sk] = r
 	}
 	return staff
-}
-
-// onShift reports whether t falls in one of w's shifts.
-func onShift(w *doorstep.Worker, t time.Time) bool {
-	for i := range w.Shifts {
-		if sh := &w.Shifts[i]; !t.Before(sh.Start) && t.Before(sh.End) {
-			return true
-		}
-	}
-	return false
 }
 
 // UrgentProfile returns the urgent profile the simulation of s prices

@@ -72,7 +72,7 @@ func (e *engine) standbySeen(i int) {
 	}
 	// As the server keeps it (store.RecordUrgent): the centre of the
 	// place's privacy cell.
-	at := geo.CellOf(req.Location, doorstep.PrivacyResolution).Center()
+	at := geo.PrivacyCell(req.Location).Center()
 	e.sb.recent = append(e.sb.recent, recentCall{at: req.RequestedAt, call: matcher.StandbyCall{
 		At: at, Skills: req.Skills, Certificates: req.Certificates}})
 }
@@ -141,9 +141,6 @@ func (e *engine) standby(now time.Time) {
 			busy = append(busy, b)
 			continue
 		}
-		if r := e.sb.reloc[w]; r != nil && e.bookedSince(w, r.t0, r.end) {
-			continue // booked while driving: busy (dropped at the next step)
-		}
 		if at, ok := matcher.StandbyReady(&e.cands[w], now, e.urgentSkill); ok {
 			ws = append(ws, matcher.StandbyWorker{Worker: wk, At: at})
 			idx = append(idx, w)
@@ -156,7 +153,7 @@ func (e *engine) standby(now time.Time) {
 		}
 		from := ws[mv.Worker].At
 		e.sb.reloc[w] = &relocation{from: from, to: mv.To, at: from, t0: now,
-			travel: e.travel.Travel(from, mv.To, now), end: e.shiftAt(w, now).End}
+			travel: e.travel.Travel(from, mv.To, now), end: e.workers[w].ShiftAt(now).End}
 		e.sb.moves++
 	}
 }
@@ -185,14 +182,4 @@ func (e *engine) bookedSince(w int, t0, end time.Time) bool {
 // urgentSkill reports whether urgent calls are expected for skill.
 func (e *engine) urgentSkill(skill string) bool {
 	return e.sb.perH[skill] != ([24]float64{})
-}
-
-func (e *engine) shiftAt(w int, now time.Time) *doorstep.Shift {
-	wk := e.workers[w]
-	for i := range wk.Shifts {
-		if sh := &wk.Shifts[i]; !now.Before(sh.Start) && now.Before(sh.End) {
-			return sh
-		}
-	}
-	return nil
 }

@@ -75,7 +75,7 @@ func reduce(b *doorstep.Booking) {
 	if b.Cell != "" {
 		return
 	}
-	c := geo.CellOf(b.Location, doorstep.PrivacyResolution)
+	c := geo.PrivacyCell(b.Location)
 	b.Cell = c.String()
 	b.Location = c.Center()
 }

@@ -65,7 +65,7 @@ func (s *Store) RecordUrgent(ctx context.Context, region string, call UrgentCall
 	// A customer's place is kept only as the centre of its privacy cell
 	// (as a finished booking's is, RedactFinished): enough for a plan
 	// that weighs places by the kilometre.
-	call.Location = geo.CellOf(call.Location, doorstep.PrivacyResolution).Center()
+	call.Location = geo.PrivacyCell(call.Location).Center()
 	at := call.At
 	rec, err := json.Marshal(call)
 	if err != nil {
