@@ -255,10 +255,11 @@ func (s *Store) load(ctx context.Context, seen *Seen, refs []WorkerRef, from, to
 			continue // retired or moved away
 		}
 		if seen != nil {
-			if first, err := seen.first(e, refs[i].ID); err != nil || !first {
-				if err != nil {
-					return nil, err
-				}
+			first, err := seen.first(e, refs[i].ID)
+			if err != nil {
+				return nil, err
+			}
+			if !first {
 				continue
 			}
 		}
@@ -362,9 +363,12 @@ func (s *Store) readAgain(ctx context.Context, refs []WorkerRef, versions []int6
 			if err != nil {
 				return fmt.Errorf("load candidate %s: %w", refs[i].ID, err)
 			}
-			var vkey any = versionKey(refs[i].Region, refs[i].ID)
+			var vkey any
 			if prev[i] != nil {
 				vkey = prev[i].vkey
+			}
+			if vkey == nil {
+				vkey = versionKey(refs[i].Region, refs[i].ID)
 			}
 			entries[i] = &readEntry{region: refs[i].Region, version: versions[i], profile: h, w: w,
 				from: wideFrom.UnixMilli(), to: wideTo.UnixMilli(), read: now, vkey: vkey}

@@ -341,8 +341,6 @@ func tooBusy(id string) error {
 	return doorstep.Errorf(doorstep.ECONFLICT, "", "worker %s is being changed concurrently; retry", id)
 }
 
-// execPipe runs a pipeline and returns the first error other than
-// redis.Nil (an absent key is an answer, not a failure).
 // sumPipelined sends one counting command per item in one pipeline
 // (execPipe) and returns the sum of their answers.
 func (s *Store) sumPipelined(ctx context.Context, items []string, count func(pipe redis.Pipeliner, item string) *redis.IntCmd) (int64, error) {
@@ -361,6 +359,8 @@ func (s *Store) sumPipelined(ctx context.Context, items []string, count func(pip
 	return n, nil
 }
 
+// execPipe runs a pipeline and returns the first error other than
+// redis.Nil (an absent key is an answer, not a failure).
 func execPipe(ctx context.Context, pipe redis.Pipeliner) error {
 	cmds, err := pipe.Exec(ctx)
 	if err == nil {
