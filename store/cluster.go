@@ -65,8 +65,8 @@ func isRedirect(err error) bool {
 }
 
 // pingCluster is Ping on Redis Cluster: the slot map the client knows
-// (CLUSTER SHARDS) must cover all 16384 slots, and every master in it must answer CLUSTER INFO
-// with cluster_state:ok. A dead master still named in the map (the
+// (CLUSTER SHARDS) must cover all 16384 slots, and every master in it must
+// answer CLUSTER INFO with cluster_state:ok. A dead master still named in the map (the
 // cluster has not failed it over yet, or the client has not reloaded the
 // map since) fails it; the failure also asks for a fresh map, so that the
 // next probe sees the promoted replica.
@@ -103,7 +103,7 @@ func coveredSlots(shards []redis.ClusterShard) int {
 	var seen [clusterSlots]bool
 	n := 0
 	for _, sh := range shards {
-		if !slices.ContainsFunc(sh.Nodes, func(n redis.Node) bool { return n.Role == "master" }) {
+		if !slices.ContainsFunc(sh.Nodes, func(nd redis.Node) bool { return nd.Role == "master" }) {
 			continue
 		}
 		for _, r := range sh.Slots {
