@@ -6,8 +6,9 @@
 --       keys; then the nu updated bookings' keys; then, for a change without
 --       creates, the key of its operation marker; then the region's at-risk
 --       index; then the region's audit stream; then the region's event
---       outbox; then, for a change made under an idempotency claim, the
---       claim's key in the region.
+--       outbox; then the region's change feed (mirror.go); then, for a
+--       change made under an idempotency claim, the claim's key in the
+--       region.
 -- ARGV: nw, nc, nu, marker TTL in ms;
 --       per worker: id, expected version;
 --       per create: worker index, booking id, start (unix ms), JSON;
@@ -21,6 +22,7 @@
 --       then the number ne of integrator events and, per event, its field
 --       count nf and nf field-value strings (appended to the outbox as
 --       they are: see events.go);
+--       then the change feed's approximate length bound;
 --       then the claim key's TTL in ms (when there is a claim key).
 -- Returns {"ok"} or {"applied"} (an earlier run of the same change already
 -- wrote it) or a refusal: {"conflict", worker, version},
@@ -58,7 +60,7 @@ end
 local k = 3 * nw + nc + nu + 1
 local marker
 if nc == 0 then marker = KEYS[k]; k = k + 1 end
-local atrisk, audit, outbox, claim = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
+local atrisk, audit, outbox, changes, claim = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
 local auditMax, ev = ARGV[a], {at = ARGV[a + 1], key_id = ARGV[a + 2], role = ARGV[a + 3],
   request_id = ARGV[a + 4], reason = ARGV[a + 5]}
 a = a + 6
@@ -70,7 +72,8 @@ for e = 1, ne do
   events[e] = {unpack(ARGV, a + 1, a + nf)}
   a = a + nf + 1
 end
-local claimTTL = ARGV[a]
+local changesMax = ARGV[a]
+local claimTTL = ARGV[a + 1]
 
 -- (1) Already applied? Booking ids are random per attempt, so an existing
 -- first booking can only have been written by this very change; it must
@@ -187,7 +190,13 @@ for e = 1, ne do
   redis.call('XADD', outbox, '*', unpack(events[e]))
 end
 if claim then redis.call('SET', claim, table.concat(created, ','), 'PX', claimTTL) end
+-- Every version bump goes to the region's change feed in the same step,
+-- so that a server's mirror of versions and positions (mirror.go) never
+-- misses one.
 for i = 1, nw do
-  if touched[i] then redis.call('INCR', ver(i)) end
+  if touched[i] then
+    local v = redis.call('INCR', ver(i))
+    redis.call('XADD', changes, 'MAXLEN', '~', changesMax, '*', 'w', wid[i], 'v', v)
+  end
 end
 return {'ok'}

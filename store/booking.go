@@ -90,11 +90,10 @@ type Change struct {
 // BeginIdempotent). It also appends the change's integrator events to the
 // region's outbox (see events.go), unless events are off (SetEvents).
 func (s *Store) Apply(ctx context.Context, ch Change) error {
-	keys, args, err := ch.script()
+	keys, args, err := s.applyArgs(ctx, &ch)
 	if err != nil {
 		return fmt.Errorf("apply change: %w", err)
 	}
-	keys, args = s.auditArgs(ctx, &ch, keys, args)
 	if c := claimFrom(ctx); c != nil && len(ch.Create) > 0 {
 		if err := s.intend(ctx, c, ch.Region); err != nil {
 			return fmt.Errorf("apply change: %w", err)
@@ -145,6 +144,18 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 		return fmt.Errorf("apply change: the idempotency claim already made bookings %s in region %s", arg(1), ch.Region)
 	}
 	return fmt.Errorf("apply change: unexpected script answer %q", res)
+}
+
+// applyArgs lays ch out as apply.lua's KEYS and ARGV, but for an
+// idempotency claim: the change itself (script), its audit and events
+// (auditArgs), and the region's change feed.
+func (s *Store) applyArgs(ctx context.Context, ch *Change) (keys []string, args []any, err error) {
+	keys, args, err = ch.script()
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, args = s.auditArgs(ctx, ch, keys, args)
+	return append(keys, changesKey(ch.Region)), append(args, changesMax), nil
 }
 
 // script validates ch and lays it out as apply.lua's KEYS and ARGV.

@@ -66,13 +66,13 @@ func (s *Store) WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]Worke
 		return nil, nil
 	}
 	var regions []string
-	keys := make(map[string][]string)
+	byRegion := make(map[string][]geo.Cell)
 	for _, c := range cells {
 		r := cellRegion(c)
-		if _, ok := keys[r]; !ok {
+		if _, ok := byRegion[r]; !ok {
 			regions = append(regions, r)
 		}
-		keys[r] = append(keys[r], cellKey(c))
+		byRegion[r] = append(byRegion[r], c)
 	}
 	// must is the index of the region that must answer: the request's,
 	// first; -1 when none of its cells is read here.
@@ -82,6 +82,15 @@ func (s *Store) WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]Worke
 		if must > 0 {
 			regions[0], regions[must] = regions[must], regions[0]
 			must = 0
+		}
+	}
+	if refs, ok := s.idsInCells(ctx, regions, byRegion); ok {
+		return refs, nil
+	}
+	keys := make(map[string][]string, len(regions))
+	for r, cs := range byRegion {
+		for _, c := range cs {
+			keys[r] = append(keys[r], cellKey(c))
 		}
 	}
 	cmds := make([]*redis.StringSliceCmd, len(regions))
@@ -280,14 +289,28 @@ func (s *Store) versions(ctx context.Context, refs []WorkerRef, prev []*readEntr
 		at   []int
 		cmd  *redis.Cmd
 	}
+	out := make([]int64, len(refs))
+	// The mirror's versions, where it follows the worker's region; the
+	// others from Redis.
+	idx, mirrored := s.mirrorVersions(ctx, refs, out)
+	if mirrored && len(idx) == 0 {
+		return out, nil
+	}
+	if !mirrored {
+		idx = make([]int, len(refs))
+		for i := range idx {
+			idx[i] = i
+		}
+	}
 	groups := map[string]*group{}
 	var order []*group
-	for i, r := range refs {
+	for k, i := range idx {
+		r := refs[i]
 		g := groups[r.Region]
 		if g == nil {
 			// Sized for the rest of refs: a search's refs are mostly of
 			// one region.
-			g = &group{args: make([]any, 1, 1+len(refs)-i), at: make([]int, 0, len(refs)-i)}
+			g = &group{args: make([]any, 1, 1+len(idx)-k), at: make([]int, 0, len(idx)-k)}
 			g.args[0] = "mget"
 			groups[r.Region] = g
 			order = append(order, g)
@@ -306,7 +329,6 @@ func (s *Store) versions(ctx context.Context, refs []WorkerRef, prev []*readEntr
 	if err := execPipe(ctx, pipe); err != nil {
 		return nil, wrapErr(fmt.Sprintf("read %d candidates' versions", len(refs)), err)
 	}
-	out := make([]int64, len(refs))
 	for _, g := range order {
 		vals, err := g.cmd.Slice()
 		if err != nil {

@@ -215,15 +215,31 @@ func errCmd(ctx context.Context, err error) *redis.Cmd {
 // searchRegionKey is the context key of WithSearchRegion.
 type searchRegionKey struct{}
 
+// searchScope is what WithSearchRegion records.
+type searchScope struct {
+	region string
+	start  time.Time
+}
+
 // WithSearchRegion tells WorkerIDsInCells the region of the request whose
 // workers it looks for: that region's cells must be read, while a
 // neighbouring region whose master is being failed over may be skipped.
+// It also marks when the search began: a store following the change feeds
+// (FollowChanges) reads them once for the search, not once a step.
 func WithSearchRegion(ctx context.Context, region string) context.Context {
-	return context.WithValue(ctx, searchRegionKey{}, region)
+	return context.WithValue(ctx, searchRegionKey{}, searchScope{region: region, start: time.Now()})
 }
 
 // searchRegion is the region WithSearchRegion gave, or "".
 func searchRegion(ctx context.Context) string {
-	r, _ := ctx.Value(searchRegionKey{}).(string)
-	return r
+	sc, _ := ctx.Value(searchRegionKey{}).(searchScope)
+	return sc.region
+}
+
+// searchStart is when the search of ctx began (WithSearchRegion), or now.
+func searchStart(ctx context.Context) time.Time {
+	if sc, ok := ctx.Value(searchRegionKey{}).(searchScope); ok {
+		return sc.start
+	}
+	return time.Now()
 }

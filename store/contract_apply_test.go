@@ -282,11 +282,10 @@ func testApplyRerun(t *testing.T, open openFunc) {
 	c.Touch(t0, doorstep.ChangeCancel)
 	c.Status = doorstep.StatusCancelled
 	cancel := &Change{Region: ch.Region, Expect: map[string]int64{"w1": v + 1}, Update: []*doorstep.Booking{&c}}
-	keys, args, err := cancel.script()
+	keys, args, err := s.applyArgs(ctx, cancel)
 	if err != nil {
 		t.Fatalf("script: %v", err)
 	}
-	keys, args = s.auditArgs(ctx, cancel, keys, args)
 	for i := range 2 {
 		res, err := s.scripts.apply.Run(ctx, s.rdb, keys, args...).StringSlice()
 		if err != nil {

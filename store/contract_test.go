@@ -58,6 +58,19 @@ func TestContractRedis(t *testing.T) {
 	runContract(t, openRedis)
 }
 
+// TestContractRedisMirror runs the contract on a store that follows the
+// change feeds (FollowChanges): every search lists the workers and reads
+// their versions from its mirror, and must answer as from Redis.
+func TestContractRedisMirror(t *testing.T) {
+	t.Parallel()
+	runContract(t, func(t *testing.T) *harness {
+		t.Helper()
+		h := openRedis(t)
+		follow(t, h.s)
+		return h
+	})
+}
+
 // TestContractCluster runs the contract on a Redis Cluster of three
 // masters, which refuses any script or transaction whose keys (declared or
 // not) span slots: every step must stay within one region's slot.

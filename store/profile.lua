@@ -9,7 +9,8 @@
 --         profile is in the region, all scored 0), then the
 --         position index sets of this region: ARGV[5] cells indexing the
 --         profile read, then ARGV[6] cells indexing the new one (a worker
---         is indexed under its home and its last reported position).
+--         is indexed under its home and its last reported position), then
+--         the region's change feed (mirror.go).
 -- ARGV[1] the profile JSON the caller read ("" when there was none)
 -- ARGV[2] the new profile JSON ("" deletes the profile)
 -- ARGV[3] the worker's index member "<region>/<id>"
@@ -21,6 +22,9 @@
 --         it at ARGV[8], unless it was closed at ARGV[8] or later
 -- ARGV[8] the generation
 -- ARGV[9] the worker's id (its member in the roster)
+-- ARGV[10] every cell indexing the new profile, this region's or not,
+--         space-separated ("" when it is deleted), for the change feed
+-- ARGV[11] the change feed's approximate length bound
 -- Returns {"ok", new version}, {"retry"} when the profile is no longer the
 -- one read, {"moved"} when the fence refuses (the worker's region record
 -- moved on), {"closed"} when the region was already closed at ARGV[8], or
@@ -68,4 +72,8 @@ if fence == 'c' then
 elseif fence == 'o' then
   redis.call('SET', KEYS[4], 'o:' .. ARGV[8])
 end
-return {'ok', redis.call('INCR', KEYS[2])}
+-- The change feed hears of every version bump in the same step, with the
+-- cells that now index the worker.
+local v = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[6 + nold + nnew], 'MAXLEN', '~', ARGV[11], '*', 'w', ARGV[9], 'v', v, 'c', ARGV[10])
+return {'ok', v}

@@ -234,6 +234,7 @@ func TestKeyBuildersStayInRegionSlot(t *testing.T) {
 		"bookingKey":      func(id string) string { return bookingKey(region, id) },
 		"opKey":           func(id string) string { return opKey(region, id) },
 		"atRiskKey":       func(string) string { return atRiskKey(region) },
+		"changesKey":      func(string) string { return changesKey(region) },
 		"rosterKey":       func(string) string { return rosterKey(region) },
 		"claimKey":        func(id string) string { return claimKey(region, id) },
 		"regionAuditKey":  func(string) string { return regionAuditKey(region) },

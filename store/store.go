@@ -232,6 +232,9 @@ type Store struct {
 	stopExpiry func()
 	// cands is the read model of the workers LoadCandidates reads.
 	cands readModel
+	// mirror is the position index and versions kept from the change
+	// feeds (FollowChanges).
+	mirror mirror
 	// wait is Config.WaitReplicas and WaitTimeout (see runDurable).
 	wait struct {
 		replicas int

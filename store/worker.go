@@ -232,7 +232,9 @@ func (s *Store) casProfile(ctx context.Context, ch profileChange) (profileResult
 			keys, newLocal = append(keys, cellKey(c)), newLocal+1
 		}
 	}
-	raw, err := s.scripts.profile.Run(ctx, s.rdb, keys, ch.expect, ch.next, m, ch.busySince, oldLocal, newLocal, ch.fence, ch.gen, ch.id).Slice()
+	keys = append(keys, changesKey(ch.region))
+	raw, err := s.scripts.profile.Run(ctx, s.rdb, keys, ch.expect, ch.next, m, ch.busySince, oldLocal, newLocal, ch.fence, ch.gen, ch.id,
+		feedCells(ch.newCells), changesMax).Slice()
 	if err != nil {
 		return profileResult{}, wrapErr("write profile", err)
 	}
@@ -254,6 +256,12 @@ func (s *Store) casProfile(ctx context.Context, ch profileChange) (profileResult
 				return res, wrapErr("unindex old position", err)
 			}
 		}
+	}
+	// The change feeds of the foreign regions the worker entered or left
+	// hear of it too, after the script, like their index sets: a mirror
+	// that follows only those regions still lists the worker where it is.
+	if err := s.touchForeign(ctx, ch, res.version); err != nil {
+		return res, err
 	}
 	return res, nil
 }

@@ -117,7 +117,16 @@ type ServeConfig struct {
 	// NoReadModel reads every candidate from Redis instead of keeping
 	// the workers in the store's read model (store.Store.SetReadModel).
 	NoReadModel bool
+	// NoMirror reads the position index and the workers' versions from
+	// Redis at every search instead of following the regions' change
+	// feeds (store.Store.FollowChanges).
+	NoMirror bool
 }
+
+// mirrorEvery is how often a server following the change feeds reads
+// every feed and looks for new regions (store.Store.FollowChanges); a
+// search reads its own regions' feeds itself.
+const mirrorEvery = time.Second
 
 // Retention bounds (ServeConfig.Retention).
 const (
@@ -176,6 +185,7 @@ type Main struct {
 	// when the urgent profile's learning has.
 	epochDone, learnDone chan struct{}
 	rollDone             chan struct{} // closed when the series roll-forward has stopped
+	mirrorDone           chan struct{} // closed when the store stopped following its change feeds
 	eventsDone           chan struct{} // the events relay and deliveries
 }
 
@@ -343,6 +353,13 @@ func (m *Main) Open(ctx context.Context) error {
 	}()
 	m.rollDone = make(chan struct{})
 	go m.rollLoop(bgctx, svc, cfg.SeriesRollEvery)
+	m.mirrorDone = make(chan struct{})
+	go func() {
+		defer close(m.mirrorDone)
+		if !cfg.NoMirror {
+			m.st.FollowChanges(bgctx, mirrorEvery, m.Log)
+		}
+	}()
 	if cfg.PprofAddr != "" {
 		if err := m.servePprof(cfg.PprofAddr); err != nil {
 			m.Close()
@@ -396,6 +413,7 @@ func (m *Main) Close() error {
 	<-m.epochDone
 	<-m.learnDone
 	<-m.rollDone
+	<-m.mirrorDone
 	<-m.eventsDone
 	if m.pprof != nil {
 		m.pprof.Close()
@@ -446,6 +464,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.HorizonDays, "horizon-days", 60, "how many `days` ahead an appointment's window (and POST /v1/slots's range) may end, in [1, 400]")
 	fs.StringVar(&cfg.Catalogue, "catalogue", "", "service catalogue `file` (JSON as catalogue.json: services with their prices, and the pricing calendar); none: the built-in one (env DOORSTEP_CATALOGUE; the flag wins)")
 	fs.DurationVar(&cfg.Retention, "retention", DefaultRetention, "keep the records of requests, bookings, progress and feedback whole for this `duration` (at least 48h), then reduce them: customer ids and exact places go, follow-ups and feedback are deleted")
+	fs.BoolVar(&cfg.NoMirror, "no-mirror", false, "read the position index and the workers' versions from Redis at every search instead of following the regions' change feeds in memory")
 	fs.BoolVar(&cfg.NoReadModel, "no-read-model", false, "read every candidate worker from Redis instead of the in-process read model kept at each worker's version (to measure it, or to hold no worker state in the server)")
 	fs.StringVar(&cfg.TravelTable, "travel-table", "", "travel-time table `file`: CSV from_cell,to_cell,minutes[,hour] of H3 resolution-7 cells, the default linear model where it is silent (env DOORSTEP_TRAVEL_TABLE; the flag wins)")
 	// Issue 15: events for integrators (README "Events and webhooks").

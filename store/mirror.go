@@ -1,0 +1,578 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/redis/go-redis/v9"
+)
+
+// changesKey is a region's change feed: a stream with an entry for every
+// bump of the version of a worker whose home is the region, written in the
+// same script as the bump (apply.lua, profile.lua), and one for every
+// worker of another region that entered or left one of the region's cells
+// (touchForeign). An entry holds w (the worker's id) and v (its new
+// version); a profile change adds c, the cells that now index the worker
+// ("" once the profile is gone), and a foreign worker's entry r, its home
+// region. An entry with an empty w marks where a mirror started following
+// a feed that had none.
+func changesKey(region string) string { return regionTag(region) + "chg" }
+
+// changesMax bounds a change feed, approximately (XADD MAXLEN ~). A mirror
+// that falls further behind than that finds the entry it stopped at gone,
+// and reads the region again.
+const changesMax = 50_000
+
+// feedCells spells cells for a change feed entry: space-separated.
+func feedCells(cells []geo.Cell) string {
+	var b strings.Builder
+	for i, c := range cells {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(c.String())
+	}
+	return b.String()
+}
+
+// touchForeign appends to the change feed of every region other than
+// ch.region that one of the worker's old or new cells lies in an entry
+// saying where the worker is now, at version.
+func (s *Store) touchForeign(ctx context.Context, ch profileChange, version int64) error {
+	var regions []string
+	for _, c := range slices.Concat(ch.oldCells, ch.newCells) {
+		if r := cellRegion(c); r != ch.region && !slices.Contains(regions, r) {
+			regions = append(regions, r)
+		}
+	}
+	if len(regions) == 0 {
+		return nil
+	}
+	cells := feedCells(ch.newCells)
+	pipe := s.rdb.Pipeline()
+	for _, r := range regions {
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: changesKey(r), MaxLen: changesMax, Approx: true,
+			Values: []string{"w", ch.id, "v", strconv.FormatInt(version, 10), "c", cells, "r", ch.region}})
+	}
+	return wrapErr("tell the change feeds of the regions the worker entered or left", execPipe(ctx, pipe))
+}
+
+// mirror is the in-process copy of the position index and the workers'
+// versions that a server following the change feeds keeps
+// (FollowChanges): with it a candidate search lists the workers of its
+// cells and their versions from memory, after one round trip that reads
+// what the feeds of its regions hold since the last one, instead of a
+// SMEMBERS or SUNION of its cells and an MGET of every worker's version.
+//
+// It is exact as of the read: every change committed before a search
+// began is in a feed (the scripts write the entry in the same step as the
+// change), and the search reads the feeds of its regions after it began
+// (sync). So a search sees what the Redis index and versions would show,
+// but for one thing that is not atomic in Redis either: a worker of
+// another region entering or leaving a cell is written to the cell's
+// region's feed after the profile script, as its index set is. And as
+// ever the versions are read before the profiles and timelines they pin
+// (the read model's), and an Apply pinned to a version fails if the worker
+// changed since.
+//
+// The mirror serves a search only when it holds every region listed in
+// dst:regions (complete), and the regions of the search's cells; else the
+// search reads Redis as without it, and the following loop loads what is
+// missing.
+type mirror struct {
+	on atomic.Bool
+	// syncMu makes one sync at a time: concurrent searches wait for it
+	// and most then need none (see syncMirror); loadMu one load.
+	syncMu, loadMu sync.Mutex
+	mu             sync.RWMutex
+	// workers is every worker the followed feeds name, by home region and
+	// id; cells lists them by cell, sorted by region then id.
+	workers  map[WorkerRef]*mirrored
+	cells    map[geo.Cell][]WorkerRef
+	feeds    map[string]*feed
+	complete bool
+	// wanted holds regions a search needed that are not followed yet.
+	wanted chan string
+	// reads counts the feeds' round trips, served the listings answered
+	// from memory (for tests).
+	reads, served atomic.Int64
+}
+
+// mirrored is one worker as the feeds last said.
+type mirrored struct {
+	version int64
+	cells   []geo.Cell
+}
+
+// feed is the mirror's place in one region's change feed.
+type feed struct {
+	last  string    // the id of the last entry applied
+	began time.Time // when the last completed read of the feed was sent
+}
+
+// syncBatch bounds the entries one read of a feed returns.
+const syncBatch = 4096
+
+func (m *mirror) reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.workers, m.cells, m.feeds, m.complete = nil, nil, nil, false
+}
+
+// serves reports whether the mirror answers for the cells of regions. A
+// region the complete mirror does not follow yet holds no worker's home
+// (those were all loaded): it is loaded here, which costs two round trips
+// once, rather than left to the following loop.
+func (s *Store) mirrorServes(ctx context.Context, regions []string) bool {
+	m := &s.mirror
+	if !m.on.Load() {
+		return false
+	}
+	m.mu.RLock()
+	complete := m.complete
+	var missing []string
+	for _, r := range regions {
+		if m.feeds[r] == nil {
+			missing = append(missing, r)
+		}
+	}
+	m.mu.RUnlock()
+	if !complete {
+		return false
+	}
+	for _, r := range missing {
+		if err := s.loadRegion(ctx, r); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// want asks the following loop to load region, without waiting.
+func (m *mirror) want(region string) {
+	select {
+	case m.wanted <- region:
+	default:
+	}
+}
+
+// sync reads from the feeds of regions (those the mirror follows) the
+// entries written since the mirror's place, unless a read of that feed
+// sent at or after since completed already: it then holds every change
+// committed before since. A feed whose place is gone (trimmed past, or the
+// data lost) is dropped, to be read again by the following loop.
+func (s *Store) syncMirror(ctx context.Context, regions []string, since time.Time) error {
+	m := &s.mirror
+	m.syncMu.Lock()
+	defer m.syncMu.Unlock()
+	type read struct {
+		region string
+		from   string
+		cmd    *redis.XMessageSliceCmd
+	}
+	var todo []read
+	m.mu.RLock()
+	for _, r := range regions {
+		if f := m.feeds[r]; f != nil && f.began.Before(since) && !slices.ContainsFunc(todo, func(x read) bool { return x.region == r }) {
+			todo = append(todo, read{region: r, from: f.last})
+		}
+	}
+	m.mu.RUnlock()
+	for len(todo) > 0 {
+		began := time.Now()
+		pipe := s.rdb.Pipeline()
+		for i := range todo {
+			// From the last entry applied, inclusive: it must still be
+			// there, or entries after it may be gone too.
+			todo[i].cmd = pipe.XRangeN(ctx, changesKey(todo[i].region), todo[i].from, "+", syncBatch)
+		}
+		m.reads.Add(1)
+		if err := execPipe(ctx, pipe); err != nil {
+			return wrapErr(fmt.Sprintf("read the change feeds of %d regions", len(todo)), err)
+		}
+		more := todo[:0]
+		m.mu.Lock()
+		for _, t := range todo {
+			f := m.feeds[t.region]
+			if f == nil || f.last != t.from {
+				continue // dropped, or read again meanwhile: the mirror is not behind it
+			}
+			msgs := t.cmd.Val()
+			if t.from != emptyFeed {
+				if len(msgs) == 0 || msgs[0].ID != t.from {
+					delete(m.feeds, t.region)
+					m.complete = false
+					m.want(t.region)
+					continue
+				}
+				msgs = msgs[1:]
+			}
+			for _, msg := range msgs {
+				m.apply(t.region, msg.Values)
+			}
+			if len(msgs) > 0 {
+				f.last = msgs[len(msgs)-1].ID
+			}
+			if len(msgs) >= syncBatch-1 {
+				more = append(more, read{region: t.region, from: f.last})
+				continue
+			}
+			f.began = began
+		}
+		m.mu.Unlock()
+		todo = more
+	}
+	return nil
+}
+
+// apply applies one feed entry of region's feed (under m.mu).
+func (m *mirror) apply(region string, vals map[string]any) {
+	id, _ := vals["w"].(string)
+	if id == "" {
+		return // a marker
+	}
+	home := region
+	if r, ok := vals["r"].(string); ok {
+		home = r
+	}
+	v, err := strconv.ParseInt(fmt.Sprint(vals["v"]), 10, 64)
+	if err != nil {
+		return
+	}
+	ref := WorkerRef{ID: id, Region: home}
+	rec := m.workers[ref]
+	if rec != nil && v <= rec.version {
+		return // the mirror holds this change or a later one
+	}
+	raw, profile := vals["c"].(string)
+	if !profile {
+		if rec != nil {
+			rec.version = v // a booking change
+		}
+		return
+	}
+	var cells []geo.Cell
+	for _, f := range strings.Fields(raw) {
+		if c, err := geo.ParseCell(f); err == nil {
+			cells = append(cells, c)
+		}
+	}
+	m.put(ref, rec, v, cells)
+}
+
+// put sets worker ref (held as rec, nil for none) to version v indexed in
+// cells (none: the profile is gone), under m.mu.
+func (m *mirror) put(ref WorkerRef, rec *mirrored, v int64, cells []geo.Cell) {
+	if rec != nil {
+		for _, c := range rec.cells {
+			if !slices.Contains(cells, c) {
+				m.unlist(c, ref)
+			}
+		}
+	}
+	if len(cells) == 0 {
+		delete(m.workers, ref)
+		return
+	}
+	for _, c := range cells {
+		if rec == nil || !slices.Contains(rec.cells, c) {
+			m.list(c, ref)
+		}
+	}
+	if rec == nil {
+		rec = &mirrored{}
+		m.workers[ref] = rec
+	}
+	rec.version, rec.cells = v, cells
+}
+
+func compareRefs(a, b WorkerRef) int {
+	if c := cmp.Compare(a.Region, b.Region); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
+func (m *mirror) list(c geo.Cell, ref WorkerRef) {
+	l := m.cells[c]
+	if i, found := slices.BinarySearchFunc(l, ref, compareRefs); !found {
+		m.cells[c] = slices.Insert(l, i, ref)
+	}
+}
+
+func (m *mirror) unlist(c geo.Cell, ref WorkerRef) {
+	l := m.cells[c]
+	if i, found := slices.BinarySearchFunc(l, ref, compareRefs); found {
+		if l = slices.Delete(l, i, i+1); len(l) == 0 {
+			delete(m.cells, c)
+		} else {
+			m.cells[c] = l
+		}
+	}
+}
+
+// idsInCells is WorkerIDsInCells from the mirror: ok is false when the
+// mirror does not serve these cells (not following, not complete, a region
+// not followed yet, or its feed could not be read), and the caller reads
+// Redis instead.
+func (s *Store) idsInCells(ctx context.Context, regions []string, byRegion map[string][]geo.Cell) ([]WorkerRef, bool) {
+	m := &s.mirror
+	if !s.mirrorServes(ctx, regions) {
+		return nil, false
+	}
+	if err := s.syncMirror(ctx, regions, searchStart(ctx)); err != nil {
+		return nil, false // the Redis path answers, or names the error
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if !m.complete {
+		return nil, false
+	}
+	n := 0
+	for _, r := range regions {
+		if m.feeds[r] == nil {
+			return nil, false
+		}
+		for _, c := range byRegion[r] {
+			n += len(m.cells[c])
+		}
+	}
+	refs := make([]WorkerRef, 0, n)
+	var seen map[WorkerRef]bool // one region's cells list a worker once
+	if len(regions) > 1 {
+		seen = make(map[WorkerRef]bool, n)
+	}
+	for _, r := range regions {
+		start := len(refs)
+		for _, c := range byRegion[r] {
+			refs = append(refs, m.cells[c]...)
+		}
+		group := refs[start:]
+		slices.SortFunc(group, compareRefs)
+		group = slices.Compact(group)
+		if seen != nil {
+			group = slices.DeleteFunc(group, func(ref WorkerRef) bool {
+				dup := seen[ref]
+				seen[ref] = true
+				return dup
+			})
+		}
+		refs = refs[:start+len(group)]
+	}
+	m.served.Add(1)
+	return refs, true
+}
+
+// mirrorVersions sets out[i] to the version of refs[i] from the mirror
+// when it follows the worker's home region, after reading those feeds as
+// syncMirror does, and returns the positions of the others; mirrored is
+// false when the mirror is not used at all.
+func (s *Store) mirrorVersions(ctx context.Context, refs []WorkerRef, out []int64) (rest []int, mirrored bool) {
+	m := &s.mirror
+	if !m.on.Load() {
+		return nil, false
+	}
+	var regions []string
+	for _, r := range refs {
+		if !slices.Contains(regions, r.Region) {
+			regions = append(regions, r.Region)
+		}
+	}
+	if err := s.syncMirror(ctx, regions, searchStart(ctx)); err != nil {
+		return nil, false // Redis answers, or names the error
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for i, r := range refs {
+		if m.feeds[r.Region] == nil {
+			rest = append(rest, i)
+			continue
+		}
+		if rec := m.workers[r]; rec != nil {
+			out[i] = rec.version
+		} // else: no profile in the region as of the feed, version 0
+	}
+	return rest, true
+}
+
+// emptyFeed is the mirror's place in a feed that held no entry when the
+// mirror started following it: every entry is after it, and a read of the
+// feed cannot tell a lost entry (the feed has never been longer than a
+// few seconds of changes when it is read from there).
+const emptyFeed = "0-0"
+
+// loadRegion starts following region's change feed: it takes the feed's
+// newest entry as its place, then reads every profile the region's roster
+// lists and its version. The changes landing meanwhile are after that
+// place, and the next sync applies them (an entry older than what was read
+// is skipped). Loads run one at a time, and a region already followed is
+// not loaded again.
+func (s *Store) loadRegion(ctx context.Context, region string) error {
+	m := &s.mirror
+	m.loadMu.Lock()
+	defer m.loadMu.Unlock()
+	m.mu.RLock()
+	have := m.feeds[region] != nil
+	m.mu.RUnlock()
+	if have {
+		return nil
+	}
+	newest, err := s.rdb.XRevRangeN(ctx, changesKey(region), "+", "-", 1).Result()
+	if err != nil {
+		return wrapErr("read the change feed of region "+region, err)
+	}
+	last := emptyFeed
+	if len(newest) > 0 {
+		last = newest[0].ID
+	}
+	ids, err := s.rdb.ZRange(ctx, rosterKey(region), 0, -1).Result()
+	if err != nil {
+		return wrapErr("read the roster of region "+region, err)
+	}
+	type loaded struct {
+		ref     WorkerRef
+		version int64
+		cells   []geo.Cell
+	}
+	var got []loaded
+	const chunk = 1000
+	for lo := 0; lo < len(ids); lo += chunk {
+		part := ids[lo:min(lo+chunk, len(ids))]
+		pipe := s.rdb.Pipeline()
+		vers := make([]*redis.StringCmd, len(part))
+		profs := make([]*redis.StringCmd, len(part))
+		for i, id := range part {
+			vers[i] = pipe.Get(ctx, versionKey(region, id))
+			profs[i] = pipe.Get(ctx, workerKey(region, id))
+		}
+		if err := execPipe(ctx, pipe); err != nil {
+			return wrapErr("read the workers of region "+region, err)
+		}
+		for i, id := range part {
+			if profs[i].Err() != nil {
+				continue // gone since the roster was read: the feed says so
+			}
+			v, err := parseVersion(vers[i])
+			if err != nil {
+				return fmt.Errorf("worker %s: %w", id, err)
+			}
+			cells, err := indexCells(profs[i].Val())
+			if err != nil {
+				return fmt.Errorf("worker %s: %w", id, err)
+			}
+			got = append(got, loaded{WorkerRef{ID: id, Region: region}, v, cells})
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.workers == nil {
+		m.workers, m.cells, m.feeds = map[WorkerRef]*mirrored{}, map[geo.Cell][]WorkerRef{}, map[string]*feed{}
+	}
+	keep := make(map[WorkerRef]bool, len(got))
+	for _, l := range got {
+		keep[l.ref] = true
+		if rec := m.workers[l.ref]; rec == nil || rec.version < l.version {
+			m.put(l.ref, rec, l.version, l.cells)
+		}
+	}
+	// A worker of the region the mirror held that the roster no longer
+	// lists has gone (a change after the roster was read is in the feed).
+	for ref, rec := range m.workers {
+		if ref.Region == region && !keep[ref] {
+			m.put(ref, rec, rec.version, nil)
+		}
+	}
+	m.feeds[region] = &feed{last: last}
+	return nil
+}
+
+// FollowChanges keeps the store's mirror of the position index and the
+// workers' versions (see mirror) until ctx ends: it loads every region
+// listed in dst:regions, then every `every` looks for new regions and
+// reads every feed, so that a search's own read finds little. A search
+// that needs a region not followed yet reads Redis and has the loop load
+// it. Errors (Redis down) are logged and retried at the next tick; the
+// mirror serves nothing while a region is missing. It returns when ctx
+// ends, and the store then reads Redis again.
+func (s *Store) FollowChanges(ctx context.Context, every time.Duration, log *slog.Logger) {
+	m := &s.mirror
+	m.mu.Lock()
+	if m.wanted == nil {
+		m.wanted = make(chan string, 64)
+	}
+	m.mu.Unlock()
+	m.on.Store(true)
+	defer func() {
+		m.on.Store(false)
+		m.reset()
+	}()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := s.refreshMirror(ctx); err != nil && ctx.Err() == nil && log != nil {
+			log.Warn("following the change feeds", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case r := <-m.wanted:
+			if err := s.loadRegion(ctx, r); err != nil && ctx.Err() == nil && log != nil {
+				log.Warn("following the change feed of a region", "region", r, "err", err)
+			}
+		}
+	}
+}
+
+// refreshMirror loads the regions of dst:regions the mirror does not
+// follow yet, marks it complete when it follows all of them, and reads
+// every feed it follows.
+func (s *Store) refreshMirror(ctx context.Context) error {
+	regions, err := s.rdb.SMembers(ctx, regionsKey).Result()
+	if err != nil {
+		return wrapErr("list regions", err)
+	}
+	m := &s.mirror
+	for _, r := range regions {
+		if validRegion(r) {
+			if err := s.loadRegion(ctx, r); err != nil {
+				return err
+			}
+		}
+	}
+	m.mu.Lock()
+	complete := true
+	var followed []string
+	for _, r := range regions {
+		if validRegion(r) && m.feeds[r] == nil {
+			complete = false
+		}
+	}
+	for r := range m.feeds {
+		followed = append(followed, r)
+	}
+	m.complete = complete
+	m.mu.Unlock()
+	return s.syncMirror(ctx, followed, time.Now())
+}
+
+// Mirroring reports whether the store's mirror serves searches now
+// (FollowChanges running, every region loaded).
+func (s *Store) Mirroring() bool {
+	m := &s.mirror
+	if !m.on.Load() {
+		return false
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.complete
+}
