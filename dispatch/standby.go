@@ -12,8 +12,9 @@ import (
 )
 
 // StandbyWindow is how far back the urgent requests a standby plan
-// positions workers for reach.
-const StandbyWindow = 24 * time.Hour
+// positions workers for reach (the matcher's, which the simulator uses
+// too).
+const StandbyWindow = matcher.StandbyWindow
 
 // MaxStandbyRadiusKm bounds the area of one standby plan.
 const MaxStandbyRadiusKm = 30.0
@@ -45,8 +46,11 @@ type StandbyMove struct {
 // wait: the workers indexed in the cells of that disk (home or last
 // reported position), with their bookings around now, and the urgent
 // requests of center's region over the last StandbyWindow (recorded as
-// they are asked for: recordUrgent). The calls are weighted by the urgent
-// profile when the service has one, else by their own rate.
+// they are asked for: recordUrgent). The decision is the matcher's
+// (matcher.Matcher.Standby, which the simulator's standby option
+// follows): the calls are weighted by the urgent profile's rate times the
+// workers on shift now in the disk when the service has a profile, else
+// by their own rate.
 func (s *Service) Standby(ctx context.Context, center doorstep.Location, radiusKm float64) (*StandbyPlan, error) {
 	if err := center.Validate("at"); err != nil {
 		return nil, err
@@ -73,41 +77,19 @@ func (s *Service) Standby(ctx context.Context, center doorstep.Location, radiusK
 	}
 	p := newPool()
 	p.grow(len(loaded))
-	onDuty := map[string]int{}
 	for _, c := range loaded {
-		if !p.add(c) {
-			continue
-		}
-		if w := c.Worker; w.ShiftAt(now) != nil && geo.DistanceKm(w.PositionAt(now), center) <= radiusKm {
-			for _, sk := range w.Skills {
-				onDuty[sk]++
-			}
-		}
+		p.add(c)
 	}
 	calls := make([]matcher.StandbyCall, 0, len(recent))
 	for _, c := range recent {
 		calls = append(calls, matcher.StandbyCall{At: c.Location, Skills: c.Skills, Certificates: c.Certificates})
 	}
-	perHour := matcher.StandbyPerHour(s.m.UrgentProfile(), center, now, onDuty, calls, StandbyWindow)
-	calls = matcher.WeighStandbyCalls(calls, perHour)
-	urgent := func(skill string) bool { return perHour[skill] > 0 }
-
-	var ws []matcher.StandbyWorker
-	var busy []matcher.StandbyCover
-	for i := range p.cands {
-		c := &p.cands[i]
-		if at, ok := matcher.StandbyReady(c, now, urgent); ok {
-			if geo.DistanceKm(at, center) <= radiusKm {
-				ws = append(ws, matcher.StandbyWorker{Worker: c.Worker, At: at})
-			}
-		} else if b, ok := matcher.StandbyBusy(c, now, urgent); ok {
-			busy = append(busy, b)
-		}
-	}
-	plan := &StandbyPlan{At: now, Idle: len(ws), Busy: len(busy), Calls: len(calls), Expected: perHour}
-	for _, mv := range matcher.PlanStandby(s.m.Config().Travel, now, ws, busy, calls, matcher.StandbyConfig{}) {
-		plan.Moves = append(plan.Moves, StandbyMove{WorkerID: ws[mv.Worker].Worker.ID,
-			From: ws[mv.Worker].At, To: mv.To, Km: mv.Km, GainMinutes: mv.Gain})
+	d := s.m.Standby(now, matcher.StandbyArea{Center: center, RadiusKm: radiusKm}, p.cands, calls, StandbyWindow, matcher.StandbyConfig{})
+	plan := &StandbyPlan{At: now, Idle: len(d.Workers), Busy: len(d.Busy), Calls: len(d.Calls), Expected: d.Expected}
+	for _, mv := range d.Moves {
+		w := d.Workers[mv.Worker]
+		plan.Moves = append(plan.Moves, StandbyMove{WorkerID: w.Worker.ID,
+			From: w.At, To: mv.To, Km: mv.Km, GainMinutes: mv.Gain})
 	}
 	return plan, nil
 }

@@ -19,6 +19,86 @@ import (
 // when the expected minutes it saves the next calls outweigh the distance
 // it drives to get there.
 
+// StandbyWindow is how far back the urgent calls a standby plan positions
+// workers for reach: the server's recent urgent requests
+// (dispatch.Service.Standby) and the simulator's calls of the run so far.
+const StandbyWindow = 24 * time.Hour
+
+// StandbyArea is the area a standby plan is made for: the workers within
+// RadiusKm of Center (every candidate given when RadiusKm is 0, as the
+// simulator's whole city), with the urgent profile of Center's region.
+type StandbyArea struct {
+	Center   doorstep.Location
+	RadiusKm float64
+}
+
+func (a StandbyArea) holds(loc doorstep.Location) bool {
+	return a.RadiusKm <= 0 || geo.DistanceKm(loc, a.Center) <= a.RadiusKm
+}
+
+// StandbyDecision is a standby plan and what it weighed.
+type StandbyDecision struct {
+	// Workers are the idle workers it may move (StandbyReady, standing in
+	// the area), Of[i] the index of Workers[i] among the candidates.
+	Workers []StandbyWorker
+	Of      []int
+	// Busy are the workers booked later in their shift who cover calls
+	// once free (StandbyBusy).
+	Busy []StandbyCover
+	// Calls are the recent urgent calls with a weight (WeighStandbyCalls),
+	// Expected the urgent calls expected in the hour by skill
+	// (StandbyPerHour).
+	Calls    []StandbyCall
+	Expected map[string]float64
+	// Moves send Workers[Move.Worker] to a standby place (PlanStandby).
+	Moves []StandbyMove
+}
+
+// Standby is the standby decision at now for the area, from the
+// candidates (workers with their timelines) and the urgent calls recent
+// (unweighted: the window's calls, Weight ignored) — the one the server
+// answers (GET /v1/standby) and the simulator's standby option follows.
+//
+// The urgent calls of a skill expected in the hour are the urgent
+// profile's rate at now's hour per worker on duty times the candidates
+// with the skill on shift at now and standing in the area (where the
+// planner would start them, Worker.PositionAt), else, without a profile,
+// the window's calls spread over it (StandbyPerHour). A skill is urgent
+// when calls of it are expected in the hour: only workers with an urgent
+// skill are moved or counted as covering. The calls are weighted by
+// their skill's expected calls (WeighStandbyCalls); the idle workers of
+// an urgent skill standing in the area may be moved (StandbyReady), the
+// ones booked later in their shift cover from their last stop once free
+// (StandbyBusy), and PlanStandby makes the moves with m's travel model.
+func (m *Matcher) Standby(now time.Time, area StandbyArea, cands []Candidate, recent []StandbyCall, window time.Duration, cfg StandbyConfig) StandbyDecision {
+	onDuty := map[string]int{}
+	for i := range cands {
+		w := cands[i].Worker
+		if w.ShiftAt(now) != nil && area.holds(w.PositionAt(now)) {
+			for _, sk := range w.Skills {
+				onDuty[sk]++
+			}
+		}
+	}
+	calls := append([]StandbyCall(nil), recent...) // WeighStandbyCalls writes them
+	perHour := StandbyPerHour(m.UrgentProfile(), area.Center, now, onDuty, calls, window)
+	d := StandbyDecision{Calls: WeighStandbyCalls(calls, perHour), Expected: perHour}
+	urgent := func(skill string) bool { return perHour[skill] > 0 }
+	for i := range cands {
+		c := &cands[i]
+		if at, ok := StandbyReady(c, now, urgent); ok {
+			if area.holds(at) {
+				d.Workers = append(d.Workers, StandbyWorker{Worker: c.Worker, At: at})
+				d.Of = append(d.Of, i)
+			}
+		} else if b, ok := StandbyBusy(c, now, urgent); ok {
+			d.Busy = append(d.Busy, b)
+		}
+	}
+	d.Moves = PlanStandby(m.cfg.Travel, now, d.Workers, d.Busy, d.Calls, cfg)
+	return d
+}
+
 // StandbyWorker is a worker the standby plan may send ahead: on shift, with
 // nothing booked for the rest of it, standing at At.
 type StandbyWorker struct {
@@ -345,7 +425,7 @@ func hasUrgentSkill(w *doorstep.Worker, urgent func(string) bool) bool {
 // StandbyPerHour returns the urgent calls of each skill expected in the
 // hour of now around at: from the urgent profile p when there is one (its
 // rate per worker on duty times onDuty, the workers with the skill on
-// shift now), else the calls of the window spread evenly over it (calls
+// shift now in the plan's area), else the calls of the window spread evenly over it (calls
 // counted by their first skill).
 func StandbyPerHour(p *UrgentProfile, at doorstep.Location, now time.Time, onDuty map[string]int, calls []StandbyCall, window time.Duration) map[string]float64 {
 	out := map[string]float64{}

@@ -1,6 +1,8 @@
 package matcher_test
 
 import (
+	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -189,6 +191,138 @@ func TestWeighStandbyCalls(t *testing.T) {
 	for i := range want {
 		if got[i].Weight != want[i] {
 			t.Errorf("call %d weight %v, want %v", i, got[i].Weight, want[i])
+		}
+	}
+}
+
+// TestMatcherStandby pins the standby decision the server answers and the
+// simulator follows: the urgent calls expected are the profile's rate at
+// now's hour times the workers with the skill on shift NOW and standing in
+// the area, and a skill is urgent only when calls of it are expected in
+// the hour. North 30 is 30 minutes from home and 3.336 km, so a move
+// there needs 6.67 call-minutes saved.
+//
+// The workers: plumbers a (idle at home), b (idle, 33 km north), c (shift
+// from 10:30), f (booked 11:00-12:00 at north: busy, free at 12:00, too
+// late to cover within the urgent hour); electrician d (idle at home).
+// The profile: 0.1 urgent plumbing calls per plumber on duty at 10, one
+// electrical call per electrician on duty at 14. The recent calls: two
+// plumbing ones at north, one electrical at south.
+//
+// The simulator's former weighting (the rate times the roster's average
+// on duty in the hour, counted at half past, everywhere) expected 0.4
+// plumbing calls at 10 (a, b, c, f) and moved a in both plans at 10, with
+// a gain of 12; and its former predicate (a rate in any hour) counted d
+// at 10 and the plumbers at 14.
+func TestMatcherStandby(t *testing.T) {
+	north, south := at(30, 0), at(-30, 0)
+	var plumbing, electrical [24]float64
+	plumbing[10], electrical[14] = 0.1, 1
+	profile := &matcher.UrgentProfile{Rate: map[string][24]float64{"plumbing": plumbing, "electrical": electrical}}
+	a, b, c := newWorker("a", "plumbing"), newWorker("b", "plumbing"), newWorker("c", "plumbing")
+	b.Home = at(300, 0)
+	c.Shifts = []doorstep.Shift{{Start: clock(10, 30), End: clock(20, 0)}}
+	d, f := newWorker("d", "electrical"), newWorker("f", "plumbing")
+	cands := []matcher.Candidate{{Worker: a}, {Worker: b}, {Worker: c}, {Worker: d}, {Worker: f, Timeline: schedule.Timeline{
+		{BookingID: "f1", Arrival: clock(11, 0), Start: clock(11, 0), End: clock(12, 0), Location: north}}}}
+	recent := []matcher.StandbyCall{
+		{At: north, Skills: []string{"plumbing"}}, {At: north, Skills: []string{"plumbing"}},
+		{At: south, Skills: []string{"electrical"}}}
+	type move struct {
+		worker string
+		to     doorstep.Location
+		gain   float64
+	}
+	cases := []struct {
+		name     string
+		profile  *matcher.UrgentProfile
+		now      time.Time
+		area     matcher.StandbyArea
+		expected map[string]float64
+		idle     []string
+		busy     []string
+		weights  []float64
+		moves    []move
+	}{
+		{
+			// On shift in 10 km at 10: a and f, 2 x 0.1 = 0.2 expected,
+			// 0.1 a call. Moving a saves 0.2 x 30 = 6, under the bar.
+			name: "10 km at 10:00", profile: profile, now: clock(10, 0), area: matcher.StandbyArea{Center: base, RadiusKm: 10},
+			expected: map[string]float64{"plumbing": 0.2}, idle: []string{"a"}, busy: []string{"f"}, weights: []float64{0.1, 0.1},
+		},
+		{
+			// Everywhere: a, b and f on shift, 0.3 expected, 0.15 a call.
+			// Moving a saves 0.3 x 30 = 9; b is 27 km from north.
+			name: "everywhere at 10:00", profile: profile, now: clock(10, 0),
+			expected: map[string]float64{"plumbing": 0.3}, idle: []string{"a", "b"}, busy: []string{"f"}, weights: []float64{0.15, 0.15},
+			moves: []move{{"a", north, 9}},
+		},
+		{
+			// Only electrical calls are expected at 14: d alone may move,
+			// and saves the one call 30 minutes by going south.
+			name: "everywhere at 14:00", profile: profile, now: clock(14, 0),
+			expected: map[string]float64{"electrical": 1}, idle: []string{"d"}, weights: []float64{1},
+			moves: []move{{"d", south, 30}},
+		},
+		{
+			// Without a profile, the window's own calls: 2 and 1 in 24
+			// hours, every trade urgent; too little to drive for.
+			name: "no profile", now: clock(10, 0),
+			expected: map[string]float64{"plumbing": 2.0 / 24, "electrical": 1.0 / 24},
+			idle:     []string{"a", "b", "d"}, busy: []string{"f"}, weights: []float64{1.0 / 24, 1.0 / 24, 1.0 / 24},
+		},
+	}
+	near := func(x, y float64) bool { return math.Abs(x-y) < 1e-9 }
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := matcher.New(matcher.Config{Travel: gridTravel{}, Urgent: tc.profile})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := m.Standby(tc.now, tc.area, cands, recent, 24*time.Hour, matcher.StandbyConfig{})
+			if len(got.Expected) != len(tc.expected) {
+				t.Errorf("expected %v, want %v", got.Expected, tc.expected)
+			}
+			for sk, v := range tc.expected {
+				if !near(got.Expected[sk], v) {
+					t.Errorf("expected %v, want %v", got.Expected, tc.expected)
+				}
+			}
+			var idle, busy []string
+			for i, w := range got.Workers {
+				idle = append(idle, w.Worker.ID)
+				if cands[got.Of[i]].Worker != w.Worker {
+					t.Errorf("Of[%d] = %d, not worker %s", i, got.Of[i], w.Worker.ID)
+				}
+			}
+			for _, b := range got.Busy {
+				busy = append(busy, b.Worker.ID)
+			}
+			if !slices.Equal(idle, tc.idle) || !slices.Equal(busy, tc.busy) {
+				t.Errorf("idle %v busy %v, want %v %v", idle, busy, tc.idle, tc.busy)
+			}
+			if len(got.Calls) != len(tc.weights) {
+				t.Fatalf("calls %+v, want weights %v", got.Calls, tc.weights)
+			}
+			for i, w := range tc.weights {
+				if !near(got.Calls[i].Weight, w) {
+					t.Errorf("call %d weight %v, want %v", i, got.Calls[i].Weight, w)
+				}
+			}
+			if len(got.Moves) != len(tc.moves) {
+				t.Fatalf("moves %+v, want %+v", got.Moves, tc.moves)
+			}
+			for i, w := range tc.moves {
+				g := got.Moves[i]
+				if got.Workers[g.Worker].Worker.ID != w.worker || g.To != w.to || !near(g.Gain, w.gain) {
+					t.Errorf("move %d = %+v (worker %s), want %+v", i, g, got.Workers[g.Worker].Worker.ID, w)
+				}
+			}
+		})
+	}
+	for _, r := range recent {
+		if r.Weight != 0 {
+			t.Errorf("the caller's calls were weighted: %+v", recent)
 		}
 	}
 }

@@ -11,10 +11,6 @@ import (
 // standbyEvery is how often the standby plan is made.
 const standbyEvery = 10 * time.Minute
 
-// standbyWindow is how far back the urgent calls the plan positions for
-// reach.
-const standbyWindow = 24 * time.Hour
-
 // relocation is an idle worker's drive to its standby place.
 type relocation struct {
 	from, to doorstep.Location
@@ -36,31 +32,16 @@ type standbyState struct {
 	next   time.Time
 	reloc  []*relocation // by worker: its drive under way, or nil
 	recent []recentCall
-	perH   map[string][24]float64 // urgent calls expected by skill and hour (all workers)
 	km     float64
 	moves  int
 	cfg    matcher.StandbyConfig // the defaults
 }
 
-// standbyInit turns standby positioning on when the policy asks for it,
-// with the urgent calls expected by skill and hour of day: the urgent
-// profile's rate per worker on duty times the workers on duty.
+// standbyInit turns standby positioning on when the policy asks for it.
 func (e *engine) standbyInit() {
 	e.sb.on = e.policy.Standby
-	if !e.sb.on {
-		return
-	}
-	e.sb.reloc = make([]*relocation, len(e.workers))
-	e.sb.perH = map[string][24]float64{}
-	if p := e.m.UrgentProfile(); p != nil {
-		staff := e.s.onDuty(e.workers)
-		for sk, r := range p.Rate {
-			var x [24]float64
-			for h := range r {
-				x[h] = r[h] * staff[sk][h]
-			}
-			e.sb.perH[sk] = x
-		}
+	if e.sb.on {
+		e.sb.reloc = make([]*relocation, len(e.workers))
 	}
 }
 
@@ -113,45 +94,27 @@ func (e *engine) standby(now time.Time) {
 		return
 	}
 	e.sb.next = now.Add(standbyEvery)
-	// The calls of the window, each weighted by the urgent calls of its
-	// skill expected in the coming hour over those of the window.
+	// The plan the server would answer for the whole city (the matcher's
+	// decision) from the urgent calls of the window.
 	cut := 0
-	for cut < len(e.sb.recent) && e.sb.recent[cut].at.Before(now.Add(-standbyWindow)) {
+	for cut < len(e.sb.recent) && e.sb.recent[cut].at.Before(now.Add(-matcher.StandbyWindow)) {
 		cut++
 	}
 	e.sb.recent = e.sb.recent[cut:]
 	if len(e.sb.recent) == 0 {
 		return
 	}
-	h := now.In(e.s.Start.Location()).Hour()
-	perHour := make(map[string]float64, len(e.sb.perH))
-	for sk, r := range e.sb.perH {
-		perHour[sk] = r[h]
-	}
 	calls := make([]matcher.StandbyCall, len(e.sb.recent))
 	for k := range e.sb.recent {
 		calls[k] = e.sb.recent[k].call
 	}
-	calls = matcher.WeighStandbyCalls(calls, perHour)
-	var ws []matcher.StandbyWorker
-	var busy []matcher.StandbyCover
-	var idx []int
-	for w, wk := range e.workers {
-		if b, ok := matcher.StandbyBusy(&e.cands[w], now, e.urgentSkill); ok {
-			busy = append(busy, b)
-			continue
-		}
-		if at, ok := matcher.StandbyReady(&e.cands[w], now, e.urgentSkill); ok {
-			ws = append(ws, matcher.StandbyWorker{Worker: wk, At: at})
-			idx = append(idx, w)
-		}
-	}
-	for _, mv := range matcher.PlanStandby(e.travel, now, ws, busy, calls, e.sb.cfg) {
-		w := idx[mv.Worker]
+	d := e.m.Standby(now, e.standbyArea(), e.cands, calls, matcher.StandbyWindow, e.sb.cfg)
+	for _, mv := range d.Moves {
+		w := d.Of[mv.Worker]
 		if r := e.sb.reloc[w]; r != nil {
 			e.sb.km += geo.DistanceKm(r.from, r.at)
 		}
-		from := ws[mv.Worker].At
+		from := d.Workers[mv.Worker].At
 		e.sb.reloc[w] = &relocation{from: from, to: mv.To, at: from, t0: now,
 			travel: e.travel.Travel(from, mv.To, now), end: e.workers[w].ShiftAt(now).End}
 		e.sb.moves++
@@ -179,7 +142,15 @@ func (e *engine) bookedSince(w int, t0, end time.Time) bool {
 	return false
 }
 
-// urgentSkill reports whether urgent calls are expected for skill.
-func (e *engine) urgentSkill(skill string) bool {
-	return e.sb.perH[skill] != ([24]float64{})
+// standbyArea is the whole city: every worker, and the urgent profile of
+// the scenario's area (the simulator's profile has no regions; a replayed
+// trace without an area uses the first worker's home).
+func (e *engine) standbyArea() matcher.StandbyArea {
+	if e.s.Area != nil {
+		return matcher.StandbyArea{Center: e.s.Area.Center}
+	}
+	if len(e.workers) > 0 {
+		return matcher.StandbyArea{Center: e.workers[0].Home}
+	}
+	return matcher.StandbyArea{}
 }

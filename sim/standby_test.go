@@ -18,14 +18,17 @@ import (
 // engine_test.go) to a standby place and checks, step by step, where the
 // planner then starts it from and what the drive costs. The trace's one
 // urgent call, at 10:00, makes the urgent calls expected in hour 10 one
-// for the one plumber on duty, so four recent calls weigh 0.25 each.
+// for the one plumber on shift, so four recent calls weigh 0.25 each.
 func TestStandbyMechanics(t *testing.T) {
 	s := MustParse(t, soloScenario(`{"name": "insertion", "standby": true}`, "20:00", "", 24))
 	e := buildEngine(t, s, Options{Open: memTrace(trace("10:00 " + p4 + " urgent"))}, 0)
-	if got := e.sb.perH["plumbing"][10]; got != 1 {
-		t.Fatalf("urgent plumbing calls expected in hour 10 = %v, want 1", got)
-	}
 	home := e.workers[0].Home
+	plan := func(now time.Time) matcher.StandbyDecision {
+		return e.m.Standby(now, e.standbyArea(), e.cands, []matcher.StandbyCall{{At: home, Skills: []string{"plumbing"}}}, matcher.StandbyWindow, e.sb.cfg)
+	}
+	if got := plan(at(10, 0, 0)).Expected["plumbing"]; got != 1 {
+		t.Fatalf("urgent plumbing calls expected at 10:00 = %v, want 1", got)
+	}
 	loc := func(s string) doorstep.Location {
 		var l doorstep.Location
 		f := strings.Split(s, ",")
@@ -86,8 +89,8 @@ func TestStandbyMechanics(t *testing.T) {
 	if e.sb.reloc[0] != nil || !near(e.pos[0], part) || math.Abs(e.sb.km-2.0015114*(1+180.0/675)) > 1e-6 {
 		t.Fatalf("booked on the way: relocation %+v, at %v, %v km; want stopped at %v", e.sb.reloc[0], e.pos[0], e.sb.km, part)
 	}
-	if _, ok := matcher.StandbyReady(&e.cands[0], at(10, 40, 0), e.urgentSkill); ok {
-		t.Error("a worker with a job booked later in its shift is not sent to standby")
+	if d := plan(at(10, 40, 0)); len(d.Workers) != 0 || len(d.Busy) != 1 {
+		t.Errorf("a worker with a job booked later in its shift: %d idle, %d busy; want it busy, not sent to standby", len(d.Workers), len(d.Busy))
 	}
 }
 
