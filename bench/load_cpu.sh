@@ -9,13 +9,16 @@
 #   bench/load_cpu.sh /tmp/ds 10000 50,100,150,200
 #
 # Two binaries compare by running the script once for each, alternately.
-# DURATION (default 10s) is the length of each phase.
+# DURATION (default 10s) is the length of each phase, MIX (default match=1)
+# the load's mix, and SERVE_FLAGS extra flags for serve (e.g. -no-mirror).
 set -euo pipefail
 
 bin=${1:?usage: load_cpu.sh DOORSTEP_BIN WORKERS RATES}
 workers=${2:?workers}
 rates=${3:?rates, comma separated}
 duration=${DURATION:-10s}
+mix=${MIX:-match=1}
+serve_flags=${SERVE_FLAGS:-}
 
 port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 rport=$(port)
@@ -23,7 +26,7 @@ hport=$(port)
 dir=$(mktemp -d)
 redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" >/dev/null 2>&1 &
 rpid=$!
-"$bin" serve -addr "127.0.0.1:$hport" -redis "redis://127.0.0.1:$rport" -rate-limit -1 >/dev/null 2>&1 &
+"$bin" serve -addr "127.0.0.1:$hport" -redis "redis://127.0.0.1:$rport" -rate-limit -1 $serve_flags >/dev/null 2>&1 &
 spid=$!
 trap 'kill $spid $rpid 2>/dev/null; wait $spid $rpid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do
@@ -38,10 +41,10 @@ hz=$(getconf CLK_TCK)
 for rate in ${rates//,/ }; do
 	s0=$(ticks $spid)
 	r0=$(ticks $rpid)
-	out=$("$bin" load -target "http://127.0.0.1:$hport" -skip-import -workers "$workers" -mix match=1 \
+	out=$("$bin" load -target "http://127.0.0.1:$hport" -skip-import -workers "$workers" -mix "$mix" \
 		-rate "$rate" -duration "$duration" -server-pid $spid -label "$(basename "$bin") $workers" 2>&1)
 	s1=$(ticks $spid)
 	r1=$(ticks $rpid)
-	sent=$(awk '/^match /{print $2}' <<<"$out")
+	sent=$(awk -v op="${mix%%=*}" '$1 == op {print $2}' <<<"$out")
 	echo "$(grep '^| ' <<<"$out") server CPU/req $(awk -v a="$s0" -v b="$s1" -v hz="$hz" -v n="$sent" 'BEGIN{printf "%.2f ms", (b-a)*1000/hz/n}') | redis CPU/req $(awk -v a="$r0" -v b="$r1" -v hz="$hz" -v n="$sent" 'BEGIN{printf "%.2f ms", (b-a)*1000/hz/n}') |"
 done

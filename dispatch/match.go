@@ -182,15 +182,11 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 	// best option found requires, not the whole doubled step.
 	need := 0
 	for step, ok := search.First(), true; ok; step, ok = search.Next(step, need) {
-		refs, err := s.st.WorkerIDsInCells(ctx, search.StepCells(step))
+		// Each worker once (LoadCells): a position update may move one
+		// between cells while the rings are read.
+		loaded, err := s.st.LoadCells(ctx, seen, search.StepCells(step), from, to, keep)
 		if err != nil {
 			return pool{}, fmt.Errorf("find workers near request: %w", err)
-		}
-		// Each worker once (LoadNew): a position update may move one
-		// between cells while the rings are read.
-		loaded, err := s.st.LoadNew(ctx, seen, refs, from, to, keep)
-		if err != nil {
-			return pool{}, fmt.Errorf("load candidates: %w", err)
 		}
 		p.grow(len(loaded))
 		for _, c := range loaded {

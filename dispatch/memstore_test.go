@@ -68,7 +68,11 @@ func (m *memStore) LoadCandidates(_ context.Context, refs []store.WorkerRef, fro
 	return out, nil
 }
 
-func (m *memStore) LoadNew(ctx context.Context, seen *store.Seen, refs []store.WorkerRef, from, to time.Time, keep func(*doorstep.Worker) bool) ([]store.Candidate, error) {
+func (m *memStore) LoadCells(ctx context.Context, seen *store.Seen, cells []geo.Cell, from, to time.Time, keep func(*doorstep.Worker) bool) ([]store.Candidate, error) {
+	refs, err := m.WorkerIDsInCells(ctx, cells)
+	if err != nil {
+		return nil, err
+	}
 	loaded, err := m.LoadCandidates(ctx, refs, from, to)
 	var out []store.Candidate
 	for _, c := range loaded {

@@ -74,6 +74,18 @@ type propWorld struct {
 // promise and its customer's exclusions, nothing is lost or duplicated,
 // and nothing appears that was not answered.
 func TestPropertyRandomOperations(t *testing.T) {
+	testPropertyRandomOperations(t, false)
+}
+
+// TestPropertyRandomOperationsMirrored is the same with the store
+// following its change feeds (store.Store.FollowChanges), as serve runs
+// it: every search lists its workers and reads their versions from the
+// store's mirror, and every invariant must hold the same.
+func TestPropertyRandomOperationsMirrored(t *testing.T) {
+	testPropertyRandomOperations(t, true)
+}
+
+func testPropertyRandomOperations(t *testing.T, mirrored bool) {
 	ops := *propOps
 	switch {
 	case ops > 0:
@@ -87,6 +99,9 @@ func TestPropertyRandomOperations(t *testing.T) {
 		ops = 3000
 	}
 	w := newPropWorld(t, *propSeed)
+	if mirrored {
+		follow(t, w.e.st)
+	}
 	for w.op = 1; w.op <= ops; w.op++ {
 		w.placed = w.placed[:0]
 		w.step()

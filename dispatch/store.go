@@ -15,11 +15,11 @@ import (
 // what-if can run the use cases on any implementation.
 type Store interface {
 	// WorkerIDsInCells and LoadCandidates read the workers around a
-	// request; LoadNew reads a step of a search, each worker once, keeping
-	// those keep accepts.
+	// request; LoadCells reads the workers of a step of a search, each
+	// worker once, keeping those keep accepts.
 	WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]store.WorkerRef, error)
 	LoadCandidates(ctx context.Context, refs []store.WorkerRef, from, to time.Time) ([]store.Candidate, error)
-	LoadNew(ctx context.Context, seen *store.Seen, refs []store.WorkerRef, from, to time.Time, keep func(*doorstep.Worker) bool) ([]store.Candidate, error)
+	LoadCells(ctx context.Context, seen *store.Seen, cells []geo.Cell, from, to time.Time, keep func(*doorstep.Worker) bool) ([]store.Candidate, error)
 	// Apply creates and moves bookings atomically, pinning worker versions.
 	Apply(ctx context.Context, ch store.Change) error
 

@@ -65,25 +65,7 @@ func (s *Store) WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]Worke
 	if len(cells) == 0 {
 		return nil, nil
 	}
-	var regions []string
-	byRegion := make(map[string][]geo.Cell)
-	for _, c := range cells {
-		r := cellRegion(c)
-		if _, ok := byRegion[r]; !ok {
-			regions = append(regions, r)
-		}
-		byRegion[r] = append(byRegion[r], c)
-	}
-	// must is the index of the region that must answer: the request's,
-	// first; -1 when none of its cells is read here.
-	must := 0
-	if own := searchRegion(ctx); own != "" {
-		must = slices.Index(regions, own)
-		if must > 0 {
-			regions[0], regions[must] = regions[must], regions[0]
-			must = 0
-		}
-	}
+	regions, byRegion, must := groupCells(ctx, cells)
 	if refs, ok := s.idsInCells(ctx, regions, byRegion); ok {
 		return refs, nil
 	}
@@ -113,6 +95,29 @@ func (s *Store) WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]Worke
 		}
 	}
 	return s.refsOf(cmds), nil
+}
+
+// groupCells groups cells by region, the regions in the order they first
+// appear but for the search's own region (WithSearchRegion), first; must
+// is the index of that region, which must answer (-1 when none of its
+// cells is read).
+func groupCells(ctx context.Context, cells []geo.Cell) (regions []string, byRegion map[string][]geo.Cell, must int) {
+	byRegion = make(map[string][]geo.Cell)
+	for _, c := range cells {
+		r := cellRegion(c)
+		if _, ok := byRegion[r]; !ok {
+			regions = append(regions, r)
+		}
+		byRegion[r] = append(byRegion[r], c)
+	}
+	if own := searchRegion(ctx); own != "" {
+		must = slices.Index(regions, own)
+		if must > 0 {
+			regions[0], regions[must] = regions[must], regions[0]
+			must = 0
+		}
+	}
+	return regions, byRegion, must
 }
 
 // maxMembersCells bounds the steps whose cells WorkerIDsInCells reads one
@@ -219,13 +224,28 @@ func (s *Store) LoadCandidates(ctx context.Context, refs []WorkerRef, from, to t
 	return s.load(ctx, nil, refs, from, to, nil)
 }
 
-// LoadNew is LoadCandidates for one step of a candidate search: it leaves
-// out the workers seen holds (loaded by an earlier step: a worker is
-// indexed under two cells) and records the others in seen, and returns
-// only those keep accepts (nil: all). keep sees every new worker once, so
-// a search may count the ones it turns away. An ErrSeenReset asks the
-// caller to search again with NewSeenByID.
-func (s *Store) LoadNew(ctx context.Context, seen *Seen, refs []WorkerRef, from, to time.Time, keep func(*doorstep.Worker) bool) ([]Candidate, error) {
+// LoadCells is one step of a candidate search: LoadCandidates for the
+// workers WorkerIDsInCells lists in cells, leaving out the workers seen
+// holds (loaded by an earlier step: a worker is indexed under two cells)
+// and recording the others in seen, and returning only those keep accepts
+// (nil: all), in the order WorkerIDsInCells lists them. keep sees every
+// new worker once, so a search may count the ones it turns away. An
+// ErrSeenReset asks the caller to search again with NewSeenByID.
+//
+// A store following the change feeds (FollowChanges) serves it from its
+// mirror, touching only the memory of the workers it reads: no list of
+// ids is built, parsed or sorted but that of the workers keep accepts.
+func (s *Store) LoadCells(ctx context.Context, seen *Seen, cells []geo.Cell, from, to time.Time, keep func(*doorstep.Worker) bool) ([]Candidate, error) {
+	if len(cells) == 0 {
+		return nil, nil
+	}
+	if cands, ok, err := s.loadCellsMirrored(ctx, seen, cells, from, to, keep); ok || err != nil {
+		return cands, err
+	}
+	refs, err := s.WorkerIDsInCells(ctx, cells)
+	if err != nil {
+		return nil, err
+	}
 	return s.load(ctx, seen, refs, from, to, keep)
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/redis/go-redis/v9"
 )
@@ -97,9 +98,13 @@ type mirror struct {
 	// workers is every worker the followed feeds name, by home region and
 	// id; cells lists them by cell, sorted by region then id.
 	workers  map[WorkerRef]*mirrored
-	cells    map[geo.Cell][]WorkerRef
+	cells    map[geo.Cell][]*mirrored
 	feeds    map[string]*feed
 	complete bool
+	// gen numbers the mirror's numbering of its workers (mirrored.slot,
+	// for Seen), drawn from numberings; next is the next slot.
+	gen  uint64
+	next int32
 	// wanted holds regions a search needed that are not followed yet.
 	wanted chan string
 	// reads counts the feeds' round trips, served the listings answered
@@ -109,8 +114,14 @@ type mirror struct {
 
 // mirrored is one worker as the feeds last said.
 type mirrored struct {
+	ref     WorkerRef
 	version int64
 	cells   []geo.Cell
+	slot    int32 // in the mirror's numbering gen
+	// entry is the read model's entry last read for the worker through
+	// the mirror (LoadCells), at whatever version: a search serves it
+	// only at the version above.
+	entry atomic.Pointer[readEntry]
 }
 
 // feed is the mirror's place in one region's change feed.
@@ -125,7 +136,7 @@ const syncBatch = 4096
 func (m *mirror) reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.workers, m.cells, m.feeds, m.complete = nil, nil, nil, false
+	m.workers, m.cells, m.feeds, m.complete, m.gen = nil, nil, nil, false, 0
 }
 
 // serves reports whether the mirror answers for the cells of regions. A
@@ -283,16 +294,30 @@ func (m *mirror) put(ref WorkerRef, rec *mirrored, v int64, cells []geo.Cell) {
 		delete(m.workers, ref)
 		return
 	}
-	for _, c := range cells {
-		if rec == nil || !slices.Contains(rec.cells, c) {
-			m.list(c, ref)
-		}
-	}
 	if rec == nil {
-		rec = &mirrored{}
+		rec = &mirrored{ref: ref}
+		m.number(rec)
 		m.workers[ref] = rec
 	}
+	for _, c := range cells {
+		if !slices.Contains(rec.cells, c) {
+			m.list(c, rec)
+		}
+	}
 	rec.version, rec.cells = v, cells
+}
+
+// number gives rec the next slot, numbering every worker again in a new
+// generation when the slots of workers gone since have made the
+// numbering much sparser than the workers (a Seen bitmap spans it).
+func (m *mirror) number(rec *mirrored) {
+	if m.gen == 0 || int(m.next) > 2*len(m.workers)+4096 {
+		m.gen, m.next = numberings.Add(1), 0
+		for _, r := range m.workers {
+			r.slot, m.next = m.next, m.next+1
+		}
+	}
+	rec.slot, m.next = m.next, m.next+1
 }
 
 func compareRefs(a, b WorkerRef) int {
@@ -302,16 +327,18 @@ func compareRefs(a, b WorkerRef) int {
 	return cmp.Compare(a.ID, b.ID)
 }
 
-func (m *mirror) list(c geo.Cell, ref WorkerRef) {
+func compareMirrored(a *mirrored, ref WorkerRef) int { return compareRefs(a.ref, ref) }
+
+func (m *mirror) list(c geo.Cell, rec *mirrored) {
 	l := m.cells[c]
-	if i, found := slices.BinarySearchFunc(l, ref, compareRefs); !found {
-		m.cells[c] = slices.Insert(l, i, ref)
+	if i, found := slices.BinarySearchFunc(l, rec.ref, compareMirrored); !found {
+		m.cells[c] = slices.Insert(l, i, rec)
 	}
 }
 
 func (m *mirror) unlist(c geo.Cell, ref WorkerRef) {
 	l := m.cells[c]
-	if i, found := slices.BinarySearchFunc(l, ref, compareRefs); found {
+	if i, found := slices.BinarySearchFunc(l, ref, compareMirrored); found {
 		if l = slices.Delete(l, i, i+1); len(l) == 0 {
 			delete(m.cells, c)
 		} else {
@@ -354,7 +381,9 @@ func (s *Store) idsInCells(ctx context.Context, regions []string, byRegion map[s
 	for _, r := range regions {
 		start := len(refs)
 		for _, c := range byRegion[r] {
-			refs = append(refs, m.cells[c]...)
+			for _, rec := range m.cells[c] {
+				refs = append(refs, rec.ref)
+			}
 		}
 		group := refs[start:]
 		slices.SortFunc(group, compareRefs)
@@ -475,7 +504,7 @@ func (s *Store) loadRegion(ctx context.Context, region string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.workers == nil {
-		m.workers, m.cells, m.feeds = map[WorkerRef]*mirrored{}, map[geo.Cell][]WorkerRef{}, map[string]*feed{}
+		m.workers, m.cells, m.feeds = map[WorkerRef]*mirrored{}, map[geo.Cell][]*mirrored{}, map[string]*feed{}
 	}
 	keep := make(map[WorkerRef]bool, len(got))
 	for _, l := range got {
@@ -575,4 +604,114 @@ func (s *Store) Mirroring() bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.complete
+}
+
+// loadCellsMirrored is LoadCells from the mirror; ok is false when the
+// mirror does not serve these cells (see idsInCells), and the caller reads
+// Redis.
+func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.Cell, from, to time.Time, keep func(*doorstep.Worker) bool) (cands []Candidate, ok bool, err error) {
+	m := &s.mirror
+	regions, byRegion, _ := groupCells(ctx, cells)
+	if !s.mirrorServes(ctx, regions) || s.syncMirror(ctx, regions, searchStart(ctx)) != nil {
+		return nil, false, nil
+	}
+	type pick struct {
+		rec     *mirrored
+		version int64
+		group   int
+	}
+	var picks []pick
+	var homes []string // the workers' home regions not among regions
+	m.mu.RLock()
+	if !m.complete {
+		m.mu.RUnlock()
+		return nil, false, nil
+	}
+	for g, r := range regions {
+		if m.feeds[r] == nil {
+			m.mu.RUnlock()
+			return nil, false, nil
+		}
+		for _, c := range byRegion[r] {
+			for _, rec := range m.cells[c] {
+				first, err := seen.firstIn(m.gen, rec.slot, rec.ref.ID)
+				if err != nil {
+					m.mu.RUnlock()
+					return nil, true, err
+				}
+				if !first {
+					continue
+				}
+				picks = append(picks, pick{rec: rec, version: rec.version, group: g})
+				if h := rec.ref.Region; h != r && !slices.Contains(regions, h) && !slices.Contains(homes, h) {
+					homes = append(homes, h)
+				}
+			}
+		}
+	}
+	m.mu.RUnlock()
+	if len(homes) > 0 {
+		// Workers of other regions reported here: their versions as of
+		// this search, from their own regions' feeds.
+		if !s.mirrorServes(ctx, homes) || s.syncMirror(ctx, homes, searchStart(ctx)) != nil {
+			return nil, false, nil
+		}
+		m.mu.RLock()
+		for i := range picks {
+			picks[i].version = picks[i].rec.version
+		}
+		m.mu.RUnlock()
+	}
+	lo, hi := from.UnixMilli(), to.UnixMilli()
+	now := time.Now()
+	entries := make([]*readEntry, len(picks))
+	var stale []int
+	for i, p := range picks {
+		if e := p.rec.entry.Load(); e.serves(p.version, lo, hi, now) {
+			entries[i] = e
+		} else {
+			stale = append(stale, i)
+		}
+	}
+	if len(stale) > 0 {
+		refs := make([]WorkerRef, len(picks))
+		versions := make([]int64, len(picks))
+		prev := make([]*readEntry, len(picks))
+		for _, i := range stale {
+			refs[i], versions[i], prev[i] = picks[i].rec.ref, picks[i].version, picks[i].rec.entry.Load()
+		}
+		if err := s.readAgain(ctx, refs, versions, prev, stale, entries, from, to, now); err != nil {
+			return nil, true, err
+		}
+		for _, i := range stale {
+			if e := entries[i]; e != nil && picks[i].version != 0 {
+				picks[i].rec.entry.Store(e)
+			}
+		}
+	}
+	// Each region's cells in the order WorkerIDsInCells lists them: by
+	// home region and id. Only the workers kept are sorted.
+	sortGroup := func(cs []Candidate) {
+		slices.SortFunc(cs, func(a, b Candidate) int {
+			if c := cmp.Compare(a.Region, b.Region); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.Worker.ID, b.Worker.ID)
+		})
+	}
+	start, group := 0, -1
+	for i, p := range picks {
+		if p.group != group {
+			sortGroup(cands[start:])
+			start, group = len(cands), p.group
+		}
+		e := entries[i]
+		if e == nil || (keep != nil && !keep(e.w)) {
+			continue // retired or moved away, or turned away
+		}
+		cands = append(cands, Candidate{Worker: e.w, Version: p.version, Region: p.rec.ref.Region, Bookings: e.bookingsIn(lo, hi)})
+	}
+	sortGroup(cands[start:])
+	m.served.Add(1)
+	return cands, true, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,6 +193,26 @@ func testMirrorAsRedis(t *testing.T, open func() *Store) {
 			if len(gotC[i].Bookings) != len(wantC[i].Bookings) {
 				t.Fatalf("op %d (%s): worker %s has %d bookings through the mirror, %d through Redis", op, what, gotC[i].Worker.ID, len(gotC[i].Bookings), len(wantC[i].Bookings))
 			}
+		}
+		// A search step from the mirror gives the same candidates, in
+		// the same order, as the listing and the load from Redis.
+		steps := reader.mirror.served.Load()
+		cands, err := reader.LoadCells(ctx, new(Seen), cells, t0.Add(-time.Hour), t0.Add(24*time.Hour), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reader.mirror.served.Load() == steps {
+			t.Fatalf("op %d (%s): LoadCells was not served by the mirror", op, what)
+		}
+		show := func(cs []Candidate) string {
+			var b strings.Builder
+			for _, c := range cs {
+				fmt.Fprintf(&b, "%s/%s@%d:%d ", c.Region, c.Worker.ID, c.Version, len(c.Bookings))
+			}
+			return b.String()
+		}
+		if g, w := show(cands), show(wantC); g != w {
+			t.Fatalf("op %d (%s): LoadCells from the mirror gave\n%s\nRedis\n%s", op, what, g, w)
 		}
 	}
 	check(0, "loaded")

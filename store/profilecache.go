@@ -137,7 +137,7 @@ func (rm *readModel) put(e *readEntry, id string) {
 	slot, ok := rm.slots[id]
 	if !ok {
 		if rm.slots == nil || len(rm.slots) >= slotsMax {
-			rm.slots, rm.gen = make(map[string]int32), rm.gen+1
+			rm.slots, rm.gen = make(map[string]int32), numberings.Add(1)
 		}
 		slot = int32(len(rm.slots))
 		rm.slots[id] = slot
@@ -145,6 +145,10 @@ func (rm *readModel) put(e *readEntry, id string) {
 	e.slot, e.gen = slot, rm.gen
 	rm.m[id] = e
 }
+
+// numberings draws the generations of the read model's and the mirror's
+// numberings of workers, so that a Seen never mistakes one for another.
+var numberings atomic.Uint64
 
 // slotsMax bounds the workers the model numbers (every id it ever kept,
 // retired ones included): past it the numbering starts over, in a new

@@ -45,15 +45,20 @@ func (s *Seen) First(id string) bool {
 // by the model's number when it has one, else by id. The first worker
 // decides which: a later one the other way is an ErrSeenReset.
 func (s *Seen) first(e *readEntry, id string) (bool, error) {
-	if s.byID || (s.gen == 0 && s.ids == nil && e.gen == 0) {
+	return s.firstIn(e.gen, e.slot, id)
+}
+
+// firstIn is first for a worker numbered slot in numbering gen (0: none).
+func (s *Seen) firstIn(gen uint64, slot int32, id string) (bool, error) {
+	if s.byID || (s.gen == 0 && s.ids == nil && gen == 0) {
 		s.byID = true
 		return s.First(id), nil
 	}
-	if e.gen == 0 || (s.gen != 0 && e.gen != s.gen) {
+	if gen == 0 || (s.gen != 0 && gen != s.gen) {
 		return false, ErrSeenReset
 	}
-	s.gen = e.gen
-	w, bit := int(e.slot)/64, uint64(1)<<(uint(e.slot)%64)
+	s.gen = gen
+	w, bit := int(slot)/64, uint64(1)<<(uint(slot)%64)
 	if w >= len(s.bits) {
 		s.bits = append(s.bits, make([]uint64, w+1-len(s.bits))...)
 	}
