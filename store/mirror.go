@@ -110,7 +110,19 @@ type mirror struct {
 	// reads counts the feeds' round trips, served the listings answered
 	// from memory (for tests).
 	reads, served atomic.Int64
+	// failed is when a read of the feeds last failed (unix ns): for
+	// mirrorPause after it searches read Redis, whose reads know which
+	// regions may fail (a master being failed over) and which may not.
+	failed atomic.Int64
 }
+
+// mirrorPause is how long searches read Redis after a read of the feeds
+// failed; syncTimeout bounds one read of the feeds, which normally takes
+// well under a millisecond.
+const (
+	mirrorPause = time.Second
+	syncTimeout = neighbourTimeout
+)
 
 // mirrored is one worker as the feeds last said.
 type mirrored struct {
@@ -145,7 +157,7 @@ func (m *mirror) reset() {
 // once, rather than left to the following loop.
 func (s *Store) mirrorServes(ctx context.Context, regions []string) bool {
 	m := &s.mirror
-	if !m.on.Load() {
+	if !m.on.Load() || time.Since(time.Unix(0, m.failed.Load())) < mirrorPause {
 		return false
 	}
 	m.mu.RLock()
@@ -201,13 +213,17 @@ func (s *Store) syncMirror(ctx context.Context, regions []string, since time.Tim
 	for len(todo) > 0 {
 		began := time.Now()
 		pipe := s.rdb.Pipeline()
+		rctx, cancel := context.WithTimeout(ctx, syncTimeout)
 		for i := range todo {
 			// From the last entry applied, inclusive: it must still be
 			// there, or entries after it may be gone too.
-			todo[i].cmd = pipe.XRangeN(ctx, changesKey(todo[i].region), todo[i].from, "+", syncBatch)
+			todo[i].cmd = pipe.XRangeN(rctx, changesKey(todo[i].region), todo[i].from, "+", syncBatch)
 		}
 		m.reads.Add(1)
-		if err := execPipe(ctx, pipe); err != nil {
+		err := execPipe(rctx, pipe)
+		cancel()
+		if err != nil {
+			m.failed.Store(time.Now().UnixNano())
 			return wrapErr(fmt.Sprintf("read the change feeds of %d regions", len(todo)), err)
 		}
 		more := todo[:0]
@@ -609,19 +625,36 @@ func (s *Store) Mirroring() bool {
 // loadCellsMirrored is LoadCells from the mirror; ok is false when the
 // mirror does not serve these cells (see idsInCells), and the caller reads
 // Redis.
+//
+// A worker whose read-model entry serves the search (at the version the
+// feed gave, over the range, young enough) is decided on at once, under
+// the mirror's read lock; the others (not read yet, or changed since, or
+// of a region whose feed this search has not read) are read from Redis
+// after it, as LoadCandidates reads them. Only the workers kept are
+// sorted.
 func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.Cell, from, to time.Time, keep func(*doorstep.Worker) bool) (cands []Candidate, ok bool, err error) {
 	m := &s.mirror
 	regions, byRegion, _ := groupCells(ctx, cells)
-	if !s.mirrorServes(ctx, regions) || s.syncMirror(ctx, regions, searchStart(ctx)) != nil {
+	since := searchStart(ctx)
+	if !s.mirrorServes(ctx, regions) || s.syncMirror(ctx, regions, since) != nil {
 		return nil, false, nil
 	}
-	type pick struct {
-		rec     *mirrored
-		version int64
-		group   int
+	type later struct {
+		rec   *mirrored
+		group int
 	}
-	var picks []pick
-	var homes []string // the workers' home regions not among regions
+	var rest []later
+	var homes []string // the home regions of rest not among regions
+	var groups []int   // groups[i] is the group of cands[i]
+	lo, hi := from.UnixMilli(), to.UnixMilli()
+	now := time.Now()
+	take := func(e *readEntry, ref WorkerRef, version int64, group int) {
+		if e == nil || (keep != nil && !keep(e.w)) {
+			return // retired or moved away, or turned away
+		}
+		cands = append(cands, Candidate{Worker: e.w, Version: version, Region: ref.Region, Bookings: e.bookingsIn(lo, hi)})
+		groups = append(groups, group)
+	}
 	m.mu.RLock()
 	if !m.complete {
 		m.mu.RUnlock()
@@ -642,76 +675,76 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 				if !first {
 					continue
 				}
-				picks = append(picks, pick{rec: rec, version: rec.version, group: g})
-				if h := rec.ref.Region; h != r && !slices.Contains(regions, h) && !slices.Contains(homes, h) {
+				h := rec.ref.Region
+				own := h == r || slices.Contains(regions, h)
+				if e := rec.entry.Load(); own && e.serves(rec.version, lo, hi, now) {
+					take(e, rec.ref, rec.version, g)
+					continue
+				}
+				rest = append(rest, later{rec, g})
+				if !own && !slices.Contains(homes, h) {
 					homes = append(homes, h)
 				}
 			}
 		}
 	}
 	m.mu.RUnlock()
-	if len(homes) > 0 {
-		// Workers of other regions reported here: their versions as of
-		// this search, from their own regions' feeds.
-		if !s.mirrorServes(ctx, homes) || s.syncMirror(ctx, homes, searchStart(ctx)) != nil {
-			return nil, false, nil
+	if len(rest) > 0 {
+		if len(homes) > 0 {
+			// Workers of other regions reported here: their versions
+			// as of this search, from their own regions' feeds.
+			if !s.mirrorServes(ctx, homes) || s.syncMirror(ctx, homes, since) != nil {
+				return nil, false, nil
+			}
 		}
+		refs := make([]WorkerRef, len(rest))
+		versions := make([]int64, len(rest))
+		prev := make([]*readEntry, len(rest))
+		entries := make([]*readEntry, len(rest))
+		var stale []int
 		m.mu.RLock()
-		for i := range picks {
-			picks[i].version = picks[i].rec.version
+		for i, l := range rest {
+			refs[i], versions[i], prev[i] = l.rec.ref, l.rec.version, l.rec.entry.Load()
 		}
 		m.mu.RUnlock()
-	}
-	lo, hi := from.UnixMilli(), to.UnixMilli()
-	now := time.Now()
-	entries := make([]*readEntry, len(picks))
-	var stale []int
-	for i, p := range picks {
-		if e := p.rec.entry.Load(); e.serves(p.version, lo, hi, now) {
-			entries[i] = e
-		} else {
-			stale = append(stale, i)
-		}
-	}
-	if len(stale) > 0 {
-		refs := make([]WorkerRef, len(picks))
-		versions := make([]int64, len(picks))
-		prev := make([]*readEntry, len(picks))
-		for _, i := range stale {
-			refs[i], versions[i], prev[i] = picks[i].rec.ref, picks[i].version, picks[i].rec.entry.Load()
+		for i := range rest {
+			if prev[i].serves(versions[i], lo, hi, now) {
+				entries[i] = prev[i]
+			} else {
+				stale = append(stale, i)
+			}
 		}
 		if err := s.readAgain(ctx, refs, versions, prev, stale, entries, from, to, now); err != nil {
 			return nil, true, err
 		}
 		for _, i := range stale {
-			if e := entries[i]; e != nil && picks[i].version != 0 {
-				picks[i].rec.entry.Store(e)
+			if e := entries[i]; e != nil && versions[i] != 0 {
+				rest[i].rec.entry.Store(e)
 			}
+		}
+		for i, l := range rest {
+			take(entries[i], refs[i], versions[i], l.group)
 		}
 	}
 	// Each region's cells in the order WorkerIDsInCells lists them: by
-	// home region and id. Only the workers kept are sorted.
-	sortGroup := func(cs []Candidate) {
-		slices.SortFunc(cs, func(a, b Candidate) int {
-			if c := cmp.Compare(a.Region, b.Region); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.Worker.ID, b.Worker.ID)
-		})
+	// home region and id.
+	order := make([]int, len(cands))
+	for i := range order {
+		order[i] = i
 	}
-	start, group := 0, -1
-	for i, p := range picks {
-		if p.group != group {
-			sortGroup(cands[start:])
-			start, group = len(cands), p.group
+	slices.SortFunc(order, func(a, b int) int {
+		if c := cmp.Compare(groups[a], groups[b]); c != 0 {
+			return c
 		}
-		e := entries[i]
-		if e == nil || (keep != nil && !keep(e.w)) {
-			continue // retired or moved away, or turned away
+		if c := cmp.Compare(cands[a].Region, cands[b].Region); c != 0 {
+			return c
 		}
-		cands = append(cands, Candidate{Worker: e.w, Version: p.version, Region: p.rec.ref.Region, Bookings: e.bookingsIn(lo, hi)})
+		return cmp.Compare(cands[a].Worker.ID, cands[b].Worker.ID)
+	})
+	sorted := make([]Candidate, len(cands))
+	for i, k := range order {
+		sorted[i] = cands[k]
 	}
-	sortGroup(cands[start:])
 	m.served.Add(1)
-	return cands, true, nil
+	return sorted, true, nil
 }
