@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -106,6 +107,42 @@ func (m *Metrics) watchEpoch(g *store.EpochGuard) error {
 	})
 	if err := m.reg.Register(gauge); err != nil {
 		return fmt.Errorf("register the store reset gauge: %w", err)
+	}
+	return nil
+}
+
+// watchMirror exports the store's mirror of the position index and
+// versions (store.Store.FollowChanges): whether it serves, what it holds,
+// and how many search steps it answered and feed reads it made (failed
+// ones apart); a second server sharing the metrics keeps the first's.
+func (s *Server) watchMirror() error {
+	stat := func(f func(store.MirrorStats) float64) func() float64 {
+		return func() float64 { return f(s.st.MirrorStats()) }
+	}
+	cs := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "doorstep_mirror_serving",
+			Help: "1 while searches list workers and read versions from the in-process mirror of the change feeds, else 0 (off, loading, or a region's feed lost)."},
+			stat(func(m store.MirrorStats) float64 {
+				if m.Serving {
+					return 1
+				}
+				return 0
+			})),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "doorstep_mirror_workers", Help: "Workers the mirror holds."},
+			stat(func(m store.MirrorStats) float64 { return float64(m.Workers) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "doorstep_mirror_regions", Help: "Regions whose change feed the mirror follows."},
+			stat(func(m store.MirrorStats) float64 { return float64(m.Regions) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_mirror_steps_total", Help: "Search steps answered from the mirror (the others read Redis)."},
+			stat(func(m store.MirrorStats) float64 { return float64(m.Steps) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_mirror_feed_reads_total", Help: "Round trips that read change feeds."},
+			stat(func(m store.MirrorStats) float64 { return float64(m.FeedReads) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_mirror_feed_failures_total", Help: "Reads of change feeds that failed (searches then read Redis for a second)."},
+			stat(func(m store.MirrorStats) float64 { return float64(m.FeedFailures) })),
+	}
+	for _, c := range cs {
+		if err := s.metrics.reg.Register(c); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			return fmt.Errorf("register the mirror's metrics: %w", err)
+		}
 	}
 	return nil
 }

@@ -113,6 +113,9 @@ func New(cfg Config) (*Server, error) {
 	if err := s.watchFollowUps(); err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
+	if err := s.watchMirror(); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	s.router = s.routes()
 	return s, nil
 }

@@ -213,10 +213,12 @@ func (s *Store) refsOf(cmds []*redis.StringSliceCmd) []WorkerRef {
 // overlaps the range.
 //
 // It reads every worker's version first, in one pipelined round trip (one
-// MGET per region: a region's keys share its hash slot), and serves the
-// workers whose version has not moved from the store's read model
-// (readModel); only the others are read again — profile and timeline, then
-// bookings, two more round trips — and kept at the version read. So a
+// MGET per region: a region's keys share its hash slot; from the mirror,
+// after one read of the change feeds, when the store follows them), and
+// serves the workers whose version has not moved from the store's read
+// model (readModel); only the others are read again — profile and
+// timeline, then bookings, two more round trips — and kept at the version
+// read. So a
 // worker's version is always read before its profile and timeline, and a
 // change landing in between can only make an Apply pinned to this version
 // fail, never succeed on a stale view.
@@ -300,9 +302,10 @@ func (s *Store) load(ctx context.Context, seen *Seen, refs []WorkerRef, from, to
 	return cands, nil
 }
 
-// versions reads the versions of refs (0 for none) in one pipelined round
-// trip, one MGET per region, with the version keys the read model's
-// entries prev (nil for none) hold.
+// versions reads the versions of refs (0 for none): from the mirror for
+// the workers of the regions it follows (mirrorVersions), the others in
+// one pipelined round trip, one MGET per region, with the version keys the
+// read model's entries prev (nil for none) hold.
 func (s *Store) versions(ctx context.Context, refs []WorkerRef, prev []*readEntry) ([]int64, error) {
 	type group struct {
 		args []any // "mget", then the keys

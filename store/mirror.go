@@ -113,7 +113,7 @@ type mirror struct {
 	// failed is when a read of the feeds last failed (unix ns): for
 	// mirrorPause after it searches read Redis, whose reads know which
 	// regions may fail (a master being failed over) and which may not.
-	failed atomic.Int64
+	failed, failures atomic.Int64
 }
 
 // mirrorPause is how long searches read Redis after a read of the feeds
@@ -224,6 +224,7 @@ func (s *Store) syncMirror(ctx context.Context, regions []string, since time.Tim
 		cancel()
 		if err != nil {
 			m.failed.Store(time.Now().UnixNano())
+			m.failures.Add(1)
 			return wrapErr(fmt.Sprintf("read the change feeds of %d regions", len(todo)), err)
 		}
 		more := todo[:0]
@@ -747,4 +748,27 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 	}
 	m.served.Add(1)
 	return sorted, true, nil
+}
+
+// MirrorStats is what the store's mirror is doing, for metrics.
+type MirrorStats struct {
+	// Serving: following the feeds with every region loaded.
+	Serving bool
+	// Regions and Workers count what the mirror holds.
+	Regions, Workers int
+	// Steps counts the search steps (and listings) answered from the
+	// mirror, FeedReads the round trips that read feeds, FeedFailures the
+	// reads that failed.
+	Steps, FeedReads, FeedFailures int64
+}
+
+// MirrorStats reports the mirror's state and counters.
+func (s *Store) MirrorStats() MirrorStats {
+	m := &s.mirror
+	st := MirrorStats{Steps: m.served.Load(), FeedReads: m.reads.Load(), FeedFailures: m.failures.Load()}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	st.Serving = m.on.Load() && m.complete
+	st.Regions, st.Workers = len(m.feeds), len(m.workers)
+	return st
 }

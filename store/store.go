@@ -41,6 +41,13 @@
 //	                                   for the workers whose current position
 //	                                   (Worker.Position) lies in the
 //	                                   geo.IndexResolution cell
+//	dst:{r:<region>}:chg               change feed: a stream with an entry
+//	                                   for every version bump of a worker
+//	                                   of the region (and the cells of a
+//	                                   profile change), and for a worker of
+//	                                   another region entering or leaving
+//	                                   one of its cells; the mirror of a
+//	                                   server follows it (mirror.go)
 //	dst:{r:<region>}:audit             audit stream of the region's booking
 //	                                   changes, appended by Apply's script
 //	dst:{r:<region>}:outbox            integrator events of the region's

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/doorstep-dev/doorstep/api"
+	"github.com/doorstep-dev/doorstep/store/storetest"
+)
+
+// TestServeFollowsChangeFeeds: serve keeps the store's mirror by default
+// (store.Store.FollowChanges), so that a match after a worker is put
+// lists it from memory, and /metrics says so; with -no-mirror every
+// search reads Redis and the mirror serves nothing. The match answers
+// the same either way.
+func TestServeFollowsChangeFeeds(t *testing.T) {
+	t.Parallel()
+	for _, off := range []bool{false, true} {
+		t.Run(map[bool]string{false: "default", true: "no-mirror"}[off], func(t *testing.T) {
+			t.Parallel()
+			rs := storetest.RunRedis(t)
+			m := &Main{
+				Config: ServeConfig{Addr: "127.0.0.1:0", RedisURL: rs.URL(), Limits: api.Limits{RatePerKey: -1}, NoMirror: off},
+				Log:    slog.New(slog.DiscardHandler),
+			}
+			if err := m.Open(t.Context()); err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer m.Close()
+			c := &epochClient{tb: t, base: "http://" + m.Addr(), http: &http.Client{Timeout: 5 * time.Second}}
+			start := time.Now().UTC().Truncate(time.Hour)
+			worker := map[string]any{"skills": []string{"cleaning"}, "rating": 4.5, "home": shutdownPlace(0, 1),
+				"shifts": []map[string]time.Time{{"start": start, "end": start.Add(24 * time.Hour)}}}
+			if st, _, body := c.do("PUT", "/v1/workers/w0", worker); st != http.StatusCreated {
+				t.Fatalf("PUT worker: %d %s", st, body)
+			}
+			var metrics []byte
+			metric := func(name string) float64 {
+				t.Helper()
+				m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(metrics)
+				if m == nil {
+					t.Fatalf("/metrics has no %s", name)
+				}
+				v, err := strconv.ParseFloat(string(m[1]), 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v
+			}
+			// The first load of the regions runs beside serving.
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				_, _, metrics = c.do("GET", "/metrics", nil)
+				if off || metric("doorstep_mirror_serving") == 1 || time.Now().After(deadline) {
+					break
+				}
+			}
+			req := map[string]any{"service": "cleaning", "urgency": "normal", "duration_minutes": 30, "location": shutdownPlace(0, 1)}
+			st, _, body := c.do("POST", "/v1/match", req)
+			if st != http.StatusOK || !bytes.Contains(body, []byte(`"w0"`)) {
+				t.Fatalf("POST /v1/match: %d %s, want w0 offered", st, body)
+			}
+			_, _, metrics = c.do("GET", "/metrics", nil)
+			serving, steps, workers := metric("doorstep_mirror_serving"), metric("doorstep_mirror_steps_total"), metric("doorstep_mirror_workers")
+			if off {
+				if serving != 0 || steps != 0 {
+					t.Errorf("with -no-mirror: doorstep_mirror_serving %v, steps %v, want 0 and 0", serving, steps)
+				}
+				return
+			}
+			if serving != 1 || steps == 0 || workers != 1 {
+				t.Errorf("doorstep_mirror_serving %v, steps %v, workers %v; want 1, at least one, 1", serving, steps, workers)
+			}
+		})
+	}
+}
