@@ -273,7 +273,7 @@ func (s *Store) load(ctx context.Context, seen *Seen, refs []WorkerRef, from, to
 	lo, hi := from.UnixMilli(), to.UnixMilli()
 	now := time.Now()
 	entries := make([]*readEntry, len(refs))
-	stale := serving(prev, versions, lo, hi, now, entries)
+	stale := s.cands.serving(prev, versions, lo, hi, now, entries)
 	if err := s.readAgain(ctx, refs, versions, prev, stale, entries, from, to, now); err != nil {
 		return nil, err
 	}
@@ -386,6 +386,9 @@ func (s *Store) readAgain(ctx context.Context, refs []WorkerRef, versions []int6
 		return nil
 	}
 	wideFrom, wideTo := from.Add(-time.Hour), to.Add(readMargin)
+	// Counted before the reads: a reset during them (a redaction in this
+	// process) leaves the entries serving nothing.
+	resets := s.cands.resets.Load()
 	type reads struct {
 		prof *redis.StringCmd
 		tl   *redis.StringSliceCmd
@@ -416,7 +419,7 @@ func (s *Store) readAgain(ctx context.Context, refs []WorkerRef, versions []int6
 				vkey = versionKey(refs[i].Region, refs[i].ID)
 			}
 			entries[i] = &readEntry{region: refs[i].Region, version: versions[i], profile: h, w: w,
-				from: wideFrom.UnixMilli(), to: wideTo.UnixMilli(), read: now, vkey: vkey}
+				from: wideFrom.UnixMilli(), to: wideTo.UnixMilli(), read: now, vkey: vkey, resets: resets}
 			ids = append(ids, rs[k].tl.Val()...)
 		}
 		ends[k] = len(ids)

@@ -649,6 +649,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 	var groups []int   // groups[i] is the group of cands[i]
 	lo, hi := from.UnixMilli(), to.UnixMilli()
 	now := time.Now()
+	resets := s.cands.resets.Load()
 	take := func(e *readEntry, ref WorkerRef, version int64, group int) {
 		if e == nil || (keep != nil && !keep(e.w)) {
 			return // retired or moved away, or turned away
@@ -678,7 +679,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 				}
 				h := rec.ref.Region
 				own := h == r || slices.Contains(regions, h)
-				if e := rec.entry.Load(); own && e.serves(rec.version, lo, hi, now) {
+				if e := rec.entry.Load(); own && e.serves(rec.version, lo, hi, now, resets) {
 					take(e, rec.ref, rec.version, g)
 					continue
 				}
@@ -709,7 +710,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		}
 		m.mu.RUnlock()
 		for i := range rest {
-			if prev[i].serves(versions[i], lo, hi, now) {
+			if prev[i].serves(versions[i], lo, hi, now, resets) {
 				entries[i] = prev[i]
 			} else {
 				stale = append(stale, i)

@@ -310,3 +310,38 @@ func TestMirrorReadsAgainWhatItLost(t *testing.T) {
 		t.Fatalf("after FLUSHALL: listed %v, want none", got)
 	}
 }
+
+// TestMirrorForgetsWhatThisProcessRedacted: a redaction or an erasure in
+// this process drops the workers the search steps hold from the read
+// model (the exact locations they reduced), mirrored or not: the next
+// step reads the booking as it now is.
+func TestMirrorForgetsWhatThisProcessRedacted(t *testing.T) {
+	h := openRedis(t)
+	s, ctx := h.s, t.Context()
+	w := newWorker("w1", nycA)
+	mustPutWorker(t, s, w)
+	b := newBooking(w, t0, 30*time.Minute, nycB)
+	mustBook(t, s, b)
+	follow(t, s)
+	step := func() *doorstep.Booking {
+		t.Helper()
+		served := s.mirror.served.Load()
+		cands, err := s.LoadCells(ctx, new(Seen), []geo.Cell{geo.IndexCell(nycA)}, t0.Add(-time.Hour), t0.Add(2*time.Hour), nil)
+		if err != nil || len(cands) != 1 || len(cands[0].Bookings) != 1 {
+			t.Fatalf("LoadCells: %v, %v", cands, err)
+		}
+		if s.mirror.served.Load() == served {
+			t.Fatal("the step was not served by the mirror")
+		}
+		return cands[0].Bookings[0]
+	}
+	if got := step(); got.Cell != "" {
+		t.Fatalf("before the redaction the booking is already reduced: %+v", got)
+	}
+	if n, err := s.RedactFinished(ctx, t0.Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("RedactFinished: %d, %v", n, err)
+	}
+	if got := step(); got.Cell == "" || got.Location == nycB {
+		t.Errorf("after the redaction the step still holds the exact location %v", got.Location)
+	}
+}

@@ -51,6 +51,9 @@ type readModel struct {
 	// counts the times the numbering started over (from 1).
 	slots map[string]int32
 	gen   uint64
+	// resets counts reset: an entry read before the last one (the mirror
+	// keeps entries outside m) serves nothing.
+	resets atomic.Uint64
 }
 
 // readEntry is one worker as read at version.
@@ -69,6 +72,8 @@ type readEntry struct {
 	// vkey is the worker's version key, boxed once for every MGET that
 	// reads it.
 	vkey any
+	// resets is the model's count of resets when the entry's read began.
+	resets uint64
 }
 
 func (rm *readModel) init() {
@@ -93,9 +98,10 @@ func (rm *readModel) lookup(refs []WorkerRef, prev []*readEntry) {
 // serving sets entries[i] to prev[i] when it serves a read at versions[i]
 // of the bookings starting in [from, to] (unix ms) at now, and returns the
 // positions of the others.
-func serving(prev []*readEntry, versions []int64, from, to int64, now time.Time, entries []*readEntry) (stale []int) {
+func (rm *readModel) serving(prev []*readEntry, versions []int64, from, to int64, now time.Time, entries []*readEntry) (stale []int) {
+	resets := rm.resets.Load()
 	for i, e := range prev {
-		if e.serves(versions[i], from, to, now) {
+		if e.serves(versions[i], from, to, now, resets) {
 			entries[i] = e
 		} else {
 			stale = append(stale, i)
@@ -169,13 +175,15 @@ func (rm *readModel) reset() {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
 	rm.m = nil
+	rm.resets.Add(1)
 }
 
 // serves reports whether e answers a read at version of the bookings
-// starting in [from, to] (unix ms) at now.
-func (e *readEntry) serves(version, from, to int64, now time.Time) bool {
+// starting in [from, to] (unix ms) at now, the model having been reset
+// resets times.
+func (e *readEntry) serves(version, from, to int64, now time.Time, resets uint64) bool {
 	return e != nil && version != 0 && e.version == version && e.from <= from && to <= e.to &&
-		now.Sub(e.read) < ReadModelMaxAge
+		now.Sub(e.read) < ReadModelMaxAge && e.resets == resets
 }
 
 // bookingsIn returns the entry's bookings that start in [from, to].
