@@ -155,7 +155,7 @@ func (s *Store) applyArgs(ctx context.Context, ch *Change) (keys []string, args 
 		return nil, nil, err
 	}
 	keys, args = s.auditArgs(ctx, ch, keys, args)
-	return append(keys, changesKey(ch.Region)), append(args, changesMax), nil
+	return append(keys, changesKey(ch.Region)), append(args, s.feedMax()), nil
 }
 
 // script validates ch and lays it out as apply.lua's KEYS and ARGV.

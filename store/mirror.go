@@ -30,8 +30,20 @@ func changesKey(region string) string { return regionTag(region) + "chg" }
 
 // changesMax bounds a change feed, approximately (XADD MAXLEN ~). A mirror
 // that falls further behind than that finds the entry it stopped at gone,
-// and reads the region again.
-const changesMax = 50_000
+// and reads the region again. The embedded server keeps embeddedChangesMax:
+// its XRANGE walks the whole stream, whatever the range asked.
+const (
+	changesMax         = 50_000
+	embeddedChangesMax = 1_000
+)
+
+// feedMax is the bound of this store's change feeds.
+func (s *Store) feedMax() int64 {
+	if s.mini != nil {
+		return embeddedChangesMax
+	}
+	return changesMax
+}
 
 // feedCells spells cells for a change feed entry: space-separated.
 func feedCells(cells []geo.Cell) string {
@@ -61,7 +73,7 @@ func (s *Store) touchForeign(ctx context.Context, ch profileChange, version int6
 	cells := feedCells(ch.newCells)
 	pipe := s.rdb.Pipeline()
 	for _, r := range regions {
-		pipe.XAdd(ctx, &redis.XAddArgs{Stream: changesKey(r), MaxLen: changesMax, Approx: true,
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: changesKey(r), MaxLen: s.feedMax(), Approx: true,
 			Values: []string{"w", ch.id, "v", strconv.FormatInt(version, 10), "c", cells, "r", ch.region}})
 	}
 	return wrapErr("tell the change feeds of the regions the worker entered or left", execPipe(ctx, pipe))

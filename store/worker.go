@@ -234,7 +234,7 @@ func (s *Store) casProfile(ctx context.Context, ch profileChange) (profileResult
 	}
 	keys = append(keys, changesKey(ch.region))
 	raw, err := s.scripts.profile.Run(ctx, s.rdb, keys, ch.expect, ch.next, m, ch.busySince, oldLocal, newLocal, ch.fence, ch.gen, ch.id,
-		feedCells(ch.newCells), changesMax).Slice()
+		feedCells(ch.newCells), s.feedMax()).Slice()
 	if err != nil {
 		return profileResult{}, wrapErr("write profile", err)
 	}
