@@ -24,6 +24,31 @@ type epochClient struct {
 	http *http.Client
 }
 
+// openMain opens a server of cfg logging to log, closed when the test
+// ends, and a client of it.
+func openMain(t *testing.T, cfg ServeConfig, log *slog.Logger) (*Main, *epochClient) {
+	t.Helper()
+	m := &Main{Config: cfg, Log: log}
+	if err := m.Open(t.Context()); err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m, &epochClient{tb: t, base: "http://" + m.Addr(), http: &http.Client{Timeout: 5 * time.Second}}
+}
+
+// putCleaner puts worker id, a cleaner on shift for the next day at
+// shutdownPlace(0, 1), and returns the body it sent.
+func (c *epochClient) putCleaner(id string) map[string]any {
+	c.tb.Helper()
+	start := time.Now().UTC().Truncate(time.Hour)
+	worker := map[string]any{"skills": []string{"cleaning"}, "rating": 4.5, "home": shutdownPlace(0, 1),
+		"shifts": []map[string]time.Time{{"start": start, "end": start.Add(24 * time.Hour)}}}
+	if st, _, body := c.do("PUT", "/v1/workers/"+id, worker); st != http.StatusCreated {
+		c.tb.Fatalf("PUT worker: %d %s", st, body)
+	}
+	return worker
+}
+
 // do sends a request and returns the status, the problem code (of a
 // problem+json answer) and the body.
 func (c *epochClient) do(method, path string, body any) (status int, code string, data []byte) {
@@ -112,22 +137,9 @@ func TestMainStoreReset(t *testing.T) {
 			rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
 			defer rdb.Close()
 			logs := new(syncBuffer)
-			m := &Main{
-				Config: ServeConfig{Addr: "127.0.0.1:0", RedisURL: rs.URL(), Limits: api.Limits{RatePerKey: -1}},
-				Log:    slog.New(slog.NewJSONHandler(logs, nil)),
-			}
-			if err := m.Open(t.Context()); err != nil {
-				t.Fatalf("Open: %v", err)
-			}
-			defer m.Close()
-			c := &epochClient{tb: t, base: "http://" + m.Addr(), http: &http.Client{Timeout: 5 * time.Second}}
-
-			start := time.Now().UTC().Truncate(time.Hour)
-			worker := map[string]any{"skills": []string{"cleaning"}, "rating": 4.5, "home": shutdownPlace(0, 1),
-				"shifts": []map[string]time.Time{{"start": start, "end": start.Add(24 * time.Hour)}}}
-			if st, _, body := c.do("PUT", "/v1/workers/w0", worker); st != http.StatusCreated {
-				t.Fatalf("PUT worker: %d %s", st, body)
-			}
+			_, c := openMain(t, ServeConfig{Addr: "127.0.0.1:0", RedisURL: rs.URL(), Limits: api.Limits{RatePerKey: -1}},
+				slog.New(slog.NewJSONHandler(logs, nil)))
+			worker := c.putCleaner("w0")
 			booking := map[string]any{"service": "cleaning", "urgency": "normal", "duration_minutes": 30, "location": shutdownPlace(0, 1)}
 			st, _, body := c.do("POST", "/v1/bookings", booking)
 			if st != http.StatusCreated {

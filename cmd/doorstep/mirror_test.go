@@ -24,21 +24,9 @@ func TestServeFollowsChangeFeeds(t *testing.T) {
 		t.Run(map[bool]string{false: "default", true: "no-mirror"}[off], func(t *testing.T) {
 			t.Parallel()
 			rs := storetest.RunRedis(t)
-			m := &Main{
-				Config: ServeConfig{Addr: "127.0.0.1:0", RedisURL: rs.URL(), Limits: api.Limits{RatePerKey: -1}, NoMirror: off},
-				Log:    slog.New(slog.DiscardHandler),
-			}
-			if err := m.Open(t.Context()); err != nil {
-				t.Fatalf("Open: %v", err)
-			}
-			defer m.Close()
-			c := &epochClient{tb: t, base: "http://" + m.Addr(), http: &http.Client{Timeout: 5 * time.Second}}
-			start := time.Now().UTC().Truncate(time.Hour)
-			worker := map[string]any{"skills": []string{"cleaning"}, "rating": 4.5, "home": shutdownPlace(0, 1),
-				"shifts": []map[string]time.Time{{"start": start, "end": start.Add(24 * time.Hour)}}}
-			if st, _, body := c.do("PUT", "/v1/workers/w0", worker); st != http.StatusCreated {
-				t.Fatalf("PUT worker: %d %s", st, body)
-			}
+			_, c := openMain(t, ServeConfig{Addr: "127.0.0.1:0", RedisURL: rs.URL(), Limits: api.Limits{RatePerKey: -1}, NoMirror: off},
+				slog.New(slog.DiscardHandler))
+			c.putCleaner("w0")
 			var metrics []byte
 			metric := func(name string) float64 {
 				t.Helper()
