@@ -124,6 +124,10 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 		return nil
 	case "conflict":
 		actual, _ := strconv.ParseInt(arg(2), 10, 64)
+		// The mirror learns the version too: a change its feed did not
+		// carry (a server of a version before the feeds) cannot keep the
+		// retry refused.
+		s.mirror.saw(WorkerRef{ID: arg(1), Region: ch.Region}, actual)
 		return fmt.Errorf("apply change: %w", &ConflictError{WorkerID: arg(1), Expected: ch.Expect[arg(1)], Actual: actual})
 	case "notconfirmed":
 		return fmt.Errorf("apply change: booking %s is %s: %w: %w", arg(1), arg(2), ErrNotConfirmed,

@@ -139,9 +139,12 @@ const (
 // mirrored is one worker as the feeds last said.
 type mirrored struct {
 	ref     WorkerRef
-	version int64
-	cells   []geo.Cell
-	slot    int32 // in the mirror's numbering gen
+	version int64 // as the feeds said
+	// learnt is a version an Apply was refused at (saw): later than the
+	// feeds' only when a change came without an entry.
+	learnt int64
+	cells  []geo.Cell
+	slot   int32 // in the mirror's numbering gen
 	// entry is the read model's entry last read for the worker through
 	// the mirror (LoadCells), at whatever version: a search serves it
 	// only at the version above.
@@ -309,6 +312,24 @@ func (m *mirror) apply(region string, vals map[string]any) {
 	m.put(ref, rec, v, cells)
 }
 
+// saw records that worker ref was at version v in Redis (an Apply refused
+// for it): a mirror behind that learns the version, so that the next read
+// of the worker is at it.
+func (m *mirror) saw(ref WorkerRef, v int64) {
+	if !m.on.Load() {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if rec := m.workers[ref]; rec != nil && rec.learnt < v {
+		rec.learnt = v
+	}
+}
+
+// current is the version a search reads for the worker: the feed's, or
+// the one an Apply refused with when that is later (under m.mu).
+func (rec *mirrored) current() int64 { return max(rec.version, rec.learnt) }
+
 // put sets worker ref (held as rec, nil for none) to version v indexed in
 // cells (none: the profile is gone), under m.mu.
 func (m *mirror) put(ref WorkerRef, rec *mirrored, v int64, cells []geo.Cell) {
@@ -456,7 +477,7 @@ func (s *Store) mirrorVersions(ctx context.Context, refs []WorkerRef, out []int6
 			continue
 		}
 		if rec := m.workers[r]; rec != nil {
-			out[i] = rec.version
+			out[i] = rec.current()
 		} // else: no profile in the region as of the feed, version 0
 	}
 	return rest, true
@@ -691,8 +712,8 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 				}
 				h := rec.ref.Region
 				own := h == r || slices.Contains(regions, h)
-				if e := rec.entry.Load(); own && e.serves(rec.version, lo, hi, now, resets) {
-					take(e, rec.ref, rec.version, g)
+				if e := rec.entry.Load(); own && e.serves(rec.current(), lo, hi, now, resets) {
+					take(e, rec.ref, rec.current(), g)
 					continue
 				}
 				rest = append(rest, later{rec, g})
@@ -718,7 +739,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		var stale []int
 		m.mu.RLock()
 		for i, l := range rest {
-			refs[i], versions[i], prev[i] = l.rec.ref, l.rec.version, l.rec.entry.Load()
+			refs[i], versions[i], prev[i] = l.rec.ref, l.rec.current(), l.rec.entry.Load()
 		}
 		m.mu.RUnlock()
 		for i := range rest {

@@ -345,3 +345,47 @@ func TestMirrorForgetsWhatThisProcessRedacted(t *testing.T) {
 		t.Errorf("after the redaction the step still holds the exact location %v", got.Location)
 	}
 }
+
+// TestMirrorLearnsFromARefusedApply: a change that came without a feed
+// entry (a server of a version before the feeds) leaves the mirror's
+// version behind, so an Apply pinned to it is refused; the refusal teaches
+// the mirror the version, and the retry's read is at it and succeeds.
+func TestMirrorLearnsFromARefusedApply(t *testing.T) {
+	h := openRedis(t)
+	s, ctx := h.s, t.Context()
+	w := newWorker("w1", nycA)
+	mustPutWorker(t, s, w)
+	follow(t, s)
+	version := func() int64 {
+		t.Helper()
+		cands, err := s.LoadCells(ctx, new(Seen), []geo.Cell{geo.IndexCell(nycA)}, t0, t0.Add(time.Hour), nil)
+		if err != nil || len(cands) != 1 {
+			t.Fatalf("LoadCells: %v, %v", cands, err)
+		}
+		return cands[0].Version
+	}
+	before := version()
+	// An old server's change: the version moves, the feed hears nothing.
+	if err := s.rdb.Incr(ctx, versionKey(regionOf(w), w.ID)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := version(); got != before {
+		t.Fatalf("the mirror saw a change that has no feed entry (%d -> %d): the test shows nothing", before, got)
+	}
+	b := newBooking(w, t0, 30*time.Minute, nycB)
+	err := s.Apply(ctx, Change{Region: regionOf(w), Expect: map[string]int64{w.ID: before}, Create: []*doorstep.Booking{b}})
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("Apply at the mirror's stale version: %v, want a conflict", err)
+	}
+	after := version()
+	if after != before+1 {
+		t.Fatalf("after the refusal the mirror reads version %d, want %d", after, before+1)
+	}
+	if err := s.Apply(ctx, Change{Region: regionOf(w), Expect: map[string]int64{w.ID: after}, Create: []*doorstep.Booking{b}}); err != nil {
+		t.Fatalf("the retry at the learnt version: %v", err)
+	}
+	// The feed's own entries still apply on top (the booking's bump).
+	if got := version(); got != after+1 {
+		t.Errorf("after the booking the mirror reads version %d, want %d", got, after+1)
+	}
+}
