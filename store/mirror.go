@@ -596,9 +596,21 @@ func (s *Store) FollowChanges(ctx context.Context, every time.Duration, log *slo
 	}()
 	t := time.NewTicker(every)
 	defer t.Stop()
+	serving, since := false, time.Now()
 	for {
 		if err := s.refreshMirror(ctx); err != nil && ctx.Err() == nil && log != nil {
 			log.Warn("following the change feeds", "err", err)
+		}
+		// Say when searches start (or stop) reading from memory.
+		if st := s.MirrorStats(); st.Serving != serving && log != nil {
+			serving = st.Serving
+			if serving {
+				log.Info("mirror of the change feeds serving searches", "regions", st.Regions, "workers", st.Workers,
+					"after_ms", time.Since(since).Milliseconds())
+			} else {
+				log.Warn("mirror of the change feeds not serving: searches read Redis until it has loaded again")
+				since = time.Now()
+			}
 		}
 		select {
 		case <-ctx.Done():
