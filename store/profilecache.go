@@ -1,7 +1,9 @@
 package store
 
 import (
+	"cmp"
 	"hash/maphash"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -187,14 +189,18 @@ func (e *readEntry) serves(version, from, to int64, now time.Time, resets uint64
 }
 
 // bookingsIn returns the entry's bookings that start in [from, to].
+// They are a part of the entry's own slice (sorted by start), shared like
+// the bookings themselves: capped, so that an append copies it.
 func (e *readEntry) bookingsIn(from, to int64) []*doorstep.Booking {
-	var out []*doorstep.Booking
-	for _, b := range e.bookings {
-		if s := b.Start.UnixMilli(); s >= from && s <= to {
-			out = append(out, b)
-		}
+	i, _ := slices.BinarySearchFunc(e.bookings, from, func(b *doorstep.Booking, t int64) int { return cmp.Compare(b.Start.UnixMilli(), t) })
+	j := i
+	for j < len(e.bookings) && e.bookings[j].Start.UnixMilli() <= to {
+		j++
 	}
-	return out
+	if i == j {
+		return nil
+	}
+	return e.bookings[i:j:j]
 }
 
 // decode returns the worker raw encodes, reusing the one of prev when raw

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +88,42 @@ func TestReadModelServesUnchangedWorkers(t *testing.T) {
 	load(t0.Add(3 * time.Hour))
 	if n := readCommands(t, s); n == 0 {
 		t.Errorf("read model off: no profile or timeline read")
+	}
+}
+
+// TestBookingsIn: the bookings of an entry that start in [from, to], both
+// ends included, in order, as a capped part of the entry's slice.
+func TestBookingsIn(t *testing.T) {
+	w := newWorker("w1", nycA)
+	var bs []*doorstep.Booking
+	for _, h := range []int{1, 2, 2, 4, 7} {
+		bs = append(bs, newBooking(w, t0.Add(time.Duration(h)*time.Hour), time.Hour, nycA))
+	}
+	e := &readEntry{bookings: bs}
+	at := func(h int) int64 { return t0.Add(time.Duration(h) * time.Hour).UnixMilli() }
+	for _, tt := range []struct {
+		from, to int
+		want     []int // indexes into bs
+	}{
+		{0, 10, []int{0, 1, 2, 3, 4}},
+		{2, 2, []int{1, 2}},
+		{2, 4, []int{1, 2, 3}},
+		{3, 3, nil},
+		{5, 6, nil},
+		{7, 9, []int{4}},
+		{-5, 0, nil},
+		{8, 9, nil},
+	} {
+		got := e.bookingsIn(at(tt.from), at(tt.to))
+		var want []*doorstep.Booking
+		for _, i := range tt.want {
+			want = append(want, bs[i])
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("[%dh, %dh]: %v, want %v", tt.from, tt.to, bookingIDs(got), bookingIDs(want))
+		}
+		if len(got) > 0 && cap(got) != len(got) {
+			t.Errorf("[%dh, %dh]: capacity %d beyond the length %d: an append would write into the entry", tt.from, tt.to, cap(got), len(got))
+		}
 	}
 }
