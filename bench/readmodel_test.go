@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -10,9 +11,11 @@ import (
 
 // BenchmarkQuoteReadModel is POST /v1/match without HTTP on a real Redis,
 // with the store's read model of the workers off (every candidate read
-// from Redis: the server before issue 17) and on, on the same city in the
-// same run, so that their ratio holds on a loaded machine. The city is
-// seeded once per size; both cases quote the same request sequence.
+// from Redis: the server before issue 17), on, and on with the store
+// following its change feeds (mirror=true: the position index and the
+// versions in memory, as serve runs by default), on the same city in the
+// same run, so that their ratios hold on a loaded machine. The city is
+// seeded once per size; every case quotes the same request sequence.
 //
 //	go test -run '^$' -bench 'QuoteReadModel' -benchtime=2000x -count=3 ./bench/
 func BenchmarkQuoteReadModel(b *testing.B) {
@@ -30,6 +33,25 @@ func BenchmarkQuoteReadModel(b *testing.B) {
 					quoteLoop(b, svc)
 				})
 			}
+			b.Run("readmodel=true/mirror=true", func(b *testing.B) {
+				ctx, stop := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					st.FollowChanges(ctx, time.Second, nil)
+				}()
+				defer func() {
+					stop()
+					<-done
+				}()
+				for !st.Mirroring() {
+					time.Sleep(10 * time.Millisecond)
+				}
+				quoteLoop(b, svc)
+				if st.MirrorStats().Steps == 0 {
+					b.Fatal("no search step was served by the mirror")
+				}
+			})
 		})
 	}
 }
