@@ -166,11 +166,14 @@ func (m *mirror) reset() {
 	m.workers, m.cells, m.feeds, m.complete, m.gen = nil, nil, nil, false, 0
 }
 
-// serves reports whether the mirror answers for the cells of regions. A
-// region the complete mirror does not follow yet holds no worker's home
-// (those were all loaded): it is loaded here, which costs two round trips
-// once, rather than left to the following loop.
-func (s *Store) mirrorServes(ctx context.Context, regions []string) bool {
+// mirrorServes reports whether the mirror answers for the cells of
+// regions, having read their feeds as syncMirror does for a search that
+// began at since. A region the complete mirror does not follow yet holds
+// no worker's home (those were all loaded): it is loaded here, which costs
+// two round trips once, rather than left to the following loop. A feed
+// that cannot be read leaves the answer to Redis, whose reads know which
+// regions may fail and which may not.
+func (s *Store) mirrorServes(ctx context.Context, regions []string, since time.Time) bool {
 	m := &s.mirror
 	if !m.on.Load() || time.Since(time.Unix(0, m.failed.Load())) < mirrorPause {
 		return false
@@ -189,6 +192,21 @@ func (s *Store) mirrorServes(ctx context.Context, regions []string) bool {
 	}
 	for _, r := range missing {
 		if err := s.loadRegion(ctx, r); err != nil {
+			return false
+		}
+	}
+	return s.syncMirror(ctx, regions, since) == nil
+}
+
+// holds reports whether the mirror, complete, follows every one of
+// regions (under m.mu): what a listing from memory needs after
+// mirrorServes, the feeds having been read meanwhile.
+func (m *mirror) holds(regions []string) bool {
+	if !m.complete {
+		return false
+	}
+	for _, r := range regions {
+		if m.feeds[r] == nil {
 			return false
 		}
 	}
@@ -403,22 +421,16 @@ func (m *mirror) unlist(c geo.Cell, ref WorkerRef) {
 // Redis instead.
 func (s *Store) idsInCells(ctx context.Context, regions []string, byRegion map[string][]geo.Cell) ([]WorkerRef, bool) {
 	m := &s.mirror
-	if !s.mirrorServes(ctx, regions) {
+	if !s.mirrorServes(ctx, regions, searchStart(ctx)) {
 		return nil, false
-	}
-	if err := s.syncMirror(ctx, regions, searchStart(ctx)); err != nil {
-		return nil, false // the Redis path answers, or names the error
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if !m.complete {
+	if !m.holds(regions) {
 		return nil, false
 	}
 	n := 0
 	for _, r := range regions {
-		if m.feeds[r] == nil {
-			return nil, false
-		}
 		for _, c := range byRegion[r] {
 			n += len(m.cells[c])
 		}
@@ -658,15 +670,7 @@ func (s *Store) refreshMirror(ctx context.Context) error {
 
 // Mirroring reports whether the store's mirror serves searches now
 // (FollowChanges running, every region loaded).
-func (s *Store) Mirroring() bool {
-	m := &s.mirror
-	if !m.on.Load() {
-		return false
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.complete
-}
+func (s *Store) Mirroring() bool { return s.MirrorStats().Serving }
 
 // loadCellsMirrored is LoadCells from the mirror; ok is false when the
 // mirror does not serve these cells (see idsInCells), and the caller reads
@@ -682,7 +686,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 	m := &s.mirror
 	regions, byRegion, _ := groupCells(ctx, cells)
 	since := searchStart(ctx)
-	if !s.mirrorServes(ctx, regions) || s.syncMirror(ctx, regions, since) != nil {
+	if !s.mirrorServes(ctx, regions, since) {
 		return nil, false, nil
 	}
 	type later struct {
@@ -703,15 +707,11 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		groups = append(groups, group)
 	}
 	m.mu.RLock()
-	if !m.complete {
+	if !m.holds(regions) {
 		m.mu.RUnlock()
 		return nil, false, nil
 	}
 	for g, r := range regions {
-		if m.feeds[r] == nil {
-			m.mu.RUnlock()
-			return nil, false, nil
-		}
 		for _, c := range byRegion[r] {
 			for _, rec := range m.cells[c] {
 				first, err := seen.firstIn(m.gen, rec.slot, rec.ref.ID)
@@ -740,7 +740,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		if len(homes) > 0 {
 			// Workers of other regions reported here: their versions
 			// as of this search, from their own regions' feeds.
-			if !s.mirrorServes(ctx, homes) || s.syncMirror(ctx, homes, since) != nil {
+			if !s.mirrorServes(ctx, homes, since) {
 				return nil, false, nil
 			}
 		}
@@ -748,19 +748,12 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		versions := make([]int64, len(rest))
 		prev := make([]*readEntry, len(rest))
 		entries := make([]*readEntry, len(rest))
-		var stale []int
 		m.mu.RLock()
 		for i, l := range rest {
 			refs[i], versions[i], prev[i] = l.rec.ref, l.rec.current(), l.rec.entry.Load()
 		}
 		m.mu.RUnlock()
-		for i := range rest {
-			if prev[i].serves(versions[i], lo, hi, now, resets) {
-				entries[i] = prev[i]
-			} else {
-				stale = append(stale, i)
-			}
-		}
+		stale := s.cands.serving(prev, versions, lo, hi, now, entries)
 		if err := s.readAgain(ctx, refs, versions, prev, stale, entries, from, to, now); err != nil {
 			return nil, true, err
 		}
