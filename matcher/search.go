@@ -44,17 +44,16 @@ func SearchFor(req *doorstep.Request, now time.Time, travel geo.TravelModel, nor
 // could serve (CouldServe) and, for an urgent request, no worker farther
 // out can beat the best option (Settled), so a dense city reads one or two
 // steps.
+//
+// It is the walk of First and Next with no ring to end at: one stepping
+// rule for the searches that widen step by step and the callers that want
+// the whole list.
 func (s Search) Steps() [][2]int {
 	var steps [][2]int
-	from, to := 0, 0
-	for {
-		to = min(to, s.MaxRings)
-		steps = append(steps, [2]int{from, to})
-		if to >= s.MaxRings {
-			return steps
-		}
-		from, to = to+1, 2*to+1
+	for step, ok := s.First(), true; ok; step, ok = s.Next(step, 0) {
+		steps = append(steps, step)
 	}
+	return steps
 }
 
 // First is the first step of a search: the request's own cell.
