@@ -147,7 +147,8 @@ func (p *Planner) reaches(place doorstep.Location, depart time.Time, events []ev
 // worker's place first (at its earliest, in the idle time between g.free
 // and the fixed breaks of before): the earliest such departure that lets
 // every break fit is the earliest start this gap allows (a later
-// departure only shortens the idle time after the job). A slot no departure saves is ErrBusy.
+// departure only shortens the idle time after the job). A slot no
+// departure saves is ErrBusy.
 func (p *Planner) withBreaks(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, job Job,
 	start doorstep.Location, g gap, before []event, hi time.Time, events []event, at int, slot Slot) (Slot, error) {
 	stop := Stop{Arrival: slot.Arrival, Start: slot.Start, End: slot.End, Location: job.Location}
