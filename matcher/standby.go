@@ -425,8 +425,8 @@ func hasUrgentSkill(w *doorstep.Worker, urgent func(string) bool) bool {
 // StandbyPerHour returns the urgent calls of each skill expected in the
 // hour of now around at: from the urgent profile p when there is one (its
 // rate per worker on duty times onDuty, the workers with the skill on
-// shift now in the plan's area), else the calls of the window spread evenly over it (calls
-// counted by their first skill).
+// shift now in the plan's area), else the calls of the window spread
+// evenly over it (calls counted by their first skill).
 func StandbyPerHour(p *UrgentProfile, at doorstep.Location, now time.Time, onDuty map[string]int, calls []StandbyCall, window time.Duration) map[string]float64 {
 	out := map[string]float64{}
 	if p != nil {
