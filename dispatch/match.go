@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -32,6 +31,10 @@ type pool struct {
 	cands   []matcher.Candidate
 	regions map[string]string
 	skipped map[string]int // nil unless narrow
+	// tally is the match of cands so far: an urgent search evaluates the
+	// workers of each step to know when it is settled, and match goes on
+	// from there instead of evaluating them again.
+	tally *matcher.Tally
 }
 
 func newPool() pool {
@@ -129,7 +132,7 @@ func horizon(now time.Time, job schedule.Job) (from, to time.Time) {
 // rated neighbours must not hide a better one either.
 func (s *Service) candidates(ctx context.Context, req *doorstep.Request, now time.Time) (pool, error) {
 	from, to := horizon(now, schedule.JobFor(req, now))
-	return s.search(ctx, req, now, from, to, false)
+	return s.search(ctx, req, now, from, to, false, nil)
 }
 
 // qualifiedCandidates is candidates as a narrow pool (see pool): the
@@ -137,31 +140,37 @@ func (s *Service) candidates(ctx context.Context, req *doorstep.Request, now tim
 // those qualified and not excluded. Enough to rank options (Match); a
 // rescue plan moves bookings onto workers of any skill, and needs the
 // whole pool.
-func (s *Service) qualifiedCandidates(ctx context.Context, req *doorstep.Request, now time.Time) (pool, error) {
+//
+// It knows the customer's history, as matchPool does (see search).
+func (s *Service) qualifiedCandidates(ctx context.Context, req *doorstep.Request, now time.Time, hist matcher.History) (pool, error) {
 	from, to := horizon(now, schedule.JobFor(req, now))
-	return s.search(ctx, req, now, from, to, true)
+	return s.search(ctx, req, now, from, to, true, &hist)
 }
 
 // candidatesIn is candidates with the bookings read over [from, to].
 func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, from, to time.Time) (pool, error) {
-	return s.search(ctx, req, now, from, to, false)
+	return s.search(ctx, req, now, from, to, false, nil)
 }
 
-// search is candidatesIn, narrow or not (see pool).
-func (s *Service) search(ctx context.Context, req *doorstep.Request, now, from, to time.Time, narrow bool) (pool, error) {
-	p, err := s.searchOnce(ctx, req, now, from, to, narrow, new(store.Seen))
+// search is candidatesIn, narrow or not (see pool), for a customer with
+// history *hist, or whose history is not known (nil). Knowing it, the
+// search matches the pool for it as it goes (pool.match), and need not
+// widen for a continuity bonus nobody can earn (matcher.Tally.Settled).
+func (s *Service) search(ctx context.Context, req *doorstep.Request, now, from, to time.Time, narrow bool, hist *matcher.History) (pool, error) {
+	p, err := s.searchOnce(ctx, req, now, from, to, narrow, hist, new(store.Seen))
 	if errors.Is(err, store.ErrSeenReset) {
-		p, err = s.searchOnce(ctx, req, now, from, to, narrow, store.NewSeenByID())
+		p, err = s.searchOnce(ctx, req, now, from, to, narrow, hist, store.NewSeenByID())
 	}
 	return p, err
 }
 
 // searchOnce is search, recording the workers it loads in seen.
-func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, from, to time.Time, narrow bool, seen *store.Seen) (pool, error) {
+func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, from, to time.Time, narrow bool, hist *matcher.History, seen *store.Seen) (pool, error) {
 	search := matcher.SearchFor(req, now, s.m.Config().Travel, s.cfg.NormalReachKm)
 	// Its own region must answer; a neighbour being failed over may not.
 	ctx = store.WithSearchRegion(ctx, geo.RegionOf(req.Location).String())
 	p := newPool()
+	p.tally = s.m.NewTally(req, now, hist)
 	var keep func(*doorstep.Worker) bool
 	if narrow {
 		p.skipped = map[string]int{}
@@ -174,9 +183,6 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 		}
 	}
 	could := 0
-	// best is the cost of the best option of p.cands[:evaluated]
-	// (matcher.BestCost): each step evaluates only the workers it added.
-	best, evaluated := math.Inf(1), 0
 	// need is the ring the next step may end at (matcher.SettleRings):
 	// once enough could serve, an urgent search reads only as far as the
 	// best option found requires, not the whole doubled step.
@@ -201,11 +207,16 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 		if could < s.cfg.WantCandidates {
 			continue // need stays 0: the next step doubles
 		}
-		best, evaluated = min(best, s.m.BestCost(req, p.cands[evaluated:], now)), len(p.cands)
-		if s.m.Settled(req, search, step[1], best) {
+		// The cost of the best option so far (matcher.BestCost): each
+		// step evaluates only the workers it added, and only when the
+		// rule asks (an urgent request).
+		if req.Urgency == doorstep.Urgent {
+			p.tally.Add(p.cands[p.tally.Considered():])
+		}
+		if p.tally.Settled(search, step[1]) {
 			break
 		}
-		need = s.m.SettleRings(req, search, best)
+		need = p.tally.SettleRings(search)
 	}
 	return p, nil
 }
@@ -275,22 +286,29 @@ func (s *Service) poolFor(ctx context.Context, req *doorstep.Request, owner stri
 // Either way the result is what a match on the whole pool gives.
 // The match is observed once, on the pool it answers from.
 func (s *Service) matchPool(ctx context.Context, req *doorstep.Request, now time.Time, hist matcher.History) (pool, matcher.Result, error) {
-	p, err := s.qualifiedCandidates(ctx, req, now)
+	p, err := s.qualifiedCandidates(ctx, req, now, hist)
 	if err != nil {
 		return pool{}, matcher.Result{}, err
 	}
-	t0 := time.Now()
-	res := s.m.Match(req, p.cands, now, hist)
+	res := p.match()
 	if len(res.Options) == 0 {
-		if p, err = s.candidates(ctx, req, now); err != nil {
+		from, to := horizon(now, schedule.JobFor(req, now))
+		if p, err = s.search(ctx, req, now, from, to, false, &hist); err != nil {
 			return pool{}, matcher.Result{}, err
 		}
-		t0 = time.Now()
-		res = s.m.Match(req, p.cands, now, hist)
+		res = p.match()
 	}
 	p.considered(&res)
-	s.cfg.Observer.Matched(req.Urgency, res.Considered, time.Since(t0))
+	s.cfg.Observer.Matched(req.Urgency, res.Considered, p.tally.Took())
 	return p, res, nil
+}
+
+// match is the match of every candidate of p for the request and history
+// it was searched for (a search that knew the history: see search): the
+// search's tally, completed with the candidates it did not evaluate.
+func (p *pool) match() matcher.Result {
+	p.tally.Add(p.cands[p.tally.Considered():])
+	return p.tally.Result()
 }
 
 // unservable explains why nobody can serve req (matcher.Explain): the

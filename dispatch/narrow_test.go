@@ -100,11 +100,17 @@ func TestNarrowPoolMatchesTheWholePool(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := svc.m.Match(&req, whole.cands, now, hist)
-		narrow, err := svc.qualifiedCandidates(ctx, &req, now)
+		narrow, err := svc.qualifiedCandidates(ctx, &req, now, hist)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := svc.m.Match(&req, narrow.cands, now, hist)
+		// The pool's match goes on from what the search evaluated: it
+		// answers what a match of the pool in one go does.
+		once := svc.m.Match(&req, narrow.cands, now, hist)
+		got := narrow.match()
+		if diff := cmp.Diff(once, got); diff != "" {
+			t.Fatalf("request %d (%s): the search's tally answers differently from one match of its pool (-once +tally):\n%s", i, req.Urgency, diff)
+		}
 		narrow.considered(&got)
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("request %d (%s, %s, %d excluded): narrow pool answers differently (-whole +narrow):\n%s", i, req.Urgency, req.Service, len(req.ExcludedWorkers), diff)
@@ -173,4 +179,77 @@ func referenceSearch(t *testing.T, svc *Service, req *doorstep.Request, now time
 		}
 	}
 	return cands
+}
+
+// A search that knows the customer has no last worker need not widen for
+// a continuity bonus nobody can earn: it reads fewer workers and finds
+// the best option the search that allows for the bonus finds. Knowing the
+// last worker, it finds the best option with the bonus.
+func TestSearchKnowsTheHistory(t *testing.T) {
+	rs := storetest.RunRedis(t)
+	st, err := store.Open(t.Context(), store.Config{URL: rs.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	svc, err := New(Config{Store: st, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	rng := rand.New(rand.NewPCG(11, 11))
+	centre := doorstep.Location{Lat: 40.73, Lng: -73.99}
+	point := func(km float64) doorstep.Location {
+		return doorstep.Location{Lat: centre.Lat + (rng.Float64()-0.5)*km/111.2, Lng: centre.Lng + (rng.Float64()-0.5)*km/84.3}
+	}
+	var ids []string
+	for i := range 800 {
+		w := &doorstep.Worker{ID: fmt.Sprintf("w%03d", i), Home: point(24), Rating: 3 + 2*rng.Float64(), Skills: []string{"cleaning"},
+			Shifts: []doorstep.Shift{{Start: now.Add(-time.Hour), End: now.Add(9 * time.Hour)}}}
+		if _, err := st.PutWorker(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, w.ID)
+	}
+	fewer := 0
+	for i := range 60 {
+		req := doorstep.Request{Service: "cleaning", Location: point(12), Urgency: doorstep.Urgent, CustomerID: fmt.Sprintf("c%d", i)}
+		if err := svc.Prepare(&req); err != nil {
+			t.Fatal(err)
+		}
+		unknown, err := svc.candidates(ctx, &req, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, hist := range []matcher.History{{}, {LastWorker: ids[rng.IntN(len(ids))]}} {
+			known, err := svc.qualifiedCandidates(ctx, &req, now, hist)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, want := known.match(), svc.m.Match(&req, unknown.cands, now, hist)
+			if len(want.Options) == 0 || len(got.Options) == 0 {
+				t.Fatalf("request %d: %d options knowing the history %+v, %d allowing for any", i, len(got.Options), hist, len(want.Options))
+			}
+			if g, w := got.Options[0], want.Options[0]; g.WorkerID != w.WorkerID || g.Cost != w.Cost {
+				t.Fatalf("request %d, history %+v: best option %s (%v) knowing it, %s (%v) allowing for any", i, hist, g.WorkerID, g.Cost, w.WorkerID, w.Cost)
+			}
+			if hist.LastWorker != "" {
+				if len(known.cands) != len(unknown.cands) {
+					t.Fatalf("request %d: knowing a last worker, the search read %d workers, allowing for one %d", i, len(known.cands), len(unknown.cands))
+				}
+				continue
+			}
+			if len(known.cands) > len(unknown.cands) {
+				t.Fatalf("request %d: knowing there is no last worker, the search read %d workers, allowing for one %d", i, len(known.cands), len(unknown.cands))
+			}
+			if len(known.cands) < len(unknown.cands) {
+				fewer++
+			}
+		}
+	}
+	if fewer == 0 {
+		t.Error("knowing there is no last worker never read fewer workers")
+	}
+	t.Logf("%d of 60 searches read fewer workers knowing there is no last worker", fewer)
 }

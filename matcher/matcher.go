@@ -230,20 +230,9 @@ type Result struct {
 // Match ranks cands for req (resolved against the catalogue) at clock
 // reading now and returns the best options.
 func (m *Matcher) Match(req *doorstep.Request, cands []Candidate, now time.Time, hist History) Result {
-	res := Result{Deadline: req.Deadline(), Considered: len(cands), Rejected: map[string]int{}}
-	job := schedule.JobFor(req, now)
-	best := make([]Option, 0, m.cfg.MaxOptions+1)
-	for i := range cands {
-		o, reason := m.Evaluate(req, job, &cands[i], hist)
-		if reason != "" {
-			res.Rejected[reason]++
-			continue
-		}
-		res.Feasible++
-		best = insertBest(best, o, m.cfg.MaxOptions)
-	}
-	res.Options = best
-	return res
+	t := m.NewTally(req, now, &hist)
+	t.Add(cands)
+	return t.Result()
 }
 
 // Best is the cheapest option of cands for req at clock reading now (Match's

@@ -24,11 +24,20 @@ import (
 // takes a worker to start from where it is indexed, as the search does,
 // and added travel to be non-negative.) A normal request's cost has no
 // such bound; its search stops on the count alone.
+//
+// Not knowing the customer's history, it allows for a continuity bonus
+// whenever the request names a customer (Tally.Settled knows it).
 func (m *Matcher) Settled(req *doorstep.Request, s Search, rings int, best float64) bool {
+	return m.settled(req, req.CustomerID != "", s, rings, best)
+}
+
+// settled is Settled, with the continuity bonus allowed for when
+// continuity.
+func (m *Matcher) settled(req *doorstep.Request, continuity bool, s Search, rings int, best float64) bool {
 	if rings >= s.MaxRings || req.Urgency != doorstep.Urgent {
 		return true
 	}
-	return best <= m.urgentBound(req, geo.CoveredKm(geo.IndexResolution, rings))
+	return best <= m.urgentBound(req, continuity, geo.CoveredKm(geo.IndexResolution, rings))
 }
 
 // SettleRings returns the fewest rings of s a search for req must have
@@ -38,11 +47,17 @@ func (m *Matcher) Settled(req *doorstep.Request, s Search, rings int, best float
 // best). It is 0 for a normal request (no bound: the count alone stops
 // it) and s.MaxRings when no ring within the reach settles (best +Inf).
 func (m *Matcher) SettleRings(req *doorstep.Request, s Search, best float64) int {
+	return m.settleRings(req, req.CustomerID != "", s, best)
+}
+
+// settleRings is SettleRings, with the continuity bonus allowed for when
+// continuity.
+func (m *Matcher) settleRings(req *doorstep.Request, continuity bool, s Search, best float64) int {
 	if req.Urgency != doorstep.Urgent {
 		return 0
 	}
 	for k := 0; k < s.MaxRings; k++ {
-		if best <= m.urgentBound(req, geo.CoveredKm(geo.IndexResolution, k)) {
+		if best <= m.urgentBound(req, continuity, geo.CoveredKm(geo.IndexResolution, k)) {
 			return k
 		}
 	}
@@ -50,14 +65,15 @@ func (m *Matcher) SettleRings(req *doorstep.Request, s Search, best float64) int
 }
 
 // urgentBound is the least cost an urgent option of req can have from a
-// worker who starts more than km away.
-func (m *Matcher) urgentBound(req *doorstep.Request, km float64) float64 {
+// worker who starts more than km away; continuity: when that worker may
+// be the customer's last one.
+func (m *Matcher) urgentBound(req *doorstep.Request, continuity bool, km float64) float64 {
 	w := &m.cfg.Weights
 	lb := w.UrgentWait * minTrip(m.cfg.Travel, km).Minutes()
 	if len(req.PreferredWorkers) > 0 {
 		lb -= w.Preferred
 	}
-	if req.CustomerID != "" {
+	if continuity {
 		lb -= w.Continuity
 	}
 	return lb
@@ -90,9 +106,7 @@ func (m *Matcher) BestCost(req *doorstep.Request, cands []Candidate, now time.Ti
 	if req.Urgency != doorstep.Urgent {
 		return math.Inf(1)
 	}
-	res := m.Match(req, cands, now, History{})
-	if len(res.Options) == 0 {
-		return math.Inf(1)
-	}
-	return res.Options[0].Cost
+	t := m.NewTally(req, now, nil)
+	t.Add(cands)
+	return t.BestCost()
 }

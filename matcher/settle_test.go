@@ -113,3 +113,50 @@ func TestSearchNext(t *testing.T) {
 		t.Errorf("walked %v, want %v", walked, want)
 	}
 }
+
+// A tally knows the customer's history: the continuity bonus keeps a
+// search widening only when the customer has a last worker, or when the
+// history is not known. The best option found costs 0 (a worker at the
+// door, rated 5, idle): at one ring (no trip from beyond it is under the
+// 5-minute overhead) it settles unless a bonus of 10 could make a worker
+// from farther cheaper.
+func TestTallySettled(t *testing.T) {
+	now := clock(9, 0)
+	m, err := matcher.New(matcher.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &doorstep.Request{Service: "plumbing", Skills: []string{"plumbing"}, Location: base,
+		Urgency: doorstep.Urgent, Duration: time.Hour, RequestedAt: now, CustomerID: "c1"}
+	search := matcher.SearchFor(req, now, geo.Linear{}, 0)
+	door := []matcher.Candidate{cand(newWorker("door", "plumbing"))}
+	tests := []struct {
+		name string
+		hist *matcher.History
+		want bool
+	}{
+		{"history not known: the bonus allowed for", nil, false},
+		{"no last worker: nobody earns the bonus", &matcher.History{}, true},
+		{"a last worker: the bonus allowed for", &matcher.History{LastWorker: "far"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tally := m.NewTally(req, now, tt.hist)
+			tally.Add(door)
+			if got := tally.BestCost(); got != 0 {
+				t.Fatalf("BestCost = %v, want 0", got)
+			}
+			if got := tally.Settled(search, 1); got != tt.want {
+				t.Errorf("Settled at 1 ring = %v, want %v", got, tt.want)
+			}
+			// SettleRings names the first ring Settled holds at.
+			k := tally.SettleRings(search)
+			if !tally.Settled(search, k) || (k > 0 && tally.Settled(search, k-1)) {
+				t.Errorf("SettleRings = %d, not the first ring Settled holds at", k)
+			}
+			if tt.want != (k <= 1) {
+				t.Errorf("SettleRings = %d, want <= 1: %v", k, tt.want)
+			}
+		})
+	}
+}
