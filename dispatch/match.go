@@ -21,7 +21,7 @@ import (
 //
 // A narrow pool (qualifiedCandidates) holds only the workers who are
 // qualified and not excluded: the others cannot take the request, and
-// skipped counts them by the reason matcher.Evaluate would give
+// narrow counts them by the reason matcher.Evaluate would give
 // (ReasonExcluded, ReasonSkills, ReasonCertificates), so that a match on
 // the narrow pool answers what a match on the whole one does (matchPool
 // adds them back). The workers read and the stopping rule are the same: a
@@ -30,7 +30,7 @@ import (
 type pool struct {
 	cands   []matcher.Candidate
 	regions map[string]string
-	skipped map[string]int // nil unless narrow
+	narrow  *store.Narrow // nil unless narrow: it counts the workers skipped
 	// tally is the match of cands so far: an urgent search evaluates the
 	// workers of each step to know when it is settled, and match goes on
 	// from there instead of evaluating them again.
@@ -86,21 +86,18 @@ func (p *pool) put(c store.Candidate) {
 	})
 }
 
-// cannotTake is the reason matcher.Evaluate rejects w for req before it
-// looks at w's day (excluded by the customer, or not qualified), or "".
-func cannotTake(w *doorstep.Worker, req *doorstep.Request) string {
-	if slices.Contains(req.ExcludedWorkers, w.ID) {
-		return matcher.ReasonExcluded
-	}
-	return w.Lacks(req)
-}
-
 // considered adds the workers a narrow pool skipped to res, as a match on
 // the whole pool would have counted them.
 func (p *pool) considered(res *matcher.Result) {
-	for reason, n := range p.skipped {
-		res.Considered += n
-		res.Rejected[reason] += n
+	if p.narrow == nil {
+		return
+	}
+	for reason, n := range map[string]int{matcher.ReasonExcluded: p.narrow.Turned.Excluded,
+		matcher.ReasonSkills: p.narrow.Turned.Skills, matcher.ReasonCertificates: p.narrow.Turned.Certificates} {
+		if n > 0 {
+			res.Considered += n
+			res.Rejected[reason] += n
+		}
 	}
 }
 
@@ -171,16 +168,10 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 	ctx = store.WithSearchRegion(ctx, geo.RegionOf(req.Location).String())
 	p := newPool()
 	p.tally = s.m.NewTally(req, now, hist)
-	var keep func(*doorstep.Worker) bool
+	var keep store.Keep
 	if narrow {
-		p.skipped = map[string]int{}
-		keep = func(w *doorstep.Worker) bool {
-			if reason := cannotTake(w, req); reason != "" {
-				p.skipped[reason]++
-				return false
-			}
-			return true
-		}
+		p.narrow = store.NewNarrow(req)
+		keep = p.narrow
 	}
 	could := 0
 	// need is the ring the next step may end at (matcher.SettleRings):
@@ -291,7 +282,12 @@ func (s *Service) matchPool(ctx context.Context, req *doorstep.Request, now time
 		return pool{}, matcher.Result{}, err
 	}
 	res := p.match()
-	if len(res.Options) == 0 {
+	// Nobody can serve it as things are: a rescue plan may, moving
+	// bookings of the workers who could onto workers of any skill, which
+	// the whole pool holds. When none of the workers who could has a
+	// booking to move, no plan exists (matcher.Rescuable), and the narrow
+	// pool explains the answer as well as the whole one (unservable).
+	if len(res.Options) == 0 && s.m.Rescuable(req, p.cands, now) {
 		from, to := horizon(now, schedule.JobFor(req, now))
 		if p, err = s.search(ctx, req, now, from, to, false, &hist); err != nil {
 			return pool{}, matcher.Result{}, err
@@ -315,16 +311,27 @@ func (p *pool) match() matcher.Result {
 // counts of each failed hard rule, the most telling of them and, when
 // qualified workers exist but are late or busy, the earliest any of them
 // could arrive, as fields of the error and in its message.
+//
+// A narrow pool explains it as the whole one would: the workers it left
+// out are counted by the rule they fail (pool.considered), and neither
+// the earliest arrival nor the order of the others depends on them.
 func (s *Service) unservable(req *doorstep.Request, p pool, now time.Time, hist matcher.History) error {
 	s.cfg.Observer.Unservable(req.Urgency, req.Rule())
 	ex := s.m.Explain(req, p.cands, now, hist)
+	n := len(p.cands)
+	if p.narrow != nil {
+		res := matcher.Result{Considered: n, Rejected: ex.Rejected}
+		p.considered(&res)
+		n = res.Considered
+		ex.Reason = matcher.ReasonOf(ex.Rejected, n)
+	}
 	var why []string
 	for _, r := range sortedKeys(ex.Rejected) {
 		why = append(why, fmt.Sprintf("%s: %d", r, ex.Rejected[r]))
 	}
 	msg := fmt.Sprintf("no worker can serve this %s request within its service level (%s, deadline %s)",
 		req.Urgency, req.Rule(), ex.Deadline.Format(time.RFC3339))
-	if len(p.cands) == 0 {
+	if n == 0 {
 		msg += "; no worker within reach"
 	} else {
 		msg += "; candidates rejected by rule: " + strings.Join(why, ", ")

@@ -68,7 +68,7 @@ func (m *memStore) LoadCandidates(_ context.Context, refs []store.WorkerRef, fro
 	return out, nil
 }
 
-func (m *memStore) LoadCells(ctx context.Context, seen *store.Seen, cells []geo.Cell, from, to time.Time, keep func(*doorstep.Worker) bool) ([]store.Candidate, error) {
+func (m *memStore) LoadCells(ctx context.Context, seen *store.Seen, cells []geo.Cell, from, to time.Time, keep store.Keep) ([]store.Candidate, error) {
 	refs, err := m.WorkerIDsInCells(ctx, cells)
 	if err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func (m *memStore) LoadCells(ctx context.Context, seen *store.Seen, cells []geo.
 	loaded, err := m.LoadCandidates(ctx, refs, from, to)
 	var out []store.Candidate
 	for _, c := range loaded {
-		if seen.First(c.Worker.ID) && (keep == nil || keep(c.Worker)) {
+		if seen.First(c.Worker.ID) && (keep == nil || keep.Keeps(c.Worker)) {
 			out = append(out, c)
 		}
 	}

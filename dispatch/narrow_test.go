@@ -90,10 +90,14 @@ func TestNarrowPoolMatchesTheWholePool(t *testing.T) {
 		}
 	}
 	hist := matcher.History{LastWorker: ids[3]}
+	unservable, explained := 0, 0
 	for i := range 200 {
 		req := request()
 		if err := svc.Prepare(&req); err != nil {
 			t.Fatal(err)
+		}
+		if i%8 == 0 { // a certificate nobody holds: unservable, nothing to move
+			req.Certificates = append(req.Certificates, "forklift")
 		}
 		whole, err := svc.candidates(ctx, &req, now)
 		if err != nil {
@@ -115,6 +119,22 @@ func TestNarrowPoolMatchesTheWholePool(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("request %d (%s, %s, %d excluded): narrow pool answers differently (-whole +narrow):\n%s", i, req.Urgency, req.Service, len(req.ExcludedWorkers), diff)
 		}
+		// Unservable with no booking to move among the workers who can
+		// take it: no rescue plan on the whole pool either, and the
+		// narrow pool explains it as the whole one does.
+		if len(want.Options) == 0 {
+			unservable++
+			if !svc.m.Rescuable(&req, narrow.cands, now) {
+				if rp := svc.m.PlanRescue(&req, whole.cands, now, hist); rp != nil {
+					t.Fatalf("request %d: not rescuable on the narrow pool, a rescue plan on the whole one", i)
+				}
+				explained++
+				w, n := svc.unservable(&req, whole, now, hist), svc.unservable(&req, narrow, now, hist)
+				if diff := cmp.Diff(w, n); diff != "" {
+					t.Fatalf("request %d: the narrow pool explains it differently (-whole +narrow):\n%s", i, diff)
+				}
+			}
+		}
 		if ref := referenceSearch(t, svc, &req, now, true); len(whole.cands) != len(ref) {
 			t.Fatalf("request %d (%s): the search read %d workers, the reference search %d", i, req.Urgency, len(whole.cands), len(ref))
 		}
@@ -134,6 +154,10 @@ func TestNarrowPoolMatchesTheWholePool(t *testing.T) {
 			t.Fatalf("request %d: the narrow pool holds every worker (%d)", i, len(narrow.cands))
 		}
 	}
+	if explained == 0 {
+		t.Errorf("none of %d unservable requests was explained on the narrow pool", unservable)
+	}
+	t.Logf("%d unservable, %d explained on the narrow pool", unservable, explained)
 }
 
 // referenceSearch is the candidate search as plainly as it can be written

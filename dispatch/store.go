@@ -19,7 +19,7 @@ type Store interface {
 	// worker once, keeping those keep accepts.
 	WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]store.WorkerRef, error)
 	LoadCandidates(ctx context.Context, refs []store.WorkerRef, from, to time.Time) ([]store.Candidate, error)
-	LoadCells(ctx context.Context, seen *store.Seen, cells []geo.Cell, from, to time.Time, keep func(*doorstep.Worker) bool) ([]store.Candidate, error)
+	LoadCells(ctx context.Context, seen *store.Seen, cells []geo.Cell, from, to time.Time, keep store.Keep) ([]store.Candidate, error)
 	// Apply creates and moves bookings atomically, pinning worker versions.
 	Apply(ctx context.Context, ch store.Change) error
 

@@ -239,6 +239,17 @@ func (p *planner) plan() *RescuePlan {
 	return p.result(best)
 }
 
+// Rescuable reports whether PlanRescue has a worker to try to free among
+// cands: one qualified and not excluded with a booking it may move (and,
+// for an urgent req, within the hour's reach). When it has none among the
+// workers who can take req, PlanRescue returns nil whatever other workers
+// the pool holds: a caller that read only those (a narrow pool) need not
+// read the others to know.
+func (m *Matcher) Rescuable(req *doorstep.Request, cands []Candidate, now time.Time) bool {
+	p := &planner{m: m, req: req, job: schedule.JobFor(req, now), cands: cands, now: now}
+	return len(p.freeable()) > 0
+}
+
 // freeable returns the candidates PlanRescue tries to free: qualified, not
 // excluded, with a movable booking and (urgent) within the hour's reach,
 // nearest first (then by id), at most MaxRescueWorkers.

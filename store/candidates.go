@@ -237,7 +237,7 @@ func (s *Store) LoadCandidates(ctx context.Context, refs []WorkerRef, from, to t
 // A store following the change feeds (FollowChanges) serves it from its
 // mirror, touching only the memory of the workers it reads: no list of
 // ids is built, parsed or sorted but that of the workers keep accepts.
-func (s *Store) LoadCells(ctx context.Context, seen *Seen, cells []geo.Cell, from, to time.Time, keep func(*doorstep.Worker) bool) ([]Candidate, error) {
+func (s *Store) LoadCells(ctx context.Context, seen *Seen, cells []geo.Cell, from, to time.Time, keep Keep) ([]Candidate, error) {
 	if len(cells) == 0 {
 		return nil, nil
 	}
@@ -251,7 +251,7 @@ func (s *Store) LoadCells(ctx context.Context, seen *Seen, cells []geo.Cell, fro
 	return s.load(ctx, seen, refs, from, to, keep)
 }
 
-func (s *Store) load(ctx context.Context, seen *Seen, refs []WorkerRef, from, to time.Time, keep func(*doorstep.Worker) bool) ([]Candidate, error) {
+func (s *Store) load(ctx context.Context, seen *Seen, refs []WorkerRef, from, to time.Time, keep Keep) ([]Candidate, error) {
 	refs = uniqueRefs(refs)
 	for _, r := range refs {
 		if !s.cands.validRegion(r.Region) {
@@ -294,7 +294,7 @@ func (s *Store) load(ctx context.Context, seen *Seen, refs []WorkerRef, from, to
 				continue
 			}
 		}
-		if keep != nil && !keep(e.w) {
+		if !keeps(keep, e, &s.traits) {
 			continue
 		}
 		cands = append(cands, Candidate{Worker: e.w, Version: versions[i], Region: refs[i].Region, Bookings: e.bookingsIn(lo, hi)})
@@ -420,6 +420,7 @@ func (s *Store) readAgain(ctx context.Context, refs []WorkerRef, versions []int6
 			}
 			entries[i] = &readEntry{region: refs[i].Region, version: versions[i], profile: h, w: w,
 				from: wideFrom.UnixMilli(), to: wideTo.UnixMilli(), read: now, vkey: vkey, resets: resets}
+			s.traits.of(entries[i])
 			ids = append(ids, rs[k].tl.Val()...)
 		}
 		ends[k] = len(ids)

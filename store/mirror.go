@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/redis/go-redis/v9"
 )
@@ -682,7 +681,7 @@ func (s *Store) Mirroring() bool { return s.MirrorStats().Serving }
 // of a region whose feed this search has not read) are read from Redis
 // after it, as LoadCandidates reads them. Only the workers kept are
 // sorted.
-func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.Cell, from, to time.Time, keep func(*doorstep.Worker) bool) (cands []Candidate, ok bool, err error) {
+func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.Cell, from, to time.Time, keep Keep) (cands []Candidate, ok bool, err error) {
 	m := &s.mirror
 	regions, byRegion, _ := groupCells(ctx, cells)
 	since := searchStart(ctx)
@@ -700,7 +699,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 	now := time.Now()
 	resets := s.cands.resets.Load()
 	take := func(e *readEntry, ref WorkerRef, version int64, group int) {
-		if e == nil || (keep != nil && !keep(e.w)) {
+		if e == nil || !keeps(keep, e, &s.traits) {
 			return // retired or moved away, or turned away
 		}
 		cands = append(cands, Candidate{Worker: e.w, Version: version, Region: ref.Region, Bookings: e.bookingsIn(lo, hi)})

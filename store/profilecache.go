@@ -76,6 +76,10 @@ type readEntry struct {
 	vkey any
 	// resets is the model's count of resets when the entry's read began.
 	resets uint64
+	// skills and certs are w's as bit sets of the store's traits, when
+	// traits (Narrow).
+	skills, certs uint64
+	traits        bool
 }
 
 func (rm *readModel) init() {

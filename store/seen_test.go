@@ -45,7 +45,7 @@ func TestLoadCellsLoadsEachWorkerOnce(t *testing.T) {
 				return w.ID != "b"
 			}
 			for _, cells := range steps {
-				cands, err := s.LoadCells(ctx, seen, cells, t0, t0.Add(time.Hour), keep)
+				cands, err := s.LoadCells(ctx, seen, cells, t0, t0.Add(time.Hour), KeepFunc(keep))
 				if err != nil {
 					t.Fatalf("LoadCells: %v", err)
 				}

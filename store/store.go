@@ -239,6 +239,9 @@ type Store struct {
 	stopExpiry func()
 	// cands is the read model of the workers LoadCandidates reads.
 	cands readModel
+	// traits numbers the skills and certificates of the workers read
+	// (Narrow).
+	traits traits
 	// mirror is the position index and versions kept from the change
 	// feeds (FollowChanges).
 	mirror mirror

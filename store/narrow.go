@@ -1,0 +1,167 @@
+package store
+
+import (
+	"slices"
+	"sync"
+
+	"github.com/doorstep-dev/doorstep"
+)
+
+// Keep decides which of the workers a search step reads it keeps
+// (LoadCells); nil keeps them all.
+type Keep interface {
+	Keeps(w *doorstep.Worker) bool
+}
+
+// KeepFunc is a function as a Keep.
+type KeepFunc func(w *doorstep.Worker) bool
+
+// Keeps calls f.
+func (f KeepFunc) Keeps(w *doorstep.Worker) bool { return f(w) }
+
+// Narrow is the Keep of a narrow candidate search: the workers who can
+// take a request before their day is looked at, that is who are not
+// excluded by it and have every skill and certificate it asks for. It
+// counts the others by the first of those rules they fail, in the order
+// matcher.Evaluate applies them.
+//
+// A store checks skills and certificates on bit sets it keeps with the
+// workers it has read (traits), without reading the workers' lists: in a
+// dense city a step turns most of the thousands of workers it reads away.
+type Narrow struct {
+	req *doorstep.Request
+	// Turned counts the workers turned away, by rule.
+	Turned struct{ Excluded, Skills, Certificates int }
+
+	// The request's skills and certificates as bits of traits, once
+	// resolved (resolved): ok when every one has a bit.
+	resolved      *traits
+	skills, certs uint64
+	ok            bool
+}
+
+// NewNarrow returns the Narrow of req.
+func NewNarrow(req *doorstep.Request) *Narrow { return &Narrow{req: req} }
+
+// Keeps implements Keep, counting the workers it turns away.
+func (n *Narrow) Keeps(w *doorstep.Worker) bool {
+	if len(n.req.ExcludedWorkers) > 0 && slices.Contains(n.req.ExcludedWorkers, w.ID) {
+		n.Turned.Excluded++
+		return false
+	}
+	switch w.Lacks(n.req) {
+	case "":
+		return true
+	case "skills":
+		n.Turned.Skills++
+	default:
+		n.Turned.Certificates++
+	}
+	return false
+}
+
+// keepsEntry is Keeps for a worker of the read model, on its entry's bit
+// sets when both have them.
+func (n *Narrow) keepsEntry(e *readEntry, t *traits) bool {
+	if n.resolved != t {
+		n.resolved = t
+		n.skills, n.ok = t.skills.bits(n.req.Skills)
+		var ok bool
+		n.certs, ok = t.certs.bits(n.req.Certificates)
+		n.ok = n.ok && ok
+	}
+	if !n.ok || !e.traits {
+		return n.Keeps(e.w)
+	}
+	if len(n.req.ExcludedWorkers) > 0 && slices.Contains(n.req.ExcludedWorkers, e.w.ID) {
+		n.Turned.Excluded++
+		return false
+	}
+	switch {
+	case e.skills&n.skills != n.skills:
+		n.Turned.Skills++
+		return false
+	case e.certs&n.certs != n.certs:
+		n.Turned.Certificates++
+		return false
+	}
+	return true
+}
+
+// keeps is keep.Keeps(e.w), on bit sets when keep is a Narrow.
+func keeps(keep Keep, e *readEntry, t *traits) bool {
+	switch k := keep.(type) {
+	case nil:
+		return true
+	case *Narrow:
+		return k.keepsEntry(e, t)
+	}
+	return keep.Keeps(e.w)
+}
+
+// traits numbers the skills and the certificates of the workers a store
+// has read, each name a bit of a set of 64: a worker's set, kept with its
+// read-model entry, answers whether it has a request's in two ANDs. A name
+// keeps its bit for the store's life; names past the 64th get none, and
+// the workers and requests that have one are checked on their lists.
+type traits struct {
+	skills, certs bitNames
+}
+
+// bitNames gives names bits, first come first numbered.
+type bitNames struct {
+	mu  sync.RWMutex
+	bit map[string]uint64
+}
+
+// bits returns the set of names, and false when one of them has no bit.
+// A name not numbered yet is one no worker read so far has: it gets no
+// bit (nor is it numbered) here, since a worker numbered later would have
+// a bit this set lacks.
+func (b *bitNames) bits(names []string) (uint64, bool) {
+	var set uint64
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for _, name := range names {
+		bit, ok := b.bit[name]
+		if !ok {
+			return 0, false
+		}
+		set |= bit
+	}
+	return set, true
+}
+
+// number returns the set of names, numbering those not numbered yet, and
+// false when one of them could not be (64 are).
+func (b *bitNames) number(names []string) (uint64, bool) {
+	if set, ok := b.bits(names); ok {
+		return set, true
+	}
+	var set uint64
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.bit == nil {
+		b.bit = map[string]uint64{}
+	}
+	for _, name := range names {
+		bit, ok := b.bit[name]
+		if !ok {
+			if len(b.bit) == 64 {
+				return 0, false
+			}
+			bit = 1 << len(b.bit)
+			b.bit[name] = bit
+		}
+		set |= bit
+	}
+	return set, true
+}
+
+// of sets e's bit sets from its worker's skills and certificates.
+func (t *traits) of(e *readEntry) {
+	var sok, cok bool
+	e.skills, sok = t.skills.number(e.w.Skills)
+	e.certs, cok = t.certs.number(e.w.Certificates)
+	e.traits = sok && cok
+}
