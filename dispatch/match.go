@@ -174,6 +174,13 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 		keep = p.narrow
 	}
 	could := 0
+	// serves is matcher.CouldServe, but for the qualification a narrow
+	// pool's keep checked already.
+	job := schedule.JobFor(req, now)
+	serves := matcher.ShiftCanHold
+	if p.narrow == nil {
+		serves = func(w *doorstep.Worker, _ schedule.Job) bool { return matcher.CouldServe(w, req, now) }
+	}
 	// need is the ring the next step may end at (matcher.SettleRings):
 	// once enough could serve, an urgent search reads only as far as the
 	// best option found requires, not the whole doubled step.
@@ -190,7 +197,7 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 			p.put(c)
 			// Counted where the planner will start it (a stale report
 			// starts the shift from home), not where a cell listed it.
-			if matcher.CouldServe(c.Worker, req, now) &&
+			if serves(c.Worker, job) &&
 				geo.DistanceKm(c.Worker.PositionAt(now), req.Location) <= search.ReachKm {
 				could++
 			}

@@ -29,8 +29,12 @@ func CouldServe(w *doorstep.Worker, req *doorstep.Request, now time.Time) bool {
 	if slices.Contains(req.ExcludedWorkers, w.ID) || !w.Qualifies(req) {
 		return false
 	}
-	return shiftCanHold(w, schedule.JobFor(req, now))
+	return ShiftCanHold(w, schedule.JobFor(req, now))
 }
+
+// ShiftCanHold is CouldServe for a worker known to be qualified and not
+// excluded (a narrow search's), for job, the request's schedule.JobFor.
+func ShiftCanHold(w *doorstep.Worker, job schedule.Job) bool { return shiftCanHold(w, job) }
 
 // shiftCanHold reports whether some shift of w has room for job between
 // its earliest and latest start, as schedule.Planner.EarliestSlot bounds
