@@ -137,7 +137,10 @@ const (
 
 // mirrored is one worker as the feeds last said.
 type mirrored struct {
-	ref     WorkerRef
+	ref WorkerRef
+	// key is ref's region and id joined by a NUL, which sorts before
+	// any byte of either: ordered as the pair, in one comparison.
+	key     string
 	version int64 // as the feeds said
 	// learnt is a version an Apply was refused at (saw): later than the
 	// feeds' only when a change came without an entry.
@@ -362,7 +365,7 @@ func (m *mirror) put(ref WorkerRef, rec *mirrored, v int64, cells []geo.Cell) {
 		return
 	}
 	if rec == nil {
-		rec = &mirrored{ref: ref}
+		rec = &mirrored{ref: ref, key: ref.Region + "\x00" + ref.ID}
 		m.number(rec)
 		m.workers[ref] = rec
 	}
@@ -695,15 +698,17 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 	var rest []later
 	var homes []string // the home regions of rest not among regions
 	var groups []int   // groups[i] is the group of cands[i]
+	var keys []string  // keys[i] is the mirrored key of cands[i]
 	lo, hi := from.UnixMilli(), to.UnixMilli()
 	now := time.Now()
 	resets := s.cands.resets.Load()
-	take := func(e *readEntry, ref WorkerRef, version int64, group int) {
+	take := func(e *readEntry, rec *mirrored, version int64, group int) {
 		if e == nil || !keeps(keep, e, &s.traits) {
 			return // retired or moved away, or turned away
 		}
-		cands = append(cands, Candidate{Worker: e.w, Version: version, Region: ref.Region, Bookings: e.bookingsIn(lo, hi)})
+		cands = append(cands, Candidate{Worker: e.w, Version: version, Region: rec.ref.Region, Bookings: e.bookingsIn(lo, hi)})
 		groups = append(groups, group)
+		keys = append(keys, rec.key)
 	}
 	m.mu.RLock()
 	if !m.holds(regions) {
@@ -724,7 +729,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 				h := rec.ref.Region
 				own := h == r || slices.Contains(regions, h)
 				if e := rec.entry.Load(); own && e.serves(rec.current(), lo, hi, now, resets) {
-					take(e, rec.ref, rec.current(), g)
+					take(e, rec, rec.current(), g)
 					continue
 				}
 				rest = append(rest, later{rec, g})
@@ -762,7 +767,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 			}
 		}
 		for i, l := range rest {
-			take(entries[i], refs[i], versions[i], l.group)
+			take(entries[i], l.rec, versions[i], l.group)
 		}
 	}
 	// Each region's cells in the order WorkerIDsInCells lists them: by
@@ -775,10 +780,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		if c := cmp.Compare(groups[a], groups[b]); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(cands[a].Region, cands[b].Region); c != 0 {
-			return c
-		}
-		return cmp.Compare(cands[a].Worker.ID, cands[b].Worker.ID)
+		return strings.Compare(keys[a], keys[b])
 	})
 	sorted := make([]Candidate, len(cands))
 	for i, k := range order {
