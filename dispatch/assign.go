@@ -118,7 +118,7 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 		wk := workers[w].Worker
 		var bookings []*doorstep.Booking
 		if commit {
-			region := p.regions[wk.ID]
+			region := p.region(wk.ID)
 			for _, a := range as {
 				bookings = append(bookings, s.newBooking(items[a.Item].Request, &a.Option, region, owner, now))
 			}

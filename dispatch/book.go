@@ -64,7 +64,7 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 			return &Booked{Booking: b, Rescue: &moves[0], Moves: moves}, nil
 		}
 		for i := range res.Options {
-			b, err := s.reserve(ctx, &req, &res.Options[i], p.regions[res.Options[i].WorkerID], owner, now)
+			b, err := s.reserve(ctx, &req, &res.Options[i], p.region(res.Options[i].WorkerID), owner, now)
 			if errors.Is(err, store.ErrConflict) {
 				s.cfg.Observer.Conflict()
 				continue

@@ -17,7 +17,7 @@ import (
 )
 
 // pool is the candidates read for one request (each with its region and
-// bookings), and the region of each by worker id.
+// bookings).
 //
 // A narrow pool (qualifiedCandidates) holds only the workers who are
 // qualified and not excluded: the others cannot take the request, and
@@ -28,42 +28,50 @@ import (
 // skipped worker never counts towards it (matcher.CouldServe) nor can it
 // hold the best option (matcher.Settled).
 type pool struct {
-	cands   []matcher.Candidate
-	regions map[string]string
-	narrow  *store.Narrow // nil unless narrow: it counts the workers skipped
+	cands []matcher.Candidate
+	// ids indexes cands by worker id once asked (index, add): a search's
+	// pool is most often ranked without it, and a dense city's holds
+	// hundreds of workers.
+	ids    map[string]int
+	narrow *store.Narrow // nil unless narrow: it counts the workers skipped
 	// tally is the match of cands so far: an urgent search evaluates the
 	// workers of each step to know when it is settled, and match goes on
 	// from there instead of evaluating them again.
 	tally *matcher.Tally
 }
 
-func newPool() pool {
-	return pool{regions: map[string]string{}}
-}
+func newPool() pool { return pool{} }
 
 // index returns the position of worker id in p.cands, or -1.
 func (p *pool) index(id string) int {
-	for i := range p.cands {
-		if p.cands[i].Worker.ID == id {
-			return i
+	if p.ids == nil {
+		p.ids = make(map[string]int, len(p.cands))
+		for i := range p.cands {
+			p.ids[p.cands[i].Worker.ID] = i
 		}
+	}
+	if i, ok := p.ids[id]; ok {
+		return i
 	}
 	return -1
 }
 
+// region returns the region of worker id of the pool ("" for none).
+func (p *pool) region(id string) string {
+	if i := p.index(id); i >= 0 {
+		return p.cands[i].Region
+	}
+	return ""
+}
+
 // grow makes room for n more candidates (a dense city's step loads a
 // thousand or more: growing by appends was most of a search's garbage).
-func (p *pool) grow(n int) {
-	p.cands = slices.Grow(p.cands, n)
-	if len(p.regions) == 0 && n > 8 {
-		p.regions = make(map[string]string, n)
-	}
-}
+func (p *pool) grow(n int) { p.cands = slices.Grow(p.cands, n) }
 
 // add adds a loaded candidate to the pool, unless it is there already (a
 // position update moved it between cells while the rings were read).
 func (p *pool) add(c store.Candidate) bool {
-	if _, seen := p.regions[c.Worker.ID]; seen {
+	if p.index(c.Worker.ID) >= 0 {
 		return false
 	}
 	p.put(c)
@@ -76,7 +84,9 @@ func (p *pool) put(c store.Candidate) {
 	if region == "" { // a Store that does not say (a test's in-memory one)
 		region = geo.RegionOf(c.Worker.Home).String()
 	}
-	p.regions[c.Worker.ID] = region
+	if p.ids != nil {
+		p.ids[c.Worker.ID] = len(p.cands)
+	}
 	p.cands = append(p.cands, matcher.Candidate{
 		Worker:   c.Worker,
 		Timeline: schedule.TimelineOf(c.Bookings),
@@ -172,6 +182,7 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 	if narrow {
 		p.narrow = store.NewNarrow(req)
 		keep = p.narrow
+		p.tally.Qualified()
 	}
 	could := 0
 	// serves is matcher.CouldServe, but for the qualification a narrow

@@ -99,7 +99,7 @@ func (s *Service) reschedule(ctx context.Context, b *doorstep.Booking, req *door
 	// be one atomic step. Free the booking's own slot in its worker's day.
 	var cands []matcher.Candidate
 	for _, c := range p.cands {
-		if p.regions[c.Worker.ID] != region {
+		if c.Region != region {
 			continue
 		}
 		if c.Worker.ID == b.WorkerID {
@@ -120,7 +120,7 @@ func (s *Service) reschedule(ctx context.Context, b *doorstep.Booking, req *door
 	if pick == nil {
 		res := s.m.Match(req, cands, now, hist)
 		if len(res.Options) == 0 {
-			return nil, s.unservable(req, pool{cands: cands, regions: p.regions}, now, hist)
+			return nil, s.unservable(req, pool{cands: cands}, now, hist)
 		}
 		pick = &res.Options[0]
 	}

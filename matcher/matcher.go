@@ -260,6 +260,13 @@ func (m *Matcher) Evaluate(req *doorstep.Request, job schedule.Job, c *Candidate
 	if lack := w.Lacks(req); lack != "" { // doorstep.Worker.Qualifies
 		return Option{}, lack // ReasonSkills or ReasonCertificates
 	}
+	return m.evaluateQualified(req, job, c, hist)
+}
+
+// evaluateQualified is Evaluate for a candidate known to be qualified and
+// not excluded.
+func (m *Matcher) evaluateQualified(req *doorstep.Request, job schedule.Job, c *Candidate, hist History) (Option, string) {
+	w := c.Worker
 	slot, err := m.planner.EarliestSlot(w, c.Timeline, job)
 	if err != nil {
 		return Option{}, reasonOf(err)

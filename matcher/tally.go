@@ -25,6 +25,9 @@ type Tally struct {
 	// known: the customer's history is hist (else it is not known, and
 	// the options are priced without it).
 	known bool
+	// qualified: the candidates added are known to be qualified and not
+	// excluded (Qualified).
+	qualified bool
 	res   Result
 	// best is the cost of the cheapest option added without the
 	// customer's history (Continuity left out), as BestCost prices it.
@@ -48,12 +51,20 @@ func (m *Matcher) NewTally(req *doorstep.Request, now time.Time, hist *History) 
 	return t
 }
 
+// Qualified says that every candidate added will be qualified for the
+// request and not excluded by it (a narrow search's): Add need not check.
+func (t *Tally) Qualified() { t.qualified = true }
+
 // Add evaluates cands and counts them in.
 func (t *Tally) Add(cands []Candidate) {
 	t0 := time.Now()
 	t.res.Considered += len(cands)
+	evaluate := t.m.Evaluate
+	if t.qualified {
+		evaluate = t.m.evaluateQualified
+	}
 	for i := range cands {
-		o, reason := t.m.Evaluate(t.req, t.job, &cands[i], t.hist)
+		o, reason := evaluate(t.req, t.job, &cands[i], t.hist)
 		if reason != "" {
 			t.res.Rejected[reason]++
 			continue
