@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -328,12 +329,20 @@ type jsonField struct {
 	t    reflect.Type
 }
 
+// structMembers caches membersOf of struct types (read only once made):
+// every request body walks them.
+var structMembers sync.Map // reflect.Type -> members
+
 // membersOf lists the keys of t, once per object rather than per key.
 func membersOf(t reflect.Type) members {
 	m := members{t: t}
 	if t == nil || t.Kind() != reflect.Struct {
 		return m
 	}
+	if cached, ok := structMembers.Load(t); ok {
+		return cached.(members)
+	}
+	defer func() { structMembers.Store(t, m) }()
 	for _, f := range reflect.VisibleFields(t) {
 		tag := f.Tag.Get("json")
 		if !f.IsExported() || tag == "-" || (f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct) {
