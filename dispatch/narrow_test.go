@@ -23,18 +23,26 @@ import (
 // preferences, in a city of mixed skills, certificates and shifts with
 // bookings in it; and the narrow search stops at the same step (it
 // considered the same workers).
-func TestNarrowPoolMatchesTheWholePool(t *testing.T) {
+// searchService is a service on a store of its own on a private
+// redis-server, its clock stopped at now.
+func searchService(t *testing.T, now time.Time) (*store.Store, *Service) {
+	t.Helper()
 	rs := storetest.RunRedis(t)
 	st, err := store.Open(t.Context(), store.Config{URL: rs.URL()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	svc, err := New(Config{Store: st, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st, svc
+}
+
+func TestNarrowPoolMatchesTheWholePool(t *testing.T) {
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	st, svc := searchService(t, now)
 	ctx := t.Context()
 	rng := rand.New(rand.NewPCG(7, 7))
 	services := doorstep.DefaultCatalogue().Names()
@@ -210,17 +218,8 @@ func referenceSearch(t *testing.T, svc *Service, req *doorstep.Request, now time
 // the best option the search that allows for the bonus finds. Knowing the
 // last worker, it finds the best option with the bonus.
 func TestSearchKnowsTheHistory(t *testing.T) {
-	rs := storetest.RunRedis(t)
-	st, err := store.Open(t.Context(), store.Config{URL: rs.URL()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	svc, err := New(Config{Store: st, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, svc := searchService(t, now)
 	ctx := t.Context()
 	rng := rand.New(rand.NewPCG(11, 11))
 	centre := doorstep.Location{Lat: 40.73, Lng: -73.99}
