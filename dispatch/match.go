@@ -102,11 +102,14 @@ func (p *pool) considered(res *matcher.Result) {
 	if p.narrow == nil {
 		return
 	}
-	for reason, n := range map[string]int{matcher.ReasonExcluded: p.narrow.Turned.Excluded,
-		matcher.ReasonSkills: p.narrow.Turned.Skills, matcher.ReasonCertificates: p.narrow.Turned.Certificates} {
-		if n > 0 {
-			res.Considered += n
-			res.Rejected[reason] += n
+	t := &p.narrow.Turned
+	for _, r := range []struct {
+		reason string
+		n      int
+	}{{matcher.ReasonExcluded, t.Excluded}, {matcher.ReasonSkills, t.Skills}, {matcher.ReasonCertificates, t.Certificates}} {
+		if r.n > 0 {
+			res.Considered += r.n
+			res.Rejected[r.reason] += r.n
 		}
 	}
 }
@@ -290,10 +293,11 @@ func (s *Service) poolFor(ctx context.Context, req *doorstep.Request, owner stri
 }
 
 // matchPool reads the candidates of req and matches them: on a narrow pool
-// (qualifiedCandidates) when some option exists, else on the whole pool,
-// which a rescue plan and an unservable explanation need, read again.
-// Either way the result is what a match on the whole pool gives.
-// The match is observed once, on the pool it answers from.
+// (qualifiedCandidates) when some option exists or no rescue plan can
+// exist, else on the whole pool, which a rescue plan needs, read again.
+// Either way the result is what a match on the whole pool gives. The
+// match is observed once, with the time spent evaluating the pool it
+// answers from.
 func (s *Service) matchPool(ctx context.Context, req *doorstep.Request, now time.Time, hist matcher.History) (pool, matcher.Result, error) {
 	p, err := s.qualifiedCandidates(ctx, req, now, hist)
 	if err != nil {

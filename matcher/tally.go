@@ -28,7 +28,7 @@ type Tally struct {
 	// qualified: the candidates added are known to be qualified and not
 	// excluded (Qualified).
 	qualified bool
-	res   Result
+	res       Result
 	// best is the cost of the cheapest option added without the
 	// customer's history (Continuity left out), as BestCost prices it.
 	best float64
