@@ -78,7 +78,8 @@ func wrapErr(op string, err error) error {
 }
 
 // isUnavailable reports whether err means that Redis was not reachable or
-// not serving, as opposed to a logical error.
+// not serving (or, on Redis Cluster, its slots still moving), as opposed
+// to a logical error.
 func isUnavailable(err error) bool {
 	var ne net.Error
 	switch {
@@ -105,7 +106,11 @@ func isUnavailable(err error) bool {
 		redis.IsReadOnlyError(err),
 		redis.IsMaxClientsError(err),
 		redis.HasErrorPrefix(err, "MISCONF"),
-		redis.HasErrorPrefix(err, "OOM"):
+		redis.HasErrorPrefix(err, "OOM"),
+		// A redirection that reached us: the cluster client followed
+		// DefaultMaxRedirects of them and the slots still moved, as
+		// they do while a master is failed over.
+		isRedirect(err):
 		return true
 	}
 	return false

@@ -35,6 +35,10 @@ func TestWrapErr(t *testing.T) {
 		{"loading", redisError("LOADING Redis is loading the dataset in memory"), doorstep.EUNAVAILABLE},
 		{"readonly replica", redisError("READONLY You can't write against a read only replica."), doorstep.EUNAVAILABLE},
 		{"cluster down", redisError("CLUSTERDOWN The cluster is down"), doorstep.EUNAVAILABLE},
+		// TestServeClusterFailover met one: a 500 while a master was
+		// failed over.
+		{"slot moved past the redirects", redisError("MOVED 2037 127.0.0.1:35833"), doorstep.EUNAVAILABLE},
+		{"slot asked past the redirects", redisError("ASK 2037 127.0.0.1:35833"), doorstep.EUNAVAILABLE},
 		{"out of memory", redisError("OOM command not allowed when used memory > 'maxmemory'."), doorstep.EUNAVAILABLE},
 		{"cancelled by the caller", context.Canceled, doorstep.EINTERNAL},
 		{"script bug", redisError("ERR user_script:1: Script attempted to access nonexistent global variable"), doorstep.EINTERNAL},
