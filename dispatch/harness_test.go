@@ -1,7 +1,6 @@
 package dispatch_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -165,27 +164,6 @@ func openEnv(tb testing.TB, url string, start time.Time, cfg func(*dispatch.Conf
 		tb.Fatalf("dispatch.New: %v", err)
 	}
 	return e
-}
-
-// follow has st follow its change feeds until the test ends, as serve
-// does, and waits until its mirror serves searches.
-func follow(tb testing.TB, st *store.Store) {
-	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		st.FollowChanges(ctx, 50*time.Millisecond, nil)
-	}()
-	tb.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	for deadline := time.Now().Add(10 * time.Second); !st.Mirroring(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			tb.Fatal("the store's mirror did not load within 10 s")
-		}
-	}
 }
 
 // put stores workers through the service.

@@ -14,6 +14,7 @@ import (
 	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/doorstep-dev/doorstep/schedule"
 	"github.com/doorstep-dev/doorstep/store"
+	"github.com/doorstep-dev/doorstep/store/storetest"
 )
 
 var (
@@ -100,7 +101,7 @@ func testPropertyRandomOperations(t *testing.T, mirrored bool) {
 	}
 	w := newPropWorld(t, *propSeed)
 	if mirrored {
-		follow(t, w.e.st)
+		storetest.Follow(t, w.e.st, 50*time.Millisecond)
 	}
 	for w.op = 1; w.op <= ops; w.op++ {
 		w.placed = w.placed[:0]

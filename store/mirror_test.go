@@ -1,7 +1,6 @@
 package store
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -18,30 +17,7 @@ import (
 
 // follow runs s.FollowChanges until the test ends, and waits until the
 // mirror serves.
-func follow(t *testing.T, s *Store) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.FollowChanges(ctx, 20*time.Millisecond, nil)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	waitMirroring(t, s)
-}
-
-func waitMirroring(t *testing.T, s *Store) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !s.Mirroring(); {
-		if time.Now().After(deadline) {
-			t.Fatal("the mirror did not load the regions within 10 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+func follow(t *testing.T, s *Store) { storetest.Follow(t, s, 20*time.Millisecond) }
 
 // TestMirrorAsRedis: a store following the change feeds (the reader)
 // lists the workers of any cells and gives their versions exactly as one
@@ -297,7 +273,7 @@ func TestMirrorReadsAgainWhatItLost(t *testing.T) {
 	if got := list(); len(got) != 2 {
 		t.Fatalf("after the feed was lost: listed %v, want w1 and w2 (read from Redis)", got)
 	}
-	waitMirroring(t, reader)
+	storetest.WaitMirroring(t, reader)
 	served := reader.mirror.served.Load()
 	if got := list(); len(got) != 2 || reader.mirror.served.Load() == served {
 		t.Fatalf("after loading again: listed %v (served by the mirror: %v), want w1 and w2 from the mirror", got, reader.mirror.served.Load() > served)

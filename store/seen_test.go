@@ -9,6 +9,7 @@ import (
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/store/storetest"
 )
 
 // TestLoadCellsLoadsEachWorkerOnce: a worker indexed under two cells
@@ -102,7 +103,7 @@ func TestLoadCellsAsksForANewSearchWhenTheNumberingChanges(t *testing.T) {
 		defer close(done)
 		s.FollowChanges(ctx2, 10*time.Millisecond, nil)
 	}()
-	waitMirroring(t, s)
+	storetest.WaitMirroring(t, s)
 	seen = new(Seen)
 	if _, err := s.LoadCells(ctx, seen, cellOf["a"], t0, t0.Add(time.Hour), nil); err != nil {
 		t.Fatal(err)
