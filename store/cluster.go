@@ -54,7 +54,7 @@ func (h reloadOnFailure) ProcessPipelineHook(next redis.ProcessPipelineHook) red
 
 // check reloads the slot map after an error that says it may be stale.
 func (h reloadOnFailure) check(err error) {
-	if err != nil && (isUnavailable(err) || isRedirect(err)) {
+	if err != nil && isUnavailable(err) { // redirections included
 		h.cc.ReloadState(context.Background())
 	}
 }

@@ -45,8 +45,7 @@ func NewNarrow(req *doorstep.Request) *Narrow { return &Narrow{req: req} }
 
 // Keeps implements Keep, counting the workers it turns away.
 func (n *Narrow) Keeps(w *doorstep.Worker) bool {
-	if len(n.req.ExcludedWorkers) > 0 && slices.Contains(n.req.ExcludedWorkers, w.ID) {
-		n.Turned.Excluded++
+	if n.excludes(w) {
 		return false
 	}
 	switch w.Lacks(n.req) {
@@ -56,6 +55,15 @@ func (n *Narrow) Keeps(w *doorstep.Worker) bool {
 		n.Turned.Skills++
 	default:
 		n.Turned.Certificates++
+	}
+	return false
+}
+
+// excludes reports whether the request excludes w, counting it.
+func (n *Narrow) excludes(w *doorstep.Worker) bool {
+	if len(n.req.ExcludedWorkers) > 0 && slices.Contains(n.req.ExcludedWorkers, w.ID) {
+		n.Turned.Excluded++
+		return true
 	}
 	return false
 }
@@ -73,8 +81,7 @@ func (n *Narrow) keepsEntry(e *readEntry, t *traits) bool {
 	if !n.ok || !e.traits {
 		return n.Keeps(e.w)
 	}
-	if len(n.req.ExcludedWorkers) > 0 && slices.Contains(n.req.ExcludedWorkers, e.w.ID) {
-		n.Turned.Excluded++
+	if n.excludes(e.w) {
 		return false
 	}
 	switch {
