@@ -240,8 +240,9 @@ func (p *planner) plan() *RescuePlan {
 }
 
 // Rescuable reports whether PlanRescue has a worker to try to free among
-// cands: one qualified and not excluded with a booking it may move (and,
-// for an urgent req, within the hour's reach). When it has none among the
+// cands: one qualified and not excluded, on a shift that can hold the job,
+// with a booking it may move (and, for an urgent req, within the hour's
+// reach). When it has none among the
 // workers who can take req, PlanRescue returns nil whatever other workers
 // the pool holds: a caller that read only those (a narrow pool) need not
 // read the others to know.
@@ -251,15 +252,18 @@ func (m *Matcher) Rescuable(req *doorstep.Request, cands []Candidate, now time.T
 }
 
 // freeable returns the candidates PlanRescue tries to free: qualified, not
-// excluded, with a movable booking and (urgent) within the hour's reach,
-// nearest first (then by id), at most MaxRescueWorkers.
+// excluded, with a shift that can hold the job (ShiftCanHold), a movable
+// booking and (urgent) within the hour's reach, nearest first (then by
+// id), at most MaxRescueWorkers.
 func (p *planner) freeable() []int {
 	urgent := p.req.Urgency == doorstep.Urgent
 	reach := p.m.cfg.Travel.ReachKm(p.req.Deadline().Sub(p.now))
 	var list []near
 	for i := range p.cands {
 		w := p.cands[i].Worker
-		if slices.Contains(p.req.ExcludedWorkers, w.ID) || !w.Qualifies(p.req) || len(p.movable(&p.cands[i])) == 0 {
+		// A worker none of whose shifts can hold the job is not freed
+		// by moving its bookings: the job would not fit it anyway.
+		if slices.Contains(p.req.ExcludedWorkers, w.ID) || !w.Qualifies(p.req) || !shiftCanHold(w, p.job) || len(p.movable(&p.cands[i])) == 0 {
 			continue
 		}
 		km := geo.DistanceKm(w.PositionAt(p.now), p.req.Location)

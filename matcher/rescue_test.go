@@ -1,6 +1,7 @@
 package matcher_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -357,4 +358,52 @@ func checkPlan(t *testing.T, req *doorstep.Request, cands []matcher.Candidate, r
 			t.Errorf("worker %s after the plan: %v", id, err)
 		}
 	}
+}
+
+// TestPlanRescueFreesWorkersWhoseShiftHoldsTheJob: PlanRescue frees at most
+// MaxRescueWorkers workers, nearest first; a worker none of whose shifts
+// can hold the job is not one of them, however near, since no move frees
+// it for the job. Here 40 cleaners at the door, each with a movable
+// booking, start their shift at noon, after the urgent request's hour: the
+// one on shift a minute away is freed, its booking moved to its own later
+// slot. Were the 40 tried first, the bounded search would end on them
+// with no plan; and with them alone there is none to try (Rescuable).
+func TestPlanRescueFreesWorkersWhoseShiftHoldsTheJob(t *testing.T) {
+	now := clock(10, 0)
+	req := urgentAt(t, "cleaning", base, now)
+	allDay := &doorstep.Window{Start: clock(10, 0), End: clock(18, 0)}
+	normal := func(id, w string, from time.Time) *doorstep.Booking {
+		b := booking(id, from, from.Add(2*time.Hour), base)
+		b.WorkerID, b.Service, b.Skills, b.Urgency, b.RequestedAt, b.Window, b.Version =
+			w, "cleaning", []string{"cleaning"}, doorstep.Normal, clock(8, 0), allDay, 1
+		return b
+	}
+	candOf := func(w *doorstep.Worker, bs ...*doorstep.Booking) matcher.Candidate {
+		return matcher.Candidate{Worker: w, Timeline: schedule.TimelineOf(bs), Version: 1, Region: "r", Bookings: bs}
+	}
+	var late []matcher.Candidate
+	for i := range 2 * matcher.MaxRescueWorkers {
+		id := fmt.Sprintf("noon%02d", i)
+		late = append(late, candOf(withShift(newWorker(id, "cleaning"), clock(12, 0), clock(20, 0)), normal("b"+id, id, clock(12, 10))))
+	}
+	m := mustMatcher(t, matcher.Config{Travel: gridTravel{}})
+	if m.Rescuable(req, late, now) {
+		t.Error("Rescuable with only workers whose shift cannot hold the job, want false")
+	}
+	if rp := m.PlanRescue(req, late, now, matcher.History{}); rp != nil {
+		t.Fatalf("PlanRescue = %+v on workers whose shift cannot hold the job, want none", rp)
+	}
+	busy := candOf(withHomeAt(newWorker("busy", "cleaning"), at(1, 0)), normal("b1", "busy", clock(10, 10)))
+	cands := append(late, busy)
+	if !m.Rescuable(req, cands, now) {
+		t.Fatal("Rescuable = false with a worker on shift to free")
+	}
+	rp := m.PlanRescue(req, cands, now, matcher.History{})
+	if rp == nil {
+		t.Fatal("PlanRescue = nil, want busy freed")
+	}
+	if rp.Option.WorkerID != "busy" || len(rp.Moves) != 1 || rp.Moves[0].From.ID != "b1" {
+		t.Fatalf("plan puts the request on %s moving %d bookings (first %s), want on busy moving b1", rp.Option.WorkerID, len(rp.Moves), rp.Moves[0].From.ID)
+	}
+	checkPlan(t, req, cands, rp, now)
 }
