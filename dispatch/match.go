@@ -27,8 +27,16 @@ import (
 // adds them back). The workers read and the stopping rule are the same: a
 // skipped worker never counts towards it (matcher.CouldServe) nor can it
 // hold the best option (matcher.Settled).
+//
+// A sorted pool (rescuePool) holds the whole pool, which a rescue plan
+// moves bookings onto, and beside it the narrow one (qualified), which
+// alone is matched and explains an answer, as a narrow pool is.
 type pool struct {
 	cands []matcher.Candidate
+	// qualified holds the workers of a sorted pool who can take the
+	// request, in the order read (nil for other pools: see matched).
+	qualified []matcher.Candidate
+	sorted    bool
 	// ids indexes cands by worker id once asked (index, add): a search's
 	// pool is most often ranked without it, and a dense city's holds
 	// hundreds of workers.
@@ -96,6 +104,15 @@ func (p *pool) put(c store.Candidate) {
 	})
 }
 
+// matched is what the pool's match evaluates: the workers who can take
+// the request for a sorted pool, else every candidate.
+func (p *pool) matched() []matcher.Candidate {
+	if p.sorted {
+		return p.qualified
+	}
+	return p.cands
+}
+
 // considered adds the workers a narrow pool skipped to res, as a match on
 // the whole pool would have counted them.
 func (p *pool) considered(res *matcher.Result) {
@@ -142,7 +159,7 @@ func horizon(now time.Time, job schedule.Job) (from, to time.Time) {
 // rated neighbours must not hide a better one either.
 func (s *Service) candidates(ctx context.Context, req *doorstep.Request, now time.Time) (pool, error) {
 	from, to := horizon(now, schedule.JobFor(req, now))
-	return s.search(ctx, req, now, from, to, false, nil)
+	return s.search(ctx, req, now, from, to, wholePool, nil)
 }
 
 // qualifiedCandidates is candidates as a narrow pool (see pool): the
@@ -154,42 +171,64 @@ func (s *Service) candidates(ctx context.Context, req *doorstep.Request, now tim
 // It knows the customer's history, as matchPool does (see search).
 func (s *Service) qualifiedCandidates(ctx context.Context, req *doorstep.Request, now time.Time, hist matcher.History) (pool, error) {
 	from, to := horizon(now, schedule.JobFor(req, now))
-	return s.search(ctx, req, now, from, to, true, &hist)
+	return s.search(ctx, req, now, from, to, narrowPool, &hist)
+}
+
+// rescuePool is candidates as a sorted pool (see pool), for a customer
+// with history hist: the whole pool a rescue plan needs, matched as the
+// narrow one. Reading the whole pool again and matching it all had been
+// most of the cost of a request nobody can serve: the thousands of workers
+// of other trades it holds were each evaluated, and again to explain it.
+func (s *Service) rescuePool(ctx context.Context, req *doorstep.Request, now time.Time, hist matcher.History) (pool, error) {
+	from, to := horizon(now, schedule.JobFor(req, now))
+	return s.search(ctx, req, now, from, to, sortedPool, &hist)
 }
 
 // candidatesIn is candidates with the bookings read over [from, to].
 func (s *Service) candidatesIn(ctx context.Context, req *doorstep.Request, now, from, to time.Time) (pool, error) {
-	return s.search(ctx, req, now, from, to, false, nil)
+	return s.search(ctx, req, now, from, to, wholePool, nil)
 }
 
-// search is candidatesIn, narrow or not (see pool), for a customer with
-// history *hist, or whose history is not known (nil). Knowing it, the
+// reading is which pool a search reads (see pool).
+type reading int
+
+const (
+	wholePool  reading = iota // every worker read, every one matched
+	narrowPool                // only the workers who can take the request read
+	sortedPool                // every worker read, those who can take it matched
+)
+
+// search is candidatesIn, as the pool asked for (see pool), for a
+// customer with history *hist, or whose history is not known (nil). Knowing it, the
 // search matches the pool for it as it goes (pool.match), and need not
 // widen for a continuity bonus nobody can earn (matcher.Tally.Settled).
-func (s *Service) search(ctx context.Context, req *doorstep.Request, now, from, to time.Time, narrow bool, hist *matcher.History) (pool, error) {
-	p, err := s.searchOnce(ctx, req, now, from, to, narrow, hist, new(store.Seen))
+func (s *Service) search(ctx context.Context, req *doorstep.Request, now, from, to time.Time, r reading, hist *matcher.History) (pool, error) {
+	p, err := s.searchOnce(ctx, req, now, from, to, r, hist, new(store.Seen))
 	if errors.Is(err, store.ErrSeenReset) {
-		p, err = s.searchOnce(ctx, req, now, from, to, narrow, hist, store.NewSeenByID())
+		p, err = s.searchOnce(ctx, req, now, from, to, r, hist, store.NewSeenByID())
 	}
 	return p, err
 }
 
 // searchOnce is search, recording the workers it loads in seen.
-func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, from, to time.Time, narrow bool, hist *matcher.History, seen *store.Seen) (pool, error) {
+func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, from, to time.Time, r reading, hist *matcher.History, seen *store.Seen) (pool, error) {
 	search := matcher.SearchFor(req, now, s.m.Config().Travel, s.cfg.NormalReachKm)
 	// Its own region must answer; a neighbour being failed over may not.
 	ctx = store.WithSearchRegion(ctx, geo.RegionOf(req.Location).String())
 	p := newPool()
 	p.tally = s.m.NewTally(req, now, hist)
 	var keep store.Keep
-	if narrow {
+	if r != wholePool {
 		p.narrow = store.NewNarrow(req)
-		keep = p.narrow
 		p.tally.Qualified()
 	}
+	if r == narrowPool {
+		keep = p.narrow
+	}
+	p.sorted = r == sortedPool
 	could := 0
 	// serves is matcher.CouldServe, but for the qualification a narrow
-	// pool's keep checked already.
+	// pool's keep checked already (a sorted pool's, as it is read).
 	job := schedule.JobFor(req, now)
 	serves := matcher.ShiftCanHold
 	if p.narrow == nil {
@@ -209,6 +248,12 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 		p.grow(len(loaded))
 		for _, c := range loaded {
 			p.put(c)
+			if p.sorted {
+				if !p.narrow.Keeps(c.Worker) {
+					continue
+				}
+				p.qualified = append(p.qualified, p.cands[len(p.cands)-1])
+			}
 			// Counted where the planner will start it (a stale report
 			// starts the shift from home), not where a cell listed it.
 			if serves(c.Worker, job) &&
@@ -223,7 +268,7 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 		// step evaluates only the workers it added, and only when the
 		// rule asks (an urgent request).
 		if req.Urgency == doorstep.Urgent {
-			p.tally.Add(p.cands[p.tally.Considered():])
+			p.tally.Add(p.matched()[p.tally.Considered():])
 		}
 		if p.tally.Settled(search, step[1]) {
 			break
@@ -294,10 +339,11 @@ func (s *Service) poolFor(ctx context.Context, req *doorstep.Request, owner stri
 
 // matchPool reads the candidates of req and matches them: on a narrow pool
 // (qualifiedCandidates) when some option exists or no rescue plan can
-// exist, else on the whole pool, which a rescue plan needs, read again.
-// Either way the result is what a match on the whole pool gives. The
-// match is observed once, with the time spent evaluating the pool it
-// answers from.
+// exist, else on the whole pool, which a rescue plan needs, read again as
+// a sorted pool (rescuePool): the workers who can take req are matched,
+// and the answer explained, as on the narrow pool. Either way the result
+// is what a match on the whole pool gives. The match is observed once,
+// with the time spent evaluating the pool it answers from.
 func (s *Service) matchPool(ctx context.Context, req *doorstep.Request, now time.Time, hist matcher.History) (pool, matcher.Result, error) {
 	p, err := s.qualifiedCandidates(ctx, req, now, hist)
 	if err != nil {
@@ -310,8 +356,7 @@ func (s *Service) matchPool(ctx context.Context, req *doorstep.Request, now time
 	// booking to move, no plan exists (matcher.Rescuable), and the narrow
 	// pool explains the answer as well as the whole one (unservable).
 	if len(res.Options) == 0 && s.m.Rescuable(req, p.cands, now) {
-		from, to := horizon(now, schedule.JobFor(req, now))
-		if p, err = s.search(ctx, req, now, from, to, false, &hist); err != nil {
+		if p, err = s.rescuePool(ctx, req, now, hist); err != nil {
 			return pool{}, matcher.Result{}, err
 		}
 		res = p.match()
@@ -325,7 +370,7 @@ func (s *Service) matchPool(ctx context.Context, req *doorstep.Request, now time
 // it was searched for (a search that knew the history: see search): the
 // search's tally, completed with the candidates it did not evaluate.
 func (p *pool) match() matcher.Result {
-	p.tally.Add(p.cands[p.tally.Considered():])
+	p.tally.Add(p.matched()[p.tally.Considered():])
 	return p.tally.Result()
 }
 
@@ -339,8 +384,9 @@ func (p *pool) match() matcher.Result {
 // the earliest arrival nor the order of the others depends on them.
 func (s *Service) unservable(req *doorstep.Request, p pool, now time.Time, hist matcher.History) error {
 	s.cfg.Observer.Unservable(req.Urgency, req.Rule())
-	ex := s.m.Explain(req, p.cands, now, hist)
-	n := len(p.cands)
+	cands := p.matched()
+	ex := s.m.Explain(req, cands, now, hist)
+	n := len(cands)
 	if p.narrow != nil {
 		res := matcher.Result{Considered: n, Rejected: ex.Rejected}
 		p.considered(&res)

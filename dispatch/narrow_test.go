@@ -3,6 +3,7 @@ package dispatch
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -92,13 +93,13 @@ func TestNarrowPoolMatchesTheWholePool(t *testing.T) {
 		}
 		return req
 	}
-	for range 150 { // bookings in the workers' days
+	for range 900 { // bookings in the workers' days
 		if _, err := svc.Book(ctx, request(), ""); err != nil && doorstep.ErrorCode(err) != doorstep.EUNSERVABLE {
 			t.Fatal(err)
 		}
 	}
 	hist := matcher.History{LastWorker: ids[3]}
-	unservable, explained := 0, 0
+	unservable, explained, planned := 0, 0, 0
 	for i := range 200 {
 		req := request()
 		if err := svc.Prepare(&req); err != nil {
@@ -132,6 +133,35 @@ func TestNarrowPoolMatchesTheWholePool(t *testing.T) {
 		// narrow pool explains it as the whole one does.
 		if len(want.Options) == 0 {
 			unservable++
+			// The sorted pool a rescue plan is made on is the whole pool,
+			// in its order; matched and explained, it answers as the
+			// whole pool does, and the plan on it is the whole pool's.
+			sorted, err := svc.rescuePool(ctx, &req, now, hist)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(workerIDs(whole.cands), workerIDs(sorted.cands)); diff != "" {
+				t.Fatalf("request %d: the sorted pool holds other workers than the whole one (-whole +sorted):\n%s", i, diff)
+			}
+			if q := sorted.matched(); len(q) != len(narrow.cands) || (len(q) > 0 && !slices.Equal(workerIDs(q), workerIDs(narrow.cands))) {
+				t.Fatalf("request %d: the sorted pool matches %v, the narrow pool holds %v", i, workerIDs(q), workerIDs(narrow.cands))
+			}
+			res := sorted.match()
+			sorted.considered(&res)
+			if diff := cmp.Diff(want, res); diff != "" {
+				t.Fatalf("request %d: the sorted pool answers differently (-whole +sorted):\n%s", i, diff)
+			}
+			wp, sp := svc.m.PlanRescue(&req, whole.cands, now, hist), svc.m.PlanRescue(&req, sorted.cands, now, hist)
+			if diff := cmp.Diff(wp, sp); diff != "" {
+				t.Fatalf("request %d: the rescue plans differ (-whole +sorted):\n%s", i, diff)
+			}
+			if wp != nil {
+				planned++
+			}
+			w, n := svc.unservable(&req, whole, now, hist), svc.unservable(&req, sorted, now, hist)
+			if diff := cmp.Diff(w, n); diff != "" {
+				t.Fatalf("request %d: the sorted pool explains it differently (-whole +sorted):\n%s", i, diff)
+			}
 			if !svc.m.Rescuable(&req, narrow.cands, now) {
 				if rp := svc.m.PlanRescue(&req, whole.cands, now, hist); rp != nil {
 					t.Fatalf("request %d: not rescuable on the narrow pool, a rescue plan on the whole one", i)
@@ -165,7 +195,19 @@ func TestNarrowPoolMatchesTheWholePool(t *testing.T) {
 	if explained == 0 {
 		t.Errorf("none of %d unservable requests was explained on the narrow pool", unservable)
 	}
-	t.Logf("%d unservable, %d explained on the narrow pool", unservable, explained)
+	if planned == 0 {
+		t.Errorf("none of %d unservable requests had a rescue plan: the sorted pool's plans were not compared", unservable)
+	}
+	t.Logf("%d unservable, %d explained on the narrow pool, %d with a rescue plan", unservable, explained, planned)
+}
+
+// workerIDs lists the workers of cands in order.
+func workerIDs(cands []matcher.Candidate) []string {
+	out := make([]string, len(cands))
+	for i := range cands {
+		out[i] = cands[i].Worker.ID
+	}
+	return out
 }
 
 // referenceSearch is the candidate search as plainly as it can be written
