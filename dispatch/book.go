@@ -48,9 +48,9 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 			return nil, err
 		}
 		if len(res.Options) == 0 {
-			rp := s.m.PlanRescue(&req, p.cands, now, hist)
+			rp := p.planRescue(s.m, &req, now, hist)
 			if rp == nil {
-				return nil, s.unservable(&req, p, now, hist)
+				return nil, s.unservable(&req, p, &res, now, hist)
 			}
 			b, err := s.applyRescue(ctx, &req, rp, owner, now)
 			switch {

@@ -46,6 +46,9 @@ type pool struct {
 	// workers of each step to know when it is settled, and match goes on
 	// from there instead of evaluating them again.
 	tally *matcher.Tally
+	// rescuable: matchPool found no option but a worker a rescue plan may
+	// free (matcher.Rescuable), and read the whole pool for the plan.
+	rescuable bool
 }
 
 func newPool() pool { return pool{} }
@@ -111,6 +114,16 @@ func (p *pool) matched() []matcher.Candidate {
 		return p.qualified
 	}
 	return p.cands
+}
+
+// planRescue is m.PlanRescue on p's candidates, once matchPool found a
+// worker a plan may free; without one it is nil at once, as PlanRescue
+// would answer.
+func (p *pool) planRescue(m *matcher.Matcher, req *doorstep.Request, now time.Time, hist matcher.History) *matcher.RescuePlan {
+	if !p.rescuable {
+		return nil
+	}
+	return m.PlanRescue(req, p.cands, now, hist)
 }
 
 // considered adds the workers a narrow pool skipped to res, as a match on
@@ -313,12 +326,12 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 		// A request nobody can serve may still be served by moving
 		// bookings; quote it as Book would make it (the moves
 		// included).
-		if rp := s.m.PlanRescue(&req, p.cands, now, hist); rp != nil {
+		if rp := p.planRescue(s.m, &req, now, hist); rp != nil {
 			res.Options = []matcher.Option{rp.Option}
 			moves := rescuesOf(rp)
 			return s.priced(&Quote{Request: &req, Result: res, Rescue: &moves[0], Moves: moves}), nil
 		}
-		return nil, s.unservable(&req, p, now, hist)
+		return nil, s.unservable(&req, p, &res, now, hist)
 	}
 	return s.priced(&Quote{Request: &req, Result: res}), nil
 }
@@ -360,6 +373,7 @@ func (s *Service) matchPool(ctx context.Context, req *doorstep.Request, now time
 			return pool{}, matcher.Result{}, err
 		}
 		res = p.match()
+		p.rescuable = true
 	}
 	p.considered(&res)
 	s.cfg.Observer.Matched(req.Urgency, res.Considered, p.tally.Took())
@@ -382,16 +396,30 @@ func (p *pool) match() matcher.Result {
 // A narrow pool explains it as the whole one would: the workers it left
 // out are counted by the rule they fail (pool.considered), and neither
 // the earliest arrival nor the order of the others depends on them.
-func (s *Service) unservable(req *doorstep.Request, p pool, now time.Time, hist matcher.History) error {
+//
+// res, when not nil, is the pool's match (matchPool): its counts are the
+// explanation's, and only the earliest arrival is looked for.
+func (s *Service) unservable(req *doorstep.Request, p pool, res *matcher.Result, now time.Time, hist matcher.History) error {
 	s.cfg.Observer.Unservable(req.Urgency, req.Rule())
 	cands := p.matched()
-	ex := s.m.Explain(req, cands, now, hist)
+	var ex matcher.Explanation
 	n := len(cands)
-	if p.narrow != nil {
+	switch {
+	case res != nil:
+		ex = matcher.Explanation{Deadline: req.Deadline(), Rejected: res.Rejected, Reason: matcher.ReasonOf(res.Rejected, res.Considered)}
+		if ex.Rejected == nil {
+			ex.Rejected = map[string]int{}
+		}
+		ex.EarliestArrival, ex.EarliestWorker = s.m.EarliestBeyond(req, cands, now)
+		n = res.Considered
+	case p.narrow != nil:
+		ex = s.m.Explain(req, cands, now, hist)
 		res := matcher.Result{Considered: n, Rejected: ex.Rejected}
 		p.considered(&res)
 		n = res.Considered
 		ex.Reason = matcher.ReasonOf(ex.Rejected, n)
+	default:
+		ex = s.m.Explain(req, cands, now, hist)
 	}
 	var why []string
 	for _, r := range sortedKeys(ex.Rejected) {

@@ -120,7 +120,7 @@ func (s *Service) reschedule(ctx context.Context, b *doorstep.Booking, req *door
 	if pick == nil {
 		res := s.m.Match(req, cands, now, hist)
 		if len(res.Options) == 0 {
-			return nil, s.unservable(req, pool{cands: cands}, now, hist)
+			return nil, s.unservable(req, pool{cands: cands}, nil, now, hist)
 		}
 		pick = &res.Options[0]
 	}

@@ -141,7 +141,7 @@ func (s *Service) bookSeries(ctx context.Context, req *doorstep.Request, rule *s
 	}
 	plan, ok := s.m.PlanSeries(occ, p.cands, now, hist)
 	if !ok {
-		return nil, s.unservable(occ[0], p, now, hist)
+		return nil, s.unservable(occ[0], p, nil, now, hist)
 	}
 	seriesID := store.NewSeriesID(plan.Region)
 	out := &SeriesOutcome{SeriesID: seriesID, Total: len(ws), Pending: len(ws) - n}

@@ -80,13 +80,14 @@ func (m *Matcher) Explain(req *doorstep.Request, cands []Candidate, now time.Tim
 		ex.Candidates = append(ex.Candidates, Rejection{WorkerID: cands[i].Worker.ID, Reason: reason})
 	}
 	ex.Reason = ReasonOf(ex.Rejected, len(cands))
-	ex.EarliestArrival, ex.EarliestWorker = m.earliestBeyond(req, cands, now)
+	ex.EarliestArrival, ex.EarliestWorker = m.EarliestBeyond(req, cands, now)
 	return ex
 }
 
-// earliestBeyond finds the earliest arrival among qualified candidates when
-// the class deadline is lifted (searching a day past it).
-func (m *Matcher) earliestBeyond(req *doorstep.Request, cands []Candidate, now time.Time) (time.Time, string) {
+// EarliestBeyond finds the earliest arrival among qualified candidates
+// when the class deadline is lifted (searching a day past it), and whose:
+// Explanation.EarliestArrival and EarliestWorker.
+func (m *Matcher) EarliestBeyond(req *doorstep.Request, cands []Candidate, now time.Time) (time.Time, string) {
 	relaxed := *req
 	relaxed.Urgency = doorstep.Normal
 	relaxed.Window = nil
