@@ -268,8 +268,10 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 				p.qualified = append(p.qualified, p.cands[len(p.cands)-1])
 			}
 			// Counted where the planner will start it (a stale report
-			// starts the shift from home), not where a cell listed it.
-			if serves(c.Worker, job) &&
+			// starts the shift from home), not where a cell listed it;
+			// and only until enough could serve, all the count decides
+			// (an urgent search reads thousands more to settle).
+			if could < s.cfg.WantCandidates && serves(c.Worker, job) &&
 				geo.DistanceKm(c.Worker.PositionAt(now), req.Location) <= search.ReachKm {
 				could++
 			}
