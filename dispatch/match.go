@@ -212,9 +212,10 @@ const (
 )
 
 // search is candidatesIn, as the pool asked for (see pool), for a
-// customer with history *hist, or whose history is not known (nil). Knowing it, the
-// search matches the pool for it as it goes (pool.match), and need not
-// widen for a continuity bonus nobody can earn (matcher.Tally.Settled).
+// customer with history *hist, or whose history is not known (nil).
+// Knowing it, the search matches the pool for it as it goes (pool.match),
+// and need not widen for a continuity bonus nobody can earn
+// (matcher.Tally.Settled).
 func (s *Service) search(ctx context.Context, req *doorstep.Request, now, from, to time.Time, r reading, hist *matcher.History) (pool, error) {
 	p, err := s.searchOnce(ctx, req, now, from, to, r, hist, new(store.Seen))
 	if errors.Is(err, store.ErrSeenReset) {
