@@ -728,8 +728,16 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 				}
 				h := rec.ref.Region
 				own := h == r || slices.Contains(regions, h)
-				if e := rec.entry.Load(); own && e.serves(rec.current(), lo, hi, now, resets) {
+				e := rec.entry.Load()
+				if own && e.serves(rec.current(), lo, hi, now, resets) {
 					take(e, rec, rec.current(), g)
+					continue
+				}
+				// An entry at the worker's current version holds its
+				// profile as it is, however long ago it was read or over
+				// whatever range: a worker it shows keep turns away is
+				// turned away without reading it again.
+				if own && keep != nil && turnedAway(keep, e, rec.current(), resets, &s.traits) {
 					continue
 				}
 				rest = append(rest, later{rec, g})

@@ -95,6 +95,17 @@ func (n *Narrow) keepsEntry(e *readEntry, t *traits) bool {
 	return true
 }
 
+// turnedAway reports whether keep turns away the worker of read-model
+// entry e, when e holds the worker's profile as it is: read at the
+// worker's current version (every profile change bumps it) since the
+// model's last reset (resets), whatever range of bookings it holds or
+// however long ago. Else, and for a worker keep does not turn away, it is
+// false: the worker is read again, and keep asked again. A worker turned
+// away is counted by keep here.
+func turnedAway(keep Keep, e *readEntry, version int64, resets uint64, t *traits) bool {
+	return e != nil && version != 0 && e.version == version && e.resets == resets && !keeps(keep, e, t)
+}
+
 // keeps is keep.Keeps(e.w), on bit sets when keep is a Narrow.
 func keeps(keep Keep, e *readEntry, t *traits) bool {
 	switch k := keep.(type) {

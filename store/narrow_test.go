@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
 )
 
 // A Narrow keeps on the entries' bit sets what it keeps on the workers'
@@ -70,5 +72,62 @@ func TestNarrowBitsAsLists(t *testing.T) {
 				t.Error("no request was checked on bits")
 			}
 		})
+	}
+}
+
+// TestMirrorTurnsAwayWithoutReadingAgain: a following store's step that
+// cannot serve a worker from its read-model entry (here, bookings over a
+// range the entry does not hold) reads it again from Redis, unless the
+// entry, at the worker's current version, shows a worker the keep turns
+// away: its profile is the one a read would give. 30 cleaners and 10
+// plumbers, read once; a plumbing step days later reads the 10 plumbers
+// again, turns the 30 cleaners away by their entries, and counts them as
+// a step that read them all would. A cleaner changed since is read again.
+func TestMirrorTurnsAwayWithoutReadingAgain(t *testing.T) {
+	t.Parallel()
+	h := openRedis(t)
+	s, ctx := h.s, t.Context()
+	home := doorstep.Location{Lat: 52.52, Lng: 13.405}
+	for i := range 40 {
+		w := &doorstep.Worker{ID: fmt.Sprintf("w%02d", i), Home: home, Skills: []string{"cleaning"}}
+		if i%4 == 0 {
+			w.Skills = []string{"plumbing"}
+		}
+		if _, err := s.PutWorker(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	follow(t, s)
+	cells := []geo.Cell{geo.IndexCell(home)}
+	all, err := s.LoadCells(ctx, new(Seen), cells, t0, t0.Add(time.Hour), nil)
+	if err != nil || len(all) != 40 {
+		t.Fatalf("first read: %d workers, %v", len(all), err)
+	}
+	// A cleaner changes: its entry no longer holds it as it is.
+	changed := &doorstep.Worker{ID: "w01", Home: home, Skills: []string{"cleaning"}, Rating: 4}
+	if _, err := s.PutWorker(ctx, changed); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	later := t0.Add(5 * 24 * time.Hour)
+	narrow := NewNarrow(&doorstep.Request{Skills: []string{"plumbing"}})
+	got, err := s.LoadCells(ctx, new(Seen), cells, later, later.Add(time.Hour), narrow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 10 || narrow.Turned.Skills != 30 {
+		t.Fatalf("plumbing step: %d workers kept, %d turned away for skills; want 10 and 30", len(got), narrow.Turned.Skills)
+	}
+	for _, c := range got {
+		if c.Worker.Skills[0] != "plumbing" {
+			t.Errorf("kept %s (%v)", c.Worker.ID, c.Worker.Skills)
+		}
+	}
+	// A profile and a timeline read for each plumber and the changed
+	// cleaner; none for the 29 others.
+	if n := readCommands(t, s); n != 2*11 {
+		t.Errorf("the step made %d profile or timeline reads, want %d (the 10 plumbers and the changed cleaner)", n, 2*11)
 	}
 }
