@@ -18,7 +18,7 @@ import (
 //
 // Only urgent requests have such a bound: their wait term grows with the
 // trip, at least UrgentWait per minute of the shortest trip from beyond
-// the rings read (geo.CoveredKm, at the speed geo.TravelModel.ReachKm
+// the rings read (geo.CoveredFromKm, at the speed geo.TravelModel.ReachKm
 // allows), while every other term is non-negative but the preferred and
 // continuity bonuses, subtracted when the request could earn them. (It
 // takes a worker to start from where it is indexed, as the search does,
@@ -37,7 +37,7 @@ func (m *Matcher) settled(req *doorstep.Request, continuity bool, s Search, ring
 	if rings >= s.MaxRings || req.Urgency != doorstep.Urgent {
 		return true
 	}
-	return best <= m.urgentBound(req, continuity, geo.CoveredKm(geo.IndexResolution, rings))
+	return best <= m.urgentBound(req, continuity, geo.CoveredFromKm(s.Center, req.Location, rings))
 }
 
 // SettleRings returns the fewest rings of s a search for req must have
@@ -57,7 +57,7 @@ func (m *Matcher) settleRings(req *doorstep.Request, continuity bool, s Search, 
 		return 0
 	}
 	for k := 0; k < s.MaxRings; k++ {
-		if best <= m.urgentBound(req, continuity, geo.CoveredKm(geo.IndexResolution, k)) {
+		if best <= m.urgentBound(req, continuity, geo.CoveredFromKm(s.Center, req.Location, k)) {
 			return k
 		}
 	}

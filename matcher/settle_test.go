@@ -22,8 +22,13 @@ func TestSettled(t *testing.T) {
 			Urgency: u, Duration: time.Hour, RequestedAt: now, CustomerID: customer}
 	}
 	search := matcher.SearchFor(req(doorstep.Urgent, ""), now, geo.Linear{}, 0)
-	// Beyond 3 rings (about 2 km at resolution 7) a trip takes more than
-	// the 5-minute overhead, so an urgent option costs more than 5.
+	// Beyond 1 ring (from base, 1.6 km at resolution 7: geo.CoveredKm's
+	// conservative figure for any point of the cell would be 0) a trip
+	// takes more than the 5-minute overhead, so an urgent option costs
+	// more than 5, yet less than 15: a continuity bonus of 10 may beat it.
+	if km := geo.CoveredFromKm(search.Center, base, 1); km < 0.5 || km > 3 {
+		t.Fatalf("1 ring covers %.2f km from base: the cases below assume 0.5-3", km)
+	}
 	tests := []struct {
 		name  string
 		req   *doorstep.Request
@@ -31,10 +36,10 @@ func TestSettled(t *testing.T) {
 		best  float64
 		want  bool
 	}{
-		{"urgent, none found yet", req(doorstep.Urgent, ""), 3, math.Inf(1), false},
-		{"urgent, best too dear", req(doorstep.Urgent, ""), 3, 35, false},
-		{"urgent, best cheaper than any trip from farther", req(doorstep.Urgent, ""), 3, 5, true},
-		{"urgent, continuity bonus possible", req(doorstep.Urgent, "c1"), 3, 5, false},
+		{"urgent, none found yet", req(doorstep.Urgent, ""), 1, math.Inf(1), false},
+		{"urgent, best too dear", req(doorstep.Urgent, ""), 1, 35, false},
+		{"urgent, best cheaper than any trip from farther", req(doorstep.Urgent, ""), 1, 5, true},
+		{"urgent, continuity bonus possible", req(doorstep.Urgent, "c1"), 1, 5, false},
 		{"urgent, reach covered", req(doorstep.Urgent, ""), search.MaxRings, math.Inf(1), true},
 		{"normal: no bound, count decides", req(doorstep.Normal, ""), 0, math.Inf(1), true},
 	}
@@ -55,8 +60,8 @@ func TestSettleRings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := matcher.Search{MaxRings: 12}
-	urgent := &doorstep.Request{Urgency: doorstep.Urgent}
+	s := matcher.Search{Center: geo.IndexCell(base), MaxRings: 12}
+	urgent := &doorstep.Request{Urgency: doorstep.Urgent, Location: base}
 	if got := m.SettleRings(&doorstep.Request{Urgency: doorstep.Normal}, s, 50); got != 0 {
 		t.Errorf("normal: %d rings, want 0", got)
 	}

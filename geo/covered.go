@@ -1,0 +1,86 @@
+package geo
+
+import (
+	"sync"
+
+	"github.com/doorstep-dev/doorstep"
+)
+
+// CoveredFromKm is CoveredKm for a point known: every point within it of
+// loc lies in the disk of k rings around c, the cell of loc (at any
+// resolution), so a worker indexed outside the disk is farther than that.
+// It measures the cells k+1 rings out, the nearest a point outside the
+// disk can lie in (a straight line from loc crosses every ring on its
+// way out, and neighbouring cells are one ring apart): the least, over
+// them, of the distance from loc to the cell's centre less the farthest of
+// its corners from it. A point rarely sits at its cell's worst place, and
+// a cell is not the average, so this is most often a kilometre or more
+// beyond CoveredKm, which it never falls short of. Each cell's ring and
+// its geometry are computed once and kept (Rings is a cgo call).
+func CoveredFromKm(c Cell, loc doorstep.Location, k int) float64 {
+	covered := CoveredKm(c.Resolution(), k)
+	ring := outerRing(c, k+1)
+	if len(ring) == 0 {
+		return covered // a pentagon's distortion: the conservative figure
+	}
+	least := DistanceKm(loc, ring[0].center) - ring[0].radius
+	for _, x := range ring[1:] {
+		least = min(least, DistanceKm(loc, x.center)-x.radius)
+	}
+	return max(covered, least)
+}
+
+// ringCell is a cell of a ring, with its centre and the distance from it
+// to its farthest corner (a convex cell holds no point farther), widened
+// by a thousandth for the rounding of both.
+type ringCell struct {
+	center doorstep.Location
+	radius float64
+}
+
+// ringKey names ring k around a cell.
+type ringKey struct {
+	c Cell
+	k int
+}
+
+// rings caches the rings outerRing computed, up to maxCachedRings of
+// them: a city's searches start from a few thousand cells.
+var (
+	ringsMu sync.RWMutex
+	rings   = map[ringKey][]ringCell{}
+)
+
+const maxCachedRings = 1 << 16
+
+// outerRing returns the cells at exactly k rings from c, with their
+// geometry, or nil when the grid there has a pentagon's gap.
+func outerRing(c Cell, k int) []ringCell {
+	key := ringKey{c, k}
+	ringsMu.RLock()
+	r, ok := rings[key]
+	ringsMu.RUnlock()
+	if ok {
+		return r
+	}
+	all := Rings(c, k)
+	if len(all) <= k || len(all[k]) != 6*k {
+		r = nil // a pentagon nearby: the ring is not whole
+	} else {
+		r = make([]ringCell, len(all[k]))
+		for i, x := range all[k] {
+			center := x.Center()
+			far := 0.0
+			for _, v := range x.Boundary() {
+				far = max(far, DistanceKm(center, v))
+			}
+			r[i] = ringCell{center: center, radius: far * 1.001}
+		}
+	}
+	ringsMu.Lock()
+	if len(rings) < maxCachedRings {
+		rings[key] = r
+	}
+	ringsMu.Unlock()
+	return r
+}
