@@ -44,14 +44,16 @@ type ringKey struct {
 	k int
 }
 
-// rings caches the rings outerRing computed, up to maxCachedRings of
-// them: a city's searches start from a few thousand cells.
+// rings caches the rings outerRing computed, starting over past
+// maxCachedRings of them: a city's searches start from a few hundred
+// cells and settle within a few rings, so this holds a metropolitan
+// area's (well under a megabyte) and never more than a few megabytes.
 var (
 	ringsMu sync.RWMutex
 	rings   = map[ringKey][]ringCell{}
 )
 
-const maxCachedRings = 1 << 16
+const maxCachedRings = 4096
 
 // outerRing returns the cells at exactly k rings from c, with their
 // geometry, or nil when the grid there has a pentagon's gap.
@@ -78,9 +80,10 @@ func outerRing(c Cell, k int) []ringCell {
 		}
 	}
 	ringsMu.Lock()
-	if len(rings) < maxCachedRings {
-		rings[key] = r
+	if len(rings) >= maxCachedRings {
+		clear(rings)
 	}
+	rings[key] = r
 	ringsMu.Unlock()
 	return r
 }

@@ -56,6 +56,9 @@ func (m *Matcher) settleRings(req *doorstep.Request, continuity bool, s Search, 
 	if req.Urgency != doorstep.Urgent {
 		return 0
 	}
+	if math.IsInf(best, 1) {
+		return s.MaxRings // no option yet: no ring settles it
+	}
 	for k := 0; k < s.MaxRings; k++ {
 		if best <= m.urgentBound(req, continuity, geo.CoveredFromKm(s.Center, req.Location, k)) {
 			return k
