@@ -391,39 +391,30 @@ func (p *pool) match() matcher.Result {
 	return p.tally.Result()
 }
 
-// unservable explains why nobody can serve req (matcher.Explain): the
-// counts of each failed hard rule, the most telling of them and, when
-// qualified workers exist but are late or busy, the earliest any of them
-// could arrive, as fields of the error and in its message.
+// unservable explains why nobody can serve req: the counts of each failed
+// hard rule (a match's), the most telling of them and, when qualified
+// workers exist but are late or busy, the earliest any of them could
+// arrive (matcher.EarliestBeyond), as fields of the error and in its
+// message. res is the pool's match when the caller has it (matchPool),
+// else nil and the pool is matched here.
 //
 // A narrow pool explains it as the whole one would: the workers it left
 // out are counted by the rule they fail (pool.considered), and neither
 // the earliest arrival nor the order of the others depends on them.
-//
-// res, when not nil, is the pool's match (matchPool): its counts are the
-// explanation's, and only the earliest arrival is looked for.
 func (s *Service) unservable(req *doorstep.Request, p pool, res *matcher.Result, now time.Time, hist matcher.History) error {
 	s.cfg.Observer.Unservable(req.Urgency, req.Rule())
 	cands := p.matched()
-	var ex matcher.Explanation
-	n := len(cands)
-	switch {
-	case res != nil:
-		ex = matcher.Explanation{Deadline: req.Deadline(), Rejected: res.Rejected, Reason: matcher.ReasonOf(res.Rejected, res.Considered)}
-		if ex.Rejected == nil {
-			ex.Rejected = map[string]int{}
-		}
-		ex.EarliestArrival, ex.EarliestWorker = s.m.EarliestBeyond(req, cands, now)
-		n = res.Considered
-	case p.narrow != nil:
-		ex = s.m.Explain(req, cands, now, hist)
-		res := matcher.Result{Considered: n, Rejected: ex.Rejected}
-		p.considered(&res)
-		n = res.Considered
-		ex.Reason = matcher.ReasonOf(ex.Rejected, n)
-	default:
-		ex = s.m.Explain(req, cands, now, hist)
+	if res == nil {
+		r := s.m.Match(req, cands, now, hist)
+		p.considered(&r)
+		res = &r
 	}
+	ex := matcher.Explanation{Deadline: req.Deadline(), Rejected: res.Rejected, Reason: matcher.ReasonOf(res.Rejected, res.Considered)}
+	if ex.Rejected == nil {
+		ex.Rejected = map[string]int{}
+	}
+	ex.EarliestArrival, ex.EarliestWorker = s.m.EarliestBeyond(req, cands, now)
+	n := res.Considered
 	var why []string
 	for _, r := range sortedKeys(ex.Rejected) {
 		why = append(why, fmt.Sprintf("%s: %d", r, ex.Rejected[r]))
