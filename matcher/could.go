@@ -32,14 +32,12 @@ func CouldServe(w *doorstep.Worker, req *doorstep.Request, now time.Time) bool {
 	return ShiftCanHold(w, schedule.JobFor(req, now))
 }
 
-// ShiftCanHold is CouldServe for a worker known to be qualified and not
-// excluded (a narrow search's), for job, the request's schedule.JobFor.
-func ShiftCanHold(w *doorstep.Worker, job schedule.Job) bool { return shiftCanHold(w, job) }
-
-// shiftCanHold reports whether some shift of w has room for job between
+// ShiftCanHold reports whether some shift of w has room for job between
 // its earliest and latest start, as schedule.Planner.EarliestSlot bounds
-// the starts it tries in a shift.
-func shiftCanHold(w *doorstep.Worker, job schedule.Job) bool {
+// the starts it tries in a shift: CouldServe for a worker known to be
+// qualified and not excluded (a narrow search's), for job, the request's
+// schedule.JobFor.
+func ShiftCanHold(w *doorstep.Worker, job schedule.Job) bool {
 	for i := range w.Shifts {
 		sh := &w.Shifts[i]
 		lo := job.EarliestStart

@@ -242,10 +242,9 @@ func (p *planner) plan() *RescuePlan {
 // Rescuable reports whether PlanRescue has a worker to try to free among
 // cands: one qualified and not excluded, on a shift that can hold the job,
 // with a booking it may move (and, for an urgent req, within the hour's
-// reach). When it has none among the
-// workers who can take req, PlanRescue returns nil whatever other workers
-// the pool holds: a caller that read only those (a narrow pool) need not
-// read the others to know.
+// reach). When it has none among the workers who can take req,
+// PlanRescue returns nil whatever other workers the pool holds: a caller
+// that read only those (a narrow pool) need not read the others to know.
 func (m *Matcher) Rescuable(req *doorstep.Request, cands []Candidate, now time.Time) bool {
 	p := &planner{m: m, req: req, job: schedule.JobFor(req, now), cands: cands, now: now}
 	return len(p.freeable()) > 0
@@ -263,7 +262,7 @@ func (p *planner) freeable() []int {
 		w := p.cands[i].Worker
 		// A worker none of whose shifts can hold the job is not freed
 		// by moving its bookings: the job would not fit it anyway.
-		if slices.Contains(p.req.ExcludedWorkers, w.ID) || !w.Qualifies(p.req) || !shiftCanHold(w, p.job) || len(p.movable(&p.cands[i])) == 0 {
+		if slices.Contains(p.req.ExcludedWorkers, w.ID) || !w.Qualifies(p.req) || !ShiftCanHold(w, p.job) || len(p.movable(&p.cands[i])) == 0 {
 			continue
 		}
 		km := geo.DistanceKm(w.PositionAt(p.now), p.req.Location)
