@@ -106,10 +106,13 @@ type mirror struct {
 	// and most then need none (see syncMirror); loadMu one load.
 	syncMu, loadMu sync.Mutex
 	mu             sync.RWMutex
+	// stampMu lets one writer at a time stamp the lists (listed.stamp),
+	// under mu's read lock.
+	stampMu sync.Mutex
 	// workers is every worker the followed feeds name, by home region and
 	// id; cells lists them by cell, sorted by region then id.
 	workers  map[WorkerRef]*mirrored
-	cells    map[geo.Cell][]*mirrored
+	cells    map[geo.Cell][]listed
 	feeds    map[string]*feed
 	complete bool
 	// gen numbers the mirror's numbering of its workers (mirrored.slot,
@@ -119,8 +122,9 @@ type mirror struct {
 	// wanted holds regions a search needed that are not followed yet.
 	wanted chan string
 	// reads counts the feeds' round trips, served the listings answered
-	// from memory (for tests).
-	reads, served atomic.Int64
+	// from memory, listTurned the workers turned away by the lists alone
+	// (listed.stamp) (for tests).
+	reads, served, listTurned atomic.Int64
 	// failed is when a read of the feeds last failed (unix ns): for
 	// mirrorPause after it searches read Redis, whose reads know which
 	// regions may fail (a master being failed over) and which may not.
@@ -319,7 +323,7 @@ func (m *mirror) apply(region string, vals map[string]any) {
 	raw, profile := vals["c"].(string)
 	if !profile {
 		if rec != nil {
-			rec.version = v // a booking change
+			m.setVersion(rec, v) // a booking change
 		}
 		return
 	}
@@ -342,7 +346,7 @@ func (m *mirror) saw(ref WorkerRef, v int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if rec := m.workers[ref]; rec != nil && rec.learnt < v {
-		rec.learnt = v
+		m.learn(rec, v)
 	}
 }
 
@@ -374,7 +378,8 @@ func (m *mirror) put(ref WorkerRef, rec *mirrored, v int64, cells []geo.Cell) {
 			m.list(c, rec)
 		}
 	}
-	rec.version, rec.cells = v, cells
+	rec.cells = cells
+	m.setVersion(rec, v)
 }
 
 // number gives rec the next slot, numbering every worker again in a new
@@ -386,6 +391,7 @@ func (m *mirror) number(rec *mirrored) {
 		for _, r := range m.workers {
 			r.slot, m.next = m.next, m.next+1
 		}
+		m.renumbered()
 	}
 	rec.slot, m.next = m.next, m.next+1
 }
@@ -395,26 +401,6 @@ func compareRefs(a, b WorkerRef) int {
 		return c
 	}
 	return cmp.Compare(a.ID, b.ID)
-}
-
-func compareMirrored(a *mirrored, ref WorkerRef) int { return compareRefs(a.ref, ref) }
-
-func (m *mirror) list(c geo.Cell, rec *mirrored) {
-	l := m.cells[c]
-	if i, found := slices.BinarySearchFunc(l, rec.ref, compareMirrored); !found {
-		m.cells[c] = slices.Insert(l, i, rec)
-	}
-}
-
-func (m *mirror) unlist(c geo.Cell, ref WorkerRef) {
-	l := m.cells[c]
-	if i, found := slices.BinarySearchFunc(l, ref, compareMirrored); found {
-		if l = slices.Delete(l, i, i+1); len(l) == 0 {
-			delete(m.cells, c)
-		} else {
-			m.cells[c] = l
-		}
-	}
 }
 
 // idsInCells is WorkerIDsInCells from the mirror: ok is false when the
@@ -445,8 +431,8 @@ func (s *Store) idsInCells(ctx context.Context, regions []string, byRegion map[s
 	for _, r := range regions {
 		start := len(refs)
 		for _, c := range byRegion[r] {
-			for _, rec := range m.cells[c] {
-				refs = append(refs, rec.ref)
+			for _, l := range m.cells[c] {
+				refs = append(refs, l.rec.ref)
 			}
 		}
 		group := refs[start:]
@@ -568,7 +554,7 @@ func (s *Store) loadRegion(ctx context.Context, region string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.workers == nil {
-		m.workers, m.cells, m.feeds = map[WorkerRef]*mirrored{}, map[geo.Cell][]*mirrored{}, map[string]*feed{}
+		m.workers, m.cells, m.feeds = map[WorkerRef]*mirrored{}, map[geo.Cell][]listed{}, map[string]*feed{}
 	}
 	keep := make(map[WorkerRef]bool, len(got))
 	for _, l := range got {
@@ -710,6 +696,8 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		groups = append(groups, group)
 		keys = append(keys, rec.key)
 	}
+	narrow, _ := keep.(*Narrow)
+	listTurned := 0
 	m.mu.RLock()
 	if !m.holds(regions) {
 		m.mu.RUnlock()
@@ -717,8 +705,14 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 	}
 	for g, r := range regions {
 		for _, c := range byRegion[r] {
-			for _, rec := range m.cells[c] {
-				first, err := seen.firstIn(m.gen, rec.slot, rec.ref.ID)
+			list := m.cells[c]
+			for i := range list {
+				l := &list[i]
+				id := "" // read only by a Seen that tells workers by id
+				if seen.byID {
+					id = l.rec.ref.ID
+				}
+				first, err := seen.firstIn(m.gen, l.slot, id)
 				if err != nil {
 					m.mu.RUnlock()
 					return nil, true, err
@@ -726,6 +720,15 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 				if !first {
 					continue
 				}
+				// Most workers a step reads are turned away, and the
+				// list tells most of those without their records.
+				if narrow != nil && !l.foreign {
+					if skills, certs, ok := l.stamp.traits(l.current, resets); ok && narrow.turnsAway(skills, certs, &s.traits) {
+						listTurned++
+						continue
+					}
+				}
+				rec := l.rec
 				h := rec.ref.Region
 				own := h == r || slices.Contains(regions, h)
 				e := rec.entry.Load()
@@ -748,6 +751,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		}
 	}
 	m.mu.RUnlock()
+	m.listTurned.Add(int64(listTurned))
 	if len(rest) > 0 {
 		if len(homes) > 0 {
 			// Workers of other regions reported here: their versions
@@ -769,11 +773,15 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		if err := s.readAgain(ctx, refs, versions, prev, stale, entries, from, to, now); err != nil {
 			return nil, true, err
 		}
+		stamped := make([]*mirrored, 0, len(stale))
+		fresh := make([]*readEntry, 0, len(stale))
 		for _, i := range stale {
 			if e := entries[i]; e != nil && versions[i] != 0 {
 				rest[i].rec.entry.Store(e)
+				stamped, fresh = append(stamped, rest[i].rec), append(fresh, e)
 			}
 		}
+		m.stamp(stamped, fresh)
 		for i, l := range rest {
 			take(entries[i], l.rec, versions[i], l.group)
 		}

@@ -71,13 +71,7 @@ func (n *Narrow) excludes(w *doorstep.Worker) bool {
 // keepsEntry is Keeps for a worker of the read model, on its entry's bit
 // sets when both have them.
 func (n *Narrow) keepsEntry(e *readEntry, t *traits) bool {
-	if n.resolved != t {
-		n.resolved = t
-		n.skills, n.ok = t.skills.bits(n.req.Skills)
-		var ok bool
-		n.certs, ok = t.certs.bits(n.req.Certificates)
-		n.ok = n.ok && ok
-	}
+	n.resolve(t)
 	if !n.ok || !e.traits {
 		return n.Keeps(e.w)
 	}
@@ -93,6 +87,38 @@ func (n *Narrow) keepsEntry(e *readEntry, t *traits) bool {
 		return false
 	}
 	return true
+}
+
+// resolve sets the request's skills and certificates as bits of t.
+func (n *Narrow) resolve(t *traits) {
+	if n.resolved != t {
+		n.resolved = t
+		n.skills, n.ok = t.skills.bits(n.req.Skills)
+		var ok bool
+		n.certs, ok = t.certs.bits(n.req.Certificates)
+		n.ok = n.ok && ok
+	}
+}
+
+// turnsAway reports whether n turns away a worker whose skills and
+// certificates are the bit sets skills and certs of t, counting it as
+// keepsEntry does; false, counting nothing, when the sets cannot tell
+// (the request excludes workers, or asks for a name without a bit) or
+// n keeps the worker.
+func (n *Narrow) turnsAway(skills, certs uint64, t *traits) bool {
+	n.resolve(t)
+	if !n.ok || len(n.req.ExcludedWorkers) > 0 {
+		return false
+	}
+	switch {
+	case skills&n.skills != n.skills:
+		n.Turned.Skills++
+		return true
+	case certs&n.certs != n.certs:
+		n.Turned.Certificates++
+		return true
+	}
+	return false
 }
 
 // turnedAway reports whether keep turns away the worker of read-model

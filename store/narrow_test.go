@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -129,5 +130,67 @@ func TestMirrorTurnsAwayWithoutReadingAgain(t *testing.T) {
 	// cleaner; none for the 29 others.
 	if n := readCommands(t, s); n != 2*11 {
 		t.Errorf("the step made %d profile or timeline reads, want %d (the 10 plumbers and the changed cleaner)", n, 2*11)
+	}
+}
+
+// The mirror's lists turn away the workers a step does not keep from the
+// traits they copied from the workers' entries, without their records —
+// but only while those entries are at the workers' current versions: a
+// worker that changed is read again.
+func TestMirrorListsTurnAwayFromTheirStamps(t *testing.T) {
+	t.Parallel()
+	h := openRedis(t)
+	s, ctx := h.s, t.Context()
+	home := doorstep.Location{Lat: 52.52, Lng: 13.405}
+	for i := range 40 {
+		w := &doorstep.Worker{ID: fmt.Sprintf("w%02d", i), Home: home, Skills: []string{"cleaning"}}
+		if i%4 == 0 {
+			w.Skills = []string{"plumbing"}
+		}
+		if i%8 == 1 {
+			w.Skills, w.Certificates = []string{"plumbing"}, []string{"gas"}
+		}
+		if _, err := s.PutWorker(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	follow(t, s)
+	cells := []geo.Cell{geo.IndexCell(home)}
+	if all, err := s.LoadCells(ctx, new(Seen), cells, t0, t0.Add(time.Hour), nil); err != nil || len(all) != 40 {
+		t.Fatalf("first read: %d workers, %v", len(all), err)
+	}
+	// A cleaner learns plumbing: its stamp is of an older version.
+	changed := &doorstep.Worker{ID: "w02", Home: home, Skills: []string{"cleaning", "plumbing"}}
+	if _, err := s.PutWorker(ctx, changed); err != nil {
+		t.Fatal(err)
+	}
+	step := func(req *doorstep.Request) (kept []string, n *Narrow, fromLists int64) {
+		t.Helper()
+		before := s.mirror.listTurned.Load()
+		n = NewNarrow(req)
+		got, err := s.LoadCells(ctx, new(Seen), cells, t0, t0.Add(time.Hour), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range got {
+			kept = append(kept, c.Worker.ID)
+		}
+		return kept, n, s.mirror.listTurned.Load() - before
+	}
+	// 15 plumbers (5 with the gas certificate), w02 and 24 cleaners.
+	kept, n, fromLists := step(&doorstep.Request{Skills: []string{"plumbing"}})
+	if len(kept) != 16 || !slices.Contains(kept, "w02") || n.Turned.Skills != 24 || fromLists != 24 {
+		t.Errorf("plumbing: kept %v, %d turned away for skills (%d by the lists); want the 15 plumbers and w02, 24 (24)", kept, n.Turned.Skills, fromLists)
+	}
+	// w02 was read again, and its stamp is of its version now.
+	kept, n, fromLists = step(&doorstep.Request{Skills: []string{"plumbing"}, Certificates: []string{"gas"}})
+	if len(kept) != 5 || n.Turned.Skills != 24 || n.Turned.Certificates != 11 || fromLists != 35 {
+		t.Errorf("plumbing with gas: kept %v, turned away %+v (%d by the lists); want 5, skills 24 and certificates 11 (35)", kept, n.Turned, fromLists)
+	}
+	// A request that excludes workers is told on their records, and
+	// counts them first.
+	kept, n, fromLists = step(&doorstep.Request{Skills: []string{"plumbing"}, ExcludedWorkers: []string{"w03", "w04"}})
+	if len(kept) != 15 || n.Turned.Excluded != 2 || n.Turned.Skills != 23 || fromLists != 0 {
+		t.Errorf("with exclusions: kept %v, turned away %+v (%d by the lists); want 15, excluded 2 and skills 23 (0)", kept, n.Turned, fromLists)
 	}
 }

@@ -1,0 +1,132 @@
+package store
+
+import (
+	"slices"
+	"sync/atomic"
+
+	"github.com/doorstep-dev/doorstep/geo"
+)
+
+// listed is one worker in the mirror's list of a cell. Beside the record
+// it holds what a search step asks of every worker it reads before it
+// looks at the record: the worker's slot (for Seen), whether its home is
+// the cell's region, its current version, and a copy of the skills and
+// certificates of its read-model entry (stamp). A step of a dense city
+// reads thousands of workers and turns most of them away (other trades);
+// read from the lists alone, in order, that costs no trip to each
+// worker's record, entry and profile, scattered over the heap — which was
+// most of a step's time at 100,000 workers (bench/RESULTS.md, "The
+// mirror's lists carry the traits").
+//
+// The fields other than the stamp change under the mirror's write lock
+// only, as the lists do; the stamp is written under its read lock, by one
+// writer at a time (mirror.stampMu), as a sequence lock.
+type listed struct {
+	rec     *mirrored
+	slot    int32
+	foreign bool  // the worker's home is not the cell's region
+	current int64 // rec.current()
+	stamp   stamp
+}
+
+// stamp is the traits (Narrow) of a worker's read-model entry at version,
+// read after the model's resets-th reset: a sequence lock whose seq is odd
+// while a writer changes the rest. Its fields are read and written with
+// sync/atomic, as the lists that hold them are copied under the write lock.
+type stamp struct {
+	seq, version, resets, skills, certs uint64
+}
+
+// traits returns the bit sets the stamp holds for the worker at version
+// current, read after reset count resets; ok is false when it holds none
+// for them (none yet, an older version or reset, or a writer under way).
+func (s *stamp) traits(current int64, resets uint64) (skills, certs uint64, ok bool) {
+	seq := atomic.LoadUint64(&s.seq)
+	if seq&1 != 0 || current <= 0 || atomic.LoadUint64(&s.version) != uint64(current) || atomic.LoadUint64(&s.resets) != resets {
+		return 0, 0, false
+	}
+	skills, certs = atomic.LoadUint64(&s.skills), atomic.LoadUint64(&s.certs)
+	return skills, certs, atomic.LoadUint64(&s.seq) == seq
+}
+
+// set stamps e's traits (by the one writer mirror.stampMu lets in).
+func (s *stamp) set(e *readEntry) {
+	atomic.AddUint64(&s.seq, 1)
+	atomic.StoreUint64(&s.version, uint64(e.version))
+	atomic.StoreUint64(&s.resets, e.resets)
+	atomic.StoreUint64(&s.skills, e.skills)
+	atomic.StoreUint64(&s.certs, e.certs)
+	atomic.AddUint64(&s.seq, 1)
+}
+
+func compareListed(a listed, ref WorkerRef) int { return compareRefs(a.rec.ref, ref) }
+
+// list adds rec to cell c's list, in order of home region and id (under
+// m.mu).
+func (m *mirror) list(c geo.Cell, rec *mirrored) {
+	l := m.cells[c]
+	if i, found := slices.BinarySearchFunc(l, rec.ref, compareListed); !found {
+		m.cells[c] = slices.Insert(l, i, listed{rec: rec, slot: rec.slot, foreign: cellRegion(c) != rec.ref.Region, current: rec.current()})
+	}
+}
+
+// unlist takes worker ref off cell c's list (under m.mu).
+func (m *mirror) unlist(c geo.Cell, ref WorkerRef) {
+	l := m.cells[c]
+	if i, found := slices.BinarySearchFunc(l, ref, compareListed); found {
+		if l = slices.Delete(l, i, i+1); len(l) == 0 {
+			delete(m.cells, c)
+		} else {
+			m.cells[c] = l
+		}
+	}
+}
+
+// listings calls f with rec's place in the list of each cell that lists
+// it (under m.mu, read or write).
+func (m *mirror) listings(rec *mirrored, f func(*listed)) {
+	for _, c := range rec.cells {
+		l := m.cells[c]
+		if i, found := slices.BinarySearchFunc(l, rec.ref, compareListed); found {
+			f(&l[i])
+		}
+	}
+}
+
+// setVersion sets rec's version as the feeds say (under m.mu).
+func (m *mirror) setVersion(rec *mirrored, v int64) {
+	rec.version = v
+	m.listings(rec, func(l *listed) { l.current = rec.current() })
+}
+
+// learn sets the version an Apply was refused at for rec (under m.mu).
+func (m *mirror) learn(rec *mirrored, v int64) {
+	rec.learnt = v
+	m.listings(rec, func(l *listed) { l.current = rec.current() })
+}
+
+// renumbered copies the slots of a new numbering into the lists (under
+// m.mu).
+func (m *mirror) renumbered() {
+	for _, l := range m.cells {
+		for i := range l {
+			l[i].slot = l[i].rec.slot
+		}
+	}
+}
+
+// stamp copies the traits of the read-model entries just read for recs
+// (entries[i] for recs[i], nil for none) into the lists, so that the next
+// steps turn away the workers they show cannot take a request from the
+// lists alone.
+func (m *mirror) stamp(recs []*mirrored, entries []*readEntry) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	m.stampMu.Lock()
+	defer m.stampMu.Unlock()
+	for i, rec := range recs {
+		if e := entries[i]; e != nil && e.traits && e.version != 0 {
+			m.listings(rec, func(l *listed) { l.stamp.set(e) })
+		}
+	}
+}
