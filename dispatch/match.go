@@ -49,6 +49,12 @@ type pool struct {
 	// rescuable: matchPool found no option but a worker a rescue plan may
 	// free (matcher.Rescuable), and read the whole pool for the plan.
 	rescuable bool
+	// holds: some worker read who can take the request has a shift that
+	// can hold it (matcher.ShiftCanHold). Without one no rescue plan can
+	// free a worker for it, and matchPool does not look for one: where a
+	// window no shift holds makes a request unservable, that look was a
+	// pass over every qualified worker of the city.
+	holds bool
 }
 
 func newPool() pool { return pool{} }
@@ -272,9 +278,11 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 			// starts the shift from home), not where a cell listed it;
 			// and only until enough could serve, all the count decides
 			// (an urgent search reads thousands more to settle).
-			if could < s.cfg.WantCandidates && serves(c.Worker, job) &&
-				geo.DistanceKm(c.Worker.PositionAt(now), req.Location) <= search.ReachKm {
-				could++
+			if could < s.cfg.WantCandidates && serves(c.Worker, job) {
+				p.holds = true
+				if geo.DistanceKm(c.Worker.PositionAt(now), req.Location) <= search.ReachKm {
+					could++
+				}
 			}
 		}
 		if could < s.cfg.WantCandidates {
@@ -371,7 +379,7 @@ func (s *Service) matchPool(ctx context.Context, req *doorstep.Request, now time
 	// the whole pool holds. When none of the workers who could has a
 	// booking to move, no plan exists (matcher.Rescuable), and the narrow
 	// pool explains the answer as well as the whole one (unservable).
-	if len(res.Options) == 0 && s.m.Rescuable(req, p.cands, now) {
+	if len(res.Options) == 0 && p.holds && s.m.Rescuable(req, p.cands, now) {
 		if p, err = s.rescuePool(ctx, req, now, hist); err != nil {
 			return pool{}, matcher.Result{}, err
 		}
@@ -413,7 +421,11 @@ func (s *Service) unservable(req *doorstep.Request, p pool, res *matcher.Result,
 	if ex.Rejected == nil {
 		ex.Rejected = map[string]int{}
 	}
-	ex.EarliestArrival, ex.EarliestWorker = s.m.EarliestBeyond(req, cands, now)
+	if p.narrow != nil { // cands are qualified and not excluded
+		ex.EarliestArrival, ex.EarliestWorker = s.m.EarliestBeyondQualified(req, cands, now)
+	} else {
+		ex.EarliestArrival, ex.EarliestWorker = s.m.EarliestBeyond(req, cands, now)
+	}
 	n := res.Considered
 	var why []string
 	for _, r := range sortedKeys(ex.Rejected) {

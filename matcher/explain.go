@@ -88,6 +88,19 @@ func (m *Matcher) Explain(req *doorstep.Request, cands []Candidate, now time.Tim
 // when the class deadline is lifted (searching a day past it), and whose:
 // Explanation.EarliestArrival and EarliestWorker.
 func (m *Matcher) EarliestBeyond(req *doorstep.Request, cands []Candidate, now time.Time) (time.Time, string) {
+	return m.earliestBeyond(req, cands, now, m.Evaluate)
+}
+
+// EarliestBeyondQualified is EarliestBeyond for candidates known to be
+// qualified and not excluded (a narrow search's, as Tally.Qualified): it
+// does not check them again, which in a dense city was a third of its
+// time.
+func (m *Matcher) EarliestBeyondQualified(req *doorstep.Request, cands []Candidate, now time.Time) (time.Time, string) {
+	return m.earliestBeyond(req, cands, now, m.evaluateQualified)
+}
+
+func (m *Matcher) earliestBeyond(req *doorstep.Request, cands []Candidate, now time.Time,
+	evaluate func(*doorstep.Request, schedule.Job, *Candidate, History) (Option, string)) (time.Time, string) {
 	relaxed := *req
 	relaxed.Urgency = doorstep.Normal
 	relaxed.Window = nil
@@ -98,7 +111,7 @@ func (m *Matcher) EarliestBeyond(req *doorstep.Request, cands []Candidate, now t
 	var best Option
 	found := false
 	for i := range cands {
-		o, reason := m.Evaluate(&relaxed, job, &cands[i], History{})
+		o, reason := evaluate(&relaxed, job, &cands[i], History{})
 		if reason != "" {
 			continue
 		}

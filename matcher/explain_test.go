@@ -83,6 +83,18 @@ func TestExplain(t *testing.T) {
 			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("Explain mismatch (-want +got):\n%s", diff)
 			}
+			// A narrow search's candidates, qualified, answer alike
+			// without being checked again.
+			var qualified []matcher.Candidate
+			for _, c := range tt.cands {
+				if c.Worker.Qualifies(req) {
+					qualified = append(qualified, c)
+				}
+			}
+			at, who := m.EarliestBeyondQualified(req, qualified, now)
+			if !at.Equal(got.EarliestArrival) || who != got.EarliestWorker {
+				t.Errorf("EarliestBeyondQualified: %s by %q, want %s by %q", at, who, got.EarliestArrival, got.EarliestWorker)
+			}
 		})
 	}
 }

@@ -261,8 +261,11 @@ func (p *planner) freeable() []int {
 	for i := range p.cands {
 		w := p.cands[i].Worker
 		// A worker none of whose shifts can hold the job is not freed
-		// by moving its bookings: the job would not fit it anyway.
-		if slices.Contains(p.req.ExcludedWorkers, w.ID) || !w.Qualifies(p.req) || !ShiftCanHold(w, p.job) || len(p.movable(&p.cands[i])) == 0 {
+		// by moving its bookings: the job would not fit it anyway. (The
+		// shifts are checked first: where a window no shift holds makes
+		// a request unservable, they turn away every worker, and the
+		// lists of skills cost more to compare.)
+		if !ShiftCanHold(w, p.job) || slices.Contains(p.req.ExcludedWorkers, w.ID) || !w.Qualifies(p.req) || len(p.movable(&p.cands[i])) == 0 {
 			continue
 		}
 		km := geo.DistanceKm(w.PositionAt(p.now), p.req.Location)
