@@ -8,6 +8,7 @@
 #
 #   bench/load_cpu.sh /tmp/ds 10000 50,100,150,200
 #
+# Each row follows the line of the load's latencies by HTTP status.
 # Two binaries compare by running the script once for each, alternately.
 # DURATION (default 10s) is the length of each phase, MIX (default match=1)
 # the load's mix, and SERVE_FLAGS extra flags for serve (e.g. -no-mirror).
@@ -54,5 +55,6 @@ for rate in ${rates//,/ }; do
 	s1=$(ticks $spid)
 	r1=$(ticks $rpid)
 	sent=$(awk -v op="${mix%%=*}" '$1 == op {print $2}' <<<"$out")
+	grep ':by-status ' <<<"$out" || true
 	echo "$(grep '^| ' <<<"$out") server CPU/req $(awk -v a="$s0" -v b="$s1" -v hz="$hz" -v n="$sent" 'BEGIN{printf "%.2f ms", (b-a)*1000/hz/n}') | redis CPU/req $(awk -v a="$r0" -v b="$r1" -v hz="$hz" -v n="$sent" 'BEGIN{printf "%.2f ms", (b-a)*1000/hz/n}') |"
 done

@@ -1,8 +1,10 @@
 package load_test
 
 import (
+	"maps"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -69,6 +71,18 @@ func TestRun(t *testing.T) {
 	}
 	if b := rep.Op("book"); b.Status[http.StatusCreated] == 0 {
 		t.Errorf("book: nothing booked (status %v)", b.Status)
+	}
+	// Each status's answers apart: as many as the status counts, their
+	// quantiles in order, and the total's the operations' together.
+	for _, o := range append(slices.Clone(rep.Ops), rep.Total) {
+		if len(o.ByStatus) != len(o.Status) {
+			t.Errorf("%s: latencies of statuses %v, answers of %v", o.Name, slices.Sorted(maps.Keys(o.ByStatus)), o.Status)
+		}
+		for code, l := range o.ByStatus {
+			if l.Answers != o.Status[code] || l.P50 > l.P99 || l.P99 > l.Max || l.Max > o.Max || l.P50 <= 0 {
+				t.Errorf("%s %d: %+v, for %d answers and a max of %v", o.Name, code, l, o.Status[code], o.Max)
+			}
+		}
 	}
 	// The whole city was imported, its last worker included.
 	for _, id := range []string{load.WorkerID(0), load.WorkerID(workers - 1)} {

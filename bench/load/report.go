@@ -17,6 +17,18 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "%-10s %7d %7d %9.1f %7d %9s %9s %9s %9s  %s\n", o.Name, o.Sent, o.Failed, o.Throughput, o.Skipped,
 			o.P50, o.P95, o.P99, o.Max, o.statusText())
 	}
+	// Each status's latencies apart, where an operation had more than one.
+	for _, o := range r.Ops {
+		if len(o.ByStatus) < 2 {
+			continue
+		}
+		var parts []string
+		for _, code := range slices.Sorted(maps.Keys(o.ByStatus)) {
+			l := o.ByStatus[code]
+			parts = append(parts, fmt.Sprintf("%d: p50 %s p99 %s max %s (%d)", code, l.P50, l.P99, l.Max, l.Answers))
+		}
+		fmt.Fprintf(w, "%s:by-status %s\n", o.Name, strings.Join(parts, "; "))
+	}
 	for _, o := range r.Ops {
 		if o.Missing {
 			fmt.Fprintf(w, "warning: every %s request was answered 404: the server has no such endpoint\n", o.Name)

@@ -159,8 +159,39 @@ type OpStats struct {
 	P95        Millis  `json:"p95_ms"`
 	P99        Millis  `json:"p99_ms"`
 	Max        Millis  `json:"max_ms"`
+	// ByStatus holds the latencies of the answers of each HTTP status
+	// apart: a tail is often one status's (a 422 that explains itself
+	// over a whole city), which the quantiles over all answers hide.
+	ByStatus map[int]Latency `json:"by_status,omitempty"`
 
 	latencies []time.Duration
+	byStatus  map[int][]time.Duration
+}
+
+// Latency is quantiles of a set of answers' latencies.
+type Latency struct {
+	Answers int    `json:"answers"`
+	P50     Millis `json:"p50_ms"`
+	P99     Millis `json:"p99_ms"`
+	Max     Millis `json:"max_ms"`
+}
+
+// record counts an answer of status code that took d.
+func (s *OpStats) record(code int, d time.Duration) {
+	s.Status[code]++
+	s.latencies = append(s.latencies, d)
+	if s.byStatus == nil {
+		s.byStatus = map[int][]time.Duration{}
+	}
+	s.byStatus[code] = append(s.byStatus[code], d)
+}
+
+// quantile returns the p-quantile of sorted (nearest rank), 0 for none.
+func quantile(sorted []time.Duration, p float64) Millis {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return Millis(sorted[int(math.Ceil(p*float64(len(sorted))))-1])
 }
 
 // Millis is a duration written in JSON as milliseconds.
@@ -284,8 +315,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			s.Errors[res.Error]++
 			continue
 		}
-		s.Status[int(res.Code)]++
-		s.latencies = append(s.latencies, res.Latency)
+		s.record(int(res.Code), res.Latency)
 		if d := pk.ops[i].Done; d != nil {
 			d(city, int(res.Code), res.Body)
 		}
@@ -296,13 +326,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		s.finish(rep.Elapsed)
 		total.Sent += s.Sent
 		total.Skipped += s.Skipped
-		for k, v := range s.Status {
-			total.Status[k] += v
-		}
 		for k, v := range s.Errors {
 			total.Errors[k] += v
 		}
-		total.latencies = append(total.latencies, s.latencies...)
+		for code, l := range s.byStatus {
+			for _, d := range l {
+				total.record(code, d)
+			}
+		}
 	}
 	total.finish(rep.Elapsed)
 	rep.Ops, rep.Total = stats, total
@@ -312,13 +343,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // finish computes the quantiles and the failures.
 func (s *OpStats) finish(elapsed time.Duration) {
 	slices.Sort(s.latencies)
-	q := func(p float64) Millis {
-		if len(s.latencies) == 0 {
-			return 0
+	s.P50, s.P95, s.P99, s.Max = quantile(s.latencies, 0.50), quantile(s.latencies, 0.95), quantile(s.latencies, 0.99), quantile(s.latencies, 1)
+	s.ByStatus = nil
+	for code, l := range s.byStatus {
+		slices.Sort(l)
+		if s.ByStatus == nil {
+			s.ByStatus = map[int]Latency{}
 		}
-		return Millis(s.latencies[int(math.Ceil(p*float64(len(s.latencies))))-1])
+		s.ByStatus[code] = Latency{Answers: len(l), P50: quantile(l, 0.50), P99: quantile(l, 0.99), Max: quantile(l, 1)}
 	}
-	s.P50, s.P95, s.P99, s.Max = q(0.50), q(0.95), q(0.99), q(1)
 	s.Failed = 0
 	for _, n := range s.Errors {
 		s.Failed += n
