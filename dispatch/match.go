@@ -49,6 +49,9 @@ type pool struct {
 	// rescuable: matchPool found no option but a worker a rescue plan may
 	// free (matcher.Rescuable), and read the whole pool for the plan.
 	rescuable bool
+	// shifts is what a narrow search learnt of the shifts of the workers
+	// it read (nil for other pools).
+	shifts *shiftsRead
 	// holds: some worker read who can take the request has a shift that
 	// can hold it (matcher.ShiftCanHold). Without one no rescue plan can
 	// free a worker for it, and matchPool does not look for one: where a
@@ -58,6 +61,73 @@ type pool struct {
 }
 
 func newPool() pool { return pool{} }
+
+// shiftsRead is what a narrow search learnt of the shifts of the workers
+// it read, as it read them, while their memory was at hand. Where a
+// window no shift holds makes a request unservable, the match and the
+// earliest arrival beyond the deadline were each a pass over every
+// qualified worker of the city after the search (bench/RESULTS.md, "A
+// 422 decided as it is read").
+type shiftsRead struct {
+	// reasons[i] is the match's verdict on cands[i] when none of its
+	// shifts can hold the job (matcher.ShiftVerdict); "" when one can,
+	// or when the search did not look (once enough could serve).
+	reasons []string
+	// beyond holds the earliest arrival beyond the deadline of the
+	// workers of cands[:upTo] that reasons rejects: those read while
+	// nobody read could serve the request, when an unservable answer is
+	// likeliest. The others are added if the answer is one.
+	beyond *matcher.Beyond
+	upTo   int
+}
+
+// shiftCanHold is serves(w, job) for the worker the pool put last. A
+// narrow pool also learns the match's verdict on it and, while nobody
+// read could serve the request (nobody), its arrival beyond the deadline.
+func (p *pool) shiftCanHold(w *doorstep.Worker, job schedule.Job, serves func(*doorstep.Worker, schedule.Job) bool, nobody bool) bool {
+	k := p.shifts
+	if k == nil {
+		return serves(w, job)
+	}
+	i := len(p.cands) - 1
+	if nobody {
+		k.upTo = i + 1
+	}
+	verdict := matcher.ShiftVerdict(w, job)
+	if verdict == "" {
+		return true
+	}
+	k.reasons = append(k.reasons, make([]string, i-len(k.reasons))...)
+	k.reasons = append(k.reasons, verdict)
+	if nobody {
+		k.beyond.Add(&p.cands[i], i)
+	}
+	return false
+}
+
+// earliestBeyond is matcher.EarliestBeyond of the pool's matched
+// candidates, from what the search learnt where it can.
+func (p *pool) earliestBeyond(m *matcher.Matcher, req *doorstep.Request, now time.Time) (time.Time, string) {
+	cands := p.matched()
+	k := p.shifts
+	if k == nil {
+		if p.narrow != nil { // cands are qualified and not excluded
+			b := m.NewBeyond(req, now)
+			for i := range cands {
+				b.Add(&cands[i], i)
+			}
+			return b.Earliest()
+		}
+		return m.EarliestBeyond(req, cands, now)
+	}
+	for i := range cands {
+		if i < k.upTo && i < len(k.reasons) && k.reasons[i] != "" {
+			continue // added as it was read
+		}
+		k.beyond.Add(&cands[i], i)
+	}
+	return k.beyond.Earliest()
+}
 
 // index returns the position of worker id in p.cands, or -1.
 func (p *pool) index(id string) int {
@@ -244,6 +314,7 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 	}
 	if r == narrowPool {
 		keep = p.narrow
+		p.shifts = &shiftsRead{beyond: s.m.NewBeyond(req, now)}
 	}
 	p.sorted = r == sortedPool
 	could := 0
@@ -278,7 +349,7 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 			// starts the shift from home), not where a cell listed it;
 			// and only until enough could serve, all the count decides
 			// (an urgent search reads thousands more to settle).
-			if could < s.cfg.WantCandidates && serves(c.Worker, job) {
+			if could < s.cfg.WantCandidates && p.shiftCanHold(c.Worker, job, serves, could == 0) {
 				p.holds = true
 				if geo.DistanceKm(c.Worker.PositionAt(now), req.Location) <= search.ReachKm {
 					could++
@@ -292,7 +363,7 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 		// step evaluates only the workers it added, and only when the
 		// rule asks (an urgent request).
 		if req.Urgency == doorstep.Urgent {
-			p.tally.Add(p.matched()[p.tally.Considered():])
+			p.tallyRest()
 		}
 		if p.tally.Settled(search, step[1]) {
 			break
@@ -395,8 +466,19 @@ func (s *Service) matchPool(ctx context.Context, req *doorstep.Request, now time
 // it was searched for (a search that knew the history: see search): the
 // search's tally, completed with the candidates it did not evaluate.
 func (p *pool) match() matcher.Result {
-	p.tally.Add(p.matched()[p.tally.Considered():])
+	p.tallyRest()
 	return p.tally.Result()
+}
+
+// tallyRest adds the matched candidates not in the tally yet to it,
+// with the verdicts the search learnt.
+func (p *pool) tallyRest() {
+	n := p.tally.Considered()
+	var known []string
+	if k := p.shifts; k != nil && n < len(k.reasons) {
+		known = k.reasons[n:]
+	}
+	p.tally.AddKnown(p.matched()[n:], known)
 }
 
 // unservable explains why nobody can serve req: the counts of each failed
@@ -421,11 +503,7 @@ func (s *Service) unservable(req *doorstep.Request, p pool, res *matcher.Result,
 	if ex.Rejected == nil {
 		ex.Rejected = map[string]int{}
 	}
-	if p.narrow != nil { // cands are qualified and not excluded
-		ex.EarliestArrival, ex.EarliestWorker = s.m.EarliestBeyondQualified(req, cands, now)
-	} else {
-		ex.EarliestArrival, ex.EarliestWorker = s.m.EarliestBeyond(req, cands, now)
-	}
+	ex.EarliestArrival, ex.EarliestWorker = p.earliestBeyond(s.m, req, now)
 	n := res.Considered
 	var why []string
 	for _, r := range sortedKeys(ex.Rejected) {

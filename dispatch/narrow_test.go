@@ -1,9 +1,11 @@
 package dispatch
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -322,4 +324,62 @@ func TestSearchKnowsTheHistory(t *testing.T) {
 		t.Error("knowing there is no last worker never read fewer workers")
 	}
 	t.Logf("%d of 60 searches read fewer workers knowing there is no last worker", fewer)
+}
+
+// A request whose window no shift of a qualified worker holds is answered
+// from what the search learnt of the shifts as it read them
+// (shiftsRead): the match's verdicts, and the earliest arrival beyond the
+// deadline of the workers read while nobody could serve it, the others
+// looked at after. The answer is the whole pool's, with the earliest
+// worker read before anybody could serve it and after.
+func TestShiftsReadExplainAsTheWholePool(t *testing.T) {
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	at := doorstep.Location{Lat: 40.73, Lng: -73.99}
+	day := func(h int) time.Time { return now.Truncate(24 * time.Hour).Add(time.Duration(h) * time.Hour) }
+	// Every worker at one place (one cell, read in id order); the window
+	// is 11-13 h for a two-hour job.
+	worker := func(id string, shifts ...doorstep.Shift) *doorstep.Worker {
+		return &doorstep.Worker{ID: id, Home: at, Rating: 4, Skills: []string{"cleaning"}, Shifts: shifts}
+	}
+	late := worker("b-late", doorstep.Shift{Start: day(8), End: day(12)}, doorstep.Shift{Start: day(32), End: day(40)}) // shift_end; tomorrow 08:00
+	early := worker("c-early", doorstep.Shift{Start: day(30), End: day(38)})                                            // shift; tomorrow 06:00
+	// On a shift that holds the window, but its day's cap is reached: it
+	// could serve as far as the search can tell, and cannot.
+	capped := worker("a-capped", doorstep.Shift{Start: day(8), End: day(20)})
+	capped.MaxWorkMinutesPerDay = 60
+	for _, tt := range []struct {
+		name    string
+		workers []*doorstep.Worker
+	}{
+		{"nobody could serve", []*doorstep.Worker{late, early}},
+		{"one could, read first", []*doorstep.Worker{capped, late, early}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st, svc := searchService(t, now)
+			ctx := t.Context()
+			for _, w := range tt.workers {
+				if _, err := st.PutWorker(ctx, w); err != nil {
+					t.Fatal(err)
+				}
+			}
+			req := doorstep.Request{Service: "cleaning", Location: at, Urgency: doorstep.Normal,
+				Window: &doorstep.Window{Start: day(11), End: day(13)}}
+			if err := svc.Prepare(&req); err != nil {
+				t.Fatal(err)
+			}
+			whole, err := svc.candidates(ctx, &req, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := svc.unservable(&req, whole, nil, now, matcher.History{})
+			_, err = svc.Quote(ctx, req, "")
+			if diff := cmp.Diff(want, err); diff != "" {
+				t.Fatalf("the quote explains it differently from the whole pool (-whole +quote):\n%s", diff)
+			}
+			var e *doorstep.Error
+			if !errors.As(err, &e) || !strings.Contains(e.Message, "(c-early)") || e.Rejected[matcher.ReasonShift] != 1 || e.Rejected[matcher.ReasonShiftEnd] != 1 {
+				t.Fatalf("got %v: want c-early the earliest, one shift and one shift_end", err)
+			}
+		})
+	}
 }

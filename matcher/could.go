@@ -37,7 +37,15 @@ func CouldServe(w *doorstep.Worker, req *doorstep.Request, now time.Time) bool {
 // the starts it tries in a shift: CouldServe for a worker known to be
 // qualified and not excluded (a narrow search's), for job, the request's
 // schedule.JobFor.
-func ShiftCanHold(w *doorstep.Worker, job schedule.Job) bool {
+func ShiftCanHold(w *doorstep.Worker, job schedule.Job) bool { return ShiftVerdict(w, job) == "" }
+
+// ShiftVerdict is ShiftCanHold with the reason when it is false: the
+// reason Evaluate gives a qualified worker none of whose shifts can hold
+// job, which depends on the shifts alone (ReasonShiftEnd when one runs at
+// a start the job allows but ends before the job could, else
+// ReasonShift). It is "" when some shift can hold it.
+func ShiftVerdict(w *doorstep.Worker, job schedule.Job) string {
+	reason := ReasonShift
 	for i := range w.Shifts {
 		sh := &w.Shifts[i]
 		lo := job.EarliestStart
@@ -52,8 +60,11 @@ func ShiftCanHold(w *doorstep.Worker, job schedule.Job) bool {
 			hi = last
 		}
 		if !lo.After(hi) {
-			return true
+			return ""
+		}
+		if lo.Before(sh.End) && !lo.After(job.LatestStart) {
+			reason = ReasonShiftEnd // as EarliestSlot ranks it
 		}
 	}
-	return false
+	return reason
 }

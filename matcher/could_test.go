@@ -1,11 +1,13 @@
 package matcher_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/matcher"
+	"github.com/doorstep-dev/doorstep/schedule"
 )
 
 func TestCouldServe(t *testing.T) {
@@ -58,6 +60,7 @@ func TestCouldServe(t *testing.T) {
 		{"normal: shift overlaps the window", windowed(clock(14, 0), clock(16, 0)), []string{"cleaning"},
 			onShift(clock(15, 0), clock(18, 0)), true},
 	}
+	m := mustMatcher(t, matcher.Config{Travel: gridTravel{}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorker("w", tt.skills...)
@@ -66,6 +69,20 @@ func TestCouldServe(t *testing.T) {
 			}
 			if got := matcher.CouldServe(w, tt.req, now); got != tt.want {
 				t.Errorf("CouldServe = %v, want %v", got, tt.want)
+			}
+			// For a worker who can take the request, ShiftVerdict is
+			// "" as CouldServe says, else the reason Evaluate gives.
+			if !w.Qualifies(tt.req) || slices.Contains(tt.req.ExcludedWorkers, w.ID) {
+				return
+			}
+			job := schedule.JobFor(tt.req, now)
+			verdict := matcher.ShiftVerdict(w, job)
+			if (verdict == "") != tt.want {
+				t.Errorf("ShiftVerdict = %q, CouldServe %v", verdict, tt.want)
+			}
+			c := cand(w)
+			if _, reason := m.Evaluate(tt.req, job, &c, matcher.History{}); verdict != "" && verdict != reason {
+				t.Errorf("ShiftVerdict = %q, Evaluate rejects for %q", verdict, reason)
 			}
 		})
 	}

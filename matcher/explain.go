@@ -88,36 +88,56 @@ func (m *Matcher) Explain(req *doorstep.Request, cands []Candidate, now time.Tim
 // when the class deadline is lifted (searching a day past it), and whose:
 // Explanation.EarliestArrival and EarliestWorker.
 func (m *Matcher) EarliestBeyond(req *doorstep.Request, cands []Candidate, now time.Time) (time.Time, string) {
-	return m.earliestBeyond(req, cands, now, m.Evaluate)
-}
-
-// EarliestBeyondQualified is EarliestBeyond for candidates known to be
-// qualified and not excluded (a narrow search's, as Tally.Qualified): it
-// does not check them again, which in a dense city was a third of its
-// time.
-func (m *Matcher) EarliestBeyondQualified(req *doorstep.Request, cands []Candidate, now time.Time) (time.Time, string) {
-	return m.earliestBeyond(req, cands, now, m.evaluateQualified)
-}
-
-func (m *Matcher) earliestBeyond(req *doorstep.Request, cands []Candidate, now time.Time,
-	evaluate func(*doorstep.Request, schedule.Job, *Candidate, History) (Option, string)) (time.Time, string) {
-	relaxed := *req
-	relaxed.Urgency = doorstep.Normal
-	relaxed.Window = nil
-	relaxed.RequestedAt = req.Deadline()
-	job := schedule.JobFor(&relaxed, now)
-	// An appointment's pool is read around its window, not from now.
-	job.EarliestStart = schedule.JobFor(req, now).EarliestStart
-	var best Option
-	found := false
+	b := m.newBeyond(req, now, m.Evaluate)
 	for i := range cands {
-		o, reason := evaluate(&relaxed, job, &cands[i], History{})
-		if reason != "" {
-			continue
-		}
-		if !found || o.Slot.Arrival.Before(best.Slot.Arrival) {
-			best, found = o, true
-		}
+		b.Add(&cands[i], i)
 	}
-	return best.Slot.Arrival, best.WorkerID
+	return b.Earliest()
 }
+
+// Beyond is EarliestBeyond made in parts, for candidates known to be
+// qualified and not excluded (a narrow search's): a search may add a
+// worker while it reads it, its memory at hand, and the rest after. Each
+// candidate is added with its place in the candidates' order, and the
+// answer is EarliestBeyond's on them in that order, whatever the order
+// they were added in.
+type Beyond struct {
+	relaxed  doorstep.Request
+	job      schedule.Job
+	evaluate func(*doorstep.Request, schedule.Job, *Candidate, History) (Option, string)
+	best     Option
+	at       int // best's place
+	found    bool
+}
+
+// NewBeyond starts an EarliestBeyond of req at clock reading now.
+func (m *Matcher) NewBeyond(req *doorstep.Request, now time.Time) *Beyond {
+	return m.newBeyond(req, now, m.evaluateQualified)
+}
+
+func (m *Matcher) newBeyond(req *doorstep.Request, now time.Time,
+	evaluate func(*doorstep.Request, schedule.Job, *Candidate, History) (Option, string)) *Beyond {
+	b := &Beyond{relaxed: *req, evaluate: evaluate}
+	b.relaxed.Urgency = doorstep.Normal
+	b.relaxed.Window = nil
+	b.relaxed.RequestedAt = req.Deadline()
+	b.job = schedule.JobFor(&b.relaxed, now)
+	// An appointment's pool is read around its window, not from now.
+	b.job.EarliestStart = schedule.JobFor(req, now).EarliestStart
+	return b
+}
+
+// Add evaluates candidate c, at place at of the candidates' order.
+func (b *Beyond) Add(c *Candidate, at int) {
+	o, reason := b.evaluate(&b.relaxed, b.job, c, History{})
+	if reason != "" {
+		return
+	}
+	if !b.found || o.Slot.Arrival.Before(b.best.Slot.Arrival) || (o.Slot.Arrival.Equal(b.best.Slot.Arrival) && at < b.at) {
+		b.best, b.at, b.found = o, at, true
+	}
+}
+
+// Earliest is the earliest arrival of the candidates added, and whose
+// (zero and "" for none).
+func (b *Beyond) Earliest() (time.Time, string) { return b.best.Slot.Arrival, b.best.WorkerID }

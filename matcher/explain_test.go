@@ -83,17 +83,21 @@ func TestExplain(t *testing.T) {
 			if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("Explain mismatch (-want +got):\n%s", diff)
 			}
-			// A narrow search's candidates, qualified, answer alike
-			// without being checked again.
 			var qualified []matcher.Candidate
 			for _, c := range tt.cands {
 				if c.Worker.Qualifies(req) {
 					qualified = append(qualified, c)
 				}
 			}
-			at, who := m.EarliestBeyondQualified(req, qualified, now)
+			// A narrow search's candidates, qualified, answer alike
+			// added in parts, in any order, each with its place.
+			b := m.NewBeyond(req, now)
+			for i := len(qualified) - 1; i >= 0; i-- {
+				b.Add(&qualified[i], i)
+			}
+			at, who := b.Earliest()
 			if !at.Equal(got.EarliestArrival) || who != got.EarliestWorker {
-				t.Errorf("EarliestBeyondQualified: %s by %q, want %s by %q", at, who, got.EarliestArrival, got.EarliestWorker)
+				t.Errorf("Beyond: %s by %q, want %s by %q", at, who, got.EarliestArrival, got.EarliestWorker)
 			}
 		})
 	}

@@ -56,7 +56,13 @@ func (m *Matcher) NewTally(req *doorstep.Request, now time.Time, hist *History) 
 func (t *Tally) Qualified() { t.qualified = true }
 
 // Add evaluates cands and counts them in.
-func (t *Tally) Add(cands []Candidate) {
+func (t *Tally) Add(cands []Candidate) { t.AddKnown(cands, nil) }
+
+// AddKnown is Add for candidates some of whose rejections are known:
+// cands[i] is counted rejected for known[i] without being evaluated when
+// that is not "" (a search that found no shift of the worker can hold the
+// job: ShiftVerdict). known may be shorter than cands.
+func (t *Tally) AddKnown(cands []Candidate, known []string) {
 	t0 := time.Now()
 	t.res.Considered += len(cands)
 	evaluate := t.m.Evaluate
@@ -64,6 +70,10 @@ func (t *Tally) Add(cands []Candidate) {
 		evaluate = t.m.evaluateQualified
 	}
 	for i := range cands {
+		if i < len(known) && known[i] != "" {
+			t.res.Rejected[known[i]]++
+			continue
+		}
 		o, reason := evaluate(t.req, t.job, &cands[i], t.hist)
 		if reason != "" {
 			t.res.Rejected[reason]++
