@@ -76,6 +76,24 @@ func TestNarrowBitsAsLists(t *testing.T) {
 	}
 }
 
+// putTrades puts 40 workers at home, w00-w39: cleaners, every fourth
+// (w00, w04, ...) a plumber, each changed by edit (nil: none) first.
+func putTrades(t *testing.T, s *Store, home doorstep.Location, edit func(i int, w *doorstep.Worker)) {
+	t.Helper()
+	for i := range 40 {
+		w := &doorstep.Worker{ID: fmt.Sprintf("w%02d", i), Home: home, Skills: []string{"cleaning"}}
+		if i%4 == 0 {
+			w.Skills = []string{"plumbing"}
+		}
+		if edit != nil {
+			edit(i, w)
+		}
+		if _, err := s.PutWorker(t.Context(), w); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestMirrorTurnsAwayWithoutReadingAgain: a following store's step that
 // cannot serve a worker from its read-model entry (here, bookings over a
 // range the entry does not hold) reads it again from Redis, unless the
@@ -89,15 +107,7 @@ func TestMirrorTurnsAwayWithoutReadingAgain(t *testing.T) {
 	h := openRedis(t)
 	s, ctx := h.s, t.Context()
 	home := doorstep.Location{Lat: 52.52, Lng: 13.405}
-	for i := range 40 {
-		w := &doorstep.Worker{ID: fmt.Sprintf("w%02d", i), Home: home, Skills: []string{"cleaning"}}
-		if i%4 == 0 {
-			w.Skills = []string{"plumbing"}
-		}
-		if _, err := s.PutWorker(ctx, w); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putTrades(t, s, home, nil)
 	follow(t, s)
 	cells := []geo.Cell{geo.IndexCell(home)}
 	all, err := s.LoadCells(ctx, new(Seen), cells, t0, t0.Add(time.Hour), nil)
@@ -142,18 +152,11 @@ func TestMirrorListsTurnAwayFromTheirStamps(t *testing.T) {
 	h := openRedis(t)
 	s, ctx := h.s, t.Context()
 	home := doorstep.Location{Lat: 52.52, Lng: 13.405}
-	for i := range 40 {
-		w := &doorstep.Worker{ID: fmt.Sprintf("w%02d", i), Home: home, Skills: []string{"cleaning"}}
-		if i%4 == 0 {
-			w.Skills = []string{"plumbing"}
-		}
+	putTrades(t, s, home, func(i int, w *doorstep.Worker) {
 		if i%8 == 1 {
 			w.Skills, w.Certificates = []string{"plumbing"}, []string{"gas"}
 		}
-		if _, err := s.PutWorker(ctx, w); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	follow(t, s)
 	cells := []geo.Cell{geo.IndexCell(home)}
 	if all, err := s.LoadCells(ctx, new(Seen), cells, t0, t0.Add(time.Hour), nil); err != nil || len(all) != 40 {
