@@ -126,7 +126,11 @@ func (m *mirror) stamp(recs []*mirrored, entries []*readEntry) {
 	defer m.stampMu.Unlock()
 	for i, rec := range recs {
 		if e := entries[i]; e != nil && e.traits && e.version != 0 {
-			m.listings(rec, func(l *listed) { l.stamp.set(e) })
+			m.listings(rec, func(l *listed) {
+				if l.rec == rec { // not a worker put again under the same id since
+					l.stamp.set(e)
+				}
+			})
 		}
 	}
 }
