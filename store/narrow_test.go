@@ -197,3 +197,61 @@ func TestMirrorListsTurnAwayFromTheirStamps(t *testing.T) {
 		t.Errorf("with exclusions: kept %v, turned away %+v (%d by the lists); want 15, excluded 2 and skills 23 (0)", kept, n.Turned, fromLists)
 	}
 }
+
+// A stamp read for a worker's record is not set on the listing of a
+// worker put again under the same id since (deleted and registered
+// anew: its versions may start over).
+func TestMirrorStampsOnlyTheRecordItRead(t *testing.T) {
+	t.Parallel()
+	h := openRedis(t)
+	s, ctx := h.s, t.Context()
+	home := doorstep.Location{Lat: 52.52, Lng: 13.405}
+	putTrades(t, s, home, nil)
+	follow(t, s)
+	cells := []geo.Cell{geo.IndexCell(home)}
+	if _, err := s.LoadCells(ctx, new(Seen), cells, t0, t0.Add(time.Hour), nil); err != nil {
+		t.Fatal(err)
+	}
+	record := func() *mirrored {
+		s.mirror.mu.RLock()
+		defer s.mirror.mu.RUnlock()
+		for ref, rec := range s.mirror.workers {
+			if ref.ID == "w01" {
+				return rec
+			}
+		}
+		return nil
+	}
+	old := record()
+	e := old.entry.Load()
+	if e == nil || !e.traits {
+		t.Fatalf("w01's entry after a read: %+v", e)
+	}
+	if err := s.DeleteWorker(ctx, "w01"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutWorker(ctx, &doorstep.Worker{ID: "w01", Home: home, Skills: []string{"plumbing"}}); err != nil {
+		t.Fatal(err)
+	}
+	// A search syncs the mirror: w01 is a new record now.
+	if _, err := s.LoadCells(ctx, new(Seen), cells, t0, t0.Add(time.Hour), NewNarrow(&doorstep.Request{Skills: []string{"roofing"}})); err != nil {
+		t.Fatal(err)
+	}
+	renewed := record()
+	if renewed == nil || renewed == old {
+		t.Fatal("w01 was not put again as a new record")
+	}
+	stamped := func() (version uint64) {
+		s.mirror.mu.RLock()
+		defer s.mirror.mu.RUnlock()
+		s.mirror.listings(renewed, func(l *listed) { version = l.stamp.version })
+		return version
+	}
+	before := stamped()
+	// As if the first read's search stamped only now: its cleaner's
+	// traits must not land on the plumber.
+	s.mirror.stamp([]*mirrored{old}, []*readEntry{e})
+	if after := stamped(); after != before {
+		t.Errorf("the new w01's stamp went from version %d to %d: the old record's entry was stamped on it", before, after)
+	}
+}
