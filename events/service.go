@@ -217,18 +217,24 @@ const relayBatch = 256
 // readers and the deliverer.
 func (s *Service) relay(ctx context.Context, region string) {
 	for {
-		tenants, err := s.st.RelayOutbox(ctx, region, relayBatch, s.cfg.Retention)
+		tenants, more, err := s.st.RelayOutbox(ctx, region, relayBatch, s.cfg.Retention)
 		if err != nil {
 			s.logErr(ctx, "relay outbox", err, "region", region)
-			return
-		}
-		if len(tenants) == 0 {
 			return
 		}
 		for _, t := range tenants {
 			s.hub.Notify(t)
 		}
-		wake(s.deliverWake)
+		if len(tenants) > 0 {
+			wake(s.deliverWake)
+		}
+		// A batch short of full emptied the outbox as it was read: what
+		// lands since wakes the loop again (OnEvents) or waits for its
+		// poll, as before. Reading it again only to find it empty was a
+		// third of a relay's round trips under a stream of bookings.
+		if !more {
+			return
+		}
 	}
 }
 
@@ -240,7 +246,7 @@ func (s *Service) RelayNow(ctx context.Context) error {
 		return err
 	}
 	for _, region := range regions {
-		if _, err := s.st.RelayOutbox(ctx, region, relayBatch, s.cfg.Retention); err != nil {
+		if _, _, err := s.st.RelayOutbox(ctx, region, relayBatch, s.cfg.Retention); err != nil {
 			return err
 		}
 	}

@@ -323,30 +323,31 @@ func OutboxLease(region string) Lease { return Lease(outboxLeaseKey(region)) }
 // RelayOutbox copies up to n events of region's outbox, after its cursor,
 // to their tenants' streams, then moves the cursor past them and trims the
 // outbox up to it; it returns the tenants that got events (copied now or
-// found already copied). Call it under OutboxLease, so that one relay
+// found already copied), and more when it copied a full n: the outbox may
+// hold more (else it held no more when read, and a relay need not read it
+// again to find it empty). Call it under OutboxLease, so that one relay
 // works at a time as a rule; it stays correct without (see the comment at
 // the top of this file).
-func (s *Store) RelayOutbox(ctx context.Context, region string, n int64, ret EventRetention) ([]string, error) {
+func (s *Store) RelayOutbox(ctx context.Context, region string, n int64, ret EventRetention) (tenants []string, more bool, err error) {
 	if !validRegion(region) {
-		return nil, fmt.Errorf("relay outbox: invalid region %q", region)
+		return nil, false, fmt.Errorf("relay outbox: invalid region %q", region)
 	}
 	cursor, err := s.rdb.Get(ctx, outboxCursorKey(region)).Result()
 	switch {
 	case errors.Is(err, redis.Nil):
 		cursor = "0-0"
 	case err != nil:
-		return nil, wrapErr("relay outbox", err)
+		return nil, false, wrapErr("relay outbox", err)
 	}
 	msgs, err := s.rdb.XRangeN(ctx, outboxKey(region), "("+cursor, "+", n).Result()
 	if err != nil {
-		return nil, wrapErr("relay outbox", err)
+		return nil, false, wrapErr("relay outbox", err)
 	}
 	if len(msgs) == 0 {
-		return nil, nil
+		return nil, false, nil
 	}
 	pipe := s.rdb.Pipeline()
 	seen := map[string]bool{}
-	var tenants []string
 	for _, m := range msgs {
 		str := func(k string) string { v, _ := m.Values[k].(string); return v }
 		t := str("tenant")
@@ -370,16 +371,16 @@ func (s *Store) RelayOutbox(ctx context.Context, region string, n int64, ret Eve
 		pipe.SAdd(ctx, tenantsKey, args...)
 	}
 	if err := execPipe(ctx, pipe); err != nil {
-		return nil, wrapErr("relay outbox", err)
+		return nil, false, wrapErr("relay outbox", err)
 	}
 	last := msgs[len(msgs)-1].ID
 	pipe = s.rdb.Pipeline()
 	pipe.Set(ctx, outboxCursorKey(region), last, 0)
 	pipe.XTrimMinID(ctx, outboxKey(region), last)
 	if err := execPipe(ctx, pipe); err != nil {
-		return nil, wrapErr("relay outbox", err)
+		return nil, false, wrapErr("relay outbox", err)
 	}
-	return tenants, nil
+	return tenants, int64(len(msgs)) == n, nil
 }
 
 // OutboxBacklog is how many events region's outbox holds that the relay

@@ -24,11 +24,11 @@ func relayAll(tb testing.TB, s *Store) {
 	}
 	for _, r := range regions {
 		for {
-			ts, err := s.RelayOutbox(ctx, r, 3, EventRetention{})
+			_, more, err := s.RelayOutbox(ctx, r, 3, EventRetention{})
 			if err != nil {
 				tb.Fatalf("RelayOutbox(%s): %v", r, err)
 			}
-			if len(ts) == 0 {
+			if !more {
 				break
 			}
 		}
@@ -291,7 +291,7 @@ func testRelayRace(t *testing.T, first, second *Store) {
 					return
 				default:
 				}
-				if _, err := s.RelayOutbox(ctx, region, 7, EventRetention{}); err != nil {
+				if _, _, err := s.RelayOutbox(ctx, region, 7, EventRetention{}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -299,7 +299,7 @@ func testRelayRace(t *testing.T, first, second *Store) {
 		})
 	}
 	wg.Wait()
-	if _, err := first.RelayOutbox(ctx, region, 1000, EventRetention{}); err != nil {
+	if _, _, err := first.RelayOutbox(ctx, region, 1000, EventRetention{}); err != nil {
 		t.Fatal(err)
 	}
 	lines := eventLines(t, first, "racer")
@@ -356,5 +356,39 @@ func TestChangeEvents(t *testing.T) {
 				t.Errorf("event %q (tenant %q), want %q", got, evs[0].Tenant, tt.want)
 			}
 		})
+	}
+}
+
+// RelayOutbox says when it copied a full batch and the outbox may hold
+// more, so that a relay stops after a short one instead of reading the
+// outbox again only to find it empty.
+func TestRelayOutboxSaysWhenItMayHoldMore(t *testing.T) {
+	t.Parallel()
+	h := openRedis(t)
+	s, ctx := h.s, t.Context()
+	region := regionOf(newWorker("a", nycA))
+	id := NewBookingID(region)
+	publish := func(n int) {
+		for range n {
+			if err := s.PublishEvent(ctx, Event{Tenant: "key-1", BookingID: id, Type: EventProgress, Data: json.RawMessage(`{}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	relay := func(wantMore bool, wantTenants int) {
+		t.Helper()
+		ts, more, err := s.RelayOutbox(ctx, region, 3, EventRetention{})
+		if err != nil || more != wantMore || len(ts) != wantTenants {
+			t.Fatalf("RelayOutbox: tenants %v, more %v, %v; want %d tenants, more %v", ts, more, err, wantTenants, wantMore)
+		}
+	}
+	publish(5)
+	relay(true, 1)  // 3 of 5
+	relay(false, 1) // the last 2: the outbox is empty
+	publish(3)
+	relay(true, 1) // a full batch: there may be more
+	relay(false, 0)
+	if got := len(eventLines(t, s, "key-1")); got != 8 {
+		t.Errorf("the tenant's stream holds %d events, want 8", got)
 	}
 }
