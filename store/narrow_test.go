@@ -76,6 +76,18 @@ func TestNarrowBitsAsLists(t *testing.T) {
 	}
 }
 
+// followedTrades opens a store on a private Redis, puts putTrades' city
+// at one place (edit as there), follows its changes, and returns the
+// store, the place and its cell.
+func followedTrades(t *testing.T, edit func(i int, w *doorstep.Worker)) (*Store, doorstep.Location, []geo.Cell) {
+	t.Helper()
+	h := openRedis(t)
+	home := doorstep.Location{Lat: 52.52, Lng: 13.405}
+	putTrades(t, h.s, home, edit)
+	follow(t, h.s)
+	return h.s, home, []geo.Cell{geo.IndexCell(home)}
+}
+
 // putTrades puts 40 workers at home, w00-w39: cleaners, every fourth
 // (w00, w04, ...) a plumber, each changed by edit (nil: none) first.
 func putTrades(t *testing.T, s *Store, home doorstep.Location, edit func(i int, w *doorstep.Worker)) {
@@ -104,12 +116,8 @@ func putTrades(t *testing.T, s *Store, home doorstep.Location, edit func(i int, 
 // a step that read them all would. A cleaner changed since is read again.
 func TestMirrorTurnsAwayWithoutReadingAgain(t *testing.T) {
 	t.Parallel()
-	h := openRedis(t)
-	s, ctx := h.s, t.Context()
-	home := doorstep.Location{Lat: 52.52, Lng: 13.405}
-	putTrades(t, s, home, nil)
-	follow(t, s)
-	cells := []geo.Cell{geo.IndexCell(home)}
+	s, home, cells := followedTrades(t, nil)
+	ctx := t.Context()
 	all, err := s.LoadCells(ctx, new(Seen), cells, t0, t0.Add(time.Hour), nil)
 	if err != nil || len(all) != 40 {
 		t.Fatalf("first read: %d workers, %v", len(all), err)
@@ -149,16 +157,12 @@ func TestMirrorTurnsAwayWithoutReadingAgain(t *testing.T) {
 // worker that changed is read again.
 func TestMirrorListsTurnAwayFromTheirStamps(t *testing.T) {
 	t.Parallel()
-	h := openRedis(t)
-	s, ctx := h.s, t.Context()
-	home := doorstep.Location{Lat: 52.52, Lng: 13.405}
-	putTrades(t, s, home, func(i int, w *doorstep.Worker) {
+	s, home, cells := followedTrades(t, func(i int, w *doorstep.Worker) {
 		if i%8 == 1 {
 			w.Skills, w.Certificates = []string{"plumbing"}, []string{"gas"}
 		}
 	})
-	follow(t, s)
-	cells := []geo.Cell{geo.IndexCell(home)}
+	ctx := t.Context()
 	if all, err := s.LoadCells(ctx, new(Seen), cells, t0, t0.Add(time.Hour), nil); err != nil || len(all) != 40 {
 		t.Fatalf("first read: %d workers, %v", len(all), err)
 	}
@@ -203,12 +207,8 @@ func TestMirrorListsTurnAwayFromTheirStamps(t *testing.T) {
 // anew: its versions may start over).
 func TestMirrorStampsOnlyTheRecordItRead(t *testing.T) {
 	t.Parallel()
-	h := openRedis(t)
-	s, ctx := h.s, t.Context()
-	home := doorstep.Location{Lat: 52.52, Lng: 13.405}
-	putTrades(t, s, home, nil)
-	follow(t, s)
-	cells := []geo.Cell{geo.IndexCell(home)}
+	s, home, cells := followedTrades(t, nil)
+	ctx := t.Context()
 	if _, err := s.LoadCells(ctx, new(Seen), cells, t0, t0.Add(time.Hour), nil); err != nil {
 		t.Fatal(err)
 	}
