@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -164,8 +165,7 @@ type OpStats struct {
 	// over a whole city), which the quantiles over all answers hide.
 	ByStatus map[int]Latency `json:"by_status,omitempty"`
 
-	latencies []time.Duration
-	byStatus  map[int][]time.Duration
+	byStatus map[int][]time.Duration // the latencies, by status
 }
 
 // Latency is quantiles of a set of answers' latencies.
@@ -179,7 +179,6 @@ type Latency struct {
 // record counts an answer of status code that took d.
 func (s *OpStats) record(code int, d time.Duration) {
 	s.Status[code]++
-	s.latencies = append(s.latencies, d)
 	if s.byStatus == nil {
 		s.byStatus = map[int][]time.Duration{}
 	}
@@ -342,8 +341,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // finish computes the quantiles and the failures.
 func (s *OpStats) finish(elapsed time.Duration) {
-	slices.Sort(s.latencies)
-	s.P50, s.P95, s.P99, s.Max = quantile(s.latencies, 0.50), quantile(s.latencies, 0.95), quantile(s.latencies, 0.99), quantile(s.latencies, 1)
+	all := slices.Concat(slices.Collect(maps.Values(s.byStatus))...)
+	slices.Sort(all)
+	s.P50, s.P95, s.P99, s.Max = quantile(all, 0.50), quantile(all, 0.95), quantile(all, 0.99), quantile(all, 1)
 	s.ByStatus = nil
 	for code, l := range s.byStatus {
 		slices.Sort(l)
