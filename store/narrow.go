@@ -78,15 +78,22 @@ func (n *Narrow) keepsEntry(e *readEntry, t *traits) bool {
 	if n.excludes(e.w) {
 		return false
 	}
+	return !n.lacks(e.skills, e.certs)
+}
+
+// lacks reports whether a worker whose skills and certificates are the
+// bit sets skills and certs lacks one the request asks for (once
+// resolved, and ok), counting it by the first it lacks.
+func (n *Narrow) lacks(skills, certs uint64) bool {
 	switch {
-	case e.skills&n.skills != n.skills:
+	case skills&n.skills != n.skills:
 		n.Turned.Skills++
-		return false
-	case e.certs&n.certs != n.certs:
+		return true
+	case certs&n.certs != n.certs:
 		n.Turned.Certificates++
-		return false
+		return true
 	}
-	return true
+	return false
 }
 
 // resolve sets the request's skills and certificates as bits of t.
@@ -110,15 +117,7 @@ func (n *Narrow) turnsAway(skills, certs uint64, t *traits) bool {
 	if !n.ok || len(n.req.ExcludedWorkers) > 0 {
 		return false
 	}
-	switch {
-	case skills&n.skills != n.skills:
-		n.Turned.Skills++
-		return true
-	case certs&n.certs != n.certs:
-		n.Turned.Certificates++
-		return true
-	}
-	return false
+	return n.lacks(skills, certs)
 }
 
 // turnedAway reports whether keep turns away the worker of read-model
