@@ -323,7 +323,8 @@ func (m *mirror) apply(region string, vals map[string]any) {
 	raw, profile := vals["c"].(string)
 	if !profile {
 		if rec != nil {
-			m.setVersion(rec, v) // a booking change
+			rec.version = v // a booking change
+			m.relist(rec)
 		}
 		return
 	}
@@ -346,7 +347,8 @@ func (m *mirror) saw(ref WorkerRef, v int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if rec := m.workers[ref]; rec != nil && rec.learnt < v {
-		m.learn(rec, v)
+		rec.learnt = v
+		m.relist(rec)
 	}
 }
 
@@ -378,8 +380,8 @@ func (m *mirror) put(ref WorkerRef, rec *mirrored, v int64, cells []geo.Cell) {
 			m.list(c, rec)
 		}
 	}
-	rec.cells = cells
-	m.setVersion(rec, v)
+	rec.version, rec.cells = v, cells
+	m.relist(rec)
 }
 
 // number gives rec the next slot, numbering every worker again in a new

@@ -93,15 +93,9 @@ func (m *mirror) listings(rec *mirrored, f func(*listed)) {
 	}
 }
 
-// setVersion sets rec's version as the feeds say (under m.mu).
-func (m *mirror) setVersion(rec *mirrored, v int64) {
-	rec.version = v
-	m.listings(rec, func(l *listed) { l.current = rec.current() })
-}
-
-// learn sets the version an Apply was refused at for rec (under m.mu).
-func (m *mirror) learn(rec *mirrored, v int64) {
-	rec.learnt = v
+// relist copies rec's current version into its listings, after its
+// version or learnt version changed (under m.mu).
+func (m *mirror) relist(rec *mirrored) {
 	m.listings(rec, func(l *listed) { l.current = rec.current() })
 }
 
