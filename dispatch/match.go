@@ -109,16 +109,12 @@ func (p *pool) shiftCanHold(w *doorstep.Worker, job schedule.Job, serves func(*d
 // candidates, from what the search learnt where it can.
 func (p *pool) earliestBeyond(m *matcher.Matcher, req *doorstep.Request, now time.Time) (time.Time, string) {
 	cands := p.matched()
-	k := p.shifts
-	if k == nil {
-		if p.narrow != nil { // cands are qualified and not excluded
-			b := m.NewBeyond(req, now)
-			for i := range cands {
-				b.Add(&cands[i], i)
-			}
-			return b.Earliest()
-		}
+	if p.narrow == nil { // a whole pool: cands may not be qualified
 		return m.EarliestBeyond(req, cands, now)
+	}
+	k := p.shifts
+	if k == nil { // a sorted pool's qualified workers: nothing learnt
+		k = &shiftsRead{beyond: m.NewBeyond(req, now)}
 	}
 	for i := range cands {
 		if i < k.upTo && i < len(k.reasons) && k.reasons[i] != "" {
