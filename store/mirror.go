@@ -433,8 +433,9 @@ func (s *Store) idsInCells(ctx context.Context, regions []string, byRegion map[s
 	for _, r := range regions {
 		start := len(refs)
 		for _, c := range byRegion[r] {
-			for _, l := range m.cells[c] {
-				refs = append(refs, l.rec.ref)
+			list := m.cells[c]
+			for i := range list { // not a copy of a listing: see listed
+				refs = append(refs, list[i].rec.ref)
 			}
 		}
 		group := refs[start:]

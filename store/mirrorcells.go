@@ -20,7 +20,10 @@ import (
 //
 // The fields other than the stamp change under the mirror's write lock
 // only, as the lists do; the stamp is written under its read lock, by one
-// writer at a time (mirror.stampMu), as a sequence lock.
+// writer at a time (mirror.stampMu), as a sequence lock. So a reader
+// under the read lock reads a listing in place (&list[i]), never copies
+// it: a copy reads the stamp as a writer changes it. (The binary searches
+// copy listings: under the write lock, or by the stamp's one writer.)
 type listed struct {
 	rec     *mirrored
 	slot    int32

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -254,4 +255,38 @@ func TestMirrorStampsOnlyTheRecordItRead(t *testing.T) {
 	if after := stamped(); after != before {
 		t.Errorf("the new w01's stamp went from version %d to %d: the old record's entry was stamped on it", before, after)
 	}
+}
+
+// The lists are read (WorkerIDsInCells) while a search stamps them:
+// readers under the mirror's read lock read listings in place, never a
+// copy of a stamp a writer is changing (the race detector's to tell).
+func TestMirrorListsReadWhileStamped(t *testing.T) {
+	t.Parallel()
+	s, _, cells := followedTrades(t, nil)
+	ctx := t.Context()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if _, err := s.WorkerIDsInCells(ctx, cells); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for i := range 100 {
+		// Each range is new to the entries: every worker is read
+		// again, and stamped.
+		from := t0.Add(time.Duration(i) * 24 * time.Hour)
+		if _, err := s.LoadCells(ctx, new(Seen), cells, from, from.Add(time.Hour), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	wg.Wait()
 }
