@@ -14,6 +14,21 @@ import (
 	"github.com/doorstep-dev/doorstep/store/storetest"
 )
 
+// untilClosed calls f until done is closed, or f fails (reported).
+func untilClosed(t *testing.T, done <-chan struct{}, f func() error) {
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		if err := f(); err != nil {
+			t.Error(err)
+			return
+		}
+	}
+}
+
 // relayAll relays every region's outbox until it is empty.
 func relayAll(tb testing.TB, s *Store) {
 	tb.Helper()
@@ -285,17 +300,10 @@ func testRelayRace(t *testing.T, first, second *Store) {
 	})
 	for _, s := range []*Store{first, second} {
 		wg.Go(func() {
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				if _, _, err := s.RelayOutbox(ctx, region, 7, EventRetention{}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
+			untilClosed(t, done, func() error {
+				_, _, err := s.RelayOutbox(ctx, region, 7, EventRetention{})
+				return err
+			})
 		})
 	}
 	wg.Wait()

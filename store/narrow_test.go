@@ -267,17 +267,10 @@ func TestMirrorListsReadWhileStamped(t *testing.T) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		for {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			if _, err := s.WorkerIDsInCells(ctx, cells); err != nil {
-				t.Error(err)
-				return
-			}
-		}
+		untilClosed(t, done, func() error {
+			_, err := s.WorkerIDsInCells(ctx, cells)
+			return err
+		})
 	})
 	for i := range 100 {
 		// Each range is new to the entries: every worker is read
