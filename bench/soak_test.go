@@ -43,13 +43,18 @@ import (
 //
 // In every `go test` a reduced soak runs (5 rounds of 1 s at each rate,
 // about 20 s in all); -short, and the race detector (whose slowdown it
-// would measure), skip it. A p99 of a few hundred samples is their third
-// worst, which a stray stall decides on a shared machine, and `go test
-// ./...` runs other packages' tests beside it, whose load comes and goes:
-// so when the reduced soak misses the latency bound, or 1x was not
-// sustained, it calibrates and measures once more and fails only if that
-// misses too. The full soak (6 rounds of 10 s, 10,000 workers) has
-// thousands of samples and no second chance:
+// would measure), skip it. It asserts what holds whatever the machine's
+// load: no request times out or fails without an answer, every answer is
+// 201, 422, 429 or 503, the heap does not grow, and every timeline
+// verifies. Its latencies, and whether 1x was sustained and 3x shed, it
+// reports but does not judge: the brief keeps timed assertions out of unit
+// tests, and on a shared machine, beside the other packages' tests of
+// `go test ./...`, a p99 of a few hundred samples is decided by the
+// neighbours (a CI run failed on it while another process took the CPU:
+// the probe accepted 154/s where it had accepted 492/s a minute before).
+// That the server sheds instead of queueing is asserted without timing by
+// store.TestInFlightLimitSheds. The full soak (6 rounds of 10 s, 10,000
+// workers), run on purpose, judges the latency promises too:
 //
 //	DOORSTEP_SOAK=full go test -run '^TestSoak$' -v -timeout 30m ./bench/
 //
@@ -257,13 +262,13 @@ type soakRun struct {
 	firstHeap  uint64 // after the first round
 }
 
-func (s *soakServer) run(c soakConfig, base int, attempt int) *soakRun {
+func (s *soakServer) run(c soakConfig, base int) *soakRun {
 	r := &soakRun{
 		one:   &phaseStats{name: "1x", rate: base, codes: map[uint16]int{}, errors: map[string]int{}},
 		three: &phaseStats{name: "3x", rate: 3 * base, codes: map[uint16]int{}, errors: map[string]int{}},
 	}
 	for round := range c.rounds {
-		seed := uint64(1000*attempt + 2*round)
+		seed := uint64(2 * round)
 		r.one.add(s.attack("1x", base, c.slice, seed))
 		r.three.add(s.attack("3x", 3*base, c.slice, seed+1))
 		if round == 0 {
@@ -294,28 +299,17 @@ func TestSoak(t *testing.T) {
 	c := soakConfigFromEnv(t)
 	s := startSoakServer(t, c)
 	baseline := heapAfterGC()
-	var (
-		r    *soakRun
-		idle *phaseStats
-	)
-	for attempt := range 2 {
-		// Unloaded: what an answer takes when nothing else runs.
-		idle = s.attack("idle", 20, 2*time.Second, uint64(attempt))
-		t.Logf("idle at 20/s: accepted p50 %v, p99 %v", idle.quantile(0.50), idle.quantile(0.99))
-		base := c.baseRate
-		if base == 0 {
-			base = s.calibrate(t, c)
-		}
-		r = s.run(c, base, attempt)
-		t.Logf("soak (attempt %d): %d workers, MaxInFlight %d, QueueWait %v, GOMAXPROCS %d, %d rounds of %v at each rate; heap %.1f MB before, %.1f MB after the first round\n%s\n%s\n%s",
-			attempt+1, c.workers, c.inFlight, c.queueWait, runtime.GOMAXPROCS(0), c.rounds, c.slice,
-			float64(baseline)/(1<<20), float64(r.firstHeap)/(1<<20), soakHeader, r.one.row(), r.three.row())
-		if r.latencyOK() && r.sustained(idle) || c.full {
-			break
-		}
-		t.Logf("soak: 1x sustained %v, 3x p99 within 3x the 1x p99 %v; the machine's load may have changed: calibrating and measuring once more",
-			r.sustained(idle), r.latencyOK())
+	// Unloaded: what an answer takes when nothing else runs.
+	idle := s.attack("idle", 20, 2*time.Second, 0)
+	t.Logf("idle at 20/s: accepted p50 %v, p99 %v", idle.quantile(0.50), idle.quantile(0.99))
+	base := c.baseRate
+	if base == 0 {
+		base = s.calibrate(t, c)
 	}
+	r := s.run(c, base)
+	t.Logf("soak: %d workers, MaxInFlight %d, QueueWait %v, GOMAXPROCS %d, %d rounds of %v at each rate; heap %.1f MB before, %.1f MB after the first round\n%s\n%s\n%s",
+		c.workers, c.inFlight, c.queueWait, runtime.GOMAXPROCS(0), c.rounds, c.slice,
+		float64(baseline)/(1<<20), float64(r.firstHeap)/(1<<20), soakHeader, r.one.row(), r.three.row())
 	one, three := r.one, r.three
 	for _, p := range []*phaseStats{one, three} {
 		if n := sumErrors(p.errors); n > 0 {
@@ -329,15 +323,21 @@ func TestSoak(t *testing.T) {
 			}
 		}
 	}
+	// The latency promises: judged in the full soak, reported in the
+	// reduced one (see the top of this file).
+	judge := t.Errorf
+	if !c.full {
+		judge = func(format string, args ...any) { t.Logf("reported, not judged in the reduced soak: "+format, args...) }
+	}
 	if !r.sustained(idle) {
-		t.Errorf("1x is not sustained: shed %d of %d, accepted p50 %v against %v idle: the server queues at 1x already",
+		judge("1x is not sustained: shed %d of %d, accepted p50 %v against %v idle: the server queues at 1x already",
 			one.shed(), one.sent, one.quantile(0.50), idle.quantile(0.50))
 	}
 	if three.codes[http.StatusTooManyRequests] == 0 {
-		t.Errorf("3x: no request was shed with 429")
+		judge("3x: no request was shed with 429")
 	}
 	if !r.latencyOK() {
-		t.Errorf("3x: accepted p99 %v is over 3x the 1x p99 %v: the server queues instead of shedding", three.quantile(0.99), one.quantile(0.99))
+		judge("3x: accepted p99 %v is over 3x the 1x p99 %v: the server queues instead of shedding", three.quantile(0.99), one.quantile(0.99))
 	}
 	if three.heap > one.heap*3/2 {
 		t.Errorf("heap after 3x %.1f MB, over 1.5x the %.1f MB after 1x", float64(three.heap)/(1<<20), float64(one.heap)/(1<<20))

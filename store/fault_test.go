@@ -60,8 +60,15 @@ type faultRig struct {
 // one cleaner at faultHome.
 func newFaultRig(t *testing.T, args ...string) *faultRig {
 	t.Helper()
+	return newFaultRigWith(t, nil, args...)
+}
+
+// newFaultRigWith is newFaultRig with configure, when not nil, adjusting
+// the API's configuration.
+func newFaultRigWith(t *testing.T, configure func(*api.Config), args ...string) *faultRig {
+	t.Helper()
 	var px *faultproxy.Proxy
-	h := apitest.New(t, apitest.Options{RedisArgs: args, Now: func() time.Time { return faultNow },
+	h := apitest.New(t, apitest.Options{RedisArgs: args, Now: func() time.Time { return faultNow }, Configure: configure,
 		StoreURL: func(tb testing.TB, rs *storetest.Server) string {
 			px = faultproxy.Start(tb, rs.Addr)
 			return "redis://" + px.Addr() + "/0"
@@ -223,6 +230,64 @@ func TestAPIRedisFaults(t *testing.T) {
 	}
 	if got, want := len(bs), 2*len(faults); got != want {
 		t.Errorf("the worker has %d bookings, want %d", got, want)
+	}
+}
+
+// TestInFlightLimitSheds holds the server's only in-flight slot with a
+// booking that waits on a hung Redis (until its deadline), and meanwhile
+// asks for the API's description, which needs no Redis: it is refused
+// with 429 after QueueWait (problem+json, Retry-After, counted in
+// doorstep_shed_requests_total), not queued behind the booking. Once the
+// booking has its 503 the slot is free and the same call is answered.
+// The overload soak (bench.TestSoak) measures the same limit under load;
+// this is its behaviour, decided by the hung call rather than by timing.
+func TestInFlightLimitSheds(t *testing.T) {
+	t.Parallel()
+	rig := newFaultRigWith(t, func(c *api.Config) {
+		// No per-key rate limit: its 429 would pass for the one under test.
+		c.Limits.MaxInFlight, c.Limits.QueueWait, c.Limits.RatePerKey = 1, 10*time.Millisecond, -1
+	})
+	if a := rig.do(t, "GET", "/openapi.json", nil); a.status != http.StatusOK {
+		t.Fatalf("GET /openapi.json with the slot free: %d %s", a.status, a.body)
+	}
+	rig.proxy.Blackhole()
+	booked := make(chan answer, 1)
+	go func() { booked <- rig.do(t, "POST", "/v1/bookings", cleaningAt(faultHome)) }()
+	var shed *answer
+	for shed == nil {
+		select {
+		case a := <-booked:
+			t.Fatalf("the booking answered %d %s before any call was shed", a.status, a.body)
+		default:
+		}
+		// 200 until the booking holds the slot, then 429 until its deadline.
+		a := rig.do(t, "GET", "/openapi.json", nil)
+		switch a.status {
+		case http.StatusOK:
+		case http.StatusTooManyRequests:
+			shed = &a
+		default:
+			t.Fatalf("GET /openapi.json beside the booking: %d %s", a.status, a.body)
+		}
+	}
+	if ct := shed.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("429: Content-Type %q, want application/problem+json", ct)
+	}
+	if ra, err := strconv.Atoi(shed.header.Get("Retry-After")); err != nil || ra < 1 {
+		t.Errorf("429: Retry-After %q, want a whole number of seconds", shed.header.Get("Retry-After"))
+	}
+	var p api.Problem
+	if err := json.Unmarshal(shed.body, &p); err != nil || p.Code != doorstep.ERATELIMITED || !strings.Contains(p.Detail, "at capacity") {
+		t.Errorf("429: problem %s (%v), want code %q and the server at capacity", shed.body, err, doorstep.ERATELIMITED)
+	}
+	wantUnavailable(t, "the booking holding the slot", <-booked)
+	rig.proxy.Heal()
+	if a := rig.do(t, "GET", "/openapi.json", nil); a.status != http.StatusOK {
+		t.Errorf("GET /openapi.json once the slot is free again: %d %s", a.status, a.body)
+	}
+	metrics := rig.do(t, "GET", "/metrics", nil)
+	if !regexp.MustCompile(`(?m)^doorstep_shed_requests_total [1-9]`).Match(metrics.body) {
+		t.Errorf("doorstep_shed_requests_total does not count the shed call:\n%s", metrics.body)
 	}
 }
 
