@@ -4,7 +4,11 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -133,6 +137,58 @@ func TestParseMix(t *testing.T) {
 	for _, bad := range []string{"nosuch=1", "match", "match=-1", "match=0"} {
 		if _, err := load.ParseMix(load.DefaultOps(), bad); err == nil {
 			t.Errorf("ParseMix(%q): no error", bad)
+		}
+	}
+}
+
+// TestRunsBookAnew runs the same seed's bookings twice on one server, as a
+// sweep's phases (and load_cpu.sh's runs) do: no Idempotency-Key is sent
+// twice. A key sent again is answered from the record of the booking it
+// made, a fraction of a booking's cost, so a later phase that replayed the
+// earlier ones' keys measured replays.
+func TestRunsBookAnew(t *testing.T) {
+	h := apitest.New(t, apitest.Options{Configure: func(c *api.Config) {
+		c.Limits = api.Limits{MaxInFlight: 1000, QueueWait: time.Minute, RatePerKey: -1, RequestTimeout: time.Minute}
+	}})
+	var (
+		mu   sync.Mutex
+		keys = map[string]int{}
+	)
+	target, err := url.Parse(h.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if k := r.Header.Get("Idempotency-Key"); k != "" {
+			mu.Lock()
+			keys[k]++
+			mu.Unlock()
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	ops, err := load.ParseMix(load.DefaultOps(), "book=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const requests = 20
+	for run := range 2 {
+		rep, err := load.Run(t.Context(), load.Config{Target: front.URL, Workers: 100, Rate: 40, Duration: time.Minute,
+			MaxRequests: requests, Ops: ops, Seed: 3, Timeout: 30 * time.Second, SkipImport: run > 0})
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if got := rep.Op("book").Sent; got != requests {
+			t.Fatalf("run %d: sent %d bookings, want %d", run, got, requests)
+		}
+	}
+	if len(keys) != 2*requests {
+		t.Errorf("%d distinct Idempotency-Keys in %d bookings, want one each", len(keys), 2*requests)
+	}
+	for k, n := range keys {
+		if n > 1 {
+			t.Errorf("Idempotency-Key %q sent %d times", k, n)
 		}
 	}
 }

@@ -237,7 +237,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	city := &City{Center: cfg.Center, SideKm: cfg.SideKm, Workers: cfg.Workers,
-		Services: doorstep.DefaultCatalogue().Names(), Now: cfg.Now}
+		Services: doorstep.DefaultCatalogue().Names(), Now: cfg.Now, run: fmt.Sprintf("%x", rand.Uint64())}
 	rep := &Report{Target: cfg.Target, Workers: cfg.Workers, Rate: cfg.Rate, Duration: cfg.Duration}
 	tr := &http.Transport{MaxIdleConnsPerHost: 10_000, IdleConnTimeout: 30 * time.Second}
 	defer tr.CloseIdleConnections()
