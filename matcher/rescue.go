@@ -3,6 +3,7 @@ package matcher
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -126,6 +127,13 @@ type planner struct {
 	targets map[string][]int
 	// onRead caches where a booking goes on a candidate as read.
 	onRead map[evalKey]evalResult
+	// qualified caches, by region and the skills and certificates asked,
+	// the candidates of the region who have them (nearest asks once per
+	// booking, and a busy city's bookings ask for a few trades), and at
+	// where each candidate is at now, once asked (known[i]).
+	qualified map[string][]int
+	at        []doorstep.Location
+	known     []bool
 }
 
 // state is a plan in the making: copies of the candidates it touched, as
@@ -268,7 +276,7 @@ func (p *planner) freeable() []int {
 		if !ShiftCanHold(w, p.job) || slices.Contains(p.req.ExcludedWorkers, w.ID) || !w.Qualifies(p.req) || len(p.movable(&p.cands[i])) == 0 {
 			continue
 		}
-		km := geo.DistanceKm(w.PositionAt(p.now), p.req.Location)
+		km := geo.DistanceKm(p.position(i), p.req.Location)
 		if urgent && km > reach {
 			continue
 		}
@@ -453,17 +461,46 @@ func (p *planner) targetsOf(st state, from int, b *doorstep.Booking) []int {
 // nearest returns up to k candidates of from's region that may take
 // booking b, nearest to b's place first.
 func (p *planner) nearest(from int, b *doorstep.Booking, k int) []int {
-	region := p.cands[from].Region
-	mreq := b.Request()
 	var list []near
-	for i := range p.cands {
-		w := p.cands[i].Worker
-		if p.cands[i].Region != region || slices.Contains(b.ExcludedWorkers, w.ID) || !w.Qualifies(mreq) {
+	for _, i := range p.qualifiedIn(p.cands[from].Region, b.Skills, b.Certificates) {
+		if slices.Contains(b.ExcludedWorkers, p.cands[i].Worker.ID) {
 			continue
 		}
-		list = append(list, near{i, geo.DistanceKm(w.PositionAt(p.now), b.Location)})
+		list = append(list, near{i, geo.DistanceKm(p.position(i), b.Location)})
 	}
 	return p.nearestFirst(list, k)
+}
+
+// qualifiedIn returns the candidates of region with every one of skills
+// and certificates (Worker.Qualifies), in the order of cands.
+func (p *planner) qualifiedIn(region string, skills, certificates []string) []int {
+	key := region + "\x00" + strings.Join(skills, "\x00") + "\x00\x00" + strings.Join(certificates, "\x00")
+	if out, ok := p.qualified[key]; ok {
+		return out
+	}
+	req := doorstep.Request{Skills: skills, Certificates: certificates}
+	out := []int{}
+	for i := range p.cands {
+		if p.cands[i].Region == region && p.cands[i].Worker.Qualifies(&req) {
+			out = append(out, i)
+		}
+	}
+	if p.qualified == nil {
+		p.qualified = map[string][]int{}
+	}
+	p.qualified[key] = out
+	return out
+}
+
+// position is where candidate i is at p.now (Worker.PositionAt).
+func (p *planner) position(i int) doorstep.Location {
+	if p.known == nil {
+		p.at, p.known = make([]doorstep.Location, len(p.cands)), make([]bool, len(p.cands))
+	}
+	if !p.known[i] {
+		p.at[i], p.known[i] = p.cands[i].Worker.PositionAt(p.now), true
+	}
+	return p.at[i]
 }
 
 // near is a candidate (by index) at a distance.
@@ -474,16 +511,35 @@ type near struct {
 
 // nearestFirst returns the indices of the k nearest of list, nearest first,
 // ties by worker id (so the answer does not depend on the pool's order).
+//
+// It keeps the k nearest as it goes rather than sorting the whole list: a
+// busy city's whole pool is thousands of workers, and k is a few dozen.
 func (p *planner) nearestFirst(list []near, k int) []int {
-	slices.SortFunc(list, func(a, b near) int {
+	before := func(a, b near) int {
 		if c := cmp.Compare(a.km, b.km); c != 0 {
 			return c
 		}
 		return cmp.Compare(p.cands[a.i].Worker.ID, p.cands[b.i].Worker.ID)
-	})
-	out := make([]int, 0, min(len(list), k))
-	for _, n := range list[:min(len(list), k)] {
-		out = append(out, n.i)
+	}
+	if k <= 0 {
+		return nil
+	}
+	best := make([]near, 0, min(len(list), k))
+	for _, n := range list {
+		if len(best) == k && before(n, best[k-1]) >= 0 {
+			continue
+		}
+		at, _ := slices.BinarySearchFunc(best, n, before)
+		if len(best) < k {
+			best = slices.Insert(best, at, n)
+			continue
+		}
+		copy(best[at+1:], best[at:k-1])
+		best[at] = n
+	}
+	out := make([]int, len(best))
+	for j, n := range best {
+		out[j] = n.i
 	}
 	return out
 }
