@@ -170,9 +170,13 @@ func (p *pool) put(c store.Candidate) {
 	if p.ids != nil {
 		p.ids[c.Worker.ID] = len(p.cands)
 	}
+	tl := c.Timeline
+	if tl == nil {
+		tl = schedule.TimelineOf(c.Bookings)
+	}
 	p.cands = append(p.cands, matcher.Candidate{
 		Worker:   c.Worker,
-		Timeline: schedule.TimelineOf(c.Bookings),
+		Timeline: tl,
 		Version:  c.Version,
 		Region:   region,
 		Bookings: c.Bookings,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/schedule"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -22,14 +23,17 @@ type WorkerRef struct {
 // Candidate is a worker as the matcher needs it: the profile, the version
 // to pin when reserving (Change.Expect), the region its keys live in (its
 // home's, geo.RegionOf), and the worker's confirmed bookings in the range
-// asked for, sorted by start. Worker and the bookings may be shared with
-// other calls (the store's read model keeps them): read them, never modify
-// them.
+// asked for, sorted by start, with Timeline their stops
+// (schedule.TimelineOf) when the store made them already (nil does not
+// mean none: make them from Bookings). Worker, the bookings and the
+// timeline may be shared with other calls (the store's read model keeps
+// them): read them, never modify them.
 type Candidate struct {
 	Worker   *doorstep.Worker
 	Version  int64
 	Region   string
 	Bookings []*doorstep.Booking
+	Timeline schedule.Timeline
 }
 
 // WorkerIDsInCells returns the workers indexed in cells (at
@@ -297,7 +301,8 @@ func (s *Store) load(ctx context.Context, seen *Seen, refs []WorkerRef, from, to
 		if !keeps(keep, e, &s.traits) {
 			continue
 		}
-		cands = append(cands, Candidate{Worker: e.w, Version: versions[i], Region: refs[i].Region, Bookings: e.bookingsIn(lo, hi)})
+		bs, tl := e.bookingsIn(lo, hi)
+		cands = append(cands, Candidate{Worker: e.w, Version: versions[i], Region: refs[i].Region, Bookings: bs, Timeline: tl})
 	}
 	return cands, nil
 }
@@ -437,6 +442,7 @@ func (s *Store) readAgain(ctx context.Context, refs []WorkerRef, versions []int6
 			continue
 		}
 		e.bookings = confirmed(bookings[start:ends[k]])
+		e.stops = schedule.TimelineOf(e.bookings)
 		start = ends[k]
 		if versions[i] != 0 {
 			s.cands.put(e, refs[i].ID)

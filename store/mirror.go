@@ -695,7 +695,8 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		if e == nil || !keeps(keep, e, &s.traits) {
 			return // retired or moved away, or turned away
 		}
-		cands = append(cands, Candidate{Worker: e.w, Version: version, Region: rec.ref.Region, Bookings: e.bookingsIn(lo, hi)})
+		bs, tl := e.bookingsIn(lo, hi)
+		cands = append(cands, Candidate{Worker: e.w, Version: version, Region: rec.ref.Region, Bookings: bs, Timeline: tl})
 		groups = append(groups, group)
 		keys = append(keys, rec.key)
 	}

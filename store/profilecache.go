@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/schedule"
 )
 
 // readModelMax bounds the workers the read model keeps: a large city's
@@ -66,7 +67,11 @@ type readEntry struct {
 	w        *doorstep.Worker // shared: read only
 	from, to int64            // timeline range read (start, unix ms, inclusive)
 	bookings []*doorstep.Booking
-	read     time.Time
+	// stops are the bookings' stops (schedule.TimelineOf), stops[i]
+	// bookings[i]'s: made once per entry, not once per search that reads
+	// it (a busy city's rescue reads every worker in reach).
+	stops schedule.Timeline
+	read  time.Time
 	// slot is the worker's number in generation gen of the model's
 	// numbering (gen 0: none, the entry is not kept).
 	slot int32
@@ -192,19 +197,21 @@ func (e *readEntry) serves(version, from, to int64, now time.Time, resets uint64
 		now.Sub(e.read) < ReadModelMaxAge && e.resets == resets
 }
 
-// bookingsIn returns the entry's bookings that start in [from, to].
-// They are a part of the entry's own slice (sorted by start), shared like
-// the bookings themselves: capped, so that an append copies it.
-func (e *readEntry) bookingsIn(from, to int64) []*doorstep.Booking {
-	i, _ := slices.BinarySearchFunc(e.bookings, from, func(b *doorstep.Booking, t int64) int { return cmp.Compare(b.Start.UnixMilli(), t) })
+// bookingsIn returns the entry's bookings that start in [from, to], and
+// their stops. They are a part of the entry's own slices (sorted by
+// start), shared like the bookings themselves: capped, so that an append
+// copies them. The stops are searched, not the bookings: they lie side by
+// side in memory.
+func (e *readEntry) bookingsIn(from, to int64) ([]*doorstep.Booking, schedule.Timeline) {
+	i, _ := slices.BinarySearchFunc(e.stops, from, func(s schedule.Stop, t int64) int { return cmp.Compare(s.Start.UnixMilli(), t) })
 	j := i
-	for j < len(e.bookings) && e.bookings[j].Start.UnixMilli() <= to {
+	for j < len(e.stops) && e.stops[j].Start.UnixMilli() <= to {
 		j++
 	}
 	if i == j {
-		return nil
+		return nil, nil
 	}
-	return e.bookings[i:j:j]
+	return e.bookings[i:j:j], e.stops[i:j:j]
 }
 
 // decode returns the worker raw encodes, reusing the one of prev when raw

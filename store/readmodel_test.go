@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/schedule"
 )
 
 // readCommands counts the commands that read a worker's profile or
@@ -54,6 +55,10 @@ func TestReadModelServesUnchangedWorkers(t *testing.T) {
 		if err != nil || len(cands) != 1 {
 			t.Fatalf("LoadCandidates: %v, %v", cands, err)
 		}
+		// The stops come with the bookings, as the matcher would make them.
+		if got, want := cands[0].Timeline, schedule.TimelineOf(cands[0].Bookings); !slices.Equal(got, want) {
+			t.Errorf("timeline %v, want the bookings' %v", got, want)
+		}
 		return bookingIDs(cands[0].Bookings)
 	}
 	reset := func() {
@@ -92,14 +97,15 @@ func TestReadModelServesUnchangedWorkers(t *testing.T) {
 }
 
 // TestBookingsIn: the bookings of an entry that start in [from, to], both
-// ends included, in order, as a capped part of the entry's slice.
+// ends included, in order, as a capped part of the entry's slice, and
+// their stops as schedule.TimelineOf makes them, a capped part too.
 func TestBookingsIn(t *testing.T) {
 	w := newWorker("w1", nycA)
 	var bs []*doorstep.Booking
 	for _, h := range []int{1, 2, 2, 4, 7} {
 		bs = append(bs, newBooking(w, t0.Add(time.Duration(h)*time.Hour), time.Hour, nycA))
 	}
-	e := &readEntry{bookings: bs}
+	e := &readEntry{bookings: bs, stops: schedule.TimelineOf(bs)}
 	at := func(h int) int64 { return t0.Add(time.Duration(h) * time.Hour).UnixMilli() }
 	for _, tt := range []struct {
 		from, to int
@@ -114,7 +120,13 @@ func TestBookingsIn(t *testing.T) {
 		{-5, 0, nil},
 		{8, 9, nil},
 	} {
-		got := e.bookingsIn(at(tt.from), at(tt.to))
+		got, stops := e.bookingsIn(at(tt.from), at(tt.to))
+		if want := schedule.TimelineOf(got); !slices.Equal(stops, want) {
+			t.Errorf("[%dh, %dh]: stops %v, want %v", tt.from, tt.to, stops, want)
+		}
+		if len(stops) > 0 && cap(stops) != len(stops) {
+			t.Errorf("[%dh, %dh]: stops' capacity %d beyond the length %d", tt.from, tt.to, cap(stops), len(stops))
+		}
 		var want []*doorstep.Booking
 		for _, i := range tt.want {
 			want = append(want, bs[i])
