@@ -61,11 +61,21 @@ func cityRequest(rng *rand.Rand, services []string) doorstep.Request {
 // seedCity stores n workers through the store's own API, in parallel.
 func seedCity(tb testing.TB, st *store.Store, n int, seed uint64) {
 	tb.Helper()
+	seedCityEdited(tb, st, n, seed, nil)
+}
+
+// seedCityEdited is seedCity with edit, when not nil, changing each
+// worker before it is stored.
+func seedCityEdited(tb testing.TB, st *store.Store, n int, seed uint64, edit func(*doorstep.Worker)) {
+	tb.Helper()
 	services := doorstep.DefaultCatalogue().Names()
 	rng := rand.New(rand.NewPCG(seed, 1))
 	workers := make([]*doorstep.Worker, n)
 	for i := range workers {
 		workers[i] = cityWorker(rng, i, services)
+		if edit != nil {
+			edit(workers[i])
+		}
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)

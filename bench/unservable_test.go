@@ -15,16 +15,28 @@ import (
 // with the mirror on (as serve runs), for the request the load bench's
 // p99 is made of: one nobody can serve because no worker's shift can hold
 // its window (a move, 3 h, in a window from 9 to 11 h ahead, when every
-// shift of the city ends 11 h ahead). The answer is a 422 whose
+// shift of the day ends 11 h ahead). The answer is a 422 whose
 // explanation counts every worker of the trade in reach by the rule it
-// fails, so the search reads the whole city.
+// fails, so the search reads the whole city. With tomorrow=true every
+// worker also has the same shift tomorrow, as the load bench's city does,
+// and the explanation's earliest arrival past the deadline is found among
+// them.
 //
 //	go test -run '^$' -bench 'QuoteUnservable' -benchtime=200x -count=3 ./bench/
 func BenchmarkQuoteUnservable(b *testing.B) {
-	for _, n := range []int{10000, 100000} {
-		b.Run(fmt.Sprintf("workers=%d", n), func(b *testing.B) {
+	for _, c := range []struct {
+		n        int
+		tomorrow bool
+	}{{10000, false}, {10000, true}, {100000, false}, {100000, true}} {
+		b.Run(fmt.Sprintf("workers=%d/tomorrow=%v", c.n, c.tomorrow), func(b *testing.B) {
 			st := openRedisStore(b)
-			seedCity(b, st, n, 1)
+			var edit func(*doorstep.Worker)
+			if c.tomorrow {
+				edit = func(w *doorstep.Worker) {
+					w.Shifts = append(w.Shifts, doorstep.Shift{Start: w.Shifts[0].Start.Add(24 * time.Hour), End: w.Shifts[0].End.Add(24 * time.Hour)})
+				}
+			}
+			seedCityEdited(b, st, c.n, 1, edit)
 			svc, err := dispatch.New(dispatch.Config{Store: st, Now: func() time.Time { return benchNow }})
 			if err != nil {
 				b.Fatal(err)
