@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/doorstep-dev/doorstep/schedule"
 )
 
@@ -101,13 +102,21 @@ func (m *Matcher) EarliestBeyond(req *doorstep.Request, cands []Candidate, now t
 // candidate is added with its place in the candidates' order, and the
 // answer is EarliestBeyond's on them in that order, whatever the order
 // they were added in.
+//
+// Once it has an arrival, it evaluates only the workers who might match it
+// (mayBeat): a day past the deadline most of a city's qualified workers
+// can come, and each evaluation searches a day of their timeline.
 type Beyond struct {
 	relaxed  doorstep.Request
 	job      schedule.Job
 	evaluate func(*doorstep.Request, schedule.Job, *Candidate, History) (Option, string)
+	reachKm  func(time.Duration) float64 // the travel model's ReachKm
 	best     Option
 	at       int // best's place
 	found    bool
+	// exhaustive evaluates every worker added: the answer mayBeat is
+	// tested against.
+	exhaustive bool
 }
 
 // NewBeyond starts an EarliestBeyond of req at clock reading now.
@@ -117,7 +126,7 @@ func (m *Matcher) NewBeyond(req *doorstep.Request, now time.Time) *Beyond {
 
 func (m *Matcher) newBeyond(req *doorstep.Request, now time.Time,
 	evaluate func(*doorstep.Request, schedule.Job, *Candidate, History) (Option, string)) *Beyond {
-	b := &Beyond{relaxed: *req, evaluate: evaluate}
+	b := &Beyond{relaxed: *req, evaluate: evaluate, reachKm: m.cfg.Travel.ReachKm}
 	b.relaxed.Urgency = doorstep.Normal
 	b.relaxed.Window = nil
 	b.relaxed.RequestedAt = req.Deadline()
@@ -129,6 +138,9 @@ func (m *Matcher) newBeyond(req *doorstep.Request, now time.Time,
 
 // Add evaluates candidate c, at place at of the candidates' order.
 func (b *Beyond) Add(c *Candidate, at int) {
+	if b.found && !b.exhaustive && !b.mayBeat(c, at) {
+		return
+	}
 	o, reason := b.evaluate(&b.relaxed, b.job, c, History{})
 	if reason != "" {
 		return
@@ -136,6 +148,62 @@ func (b *Beyond) Add(c *Candidate, at int) {
 	if !b.found || o.Slot.Arrival.Before(b.best.Slot.Arrival) || (o.Slot.Arrival.Equal(b.best.Slot.Arrival) && at < b.at) {
 		b.best, b.at, b.found = o, at, true
 	}
+}
+
+// mayBeat reports whether candidate c, at place at, might arrive before
+// the best arrival found, or at it from an earlier place, as
+// schedule.Planner.EarliestSlot places a job:
+//   - in a shift whose range of starts meets the job's, arriving as the
+//     service starts, so not before the range's first start, lo;
+//   - leaving no earlier than the shift's start, from home, unless the
+//     shift is under way when the job may first start (then from a
+//     reported position: such a worker might), or a stop of the shift
+//     ends by the best arrival (it might leave from there);
+//   - over a trip longer than d when it covers more than the travel
+//     model's ReachKm(d), which bounds a trip at any hour.
+//
+// Bookings and breaks only delay the rest.
+func (b *Beyond) mayBeat(c *Candidate, at int) bool {
+	w, best, job := c.Worker, b.best.Slot.Arrival, &b.job
+	before := func(t time.Time) bool { return t.Before(best) || t.Equal(best) && at < b.at }
+	km := -1.0 // from home to the job, once asked
+	for i := range w.Shifts {
+		sh := &w.Shifts[i]
+		lo := latestOf(sh.Start, job.EarliestStart, job.NotBefore)
+		hi := job.LatestStart
+		if last := sh.End.Add(-job.Duration); last.Before(hi) {
+			hi = last
+		}
+		if lo.After(hi) || !before(lo) {
+			continue // no start here, or none before the best
+		}
+		if !sh.Start.After(job.NotBefore) {
+			return true // under way: from wherever the worker is
+		}
+		for k := range c.Timeline {
+			if end := c.Timeline[k].End; end.After(sh.Start) && !end.After(best) {
+				return true // from a stop of the shift
+			}
+		}
+		if km < 0 {
+			km = geo.DistanceKm(w.Home, job.Location)
+		}
+		if km < geo.SamePlaceKm || km <= b.reachKm(best.Sub(sh.Start)) {
+			return true
+		}
+	}
+	return false
+}
+
+// latestOf is the latest of ts.
+func latestOf(ts ...time.Time) time.Time {
+	l := ts[0]
+	for _, t := range ts[1:] {
+		if t.After(l) {
+			l = t
+		}
+	}
+	return l
 }
 
 // Earliest is the earliest arrival of the candidates added, and whose
