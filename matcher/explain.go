@@ -111,9 +111,14 @@ type Beyond struct {
 	job      schedule.Job
 	evaluate func(*doorstep.Request, schedule.Job, *Candidate, History) (Option, string)
 	reachKm  func(time.Duration) float64 // the travel model's ReachKm
-	best     Option
-	at       int // best's place
-	found    bool
+	// reach is reachKm(reachD), the last asked: a city's workers mostly
+	// share their shifts' starts, and a model's ReachKm may look at every
+	// hour of the day.
+	reachD time.Duration
+	reach  float64
+	best   Option
+	at     int // best's place
+	found  bool
 	// exhaustive evaluates every worker added: the answer mayBeat is
 	// tested against.
 	exhaustive bool
@@ -126,7 +131,7 @@ func (m *Matcher) NewBeyond(req *doorstep.Request, now time.Time) *Beyond {
 
 func (m *Matcher) newBeyond(req *doorstep.Request, now time.Time,
 	evaluate func(*doorstep.Request, schedule.Job, *Candidate, History) (Option, string)) *Beyond {
-	b := &Beyond{relaxed: *req, evaluate: evaluate, reachKm: m.cfg.Travel.ReachKm}
+	b := &Beyond{relaxed: *req, evaluate: evaluate, reachKm: m.cfg.Travel.ReachKm, reach: -1}
 	b.relaxed.Urgency = doorstep.Normal
 	b.relaxed.Window = nil
 	b.relaxed.RequestedAt = req.Deadline()
@@ -188,7 +193,10 @@ func (b *Beyond) mayBeat(c *Candidate, at int) bool {
 		if km < 0 {
 			km = geo.DistanceKm(w.Home, job.Location)
 		}
-		if km < geo.SamePlaceKm || km <= b.reachKm(best.Sub(sh.Start)) {
+		if d := best.Sub(sh.Start); d != b.reachD || b.reach < 0 {
+			b.reachD, b.reach = d, b.reachKm(d)
+		}
+		if km < geo.SamePlaceKm || km <= b.reach {
 			return true
 		}
 	}
