@@ -41,19 +41,8 @@ func BenchmarkQuoteUnservable(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ctx, stop := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				st.FollowChanges(ctx, time.Second, nil)
-			}()
-			defer func() {
-				stop()
-				<-done
-			}()
-			for !st.Mirroring() {
-				time.Sleep(10 * time.Millisecond)
-			}
+			defer followMirror(st)()
+			ctx := context.Background()
 			rng := rand.New(rand.NewPCG(4, 4))
 			start := benchNow.Add(9 * time.Hour)
 			// Steady state: the first quote reads every worker of the trade

@@ -48,17 +48,7 @@ func ShiftVerdict(w *doorstep.Worker, job schedule.Job) string {
 	reason := ReasonShift
 	for i := range w.Shifts {
 		sh := &w.Shifts[i]
-		lo := job.EarliestStart
-		if job.NotBefore.After(lo) {
-			lo = job.NotBefore
-		}
-		if sh.Start.After(lo) {
-			lo = sh.Start
-		}
-		hi := job.LatestStart
-		if last := sh.End.Add(-job.Duration); last.Before(hi) {
-			hi = last
-		}
+		lo, hi := job.StartsIn(sh)
 		if !lo.After(hi) {
 			return ""
 		}

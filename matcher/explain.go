@@ -174,11 +174,7 @@ func (b *Beyond) mayBeat(c *Candidate, at int) bool {
 	km := -1.0 // from home to the job, once asked
 	for i := range w.Shifts {
 		sh := &w.Shifts[i]
-		lo := latestOf(sh.Start, job.EarliestStart, job.NotBefore)
-		hi := job.LatestStart
-		if last := sh.End.Add(-job.Duration); last.Before(hi) {
-			hi = last
-		}
+		lo, hi := job.StartsIn(sh)
 		if lo.After(hi) || !before(lo) {
 			continue // no start here, or none before the best
 		}
@@ -201,17 +197,6 @@ func (b *Beyond) mayBeat(c *Candidate, at int) bool {
 		}
 	}
 	return false
-}
-
-// latestOf is the latest of ts.
-func latestOf(ts ...time.Time) time.Time {
-	l := ts[0]
-	for _, t := range ts[1:] {
-		if t.After(l) {
-			l = t
-		}
-	}
-	return l
 }
 
 // Earliest is the earliest arrival of the candidates added, and whose

@@ -135,6 +135,18 @@ type Job struct {
 	LatestArrival time.Time
 }
 
+// StartsIn returns the range of starts [lo, hi] shift sh allows the job:
+// none when lo is after hi. EarliestSlot tries no other starts in the
+// shift, and the service starts, so the worker arrives, no earlier than lo.
+func (j *Job) StartsIn(sh *doorstep.Shift) (lo, hi time.Time) {
+	lo = latest(sh.Start, j.EarliestStart, j.NotBefore)
+	hi = j.LatestStart
+	if last := sh.End.Add(-j.Duration); last.Before(hi) {
+		hi = last
+	}
+	return lo, hi
+}
+
 // JobFor turns a request (already resolved against the catalogue) into a job
 // at clock reading now, by its promise (doorstep.Request.Rule): an urgent
 // job must arrive by requested_at + 1 h and starts on arrival; an

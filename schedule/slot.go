@@ -47,11 +47,7 @@ func (p *Planner) EarliestSlot(w *doorstep.Worker, tl Timeline, job Job) (Slot, 
 	events := buf[:0] // reused across shifts
 	for si := range w.Shifts {
 		sh := &w.Shifts[si]
-		lo := latest(sh.Start, job.EarliestStart, job.NotBefore)
-		hi := job.LatestStart
-		if last := sh.End.Add(-job.Duration); last.Before(hi) {
-			hi = last
-		}
+		lo, hi := job.StartsIn(sh)
 		if lo.After(hi) {
 			if lo.Before(sh.End) && !lo.After(job.LatestStart) {
 				// The shift runs at a start the job allows but ends
