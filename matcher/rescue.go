@@ -129,8 +129,8 @@ type planner struct {
 	onRead map[evalKey]evalResult
 	// qualified caches, by region and the skills and certificates asked,
 	// the candidates of the region who have them (nearest asks once per
-	// booking, and a busy city's bookings ask for a few trades), and at
-	// where each candidate is at now, once asked (known[i]).
+	// booking, and a busy city's bookings ask for a few trades); at[i] is
+	// where candidate i is at now, once asked (known[i]).
 	qualified map[string][]int
 	at        []doorstep.Location
 	known     []bool
