@@ -99,19 +99,20 @@ func randomBeyondCandidate(rng *rand.Rand, i int, now time.Time, centre doorstep
 	w := &doorstep.Worker{ID: fmt.Sprintf("w%02d", i), Skills: req.Skills, Rating: 4,
 		Home: offset(centre, rng.Float64()*30-15, rng.Float64()*30-15)}
 	near := func() doorstep.Location { return offset(req.Location, rng.Float64()-0.5, rng.Float64()-0.5) }
-	day := now.Truncate(24 * time.Hour)
-	for k := range 1 + rng.IntN(3) {
-		start := day.Add(time.Duration(rng.IntN(48*4)) * 15 * time.Minute)
-		if k == 0 && rng.IntN(4) == 0 {
-			start = now.Add(-time.Duration(rng.IntN(30)) * time.Minute) // just under way
-		}
+	// Shifts in order, apart, as a stored worker's are: the first from
+	// midnight to a day on, or just under way.
+	start := now.Truncate(24 * time.Hour).Add(time.Duration(rng.IntN(24*4)) * 15 * time.Minute)
+	if rng.IntN(4) == 0 {
+		start = now.Add(-time.Duration(rng.IntN(30)) * time.Minute)
+	}
+	for range 1 + rng.IntN(3) {
 		length := time.Duration(1+rng.IntN(12)) * time.Hour
 		if rng.IntN(10) == 0 {
 			length = time.Minute
 		}
 		w.Shifts = append(w.Shifts, doorstep.Shift{Start: start, End: start.Add(length)})
+		start = start.Add(length + time.Duration(rng.IntN(12*4))*15*time.Minute)
 	}
-	sortShifts(w.Shifts)
 	if rng.IntN(3) == 0 {
 		loc := offset(centre, rng.Float64()*10-5, rng.Float64()*10-5)
 		if rng.IntN(2) == 0 {
@@ -137,24 +138,6 @@ func randomBeyondCandidate(rng *rand.Rand, i int, now time.Time, centre doorstep
 // offset is loc moved north and east by the given kilometres.
 func offset(loc doorstep.Location, northKm, eastKm float64) doorstep.Location {
 	return doorstep.Location{Lat: loc.Lat + northKm/111.2, Lng: loc.Lng + eastKm/(111.2*math.Cos(loc.Lat*math.Pi/180))}
-}
-
-// sortShifts orders shifts by start and drops overlaps, as a stored
-// worker's are.
-func sortShifts(s []doorstep.Shift) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j].Start.Before(s[j-1].Start); j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-	for i := 1; i < len(s); i++ {
-		if s[i].Start.Before(s[i-1].End) {
-			s[i].Start = s[i-1].End
-			if !s[i].End.After(s[i].Start) {
-				s[i].End = s[i].Start.Add(time.Minute)
-			}
-		}
-	}
 }
 
 // TestBeyondKeepsWorkersNotAtHome: the two workers a bound from home would
