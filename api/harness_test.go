@@ -263,6 +263,7 @@ type match struct {
 	Rule       string         `json:"rule"`
 	Considered int            `json:"considered"`
 	Rejected   map[string]int `json:"rejected"`
+	Outranked  int            `json:"outranked"`
 }
 
 // mustPutWorker creates or replaces w with the ops key.

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -14,6 +15,35 @@ import (
 
 // breakdownTerms are the six soft-cost terms every option reports.
 var breakdownTerms = []string{"continuity", "fairness", "preferred", "protection", "rating", "travel", "wait"}
+
+// TestMatchOutranked: an urgent request with five workers at the door and
+// one 6 km off, rated 3.5. With the five options kept, the far one's trip
+// alone (over 23 minutes each way of cost: wait and travel) and its rating
+// cost more than any of them, so it is counted outranked, not evaluated.
+func TestMatchOutranked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, allKeys)
+	for i := range 5 {
+		w := newWorker(fmt.Sprintf("w-door-%d", i), offset(base, 0.05*float64(i), 0))
+		w.Rating = 5
+		h.mustPutWorker(t, w)
+	}
+	far := newWorker("w-far", offset(base, 0, 6))
+	far.Rating = 3.5
+	h.mustPutWorker(t, far)
+
+	r := h.do(t, http.MethodPost, "/v1/match", keyBooking, with(cleaning(base), "urgency", "urgent"))
+	wantStatus(t, r, http.StatusOK)
+	got := decodeBody[match](t, r)
+	if got.Considered != 6 || got.Outranked != 1 || len(got.Rejected) != 0 || len(got.Options) != 5 {
+		t.Errorf("considered %d, outranked %d, rejected %v, %d options; want 6, 1, none, 5", got.Considered, got.Outranked, got.Rejected, len(got.Options))
+	}
+	for _, o := range got.Options {
+		if o.WorkerID == "w-far" {
+			t.Errorf("the far worker is an option: %+v", o)
+		}
+	}
+}
 
 func TestMatch(t *testing.T) {
 	t.Parallel()

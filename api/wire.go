@@ -228,6 +228,10 @@ type matchJSON struct {
 	Rule       string         `json:"rule"`
 	Considered int            `json:"considered"`
 	Rejected   map[string]int `json:"rejected"`
+	// Outranked counts the qualified candidates not evaluated because
+	// each would have cost more than every option returned
+	// (matcher.Result.Outranked).
+	Outranked int `json:"outranked"`
 	// Rescue is set when the only option needs bookings moved:
 	// booking this request would make those moves (Rescue the first,
 	// Moves every one).
@@ -237,7 +241,7 @@ type matchJSON struct {
 
 func matchOut(q *dispatch.Quote, viewer Principal) matchJSON {
 	out := matchJSON{Options: make([]optionJSON, 0, len(q.Options)), Deadline: q.Deadline, Rule: q.Request.Rule(), Considered: q.Considered, Rejected: q.Rejected,
-		Rescue: rescueOut(q.Rescue, viewer), Moves: movesOut(q.Moves, viewer)}
+		Outranked: q.Outranked, Rescue: rescueOut(q.Rescue, viewer), Moves: movesOut(q.Moves, viewer)}
 	for i, o := range q.Options {
 		out.Options = append(out.Options, optionJSON{Price: q.Prices[i],
 			WorkerID: o.WorkerID, Start: o.Slot.Start, End: o.Slot.End, Arrival: o.Slot.Arrival,

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -152,6 +153,35 @@ type Matcher struct {
 	planner schedule.Planner
 	// learnt, when set (SetUrgentProfile), replaces cfg.Urgent.
 	learnt atomic.Pointer[UrgentProfile]
+	// reach holds the travel model's ReachKm at every reachStep up to
+	// reachMax (reachWithin), made when first asked.
+	reach     []float64
+	reachOnce sync.Once
+}
+
+// reachStep and reachMax bound reachWithin's table: a trip of two hours
+// is far beyond what an urgent option can cost.
+const (
+	reachStep = 10 * time.Second
+	reachMax  = 2 * time.Hour
+)
+
+// reachWithin is an upper bound on the straight-line distance a trip of
+// at most d covers at any hour: the travel model's ReachKm at d rounded up
+// to a reachStep, from a table (a model's ReachKm may look at every hour
+// of the day, and a dense city's urgent match asks it for thousands of
+// workers). It is false beyond reachMax.
+func (m *Matcher) reachWithin(d time.Duration) (float64, bool) {
+	if d > reachMax {
+		return 0, false
+	}
+	m.reachOnce.Do(func() {
+		m.reach = make([]float64, reachMax/reachStep+1)
+		for i := range m.reach {
+			m.reach[i] = m.cfg.Travel.ReachKm(time.Duration(i) * reachStep)
+		}
+	})
+	return m.reach[(max(d, 0)+reachStep-1)/reachStep], true
 }
 
 // New returns a Matcher for cfg.
@@ -225,6 +255,11 @@ type Result struct {
 	Rejected map[string]int
 	// Feasible is the number of candidates that passed every hard rule.
 	Feasible int
+	// Outranked is the number of qualified candidates an urgent match did
+	// not evaluate: each would have cost more than every option returned
+	// (Tally.outranked). Considered is Feasible, Outranked and the
+	// rejections.
+	Outranked int
 }
 
 // Match ranks cands for req (resolved against the catalogue) at clock
@@ -252,15 +287,19 @@ func (m *Matcher) Best(req *doorstep.Request, cands []Candidate, now time.Time, 
 // Evaluate applies the hard rules to one candidate and, when it passes,
 // returns its best option; otherwise it returns the reason it failed.
 func (m *Matcher) Evaluate(req *doorstep.Request, job schedule.Job, c *Candidate, hist History) (Option, string) {
-	w := c.Worker
-	switch {
-	case slices.Contains(req.ExcludedWorkers, w.ID):
-		return Option{}, ReasonExcluded
-	}
-	if lack := w.Lacks(req); lack != "" { // doorstep.Worker.Qualifies
-		return Option{}, lack // ReasonSkills or ReasonCertificates
+	if reason := disqualified(req, c.Worker); reason != "" {
+		return Option{}, reason
 	}
 	return m.evaluateQualified(req, job, c, hist)
+}
+
+// disqualified is the rule that rules w out of req before its day is
+// looked at (ReasonExcluded, ReasonSkills or ReasonCertificates), or "".
+func disqualified(req *doorstep.Request, w *doorstep.Worker) string {
+	if slices.Contains(req.ExcludedWorkers, w.ID) {
+		return ReasonExcluded
+	}
+	return w.Lacks(req) // doorstep.Worker.Qualifies
 }
 
 // evaluateQualified is Evaluate for a candidate known to be qualified and

@@ -146,7 +146,9 @@ func TestMatchCounts(t *testing.T) {
 	now := clock(10, 0)
 	req := urgentAt(t, "cleaning", base, now)
 	req.ExcludedWorkers = []string{"excluded"}
-	m := mustMatcher(t, matcher.Config{Travel: gridTravel{}, MaxOptions: 1})
+	// Room for every option, so that every worker is evaluated (none is
+	// outranked: TestMatchRanking).
+	m := mustMatcher(t, matcher.Config{Travel: gridTravel{}, MaxOptions: 100})
 
 	var cands []matcher.Candidate
 	wantRejected := map[string]int{}
@@ -165,7 +167,7 @@ func TestMatchCounts(t *testing.T) {
 		Rejected                      map[string]int
 	}{res.Considered, res.Feasible, len(res.Options), res.Rejected}
 	want := got
-	want.Considered, want.Feasible, want.Options, want.Rejected = len(cands), wantFeasible, 1, wantRejected
+	want.Considered, want.Feasible, want.Options, want.Rejected = len(cands), wantFeasible, wantFeasible, wantRejected
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("counts mismatch (-want +got):\n%s", diff)
 	}
@@ -294,8 +296,22 @@ func TestMatchRanking(t *testing.T) {
 			if diff := cmp.Diff(rankingCosts[:n], costs, cmpopts.EquateApprox(0, 1e-9)); diff != "" {
 				t.Errorf("costs mismatch (-want +got):\n%s", diff)
 			}
-			if res.Feasible != len(rankingOrder) {
-				t.Errorf("Feasible = %d, want %d", res.Feasible, len(rankingOrder))
+			// Once k options are kept, a worker whose rating and
+			// shortest trip alone cost more is not evaluated. For k = 1,
+			// in the order added: g (22) is kept; f is outranked (2.22 km
+			// off, a trip of over 18.5 minutes, which with the preferred
+			// bonus costs over 22); e (16), c (16, earlier) and b (16,
+			// first by id) each take the place; a (over 16 from 8 minutes
+			// of trip), i (over 26 with its continuity bonus: 13 minutes)
+			// and j are outranked. For k = 2 and 3, f is kept, and a, i
+			// and j are outranked; for k = 5, a is kept too (its trip of
+			// over 12.5 minutes needed to cost over 25 is not shown), and
+			// i and j are outranked. With room for every option nobody is.
+			if res.Feasible+res.Outranked != len(rankingOrder) {
+				t.Errorf("Feasible %d + Outranked %d, want %d", res.Feasible, res.Outranked, len(rankingOrder))
+			}
+			if want := map[int]int{1: 4, 2: 3, 3: 3, 5: 2, 8: 0, 9: 0, 1000: 0}; want[k] != res.Outranked {
+				t.Errorf("Outranked = %d, want %d", res.Outranked, want[k])
 			}
 		})
 	}

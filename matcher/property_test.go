@@ -47,8 +47,11 @@ func TestMatchProperty(t *testing.T) {
 
 		got := m.Match(req, cands, now, hist)
 		want := oracle(m, req, cands, now, hist)
-		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		if diff := cmp.Diff(want, got, cmpopts.EquateEmpty(), cmpopts.IgnoreFields(matcher.Result{}, "Rejected", "Feasible", "Outranked")); diff != "" {
 			t.Fatalf("seed %d: Match differs from the oracle (-oracle +match):\n%s", seed, diff)
+		}
+		if err := outrankedCounts(want, got); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
 		}
 		for _, o := range got.Options {
 			c := cands[slices.IndexFunc(cands, func(c matcher.Candidate) bool { return c.Worker.ID == o.WorkerID })]
@@ -62,15 +65,54 @@ func TestMatchProperty(t *testing.T) {
 			reasons[k] += v
 		}
 		reasons["feasible"] += got.Feasible
+		reasons["outranked"] += got.Outranked
 	}
 	t.Logf("over %d cases: %d options; candidates by verdict: %v", n, options, reasons)
 	// The generator must reach every verdict, or the test proves little.
-	for _, v := range []string{"feasible", matcher.ReasonSkills, matcher.ReasonCertificates, matcher.ReasonShift,
+	for _, v := range []string{"feasible", "outranked", matcher.ReasonSkills, matcher.ReasonCertificates, matcher.ReasonShift,
 		matcher.ReasonBusy, matcher.ReasonDeadline, matcher.ReasonExcluded, matcher.ReasonCap} {
 		if reasons[v] < n/200 {
 			t.Errorf("verdict %q reached %d times in %d cases: the generator misses it", v, reasons[v], n)
 		}
 	}
+}
+
+// outrankedCounts reports how got, a match that leaves outranked
+// workers unevaluated (matcher.Result.Outranked), counts other than want,
+// one that evaluates every worker: only workers the oracle found feasible
+// or rejected for their day (busy, late, capped, or ending after their
+// shift does) may be outranked instead; the rules that need no look at the
+// worker's day (qualification, exclusion, no shift that can hold the job)
+// count alike.
+func outrankedCounts(want, got matcher.Result) error {
+	if want.Outranked != 0 {
+		return fmt.Errorf("the oracle outranks %d", want.Outranked)
+	}
+	total := got.Feasible + got.Outranked
+	for _, n := range got.Rejected {
+		total += n
+	}
+	if total != got.Considered {
+		return fmt.Errorf("feasible %d, outranked %d and rejected %v do not add up to the %d considered",
+			got.Feasible, got.Outranked, got.Rejected, got.Considered)
+	}
+	lost := want.Feasible - got.Feasible
+	for _, r := range []string{matcher.ReasonSkills, matcher.ReasonCertificates, matcher.ReasonExcluded, matcher.ReasonShift} {
+		if got.Rejected[r] != want.Rejected[r] {
+			return fmt.Errorf("rejected for %s: %d, the oracle %d", r, got.Rejected[r], want.Rejected[r])
+		}
+	}
+	for _, r := range []string{matcher.ReasonBusy, matcher.ReasonDeadline, matcher.ReasonCap, matcher.ReasonShiftEnd} {
+		lost += want.Rejected[r] - got.Rejected[r]
+		if got.Rejected[r] > want.Rejected[r] {
+			return fmt.Errorf("rejected for %s: %d, the oracle %d", r, got.Rejected[r], want.Rejected[r])
+		}
+	}
+	if got.Feasible > want.Feasible || lost != got.Outranked {
+		return fmt.Errorf("feasible %d and outranked %d, the oracle's feasible %d and rejected %v",
+			got.Feasible, got.Outranked, want.Feasible, want.Rejected)
+	}
+	return nil
 }
 
 // oracle is the simple version of Match.

@@ -2,9 +2,11 @@ package matcher
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/doorstep-dev/doorstep/schedule"
 )
 
@@ -33,6 +35,9 @@ type Tally struct {
 	// customer's history (Continuity left out), as BestCost prices it.
 	best float64
 	took time.Duration
+	// exhaustive evaluates every candidate added (no outranked): the
+	// answer the pruning is tested against.
+	exhaustive bool
 }
 
 // NewTally starts a Match of req at clock reading now for a customer with
@@ -62,19 +67,37 @@ func (t *Tally) Add(cands []Candidate) { t.AddKnown(cands, nil) }
 // cands[i] is counted rejected for known[i] without being evaluated when
 // that is not "" (a search that found no shift of the worker can hold the
 // job: ShiftVerdict). known may be shorter than cands.
+//
+// A qualified candidate who cannot make the options kept is counted
+// Outranked without being evaluated (outranked): an urgent search reads
+// thousands of workers in a dense city, most of them too far off to matter.
 func (t *Tally) AddKnown(cands []Candidate, known []string) {
 	t0 := time.Now()
 	t.res.Considered += len(cands)
-	evaluate := t.m.Evaluate
-	if t.qualified {
-		evaluate = t.m.evaluateQualified
-	}
 	for i := range cands {
 		if i < len(known) && known[i] != "" {
 			t.res.Rejected[known[i]]++
 			continue
 		}
-		o, reason := evaluate(t.req, t.job, &cands[i], t.hist)
+		c := &cands[i]
+		if !t.qualified {
+			if reason := disqualified(t.req, c.Worker); reason != "" {
+				t.res.Rejected[reason]++
+				continue
+			}
+		}
+		if t.outranked(c) {
+			// Counted as evaluating it would, when its shifts alone
+			// reject it (so that every search counts a worker alike,
+			// whether it learnt the verdict or not).
+			if reason := ShiftVerdict(c.Worker, t.job); reason != "" {
+				t.res.Rejected[reason]++
+			} else {
+				t.res.Outranked++
+			}
+			continue
+		}
+		o, reason := t.m.evaluateQualified(t.req, t.job, c, t.hist)
 		if reason != "" {
 			t.res.Rejected[reason]++
 			continue
@@ -86,6 +109,78 @@ func (t *Tally) AddKnown(cands []Candidate, known []string) {
 		t.best = min(t.best, b.Total())
 	}
 	t.took += time.Since(t0)
+}
+
+// outranked reports whether qualified candidate c cannot make the options
+// of an urgent request: whether, with MaxOptions options kept, its option
+// would cost more than the last of them and no less than the best without
+// the customer's history (BestCost, which the search's stopping rule
+// reads), whatever its slot. A worker with no stop after the job's
+// earliest start adds exactly its trip to its day, so its option costs at
+// least
+//
+//	(UrgentWait + Travel)·trip + Rating·(5 − rating) − the bonuses it may earn
+//
+// (the fairness term is never negative), where trip is its shortest
+// possible trip: the job lies farther than the travel model's ReachKm(d)
+// from every place it may leave from (home, a reported position, its
+// stops), so the trip takes longer than d. A worker with a stop after the
+// job is always evaluated: its added travel is a detour, which a travel
+// table that breaks the triangle inequality may make negative. Only
+// EarliestSlot's verdict is lost: an outranked worker may have been busy.
+func (t *Tally) outranked(c *Candidate) bool {
+	k := t.m.cfg.MaxOptions
+	if t.exhaustive || t.req.Urgency != doorstep.Urgent || len(t.res.Options) < k ||
+		stopAfter(c.Timeline, t.job.NotBefore) {
+		return false
+	}
+	wt, w := &t.m.cfg.Weights, c.Worker
+	fixed := wt.Rating * (5 - min(max(w.Rating, 0), 5))
+	if slices.Contains(t.req.PreferredWorkers, w.ID) {
+		fixed -= wt.Preferred
+	}
+	withHistory := fixed
+	if t.hist.LastWorker != "" && t.hist.LastWorker == w.ID {
+		withHistory -= wt.Continuity
+	}
+	// The trip's share of the cost must exceed need (with a margin over
+	// the float sums of the costs it is compared with).
+	const margin = 1e-6
+	need := max(t.res.Options[k-1].Cost-withHistory, t.best-fixed) + margin
+	if need < 0 {
+		return true
+	}
+	per := wt.UrgentWait + wt.Travel
+	if per <= 0 {
+		return false
+	}
+	reach, ok := t.m.reachWithin(time.Duration(math.Ceil(need / per * float64(time.Minute))))
+	return ok && nearestPlaceKm(w, c.Timeline, t.job.Location) > reach
+}
+
+// stopAfter reports whether tl holds a stop starting after t: one a job
+// placed at t may come before, which its added travel is measured against.
+func stopAfter(tl schedule.Timeline, t time.Time) bool {
+	for i := range tl {
+		if tl[i].Start.After(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// nearestPlaceKm is the distance to loc from the nearest place a worker
+// may leave from for a job (schedule.Planner.EarliestSlot): its home, its
+// reported position, or a stop of its timeline.
+func nearestPlaceKm(w *doorstep.Worker, tl schedule.Timeline, loc doorstep.Location) float64 {
+	d := geo.DistanceKm(w.Home, loc)
+	if w.Location != nil {
+		d = min(d, geo.DistanceKm(*w.Location, loc))
+	}
+	for i := range tl {
+		d = min(d, geo.DistanceKm(tl[i].Location, loc))
+	}
+	return d
 }
 
 // Considered is how many candidates were added: a search adds the ones

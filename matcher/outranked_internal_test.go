@@ -1,0 +1,99 @@
+package matcher
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestOutrankedOnlyWhoCannotMakeTheOptions holds a tally that leaves
+// outranked workers unevaluated (Tally.outranked) to one that evaluates
+// every worker, on random urgent requests in random cities: workers of
+// every rating with shifts under way or not, reported positions, bookings
+// before and after the request, some preferred, one the customer's last,
+// MaxOptions from 1 to 6, random weights, under the linear model with
+// hourly speeds and under a travel table with fast rows. Workers are added
+// in parts, as a search adds them. The options, the best cost the search's
+// stopping rule reads and the workers considered must be the same; the
+// pruning must skip evaluations at all (else it is untested).
+func TestOutrankedOnlyWhoCannotMakeTheOptions(t *testing.T) {
+	now := time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)
+	centre := doorstep.Location{Lat: 40.73, Lng: -73.99}
+	linear := geo.Linear{HourSpeedKmh: [24]float64{8: 15, 9: 18, 17: 12, 22: 40}}
+	cell := func(loc doorstep.Location) string { return geo.CellOf(loc, geo.TableResolution).String() }
+	table, err := geo.ParseTable(strings.NewReader(fmt.Sprintf("from_cell,to_cell,minutes,hour\n%s,%s,4,\n%s,%s,1,9\n%s,%s,2,\n",
+		cell(centre), cell(offset(centre, 8, 0)), cell(offset(centre, -3, 2)), cell(centre),
+		cell(offset(centre, 10, 10)), cell(offset(centre, -2, -2)))), linear)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	outranked, feasible := 0, 0
+	for trial := range 2000 {
+		cfg := Config{Travel: linear, MaxOptions: 1 + rng.IntN(6)}
+		if trial%3 == 2 {
+			cfg.Travel = table
+		}
+		if rng.IntN(2) == 0 {
+			cfg.Weights = Weights{Travel: rng.Float64() * 3, UrgentWait: rng.Float64() * 3, Rating: rng.Float64() * 10,
+				Fairness: rng.Float64() * 40, Preferred: rng.Float64() * 30, Continuity: rng.Float64() * 30}
+		}
+		m, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := &doorstep.Request{Service: "cleaning", Location: offset(centre, rng.Float64()*6-3, rng.Float64()*6-3),
+			Urgency: doorstep.Urgent, RequestedAt: now}
+		if err := doorstep.DefaultCatalogue().Resolve(req); err != nil {
+			t.Fatal(err)
+		}
+		cands := make([]Candidate, 5+rng.IntN(60))
+		for i := range cands {
+			cands[i] = randomBeyondCandidate(rng, i, now, centre, req)
+			cands[i].Worker.Rating = 3 + float64(rng.IntN(21))/10
+			if rng.IntN(8) == 0 {
+				req.PreferredWorkers = append(req.PreferredWorkers, cands[i].Worker.ID)
+			}
+		}
+		var hist *History
+		switch rng.IntN(3) {
+		case 0:
+			hist = &History{LastWorker: cands[rng.IntN(len(cands))].Worker.ID}
+		case 1:
+			hist = &History{}
+		}
+		exact := m.NewTally(req, now, hist)
+		exact.exhaustive = true
+		fast := m.NewTally(req, now, hist)
+		exact.Add(cands)
+		for rest := cands; len(rest) > 0; {
+			n := 1 + rng.IntN(len(rest))
+			fast.Add(rest[:n])
+			rest = rest[n:]
+		}
+		want, got := exact.Result(), fast.Result()
+		if diff := cmp.Diff(want.Options, got.Options); diff != "" {
+			t.Fatalf("trial %d (%T, k %d, weights %+v): options differ (-every worker evaluated +outranked skipped):\n%s",
+				trial, cfg.Travel, cfg.MaxOptions, m.cfg.Weights, diff)
+		}
+		if exact.BestCost() != fast.BestCost() || got.Considered != want.Considered {
+			t.Fatalf("trial %d: best cost %v, considered %d; every worker evaluated: %v, %d",
+				trial, fast.BestCost(), got.Considered, exact.BestCost(), want.Considered)
+		}
+		if got.Feasible+got.Outranked < want.Feasible || got.Feasible > want.Feasible {
+			t.Fatalf("trial %d: feasible %d and outranked %d, every worker evaluated: feasible %d", trial, got.Feasible, got.Outranked, want.Feasible)
+		}
+		outranked += got.Outranked
+		feasible += want.Feasible
+	}
+	t.Logf("of %d feasible workers, %d were outranked unevaluated", feasible, outranked)
+	if outranked < feasible/10 {
+		t.Errorf("only %d of %d feasible workers were outranked: the pruning was hardly exercised", outranked, feasible)
+	}
+}
