@@ -88,6 +88,32 @@ func TestRun(t *testing.T) {
 			}
 		}
 	}
+	// Each class of household request apart, for the operations that send
+	// them: the three classes, their answers adding up to the operation's.
+	for _, o := range rep.Ops {
+		want := 0
+		if o.Name == "match" || o.Name == "book" {
+			want = 3
+		}
+		if len(o.ByClass) != want {
+			t.Errorf("%s: classes %v, want %d", o.Name, slices.Sorted(maps.Keys(o.ByClass)), want)
+			continue
+		}
+		byStatus := map[int]int{}
+		for class, l := range o.ByClass {
+			n := 0
+			for code, k := range l.Status {
+				n += k
+				byStatus[code] += k
+			}
+			if n != l.Answers || l.P50 > l.P99 || l.P99 > l.Max || l.Max > o.Max || l.P50 <= 0 {
+				t.Errorf("%s %s: %+v, for %d answers and a max of %v", o.Name, class, l, n, o.Max)
+			}
+		}
+		if want > 0 && !maps.Equal(byStatus, o.Status) {
+			t.Errorf("%s: the classes' answers %v, the operation's %v", o.Name, byStatus, o.Status)
+		}
+	}
 	// The whole city was imported, its last worker included.
 	for _, id := range []string{load.WorkerID(0), load.WorkerID(workers - 1)} {
 		if _, _, err := h.Store.GetWorker(t.Context(), id); err != nil {

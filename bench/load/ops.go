@@ -39,6 +39,10 @@ type Request struct {
 	Path   string
 	Body   []byte
 	Header http.Header
+	// Class names the kind of request within its operation, when the
+	// operation sends several (a match's urgent, window or normal
+	// requests): the report gives each class's latencies apart.
+	Class string
 }
 
 // DefaultOps is the mix of a booking system and its workers' phones:
@@ -152,25 +156,34 @@ func (c *City) Worker(rng *rand.Rand, i int) *doorstep.Worker {
 	return w
 }
 
-// request is a household request of the city: a third urgent, a third of
-// the normal ones with a two-hour window, half with a customer id.
-func (c *City) request(rng *rand.Rand) map[string]any {
+// Classes of the city's household requests (Request.Class).
+const (
+	ClassUrgent = "urgent"
+	ClassWindow = "window" // normal, with a two-hour window
+	ClassNormal = "normal" // normal, within 24 hours
+)
+
+// request is a household request of the city: a third urgent, a third
+// normal with a two-hour window, a third normal within 24 hours, half with
+// a customer id; and its class.
+func (c *City) request(rng *rand.Rand) (map[string]any, string) {
 	body := map[string]any{
 		"service":  c.Services[rng.IntN(len(c.Services))],
 		"location": c.Point(rng),
 		"urgency":  doorstep.Normal,
 	}
+	class := ClassNormal
 	switch rng.IntN(3) {
 	case 0:
-		body["urgency"] = doorstep.Urgent
+		body["urgency"], class = doorstep.Urgent, ClassUrgent
 	case 1:
 		start := c.Now().UTC().Truncate(time.Minute).Add(time.Duration(1+rng.IntN(8)) * time.Hour)
-		body["window"] = doorstep.Window{Start: start, End: start.Add(2 * time.Hour)}
+		body["window"], class = doorstep.Window{Start: start, End: start.Add(2 * time.Hour)}, ClassWindow
 	}
 	if rng.IntN(2) == 0 {
 		body["customer_id"] = fmt.Sprintf("c%06d", rng.IntN(100000))
 	}
-	return body
+	return body, class
 }
 
 func jsonBody(v any) []byte {
@@ -182,12 +195,14 @@ func jsonBody(v any) []byte {
 }
 
 func buildMatch(c *City, rng *rand.Rand, r *Request) bool {
-	r.Method, r.Path, r.Body = http.MethodPost, "/v1/match", jsonBody(c.request(rng))
+	body, class := c.request(rng)
+	r.Method, r.Path, r.Body, r.Class = http.MethodPost, "/v1/match", jsonBody(body), class
 	return true
 }
 
 func buildBook(c *City, rng *rand.Rand, r *Request) bool {
-	r.Method, r.Path, r.Body = http.MethodPost, "/v1/bookings", jsonBody(c.request(rng))
+	body, class := c.request(rng)
+	r.Method, r.Path, r.Body, r.Class = http.MethodPost, "/v1/bookings", jsonBody(body), class
 	c.mu.Lock()
 	c.seq++
 	r.Header = http.Header{"Idempotency-Key": {fmt.Sprintf("load-%s-%d-%d", c.run, rng.Uint64(), c.seq)}}
@@ -237,7 +252,7 @@ func buildCancel(c *City, rng *rand.Rand, r *Request) bool {
 // buildSlots asks for the two-hour windows of the next three days in
 // which a windowless normal request could be booked (POST /v1/slots).
 func buildSlots(c *City, rng *rand.Rand, r *Request) bool {
-	req := c.request(rng)
+	req, _ := c.request(rng)
 	req["urgency"] = doorstep.Normal
 	delete(req, "window")
 	from := c.Now().UTC().Truncate(time.Hour).Add(time.Hour)

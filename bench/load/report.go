@@ -29,6 +29,22 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 		fmt.Fprintf(w, "%s:by-status %s\n", o.Name, strings.Join(parts, "; "))
 	}
+	// Each class's latencies apart, where an operation sent several.
+	for _, o := range r.Ops {
+		if len(o.ByClass) < 2 {
+			continue
+		}
+		var parts []string
+		for _, class := range slices.Sorted(maps.Keys(o.ByClass)) {
+			l := o.ByClass[class]
+			var st []string
+			for _, code := range slices.Sorted(maps.Keys(l.Status)) {
+				st = append(st, fmt.Sprintf("%d:%d", code, l.Status[code]))
+			}
+			parts = append(parts, fmt.Sprintf("%s: p50 %s p99 %s max %s (%s)", class, l.P50, l.P99, l.Max, strings.Join(st, " ")))
+		}
+		fmt.Fprintf(w, "%s:by-class %s\n", o.Name, strings.Join(parts, "; "))
+	}
 	for _, o := range r.Ops {
 		if o.Missing {
 			fmt.Fprintf(w, "warning: every %s request was answered 404: the server has no such endpoint\n", o.Name)

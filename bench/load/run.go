@@ -164,8 +164,22 @@ type OpStats struct {
 	// apart: a tail is often one status's (a 422 that explains itself
 	// over a whole city), which the quantiles over all answers hide.
 	ByStatus map[int]Latency `json:"by_status,omitempty"`
+	// ByClass holds the latencies of each class of request apart
+	// (Request.Class: a match's urgent, window and normal requests),
+	// each with its answers by status: an urgent search and a window
+	// nobody's shift holds read very different parts of a city.
+	ByClass map[string]ClassLatency `json:"by_class,omitempty"`
 
-	byStatus map[int][]time.Duration // the latencies, by status
+	byStatus map[int][]time.Duration    // the latencies, by status
+	byClass  map[string][]time.Duration // the latencies, by class
+	classes  map[string]map[int]int     // the answers of each class, by status
+}
+
+// ClassLatency is the latencies of one class of request and its answers
+// by status.
+type ClassLatency struct {
+	Latency
+	Status map[int]int `json:"status"`
 }
 
 // Latency is quantiles of a set of answers' latencies.
@@ -183,6 +197,23 @@ func (s *OpStats) record(code int, d time.Duration) {
 		s.byStatus = map[int][]time.Duration{}
 	}
 	s.byStatus[code] = append(s.byStatus[code], d)
+}
+
+// recordClass records an answer of class (none: "") as record does, and
+// apart for its class.
+func (s *OpStats) recordClass(class string, code int, d time.Duration) {
+	s.record(code, d)
+	if class == "" {
+		return
+	}
+	if s.byClass == nil {
+		s.byClass, s.classes = map[string][]time.Duration{}, map[string]map[int]int{}
+	}
+	s.byClass[class] = append(s.byClass[class], d)
+	if s.classes[class] == nil {
+		s.classes[class] = map[int]int{}
+	}
+	s.classes[class][code]++
 }
 
 // quantile returns the p-quantile of sorted (nearest rank), 0 for none.
@@ -278,9 +309,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		sent++
 		stats[i].Sent++
-		// The fragment names the operation in the result; clients never
-		// send it.
-		t.Method, t.URL, t.Body = r.Method, cfg.Target+r.Path+"#"+pk.ops[i].Name, r.Body
+		// The fragment names the operation (and the request's class) in
+		// the result; clients never send it.
+		frag := pk.ops[i].Name
+		if r.Class != "" {
+			frag += "/" + r.Class
+		}
+		t.Method, t.URL, t.Body = r.Method, cfg.Target+r.Path+"#"+frag, r.Body
 		t.Header = http.Header{"Content-Type": {"application/json"}}
 		for k, v := range r.Header {
 			t.Header[k] = v
@@ -301,7 +336,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	go func() { <-runCtx.Done(); a.Stop() }()
 	t0 := time.Now()
 	for res := range a.Attack(targeter, vegeta.Rate{Freq: cfg.Rate, Per: time.Second}, cfg.Duration, "load") {
-		_, name, ok := strings.Cut(res.URL, "#")
+		_, frag, ok := strings.Cut(res.URL, "#")
+		name, class, _ := strings.Cut(frag, "/")
 		i, known := byName[name]
 		if !ok || !known {
 			if res.Error != "" && !strings.Contains(res.Error, vegeta.ErrNoTargets.Error()) {
@@ -314,7 +350,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			s.Errors[res.Error]++
 			continue
 		}
-		s.record(int(res.Code), res.Latency)
+		s.recordClass(class, int(res.Code), res.Latency)
 		if d := pk.ops[i].Done; d != nil {
 			d(city, int(res.Code), res.Body)
 		}
@@ -351,6 +387,15 @@ func (s *OpStats) finish(elapsed time.Duration) {
 			s.ByStatus = map[int]Latency{}
 		}
 		s.ByStatus[code] = Latency{Answers: len(l), P50: quantile(l, 0.50), P99: quantile(l, 0.99), Max: quantile(l, 1)}
+	}
+	s.ByClass = nil
+	for class, l := range s.byClass {
+		slices.Sort(l)
+		if s.ByClass == nil {
+			s.ByClass = map[string]ClassLatency{}
+		}
+		s.ByClass[class] = ClassLatency{Status: s.classes[class],
+			Latency: Latency{Answers: len(l), P50: quantile(l, 0.50), P99: quantile(l, 0.99), Max: quantile(l, 1)}}
 	}
 	s.Failed = 0
 	for _, n := range s.Errors {
