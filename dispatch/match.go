@@ -81,6 +81,27 @@ type shiftsRead struct {
 	upTo   int
 }
 
+// drop is the narrow pool's store.Narrow.Drop: a worker none of whose
+// shifts can hold job (matcher.ShiftVerdict) and who cannot arrive before
+// the earliest arrival beyond the deadline found so far, or at all when
+// none is (matcher.Beyond.CannotBeat), changes nothing a narrow pool
+// answers. It cannot serve, so it neither counts among who could nor
+// holds an option nor a booking a rescue plan might move; it is counted
+// rejected by its verdict, as the match would count it (pool.considered);
+// and the earliest arrival only gets earlier. Left out, it costs neither a
+// candidate nor a place in the order: where a window no shift holds makes
+// a request unservable, most of the city's qualified workers are such, and
+// making each a candidate had been most of the answer's cost.
+func (k *shiftsRead) drop(job schedule.Job) func(*doorstep.Worker, schedule.Timeline) string {
+	return func(w *doorstep.Worker, tl schedule.Timeline) string {
+		verdict := matcher.ShiftVerdict(w, job)
+		if verdict == "" || !k.beyond.CannotBeat(&matcher.Candidate{Worker: w, Timeline: tl}) {
+			return ""
+		}
+		return verdict
+	}
+}
+
 // shiftCanHold is serves(w, job) for the worker the pool put last. A
 // narrow pool also learns the match's verdict on it and, while nobody
 // read could serve the request (nobody), its arrival beyond the deadline.
@@ -218,6 +239,10 @@ func (p *pool) considered(res *matcher.Result) {
 			res.Rejected[r.reason] += r.n
 		}
 	}
+	for reason, n := range p.narrow.Dropped {
+		res.Considered += n
+		res.Rejected[reason] += n
+	}
 }
 
 // dayReach is how far before the earliest and after the latest start the
@@ -315,6 +340,7 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 	if r == narrowPool {
 		keep = p.narrow
 		p.shifts = &shiftsRead{beyond: s.m.NewBeyond(req, now)}
+		p.narrow.Drop = p.shifts.drop(schedule.JobFor(req, now))
 	}
 	p.sorted = r == sortedPool
 	could := 0

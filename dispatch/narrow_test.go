@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,8 +144,14 @@ func TestNarrowPoolMatchesTheWholePool(t *testing.T) {
 			if diff := cmp.Diff(workerIDs(whole.cands), workerIDs(sorted.cands)); diff != "" {
 				t.Fatalf("request %d: the sorted pool holds other workers than the whole one (-whole +sorted):\n%s", i, diff)
 			}
-			if q := sorted.matched(); len(q) != len(narrow.cands) || (len(q) > 0 && !slices.Equal(workerIDs(q), workerIDs(narrow.cands))) {
-				t.Fatalf("request %d: the sorted pool matches %v, the narrow pool holds %v", i, workerIDs(q), workerIDs(narrow.cands))
+			// The narrow pool holds them all, in order, but those it
+			// dropped (shiftsRead.drop).
+			dropped := 0
+			for _, n := range narrow.narrow.Dropped {
+				dropped += n
+			}
+			if q := sorted.matched(); len(q) != len(narrow.cands)+dropped || !isSubsequence(workerIDs(narrow.cands), workerIDs(q)) {
+				t.Fatalf("request %d: the sorted pool matches %v, the narrow pool holds %v and dropped %d", i, workerIDs(q), workerIDs(narrow.cands), dropped)
 			}
 			res := sorted.match()
 			sorted.considered(&res)
@@ -379,6 +384,129 @@ func TestShiftsReadExplainAsTheWholePool(t *testing.T) {
 			var e *doorstep.Error
 			if !errors.As(err, &e) || !strings.Contains(e.Message, "(c-early)") || e.Rejected[matcher.ReasonShift] != 1 || e.Rejected[matcher.ReasonShiftEnd] != 1 {
 				t.Fatalf("got %v: want c-early the earliest, one shift and one shift_end", err)
+			}
+		})
+	}
+}
+
+// isSubsequence reports whether a is b with some elements left out.
+func isSubsequence(a, b []string) bool {
+	for _, x := range b {
+		if len(a) > 0 && a[0] == x {
+			a = a[1:]
+		}
+	}
+	return len(a) == 0
+}
+
+// TestDroppedWorkersChangeNoAnswer: in a city like the load's (a shift
+// today and one tomorrow), a window no shift holds today is unservable,
+// and its earliest arrival is tomorrow near the job; the plumbers work
+// today only, so a long plumbing job in the evening has no earliest
+// arrival at all. The narrow pool
+// drops the qualified workers who can neither serve nor arrive earlier
+// (shiftsRead.drop) without making them candidates. Its answers — the
+// match, the counts, the explanation and its earliest worker, through
+// Quote as well — must be the whole pool's, reading Redis and reading the
+// mirror; and workers must be dropped at all (else this proves nothing).
+func TestDroppedWorkersChangeNoAnswer(t *testing.T) {
+	for _, mirrored := range []bool{false, true} {
+		t.Run(fmt.Sprintf("mirrored=%v", mirrored), func(t *testing.T) {
+			now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+			st, svc := searchService(t, now)
+			ctx := t.Context()
+			rng := rand.New(rand.NewPCG(9, 9))
+			centre := doorstep.Location{Lat: 40.73, Lng: -73.99}
+			point := func(km float64) doorstep.Location {
+				return doorstep.Location{Lat: centre.Lat + (rng.Float64()-0.5)*km/111.2, Lng: centre.Lng + (rng.Float64()-0.5)*km/84.3}
+			}
+			skills := []string{"moving", "cleaning", "plumbing"}
+			for i := range 500 {
+				w := &doorstep.Worker{ID: fmt.Sprintf("w%03d", i), Home: point(20), Rating: 3 + 2*rng.Float64(),
+					Skills: []string{skills[rng.IntN(len(skills))]},
+					Shifts: []doorstep.Shift{{Start: now.Add(-time.Hour), End: now.Add(11 * time.Hour)}, {Start: now.Add(23 * time.Hour), End: now.Add(35 * time.Hour)}}}
+				if w.Skills[0] == "plumbing" {
+					w.Shifts = w.Shifts[:1]
+				}
+				if rng.IntN(4) == 0 {
+					loc := point(20)
+					w.Location, w.LocatedAt = &loc, now.Add(-10*time.Minute)
+				}
+				if _, err := st.PutWorker(ctx, w); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if mirrored {
+				storetest.Follow(t, st, 50*time.Millisecond)
+			}
+			// Days with bookings today and tomorrow morning: some stops
+			// end near a job early in tomorrow's shift.
+			for range 300 {
+				req := doorstep.Request{Service: skills[rng.IntN(len(skills))], Location: point(16), Urgency: doorstep.Normal}
+				if rng.IntN(2) == 0 {
+					start := now.Add(time.Duration(23+rng.IntN(3)) * time.Hour)
+					req.Window = &doorstep.Window{Start: start, End: start.Add(time.Hour)}
+				}
+				if _, err := svc.Book(ctx, req, ""); err != nil && doorstep.ErrorCode(err) != doorstep.EUNSERVABLE {
+					t.Fatal(err)
+				}
+			}
+			dropped, unservable, noneAtAll := 0, 0, 0
+			for i := range 60 {
+				// A move (four hours) in a window from 8 or 9 hours on:
+				// today's shift ends at 11.
+				start := now.Add(time.Duration(8+rng.IntN(2)) * time.Hour)
+				req := doorstep.Request{Service: "moving", Location: point(16), Urgency: doorstep.Normal,
+					Window: &doorstep.Window{Start: start, End: start.Add(2 * time.Hour)}}
+				switch i % 4 {
+				case 0: // one the city can serve
+					req.Service, req.Window = "cleaning", nil
+				case 1: // five hours of plumbing
+					req.Service, req.Duration = "plumbing", 5*time.Hour
+				}
+				if err := svc.Prepare(&req); err != nil {
+					t.Fatal(err)
+				}
+				whole, err := svc.candidates(ctx, &req, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := svc.m.Match(&req, whole.cands, now, matcher.History{})
+				narrow, err := svc.qualifiedCandidates(ctx, &req, now, matcher.History{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := narrow.match()
+				narrow.considered(&got)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Fatalf("request %d: the narrow pool answers differently (-whole +narrow):\n%s", i, diff)
+				}
+				for _, n := range narrow.narrow.Dropped {
+					dropped += n
+				}
+				if len(want.Options) > 0 {
+					continue
+				}
+				unservable++
+				w := svc.unservable(&req, whole, nil, now, matcher.History{})
+				if diff := cmp.Diff(w, svc.unservable(&req, narrow, &got, now, matcher.History{})); diff != "" {
+					t.Fatalf("request %d: the narrow pool explains it differently (-whole +narrow):\n%s", i, diff)
+				}
+				_, err = svc.Quote(ctx, req, "")
+				if diff := cmp.Diff(w, err); diff != "" {
+					t.Fatalf("request %d: the quote explains it differently (-whole +quote):\n%s", i, diff)
+				}
+				var e *doorstep.Error
+				if !errors.As(err, &e) || e.EarliestArrival.IsZero() != (req.Service == "plumbing") {
+					t.Fatalf("request %d (%s): %v: want an earliest arrival tomorrow for a move, none for plumbing", i, req.Service, err)
+				}
+				if req.Service == "plumbing" {
+					noneAtAll++
+				}
+			}
+			t.Logf("%d unservable of 60 (%d with no earliest arrival); %d workers dropped", unservable, noneAtAll, dropped)
+			if unservable < 30 || noneAtAll < 10 || dropped < 1000 {
+				t.Errorf("%d unservable, %d dropped: the test does not exercise the drop", unservable, dropped)
 			}
 		})
 	}

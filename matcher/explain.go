@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"math"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -153,6 +154,27 @@ func (b *Beyond) Add(c *Candidate, at int) {
 	if !b.found || o.Slot.Arrival.Before(b.best.Slot.Arrival) || (o.Slot.Arrival.Equal(b.best.Slot.Arrival) && at < b.at) {
 		b.best, b.at, b.found = o, at, true
 	}
+}
+
+// CannotBeat reports whether candidate c, added after every candidate
+// added so far, cannot change the earliest arrival: before one is found,
+// when none of its shifts has a start for the job (its evaluation would
+// find no slot); after, when it cannot arrive before it (mayBeat). The
+// best only gets earlier, so a candidate that cannot beat it now never
+// can: a search may leave it out (dispatch, the narrow pool's Drop).
+func (b *Beyond) CannotBeat(c *Candidate) bool {
+	switch {
+	case b.exhaustive:
+		return false
+	case !b.found:
+		for i := range c.Worker.Shifts {
+			if lo, hi := b.job.StartsIn(&c.Worker.Shifts[i]); !lo.After(hi) {
+				return false
+			}
+		}
+		return true
+	}
+	return !b.mayBeat(c, math.MaxInt)
 }
 
 // mayBeat reports whether candidate c, at place at, might arrive before

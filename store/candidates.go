@@ -234,9 +234,10 @@ func (s *Store) LoadCandidates(ctx context.Context, refs []WorkerRef, from, to t
 // workers WorkerIDsInCells lists in cells, leaving out the workers seen
 // holds (loaded by an earlier step: a worker is indexed under two cells)
 // and recording the others in seen, and returning only those keep accepts
-// (nil: all), in the order WorkerIDsInCells lists them. keep sees every
-// new worker once, so a search may count the ones it turns away. An
-// ErrSeenReset asks the caller to search again with NewSeenByID.
+// (nil: all) and, when keep is a Narrow with a Drop, does not drop, in the
+// order WorkerIDsInCells lists them. keep sees every new worker once, so a
+// search may count the ones it turns away. An ErrSeenReset asks the
+// caller to search again with NewSeenByID.
 //
 // A store following the change feeds (FollowChanges) serves it from its
 // mirror, touching only the memory of the workers it reads: no list of
@@ -302,6 +303,9 @@ func (s *Store) load(ctx context.Context, seen *Seen, refs []WorkerRef, from, to
 			continue
 		}
 		bs, tl := e.bookingsIn(lo, hi)
+		if drops(keep, e.w, tl) {
+			continue
+		}
 		cands = append(cands, Candidate{Worker: e.w, Version: versions[i], Region: refs[i].Region, Bookings: bs, Timeline: tl})
 	}
 	return cands, nil

@@ -696,6 +696,9 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 			return // retired or moved away, or turned away
 		}
 		bs, tl := e.bookingsIn(lo, hi)
+		if drops(keep, e.w, tl) {
+			return
+		}
 		cands = append(cands, Candidate{Worker: e.w, Version: version, Region: rec.ref.Region, Bookings: bs, Timeline: tl})
 		groups = append(groups, group)
 		keys = append(keys, rec.key)

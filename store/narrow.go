@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/schedule"
 )
 
 // Keep decides which of the workers a search step reads it keeps
@@ -32,6 +33,13 @@ type Narrow struct {
 	req *doorstep.Request
 	// Turned counts the workers turned away, by rule.
 	Turned struct{ Excluded, Skills, Certificates int }
+	// Drop, when set, is asked of each worker kept, with its bookings'
+	// stops in the range read (the candidate's timeline), before the
+	// candidate is made: a reason it returns drops the worker (a search
+	// that knows the worker cannot change its answer: the caller's rule),
+	// counted in Dropped by that reason.
+	Drop    func(w *doorstep.Worker, tl schedule.Timeline) string
+	Dropped map[string]int
 
 	// The request's skills and certificates as bits of traits, once
 	// resolved (resolved): ok when every one has a bit.
@@ -129,6 +137,24 @@ func (n *Narrow) turnsAway(skills, certs uint64, t *traits) bool {
 // away is counted by keep here.
 func turnedAway(keep Keep, e *readEntry, version int64, resets uint64, t *traits) bool {
 	return e != nil && version != 0 && e.version == version && e.resets == resets && !keeps(keep, e, t)
+}
+
+// drops reports whether keep, a Narrow with a Drop, drops worker w with
+// timeline tl, counting it.
+func drops(keep Keep, w *doorstep.Worker, tl schedule.Timeline) bool {
+	n, ok := keep.(*Narrow)
+	if !ok || n.Drop == nil {
+		return false
+	}
+	reason := n.Drop(w, tl)
+	if reason == "" {
+		return false
+	}
+	if n.Dropped == nil {
+		n.Dropped = map[string]int{}
+	}
+	n.Dropped[reason]++
+	return true
 }
 
 // keeps is keep.Keeps(e.w), on bit sets when keep is a Narrow.
