@@ -428,7 +428,7 @@ func (s *Store) readAgain(ctx context.Context, refs []WorkerRef, versions []int6
 				vkey = versionKey(refs[i].Region, refs[i].ID)
 			}
 			entries[i] = &readEntry{region: refs[i].Region, version: versions[i], profile: h, w: w,
-				from: wideFrom.UnixMilli(), to: wideTo.UnixMilli(), read: now, vkey: vkey, resets: resets}
+				from: wideFrom.UnixMilli(), to: wideTo.UnixMilli(), until: now.Add(serveFor()), vkey: vkey, resets: resets}
 			s.traits.of(entries[i])
 			ids = append(ids, rs[k].tl.Val()...)
 		}

@@ -139,3 +139,45 @@ func TestBookingsIn(t *testing.T) {
 		}
 	}
 }
+
+// TestReadModelEntriesServeApart: the workers one search reads are read
+// together, and their entries must not all stop serving together (one
+// later search would read them all again): each serves for 15-30 s, and
+// a hundred read at once stop over at least ten seconds of that range.
+func TestReadModelEntriesServeApart(t *testing.T) {
+	h := openRedis(t)
+	s, ctx := h.s, t.Context()
+	var refs []WorkerRef
+	for i := range 100 {
+		w := &doorstep.Worker{ID: fmt.Sprintf("w%03d", i), Skills: []string{"plumbing"}, Home: doorstep.Location{Lat: 52.52, Lng: 13.405}}
+		if _, err := s.PutWorker(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, WorkerRef{ID: w.ID, Region: regionOf(w)})
+	}
+	before := time.Now()
+	if _, err := s.LoadCandidates(ctx, refs, t0, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	prev := make([]*readEntry, len(refs))
+	s.cands.lookup(refs, prev)
+	var first, last time.Time
+	for i, e := range prev {
+		if e == nil {
+			t.Fatalf("worker %s is not in the read model", refs[i].ID)
+		}
+		if e.until.Before(before.Add(ReadModelMaxAge/2)) || e.until.After(after.Add(ReadModelMaxAge)) {
+			t.Errorf("worker %s serves until %v: not 15-30 s after the read (%v-%v)", refs[i].ID, e.until, before, after)
+		}
+		if first.IsZero() || e.until.Before(first) {
+			first = e.until
+		}
+		if e.until.After(last) {
+			last = e.until
+		}
+	}
+	if last.Sub(first) < 10*time.Second {
+		t.Errorf("the entries stop serving within %v of each other: a later search reads them all again at once", last.Sub(first))
+	}
+}
