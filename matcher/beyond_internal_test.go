@@ -25,15 +25,7 @@ import (
 func TestBeyondPrunesOnlyWhoCannotBeat(t *testing.T) {
 	now := time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)
 	centre := doorstep.Location{Lat: 40.73, Lng: -73.99}
-	linear := geo.Linear{HourSpeedKmh: [24]float64{8: 15, 9: 18, 17: 12, 22: 40}}
-	cell := func(loc doorstep.Location) string { return geo.CellOf(loc, geo.TableResolution).String() }
-	// Rows far faster than the linear model, in the hour and every hour.
-	table, err := geo.ParseTable(strings.NewReader(fmt.Sprintf("from_cell,to_cell,minutes,hour\n%s,%s,4,\n%s,%s,1,10\n%s,%s,2,\n",
-		cell(centre), cell(offset(centre, 8, 0)), cell(offset(centre, -3, 2)), cell(centre),
-		cell(offset(centre, 10, 10)), cell(offset(centre, -2, -2)))), linear)
-	if err != nil {
-		t.Fatal(err)
-	}
+	linear, table := travelModels(t, centre, 10)
 	rng := rand.New(rand.NewPCG(11, 12))
 	pruned, evaluated := 0, 0
 	for trial := range 2000 {
@@ -88,6 +80,22 @@ func TestBeyondPrunesOnlyWhoCannotBeat(t *testing.T) {
 	if pruned == 0 {
 		t.Errorf("no worker was skipped: the pruning was not exercised")
 	}
+}
+
+// travelModels are the travel models the random tests of the bounds run
+// under, around centre: the linear model with hourly speeds, and a travel
+// table with rows far faster than it, in hour (UTC) and every hour.
+func travelModels(t *testing.T, centre doorstep.Location, hour int) (geo.Linear, *geo.Table) {
+	t.Helper()
+	linear := geo.Linear{HourSpeedKmh: [24]float64{8: 15, 9: 18, 17: 12, 22: 40}}
+	cell := func(loc doorstep.Location) string { return geo.CellOf(loc, geo.TableResolution).String() }
+	table, err := geo.ParseTable(strings.NewReader(fmt.Sprintf("from_cell,to_cell,minutes,hour\n%s,%s,4,\n%s,%s,1,%d\n%s,%s,2,\n",
+		cell(centre), cell(offset(centre, 8, 0)), cell(offset(centre, -3, 2)), cell(centre), hour,
+		cell(offset(centre, 10, 10)), cell(offset(centre, -2, -2)))), linear)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return linear, table
 }
 
 // randomBeyondCandidate is worker i, qualified for req, with random

@@ -1,14 +1,11 @@
 package matcher
 
 import (
-	"fmt"
 	"math/rand/v2"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
-	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -25,14 +22,7 @@ import (
 func TestOutrankedOnlyWhoCannotMakeTheOptions(t *testing.T) {
 	now := time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)
 	centre := doorstep.Location{Lat: 40.73, Lng: -73.99}
-	linear := geo.Linear{HourSpeedKmh: [24]float64{8: 15, 9: 18, 17: 12, 22: 40}}
-	cell := func(loc doorstep.Location) string { return geo.CellOf(loc, geo.TableResolution).String() }
-	table, err := geo.ParseTable(strings.NewReader(fmt.Sprintf("from_cell,to_cell,minutes,hour\n%s,%s,4,\n%s,%s,1,9\n%s,%s,2,\n",
-		cell(centre), cell(offset(centre, 8, 0)), cell(offset(centre, -3, 2)), cell(centre),
-		cell(offset(centre, 10, 10)), cell(offset(centre, -2, -2)))), linear)
-	if err != nil {
-		t.Fatal(err)
-	}
+	linear, table := travelModels(t, centre, 9)
 	rng := rand.New(rand.NewPCG(21, 22))
 	outranked, feasible := 0, 0
 	for trial := range 2000 {
