@@ -299,16 +299,25 @@ func (s *Store) load(ctx context.Context, seen *Seen, refs []WorkerRef, from, to
 				continue
 			}
 		}
-		if !keeps(keep, e, &s.traits) {
-			continue
+		if c, ok := s.candidate(keep, e, versions[i], refs[i].Region, lo, hi); ok {
+			cands = append(cands, c)
 		}
-		bs, tl := e.bookingsIn(lo, hi)
-		if drops(keep, e.w, tl) {
-			continue
-		}
-		cands = append(cands, Candidate{Worker: e.w, Version: versions[i], Region: refs[i].Region, Bookings: bs, Timeline: tl})
 	}
 	return cands, nil
+}
+
+// candidate is the worker of read-model entry e as a Candidate at
+// version, of region, with its bookings that start in [lo, hi] (unix ms):
+// false when keep turns it away or drops it (counted by keep).
+func (s *Store) candidate(keep Keep, e *readEntry, version int64, region string, lo, hi int64) (Candidate, bool) {
+	if !keeps(keep, e, &s.traits) {
+		return Candidate{}, false
+	}
+	bs, tl := e.bookingsIn(lo, hi)
+	if drops(keep, e.w, tl) {
+		return Candidate{}, false
+	}
+	return Candidate{Worker: e.w, Version: version, Region: region, Bookings: bs, Timeline: tl}, true
 }
 
 // versions reads the versions of refs (0 for none): from the mirror for

@@ -692,14 +692,14 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 	now := time.Now()
 	resets := s.cands.resets.Load()
 	take := func(e *readEntry, rec *mirrored, version int64, group int) {
-		if e == nil || !keeps(keep, e, &s.traits) {
-			return // retired or moved away, or turned away
+		if e == nil {
+			return // retired or moved away
 		}
-		bs, tl := e.bookingsIn(lo, hi)
-		if drops(keep, e.w, tl) {
-			return
+		c, ok := s.candidate(keep, e, version, rec.ref.Region, lo, hi)
+		if !ok {
+			return // turned away, or dropped
 		}
-		cands = append(cands, Candidate{Worker: e.w, Version: version, Region: rec.ref.Region, Bookings: bs, Timeline: tl})
+		cands = append(cands, c)
 		groups = append(groups, group)
 		keys = append(keys, rec.key)
 	}
