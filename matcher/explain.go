@@ -111,15 +111,11 @@ type Beyond struct {
 	relaxed  doorstep.Request
 	job      schedule.Job
 	evaluate func(*doorstep.Request, schedule.Job, *Candidate, History) (Option, string)
-	reachKm  func(time.Duration) float64 // the travel model's ReachKm
-	// reach is reachKm(reachD), the last asked: a city's workers mostly
-	// share their shifts' starts, and a model's ReachKm may look at every
-	// hour of the day.
-	reachD time.Duration
-	reach  float64
-	best   Option
-	at     int // best's place
-	found  bool
+	// reachKm bounds the distance a trip covers (Matcher.reachWithin).
+	reachKm func(time.Duration) float64
+	best    Option
+	at      int // best's place
+	found   bool
 	// exhaustive evaluates every worker added: the answer mayBeat is
 	// tested against.
 	exhaustive bool
@@ -132,7 +128,7 @@ func (m *Matcher) NewBeyond(req *doorstep.Request, now time.Time) *Beyond {
 
 func (m *Matcher) newBeyond(req *doorstep.Request, now time.Time,
 	evaluate func(*doorstep.Request, schedule.Job, *Candidate, History) (Option, string)) *Beyond {
-	b := &Beyond{relaxed: *req, evaluate: evaluate, reachKm: m.cfg.Travel.ReachKm, reach: -1}
+	b := &Beyond{relaxed: *req, evaluate: evaluate, reachKm: m.reachWithin}
 	b.relaxed.Urgency = doorstep.Normal
 	b.relaxed.Window = nil
 	b.relaxed.RequestedAt = req.Deadline()
@@ -167,12 +163,7 @@ func (b *Beyond) CannotBeat(c *Candidate) bool {
 	case b.exhaustive:
 		return false
 	case !b.found:
-		for i := range c.Worker.Shifts {
-			if lo, hi := b.job.StartsIn(&c.Worker.Shifts[i]); !lo.After(hi) {
-				return false
-			}
-		}
-		return true
+		return !ShiftCanHold(c.Worker, b.job)
 	}
 	return !b.mayBeat(c, math.MaxInt)
 }
@@ -187,7 +178,8 @@ func (b *Beyond) CannotBeat(c *Candidate) bool {
 //     reported position: such a worker might), or a stop of the shift
 //     ends by the best arrival (it might leave from there);
 //   - over a trip longer than d when it covers more than the travel
-//     model's ReachKm(d), which bounds a trip at any hour.
+//     model's ReachKm allows in d (Matcher.reachWithin), which bounds a
+//     trip at any hour.
 //
 // Bookings and breaks only delay the rest.
 func (b *Beyond) mayBeat(c *Candidate, at int) bool {
@@ -211,10 +203,7 @@ func (b *Beyond) mayBeat(c *Candidate, at int) bool {
 		if km < 0 {
 			km = geo.DistanceKm(w.Home, job.Location)
 		}
-		if d := best.Sub(sh.Start); d != b.reachD || b.reach < 0 {
-			b.reachD, b.reach = d, b.reachKm(d)
-		}
-		if km < geo.SamePlaceKm || km <= b.reach {
+		if km < geo.SamePlaceKm || km <= b.reachKm(best.Sub(sh.Start)) {
 			return true
 		}
 	}

@@ -159,8 +159,9 @@ type Matcher struct {
 	reachOnce sync.Once
 }
 
-// reachStep and reachMax bound reachWithin's table: a trip of two hours
-// is far beyond what an urgent option can cost.
+// reachStep and reachMax bound reachWithin's table: the trips an urgent
+// option's cost or an earliest arrival's bound ask about are mostly well
+// under two hours.
 const (
 	reachStep = 10 * time.Second
 	reachMax  = 2 * time.Hour
@@ -168,12 +169,12 @@ const (
 
 // reachWithin is an upper bound on the straight-line distance a trip of
 // at most d covers at any hour: the travel model's ReachKm at d rounded up
-// to a reachStep, from a table (a model's ReachKm may look at every hour
-// of the day, and a dense city's urgent match asks it for thousands of
-// workers). It is false beyond reachMax.
-func (m *Matcher) reachWithin(d time.Duration) (float64, bool) {
+// to a reachStep, from a table, or ReachKm itself beyond reachMax (a
+// model's ReachKm may look at every hour of the day, and a dense city's
+// search asks it for thousands of workers).
+func (m *Matcher) reachWithin(d time.Duration) float64 {
 	if d > reachMax {
-		return 0, false
+		return m.cfg.Travel.ReachKm(d)
 	}
 	m.reachOnce.Do(func() {
 		m.reach = make([]float64, reachMax/reachStep+1)
@@ -181,7 +182,7 @@ func (m *Matcher) reachWithin(d time.Duration) (float64, bool) {
 			m.reach[i] = m.cfg.Travel.ReachKm(time.Duration(i) * reachStep)
 		}
 	})
-	return m.reach[(max(d, 0)+reachStep-1)/reachStep], true
+	return m.reach[(max(d, 0)+reachStep-1)/reachStep]
 }
 
 // New returns a Matcher for cfg.

@@ -154,8 +154,8 @@ func (t *Tally) outranked(c *Candidate) bool {
 	if per <= 0 {
 		return false
 	}
-	reach, ok := t.m.reachWithin(time.Duration(math.Ceil(need / per * float64(time.Minute))))
-	return ok && nearestPlaceKm(w, c.Timeline, t.job.Location) > reach
+	reach := t.m.reachWithin(time.Duration(math.Ceil(need / per * float64(time.Minute))))
+	return nearestPlaceKm(w, c.Timeline, t.job.Location) > reach
 }
 
 // stopAfter reports whether tl holds a stop starting after t: one a job
