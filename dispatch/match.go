@@ -332,6 +332,7 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 	ctx = store.WithSearchRegion(ctx, geo.RegionOf(req.Location).String())
 	p := newPool()
 	p.tally = s.m.NewTally(req, now, hist)
+	job := schedule.JobFor(req, now)
 	var keep store.Keep
 	if r != wholePool {
 		p.narrow = store.NewNarrow(req)
@@ -340,13 +341,12 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 	if r == narrowPool {
 		keep = p.narrow
 		p.shifts = &shiftsRead{beyond: s.m.NewBeyond(req, now)}
-		p.narrow.Drop = p.shifts.drop(schedule.JobFor(req, now))
+		p.narrow.Drop = p.shifts.drop(job)
 	}
 	p.sorted = r == sortedPool
 	could := 0
 	// serves is matcher.CouldServe, but for the qualification a narrow
 	// pool's keep checked already (a sorted pool's, as it is read).
-	job := schedule.JobFor(req, now)
 	serves := matcher.ShiftCanHold
 	if p.narrow == nil {
 		serves = func(w *doorstep.Worker, _ schedule.Job) bool { return matcher.CouldServe(w, req, now) }
