@@ -1,6 +1,7 @@
 package load
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"maps"
@@ -17,33 +18,17 @@ func (r *Report) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "%-10s %7d %7d %9.1f %7d %9s %9s %9s %9s  %s\n", o.Name, o.Sent, o.Failed, o.Throughput, o.Skipped,
 			o.P50, o.P95, o.P99, o.Max, o.statusText())
 	}
-	// Each status's latencies apart, where an operation had more than one.
+	// Each status's latencies apart, where an operation had more than one;
+	// then each class's, where it sent several.
 	for _, o := range r.Ops {
-		if len(o.ByStatus) < 2 {
-			continue
-		}
-		var parts []string
-		for _, code := range slices.Sorted(maps.Keys(o.ByStatus)) {
-			l := o.ByStatus[code]
-			parts = append(parts, fmt.Sprintf("%d: p50 %s p99 %s max %s (%d)", code, l.P50, l.P99, l.Max, l.Answers))
-		}
-		fmt.Fprintf(w, "%s:by-status %s\n", o.Name, strings.Join(parts, "; "))
+		writeApart(w, o.Name, "status", o.ByStatus, func(code int, l Latency) string {
+			return fmt.Sprintf("%d: p50 %s p99 %s max %s (%d)", code, l.P50, l.P99, l.Max, l.Answers)
+		})
 	}
-	// Each class's latencies apart, where an operation sent several.
 	for _, o := range r.Ops {
-		if len(o.ByClass) < 2 {
-			continue
-		}
-		var parts []string
-		for _, class := range slices.Sorted(maps.Keys(o.ByClass)) {
-			l := o.ByClass[class]
-			var st []string
-			for _, code := range slices.Sorted(maps.Keys(l.Status)) {
-				st = append(st, fmt.Sprintf("%d:%d", code, l.Status[code]))
-			}
-			parts = append(parts, fmt.Sprintf("%s: p50 %s p99 %s max %s (%s)", class, l.P50, l.P99, l.Max, strings.Join(st, " ")))
-		}
-		fmt.Fprintf(w, "%s:by-class %s\n", o.Name, strings.Join(parts, "; "))
+		writeApart(w, o.Name, "class", o.ByClass, func(class string, l ClassLatency) string {
+			return fmt.Sprintf("%s: p50 %s p99 %s max %s (%s)", class, l.P50, l.P99, l.Max, strings.Join(countsText(l.Status), " "))
+		})
 	}
 	for _, o := range r.Ops {
 		if o.Missing {
@@ -52,11 +37,30 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 }
 
-func (o *OpStats) statusText() string {
-	var parts []string
-	for _, code := range slices.Sorted(maps.Keys(o.Status)) {
-		parts = append(parts, fmt.Sprintf("%d:%d", code, o.Status[code]))
+// writeApart prints op's answers apart by what, one part a key of m in
+// order ("op:by-what part; part"), when m has more than one key.
+func writeApart[K cmp.Ordered, V any](w io.Writer, op, what string, m map[K]V, part func(K, V) string) {
+	if len(m) < 2 {
+		return
 	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, part(k, m[k]))
+	}
+	fmt.Fprintf(w, "%s:by-%s %s\n", op, what, strings.Join(parts, "; "))
+}
+
+// countsText spells answers counted by status, "200:3902", in order.
+func countsText(status map[int]int) []string {
+	var parts []string
+	for _, code := range slices.Sorted(maps.Keys(status)) {
+		parts = append(parts, fmt.Sprintf("%d:%d", code, status[code]))
+	}
+	return parts
+}
+
+func (o *OpStats) statusText() string {
+	parts := countsText(o.Status)
 	errs := 0
 	for _, n := range o.Errors {
 		errs += n

@@ -216,6 +216,11 @@ func (s *OpStats) recordClass(class string, code int, d time.Duration) {
 	s.classes[class][code]++
 }
 
+// latencyOf is the quantiles of sorted latencies.
+func latencyOf(sorted []time.Duration) Latency {
+	return Latency{Answers: len(sorted), P50: quantile(sorted, 0.50), P99: quantile(sorted, 0.99), Max: quantile(sorted, 1)}
+}
+
 // quantile returns the p-quantile of sorted (nearest rank), 0 for none.
 func quantile(sorted []time.Duration, p float64) Millis {
 	if len(sorted) == 0 {
@@ -386,7 +391,7 @@ func (s *OpStats) finish(elapsed time.Duration) {
 		if s.ByStatus == nil {
 			s.ByStatus = map[int]Latency{}
 		}
-		s.ByStatus[code] = Latency{Answers: len(l), P50: quantile(l, 0.50), P99: quantile(l, 0.99), Max: quantile(l, 1)}
+		s.ByStatus[code] = latencyOf(l)
 	}
 	s.ByClass = nil
 	for class, l := range s.byClass {
@@ -394,8 +399,7 @@ func (s *OpStats) finish(elapsed time.Duration) {
 		if s.ByClass == nil {
 			s.ByClass = map[string]ClassLatency{}
 		}
-		s.ByClass[class] = ClassLatency{Status: s.classes[class],
-			Latency: Latency{Answers: len(l), P50: quantile(l, 0.50), P99: quantile(l, 0.99), Max: quantile(l, 1)}}
+		s.ByClass[class] = ClassLatency{Status: s.classes[class], Latency: latencyOf(l)}
 	}
 	s.Failed = 0
 	for _, n := range s.Errors {
