@@ -1,13 +1,12 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/doorstep-dev/doorstep/dispatch"
-	"github.com/doorstep-dev/doorstep/store"
+	"github.com/doorstep-dev/doorstep/store/storetest"
 )
 
 // BenchmarkQuoteReadModel is POST /v1/match without HTTP on a real Redis,
@@ -35,30 +34,12 @@ func BenchmarkQuoteReadModel(b *testing.B) {
 				})
 			}
 			b.Run("readmodel=true/mirror=true", func(b *testing.B) {
-				defer followMirror(st)()
+				storetest.Follow(b, st, time.Second)
 				quoteLoop(b, svc)
 				if st.MirrorStats().Steps == 0 {
 					b.Fatal("no search step was served by the mirror")
 				}
 			})
 		})
-	}
-}
-
-// followMirror has st follow its change feeds (as serve does) until the
-// mirror serves searches, and returns the function that stops it.
-func followMirror(st *store.Store) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		st.FollowChanges(ctx, time.Second, nil)
-	}()
-	for !st.Mirroring() {
-		time.Sleep(10 * time.Millisecond)
-	}
-	return func() {
-		cancel()
-		<-done
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/store/storetest"
 )
 
 // BenchmarkQuoteUnservable is POST /v1/match without HTTP, on a real Redis
@@ -41,7 +42,7 @@ func BenchmarkQuoteUnservable(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer followMirror(st)()
+			storetest.Follow(b, st, time.Second)
 			ctx := context.Background()
 			rng := rand.New(rand.NewPCG(4, 4))
 			start := benchNow.Add(9 * time.Hour)
