@@ -92,13 +92,29 @@ type shiftsRead struct {
 // candidate nor a place in the order: where a window no shift holds makes
 // a request unservable, most of the city's qualified workers are such, and
 // making each a candidate had been most of the answer's cost.
-func (k *shiftsRead) drop(job schedule.Job) func(*doorstep.Worker, schedule.Timeline) string {
-	return func(w *doorstep.Worker, tl schedule.Timeline) string {
-		verdict := matcher.ShiftVerdict(w, job)
-		if verdict == "" || !k.beyond.CannotBeat(&matcher.Candidate{Worker: w, Timeline: tl}) {
+func (k *shiftsRead) drop(job schedule.Job) func([]doorstep.Shift, doorstep.Location, schedule.Timeline) string {
+	return func(shifts []doorstep.Shift, home doorstep.Location, tl schedule.Timeline) string {
+		verdict := matcher.ShiftsVerdict(shifts, job)
+		if verdict == "" || !k.beyond.CannotBeatFrom(shifts, home, tl) {
 			return ""
 		}
 		return verdict
+	}
+}
+
+// dropShifts is the narrow pool's store.Narrow.DropShifts: drop for every
+// worker with shifts, decided on them alone (matcher.ShiftsVerdict, and
+// matcher.Beyond.NoShiftBeats).
+func (k *shiftsRead) dropShifts(job schedule.Job) func([]doorstep.Shift) (string, bool) {
+	return func(shifts []doorstep.Shift) (string, bool) {
+		verdict := matcher.ShiftsVerdict(shifts, job)
+		switch {
+		case verdict == "":
+			return "", false // a shift can hold the job: drop keeps them all
+		case k.beyond.NoShiftBeats(shifts):
+			return verdict, false
+		}
+		return "", true // drop keeps who might arrive before the earliest
 	}
 }
 
@@ -342,6 +358,7 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 		keep = p.narrow
 		p.shifts = &shiftsRead{beyond: s.m.NewBeyond(req, now)}
 		p.narrow.Drop = p.shifts.drop(job)
+		p.narrow.DropShifts = p.shifts.dropShifts(job)
 	}
 	p.sorted = r == sortedPool
 	could := 0

@@ -21,13 +21,15 @@ import (
 // urgent, normal and with windows, under the linear model with hourly
 // speeds and under a travel table with fast rows. Workers are added in a
 // shuffled order, with their places, as a search adds them. It also
-// checks that the pruning skips evaluations at all (else it is untested).
+// checks that the pruning skips evaluations at all (else it is untested),
+// and that a worker NoShiftBeats rules out on its shifts alone has no
+// slot before the best.
 func TestBeyondPrunesOnlyWhoCannotBeat(t *testing.T) {
 	now := time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)
 	centre := doorstep.Location{Lat: 40.73, Lng: -73.99}
 	linear, table := travelModels(t, centre, 10)
 	rng := rand.New(rand.NewPCG(11, 12))
-	pruned, evaluated := 0, 0
+	pruned, evaluated, noShift := 0, 0, 0
 	for trial := range 2000 {
 		var travel geo.TravelModel = linear
 		if trial%3 == 2 {
@@ -64,6 +66,20 @@ func TestBeyondPrunesOnlyWhoCannotBeat(t *testing.T) {
 			return inner(r, j, c, h)
 		}
 		for _, i := range order {
+			// A worker whose shifts alone say it cannot beat the best
+			// (NoShiftBeats, wherever it is and whatever it holds) has
+			// no slot before it, nor any before one is found.
+			if c := &cands[i]; fast.NoShiftBeats(c.Worker.Shifts) {
+				noShift++
+				o, reason := exact.evaluate(&exact.relaxed, exact.job, c, History{})
+				if reason == "" && (!exact.found || o.Slot.Arrival.Before(exact.best.Slot.Arrival)) {
+					t.Fatalf("trial %d: NoShiftBeats(%v), but %s arrives at %v (best %v, found %v)",
+						trial, c.Worker.Shifts, c.Worker.ID, o.Slot.Arrival, exact.best.Slot.Arrival, exact.found)
+				}
+				if !fast.CannotBeat(c) {
+					t.Fatalf("trial %d: NoShiftBeats(%v), but not CannotBeat(%s)", trial, c.Worker.Shifts, c.Worker.ID)
+				}
+			}
 			exact.Add(&cands[i], i)
 			fast.Add(&cands[i], i)
 		}
@@ -76,9 +92,9 @@ func TestBeyondPrunesOnlyWhoCannotBeat(t *testing.T) {
 		pruned += len(cands) - calls
 		evaluated += calls
 	}
-	t.Logf("evaluated %d workers, skipped %d", evaluated, pruned)
-	if pruned == 0 {
-		t.Errorf("no worker was skipped: the pruning was not exercised")
+	t.Logf("evaluated %d workers, skipped %d; %d could not beat on their shifts alone", evaluated, pruned, noShift)
+	if pruned == 0 || noShift == 0 {
+		t.Errorf("no worker was skipped, or none on its shifts: the pruning was not exercised")
 	}
 }
 

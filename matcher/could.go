@@ -44,10 +44,14 @@ func ShiftCanHold(w *doorstep.Worker, job schedule.Job) bool { return ShiftVerdi
 // job, which depends on the shifts alone (ReasonShiftEnd when one runs at
 // a start the job allows but ends before the job could, else
 // ReasonShift). It is "" when some shift can hold it.
-func ShiftVerdict(w *doorstep.Worker, job schedule.Job) string {
+func ShiftVerdict(w *doorstep.Worker, job schedule.Job) string { return ShiftsVerdict(w.Shifts, job) }
+
+// ShiftsVerdict is ShiftVerdict of a worker whose shifts are shifts: it
+// reads their starts and ends alone.
+func ShiftsVerdict(shifts []doorstep.Shift, job schedule.Job) string {
 	reason := ReasonShift
-	for i := range w.Shifts {
-		sh := &w.Shifts[i]
+	for i := range shifts {
+		sh := &shifts[i]
 		lo, hi := job.StartsIn(sh)
 		if !lo.After(hi) {
 			return ""

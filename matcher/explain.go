@@ -140,7 +140,7 @@ func (m *Matcher) newBeyond(req *doorstep.Request, now time.Time,
 
 // Add evaluates candidate c, at place at of the candidates' order.
 func (b *Beyond) Add(c *Candidate, at int) {
-	if b.found && !b.exhaustive && !b.mayBeat(c, at) {
+	if b.found && !b.exhaustive && !b.mayBeat(c.Worker.Shifts, c.Worker.Home, c.Timeline, at) {
 		return
 	}
 	o, reason := b.evaluate(&b.relaxed, b.job, c, History{})
@@ -159,13 +159,39 @@ func (b *Beyond) Add(c *Candidate, at int) {
 // best only gets earlier, so a candidate that cannot beat it now never
 // can: a search may leave it out (dispatch, the narrow pool's Drop).
 func (b *Beyond) CannotBeat(c *Candidate) bool {
+	return b.CannotBeatFrom(c.Worker.Shifts, c.Worker.Home, c.Timeline)
+}
+
+// CannotBeatFrom is CannotBeat of a worker whose shifts, home and stops
+// are shifts, home and tl: it reads nothing else of a worker, so a store
+// that knows those without the worker's record may ask it.
+func (b *Beyond) CannotBeatFrom(shifts []doorstep.Shift, home doorstep.Location, tl schedule.Timeline) bool {
 	switch {
 	case b.exhaustive:
 		return false
 	case !b.found:
-		return !ShiftCanHold(c.Worker, b.job)
+		return ShiftsVerdict(shifts, b.job) != ""
 	}
-	return !b.mayBeat(c, math.MaxInt)
+	return !b.mayBeat(shifts, home, tl, math.MaxInt)
+}
+
+// NoShiftBeats reports whether no worker whose shifts start and end as
+// shifts do can change the earliest arrival, wherever it is and whatever
+// it has booked: CannotBeat for each such worker, from the shifts alone
+// (before an arrival is found, none of them has a start for the job;
+// after, none has a start before it). A search may decide a roster's
+// pattern of shifts once for every worker who has it.
+func (b *Beyond) NoShiftBeats(shifts []doorstep.Shift) bool {
+	if b.exhaustive {
+		return false
+	}
+	for i := range shifts {
+		lo, hi := b.job.StartsIn(&shifts[i])
+		if !lo.After(hi) && (!b.found || lo.Before(b.best.Slot.Arrival)) {
+			return false
+		}
+	}
+	return true
 }
 
 // mayBeat reports whether candidate c, at place at, might arrive before
@@ -182,12 +208,12 @@ func (b *Beyond) CannotBeat(c *Candidate) bool {
 //     trip at any hour.
 //
 // Bookings and breaks only delay the rest.
-func (b *Beyond) mayBeat(c *Candidate, at int) bool {
-	w, best, job := c.Worker, b.best.Slot.Arrival, &b.job
+func (b *Beyond) mayBeat(shifts []doorstep.Shift, home doorstep.Location, tl schedule.Timeline, at int) bool {
+	best, job := b.best.Slot.Arrival, &b.job
 	before := func(t time.Time) bool { return t.Before(best) || t.Equal(best) && at < b.at }
 	km := -1.0 // from home to the job, once asked
-	for i := range w.Shifts {
-		sh := &w.Shifts[i]
+	for i := range shifts {
+		sh := &shifts[i]
 		lo, hi := job.StartsIn(sh)
 		if lo.After(hi) || !before(lo) {
 			continue // no start here, or none before the best
@@ -195,13 +221,13 @@ func (b *Beyond) mayBeat(c *Candidate, at int) bool {
 		if !sh.Start.After(job.NotBefore) {
 			return true // under way: from wherever the worker is
 		}
-		for k := range c.Timeline {
-			if end := c.Timeline[k].End; end.After(sh.Start) && !end.After(best) {
+		for k := range tl {
+			if end := tl[k].End; end.After(sh.Start) && !end.After(best) {
 				return true // from a stop of the shift
 			}
 		}
 		if km < 0 {
-			km = geo.DistanceKm(w.Home, job.Location)
+			km = geo.DistanceKm(home, job.Location)
 		}
 		if km < geo.SamePlaceKm || km <= b.reachKm(best.Sub(sh.Start)) {
 			return true

@@ -123,8 +123,8 @@ type mirror struct {
 	wanted chan string
 	// reads counts the feeds' round trips, served the listings answered
 	// from memory, listTurned the workers turned away by the lists alone
-	// (listed.stamp) (for tests).
-	reads, served, listTurned atomic.Int64
+	// (listed.stamp) and listDropped those dropped (Narrow.DropShifts).
+	reads, served, listTurned, listDropped atomic.Int64
 	// failed is when a read of the feeds last failed (unix ns): for
 	// mirrorPause after it searches read Redis, whose reads know which
 	// regions may fail (a master being failed over) and which may not.
@@ -704,7 +704,10 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		keys = append(keys, rec.key)
 	}
 	narrow, _ := keep.(*Narrow)
-	listTurned := 0
+	if narrow != nil {
+		narrow.step()
+	}
+	listTurned, listDropped := 0, 0
 	m.mu.RLock()
 	if !m.holds(regions) {
 		m.mu.RUnlock()
@@ -730,8 +733,12 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 				// Most workers a step reads are turned away, and the
 				// list tells most of those without their records.
 				if narrow != nil && !l.foreign {
-					if skills, certs, ok := l.stamp.traits(l.current, resets); ok && narrow.turnsAway(skills, certs, &s.traits) {
+					switch narrow.fromList(&l.stamp, l.current, resets, &s.traits, lo, hi) {
+					case turnsAway:
 						listTurned++
+						continue
+					case dropsWorker:
+						listDropped++
 						continue
 					}
 				}
@@ -759,6 +766,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 	}
 	m.mu.RUnlock()
 	m.listTurned.Add(int64(listTurned))
+	m.listDropped.Add(int64(listDropped))
 	if len(rest) > 0 {
 		if len(homes) > 0 {
 			// Workers of other regions reported here: their versions
@@ -823,12 +831,17 @@ type MirrorStats struct {
 	// mirror, FeedReads the round trips that read feeds, FeedFailures the
 	// reads that failed.
 	Steps, FeedReads, FeedFailures int64
+	// ListTurned counts the workers those steps turned away from the
+	// lists alone (a skill or certificate missing), ListDropped those
+	// they dropped (Narrow.DropShifts, Narrow.Drop), neither read.
+	ListTurned, ListDropped int64
 }
 
 // MirrorStats reports the mirror's state and counters.
 func (s *Store) MirrorStats() MirrorStats {
 	m := &s.mirror
-	st := MirrorStats{Steps: m.served.Load(), FeedReads: m.reads.Load(), FeedFailures: m.failures.Load()}
+	st := MirrorStats{Steps: m.served.Load(), FeedReads: m.reads.Load(), FeedFailures: m.failures.Load(),
+		ListTurned: m.listTurned.Load(), ListDropped: m.listDropped.Load()}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	st.Serving = m.on.Load() && m.complete

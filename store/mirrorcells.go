@@ -1,8 +1,11 @@
 package store
 
 import (
+	"math"
 	"slices"
 	"sync/atomic"
+
+	"github.com/doorstep-dev/doorstep"
 
 	"github.com/doorstep-dev/doorstep/geo"
 )
@@ -32,24 +35,49 @@ type listed struct {
 	stamp   stamp
 }
 
-// stamp is the traits (Narrow) of a worker's read-model entry at version,
-// read after the model's resets-th reset: a sequence lock whose seq is odd
-// while a writer changes the rest. Its fields are read and written with
-// sync/atomic, as the lists that hold them are copied under the write lock.
+// stamp is the traits (Narrow) and the class of shifts (shiftClasses) of a
+// worker's read-model entry at version, read after the model's resets-th
+// reset: a sequence lock whose seq is odd while a writer changes the rest.
+// Its fields are read and written with sync/atomic, as the lists that hold
+// them are copied under the write lock.
 type stamp struct {
-	seq, version, resets, skills, certs uint64
+	seq, version, resets, skills, certs, class uint64
+	lat, lng, freeFrom, freeTo                 uint64
+}
+
+// stamped is the rest of what a stamp holds (rest): the worker's class
+// of shifts (0 for none), its home, and a range of times (unix ms) in
+// which it has no booking (freeFrom > freeTo: none), the range its entry
+// read when it read none there.
+type stamped struct {
+	class            uint64
+	home             doorstep.Location
+	freeFrom, freeTo int64
 }
 
 // traits returns the bit sets the stamp holds for the worker at version
-// current, read after reset count resets; ok is false when it holds none
-// for them (none yet, an older version or reset, or a writer under way).
-func (s *stamp) traits(current int64, resets uint64) (skills, certs uint64, ok bool) {
-	seq := atomic.LoadUint64(&s.seq)
+// current, read after reset count resets, and the sequence number they
+// were read at (for rest); ok is false when it holds none for them (none
+// yet, an older version or reset, or a writer under way).
+func (s *stamp) traits(current int64, resets uint64) (skills, certs, seq uint64, ok bool) {
+	seq = atomic.LoadUint64(&s.seq)
 	if seq&1 != 0 || current <= 0 || atomic.LoadUint64(&s.version) != uint64(current) || atomic.LoadUint64(&s.resets) != resets {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	skills, certs = atomic.LoadUint64(&s.skills), atomic.LoadUint64(&s.certs)
-	return skills, certs, atomic.LoadUint64(&s.seq) == seq
+	return skills, certs, seq, atomic.LoadUint64(&s.seq) == seq
+}
+
+// rest returns the rest of what the stamp holds, read apart from the
+// traits (most workers a step reads are turned away on those alone);
+// false when a writer changed it since traits read sequence number seq.
+func (s *stamp) rest(seq uint64) (stamped, bool) {
+	t := stamped{
+		class:    atomic.LoadUint64(&s.class),
+		home:     doorstep.Location{Lat: math.Float64frombits(atomic.LoadUint64(&s.lat)), Lng: math.Float64frombits(atomic.LoadUint64(&s.lng))},
+		freeFrom: int64(atomic.LoadUint64(&s.freeFrom)), freeTo: int64(atomic.LoadUint64(&s.freeTo)),
+	}
+	return t, atomic.LoadUint64(&s.seq) == seq
 }
 
 // set stamps e's traits (by the one writer mirror.stampMu lets in).
@@ -59,6 +87,15 @@ func (s *stamp) set(e *readEntry) {
 	atomic.StoreUint64(&s.resets, e.resets)
 	atomic.StoreUint64(&s.skills, e.skills)
 	atomic.StoreUint64(&s.certs, e.certs)
+	atomic.StoreUint64(&s.class, e.class)
+	atomic.StoreUint64(&s.lat, math.Float64bits(e.w.Home.Lat))
+	atomic.StoreUint64(&s.lng, math.Float64bits(e.w.Home.Lng))
+	from, to := int64(1), int64(0) // none
+	if len(e.stops) == 0 {
+		from, to = e.from, e.to
+	}
+	atomic.StoreUint64(&s.freeFrom, uint64(from))
+	atomic.StoreUint64(&s.freeTo, uint64(to))
 	atomic.AddUint64(&s.seq, 1)
 }
 

@@ -33,13 +33,34 @@ type Narrow struct {
 	req *doorstep.Request
 	// Turned counts the workers turned away, by rule.
 	Turned struct{ Excluded, Skills, Certificates int }
-	// Drop, when set, is asked of each worker kept, with its bookings'
-	// stops in the range read (the candidate's timeline), before the
-	// candidate is made: a reason it returns drops the worker (a search
-	// that knows the worker cannot change its answer: the caller's rule),
-	// counted in Dropped by that reason.
-	Drop    func(w *doorstep.Worker, tl schedule.Timeline) string
+	// Drop, when set, is asked of each worker kept, with the starts and
+	// ends of its shifts, its home, and its bookings' stops in the range
+	// read (the candidate's timeline), before the candidate is made: a
+	// reason it returns drops the worker (a search that knows the worker
+	// cannot change its answer: the caller's rule), counted in Dropped by
+	// that reason. It is given nothing else of a worker, so a store that
+	// knows those from its lists (the mirror's stamps) asks it without
+	// reading the worker.
+	Drop    func(shifts []doorstep.Shift, home doorstep.Location, tl schedule.Timeline) string
 	Dropped map[string]int
+	// DropShifts, when set, tells Drop for every worker whose shifts start
+	// and end as shifts do, wherever it is and whatever it has booked:
+	// the reason Drop gives each of them; or "" and whether Drop might
+	// drop some of them (some), on their place or stops. A store that
+	// knows a worker's shifts from its lists asks it once a step for each
+	// list of shifts (a roster has a few patterns a day, each shared by
+	// hundreds of workers), then Drop of the workers of some.
+	DropShifts func(shifts []doorstep.Shift) (reason string, some bool)
+
+	// class is the last class of shifts fromList met this step, its
+	// shifts and DropShifts' answer for them: a step's workers are of a
+	// few classes, and most often of the one before.
+	class struct {
+		of     uint64
+		shifts []doorstep.Shift
+		reason string
+		some   bool
+	}
 
 	// The request's skills and certificates as bits of traits, once
 	// resolved (resolved): ok when every one has a bit.
@@ -115,17 +136,79 @@ func (n *Narrow) resolve(t *traits) {
 	}
 }
 
-// turnsAway reports whether n turns away a worker whose skills and
-// certificates are the bit sets skills and certs of t, counting it as
-// keepsEntry does; false, counting nothing, when the sets cannot tell
-// (the request excludes workers, or asks for a name without a bit) or
-// n keeps the worker.
-func (n *Narrow) turnsAway(skills, certs uint64, t *traits) bool {
+// listVerdict is what a Narrow tells of a worker from its stamp alone.
+type listVerdict int
+
+const (
+	readWorker  listVerdict = iota // the stamp cannot tell: read the worker
+	turnsAway                      // turned away (counted in Turned)
+	dropsWorker                    // kept, then dropped (counted in Dropped)
+)
+
+// fromList tells what n does with a worker whose list holds stamp s (of
+// t's traits and classes) for it at version current, after reset count
+// resets, in a step reading the bookings that start in [lo, hi] (unix
+// ms), counting it as keepsEntry and drops do. It is readWorker, counting
+// nothing, when n keeps the worker or the stamp cannot tell: it holds
+// nothing for the version, or the request excludes workers or asks for a
+// name without a bit, or the worker has no class of shifts, or Drop might
+// keep it and the stamp does not show its bookings in [lo, hi] are none.
+func (n *Narrow) fromList(s *stamp, current int64, resets uint64, t *traits, lo, hi int64) listVerdict {
+	skills, certs, seq, ok := s.traits(current, resets)
+	if !ok {
+		return readWorker
+	}
 	n.resolve(t)
 	if !n.ok || len(n.req.ExcludedWorkers) > 0 {
-		return false
+		return readWorker
 	}
-	return n.lacks(skills, certs)
+	if n.lacks(skills, certs) {
+		return turnsAway
+	}
+	if n.Drop == nil {
+		return readWorker
+	}
+	st, ok := s.rest(seq)
+	if !ok || st.class == 0 {
+		return readWorker
+	}
+	if st.class != n.class.of {
+		shifts, ok := t.shifts.shifts(st.class)
+		if !ok {
+			return readWorker
+		}
+		reason, some := "", true
+		if n.DropShifts != nil {
+			reason, some = n.DropShifts(shifts)
+		}
+		n.class.of, n.class.shifts, n.class.reason, n.class.some = st.class, shifts, reason, some
+	}
+	reason := n.class.reason
+	if reason == "" {
+		// Drop on the worker's place, when it might drop some of the
+		// class: the stamp's entry, at the worker's version, holds every
+		// booking in its range, and has none.
+		if !n.class.some || st.freeFrom > lo || hi > st.freeTo {
+			return readWorker
+		}
+		if reason = n.Drop(n.class.shifts, st.home, nil); reason == "" {
+			return readWorker
+		}
+	}
+	n.dropped(reason)
+	return dropsWorker
+}
+
+// step starts a step of the search: DropShifts' answers may change
+// between steps (Drop's do: the search learns from each).
+func (n *Narrow) step() { n.class.of = 0 }
+
+// dropped counts a worker dropped for reason.
+func (n *Narrow) dropped(reason string) {
+	if n.Dropped == nil {
+		n.Dropped = map[string]int{}
+	}
+	n.Dropped[reason]++
 }
 
 // turnedAway reports whether keep turns away the worker of read-model
@@ -146,14 +229,11 @@ func drops(keep Keep, w *doorstep.Worker, tl schedule.Timeline) bool {
 	if !ok || n.Drop == nil {
 		return false
 	}
-	reason := n.Drop(w, tl)
+	reason := n.Drop(w.Shifts, w.Home, tl)
 	if reason == "" {
 		return false
 	}
-	if n.Dropped == nil {
-		n.Dropped = map[string]int{}
-	}
-	n.Dropped[reason]++
+	n.dropped(reason)
 	return true
 }
 
@@ -175,6 +255,7 @@ func keeps(keep Keep, e *readEntry, t *traits) bool {
 // the workers and requests that have one are checked on their lists.
 type traits struct {
 	skills, certs bitNames
+	shifts        shiftClasses
 }
 
 // bitNames gives names bits, first come first numbered.
@@ -233,4 +314,5 @@ func (t *traits) of(e *readEntry) {
 	e.skills, sok = t.skills.number(e.w.Skills)
 	e.certs, cok = t.certs.number(e.w.Certificates)
 	e.traits = sok && cok
+	e.class = t.shifts.number(e.w.Shifts)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/schedule"
 )
 
 // A Narrow keeps on the entries' bit sets what it keeps on the workers'
@@ -282,4 +283,139 @@ func TestMirrorListsReadWhileStamped(t *testing.T) {
 	}
 	close(done)
 	wg.Wait()
+}
+
+// The mirror's lists drop the workers a step's Drop would drop from what
+// they copied of the workers' entries (their shifts' class, home, and
+// whether they hold a booking), without reading them, and ask Drop of
+// them exactly as of a worker read: with the starts and ends of its
+// shifts, its home, and no stops. A worker whose entry holds a booking in
+// the step's range, or does not hold the whole range, is read.
+func TestMirrorListsDropFromTheirStamps(t *testing.T) {
+	t.Parallel()
+	early := []doorstep.Shift{{Start: t0.Add(-time.Hour), End: t0.Add(11 * time.Hour)}}
+	// As early, but ending later: another class, though it starts alike.
+	late := []doorstep.Shift{{Start: t0.Add(-time.Hour), End: t0.Add(13 * time.Hour)}}
+	s, home, cells := followedTrades(t, func(i int, w *doorstep.Worker) {
+		w.Shifts = early
+		if i == 8 || i == 12 {
+			w.Shifts = late
+		}
+	})
+	ctx := t.Context()
+	// w16, a plumber with the early shift, has a booking in the range.
+	w16 := &doorstep.Worker{ID: "w16", Home: home}
+	mustBook(t, s, newBooking(w16, t0.Add(2*time.Hour), time.Hour, home))
+	from, to := t0, t0.Add(6*time.Hour)
+	if all, err := s.LoadCells(ctx, new(Seen), cells, from, to, nil); err != nil || len(all) != 40 {
+		t.Fatalf("first read: %d workers, %v", len(all), err)
+	}
+	// Drop drops a worker whose shifts all end by noon and, unless
+	// byClass, who has no stop in the range; with byClass, DropShifts
+	// tells the same of a class. It records what it was asked.
+	type asked struct {
+		shifts []doorstep.Shift
+		home   doorstep.Location
+		stops  int
+	}
+	step := func(from, to time.Time, byClass bool) (kept []string, n *Narrow, fromLists int64, calls []asked) {
+		t.Helper()
+		n = NewNarrow(&doorstep.Request{Skills: []string{"plumbing"}})
+		noon := t0.Add(12 * time.Hour)
+		n.Drop = func(shifts []doorstep.Shift, home doorstep.Location, tl schedule.Timeline) string {
+			calls = append(calls, asked{shifts, home, len(tl)})
+			if len(tl) > 0 && !byClass || shifts[len(shifts)-1].End.After(noon) {
+				return ""
+			}
+			return "shift_end"
+		}
+		if byClass {
+			n.DropShifts = func(shifts []doorstep.Shift) (string, bool) {
+				if shifts[len(shifts)-1].End.After(noon) {
+					return "", false
+				}
+				return "shift_end", false
+			}
+		}
+		before := s.mirror.listDropped.Load()
+		got, err := s.LoadCells(ctx, new(Seen), cells, from, to, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range got {
+			kept = append(kept, c.Worker.ID)
+		}
+		slices.Sort(kept)
+		return kept, n, s.mirror.listDropped.Load() - before, calls
+	}
+	// The 10 plumbers: w08 and w12 end late, w16 has a stop, the 7
+	// others are dropped from the lists.
+	kept, n, fromLists, calls := step(from, to, false)
+	if want := []string{"w08", "w12", "w16"}; !slices.Equal(kept, want) || n.Dropped["shift_end"] != 7 || fromLists != 7 {
+		t.Errorf("kept %v, dropped %v (%d from the lists); want %v, 7 (7)", kept, n.Dropped, fromLists, want)
+	}
+	for _, c := range calls {
+		if c.home != home || len(c.shifts) != 1 || !c.shifts[0].Start.Equal(early[0].Start) || c.stops > 1 {
+			t.Errorf("Drop asked of shifts %v at %v with %d stops, want the workers' shifts at %v", c.shifts, c.home, c.stops, home)
+		}
+	}
+	// DropShifts drops the early class, w16 with it, and keeps the late
+	// one: Drop is asked only of the late one's workers, as they are read.
+	kept, n, fromLists, calls = step(from, to, true)
+	if want := []string{"w08", "w12"}; !slices.Equal(kept, want) || n.Dropped["shift_end"] != 8 || fromLists != 8 || len(calls) != 2 {
+		t.Errorf("by class: kept %v, dropped %v (%d from the lists), Drop asked %d times; want %v, 8 (8), 2", kept, n.Dropped, fromLists, len(calls), want)
+	}
+	// A step past the range the entries read, on either side, reads the
+	// workers again, and drops the same ones as it reads them.
+	for _, r := range [][2]time.Time{{from, to.Add(48 * time.Hour)}, {from.Add(-48 * time.Hour), to}} {
+		kept, n, fromLists, _ = step(r[0], r[1], false)
+		if len(kept) != 3 || n.Dropped["shift_end"] != 7 || fromLists != 0 {
+			t.Errorf("%v to %v, past the entries' range: kept %v, dropped %v (%d from the lists); want 3, 7 (0)", r[0], r[1], kept, n.Dropped, fromLists)
+		}
+	}
+	// DropShifts is asked again each step: a search learns between
+	// steps, and its answers change.
+	n = NewNarrow(&doorstep.Request{Skills: []string{"plumbing"}})
+	drop := "shift"
+	n.Drop = func([]doorstep.Shift, doorstep.Location, schedule.Timeline) string { return drop }
+	n.DropShifts = func([]doorstep.Shift) (string, bool) { return drop, false }
+	for _, want := range []int{0, 10} {
+		got, err := s.LoadCells(ctx, new(Seen), cells, from, to, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != want {
+			t.Errorf("drop %q: kept %d plumbers, want %d", drop, len(got), want)
+		}
+		drop = ""
+	}
+}
+
+// A list of shifts has one class, whatever the zone its times are
+// written in; any other start or end is another class; and a class of a
+// numbering started over names no list.
+func TestShiftClasses(t *testing.T) {
+	var c shiftClasses
+	a := []doorstep.Shift{{Start: t0, End: t0.Add(8 * time.Hour)}, {Start: t0.Add(24 * time.Hour), End: t0.Add(32 * time.Hour)}}
+	ny, _ := time.LoadLocation("America/New_York")
+	inNY := []doorstep.Shift{{Start: t0.In(ny), End: t0.Add(8 * time.Hour).In(ny)}, {Start: t0.Add(24 * time.Hour).In(ny), End: t0.Add(32 * time.Hour).In(ny)}}
+	later := slices.Clone(a)
+	later[1].End = later[1].End.Add(time.Minute)
+	ca, cny, clater := c.number(a), c.number(inNY), c.number(later)
+	if ca == 0 || ca != cny || clater == ca || clater == 0 {
+		t.Fatalf("classes %x, %x (the same in New York), %x (a minute later)", ca, cny, clater)
+	}
+	if got, ok := c.shifts(clater); !ok || len(got) != 2 || !got[1].End.Equal(later[1].End) {
+		t.Errorf("shifts(%x) = %v, %v", clater, got, ok)
+	}
+	if c.number(nil) != 0 || c.number(make([]doorstep.Shift, maxClassShifts+1)) != 0 {
+		t.Error("no shifts, or too many, got a class")
+	}
+	for i := len(c.lists); i <= maxShiftClasses; i++ { // one past the numbering's room
+		c.number([]doorstep.Shift{{Start: t0.Add(time.Duration(i) * time.Minute), End: t0.Add(9 * time.Hour)}})
+	}
+	renewed := c.number(a)
+	if _, ok := c.shifts(ca); ok || renewed == ca || renewed == 0 {
+		t.Errorf("after the numbering started over: the old class names a list (%v), or the list's new class %x is the old %x", ok, renewed, ca)
+	}
 }

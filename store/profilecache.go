@@ -99,6 +99,8 @@ type readEntry struct {
 	// traits (Narrow).
 	skills, certs uint64
 	traits        bool
+	// class is w's class of shifts (shiftClasses; 0 for none).
+	class uint64
 }
 
 func (rm *readModel) init() {
