@@ -246,6 +246,9 @@ func (s *Store) LoadCells(ctx context.Context, seen *Seen, cells []geo.Cell, fro
 	if len(cells) == 0 {
 		return nil, nil
 	}
+	if n, ok := keep.(*Narrow); ok {
+		n.step()
+	}
 	if cands, ok, err := s.loadCellsMirrored(ctx, seen, cells, from, to, keep); ok || err != nil {
 		return cands, err
 	}
@@ -314,7 +317,7 @@ func (s *Store) candidate(keep Keep, e *readEntry, version int64, region string,
 		return Candidate{}, false
 	}
 	bs, tl := e.bookingsIn(lo, hi)
-	if drops(keep, e.w, tl) {
+	if drops(keep, e, tl, &s.traits) {
 		return Candidate{}, false
 	}
 	return Candidate{Worker: e.w, Version: version, Region: region, Bookings: bs, Timeline: tl}, true

@@ -704,9 +704,6 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		keys = append(keys, rec.key)
 	}
 	narrow, _ := keep.(*Narrow)
-	if narrow != nil {
-		narrow.step()
-	}
 	listTurned, listDropped := 0, 0
 	m.mu.RLock()
 	if !m.holds(regions) {

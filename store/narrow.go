@@ -169,19 +169,11 @@ func (n *Narrow) fromList(s *stamp, current int64, resets uint64, t *traits, lo,
 		return readWorker
 	}
 	st, ok := s.rest(seq)
-	if !ok || st.class == 0 {
+	if !ok {
 		return readWorker
 	}
-	if st.class != n.class.of {
-		shifts, ok := t.shifts.shifts(st.class)
-		if !ok {
-			return readWorker
-		}
-		reason, some := "", true
-		if n.DropShifts != nil {
-			reason, some = n.DropShifts(shifts)
-		}
-		n.class.of, n.class.shifts, n.class.reason, n.class.some = st.class, shifts, reason, some
+	if !n.decide(st.class, t) {
+		return readWorker
 	}
 	reason := n.class.reason
 	if reason == "" {
@@ -197,6 +189,27 @@ func (n *Narrow) fromList(s *stamp, current int64, resets uint64, t *traits, lo,
 	}
 	n.dropped(reason)
 	return dropsWorker
+}
+
+// decide sets n.class to class (of t), asking DropShifts of its shifts
+// unless it is the one set: false when class names no list.
+func (n *Narrow) decide(class uint64, t *traits) bool {
+	if class == 0 {
+		return false
+	}
+	if class == n.class.of {
+		return true
+	}
+	shifts, ok := t.shifts.shifts(class)
+	if !ok {
+		return false
+	}
+	reason, some := "", true
+	if n.DropShifts != nil {
+		reason, some = n.DropShifts(shifts)
+	}
+	n.class.of, n.class.shifts, n.class.reason, n.class.some = class, shifts, reason, some
+	return true
 }
 
 // step starts a step of the search: DropShifts' answers may change
@@ -222,14 +235,21 @@ func turnedAway(keep Keep, e *readEntry, version int64, resets uint64, t *traits
 	return e != nil && version != 0 && e.version == version && e.resets == resets && !keeps(keep, e, t)
 }
 
-// drops reports whether keep, a Narrow with a Drop, drops worker w with
-// timeline tl, counting it.
-func drops(keep Keep, w *doorstep.Worker, tl schedule.Timeline) bool {
+// drops reports whether keep, a Narrow with a Drop, drops the worker of
+// read-model entry e with timeline tl, counting it: by its class of
+// shifts (of t) where DropShifts decides the class, else by Drop.
+func drops(keep Keep, e *readEntry, tl schedule.Timeline, t *traits) bool {
 	n, ok := keep.(*Narrow)
 	if !ok || n.Drop == nil {
 		return false
 	}
-	reason := n.Drop(w.Shifts, w.Home, tl)
+	var reason string
+	switch {
+	case n.decide(e.class, t) && (n.class.reason != "" || !n.class.some):
+		reason = n.class.reason
+	default:
+		reason = n.Drop(e.w.Shifts, e.w.Home, tl)
+	}
 	if reason == "" {
 		return false
 	}
