@@ -103,18 +103,24 @@ func (k *shiftsRead) drop(job schedule.Job) func([]doorstep.Shift, doorstep.Loca
 }
 
 // dropShifts is the narrow pool's store.Narrow.DropShifts: drop for every
-// worker with shifts, decided on them alone (matcher.ShiftsVerdict, and
-// matcher.Beyond.NoShiftBeats).
-func (k *shiftsRead) dropShifts(job schedule.Job) func([]doorstep.Shift) (string, bool) {
-	return func(shifts []doorstep.Shift) (string, bool) {
+// worker with shifts, decided on them once (matcher.ShiftsVerdict, and
+// matcher.Beyond.FromHome for the ones with no stops).
+func (k *shiftsRead) dropShifts(job schedule.Job) func([]doorstep.Shift) store.ClassDrop {
+	return func(shifts []doorstep.Shift) store.ClassDrop {
 		verdict := matcher.ShiftsVerdict(shifts, job)
-		switch {
-		case verdict == "":
-			return "", false // a shift can hold the job: drop keeps them all
-		case k.beyond.NoShiftBeats(shifts):
-			return verdict, false
+		if verdict == "" {
+			return store.ClassDrop{Keep: true} // a shift can hold the job
 		}
-		return "", true // drop keeps who might arrive before the earliest
+		r := k.beyond.FromHome(shifts)
+		if r.None() {
+			return store.ClassDrop{Reason: verdict}
+		}
+		return store.ClassDrop{AtHome: func(home doorstep.Location) string {
+			if r.CannotBeat(home) {
+				return verdict
+			}
+			return ""
+		}}
 	}
 }
 

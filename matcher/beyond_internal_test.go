@@ -29,7 +29,7 @@ func TestBeyondPrunesOnlyWhoCannotBeat(t *testing.T) {
 	centre := doorstep.Location{Lat: 40.73, Lng: -73.99}
 	linear, table := travelModels(t, centre, 10)
 	rng := rand.New(rand.NewPCG(11, 12))
-	pruned, evaluated, noShift := 0, 0, 0
+	pruned, evaluated, noShift, homeRules := 0, 0, 0, 0
 	for trial := range 2000 {
 		var travel geo.TravelModel = linear
 		if trial%3 == 2 {
@@ -80,6 +80,21 @@ func TestBeyondPrunesOnlyWhoCannotBeat(t *testing.T) {
 					t.Fatalf("trial %d: NoShiftBeats(%v), but not CannotBeat(%s)", trial, c.Worker.Shifts, c.Worker.ID)
 				}
 			}
+			// The rule for workers with no stops, worked out once for the
+			// shifts, is CannotBeatFrom's, wherever the home: the worker's,
+			// at the job, and on the edge of its distance.
+			c := &cands[i]
+			r := fast.FromHome(c.Worker.Shifts)
+			homes := []doorstep.Location{c.Worker.Home, req.Location, offset(req.Location, rng.Float64()*0.02-0.01, 0)}
+			if !r.none && !r.any {
+				homes = append(homes, offset(req.Location, 0, r.km), offset(req.Location, 0, r.km+0.001), offset(req.Location, r.km*0.6, r.km*0.8))
+			}
+			for _, home := range homes {
+				if got, want := r.CannotBeat(home), fast.CannotBeatFrom(c.Worker.Shifts, home, nil); got != want {
+					t.Fatalf("trial %d: FromHome(%v).CannotBeat(%v) = %v, CannotBeatFrom %v (rule %+v)", trial, c.Worker.Shifts, home, got, want, r)
+				}
+				homeRules++
+			}
 			exact.Add(&cands[i], i)
 			fast.Add(&cands[i], i)
 		}
@@ -92,7 +107,7 @@ func TestBeyondPrunesOnlyWhoCannotBeat(t *testing.T) {
 		pruned += len(cands) - calls
 		evaluated += calls
 	}
-	t.Logf("evaluated %d workers, skipped %d; %d could not beat on their shifts alone", evaluated, pruned, noShift)
+	t.Logf("evaluated %d workers, skipped %d; %d could not beat on their shifts alone; %d homes checked against FromHome", evaluated, pruned, noShift, homeRules)
 	if pruned == 0 || noShift == 0 {
 		t.Errorf("no worker was skipped, or none on its shifts: the pruning was not exercised")
 	}
@@ -211,5 +226,32 @@ func TestBeyondKeepsWorkersNotAtHome(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHomeRuleEdges: a home at the job's door (closer than
+// geo.SamePlaceKm) may always beat, as mayBeat has it (the trip takes no
+// time); a home exactly as far as the rule's distance may; one a metre
+// farther cannot.
+func TestHomeRuleEdges(t *testing.T) {
+	to := doorstep.Location{Lat: 40.73, Lng: -73.99}
+	door := offset(to, 0, geo.SamePlaceKm/2)
+	far := offset(to, 3, 4)
+	km := geo.DistanceKm(far, to)
+	for _, c := range []struct {
+		rule HomeRule
+		home doorstep.Location
+		want bool
+	}{
+		{HomeRule{to: to, km: 0}, door, false},
+		{HomeRule{to: to, km: -1}, door, false},
+		{HomeRule{to: to, km: km}, far, false},
+		{HomeRule{to: to, km: km - 0.001}, far, true},
+		{HomeRule{to: to, km: km, any: true}, offset(to, 50, 0), false},
+		{HomeRule{to: to, km: km, none: true}, door, true},
+	} {
+		if got := c.rule.CannotBeat(c.home); got != c.want {
+			t.Errorf("%+v.CannotBeat(%v) = %v, want %v", c.rule, c.home, got, c.want)
+		}
 	}
 }

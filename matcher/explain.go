@@ -182,16 +182,70 @@ func (b *Beyond) CannotBeatFrom(shifts []doorstep.Shift, home doorstep.Location,
 // after, none has a start before it). A search may decide a roster's
 // pattern of shifts once for every worker who has it.
 func (b *Beyond) NoShiftBeats(shifts []doorstep.Shift) bool {
-	if b.exhaustive {
+	r := b.FromHome(shifts)
+	return r.none
+}
+
+// HomeRule is CannotBeatFrom for the workers whose shifts start and end
+// as one list does and who have no stop (FromHome): worked out once for
+// the list, it leaves each worker a distance to compare.
+type HomeRule struct {
+	none bool // no such worker can beat the best, wherever it is
+	any  bool // every such worker might (a shift under way, or none found)
+	to   doorstep.Location
+	km   float64 // else: one might when its home is within km of to
+}
+
+// FromHome is the HomeRule of shifts: mayBeat of a worker with no stops,
+// taken apart. A shift with a start before the best keeps every worker
+// when it is under way, else the ones whose home is within the distance
+// the travel model covers from the shift's start to the best; any shift
+// will do, so the farthest of those distances.
+func (b *Beyond) FromHome(shifts []doorstep.Shift) HomeRule {
+	switch {
+	case b.exhaustive:
+		return HomeRule{any: true}
+	case !b.found:
+		return HomeRule{none: ShiftsVerdict(shifts, b.job) != "", any: true}
+	}
+	r := HomeRule{none: true, to: b.job.Location, km: -1}
+	best := b.best.Slot.Arrival
+	for i := range shifts {
+		sh := &shifts[i]
+		lo, hi := b.job.StartsIn(sh)
+		if lo.After(hi) || !lo.Before(best) {
+			continue
+		}
+		r.none = false
+		if !sh.Start.After(b.job.NotBefore) {
+			r.any = true
+			break
+		}
+		r.km = max(r.km, b.reachKm(best.Sub(sh.Start)))
+	}
+	return r
+}
+
+// None reports whether no worker of the rule can beat the best.
+func (r HomeRule) None() bool { return r.none }
+
+// CannotBeat is CannotBeatFrom(shifts, home, nil) for the rule's shifts.
+// A home farther north or south than the distance allows is told without
+// the trip's trigonometry (a great circle is no shorter than its change
+// of latitude).
+func (r HomeRule) CannotBeat(home doorstep.Location) bool {
+	switch {
+	case r.none:
+		return true
+	case r.any:
 		return false
 	}
-	for i := range shifts {
-		lo, hi := b.job.StartsIn(&shifts[i])
-		if !lo.After(hi) && (!b.found || lo.Before(b.best.Slot.Arrival)) {
-			return false
-		}
+	const kmPerDegree = geo.EarthRadiusKm * math.Pi / 180 // of latitude
+	if math.Abs(home.Lat-r.to.Lat)*kmPerDegree > max(r.km, geo.SamePlaceKm)+1e-9 {
+		return true
 	}
-	return true
+	km := geo.DistanceKm(home, r.to)
+	return km >= geo.SamePlaceKm && km > r.km
 }
 
 // mayBeat reports whether candidate c, at place at, might arrive before

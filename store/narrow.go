@@ -44,22 +44,19 @@ type Narrow struct {
 	Drop    func(shifts []doorstep.Shift, home doorstep.Location, tl schedule.Timeline) string
 	Dropped map[string]int
 	// DropShifts, when set, tells Drop for every worker whose shifts start
-	// and end as shifts do, wherever it is and whatever it has booked:
-	// the reason Drop gives each of them; or "" and whether Drop might
-	// drop some of them (some), on their place or stops. A store that
-	// knows a worker's shifts from its lists asks it once a step for each
-	// list of shifts (a roster has a few patterns a day, each shared by
-	// hundreds of workers), then Drop of the workers of some.
-	DropShifts func(shifts []doorstep.Shift) (reason string, some bool)
+	// and end as shifts do (ClassDrop). A store that knows a worker's
+	// shifts from its lists asks it once a step for each list of shifts
+	// (a roster has a few patterns a day, each shared by hundreds of
+	// workers), and Drop only of the workers it leaves undecided.
+	DropShifts func(shifts []doorstep.Shift) ClassDrop
 
-	// class is the last class of shifts fromList met this step, its
-	// shifts and DropShifts' answer for them: a step's workers are of a
-	// few classes, and most often of the one before.
+	// class is the last class of shifts met this step, its shifts and
+	// DropShifts' answer for them: a step's workers are of a few classes,
+	// and most often of the one before.
 	class struct {
 		of     uint64
 		shifts []doorstep.Shift
-		reason string
-		some   bool
+		drop   ClassDrop
 	}
 
 	// The request's skills and certificates as bits of traits, once
@@ -136,6 +133,17 @@ func (n *Narrow) resolve(t *traits) {
 	}
 }
 
+// ClassDrop is Narrow.Drop for the workers whose shifts start and end as
+// one list does: Reason when it drops every one of them for it, wherever
+// they are and whatever they have booked; Keep when it drops none; else
+// AtHome, when set, is Drop of such a worker with no stop in the range
+// read, at home ("" to keep it), and the others are asked of Drop.
+type ClassDrop struct {
+	Reason string
+	Keep   bool
+	AtHome func(home doorstep.Location) string
+}
+
 // listVerdict is what a Narrow tells of a worker from its stamp alone.
 type listVerdict int
 
@@ -175,20 +183,32 @@ func (n *Narrow) fromList(s *stamp, current int64, resets uint64, t *traits, lo,
 	if !n.decide(st.class, t) {
 		return readWorker
 	}
-	reason := n.class.reason
+	// Else Drop on the worker's home when the stamp's entry, at the
+	// worker's version, holds every booking in the step's range, and has
+	// none there.
+	cd := &n.class.drop
+	var reason string
+	switch {
+	case cd.Reason != "":
+		reason = cd.Reason
+	case cd.Keep, st.freeFrom > lo || hi > st.freeTo:
+		return readWorker
+	default:
+		reason = n.atHome(st.home)
+	}
 	if reason == "" {
-		// Drop on the worker's place, when it might drop some of the
-		// class: the stamp's entry, at the worker's version, holds every
-		// booking in its range, and has none.
-		if !n.class.some || st.freeFrom > lo || hi > st.freeTo {
-			return readWorker
-		}
-		if reason = n.Drop(n.class.shifts, st.home, nil); reason == "" {
-			return readWorker
-		}
+		return readWorker
 	}
 	n.dropped(reason)
 	return dropsWorker
+}
+
+// atHome is Drop of a worker of the class set, at home, with no stops.
+func (n *Narrow) atHome(home doorstep.Location) string {
+	if n.class.drop.AtHome != nil {
+		return n.class.drop.AtHome(home)
+	}
+	return n.Drop(n.class.shifts, home, nil)
 }
 
 // decide sets n.class to class (of t), asking DropShifts of its shifts
@@ -204,11 +224,11 @@ func (n *Narrow) decide(class uint64, t *traits) bool {
 	if !ok {
 		return false
 	}
-	reason, some := "", true
+	var cd ClassDrop
 	if n.DropShifts != nil {
-		reason, some = n.DropShifts(shifts)
+		cd = n.DropShifts(shifts)
 	}
-	n.class.of, n.class.shifts, n.class.reason, n.class.some = class, shifts, reason, some
+	n.class.of, n.class.shifts, n.class.drop = class, shifts, cd
 	return true
 }
 
@@ -244,9 +264,13 @@ func drops(keep Keep, e *readEntry, tl schedule.Timeline, t *traits) bool {
 		return false
 	}
 	var reason string
-	switch {
-	case n.decide(e.class, t) && (n.class.reason != "" || !n.class.some):
-		reason = n.class.reason
+	switch cd := &n.class.drop; {
+	case !n.decide(e.class, t):
+		reason = n.Drop(e.w.Shifts, e.w.Home, tl)
+	case cd.Reason != "" || cd.Keep:
+		reason = cd.Reason
+	case len(tl) == 0:
+		reason = n.atHome(e.w.Home)
 	default:
 		reason = n.Drop(e.w.Shifts, e.w.Home, tl)
 	}

@@ -318,23 +318,42 @@ func TestMirrorListsDropFromTheirStamps(t *testing.T) {
 		home   doorstep.Location
 		stops  int
 	}
-	step := func(from, to time.Time, byClass bool) (kept []string, n *Narrow, fromLists int64, calls []asked) {
+	const (
+		byWorker = iota // no DropShifts
+		byClass         // DropShifts drops or keeps each class whole
+		byHome          // DropShifts leaves each class to AtHome
+	)
+	var homes []doorstep.Location // AtHome asked
+	step := func(from, to time.Time, mode int) (kept []string, n *Narrow, fromLists int64, calls []asked) {
 		t.Helper()
 		n = NewNarrow(&doorstep.Request{Skills: []string{"plumbing"}})
 		noon := t0.Add(12 * time.Hour)
 		n.Drop = func(shifts []doorstep.Shift, home doorstep.Location, tl schedule.Timeline) string {
 			calls = append(calls, asked{shifts, home, len(tl)})
-			if len(tl) > 0 && !byClass || shifts[len(shifts)-1].End.After(noon) {
+			if len(tl) > 0 && mode != byClass || shifts[len(shifts)-1].End.After(noon) {
 				return ""
 			}
 			return "shift_end"
 		}
-		if byClass {
-			n.DropShifts = func(shifts []doorstep.Shift) (string, bool) {
+		switch mode {
+		case byClass:
+			n.DropShifts = func(shifts []doorstep.Shift) ClassDrop {
 				if shifts[len(shifts)-1].End.After(noon) {
-					return "", false
+					return ClassDrop{Keep: true}
 				}
-				return "shift_end", false
+				return ClassDrop{Reason: "shift_end"}
+			}
+		case byHome:
+			homes = nil
+			n.DropShifts = func(shifts []doorstep.Shift) ClassDrop {
+				late := shifts[len(shifts)-1].End.After(noon)
+				return ClassDrop{AtHome: func(home doorstep.Location) string {
+					homes = append(homes, home)
+					if late {
+						return ""
+					}
+					return "shift_end"
+				}}
 			}
 		}
 		before := s.mirror.listDropped.Load()
@@ -350,7 +369,7 @@ func TestMirrorListsDropFromTheirStamps(t *testing.T) {
 	}
 	// The 10 plumbers: w08 and w12 end late, w16 has a stop, the 7
 	// others are dropped from the lists.
-	kept, n, fromLists, calls := step(from, to, false)
+	kept, n, fromLists, calls := step(from, to, byWorker)
 	if want := []string{"w08", "w12", "w16"}; !slices.Equal(kept, want) || n.Dropped["shift_end"] != 7 || fromLists != 7 {
 		t.Errorf("kept %v, dropped %v (%d from the lists); want %v, 7 (7)", kept, n.Dropped, fromLists, want)
 	}
@@ -361,14 +380,27 @@ func TestMirrorListsDropFromTheirStamps(t *testing.T) {
 	}
 	// DropShifts drops the early class, w16 with it, and keeps the late
 	// one: Drop is asked of nobody, on the lists or as they are read.
-	kept, n, fromLists, calls = step(from, to, true)
+	kept, n, fromLists, calls = step(from, to, byClass)
 	if want := []string{"w08", "w12"}; !slices.Equal(kept, want) || n.Dropped["shift_end"] != 8 || fromLists != 8 || len(calls) != 0 {
 		t.Errorf("by class: kept %v, dropped %v (%d from the lists), Drop asked %d times; want %v, 8 (8), 0", kept, n.Dropped, fromLists, len(calls), want)
+	}
+	// AtHome is asked of the workers with no stop, on the lists (and the
+	// late ones again as they are read), Drop of w16 alone.
+	kept, n, fromLists, calls = step(from, to, byHome)
+	if want := []string{"w08", "w12", "w16"}; !slices.Equal(kept, want) || n.Dropped["shift_end"] != 7 || fromLists != 7 ||
+		len(homes) != 11 || len(calls) != 1 || calls[0].stops != 1 {
+		t.Errorf("by home: kept %v, dropped %v (%d from the lists), AtHome asked %d times, Drop %v; want %v, 7 (7), 11, once with a stop",
+			kept, n.Dropped, fromLists, len(homes), calls, want)
+	}
+	for _, h := range homes {
+		if h != home {
+			t.Errorf("AtHome asked at %v, want %v", h, home)
+		}
 	}
 	// A step past the range the entries read, on either side, reads the
 	// workers again, and drops the same ones as it reads them.
 	for _, r := range [][2]time.Time{{from, to.Add(48 * time.Hour)}, {from.Add(-48 * time.Hour), to}} {
-		kept, n, fromLists, _ = step(r[0], r[1], false)
+		kept, n, fromLists, _ = step(r[0], r[1], byWorker)
 		if len(kept) != 3 || n.Dropped["shift_end"] != 7 || fromLists != 0 {
 			t.Errorf("%v to %v, past the entries' range: kept %v, dropped %v (%d from the lists); want 3, 7 (0)", r[0], r[1], kept, n.Dropped, fromLists)
 		}
@@ -381,7 +413,7 @@ func TestMirrorListsDropFromTheirStamps(t *testing.T) {
 		n = NewNarrow(&doorstep.Request{Skills: []string{"plumbing"}})
 		drop := "shift"
 		n.Drop = func([]doorstep.Shift, doorstep.Location, schedule.Timeline) string { return drop }
-		n.DropShifts = func([]doorstep.Shift) (string, bool) { return drop, false }
+		n.DropShifts = func([]doorstep.Shift) ClassDrop { return ClassDrop{Reason: drop, Keep: drop == ""} }
 		for _, want := range []int{0, 10} {
 			got, err := st.LoadCells(ctx, new(Seen), cells, from, to, n)
 			if err != nil {
