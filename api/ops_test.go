@@ -85,6 +85,23 @@ func TestDrain(t *testing.T) {
 	wantStatus(t, h.do(t, http.MethodGet, "/healthz", "", nil), http.StatusOK)
 }
 
+// While warming up, /readyz fails (the load balancer waits) but the API
+// serves whoever calls it; after, it is ready.
+func TestWarming(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, allKeys)
+	h.Server.Warming(true)
+	r := h.do(t, http.MethodGet, "/readyz", "", nil)
+	wantProblem(t, r, http.StatusServiceUnavailable, doorstep.EUNAVAILABLE, "")
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("warming /readyz has no Retry-After")
+	}
+	wantStatus(t, h.do(t, http.MethodGet, "/healthz", "", nil), http.StatusOK)
+	h.mustPutWorker(t, newWorker("w-warming-1", base))
+	h.Server.Warming(false)
+	wantStatus(t, h.do(t, http.MethodGet, "/readyz", "", nil), http.StatusOK)
+}
+
 func TestMetrics(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, allKeys)

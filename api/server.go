@@ -80,6 +80,7 @@ type Server struct {
 	authFails *httprate.RateLimiter
 	router    chi.Router
 	draining  atomic.Bool
+	warming   atomic.Bool
 	ev        *eventsState
 }
 
@@ -125,6 +126,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.Se
 
 // Routes returns the router, so tests can walk every route.
 func (s *Server) Routes() chi.Routes { return s.router }
+
+// Warming makes /readyz fail (503, Retry-After: 1) while on: a server
+// still loading what its searches read from memory (the mirror of the
+// change feeds, the read model) would send them to Redis, at a cost that
+// sheds requests in a large city.
+func (s *Server) Warming(on bool) { s.warming.Store(on) }
 
 // Drain makes /readyz fail, so a load balancer stops sending traffic while
 // in-flight requests finish (graceful shutdown).
@@ -250,6 +257,13 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		writeJSONType(w, http.StatusServiceUnavailable, "application/problem+json", Problem{
 			Type: "https://doorstep.dev/problems/unavailable", Title: "Service Unavailable",
 			Status: http.StatusServiceUnavailable, Detail: "shutting down", Code: "unavailable"})
+		return
+	}
+	if s.warming.Load() {
+		w.Header().Set("Retry-After", "1")
+		writeJSONType(w, http.StatusServiceUnavailable, "application/problem+json", Problem{
+			Type: "https://doorstep.dev/problems/unavailable", Title: "Service Unavailable",
+			Status: http.StatusServiceUnavailable, Detail: "warming up: loading the workers searches read from memory", Code: "unavailable"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.limits.RequestTimeout)

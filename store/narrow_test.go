@@ -455,3 +455,37 @@ func TestShiftClasses(t *testing.T) {
 		t.Errorf("after the numbering started over: the old class names a list (%v), or the list's new class %x is the old %x", ok, renewed, ca)
 	}
 }
+
+// WarmUp reads every worker the mirror lists, once, and stamps the lists:
+// a narrow step after it reads no profile or timeline from Redis, turns
+// the other trades away from the lists and serves the rest from their
+// entries. With the read model off it reads nothing.
+func TestWarmUpReadsEveryWorkerOnce(t *testing.T) {
+	t.Parallel()
+	s, _, cells := followedTrades(t, nil)
+	ctx := t.Context()
+	from, to := time.Now(), time.Now().Add(25*time.Hour)
+	before := readCommands(t, s)
+	n, err := s.WarmUp(ctx, from, to)
+	if err != nil || n != 40 {
+		t.Fatalf("WarmUp: %d workers, %v; want 40", n, err)
+	}
+	if got := readCommands(t, s) - before; got != 2*40 {
+		t.Errorf("WarmUp made %d profile or timeline reads, want %d (each worker once)", got, 2*40)
+	}
+	before = readCommands(t, s)
+	turned := s.mirror.listTurned.Load()
+	got, err := s.LoadCells(ctx, new(Seen), cells, from, from.Add(time.Hour), NewNarrow(&doorstep.Request{Skills: []string{"plumbing"}}))
+	if err != nil || len(got) != 10 {
+		t.Fatalf("plumbing after the warm-up: %d workers, %v; want the 10 plumbers", len(got), err)
+	}
+	if reads, turned := readCommands(t, s)-before, s.mirror.listTurned.Load()-turned; reads != 0 || turned != 30 {
+		t.Errorf("after the warm-up a step made %d reads and turned %d away from the lists; want 0 and 30", reads, turned)
+	}
+
+	off, _, _ := followedTrades(t, nil)
+	off.SetReadModel(false)
+	if n, err := off.WarmUp(ctx, from, to); n != 0 || err != nil {
+		t.Errorf("WarmUp with the read model off: %d workers, %v; want none", n, err)
+	}
+}

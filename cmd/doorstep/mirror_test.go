@@ -66,3 +66,40 @@ func TestServeFollowsChangeFeeds(t *testing.T) {
 		})
 	}
 }
+
+// TestServeWarmsUpBeforeReady: a server started on a store that holds
+// workers returns from Open once its mirror serves and its read model
+// holds every worker (logged), so that /readyz is 200 at once and the
+// first searches read memory; with -no-mirror there is nothing to warm.
+func TestServeWarmsUpBeforeReady(t *testing.T) {
+	t.Parallel()
+	rs := storetest.RunRedis(t)
+	cfg := ServeConfig{Addr: "127.0.0.1:0", RedisURL: rs.URL(), Limits: api.Limits{RatePerKey: -1}}
+	_, c := openMain(t, cfg, slog.New(slog.DiscardHandler))
+	for _, id := range []string{"w0", "w1", "w2"} {
+		c.putCleaner(id)
+	}
+	for _, off := range []bool{false, true} {
+		cfg.NoMirror = off
+		var logs syncBuffer
+		m, c := openMain(t, cfg, slog.New(slog.NewJSONHandler(&logs, nil)))
+		if st, _, body := c.do("GET", "/readyz", nil); st != http.StatusOK {
+			t.Errorf("no-mirror %v: /readyz right after Open: %d %s", off, st, body)
+		}
+		warmed := 0
+		for _, r := range logs.records(t) {
+			if r["msg"] == "read model warmed" {
+				warmed = int(r["workers"].(float64))
+			}
+		}
+		if off {
+			if warmed != 0 || m.st.Mirroring() {
+				t.Errorf("with -no-mirror: warmed %d workers, mirror serving %v", warmed, m.st.Mirroring())
+			}
+			continue
+		}
+		if !m.st.Mirroring() || warmed != 3 {
+			t.Errorf("after Open: mirror serving %v, %d workers warmed; want true, 3", m.st.Mirroring(), warmed)
+		}
+	}
+}
