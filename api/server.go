@@ -252,18 +252,18 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 // is ok, store.Store.Ping), it still holds the epoch the server started on (Config.Epoch,
 // checked now) and the server is not shutting down.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
-	if s.draining.Load() {
+	unready := func(detail string) {
 		w.Header().Set("Retry-After", "1")
 		writeJSONType(w, http.StatusServiceUnavailable, "application/problem+json", Problem{
 			Type: "https://doorstep.dev/problems/unavailable", Title: "Service Unavailable",
-			Status: http.StatusServiceUnavailable, Detail: "shutting down", Code: "unavailable"})
-		return
+			Status: http.StatusServiceUnavailable, Detail: detail, Code: "unavailable"})
 	}
-	if s.warming.Load() {
-		w.Header().Set("Retry-After", "1")
-		writeJSONType(w, http.StatusServiceUnavailable, "application/problem+json", Problem{
-			Type: "https://doorstep.dev/problems/unavailable", Title: "Service Unavailable",
-			Status: http.StatusServiceUnavailable, Detail: "warming up: loading the workers searches read from memory", Code: "unavailable"})
+	switch {
+	case s.draining.Load():
+		unready("shutting down")
+		return
+	case s.warming.Load():
+		unready("warming up: loading the workers searches read from memory")
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.limits.RequestTimeout)
