@@ -42,16 +42,22 @@ func searchService(t *testing.T, now time.Time) (*store.Store, *Service) {
 	return st, svc
 }
 
+// randomPoint returns a draw of rng of a random place in a square of
+// side km around the search tests' city centre.
+func randomPoint(rng *rand.Rand) func(km float64) doorstep.Location {
+	centre := doorstep.Location{Lat: 40.73, Lng: -73.99}
+	return func(km float64) doorstep.Location {
+		return doorstep.Location{Lat: centre.Lat + (rng.Float64()-0.5)*km/111.2, Lng: centre.Lng + (rng.Float64()-0.5)*km/84.3}
+	}
+}
+
 func TestNarrowPoolMatchesTheWholePool(t *testing.T) {
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	st, svc := searchService(t, now)
 	ctx := t.Context()
 	rng := rand.New(rand.NewPCG(7, 7))
 	services := doorstep.DefaultCatalogue().Names()
-	centre := doorstep.Location{Lat: 40.73, Lng: -73.99}
-	point := func(km float64) doorstep.Location {
-		return doorstep.Location{Lat: centre.Lat + (rng.Float64()-0.5)*km/111.2, Lng: centre.Lng + (rng.Float64()-0.5)*km/84.3}
-	}
+	point := randomPoint(rng)
 	var ids []string
 	for i := range 600 {
 		w := &doorstep.Worker{ID: fmt.Sprintf("w%03d", i), Home: point(20), Rating: 3 + 2*rng.Float64()}
@@ -276,10 +282,7 @@ func TestSearchKnowsTheHistory(t *testing.T) {
 	st, svc := searchService(t, now)
 	ctx := t.Context()
 	rng := rand.New(rand.NewPCG(11, 11))
-	centre := doorstep.Location{Lat: 40.73, Lng: -73.99}
-	point := func(km float64) doorstep.Location {
-		return doorstep.Location{Lat: centre.Lat + (rng.Float64()-0.5)*km/111.2, Lng: centre.Lng + (rng.Float64()-0.5)*km/84.3}
-	}
+	point := randomPoint(rng)
 	var ids []string
 	for i := range 800 {
 		w := &doorstep.Worker{ID: fmt.Sprintf("w%03d", i), Home: point(24), Rating: 3 + 2*rng.Float64(), Skills: []string{"cleaning"},
@@ -416,10 +419,7 @@ func TestDroppedWorkersChangeNoAnswer(t *testing.T) {
 			st, svc := searchService(t, now)
 			ctx := t.Context()
 			rng := rand.New(rand.NewPCG(9, 9))
-			centre := doorstep.Location{Lat: 40.73, Lng: -73.99}
-			point := func(km float64) doorstep.Location {
-				return doorstep.Location{Lat: centre.Lat + (rng.Float64()-0.5)*km/111.2, Lng: centre.Lng + (rng.Float64()-0.5)*km/84.3}
-			}
+			point := randomPoint(rng)
 			skills := []string{"moving", "cleaning", "plumbing"}
 			for i := range 500 {
 				w := &doorstep.Worker{ID: fmt.Sprintf("w%03d", i), Home: point(20), Rating: 3 + 2*rng.Float64(),
