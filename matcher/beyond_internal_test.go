@@ -22,7 +22,7 @@ import (
 // speeds and under a travel table with fast rows. Workers are added in a
 // shuffled order, with their places, as a search adds them. It also
 // checks that the pruning skips evaluations at all (else it is untested),
-// and that a worker NoShiftBeats rules out on its shifts alone has no
+// and that a worker FromHome(...).None() rules out on its shifts alone has no
 // slot before the best.
 func TestBeyondPrunesOnlyWhoCannotBeat(t *testing.T) {
 	now := time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)
@@ -67,17 +67,17 @@ func TestBeyondPrunesOnlyWhoCannotBeat(t *testing.T) {
 		}
 		for _, i := range order {
 			// A worker whose shifts alone say it cannot beat the best
-			// (NoShiftBeats, wherever it is and whatever it holds) has
+			// (FromHome(...).None(), wherever it is and whatever it holds) has
 			// no slot before it, nor any before one is found.
-			if c := &cands[i]; fast.NoShiftBeats(c.Worker.Shifts) {
+			if c := &cands[i]; fast.FromHome(c.Worker.Shifts).None() {
 				noShift++
 				o, reason := exact.evaluate(&exact.relaxed, exact.job, c, History{})
 				if reason == "" && (!exact.found || o.Slot.Arrival.Before(exact.best.Slot.Arrival)) {
-					t.Fatalf("trial %d: NoShiftBeats(%v), but %s arrives at %v (best %v, found %v)",
+					t.Fatalf("trial %d: FromHome(%v).None(), but %s arrives at %v (best %v, found %v)",
 						trial, c.Worker.Shifts, c.Worker.ID, o.Slot.Arrival, exact.best.Slot.Arrival, exact.found)
 				}
 				if !fast.CannotBeat(c) {
-					t.Fatalf("trial %d: NoShiftBeats(%v), but not CannotBeat(%s)", trial, c.Worker.Shifts, c.Worker.ID)
+					t.Fatalf("trial %d: FromHome(%v).None(), but not CannotBeat(%s)", trial, c.Worker.Shifts, c.Worker.ID)
 				}
 			}
 			// The rule for workers with no stops, worked out once for the

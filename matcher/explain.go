@@ -175,17 +175,6 @@ func (b *Beyond) CannotBeatFrom(shifts []doorstep.Shift, home doorstep.Location,
 	return !b.mayBeat(shifts, home, tl, math.MaxInt)
 }
 
-// NoShiftBeats reports whether no worker whose shifts start and end as
-// shifts do can change the earliest arrival, wherever it is and whatever
-// it has booked: CannotBeat for each such worker, from the shifts alone
-// (before an arrival is found, none of them has a start for the job;
-// after, none has a start before it). A search may decide a roster's
-// pattern of shifts once for every worker who has it.
-func (b *Beyond) NoShiftBeats(shifts []doorstep.Shift) bool {
-	r := b.FromHome(shifts)
-	return r.none
-}
-
 // HomeRule is CannotBeatFrom for the workers whose shifts start and end
 // as one list does and who have no stop (FromHome): worked out once for
 // the list, it leaves each worker a distance to compare.
@@ -226,7 +215,10 @@ func (b *Beyond) FromHome(shifts []doorstep.Shift) HomeRule {
 	return r
 }
 
-// None reports whether no worker of the rule can beat the best.
+// None reports whether no worker of the rule can beat the best, wherever
+// it is and whatever it has booked (before an arrival is found, none of
+// its shifts has a start for the job; after, none has a start before it):
+// a search may drop every worker with the rule's shifts at once.
 func (r HomeRule) None() bool { return r.none }
 
 // CannotBeat is CannotBeatFrom(shifts, home, nil) for the rule's shifts.
