@@ -183,32 +183,29 @@ func (n *Narrow) fromList(s *stamp, current int64, resets uint64, t *traits, lo,
 	if !n.decide(st.class, t) {
 		return readWorker
 	}
-	// Else Drop on the worker's home when the stamp's entry, at the
-	// worker's version, holds every booking in the step's range, and has
-	// none there.
-	cd := &n.class.drop
-	var reason string
-	switch {
-	case cd.Reason != "":
-		reason = cd.Reason
-	case cd.Keep, st.freeFrom > lo || hi > st.freeTo:
-		return readWorker
-	default:
-		reason = n.atHome(st.home)
+	// The stamp's entry, at the worker's version, holds every booking in
+	// its range: none there, and the range holds the step's, is no stops.
+	stops := st.freeFrom > lo || hi > st.freeTo
+	if reason, ok := n.byClass(st.home, stops); ok && reason != "" {
+		n.dropped(reason)
+		return dropsWorker
 	}
-	if reason == "" {
-		return readWorker
-	}
-	n.dropped(reason)
-	return dropsWorker
+	return readWorker
 }
 
-// atHome is Drop of a worker of the class set, at home, with no stops.
-func (n *Narrow) atHome(home doorstep.Location) string {
-	if n.class.drop.AtHome != nil {
-		return n.class.drop.AtHome(home)
+// byClass is Drop of a worker of the class set (decide) with home, and
+// with stops in the range read or none: false when the class leaves it to
+// Drop with the worker's stops.
+func (n *Narrow) byClass(home doorstep.Location, stops bool) (string, bool) {
+	switch cd := &n.class.drop; {
+	case cd.Reason != "" || cd.Keep:
+		return cd.Reason, true
+	case stops:
+		return "", false
+	case cd.AtHome != nil:
+		return cd.AtHome(home), true
 	}
-	return n.Drop(n.class.shifts, home, nil)
+	return n.Drop(n.class.shifts, home, nil), true
 }
 
 // decide sets n.class to class (of t), asking DropShifts of its shifts
@@ -263,15 +260,11 @@ func drops(keep Keep, e *readEntry, tl schedule.Timeline, t *traits) bool {
 	if !ok || n.Drop == nil {
 		return false
 	}
-	var reason string
-	switch cd := &n.class.drop; {
-	case !n.decide(e.class, t):
-		reason = n.Drop(e.w.Shifts, e.w.Home, tl)
-	case cd.Reason != "" || cd.Keep:
-		reason = cd.Reason
-	case len(tl) == 0:
-		reason = n.atHome(e.w.Home)
-	default:
+	reason, ok := "", false
+	if n.decide(e.class, t) {
+		reason, ok = n.byClass(e.w.Home, len(tl) > 0)
+	}
+	if !ok {
 		reason = n.Drop(e.w.Shifts, e.w.Home, tl)
 	}
 	if reason == "" {
