@@ -851,10 +851,9 @@ func (s *Store) MirrorStats() MirrorStats {
 // its bookings that start in [from, to], a batch of cells at a time, and
 // so stamps the lists (listed.stamp): the first searches of a server
 // just started then find entries serving and turn away and drop workers
-// from the lists, instead of each reading thousands of workers from Redis
-// (a fresh server at 100,000 workers shed requests for its first 15-20
-// seconds). It returns the workers read; none when the mirror does not
-// serve or the read model is off.
+// from the lists, instead of each reading thousands of workers from
+// Redis (serve waits for it before it is ready). It returns the workers
+// read; none when the mirror does not serve or the read model is off.
 func (s *Store) WarmUp(ctx context.Context, from, to time.Time) (int, error) {
 	if s.cands.off.Load() || !s.Mirroring() {
 		return 0, nil
