@@ -182,10 +182,20 @@ func (p *pool) index(id string) int {
 	return -1
 }
 
-// region returns the region of worker id of the pool ("" for none).
+// region returns the region of worker id of the pool ("" for none). A
+// booking asks it once, of the worker it reserves: a look along the pool
+// then costs less than the index (index), which it does not build.
 func (p *pool) region(id string) string {
-	if i := p.index(id); i >= 0 {
-		return p.cands[i].Region
+	if p.ids != nil {
+		if i := p.index(id); i >= 0 {
+			return p.cands[i].Region
+		}
+		return ""
+	}
+	for i := range p.cands {
+		if p.cands[i].Worker.ID == id {
+			return p.cands[i].Region
+		}
 	}
 	return ""
 }
