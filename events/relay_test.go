@@ -1,0 +1,117 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/events"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/store"
+	"github.com/doorstep-dev/doorstep/store/storetest"
+)
+
+// TestRelayGathersABurst: the events of a burst of changes are relayed a
+// batch at a time (Config.Gather), not a pass per change, and a lease
+// taken a moment ago is not taken again on every pass. Both are counted
+// on a private redis-server: each relay pass that copies events trims the
+// outbox once (XTRIM), and a lease taken again gets its full time back.
+func TestRelayGathersABurst(t *testing.T) {
+	t.Parallel()
+	srv := storetest.RunRedis(t)
+	ctx := t.Context()
+	st, err := store.Open(ctx, store.Config{URL: srv.URL(), ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { rdb.Close() })
+
+	// No poll, no trim in the test's time: only the wake-ups of the
+	// changes below make the relay read the outbox.
+	const gather = 300 * time.Millisecond
+	svc, err := events.New(events.Config{Store: st, Poll: time.Hour, TrimEvery: time.Hour, Gather: gather})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { svc.Run(runCtx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+
+	region := geo.RegionOf(doorstep.Location{Lat: 40.7128, Lng: -74.0060}).String()
+	id := store.NewBookingID(region)
+	publish := func(n int) {
+		t.Helper()
+		for range n {
+			ev := store.Event{Tenant: "key-1", BookingID: id, Type: store.EventProgress, Data: json.RawMessage(`{}`)}
+			if err := st.PublishEvent(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Millisecond) // a stream of changes, not one write
+		}
+	}
+	relayed := func(want int) {
+		t.Helper()
+		for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+			evs, err := st.ReadEvents(ctx, "key-1", "", 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) == want {
+				return
+			}
+		}
+		t.Fatalf("the tenant's stream does not hold %d events within 30 s", want)
+	}
+
+	trims := commandCalls(t, rdb, "xtrim")
+	publish(20)
+	relayed(20)
+	// 20 changes over some 20 ms, gathered for 300 ms: one pass, or two
+	// should the machine stall the writes past the wait.
+	if passes := commandCalls(t, rdb, "xtrim") - trims; passes < 1 || passes > 2 {
+		t.Errorf("20 events relayed in %d passes, want 1 or 2 (a pass per event without the gathering)", passes)
+	}
+
+	lease := string(store.OutboxLease(region))
+	before := rdb.PTTL(ctx, lease).Val()
+	if before <= 0 {
+		t.Fatalf("the relay holds no lease of the outbox (PTTL %v)", before)
+	}
+	time.Sleep(100 * time.Millisecond)
+	publish(1)
+	relayed(21)
+	// Another pass, over 100 ms later but within a third of the lease's
+	// time: the lease runs on (its time left falls by the time between
+	// the two reads), not taken again (back to nearly ten hours).
+	if after := rdb.PTTL(ctx, lease).Val(); after > before-90*time.Millisecond {
+		t.Errorf("the lease's time left went from %v to %v over a pass 100 ms later or more: taken again", before, after)
+	}
+}
+
+var callsRe = regexp.MustCompile(`calls=(\d+)`)
+
+// commandCalls is how many times Redis ran command (INFO commandstats).
+func commandCalls(t *testing.T, rdb *redis.Client, command string) int {
+	t.Helper()
+	info, err := rdb.Info(t.Context(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`cmdstat_` + command + `:calls=\d+`)
+	m := callsRe.FindStringSubmatch(re.FindString(info))
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
