@@ -828,7 +828,7 @@ type stepOrder struct {
 // candidates, sorted, in a slice of their own: kept for the next step
 // (stepScratchPool), since growing these slices anew for every step was a
 // third of what a booking allocated, and so of how often the collector
-// ran (bench/RESULTS.md, "Bookings at 500 a second: the collector").
+// ran (bench/RESULTS.md, "Bookings at 500 a second").
 type stepScratch struct {
 	cands []Candidate
 	order []stepOrder
