@@ -1,0 +1,122 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/doorstep-dev/doorstep"
+)
+
+// TestFinishComparesWithWhatItWrote: a request that finishes the record
+// it began makes its change against the record as it wrote it, without
+// reading it first (a round trip a booking); when another changed the
+// record since, the change fails, the record is read, and the finish is
+// made on what it holds now, keeping the other's change.
+func TestFinishComparesWithWhatItWrote(t *testing.T) {
+	t.Parallel()
+	h := openRedis(t)
+	s, ctx := h.s, t.Context()
+	rdb := redis.NewClient(&redis.Options{Addr: h.addr})
+	t.Cleanup(func() { rdb.Close() })
+	var reads atomic.Int64 // GETs the store sends (not those its scripts run)
+	s.rdb.AddHook(countGets{&reads})
+	gets := func() int { return int(reads.Load()) }
+	begin := func(key string) *Claim {
+		t.Helper()
+		rec, fresh, err := s.BeginIdempotent(ctx, "key-1", key, "fp", IdemOptions{TTL: time.Hour, Lease: time.Hour})
+		if err != nil || !fresh {
+			t.Fatalf("BeginIdempotent(%s) = fresh %v, %v", key, fresh, err)
+		}
+		return rec.Claim
+	}
+	finished := func(key string) idemRecord {
+		t.Helper()
+		raw, err := rdb.Get(ctx, idemKey("key-1", key)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r idemRecord
+		if err := json.Unmarshal([]byte(raw), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Pending || r.Status != 201 || string(r.Body) != "b1" {
+			t.Fatalf("record %s after the finish: pending %v, status %d, body %q", key, r.Pending, r.Status, r.Body)
+		}
+		return r
+	}
+
+	c := begin("mine")
+	before := gets()
+	if err := s.FinishIdempotent(ctx, c, IdemAnswer{Status: 201, Body: []byte("b1")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := gets() - before; n != 0 {
+		t.Errorf("finishing the record it began read it %d times, want none", n)
+	}
+	finished("mine")
+
+	// Another writer moved the lease meanwhile (as a retry's resolve or a
+	// takeover would write): the finish reads the record and keeps it.
+	c = begin("changed")
+	raw := rdb.Get(ctx, idemKey("key-1", "changed")).Val()
+	var r idemRecord
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		t.Fatal(err)
+	}
+	r.LeaseUntil = r.LeaseUntil.Add(time.Minute).Truncate(time.Second)
+	other, _ := json.Marshal(&r)
+	if err := rdb.Set(ctx, idemKey("key-1", "changed"), other, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	before = gets()
+	if err := s.FinishIdempotent(ctx, c, IdemAnswer{Status: 201, Body: []byte("b1")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := gets() - before; n != 1 {
+		t.Errorf("finishing a record changed since read it %d times, want once", n)
+	}
+	if got := finished("changed"); !got.LeaseUntil.Equal(r.LeaseUntil) {
+		t.Errorf("the finish lost the other writer's lease: %v, want %v", got.LeaseUntil, r.LeaseUntil)
+	}
+	// Finished: finishing again is refused, on the record as it is.
+	if err := s.FinishIdempotent(ctx, c, IdemAnswer{Status: 201, Body: []byte("b2")}); err == nil {
+		t.Error("a second finish was accepted")
+	}
+	finished("changed")
+	// Its record expired since: the answer is what Redis holds (none),
+	// not what the claim last wrote (finished).
+	if err := rdb.Del(ctx, idemKey("key-1", "changed")).Err(); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, "FinishIdempotent(expired since)", s.FinishIdempotent(ctx, c, IdemAnswer{Status: 201}), doorstep.ENOTFOUND)
+}
+
+// countGets counts the GET commands a client sends, alone or pipelined.
+type countGets struct{ n *atomic.Int64 }
+
+func (countGets) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h countGets) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "get" {
+			h.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h countGets) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			if cmd.Name() == "get" {
+				h.n.Add(1)
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
