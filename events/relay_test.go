@@ -19,7 +19,10 @@ import (
 )
 
 // TestRelayGathersABurst: the events of a burst of changes are relayed a
-// batch at a time (Config.Gather), not a pass per change, and a lease
+// batch at a time (Config.Gather), not a pass per change (the first
+// change, after a quiet spell, at once: TestMainStoreReset in cmd/doorstep
+// relies on it, a booking's event being copied before the store is
+// flushed); and a lease
 // taken a moment ago is not taken again on every pass. Both are counted
 // on a private redis-server: each relay pass that copies events trims the
 // outbox once (XTRIM), and a lease taken again gets its full time back.
@@ -76,10 +79,11 @@ func TestRelayGathersABurst(t *testing.T) {
 	trims := commandCalls(t, rdb, "xtrim")
 	publish(20)
 	relayed(20)
-	// 20 changes over some 20 ms, gathered for 300 ms: one pass, or two
-	// should the machine stall the writes past the wait.
-	if passes := commandCalls(t, rdb, "xtrim") - trims; passes < 1 || passes > 2 {
-		t.Errorf("20 events relayed in %d passes, want 1 or 2 (a pass per event without the gathering)", passes)
+	// 20 changes over some 20 ms: the first relayed at once, the others
+	// gathered for 300 ms into one pass (one more should the machine
+	// stall the writes past it).
+	if passes := commandCalls(t, rdb, "xtrim") - trims; passes < 2 || passes > 3 {
+		t.Errorf("20 events relayed in %d passes, want 2 or 3 (a pass per event without the gathering)", passes)
 	}
 
 	lease := string(store.OutboxLease(region))

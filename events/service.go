@@ -29,13 +29,15 @@ type Config struct {
 	// own changes; 0 means 200 ms. It bounds the latency of events
 	// written by another server.
 	Poll time.Duration
-	// Gather is how long the relay waits after a change of this process
-	// before it reads the outbox, so that the events of a stream of
-	// bookings are copied a batch at a time: relaying each booking's event
-	// on its own cost five round trips to Redis a booking, a tenth of the
-	// server's CPU at 500 bookings a second (bench/RESULTS.md, "Bookings
-	// at 500 a second"). Events reach the tenants' streams up to that much
-	// later. 0 means 20 ms; negative: no wait.
+	// Gather is the least time between two passes of the relay woken by
+	// this process's changes: a change after a quiet spell is relayed at
+	// once, and those that follow within Gather wait for one pass, so
+	// that the events of a stream of bookings are copied a batch at a
+	// time: relaying each booking's event on its own cost five round
+	// trips to Redis a booking, a tenth of the server's CPU at 500
+	// bookings a second (bench/RESULTS.md, "Bookings at 500 a second").
+	// Events then reach the tenants' streams up to that much later. 0
+	// means 20 ms; negative: no wait.
 	Gather time.Duration
 	// Retention bounds the tenants' streams; TrimEvery is how often the
 	// age bound is applied (0 means a minute).
@@ -180,6 +182,7 @@ func (s *Service) relayLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
 	held := map[string]time.Time{} // when each lease held was last taken
+	var last time.Time             // when the last pass began
 	defer func() {
 		for region := range held {
 			s.release(ctx, store.OutboxLease(region))
@@ -191,7 +194,7 @@ func (s *Service) relayLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.relayWake:
-			if !sleep(ctx, s.cfg.Gather) {
+			if !sleep(ctx, s.cfg.Gather-time.Since(last)) {
 				return
 			}
 			s.mu.Lock()
@@ -208,6 +211,7 @@ func (s *Service) relayLoop(ctx context.Context) {
 			}
 			regions = all
 		}
+		last = time.Now()
 		for _, region := range regions {
 			if !s.holdLease(ctx, held, region) {
 				continue
