@@ -177,7 +177,8 @@ func (s *Service) Run(ctx context.Context) {
 func (s *Service) leaseTTL() time.Duration { return max(10*s.cfg.Poll, 5*time.Second) }
 
 // relayLoop relays the regions' outboxes: the regions this process wrote
-// to at once, every region each Poll.
+// to as it writes (at most one such pass every Gather), every region each
+// Poll.
 func (s *Service) relayLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.Poll)
 	defer t.Stop()
