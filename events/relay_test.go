@@ -3,8 +3,6 @@ package events_test
 import (
 	"context"
 	"encoding/json"
-	"regexp"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -76,13 +74,13 @@ func TestRelayGathersABurst(t *testing.T) {
 		t.Fatalf("the tenant's stream does not hold %d events within 30 s", want)
 	}
 
-	trims := commandCalls(t, rdb, "xtrim")
+	trims := storetest.CommandCalls(t, rdb, "xtrim")
 	publish(20)
 	relayed(20)
 	// 20 changes over some 20 ms: the first relayed at once, the others
 	// gathered for 300 ms into one pass (one more should the machine
 	// stall the writes past it).
-	if passes := commandCalls(t, rdb, "xtrim") - trims; passes < 2 || passes > 3 {
+	if passes := storetest.CommandCalls(t, rdb, "xtrim") - trims; passes < 2 || passes > 3 {
 		t.Errorf("20 events relayed in %d passes, want 2 or 3 (a pass per event without the gathering)", passes)
 	}
 
@@ -100,22 +98,4 @@ func TestRelayGathersABurst(t *testing.T) {
 	if after := rdb.PTTL(ctx, lease).Val(); after > before-90*time.Millisecond {
 		t.Errorf("the lease's time left went from %v to %v over a pass 100 ms later or more: taken again", before, after)
 	}
-}
-
-var callsRe = regexp.MustCompile(`calls=(\d+)`)
-
-// commandCalls is how many times Redis ran command (INFO commandstats).
-func commandCalls(t *testing.T, rdb *redis.Client, command string) int {
-	t.Helper()
-	info, err := rdb.Info(t.Context(), "commandstats").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	re := regexp.MustCompile(`cmdstat_` + command + `:calls=\d+`)
-	m := callsRe.FindStringSubmatch(re.FindString(info))
-	if m == nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
 }

@@ -384,7 +384,7 @@ func TestLostReservationReplyBooksOnce(t *testing.T) {
 		cmd   string // the command whose reply is lost and retried
 	}{{"uncached", "eval"}, {"cached", "evalsha"}} {
 		round := r.round
-		runs := commandCalls(t, direct, r.cmd)
+		runs := storetest.CommandCalls(t, direct, r.cmd)
 		rig.proxy.DropReply(faultproxy.Drop{
 			// EVALSHA of the reservation script, or EVAL of its source.
 			Request: func(b []byte) bool { return bytes.Contains(b, sha) || bytes.Contains(b, head) },
@@ -399,7 +399,7 @@ func TestLostReservationReplyBooksOnce(t *testing.T) {
 		if n := rig.proxy.Dropped(); n != len(want) {
 			t.Fatalf("%s: the proxy lost %d replies, want %d", round, n, len(want))
 		}
-		if n := commandCalls(t, direct, r.cmd) - runs; n != 2 {
+		if n := storetest.CommandCalls(t, direct, r.cmd) - runs; n != 2 {
 			t.Errorf("%s: Redis ran %d %s, want the reservation and its retry", round, n, strings.ToUpper(r.cmd))
 		}
 		keys, err := direct.Keys(ctx, "dst:*:b:*").Result()
@@ -468,19 +468,4 @@ func applySource(tb testing.TB) []byte {
 		tb.Fatal(err)
 	}
 	return src
-}
-
-// commandCalls reads how often Redis ran cmd (INFO commandstats).
-func commandCalls(tb testing.TB, c *redis.Client, cmd string) int {
-	tb.Helper()
-	info, err := c.Info(context.Background(), "commandstats").Result()
-	if err != nil {
-		tb.Fatalf("INFO commandstats: %v", err)
-	}
-	m := regexp.MustCompile(`(?m)^cmdstat_` + cmd + `:calls=(\d+)`).FindStringSubmatch(info)
-	if m == nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
 }

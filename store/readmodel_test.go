@@ -3,34 +3,19 @@ package store
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/schedule"
+	"github.com/doorstep-dev/doorstep/store/storetest"
 )
 
 // readCommands counts the commands that read a worker's profile or
 // timeline (GET, ZRANGEBYSCORE) since the statistics were reset.
 func readCommands(t *testing.T, s *Store) int {
 	t.Helper()
-	info, err := s.rdb.Info(t.Context(), "commandstats").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for line := range strings.SplitSeq(info, "\r\n") {
-		for _, cmd := range []string{"cmdstat_get:", "cmdstat_zrangebyscore:"} {
-			if rest, ok := strings.CutPrefix(line, cmd); ok {
-				var calls int
-				if _, err := fmt.Sscanf(rest, "calls=%d,", &calls); err == nil {
-					n += calls
-				}
-			}
-		}
-	}
-	return n
+	return storetest.CommandCalls(t, s.rdb, "get") + storetest.CommandCalls(t, s.rdb, "zrangebyscore")
 }
 
 // TestReadModelServesUnchangedWorkers: a second search over the same
