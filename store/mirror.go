@@ -801,12 +801,12 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		}
 		return strings.Compare(a.key, b.key)
 	})
-	sorted := make([]Candidate, len(sc.order))
+	cands = make([]Candidate, len(sc.order))
 	for i, o := range sc.order {
-		sorted[i] = sc.cands[o.i]
+		cands[i] = sc.cands[o.i]
 	}
 	m.served.Add(1)
-	return sorted, true, nil
+	return cands, true, nil
 }
 
 // readLater is a worker a mirrored step reads after the lists (see
