@@ -116,7 +116,7 @@ func (m *Metrics) watchEpoch(g *store.EpochGuard) error {
 // and how many search steps it answered and feed reads it made (failed
 // ones apart); a second server sharing the metrics keeps the first's.
 func (s *Server) watchMirror() error {
-	const listedHelp = "Workers the mirror's search steps decided from its lists alone, without reading them: turned_away (a skill or certificate missing), dropped (no shift can hold the job, and no earlier arrival than one found)."
+	const listedHelp = "Workers the mirror's search steps decided from its lists alone, without reading them: turned_away (a skill or certificate missing), dropped (no shift can hold the job, and no earlier arrival than one found), outranked (too far off to make an urgent request's options)."
 	stat := func(f func(store.MirrorStats) float64) func() float64 {
 		return func() float64 { return f(s.st.MirrorStats()) }
 	}
@@ -141,6 +141,9 @@ func (s *Server) watchMirror() error {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_mirror_listed_total", Help: listedHelp,
 			ConstLabels: prometheus.Labels{"decision": "dropped"}},
 			stat(func(m store.MirrorStats) float64 { return float64(m.ListDropped) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_mirror_listed_total", Help: listedHelp,
+			ConstLabels: prometheus.Labels{"decision": "outranked"}},
+			stat(func(m store.MirrorStats) float64 { return float64(m.ListOutranked) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_mirror_feed_reads_total", Help: "Round trips that read change feeds."},
 			stat(func(m store.MirrorStats) float64 { return float64(m.FeedReads) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_mirror_feed_failures_total", Help: "Reads of change feeds that failed (searches then read Redis for a second)."},

@@ -275,6 +275,26 @@ func (p *pool) considered(res *matcher.Result) {
 		res.Considered += n
 		res.Rejected[reason] += n
 	}
+	res.Considered += p.narrow.Outranked
+	res.Outranked += p.narrow.Outranked
+}
+
+// outrank is the narrow pool's store.Narrow.Outrank for its next step,
+// from the options its tally holds (matcher.Tally.Outranks): nil until
+// they can outrank anybody. An urgent search in a dense city reads
+// thousands of qualified workers to settle its answer, and most of them
+// are too far off to make its options; decided from the mirror's lists,
+// such a worker costs neither a read of its entry nor a candidate, a
+// place in the order and an evaluation (bench/RESULTS.md, "Outranked
+// from the lists"). The tally would count it Outranked (its shifts can
+// hold the job: the store asks that of DropShifts), and so does
+// considered.
+func (p *pool) outrank(to doorstep.Location) *store.Outrank {
+	km, ok := p.tally.Outranks()
+	if !ok {
+		return nil
+	}
+	return &store.Outrank{To: to, Km: km}
 }
 
 // dayReach is how far before the earliest and after the latest start the
@@ -389,6 +409,9 @@ func (s *Service) searchOnce(ctx context.Context, req *doorstep.Request, now, fr
 	// best option found requires, not the whole doubled step.
 	need := 0
 	for step, ok := search.First(), true; ok; step, ok = search.Next(step, need) {
+		if r == narrowPool {
+			p.narrow.Outrank = p.outrank(req.Location)
+		}
 		// Each worker once (LoadCells): a position update may move one
 		// between cells while the rings are read.
 		loaded, err := s.st.LoadCells(ctx, seen, search.StepCells(step), from, to, keep)

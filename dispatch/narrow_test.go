@@ -314,16 +314,19 @@ func TestSearchKnowsTheHistory(t *testing.T) {
 			if g, w := got.Options[0], want.Options[0]; g.WorkerID != w.WorkerID || g.Cost != w.Cost {
 				t.Fatalf("request %d, history %+v: best option %s (%v) knowing it, %s (%v) allowing for any", i, hist, g.WorkerID, g.Cost, w.WorkerID, w.Cost)
 			}
+			// What the search read: its candidates and the workers it
+			// left out as outranked (store.Narrow.Outrank).
+			read := len(known.cands) + known.narrow.Outranked
 			if hist.LastWorker != "" {
-				if len(known.cands) != len(unknown.cands) {
-					t.Fatalf("request %d: knowing a last worker, the search read %d workers, allowing for one %d", i, len(known.cands), len(unknown.cands))
+				if read != len(unknown.cands) {
+					t.Fatalf("request %d: knowing a last worker, the search read %d workers, allowing for one %d", i, read, len(unknown.cands))
 				}
 				continue
 			}
-			if len(known.cands) > len(unknown.cands) {
-				t.Fatalf("request %d: knowing there is no last worker, the search read %d workers, allowing for one %d", i, len(known.cands), len(unknown.cands))
+			if read > len(unknown.cands) {
+				t.Fatalf("request %d: knowing there is no last worker, the search read %d workers, allowing for one %d", i, read, len(unknown.cands))
 			}
-			if len(known.cands) < len(unknown.cands) {
+			if read < len(unknown.cands) {
 				fewer++
 			}
 		}
@@ -512,6 +515,90 @@ func TestDroppedWorkersChangeNoAnswer(t *testing.T) {
 			t.Logf("%d unservable of 60 (%d with no earliest arrival); %d workers dropped, %d from the lists", unservable, noneAtAll, dropped, listed)
 			if unservable < 30 || noneAtAll < 10 || dropped < 1000 || mirrored && listed < int64(dropped)/2 {
 				t.Errorf("%d unservable, %d dropped (%d from the lists): the test does not exercise the drop", unservable, dropped, listed)
+			}
+		})
+	}
+}
+
+// TestOutrankedWorkersChangeNoAnswer: a narrow pool leaves out, before it
+// reads them, the workers too far off to make an urgent request's options
+// (store.Narrow.Outrank, from matcher.Tally.Outranks), and answers as the
+// whole pool does, counts included: on a dense city with bookings,
+// reported positions, preferred workers and customers' last workers, read
+// from Redis and from the mirror's lists. It fails if the pool leaves out
+// a worker the match would evaluate, or counts one otherwise; and it must
+// leave workers out at all, most of them from the lists when mirrored.
+func TestOutrankedWorkersChangeNoAnswer(t *testing.T) {
+	for _, mirrored := range []bool{false, true} {
+		t.Run(fmt.Sprintf("mirrored=%v", mirrored), func(t *testing.T) {
+			now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+			st, svc := searchService(t, now)
+			ctx := t.Context()
+			rng := rand.New(rand.NewPCG(11, 11))
+			point := randomPoint(rng)
+			skills := []string{"cleaning", "plumbing"}
+			var ids []string
+			for i := range 800 {
+				w := &doorstep.Worker{ID: fmt.Sprintf("w%03d", i), Home: point(24), Rating: 3 + 2*rng.Float64(),
+					Skills: []string{skills[rng.IntN(len(skills))]},
+					Shifts: []doorstep.Shift{{Start: now.Add(-time.Duration(rng.IntN(3)) * time.Hour), End: now.Add(time.Duration(2+rng.IntN(9)) * time.Hour)}}}
+				if rng.IntN(5) == 0 { // off shift: rejected by its shifts, not outranked
+					w.Shifts[0].Start = now.Add(3 * time.Hour)
+				}
+				if rng.IntN(3) == 0 {
+					loc := point(24)
+					w.Location, w.LocatedAt = &loc, now.Add(-10*time.Minute)
+				}
+				if _, err := st.PutWorker(ctx, w); err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, w.ID)
+			}
+			if mirrored {
+				storetest.Follow(t, st, 50*time.Millisecond)
+			}
+			for range 200 { // some days with stops, before and after the requests below
+				req := doorstep.Request{Service: skills[rng.IntN(len(skills))], Location: point(20), Urgency: doorstep.Normal}
+				if _, err := svc.Book(ctx, req, ""); err != nil && doorstep.ErrorCode(err) != doorstep.EUNSERVABLE {
+					t.Fatal(err)
+				}
+			}
+			outranked, left := 0, 0
+			var listed int64
+			for i := range 80 {
+				req := doorstep.Request{Service: skills[rng.IntN(len(skills))], Location: point(16), Urgency: doorstep.Urgent}
+				if i%4 == 1 {
+					req.PreferredWorkers = []string{ids[rng.IntN(len(ids))], ids[rng.IntN(len(ids))]}
+				}
+				if err := svc.Prepare(&req); err != nil {
+					t.Fatal(err)
+				}
+				var hist matcher.History
+				if i%3 == 2 {
+					hist.LastWorker = ids[rng.IntN(len(ids))]
+				}
+				whole, err := svc.candidates(ctx, &req, now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := svc.m.Match(&req, whole.cands, now, hist)
+				before := st.MirrorStats().ListOutranked
+				narrow, err := svc.qualifiedCandidates(ctx, &req, now, hist)
+				if err != nil {
+					t.Fatal(err)
+				}
+				listed += st.MirrorStats().ListOutranked - before
+				got := narrow.match()
+				narrow.considered(&got)
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Fatalf("request %d: the narrow pool answers differently (-whole +narrow):\n%s", i, diff)
+				}
+				outranked += want.Outranked
+				left += narrow.narrow.Outranked
+			}
+			t.Logf("%d workers outranked, %d of them left out unread, %d from the lists", outranked, left, listed)
+			if left < outranked/4 || mirrored && listed < int64(left)/2 {
+				t.Errorf("%d outranked, %d left out (%d from the lists): the test does not exercise the rule", outranked, left, listed)
 			}
 		})
 	}

@@ -129,9 +129,7 @@ func (t *Tally) AddKnown(cands []Candidate, known []string) {
 // table that breaks the triangle inequality may make negative. Only
 // EarliestSlot's verdict is lost: an outranked worker may have been busy.
 func (t *Tally) outranked(c *Candidate) bool {
-	k := t.m.cfg.MaxOptions
-	if t.exhaustive || t.req.Urgency != doorstep.Urgent || len(t.res.Options) < k ||
-		stopAfter(c.Timeline, t.job.NotBefore) {
+	if !t.outranking() || stopAfter(c.Timeline, t.job.NotBefore) {
 		return false
 	}
 	wt, w := &t.m.cfg.Weights, c.Worker
@@ -143,19 +141,67 @@ func (t *Tally) outranked(c *Candidate) bool {
 	if t.hist.LastWorker != "" && t.hist.LastWorker == w.ID {
 		withHistory -= wt.Continuity
 	}
+	reach, ok := t.outrankKm(fixed, withHistory)
+	return ok && nearestPlaceKm(w, c.Timeline, t.job.Location) > reach
+}
+
+// outranking reports whether outranked may outrank a candidate now: an
+// urgent request with MaxOptions options kept, by a tally that prunes.
+func (t *Tally) outranking() bool {
+	return !t.exhaustive && t.req.Urgency == doorstep.Urgent && len(t.res.Options) >= t.m.cfg.MaxOptions
+}
+
+// outrankKm is the distance beyond which a worker whose fixed terms
+// (rating, bonuses) total fixed, and withHistory with the customer's
+// history, is outranked when it has no stop after the job: negative when
+// every such worker is, wherever it is; false when none is (a travel
+// weight of zero prices no trip). Only when outranking.
+func (t *Tally) outrankKm(fixed, withHistory float64) (float64, bool) {
+	wt := &t.m.cfg.Weights
 	// The trip's share of the cost must exceed need (with a margin over
 	// the float sums of the costs it is compared with).
 	const margin = 1e-6
-	need := max(t.res.Options[k-1].Cost-withHistory, t.best-fixed) + margin
+	need := max(t.res.Options[t.m.cfg.MaxOptions-1].Cost-withHistory, t.best-fixed) + margin
 	if need < 0 {
-		return true
+		return -1, true
 	}
 	per := wt.UrgentWait + wt.Travel
 	if per <= 0 {
-		return false
+		return 0, false
 	}
-	reach := t.m.reachWithin(time.Duration(math.Ceil(need / per * float64(time.Minute))))
-	return nearestPlaceKm(w, c.Timeline, t.job.Location) > reach
+	return t.m.reachWithin(time.Duration(math.Ceil(need / per * float64(time.Minute)))), true
+}
+
+// Outranks is outranked as a distance, for a search that can tell, before
+// it reads a worker, that the worker has no stop in the range it reads:
+// such a worker whose home and reported position both lie farther than
+// km from the request is outranked, whatever its rating and whatever
+// bonus it may earn (the lowest fixed terms any worker can have). False
+// while outranked outranks nobody (not an urgent request, fewer than
+// MaxOptions options, an exhaustive tally).
+//
+// The options and BestCost only get cheaper as candidates are added, so
+// km only shrinks: a worker beyond it now is outranked when the tally
+// meets it, however many are added before. A search may leave such a
+// worker out and count it as AddKnown would: Outranked when its shifts
+// can hold the job (ShiftVerdict), else rejected by their verdict (the
+// narrow pool's store.Narrow.Outrank).
+func (t *Tally) Outranks() (km float64, ok bool) {
+	if !t.outranking() {
+		return 0, false
+	}
+	// The weights are not negative (Config.validate): the rating term
+	// is at least 0, and a bonus at most its weight.
+	wt := &t.m.cfg.Weights
+	fixed := 0.0
+	if len(t.req.PreferredWorkers) > 0 {
+		fixed -= wt.Preferred
+	}
+	withHistory := fixed
+	if t.hist.LastWorker != "" {
+		withHistory -= wt.Continuity
+	}
+	return t.outrankKm(fixed, withHistory)
 }
 
 // stopAfter reports whether tl holds a stop starting after t: one a job

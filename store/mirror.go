@@ -124,8 +124,9 @@ type mirror struct {
 	wanted chan string
 	// reads counts the feeds' round trips, served the listings answered
 	// from memory, listTurned the workers turned away by the lists alone
-	// (listed.stamp) and listDropped those dropped (Narrow.DropShifts).
-	reads, served, listTurned, listDropped atomic.Int64
+	// (listed.stamp), listDropped those dropped (Narrow.DropShifts) and
+	// listOutranked those outranked (Narrow.Outrank).
+	reads, served, listTurned, listDropped, listOutranked atomic.Int64
 	// failed is when a read of the feeds last failed (unix ns): for
 	// mirrorPause after it searches read Redis, whose reads know which
 	// regions may fail (a master being failed over) and which may not.
@@ -699,7 +700,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		sc.cands = append(sc.cands, c)
 	}
 	narrow, _ := keep.(*Narrow)
-	listTurned, listDropped := 0, 0
+	listTurned, listDropped, listOutranked := 0, 0, 0
 	m.mu.RLock()
 	if !m.holds(regions) {
 		m.mu.RUnlock()
@@ -732,6 +733,9 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 					case dropsWorker:
 						listDropped++
 						continue
+					case outranksWorker:
+						listOutranked++
+						continue
 					}
 				}
 				rec := l.rec
@@ -759,6 +763,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 	m.mu.RUnlock()
 	m.listTurned.Add(int64(listTurned))
 	m.listDropped.Add(int64(listDropped))
+	m.listOutranked.Add(int64(listOutranked))
 	if rest := sc.rest; len(rest) > 0 {
 		if len(homes) > 0 {
 			// Workers of other regions reported here: their versions
@@ -866,15 +871,16 @@ type MirrorStats struct {
 	Steps, FeedReads, FeedFailures int64
 	// ListTurned counts the workers those steps turned away from the
 	// lists alone (a skill or certificate missing), ListDropped those
-	// they dropped (Narrow.DropShifts, Narrow.Drop), neither read.
-	ListTurned, ListDropped int64
+	// they dropped (Narrow.DropShifts, Narrow.Drop), ListOutranked those
+	// they outranked (Narrow.Outrank), none of them read.
+	ListTurned, ListDropped, ListOutranked int64
 }
 
 // MirrorStats reports the mirror's state and counters.
 func (s *Store) MirrorStats() MirrorStats {
 	m := &s.mirror
 	st := MirrorStats{Steps: m.served.Load(), FeedReads: m.reads.Load(), FeedFailures: m.failures.Load(),
-		ListTurned: m.listTurned.Load(), ListDropped: m.listDropped.Load()}
+		ListTurned: m.listTurned.Load(), ListDropped: m.listDropped.Load(), ListOutranked: m.listOutranked.Load()}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	st.Serving = m.on.Load() && m.complete

@@ -35,23 +35,27 @@ type listed struct {
 	stamp   stamp
 }
 
-// stamp is the traits (Narrow) and the class of shifts (shiftClasses) of a
-// worker's read-model entry at version, read after the model's resets-th
+// stamp is the traits (Narrow), the class of shifts (shiftClasses), the
+// home and reported position and a range free of bookings of a worker's
+// read-model entry at version, read after the model's resets-th
 // reset: a sequence lock whose seq is odd while a writer changes the rest.
 // Its fields are read and written with sync/atomic, as the lists that hold
 // them are copied under the write lock.
 type stamp struct {
 	seq, version, resets, skills, certs, class uint64
 	lat, lng, freeFrom, freeTo                 uint64
+	atLat, atLng, reported                     uint64
 }
 
 // stamped is the rest of what a stamp holds (rest): the worker's class
-// of shifts (0 for none), its home, and a range of times (unix ms) in
-// which it has no booking (freeFrom > freeTo: none), the range its entry
-// read when it read none there.
+// of shifts (0 for none), its home, its reported position (at, when
+// reported), and a range of times (unix ms) in which it has no booking
+// (freeFrom > freeTo: none), the range its entry read when it read none
+// there.
 type stamped struct {
 	class            uint64
-	home             doorstep.Location
+	home, at         doorstep.Location
+	reported         bool
 	freeFrom, freeTo int64
 }
 
@@ -75,6 +79,8 @@ func (s *stamp) rest(seq uint64) (stamped, bool) {
 	t := stamped{
 		class:    atomic.LoadUint64(&s.class),
 		home:     doorstep.Location{Lat: math.Float64frombits(atomic.LoadUint64(&s.lat)), Lng: math.Float64frombits(atomic.LoadUint64(&s.lng))},
+		at:       doorstep.Location{Lat: math.Float64frombits(atomic.LoadUint64(&s.atLat)), Lng: math.Float64frombits(atomic.LoadUint64(&s.atLng))},
+		reported: atomic.LoadUint64(&s.reported) != 0,
 		freeFrom: int64(atomic.LoadUint64(&s.freeFrom)), freeTo: int64(atomic.LoadUint64(&s.freeTo)),
 	}
 	return t, atomic.LoadUint64(&s.seq) == seq
@@ -90,6 +96,14 @@ func (s *stamp) set(e *readEntry) {
 	atomic.StoreUint64(&s.class, e.class)
 	atomic.StoreUint64(&s.lat, math.Float64bits(e.w.Home.Lat))
 	atomic.StoreUint64(&s.lng, math.Float64bits(e.w.Home.Lng))
+	var at doorstep.Location
+	reported := uint64(0)
+	if e.w.Location != nil {
+		at, reported = *e.w.Location, 1
+	}
+	atomic.StoreUint64(&s.atLat, math.Float64bits(at.Lat))
+	atomic.StoreUint64(&s.atLng, math.Float64bits(at.Lng))
+	atomic.StoreUint64(&s.reported, reported)
 	from, to := int64(1), int64(0) // none
 	if len(e.stops) == 0 {
 		from, to = e.from, e.to

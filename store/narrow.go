@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/doorstep-dev/doorstep/schedule"
 )
 
@@ -49,6 +50,16 @@ type Narrow struct {
 	// (a roster has a few patterns a day, each shared by hundreds of
 	// workers), and Drop only of the workers it leaves undecided.
 	DropShifts func(shifts []doorstep.Shift) ClassDrop
+	// Outrank, when set, leaves out each worker kept and not dropped
+	// whose shifts can hold the request (DropShifts keeps every worker
+	// with them), who has no stop in the range read, and whose home and
+	// reported position both lie farther than the rule allows (the
+	// search's options are better than any option the worker could give:
+	// the caller's rule, matcher.Tally.Outranks), counted in Outranked.
+	// A store that knows those from its lists decides it without reading
+	// the worker.
+	Outrank   *Outrank
+	Outranked int
 
 	// class is the last class of shifts met this step, its shifts and
 	// DropShifts' answer for them: a step's workers are of a few classes,
@@ -133,6 +144,25 @@ func (n *Narrow) resolve(t *traits) {
 	}
 }
 
+// Outrank is Narrow.Outrank: a worker beyond Km of To is left out.
+type Outrank struct {
+	To doorstep.Location
+	Km float64
+}
+
+// outranks reports whether n's Outrank leaves out a worker with home and,
+// when reported, a reported position at, with stops in the range read or
+// none, of the class of shifts decided last (decide), counting it.
+func (n *Narrow) outranks(home, at doorstep.Location, reported, stops bool) bool {
+	o := n.Outrank
+	if o == nil || stops || !n.class.drop.Keep ||
+		geo.DistanceKm(home, o.To) <= o.Km || reported && geo.DistanceKm(at, o.To) <= o.Km {
+		return false
+	}
+	n.Outranked++
+	return true
+}
+
 // ClassDrop is Narrow.Drop for the workers whose shifts start and end as
 // one list does: Reason when it drops every one of them for it, wherever
 // they are and whatever they have booked; Keep when it drops none; else
@@ -148,9 +178,10 @@ type ClassDrop struct {
 type listVerdict int
 
 const (
-	readWorker  listVerdict = iota // the stamp cannot tell: read the worker
-	turnsAway                      // turned away (counted in Turned)
-	dropsWorker                    // kept, then dropped (counted in Dropped)
+	readWorker     listVerdict = iota // the stamp cannot tell: read the worker
+	turnsAway                         // turned away (counted in Turned)
+	dropsWorker                       // kept, then dropped (counted in Dropped)
+	outranksWorker                    // kept, then outranked (counted in Outranked)
 )
 
 // fromList tells what n does with a worker whose list holds stamp s (of
@@ -173,7 +204,7 @@ func (n *Narrow) fromList(s *stamp, current int64, resets uint64, t *traits, lo,
 	if n.lacks(skills, certs) {
 		return turnsAway
 	}
-	if n.Drop == nil {
+	if n.Drop == nil && n.Outrank == nil {
 		return readWorker
 	}
 	st, ok := s.rest(seq)
@@ -186,9 +217,14 @@ func (n *Narrow) fromList(s *stamp, current int64, resets uint64, t *traits, lo,
 	// The stamp's entry, at the worker's version, holds every booking in
 	// its range: none there, and the range holds the step's, is no stops.
 	stops := st.freeFrom > lo || hi > st.freeTo
-	if reason, ok := n.byClass(st.home, stops); ok && reason != "" {
-		n.dropped(reason)
-		return dropsWorker
+	if n.Drop != nil {
+		if reason, ok := n.byClass(st.home, stops); ok && reason != "" {
+			n.dropped(reason)
+			return dropsWorker
+		}
+	}
+	if n.outranks(st.home, st.at, st.reported, stops) {
+		return outranksWorker
 	}
 	return readWorker
 }
@@ -252,26 +288,37 @@ func turnedAway(keep Keep, e *readEntry, version int64, resets uint64, t *traits
 	return e != nil && version != 0 && e.version == version && e.resets == resets && !keeps(keep, e, t)
 }
 
-// drops reports whether keep, a Narrow with a Drop, drops the worker of
-// read-model entry e with timeline tl, counting it: by its class of
-// shifts (of t) where DropShifts decides the class, else by Drop.
+// drops reports whether keep, a Narrow with a Drop or an Outrank, drops or
+// outranks the worker of read-model entry e with timeline tl, counting
+// it: by its class of shifts (of t) where DropShifts decides the class,
+// else by Drop; then by Outrank, of a worker whose class it decided.
 func drops(keep Keep, e *readEntry, tl schedule.Timeline, t *traits) bool {
 	n, ok := keep.(*Narrow)
-	if !ok || n.Drop == nil {
+	if !ok || n.Drop == nil && n.Outrank == nil {
 		return false
 	}
-	reason, ok := "", false
-	if n.decide(e.class, t) {
-		reason, ok = n.byClass(e.w.Home, len(tl) > 0)
+	decided := n.decide(e.class, t)
+	if n.Drop != nil {
+		reason, ok := "", false
+		if decided {
+			reason, ok = n.byClass(e.w.Home, len(tl) > 0)
+		}
+		if !ok {
+			reason = n.Drop(e.w.Shifts, e.w.Home, tl)
+		}
+		if reason != "" {
+			n.dropped(reason)
+			return true
+		}
 	}
-	if !ok {
-		reason = n.Drop(e.w.Shifts, e.w.Home, tl)
-	}
-	if reason == "" {
+	if !decided {
 		return false
 	}
-	n.dropped(reason)
-	return true
+	var at doorstep.Location
+	if e.w.Location != nil {
+		at = *e.w.Location
+	}
+	return n.outranks(e.w.Home, at, e.w.Location != nil, len(tl) > 0)
 }
 
 // keeps is keep.Keeps(e.w), on bit sets when keep is a Narrow.
