@@ -18,12 +18,14 @@ import (
 // roster. Past it the model starts over rather than track age.
 const readModelMax = 200_000
 
-// ReadModelMaxAge is how long the read model serves a worker without
-// reading it again even though its version is unchanged. Every change of
-// a profile or a timeline bumps the version, so a version compare is all
-// correctness needs; but a booking's record may be rewritten without a
-// bump (a finished booking's location reduced to its cell, a customer's
-// erasure), and the server should not hold such values for long.
+// ReadModelMaxAge is how long the read model serves a worker with
+// bookings without reading it again even though its version is
+// unchanged. Every change of a profile or a timeline bumps the version,
+// so a version compare is all correctness needs; but a booking's record
+// may be rewritten without a bump (a finished booking's location reduced
+// to its cell, a customer's erasure), and the server should not hold such
+// values for long. An entry with no booking holds none, and serves on
+// (readEntry.serves).
 //
 // Each entry serves for a random part of it, from half of it to all
 // (serveFor): the workers one search reads are read again together, and
@@ -207,10 +209,16 @@ func (rm *readModel) reset() {
 
 // serves reports whether e answers a read at version of the bookings
 // starting in [from, to] (unix ms) at now, the model having been reset
-// resets times.
+// resets times. An entry that holds no booking serves past its age
+// (until): what ReadModelMaxAge bounds is how long this process holds
+// bookings rewritten elsewhere without a version bump, and a profile is
+// never rewritten without one. At 100,000 workers, reading again every
+// worker a search met every 15-30 s had been a tenth of the server's
+// time, and grew with the city, not with the requests (bench/RESULTS.md,
+// "Outranked from the lists").
 func (e *readEntry) serves(version, from, to int64, now time.Time, resets uint64) bool {
 	return e != nil && version != 0 && e.version == version && e.from <= from && to <= e.to &&
-		now.Before(e.until) && e.resets == resets
+		(now.Before(e.until) || len(e.bookings) == 0) && e.resets == resets
 }
 
 // bookingsIn returns the entry's bookings that start in [from, to], and

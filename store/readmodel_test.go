@@ -166,3 +166,52 @@ func TestReadModelEntriesServeApart(t *testing.T) {
 		t.Errorf("the entries stop serving within %v of each other: a later search reads them all again at once", last.Sub(first))
 	}
 }
+
+// TestReadModelEntriesWithoutBookingsServeOn: past its age an entry
+// holding a booking is read again (the booking may have been rewritten
+// elsewhere without a version bump: a redaction, an erasure), and one
+// holding none serves on, since a profile never is: of two unchanged
+// workers whose entries are both past their age, only the one with a
+// booking is read again.
+func TestReadModelEntriesWithoutBookingsServeOn(t *testing.T) {
+	h := openRedis(t)
+	s, ctx := h.s, t.Context()
+	var refs []WorkerRef
+	for _, id := range []string{"booked", "free"} {
+		w := &doorstep.Worker{ID: id, Skills: []string{"plumbing"}, Home: doorstep.Location{Lat: 52.52, Lng: 13.405}}
+		if _, err := s.PutWorker(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, WorkerRef{ID: id, Region: regionOf(w)})
+		if id == "booked" {
+			mustBook(t, s, newBooking(w, t0.Add(time.Hour), time.Hour, w.Home))
+		}
+	}
+	load := func() {
+		t.Helper()
+		if cands, err := s.LoadCandidates(ctx, refs, t0.Add(-time.Hour), t0.Add(3*time.Hour)); err != nil || len(cands) != 2 {
+			t.Fatalf("LoadCandidates: %v, %v", cands, err)
+		}
+	}
+	load()
+	entries := make([]*readEntry, len(refs))
+	s.cands.lookup(refs, entries)
+	for i, e := range entries {
+		if e == nil {
+			t.Fatalf("worker %s is not in the read model", refs[i].ID)
+		}
+		e.until = time.Now().Add(-time.Second) // past its age
+	}
+	if err := s.rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	load()
+	if n := readCommands(t, s); n != 2 {
+		t.Errorf("%d profile and timeline reads, want 2 (the booked worker's alone)", n)
+	}
+	again := make([]*readEntry, len(refs))
+	s.cands.lookup(refs, again)
+	if again[0] == entries[0] || again[1] != entries[1] {
+		t.Errorf("entries read again: booked %v, free %v; want the booked worker's only", again[0] != entries[0], again[1] != entries[1])
+	}
+}
