@@ -1,6 +1,7 @@
 package store
 
 import (
+	"math"
 	"slices"
 	"sync"
 
@@ -150,13 +151,25 @@ type Outrank struct {
 	Km float64
 }
 
+// beyond reports whether loc lies farther than o.Km from o.To, as
+// geo.DistanceKm measures it. Most workers an urgent step leaves out lie
+// that far north or south alone, which the latitudes tell without the
+// trigonometry: a great circle is no shorter than the meridian arc
+// between the two parallels (the margin covers the rounding of both).
+func (o *Outrank) beyond(loc doorstep.Location) bool {
+	const rad = math.Pi / 180
+	if geo.EarthRadiusKm*math.Abs(loc.Lat-o.To.Lat)*rad > o.Km*(1+1e-9)+1e-9 {
+		return true
+	}
+	return geo.DistanceKm(loc, o.To) > o.Km
+}
+
 // outranks reports whether n's Outrank leaves out a worker with home and,
 // when reported, a reported position at, with stops in the range read or
 // none, of the class of shifts decided last (decide), counting it.
 func (n *Narrow) outranks(home, at doorstep.Location, reported, stops bool) bool {
 	o := n.Outrank
-	if o == nil || stops || !n.class.drop.Keep ||
-		geo.DistanceKm(home, o.To) <= o.Km || reported && geo.DistanceKm(at, o.To) <= o.Km {
+	if o == nil || stops || !n.class.drop.Keep || !o.beyond(home) || reported && !o.beyond(at) {
 		return false
 	}
 	n.Outranked++
