@@ -15,6 +15,11 @@
 # WARMUP, a rate, runs one phase of the mix at it first, unreported: the
 # first phase otherwise also fills the server's read model, and sheds
 # more than a later one at the same rate.
+# REDIS_PORT, when set, is a redis-server on 127.0.0.1 that already holds
+# the load's city of WORKERS (imported once, e.g. by a first run with
+# KEEP_REDIS=1, which leaves its redis-server running and prints its
+# port): importing 100,000 workers takes minutes, and servers compared
+# on one redis-server read the same data.
 set -euo pipefail
 
 bin=${1:?usage: load_cpu.sh DOORSTEP_BIN WORKERS RATES}
@@ -25,20 +30,42 @@ mix=${MIX:-match=1}
 serve_flags=${SERVE_FLAGS:-}
 
 port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-rport=$(port)
 hport=$(port)
-dir=$(mktemp -d)
-redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" >/dev/null 2>&1 &
-rpid=$!
+if [ -n "${REDIS_PORT:-}" ]; then
+	rport=$REDIS_PORT
+	rpid=$(redis-cli -p "$rport" info server | awk -F: '/^process_id:/ {print $2+0}')
+	dir=
+else
+	rport=$(port)
+	dir=$(mktemp -d)
+	redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" >/dev/null 2>&1 &
+	rpid=$!
+fi
 "$bin" serve -addr "127.0.0.1:$hport" -redis "redis://127.0.0.1:$rport" -rate-limit -1 $serve_flags >/dev/null 2>&1 &
 spid=$!
-trap 'kill $spid $rpid 2>/dev/null; wait $spid $rpid 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 100); do
+cleanup() {
+	kill $spid 2>/dev/null
+	wait $spid 2>/dev/null
+	if [ -z "${REDIS_PORT:-}" ]; then
+		if [ -n "${KEEP_REDIS:-}" ]; then
+			echo "redis-server left running on port $rport (REDIS_PORT=$rport)"
+		else
+			kill $rpid 2>/dev/null
+			wait $rpid 2>/dev/null
+			rm -rf "$dir"
+		fi
+	fi
+}
+trap cleanup EXIT
+# A server starting on a large city reads it whole before it is ready.
+for _ in $(seq 600); do
 	curl -sf "http://127.0.0.1:$hport/readyz" >/dev/null && break
 	sleep 0.2
 done
-# Import the city once (one request a second for a second).
-"$bin" load -target "http://127.0.0.1:$hport" -workers "$workers" -mix match=1 -rate 1 -duration 1s >/dev/null
+if [ -z "${REDIS_PORT:-}" ]; then
+	# Import the city once (one request a second for a second).
+	"$bin" load -target "http://127.0.0.1:$hport" -workers "$workers" -mix match=1 -rate 1 -duration 1s >/dev/null
+fi
 
 if [ -n "${WARMUP:-}" ]; then
 	"$bin" load -target "http://127.0.0.1:$hport" -skip-import -workers "$workers" -mix "$mix" \
