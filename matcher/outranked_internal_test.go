@@ -28,31 +28,7 @@ func TestOutrankedOnlyWhoCannotMakeTheOptions(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	outranked, feasible := 0, 0
 	for trial := range 2000 {
-		cfg := Config{Travel: linear, MaxOptions: 1 + rng.IntN(6)}
-		if trial%3 == 2 {
-			cfg.Travel = table
-		}
-		if rng.IntN(2) == 0 {
-			cfg.Weights = Weights{Travel: rng.Float64() * 3, UrgentWait: rng.Float64() * 3, Rating: rng.Float64() * 10,
-				Fairness: rng.Float64() * 40, Preferred: rng.Float64() * 30, Continuity: rng.Float64() * 30}
-		}
-		m, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := &doorstep.Request{Service: "cleaning", Location: offset(centre, rng.Float64()*6-3, rng.Float64()*6-3),
-			Urgency: doorstep.Urgent, RequestedAt: now}
-		if err := doorstep.DefaultCatalogue().Resolve(req); err != nil {
-			t.Fatal(err)
-		}
-		cands := make([]Candidate, 5+rng.IntN(60))
-		for i := range cands {
-			cands[i] = randomBeyondCandidate(rng, i, now, centre, req)
-			cands[i].Worker.Rating = 3 + float64(rng.IntN(21))/10
-			if rng.IntN(8) == 0 {
-				req.PreferredWorkers = append(req.PreferredWorkers, cands[i].Worker.ID)
-			}
-		}
+		m, req, cands := outrankCity(t, rng, trial, now, centre, linear, table, func() float64 { return 3 + float64(rng.IntN(21))/10 })
 		var hist *History
 		switch rng.IntN(3) {
 		case 0:
@@ -72,7 +48,7 @@ func TestOutrankedOnlyWhoCannotMakeTheOptions(t *testing.T) {
 		want, got := exact.Result(), fast.Result()
 		if diff := cmp.Diff(want.Options, got.Options); diff != "" {
 			t.Fatalf("trial %d (%T, k %d, weights %+v): options differ (-every worker evaluated +outranked skipped):\n%s",
-				trial, cfg.Travel, cfg.MaxOptions, m.cfg.Weights, diff)
+				trial, m.cfg.Travel, m.cfg.MaxOptions, m.cfg.Weights, diff)
 		}
 		if exact.BestCost() != fast.BestCost() || got.Considered != want.Considered {
 			t.Fatalf("trial %d: best cost %v, considered %d; every worker evaluated: %v, %d",
@@ -88,6 +64,40 @@ func TestOutrankedOnlyWhoCannotMakeTheOptions(t *testing.T) {
 	if outranked < feasible/10 {
 		t.Errorf("only %d of %d feasible workers were outranked: the pruning was hardly exercised", outranked, feasible)
 	}
+}
+
+// outrankCity is a random city of the outranked tests: a matcher with
+// 1 to 6 options, random weights half the time, the linear model or (one
+// trial in three) the travel table; an urgent request near centre; and
+// 5 to 64 workers rated by rating, an eighth of them preferred.
+func outrankCity(t *testing.T, rng *rand.Rand, trial int, now time.Time, centre doorstep.Location, linear geo.Linear, table *geo.Table, rating func() float64) (*Matcher, *doorstep.Request, []Candidate) {
+	t.Helper()
+	cfg := Config{Travel: linear, MaxOptions: 1 + rng.IntN(6)}
+	if trial%3 == 2 {
+		cfg.Travel = table
+	}
+	if rng.IntN(2) == 0 {
+		cfg.Weights = Weights{Travel: rng.Float64() * 3, UrgentWait: rng.Float64() * 3, Rating: rng.Float64() * 10,
+			Fairness: rng.Float64() * 40, Preferred: rng.Float64() * 30, Continuity: rng.Float64() * 30}
+	}
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &doorstep.Request{Service: "cleaning", Location: offset(centre, rng.Float64()*6-3, rng.Float64()*6-3),
+		Urgency: doorstep.Urgent, RequestedAt: now}
+	if err := doorstep.DefaultCatalogue().Resolve(req); err != nil {
+		t.Fatal(err)
+	}
+	cands := make([]Candidate, 5+rng.IntN(60))
+	for i := range cands {
+		cands[i] = randomBeyondCandidate(rng, i, now, centre, req)
+		cands[i].Worker.Rating = rating()
+		if rng.IntN(8) == 0 {
+			req.PreferredWorkers = append(req.PreferredWorkers, cands[i].Worker.ID)
+		}
+	}
+	return m, req, cands
 }
 
 // TestOutranksLeavesOutOnlyWhomTheTallyWould holds a search that leaves
@@ -106,31 +116,8 @@ func TestOutranksLeavesOutOnlyWhomTheTallyWould(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	left, outranked := 0, 0
 	for trial := range 2000 {
-		cfg := Config{Travel: linear, MaxOptions: 1 + rng.IntN(6)}
-		if trial%3 == 2 {
-			cfg.Travel = table
-		}
-		if rng.IntN(2) == 0 {
-			cfg.Weights = Weights{Travel: rng.Float64() * 3, UrgentWait: rng.Float64() * 3, Rating: rng.Float64() * 10,
-				Fairness: rng.Float64() * 40, Preferred: rng.Float64() * 30, Continuity: rng.Float64() * 30}
-		}
-		m, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req := &doorstep.Request{Service: "cleaning", Location: offset(centre, rng.Float64()*6-3, rng.Float64()*6-3),
-			Urgency: doorstep.Urgent, RequestedAt: now}
-		if err := doorstep.DefaultCatalogue().Resolve(req); err != nil {
-			t.Fatal(err)
-		}
-		cands := make([]Candidate, 5+rng.IntN(60))
-		for i := range cands {
-			cands[i] = randomBeyondCandidate(rng, i, now, centre, req)
-			cands[i].Worker.Rating = float64(rng.IntN(61))/10 - 0.5 // outside [0, 5] too
-			if rng.IntN(8) == 0 {
-				req.PreferredWorkers = append(req.PreferredWorkers, cands[i].Worker.ID)
-			}
-		}
+		// Ratings outside [0, 5] too.
+		m, req, cands := outrankCity(t, rng, trial, now, centre, linear, table, func() float64 { return float64(rng.IntN(61))/10 - 0.5 })
 		var hist *History
 		switch rng.IntN(3) {
 		case 0:
@@ -180,7 +167,7 @@ func TestOutranksLeavesOutOnlyWhomTheTallyWould(t *testing.T) {
 		}
 		if diff := cmp.Diff(whole.Result(), got, cmpopts.EquateEmpty()); diff != "" {
 			t.Fatalf("trial %d (%T, k %d, weights %+v): the search that left workers out answers differently (-tally +search):\n%s",
-				trial, cfg.Travel, cfg.MaxOptions, m.cfg.Weights, diff)
+				trial, m.cfg.Travel, m.cfg.MaxOptions, m.cfg.Weights, diff)
 		}
 		outranked += whole.Result().Outranked
 	}
