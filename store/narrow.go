@@ -203,8 +203,9 @@ const (
 // ms), counting it as keepsEntry and drops do. It is readWorker, counting
 // nothing, when n keeps the worker or the stamp cannot tell: it holds
 // nothing for the version, or the request excludes workers or asks for a
-// name without a bit, or the worker has no class of shifts, or Drop might
-// keep it and the stamp does not show its bookings in [lo, hi] are none.
+// name without a bit, or the worker has no class of shifts, or Drop or
+// Outrank might keep it and the stamp does not show its bookings in
+// [lo, hi] are none.
 func (n *Narrow) fromList(s *stamp, current int64, resets uint64, t *traits, lo, hi int64) listVerdict {
 	skills, certs, seq, ok := s.traits(current, resets)
 	if !ok {
