@@ -405,6 +405,33 @@ func isSubsequence(a, b []string) bool {
 	return len(a) == 0
 }
 
+// narrowAsWhole holds the narrow pool's match of request i (req, for a
+// customer with history hist) to the whole pool's, counts included, and
+// returns both pools, the match, and how many workers the narrow search
+// decided from the mirror's lists by the rule whose counter list reads.
+func narrowAsWhole(t *testing.T, st *store.Store, svc *Service, i int, req *doorstep.Request, now time.Time, hist matcher.History,
+	list func(store.MirrorStats) int64) (whole, narrow pool, got matcher.Result, listed int64) {
+	t.Helper()
+	ctx := t.Context()
+	whole, err := svc.candidates(ctx, req, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := svc.m.Match(req, whole.cands, now, hist)
+	before := list(st.MirrorStats())
+	narrow, err = svc.qualifiedCandidates(ctx, req, now, hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed = list(st.MirrorStats()) - before
+	got = narrow.match()
+	narrow.considered(&got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("request %d: the narrow pool answers differently (-whole +narrow):\n%s", i, diff)
+	}
+	return whole, narrow, got, listed
+}
+
 // TestDroppedWorkersChangeNoAnswer: in a city like the load's (a shift
 // today and one tomorrow), a window no shift holds today is unservable,
 // and its earliest arrival is tomorrow near the job; the plumbers work
@@ -471,26 +498,13 @@ func TestDroppedWorkersChangeNoAnswer(t *testing.T) {
 				if err := svc.Prepare(&req); err != nil {
 					t.Fatal(err)
 				}
-				whole, err := svc.candidates(ctx, &req, now)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want := svc.m.Match(&req, whole.cands, now, matcher.History{})
-				before := st.MirrorStats().ListDropped
-				narrow, err := svc.qualifiedCandidates(ctx, &req, now, matcher.History{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				listed += st.MirrorStats().ListDropped - before
-				got := narrow.match()
-				narrow.considered(&got)
-				if diff := cmp.Diff(want, got); diff != "" {
-					t.Fatalf("request %d: the narrow pool answers differently (-whole +narrow):\n%s", i, diff)
-				}
+				whole, narrow, got, fromLists := narrowAsWhole(t, st, svc, i, &req, now, matcher.History{},
+					func(m store.MirrorStats) int64 { return m.ListDropped })
+				listed += fromLists
 				for _, n := range narrow.narrow.Dropped {
 					dropped += n
 				}
-				if len(want.Options) > 0 {
+				if len(got.Options) > 0 {
 					continue
 				}
 				unservable++
@@ -498,7 +512,7 @@ func TestDroppedWorkersChangeNoAnswer(t *testing.T) {
 				if diff := cmp.Diff(w, svc.unservable(&req, narrow, &got, now, matcher.History{})); diff != "" {
 					t.Fatalf("request %d: the narrow pool explains it differently (-whole +narrow):\n%s", i, diff)
 				}
-				_, err = svc.Quote(ctx, req, "")
+				_, err := svc.Quote(ctx, req, "")
 				if diff := cmp.Diff(w, err); diff != "" {
 					t.Fatalf("request %d: the quote explains it differently (-whole +quote):\n%s", i, diff)
 				}
@@ -577,23 +591,10 @@ func TestOutrankedWorkersChangeNoAnswer(t *testing.T) {
 				if i%3 == 2 {
 					hist.LastWorker = ids[rng.IntN(len(ids))]
 				}
-				whole, err := svc.candidates(ctx, &req, now)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want := svc.m.Match(&req, whole.cands, now, hist)
-				before := st.MirrorStats().ListOutranked
-				narrow, err := svc.qualifiedCandidates(ctx, &req, now, hist)
-				if err != nil {
-					t.Fatal(err)
-				}
-				listed += st.MirrorStats().ListOutranked - before
-				got := narrow.match()
-				narrow.considered(&got)
-				if diff := cmp.Diff(want, got); diff != "" {
-					t.Fatalf("request %d: the narrow pool answers differently (-whole +narrow):\n%s", i, diff)
-				}
-				outranked += want.Outranked
+				_, narrow, got, fromLists := narrowAsWhole(t, st, svc, i, &req, now, hist,
+					func(m store.MirrorStats) int64 { return m.ListOutranked })
+				listed += fromLists
+				outranked += got.Outranked
 				left += narrow.narrow.Outranked
 			}
 			t.Logf("%d workers outranked, %d of them left out unread, %d from the lists", outranked, left, listed)
