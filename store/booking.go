@@ -90,7 +90,7 @@ type Change struct {
 // BeginIdempotent). It also appends the change's integrator events to the
 // region's outbox (see events.go), unless events are off (SetEvents).
 func (s *Store) Apply(ctx context.Context, ch Change) error {
-	keys, args, err := s.applyArgs(ctx, &ch)
+	keys, args, created, err := s.applyArgs(ctx, &ch)
 	if err != nil {
 		return fmt.Errorf("apply change: %w", err)
 	}
@@ -119,6 +119,7 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 	switch res[0] {
 	case "ok":
 		s.notifyEvents(ch.Region)
+		s.created(&ch, created)
 		return nil
 	case "applied":
 		return nil
@@ -152,31 +153,33 @@ func (s *Store) Apply(ctx context.Context, ch Change) error {
 
 // applyArgs lays ch out as apply.lua's KEYS and ARGV, but for an
 // idempotency claim: the change itself (script), its audit and events
-// (auditArgs), and the region's change feed.
-func (s *Store) applyArgs(ctx context.Context, ch *Change) (keys []string, args []any, err error) {
-	keys, args, err = ch.script()
+// (auditArgs), and the region's change feed. created are ch.Create as
+// stored.
+func (s *Store) applyArgs(ctx context.Context, ch *Change) (keys []string, args []any, created []string, err error) {
+	keys, args, created, err = ch.script()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	keys, args = s.auditArgs(ctx, ch, keys, args)
-	return append(keys, changesKey(ch.Region)), append(args, s.feedMax()), nil
+	return append(keys, changesKey(ch.Region)), append(args, s.feedMax()), created, nil
 }
 
-// script validates ch and lays it out as apply.lua's KEYS and ARGV.
-func (ch *Change) script() (keys []string, args []any, err error) {
+// script validates ch and lays it out as apply.lua's KEYS and ARGV;
+// created are ch.Create's records as the script stores them.
+func (ch *Change) script() (keys []string, args []any, created []string, err error) {
 	if !validRegion(ch.Region) {
-		return nil, nil, fmt.Errorf("invalid region %q", ch.Region)
+		return nil, nil, nil, fmt.Errorf("invalid region %q", ch.Region)
 	}
 	if len(ch.Create)+len(ch.Update) == 0 {
-		return nil, nil, errors.New("empty change")
+		return nil, nil, nil, errors.New("empty change")
 	}
 	workers := make([]string, 0, len(ch.Expect))
 	for id, v := range ch.Expect {
 		if err := checkWorkerID(id); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if v < 0 {
-			return nil, nil, fmt.Errorf("worker %s: negative version %d", id, v)
+			return nil, nil, nil, fmt.Errorf("worker %s: negative version %d", id, v)
 		}
 		workers = append(workers, id)
 	}
@@ -216,25 +219,26 @@ func (ch *Change) script() (keys []string, args []any, err error) {
 	}
 	for _, b := range ch.Create {
 		if err := check(b, false); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if b.Version == 0 {
 			b.Version = 1
 		}
 		data, err := encodeBooking(b)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		keys = append(keys, bookingKey(ch.Region, b.ID))
 		args = append(args, pos[b.WorkerID], b.ID, strconv.FormatInt(b.Start.UnixMilli(), 10), data)
+		created = append(created, data)
 	}
 	for _, b := range ch.Update {
 		if err := check(b, true); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		data, err := encodeBooking(b)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		cancel := "0"
 		if b.Status == doorstep.StatusCancelled {
@@ -247,7 +251,7 @@ func (ch *Change) script() (keys []string, args []any, err error) {
 		keys = append(keys, opKey(ch.Region, newOpID()))
 	}
 	keys = append(keys, atRiskKey(ch.Region))
-	return keys, args, nil
+	return keys, args, created, nil
 }
 
 // CancelBooking cancels booking id, freeing its slot, and returns the

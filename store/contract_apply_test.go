@@ -282,7 +282,7 @@ func testApplyRerun(t *testing.T, open openFunc) {
 	c.Touch(t0, doorstep.ChangeCancel)
 	c.Status = doorstep.StatusCancelled
 	cancel := &Change{Region: ch.Region, Expect: map[string]int64{"w1": v + 1}, Update: []*doorstep.Booking{&c}}
-	keys, args, err := s.applyArgs(ctx, cancel)
+	keys, args, _, err := s.applyArgs(ctx, cancel)
 	if err != nil {
 		t.Fatalf("script: %v", err)
 	}

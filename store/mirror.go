@@ -924,3 +924,22 @@ func (s *Store) WarmUp(ctx context.Context, from, to time.Time) (int, error) {
 	}
 	return n, nil
 }
+
+// advance replaces the entry of ref's record e with next(e) when that is
+// not nil and e is still the record's entry, and stamps its lists with it
+// (Store.created).
+func (m *mirror) advance(ref WorkerRef, next func(*readEntry) *readEntry) {
+	if !m.on.Load() {
+		return
+	}
+	m.mu.RLock()
+	rec := m.workers[ref]
+	m.mu.RUnlock()
+	if rec == nil {
+		return
+	}
+	e := rec.entry.Load()
+	if n := next(e); n != nil && rec.entry.CompareAndSwap(e, n) {
+		m.stamp([]*mirrored{rec}, []*readEntry{n})
+	}
+}

@@ -261,3 +261,91 @@ func (s *Store) SetReadModel(on bool) {
 		s.cands.reset()
 	}
 }
+
+// created brings the read model's entries of the workers a change booked
+// to the version the change gave them, when the change only created
+// bookings (data are ch.Create as Apply stored them): the next search
+// serves them without reading again what this process has just written.
+// Without it, nearly every booking had a later search read its worker
+// again (profile, timeline and bookings: two round trips).
+//
+// The entry made is the one a read would give. Apply refused the change
+// unless every worker was at ch.Expect's version, so a worker's entry at
+// that version held exactly what Redis held; the change added these
+// bookings to its timeline and one to its version (apply.lua increments
+// a touched worker's version once), and changed nothing else of it. An
+// entry at another version, or of a model reset since, is left to be
+// read again, as before.
+func (s *Store) created(ch *Change, data []string) {
+	if len(ch.Update) > 0 || len(ch.Create) == 0 || len(data) != len(ch.Create) || s.cands.off.Load() {
+		return
+	}
+	added := make(map[string][]*doorstep.Booking, 1)
+	for i, b := range ch.Create {
+		stored, err := decodeBooking(data[i])
+		if err != nil {
+			return // never: data is what encodeBooking made
+		}
+		added[b.WorkerID] = append(added[b.WorkerID], stored)
+	}
+	now := time.Now()
+	resets := s.cands.resets.Load()
+	for id, bs := range added {
+		ref, v := WorkerRef{ID: id, Region: ch.Region}, ch.Expect[id]
+		var old, next *readEntry // one entry made for the model and the mirror alike
+		advance := func(e *readEntry) *readEntry {
+			if e == nil || e.region != ref.Region || e.version != v || v == 0 || e.resets != resets {
+				return nil
+			}
+			if e != old {
+				old, next = e, e.plus(bs, now)
+			}
+			return next
+		}
+		s.cands.advance(ref, advance)
+		s.mirror.advance(ref, advance)
+	}
+}
+
+// plus is e with bookings bs added (those starting in its range) at the
+// next version, as read at now. It keeps e's age when e holds bookings:
+// those were read then, and may since have been rewritten elsewhere
+// without a version bump (ReadModelMaxAge); bs were not.
+func (e *readEntry) plus(bs []*doorstep.Booking, now time.Time) *readEntry {
+	n := *e
+	n.version++
+	var in []*doorstep.Booking
+	for _, b := range bs {
+		if ms := b.Start.UnixMilli(); e.from <= ms && ms <= e.to {
+			in = append(in, b)
+		}
+	}
+	if len(e.bookings) == 0 {
+		n.until = now.Add(serveFor())
+	}
+	if len(in) == 0 {
+		return &n
+	}
+	// In the order a read gives (timeline order, then confirmed's stable
+	// sort by start): by start, then by id, the timeline's order among
+	// bookings of one score.
+	n.bookings = slices.Concat(e.bookings, in)
+	slices.SortFunc(n.bookings, func(a, b *doorstep.Booking) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	n.stops = schedule.TimelineOf(n.bookings)
+	return &n
+}
+
+// advance replaces ref's entry e with next(e) when that is not nil.
+func (rm *readModel) advance(ref WorkerRef, next func(*readEntry) *readEntry) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	e := rm.m[ref.ID]
+	if n := next(e); n != nil {
+		rm.m[ref.ID] = n
+	}
+}
