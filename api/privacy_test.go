@@ -77,9 +77,13 @@ func newStoreHarness(tb testing.TB, keys string, opt options) *storeHarness {
 // too (see TestFuzz...: it is left out of "a 4xx writes nothing").
 const auditStream = "dst:audit"
 
-// dump is storetest.Dump of the harness's Redis.
+// dump is storetest.Dump of the harness's Redis, once the store's writes
+// behind the requests landed.
 func (h *storeHarness) dump(tb testing.TB, skip ...string) map[string]string {
 	tb.Helper()
+	if err := h.Store.Flush(); err != nil {
+		tb.Fatal(err)
+	}
 	return storetest.Dump(tb, h.RDB, skip...)
 }
 

@@ -53,6 +53,9 @@ func (s *Store) LastWorker(ctx context.Context, tenant, customerID string) (stri
 	if err := checkCustomer(tenant, customerID); err != nil {
 		return "", fmt.Errorf("read last worker of customer: %w", err)
 	}
+	if id, ok := s.pendingLast(tenant, customerID); ok {
+		return id, nil
+	}
 	id, err := s.rdb.Get(ctx, customerLastKey(tenant, customerID)).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil
@@ -63,10 +66,20 @@ func (s *Store) LastWorker(ctx context.Context, tenant, customerID string) (stri
 	return id, nil
 }
 
-// SetLastWorker remembers workerID as the last worker of tenant's customer.
+// SetLastWorker remembers workerID as the last worker of tenant's
+// customer. It is written behind the caller (behind.go): this process
+// reads it at once, others within behindDelay.
 func (s *Store) SetLastWorker(ctx context.Context, tenant, customerID, workerID string) error {
 	if err := checkCustomer(tenant, customerID); err != nil {
 		return fmt.Errorf("remember last worker of customer: %w", err)
+	}
+	if s.writeBehind(func(b *behind) {
+		if b.last == nil {
+			b.last = map[lastKey]string{}
+		}
+		b.last[lastKey{tenant, customerID}] = workerID
+	}) {
+		return nil
 	}
 	err := s.rdb.Set(ctx, customerLastKey(tenant, customerID), workerID, CustomerHistoryTTL).Err()
 	return wrapErr("remember last worker of customer", err)
@@ -74,21 +87,24 @@ func (s *Store) SetLastWorker(ctx context.Context, tenant, customerID, workerID 
 
 // forgetCustomer deletes the history of tenant's customer, or of every
 // tenant's customer of that id when tenant is AllTenants, and the legacy
-// unscoped record of the id.
+// unscoped record of the id, with what this process has not written yet
+// of it (forgetPendingLast).
 func (s *Store) forgetCustomer(ctx context.Context, tenant, customerID string) error {
-	// One DEL per key: the keys have no hash tag, so on Redis Cluster they
-	// may live in different slots.
-	if tenant != AllTenants {
-		if err := s.rdb.Del(ctx, customerLastKey(tenant, customerID)).Err(); err != nil {
-			return wrapErr("erase customer history", err)
+	return s.forgetPendingLast(tenant, customerID, func() error {
+		// One DEL per key: the keys have no hash tag, so on Redis Cluster
+		// they may live in different slots.
+		if tenant != AllTenants {
+			if err := s.rdb.Del(ctx, customerLastKey(tenant, customerID)).Err(); err != nil {
+				return wrapErr("erase customer history", err)
+			}
+		} else {
+			err := s.scan(ctx, customerLastKey("*", customerID), func(c redis.Cmdable, key, _ string) error {
+				return wrapErr("erase customer history", c.Del(ctx, key).Err())
+			})
+			if err != nil {
+				return err
+			}
 		}
-	} else {
-		err := s.scan(ctx, customerLastKey("*", customerID), func(c redis.Cmdable, key, _ string) error {
-			return wrapErr("erase customer history", c.Del(ctx, key).Err())
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return wrapErr("erase customer history", s.rdb.Del(ctx, legacyCustomerLastKey(customerID)).Err())
+		return wrapErr("erase customer history", s.rdb.Del(ctx, legacyCustomerLastKey(customerID)).Err())
+	})
 }

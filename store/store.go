@@ -254,6 +254,8 @@ type Store struct {
 	// is called after events are written (OnEvents).
 	eventsOff atomic.Bool
 	onEvents  atomic.Pointer[func(region string)]
+	// behind holds the writes no request waits for (behind.go).
+	behind behind
 }
 
 // New returns a Store that uses client, which the caller configured (set
@@ -284,6 +286,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 // Close closes the connections and, for an embedded store, stops the
 // in-process server (whose data is then gone).
 func (s *Store) Close() error {
+	s.closeBehind()
 	err := s.rdb.Close()
 	if errors.Is(err, redis.ErrClosed) {
 		err = nil

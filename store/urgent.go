@@ -56,7 +56,9 @@ type UrgentCall struct {
 
 // RecordUrgent counts one urgent request of region and keeps its place,
 // reduced to the centre of its H3 cell of doorstep.PrivacyResolution,
-// among the region's recent ones, in one round trip.
+// among the region's recent ones. It is written behind the caller
+// (behind.go), with the other calls of the moment in one round trip:
+// UrgentCounts and RecentUrgent write what is pending before they read.
 func (s *Store) RecordUrgent(ctx context.Context, region string, call UrgentCall) error {
 	if !validRegion(region) || len(call.Skills) == 0 {
 		return nil
@@ -66,23 +68,16 @@ func (s *Store) RecordUrgent(ctx context.Context, region string, call UrgentCall
 	// (as a finished booking's is, RedactFinished): enough for a plan
 	// that weighs places by the kilometre.
 	call.Location = geo.PrivacyCell(call.Location).Center()
-	at := call.At
 	rec, err := json.Marshal(call)
 	if err != nil {
 		return fmt.Errorf("store: encode urgent call: %w", err)
 	}
-	key := urgentDayKey(region, at)
+	c := pendingUrgent{region: region, call: call, rec: rec}
+	if s.writeBehind(func(b *behind) { b.urgent = append(b.urgent, c) }) {
+		return nil
+	}
 	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, sk := range call.Skills {
-			p.HIncrBy(ctx, key, sk+":"+strconv.Itoa(at.Hour()), 1)
-		}
-		p.Expire(ctx, key, (UrgentDays+1)*24*time.Hour)
-		recent := urgentRecentKey(region)
-		p.LPush(ctx, recent, rec)
-		p.LTrim(ctx, recent, 0, RecentUrgentKept-1)
-		p.Expire(ctx, recent, RecentUrgentTTL)
-		p.SetNX(ctx, urgentSinceKey, at.Format(time.DateOnly), 0)
-		p.SAdd(ctx, urgentRegionsKey, region)
+		writeUrgent(ctx, p, []pendingUrgent{c})
 		return nil
 	})
 	return wrapErr("count urgent request", err)
@@ -100,6 +95,7 @@ type UrgentCounts struct {
 // counting began when that is later: a deployment a day old learns from
 // one day.
 func (s *Store) UrgentCounts(ctx context.Context, days int, now time.Time) (UrgentCounts, error) {
+	s.flushBehind() // what this process counted, first; a failure leaves it out
 	days = min(max(days, 1), UrgentDays)
 	today := now.UTC().Truncate(24 * time.Hour)
 	first := today.AddDate(0, 0, -days)
@@ -168,6 +164,7 @@ func (s *Store) RecentUrgent(ctx context.Context, region string, since time.Time
 	if !validRegion(region) {
 		return nil, nil
 	}
+	s.flushBehind() // what this process recorded, first; a failure leaves it out
 	raw, err := s.rdb.LRange(ctx, urgentRecentKey(region), 0, RecentUrgentKept-1).Result()
 	if err != nil {
 		return nil, wrapErr("read recent urgent calls", err)
