@@ -8,7 +8,11 @@
 #
 #   bench/load_cpu.sh /tmp/ds 10000 50,100,150,200
 #
-# Each row follows the line of the load's latencies by HTTP status.
+# Each row follows the line of the load's latencies by HTTP status, and
+# ends with the Redis commands and the Redis read events (a client's
+# batch read off its socket: about one a round trip) per request sent,
+# from INFO stats around the phase: unlike time, they do not move with
+# the machine's load.
 # Two binaries compare by running the script once for each, alternately.
 # DURATION (default 10s) is the length of each phase, MIX (default match=1)
 # the load's mix, and SERVE_FLAGS extra flags for serve (e.g. -no-mirror).
@@ -73,15 +77,21 @@ if [ -n "${WARMUP:-}" ]; then
 fi
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# rstat FIELD: a counter of redis-server's INFO stats.
+rstat() { redis-cli -p "$rport" info stats | tr -d '\r' | awk -F: -v f="$1" '$1 == f {print $2}'; }
 hz=$(getconf CLK_TCK)
 for rate in ${rates//,/ }; do
 	s0=$(ticks $spid)
 	r0=$(ticks $rpid)
+	c0=$(rstat total_commands_processed)
+	e0=$(rstat total_reads_processed)
 	out=$("$bin" load -target "http://127.0.0.1:$hport" -skip-import -workers "$workers" -mix "$mix" \
 		-rate "$rate" -duration "$duration" -server-pid $spid -label "$(basename "$bin") $workers" 2>&1)
 	s1=$(ticks $spid)
 	r1=$(ticks $rpid)
+	c1=$(rstat total_commands_processed)
+	e1=$(rstat total_reads_processed)
 	sent=$(awk -v op="${mix%%=*}" '$1 == op {print $2}' <<<"$out")
 	grep ':by-status ' <<<"$out" || true
-	echo "$(grep '^| ' <<<"$out") server CPU/req $(awk -v a="$s0" -v b="$s1" -v hz="$hz" -v n="$sent" 'BEGIN{printf "%.2f ms", (b-a)*1000/hz/n}') | redis CPU/req $(awk -v a="$r0" -v b="$r1" -v hz="$hz" -v n="$sent" 'BEGIN{printf "%.2f ms", (b-a)*1000/hz/n}') |"
+	echo "$(grep '^| ' <<<"$out") server CPU/req $(awk -v a="$s0" -v b="$s1" -v hz="$hz" -v n="$sent" 'BEGIN{printf "%.2f ms", (b-a)*1000/hz/n}') | redis CPU/req $(awk -v a="$r0" -v b="$r1" -v hz="$hz" -v n="$sent" 'BEGIN{printf "%.2f ms", (b-a)*1000/hz/n}') | redis commands/req $(awk -v a="$c0" -v b="$c1" -v n="$sent" 'BEGIN{printf "%.1f", (b-a)/n}') | redis reads/req $(awk -v a="$e0" -v b="$e1" -v n="$sent" 'BEGIN{printf "%.2f", (b-a)/n}') |"
 done
