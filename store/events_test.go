@@ -7,11 +7,13 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/store/storetest"
+	"github.com/redis/go-redis/v9"
 )
 
 // untilClosed calls f until done is closed, or f fails (reported).
@@ -398,5 +400,79 @@ func TestRelayOutboxSaysWhenItMayHoldMore(t *testing.T) {
 	relay(false, 0)
 	if got := len(eventLines(t, s, "key-1")); got != 8 {
 		t.Errorf("the tenant's stream holds %d events, want 8", got)
+	}
+}
+
+// TestRelayOutboxOneScriptATenant: a relay pass copies each tenant's
+// events of the batch with one script call, in outbox order and each
+// once, however the tenants' events interleave; a pass over events
+// already copied (its cursor lost) copies none again.
+func TestRelayOutboxOneScriptATenant(t *testing.T) {
+	t.Parallel()
+	h := openRedis(t)
+	s, ctx := h.s, t.Context()
+	region := regionOf(newWorker("a", nycA))
+	id := NewBookingID(region)
+	want := map[string][]string{}
+	for i, tenant := range []string{"key-1", "key-2", "key-1", "key-1", "key-2", "key-1"} {
+		reason := fmt.Sprintf("r%d", i)
+		if err := s.PublishEvent(ctx, Event{Tenant: tenant, BookingID: id, Type: EventProgress, Reason: reason, Data: json.RawMessage(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		want[tenant] = append(want[tenant], EventProgress+" "+id+" "+reason)
+	}
+	var evals atomic.Int64
+	s.rdb.AddHook(countEvals{&evals})
+	if _, _, err := s.RelayOutbox(ctx, region, 100, EventRetention{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := evals.Load(); got != 2 {
+		t.Errorf("a pass over two tenants' events made %d script calls, want 2", got)
+	}
+	// The cursor lost: the same events again, copied none.
+	if err := s.rdb.Del(ctx, outboxCursorKey(region)).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for tenant := range want {
+		if err := s.PublishEvent(ctx, Event{Tenant: tenant, BookingID: id, Type: EventProgress, Reason: "last", Data: json.RawMessage(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		want[tenant] = append(want[tenant], EventProgress+" "+id+" last")
+	}
+	if _, _, err := s.RelayOutbox(ctx, region, 100, EventRetention{}); err != nil {
+		t.Fatal(err)
+	}
+	for tenant, w := range want {
+		if got := eventLines(t, s, tenant); !slices.Equal(got, w) {
+			t.Errorf("tenant %s's stream %q, want %q", tenant, got, w)
+		}
+	}
+}
+
+// countEvals counts the script calls (EVAL, EVALSHA) a client sends,
+// alone or pipelined.
+type countEvals struct{ n *atomic.Int64 }
+
+func (countEvals) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h countEvals) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.count(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (h countEvals) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			h.count(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func (h countEvals) count(cmd redis.Cmder) {
+	if n := cmd.Name(); n == "eval" || n == "evalsha" {
+		h.n.Add(1)
 	}
 }
