@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -119,4 +121,68 @@ func (h countGets) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 		}
 		return next(ctx, cmds)
 	}
+}
+
+// TestClaimIsOneSet: a claim is one SET NX GET, no script, on a Redis
+// that has it (7.0 and later); on one that refuses it as a syntax error
+// the store keeps to the script from then on, with the same answers.
+func TestClaimIsOneSet(t *testing.T) {
+	for _, old := range []bool{false, true} {
+		t.Run(fmt.Sprintf("refused=%v", old), func(t *testing.T) {
+			h := openRedis(t)
+			s, ctx := h.s, t.Context()
+			var evals, refused atomic.Int64
+			s.rdb.AddHook(countEvals{&evals})
+			if old {
+				s.rdb.AddHook(refuseSetNXGet{&refused})
+			}
+			begins := int64(0) // script calls of the claims
+			for i, fp := range []string{"fp", "fp", "other"} {
+				before := evals.Load()
+				rec, fresh, err := s.BeginIdempotent(ctx, "key-1", "k1", fp, IdemOptions{})
+				begins += evals.Load() - before
+				if err != nil || fresh != (i == 0) || rec == nil {
+					t.Fatalf("claim %d: fresh %v, %v; want fresh %v", i, fresh, err, i == 0)
+				}
+				if i == 0 {
+					if err := s.FinishIdempotent(ctx, rec.Claim, IdemAnswer{Status: 201}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			evals.Store(begins)
+			switch {
+			case !old && evals.Load() != 0:
+				t.Errorf("three claims made %d script calls, want none", evals.Load())
+			case old && (refused.Load() != 1 || evals.Load() < 3 || !s.noSetNXGet.Load()):
+				// (A first script call may be an EVALSHA refused, then an EVAL.)
+				t.Errorf("an old Redis: SET NX GET sent %d times, script calls %d; want once, and a script each claim", refused.Load(), evals.Load())
+			}
+		})
+	}
+}
+
+// refuseSetNXGet answers SET ... NX ... GET as a Redis before 7.0 does.
+type refuseSetNXGet struct{ n *atomic.Int64 }
+
+type syntaxError struct{}
+
+func (syntaxError) Error() string { return "ERR syntax error" }
+func (syntaxError) RedisError()   {}
+
+func (refuseSetNXGet) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h refuseSetNXGet) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "set" && slices.ContainsFunc(cmd.Args(), func(a any) bool { return a == "get" }) {
+			h.n.Add(1)
+			cmd.SetErr(syntaxError{})
+			return cmd.Err()
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (refuseSetNXGet) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
 }

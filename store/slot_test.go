@@ -180,6 +180,15 @@ func TestScriptsTouchOneSlot(t *testing.T) {
 	t.Run("Privacy", func(t *testing.T) { runPrivacy(t, open) })
 	// Follow-ups, feedback and the retention's reduction.
 	t.Run("FollowUps", func(t *testing.T) { runFollowUps(t, open) })
+	// A claim on a Redis before 7.0 (or with WaitReplicas) is
+	// idem_begin.lua rather than SET NX GET (claimKey).
+	t.Run("ClaimByScript", func(t *testing.T) {
+		h := open(t)
+		h.s.noSetNXGet.Store(true)
+		if _, fresh, err := h.s.BeginIdempotent(t.Context(), "key-1", "k", "fp", IdemOptions{}); err != nil || !fresh {
+			t.Fatalf("BeginIdempotent: fresh %v, %v", fresh, err)
+		}
+	})
 	check.mu.Lock()
 	defer check.mu.Unlock()
 	for _, c := range check.cross {

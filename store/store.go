@@ -256,6 +256,8 @@ type Store struct {
 	onEvents  atomic.Pointer[func(region string)]
 	// behind holds the writes no request waits for (behind.go).
 	behind behind
+	// noSetNXGet is set once Redis refused SET NX GET (claimKey).
+	noSetNXGet atomic.Bool
 }
 
 // New returns a Store that uses client, which the caller configured (set
