@@ -33,20 +33,29 @@ func (h countTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 	}
 }
 
-// openPair opens two stores on one private redis-server: the one under
-// test and another process's, which reads only what has landed.
-func openPair(t *testing.T) (s, other *Store) {
+// openStores opens n stores on one private redis-server, as n processes
+// sharing it.
+func openStores(t *testing.T, n int) []*Store {
 	t.Helper()
 	srv := storetest.RunRedis(t)
-	open := func() *Store {
+	out := make([]*Store, n)
+	for i := range out {
 		st, err := Open(t.Context(), testConfig(srv.URL()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		return st
+		out[i] = st
 	}
-	return open(), open()
+	return out
+}
+
+// openPair opens the store under test and another process's, which
+// reads only what has landed.
+func openPair(t *testing.T) (s, other *Store) {
+	t.Helper()
+	st := openStores(t, 2)
+	return st[0], st[1]
 }
 
 // eventually fails the test unless ok holds within a second.

@@ -12,7 +12,6 @@ import (
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/doorstep-dev/doorstep/schedule"
-	"github.com/doorstep-dev/doorstep/store/storetest"
 )
 
 // TestReadModelFollowsItsOwnBookings: after this process's own booking
@@ -27,16 +26,8 @@ import (
 func TestReadModelFollowsItsOwnBookings(t *testing.T) {
 	for _, mirrored := range []bool{false, true} {
 		t.Run(fmt.Sprintf("mirror=%v", mirrored), func(t *testing.T) {
-			srv := storetest.RunRedis(t)
-			open := func() *Store {
-				s, err := Open(t.Context(), testConfig(srv.URL()))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { s.Close() })
-				return s
-			}
-			s, other, direct := open(), open(), open()
+			st := openStores(t, 3)
+			s, other, direct := st[0], st[1], st[2]
 			direct.SetReadModel(false)
 			ctx := t.Context()
 			var (
