@@ -103,7 +103,7 @@ func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
 	if req.Location.Validate("location") == nil {
 		region = geo.RegionOf(req.Location).String()
 	}
-	s.bookOnce(w, r, key, bodyFingerprint(&body), region, book)
+	s.bookOnce(w, r, key, bodyFingerprint(&body), region, req.CustomerID, book)
 }
 
 func (s *Server) handleGetBooking(w http.ResponseWriter, r *http.Request) {

@@ -13,11 +13,12 @@ import (
 
 // bookOnce answers a booking request that carries Idempotency-Key key,
 // fingerprint identifying its body (bodyFingerprint), region where it will
-// most likely book: dispatch.Service.BookOnce runs book at most once per
+// most likely book, for customer (whose last worker the claim reads):
+// dispatch.Service.BookOnce runs book at most once per
 // key (and caller) and gives a retry the first answer; bookOnce only
 // translates its outcome to HTTP.
-func (s *Server) bookOnce(w http.ResponseWriter, r *http.Request, key, fingerprint, region string, book func(context.Context) (*dispatch.Made, error)) {
-	k := dispatch.IdemKey{Scope: principalFrom(r.Context()).KeyID, Key: key, Fingerprint: fingerprint, Region: region, TTL: s.idemTTL}
+func (s *Server) bookOnce(w http.ResponseWriter, r *http.Request, key, fingerprint, region, customer string, book func(context.Context) (*dispatch.Made, error)) {
+	k := dispatch.IdemKey{Scope: principalFrom(r.Context()).KeyID, Key: key, Fingerprint: fingerprint, Region: region, TTL: s.idemTTL, Customer: customer}
 	once, err := s.svc.BookOnce(r.Context(), k, book, func(m *dispatch.Made) dispatch.Answer {
 		return dispatch.Answer{Status: http.StatusCreated, Body: madeBody(m, principalFrom(r.Context()))}
 	})

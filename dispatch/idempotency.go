@@ -27,6 +27,9 @@ type IdemKey struct {
 	// TTL is how long the answer is kept; zero means
 	// store.DefaultIdempotencyTTL.
 	TTL time.Duration
+	// Customer is the request's customer (of Scope), or empty: its last
+	// worker is read with the claim (store.IdemOptions.Customer).
+	Customer string
 }
 
 // Made is what a booking request made: a booking (with its rescue, if
@@ -112,7 +115,7 @@ type Once struct {
 // ctx is cancelled; a recording that misses it is recovered by a retry, so
 // that no success is answered late.
 func (s *Service) BookOnce(ctx context.Context, k IdemKey, book func(context.Context) (*Made, error), encode func(*Made) Answer) (*Once, error) {
-	rec, fresh, err := s.st.BeginIdempotent(ctx, k.Scope, k.Key, k.Fingerprint, store.IdemOptions{TTL: k.TTL, Region: k.Region})
+	rec, fresh, err := s.st.BeginIdempotent(ctx, k.Scope, k.Key, k.Fingerprint, store.IdemOptions{TTL: k.TTL, Region: k.Region, Customer: k.Customer})
 	if err != nil {
 		return nil, err
 	}

@@ -56,6 +56,9 @@ func (s *Store) LastWorker(ctx context.Context, tenant, customerID string) (stri
 	if id, ok := s.pendingLast(tenant, customerID); ok {
 		return id, nil
 	}
+	if c := claimFrom(ctx); c != nil && c.hasLast && c.scope == tenant && c.customer == customerID {
+		return c.last, nil // read with the request's idempotency claim
+	}
 	id, err := s.rdb.Get(ctx, customerLastKey(tenant, customerID)).Result()
 	if errors.Is(err, redis.Nil) {
 		return "", nil

@@ -172,17 +172,81 @@ func (syntaxError) RedisError()   {}
 
 func (refuseSetNXGet) DialHook(next redis.DialHook) redis.DialHook { return next }
 
+// refuse answers cmd as an old Redis when it is SET ... GET.
+func (h refuseSetNXGet) refuse(cmd redis.Cmder) bool {
+	if cmd.Name() == "set" && slices.ContainsFunc(cmd.Args(), func(a any) bool { return a == "get" }) {
+		h.n.Add(1)
+		cmd.SetErr(syntaxError{})
+		return true
+	}
+	return false
+}
+
 func (h refuseSetNXGet) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() == "set" && slices.ContainsFunc(cmd.Args(), func(a any) bool { return a == "get" }) {
-			h.n.Add(1)
-			cmd.SetErr(syntaxError{})
+		if h.refuse(cmd) {
 			return cmd.Err()
 		}
 		return next(ctx, cmd)
 	}
 }
 
-func (refuseSetNXGet) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+func (h refuseSetNXGet) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		rest := slices.DeleteFunc(slices.Clone(cmds), h.refuse)
+		if len(rest) == 0 {
+			return syntaxError{}
+		}
+		return next(ctx, rest)
+	}
+}
+
+// TestClaimReadsTheCustomersLastWorker: a claim made for a customer reads
+// the customer's last worker in its own round trip, and a LastWorker
+// under the claim answers from it without another; for another customer
+// or tenant it reads Redis, and a last worker this process has not
+// written yet is newer than the one read with the claim.
+func TestClaimReadsTheCustomersLastWorker(t *testing.T) {
+	s, _ := openPair(t)
+	ctx := t.Context()
+	for _, c := range [][3]string{{"key-1", "c1", "w1"}, {"key-1", "c2", "w2"}, {"key-2", "c1", "w3"}} {
+		if err := s.SetLastWorker(ctx, c[0], c[1], c[2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var trips atomic.Int64
+	s.rdb.AddHook(countTrips{&trips})
+	for i, c := range []struct{ customer, want string }{{"c1", "w1"}, {"c9", ""}} {
+		trips.Store(0)
+		rec, fresh, err := s.BeginIdempotent(ctx, "key-1", fmt.Sprintf("k%d", i), "fp", IdemOptions{Customer: c.customer})
+		if err != nil || !fresh {
+			t.Fatalf("BeginIdempotent: fresh %v, %v", fresh, err)
+		}
+		cctx := WithClaim(ctx, rec.Claim)
+		if got, err := s.LastWorker(cctx, "key-1", c.customer); err != nil || got != c.want {
+			t.Errorf("LastWorker(%s) under its claim = %q, %v; want %q", c.customer, got, err, c.want)
+		}
+		if n := trips.Load(); n != 1 {
+			t.Errorf("a claim and its customer's last worker took %d round trips, want 1", n)
+		}
+	}
+	rec, _, err := s.BeginIdempotent(ctx, "key-1", "k2", "fp", IdemOptions{Customer: "c1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx := WithClaim(ctx, rec.Claim)
+	for _, c := range [][3]string{{"key-1", "c2", "w2"}, {"key-2", "c1", "w3"}} {
+		if got, err := s.LastWorker(cctx, c[0], c[1]); err != nil || got != c[2] {
+			t.Errorf("LastWorker(%s, %s) under another customer's claim = %q, %v; want %q", c[0], c[1], got, err, c[2])
+		}
+	}
+	if err := s.SetLastWorker(ctx, "key-1", "c1", "w4"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.LastWorker(cctx, "key-1", "c1"); err != nil || got != "w4" {
+		t.Errorf("LastWorker after a newer SetLastWorker = %q, %v; want w4", got, err)
+	}
 }

@@ -82,6 +82,11 @@ type IdemOptions struct {
 	// location), recorded at once as the claim's first region so that the
 	// common booking needs no extra round trip; empty records none.
 	Region string
+	// Customer, when set, is the request's customer of the key's scope
+	// (the tenant): its last worker is read in the claim's own round trip
+	// and served to LastWorker under the claim (WithClaim), rather than
+	// read by a round trip of the booking's.
+	Customer string
 }
 
 // idemRecord is the stored form of an IdempotencyRecord.
@@ -131,6 +136,10 @@ type Claim struct {
 	// record only when another changed it since (endIdempotent). A
 	// booking saves a round trip.
 	known atomic.Pointer[string]
+	// customer's last worker (of tenant scope), when read with the claim
+	// (IdemOptions.Customer): hasLast.
+	customer, last string
+	hasLast        bool
 }
 
 // claimCtxKey is the context key of WithClaim.
@@ -199,10 +208,14 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 		if err != nil {
 			return nil, false, fmt.Errorf("begin idempotency key: %w", err)
 		}
-		cur, err := s.claimKey(ctx, k, data, opt.TTL)
+		cur, last, err := s.claimRecord(ctx, k, data, opt.TTL, scope, opt.Customer)
 		switch {
 		case errors.Is(err, redis.Nil):
-			return s.claimed(scope, key, mine, data), true, nil
+			rec := s.claimed(scope, key, mine, data)
+			if last != nil {
+				rec.Claim.customer, rec.Claim.last, rec.Claim.hasLast = opt.Customer, *last, true
+			}
+			return rec, true, nil
 		case err != nil:
 			return nil, false, wrapErr("begin idempotency key", err)
 		}
@@ -474,22 +487,39 @@ func checkIdemKey(scope, key string) error {
 	return nil
 }
 
-// claimKey stores data at key k for ttl unless k holds a record, and
+// claimRecord stores data at key k for ttl unless k holds a record, and
 // returns that record (redis.Nil when it stored data). On Redis 7 and
 // later it is one SET NX GET: the script it replaces (idem_begin.lua,
 // the same two steps) cost Redis some 35 µs a booking, most of it the
 // script call itself. An older Redis refuses NX with GET as a syntax
 // error: the store then keeps to the script. With WaitReplicas the
-// script's pipeline with WAIT (runDurable) is kept.
-func (s *Store) claimKey(ctx context.Context, k string, data []byte, ttl time.Duration) (string, error) {
+// script's pipeline with WAIT (runDurable) is kept. With a customer of
+// tenant, the customer's last worker is read in the same pipeline
+// (last; nil when not read).
+func (s *Store) claimRecord(ctx context.Context, k string, data []byte, ttl time.Duration, tenant, customer string) (cur string, last *string, err error) {
 	if s.wait.replicas <= 0 && !s.noSetNXGet.Load() {
-		cur, err := s.rdb.SetArgs(ctx, k, data, redis.SetArgs{Mode: "NX", TTL: ttl, Get: true}).Result()
-		if !isSyntaxError(err) {
-			return cur, err
+		var set *redis.StatusCmd
+		var get *redis.StringCmd
+		// The pipeline's error is its first command's that failed: each
+		// command's own is read below.
+		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			set = p.SetArgs(ctx, k, data, redis.SetArgs{Mode: "NX", TTL: ttl, Get: true})
+			if customer != "" && checkCustomer(tenant, customer) == nil {
+				get = p.Get(ctx, customerLastKey(tenant, customer))
+			}
+			return nil
+		})
+		if !isSyntaxError(set.Err()) {
+			if get != nil && (get.Err() == nil || errors.Is(get.Err(), redis.Nil)) {
+				v := get.Val()
+				last = &v
+			}
+			return set.Val(), last, set.Err()
 		}
 		s.noSetNXGet.Store(true)
 	}
-	return s.runDurable(ctx, s.scripts.idemBegin, []string{k}, data, ttl.Milliseconds()).Text()
+	cur, err = s.runDurable(ctx, s.scripts.idemBegin, []string{k}, data, ttl.Milliseconds()).Text()
+	return cur, nil, err
 }
 
 // isSyntaxError reports whether err is Redis refusing a command's

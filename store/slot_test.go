@@ -181,7 +181,7 @@ func TestScriptsTouchOneSlot(t *testing.T) {
 	// Follow-ups, feedback and the retention's reduction.
 	t.Run("FollowUps", func(t *testing.T) { runFollowUps(t, open) })
 	// A claim on a Redis before 7.0 (or with WaitReplicas) is
-	// idem_begin.lua rather than SET NX GET (claimKey).
+	// idem_begin.lua rather than SET NX GET (claimRecord).
 	t.Run("ClaimByScript", func(t *testing.T) {
 		h := open(t)
 		h.s.noSetNXGet.Store(true)

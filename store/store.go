@@ -256,7 +256,7 @@ type Store struct {
 	onEvents  atomic.Pointer[func(region string)]
 	// behind holds the writes no request waits for (behind.go).
 	behind behind
-	// noSetNXGet is set once Redis refused SET NX GET (claimKey).
+	// noSetNXGet is set once Redis refused SET NX GET (claimRecord).
 	noSetNXGet atomic.Bool
 }
 
