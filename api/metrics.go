@@ -114,7 +114,8 @@ func (m *Metrics) watchEpoch(g *store.EpochGuard) error {
 // watchMirror exports the store's mirror of the position index and
 // versions (store.Store.FollowChanges): whether it serves, what it holds,
 // and how many search steps it answered and feed reads it made (failed
-// ones apart); a second server sharing the metrics keeps the first's.
+// ones apart); and the store's writes behind the requests (written and
+// lost). A second server sharing the metrics keeps the first's.
 func (s *Server) watchMirror() error {
 	const listedHelp = "Workers the mirror's search steps decided from its lists alone, without reading them: turned_away (a skill or certificate missing), dropped (no shift can hold the job, and no earlier arrival than one found), outranked (too far off to make an urgent request's options)."
 	stat := func(f func(store.MirrorStats) float64) func() float64 {
@@ -149,9 +150,26 @@ func (s *Server) watchMirror() error {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_mirror_feed_failures_total", Help: "Reads of change feeds that failed (searches then read Redis for a second)."},
 			stat(func(m store.MirrorStats) float64 { return float64(m.FeedFailures) })),
 	}
+	behind := func(f func(store.BehindStats) int64) func() float64 {
+		return func() float64 { return float64(f(s.st.BehindStats())) }
+	}
+	cs = append(cs,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_store_behind_batches_total",
+			Help: "Batches of the writes no request waits for (customers' last workers, urgent calls' counts), written behind the requests."},
+			behind(func(b store.BehindStats) int64 { return b.Batches })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_store_behind_writes_total",
+			Help: "Writes in those batches."},
+			behind(func(b store.BehindStats) int64 { return b.Writes })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_store_behind_failed_batches_total",
+			Help: "Batches written behind the requests that failed: their writes are lost (never a booking)."},
+			behind(func(b store.BehindStats) int64 { return b.FailedBatches })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_store_behind_lost_writes_total",
+			Help: "Writes of the failed batches."},
+			behind(func(b store.BehindStats) int64 { return b.LostWrites })),
+	)
 	for _, c := range cs {
 		if err := s.metrics.reg.Register(c); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
-			return fmt.Errorf("register the mirror's metrics: %w", err)
+			return fmt.Errorf("register the store's metrics: %w", err)
 		}
 	}
 	return nil

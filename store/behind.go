@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -25,9 +26,10 @@ import (
 // first), another process up to behindDelay later. Close writes what is
 // left. A crash loses at most behindDelay of them: a customer's last
 // worker (the next booking ranks without the continuity bonus) and some
-// urgent calls of the counts, never a booking. A write that fails is
-// lost as it was before (the request ignored its error); Redis has the
-// next batch.
+// urgent calls of the counts, never a booking. A batch that fails is
+// lost as a write was before (the request ignored its error), and
+// counted (BehindStats, doorstep_store_behind_*); Redis has the next
+// batch.
 //
 // An erasure of a customer waits for a batch being written and drops
 // the customer's pending last worker, so that nothing written behind
@@ -52,6 +54,22 @@ type behind struct {
 	// writing is held while a batch is written, so that batches land in
 	// order and an erasure can wait for one.
 	writing sync.Mutex
+	// batches, writes and lost count what was written behind
+	// (BehindStats).
+	batches, writes, lost, lostWrites atomic.Int64
+}
+
+// BehindStats counts the writes kept behind the requests (behind.go):
+// the batches written and the writes in them, and those of the batches
+// that failed, which are lost (a customer's last worker, an urgent call).
+type BehindStats struct {
+	Batches, Writes, FailedBatches, LostWrites int64
+}
+
+// BehindStats reports the counts of the writes kept behind the requests.
+func (s *Store) BehindStats() BehindStats {
+	b := &s.behind
+	return BehindStats{Batches: b.batches.Load(), Writes: b.writes.Load(), FailedBatches: b.lost.Load(), LostWrites: b.lostWrites.Load()}
 }
 
 type lastKey struct{ tenant, customer string }
@@ -123,6 +141,13 @@ func (s *Store) flushBehind() error {
 		writeUrgent(ctx, p, urgent)
 		return nil
 	})
+	n := int64(len(last) + len(urgent))
+	b.batches.Add(1)
+	b.writes.Add(n)
+	if err != nil {
+		b.lost.Add(1)
+		b.lostWrites.Add(n)
+	}
 	return wrapErr("write behind", err)
 }
 

@@ -267,3 +267,34 @@ func TestLastWorkerReadWhileItLands(t *testing.T) {
 		t.Errorf("LastWorker while its batch lands = %q, %v; want new", got, err)
 	}
 }
+
+// TestBehindCountsWhatItLost: the batches written behind and their
+// writes are counted, and a batch that fails (Redis gone) is counted
+// lost with its writes. (A batch may be written by its timer between the
+// writes: the counts allow for more batches, never other writes.)
+func TestBehindCountsWhatItLost(t *testing.T) {
+	h := openRedis(t)
+	s, ctx := h.s, t.Context()
+	for i := range 3 {
+		if err := s.SetLastWorker(ctx, "key-1", fmt.Sprintf("c%d", i), "w1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	first := s.BehindStats()
+	if first.Batches < 1 || first.Writes != 3 || first.FailedBatches != 0 || first.LostWrites != 0 {
+		t.Errorf("after three writes: %+v", first)
+	}
+	h.down()
+	for i := range 2 {
+		if err := s.SetLastWorker(ctx, "key-1", fmt.Sprintf("d%d", i), "w1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Flush() // it, or the timer's batch before it, fails
+	if got := s.BehindStats(); got.Writes != 5 || got.LostWrites != 2 || got.FailedBatches < 1 || got.Batches != first.Batches+got.FailedBatches {
+		t.Errorf("after two writes with Redis gone: %+v", got)
+	}
+}
