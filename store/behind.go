@@ -15,9 +15,8 @@ import (
 // SetLastWorker) and, for an urgent request, its count and place (the
 // learnt urgent profile and standby plans: RecordUrgent). Each was a
 // round trip of the request's own, and a round trip costs the server
-// more than the command costs Redis (at 500 bookings a second, the two
-// were a tenth of the server's CPU a booking; bench/RESULTS.md, "Writes
-// behind the booking"). They are kept here instead and written together,
+// more than the command costs Redis (bench/RESULTS.md, "Bookings: fewer
+// round trips a booking"). They are kept here instead and written together,
 // one pipeline for every write of the last behindDelay, so a booking no
 // longer waits for them and a burst shares the round trip.
 //
@@ -54,9 +53,9 @@ type behind struct {
 	// writing is held while a batch is written, so that batches land in
 	// order and an erasure can wait for one.
 	writing sync.Mutex
-	// batches, writes and lost count what was written behind
-	// (BehindStats).
-	batches, writes, lost, lostWrites atomic.Int64
+	// batches and writes count what was written behind, failed and lost
+	// the batches that failed and their writes (BehindStats).
+	batches, writes, failed, lost atomic.Int64
 }
 
 // BehindStats counts the writes kept behind the requests (behind.go):
@@ -69,7 +68,7 @@ type BehindStats struct {
 // BehindStats reports the counts of the writes kept behind the requests.
 func (s *Store) BehindStats() BehindStats {
 	b := &s.behind
-	return BehindStats{Batches: b.batches.Load(), Writes: b.writes.Load(), FailedBatches: b.lost.Load(), LostWrites: b.lostWrites.Load()}
+	return BehindStats{Batches: b.batches.Load(), Writes: b.writes.Load(), FailedBatches: b.failed.Load(), LostWrites: b.lost.Load()}
 }
 
 type lastKey struct{ tenant, customer string }
@@ -145,8 +144,8 @@ func (s *Store) flushBehind() error {
 	b.batches.Add(1)
 	b.writes.Add(n)
 	if err != nil {
-		b.lost.Add(1)
-		b.lostWrites.Add(n)
+		b.failed.Add(1)
+		b.lost.Add(n)
 	}
 	return wrapErr("write behind", err)
 }

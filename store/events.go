@@ -360,8 +360,8 @@ func (s *Store) RelayOutbox(ctx context.Context, region string, n int64, ret Eve
 			tenants = append(tenants, t)
 			events[t] = []any{region, ret.maxLen()}
 		}
-		events[t] = append(events[t], m.ID, 10, "type", str("type"), "at", str("at"), "booking_id", str("booking_id"),
-			"reason", str("reason"), "data", str("data"))
+		fields := []any{"type", str("type"), "at", str("at"), "booking_id", str("booking_id"), "reason", str("reason"), "data", str("data")}
+		events[t] = append(append(events[t], m.ID, len(fields)), fields...)
 	}
 	pipe := s.rdb.Pipeline()
 	for _, t := range tenants {
