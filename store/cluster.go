@@ -226,8 +226,19 @@ type searchScope struct {
 // neighbouring region whose master is being failed over may be skipped.
 // It also marks when the search began: a store following the change feeds
 // (FollowChanges) reads them once for the search, not once a step.
+//
+// The first search under an idempotency claim (WithClaim) that read the
+// region's feed in its own round trip begins when that read was sent:
+// after the request arrived, so it still sees every change answered
+// before the request was made, and it reads the feed once less.
 func WithSearchRegion(ctx context.Context, region string) context.Context {
-	return context.WithValue(ctx, searchRegionKey{}, searchScope{region: region, start: time.Now()})
+	start := time.Now()
+	if c := claimFrom(ctx); c != nil {
+		if t, ok := c.takeFresh(region); ok {
+			start = t
+		}
+	}
+	return context.WithValue(ctx, searchRegionKey{}, searchScope{region: region, start: start})
 }
 
 // searchRegion is the region WithSearchRegion gave, or "".

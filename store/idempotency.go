@@ -140,6 +140,24 @@ type Claim struct {
 	// (IdemOptions.Customer): hasLast.
 	customer, last string
 	hasLast        bool
+	// fresh is when the change feed of the claim's region (IdemOptions.
+	// Region) was read in the claim's round trip, if the mirror then held
+	// all of it (landFeedAhead); freshTaken once the first search under
+	// the claim took it as its start (WithSearchRegion).
+	fresh      time.Time
+	regionRead string
+	freshTaken atomic.Bool
+}
+
+// takeFresh returns, once, when the feed of region was read with the
+// claim: the first search under the claim is as fresh as that read, which
+// was sent after the request arrived, and needs no read of its own. Later
+// searches (after a refused Apply) read the feeds again.
+func (c *Claim) takeFresh(region string) (time.Time, bool) {
+	if c.fresh.IsZero() || region != c.regionRead || !c.freshTaken.CompareAndSwap(false, true) {
+		return time.Time{}, false
+	}
+	return c.fresh, true
 }
 
 // claimCtxKey is the context key of WithClaim.
@@ -208,12 +226,15 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 		if err != nil {
 			return nil, false, fmt.Errorf("begin idempotency key: %w", err)
 		}
-		cur, last, err := s.claimRecord(ctx, k, data, opt.TTL, scope, opt.Customer)
+		cur, last, ahead, err := s.claimRecord(ctx, k, data, scope, opt)
 		switch {
 		case errors.Is(err, redis.Nil):
 			rec := s.claimed(scope, key, mine, data)
 			if last != nil {
 				rec.Claim.customer, rec.Claim.last, rec.Claim.hasLast = opt.Customer, *last, true
+			}
+			if t := s.landFeedAhead(ahead); !t.IsZero() {
+				rec.Claim.fresh, rec.Claim.regionRead = t, opt.Region
 			}
 			return rec, true, nil
 		case err != nil:
@@ -495,18 +516,21 @@ func checkIdemKey(scope, key string) error {
 // error: the store then keeps to the script. With WaitReplicas the
 // script's pipeline with WAIT (runDurable) is kept. With a customer of
 // tenant, the customer's last worker is read in the same pipeline
-// (last; nil when not read).
-func (s *Store) claimRecord(ctx context.Context, k string, data []byte, ttl time.Duration, tenant, customer string) (cur string, last *string, err error) {
+// (last; nil when not read), and so is the change feed of the request's
+// region when the mirror follows it (ahead, for landFeedAhead; nil when
+// not read).
+func (s *Store) claimRecord(ctx context.Context, k string, data []byte, tenant string, opt IdemOptions) (cur string, last *string, ahead *feedAhead, err error) {
 	if s.wait.replicas <= 0 && !s.noSetNXGet.Load() {
 		var set *redis.StatusCmd
 		var get *redis.StringCmd
 		// The pipeline's error is its first command's that failed: each
 		// command's own is read below.
 		_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			set = p.SetArgs(ctx, k, data, redis.SetArgs{Mode: "NX", TTL: ttl, Get: true})
-			if customer != "" && checkCustomer(tenant, customer) == nil {
-				get = p.Get(ctx, customerLastKey(tenant, customer))
+			set = p.SetArgs(ctx, k, data, redis.SetArgs{Mode: "NX", TTL: opt.TTL, Get: true})
+			if opt.Customer != "" && checkCustomer(tenant, opt.Customer) == nil {
+				get = p.Get(ctx, customerLastKey(tenant, opt.Customer))
 			}
+			ahead = s.readFeedAhead(ctx, p, opt.Region)
 			return nil
 		})
 		if !isSyntaxError(set.Err()) {
@@ -514,12 +538,12 @@ func (s *Store) claimRecord(ctx context.Context, k string, data []byte, ttl time
 				v := get.Val()
 				last = &v
 			}
-			return set.Val(), last, set.Err()
+			return set.Val(), last, ahead, set.Err()
 		}
 		s.noSetNXGet.Store(true)
 	}
-	cur, err = s.runDurable(ctx, s.scripts.idemBegin, []string{k}, data, ttl.Milliseconds()).Text()
-	return cur, nil, err
+	cur, err = s.runDurable(ctx, s.scripts.idemBegin, []string{k}, data, opt.TTL.Milliseconds()).Text()
+	return cur, nil, nil, err
 }
 
 // isSyntaxError reports whether err is Redis refusing a command's

@@ -271,36 +271,107 @@ func (s *Store) syncMirror(ctx context.Context, regions []string, since time.Tim
 		more := todo[:0]
 		m.mu.Lock()
 		for _, t := range todo {
-			f := m.feeds[t.region]
-			if f == nil || f.last != t.from {
-				continue // dropped, or read again meanwhile: the mirror is not behind it
+			if m.land(t.region, t.from, t.cmd.Val(), began) == readPartly {
+				more = append(more, read{region: t.region, from: m.feeds[t.region].last})
 			}
-			msgs := t.cmd.Val()
-			if t.from != emptyFeed {
-				if len(msgs) == 0 || msgs[0].ID != t.from {
-					delete(m.feeds, t.region)
-					m.complete = false
-					m.want(t.region)
-					continue
-				}
-				msgs = msgs[1:]
-			}
-			for _, msg := range msgs {
-				m.apply(t.region, msg.Values)
-			}
-			if len(msgs) > 0 {
-				f.last = msgs[len(msgs)-1].ID
-			}
-			if len(msgs) >= syncBatch-1 {
-				more = append(more, read{region: t.region, from: f.last})
-				continue
-			}
-			f.began = began
 		}
 		m.mu.Unlock()
 		todo = more
 	}
 	return nil
+}
+
+// landing is what a read of a feed did to the mirror (land).
+type landing int
+
+const (
+	readWhole  landing = iota // every entry up to the read applied
+	readPartly                // the first syncBatch applied: more follow
+	readStale                 // not applied: the mirror moved meanwhile, or dropped the feed
+)
+
+// land applies msgs, a read of region's feed from the entry from sent at
+// began, to the mirror (under m.mu, and m.syncMu, which orders the
+// reads): a feed whose place is gone is dropped, to be read again by the
+// following loop. A whole read records began: the mirror then holds
+// every change committed before it.
+func (m *mirror) land(region, from string, msgs []redis.XMessage, began time.Time) landing {
+	f := m.feeds[region]
+	if f == nil || f.last != from {
+		return readStale // dropped, or read again meanwhile: the mirror is not behind it
+	}
+	if from != emptyFeed {
+		if len(msgs) == 0 || msgs[0].ID != from {
+			delete(m.feeds, region)
+			m.complete = false
+			m.want(region)
+			return readStale
+		}
+		msgs = msgs[1:]
+	}
+	for _, msg := range msgs {
+		m.apply(region, msg.Values)
+	}
+	if len(msgs) > 0 {
+		f.last = msgs[len(msgs)-1].ID
+	}
+	if len(msgs) >= syncBatch-1 {
+		return readPartly
+	}
+	if began.After(f.began) {
+		f.began = began
+	}
+	return readWhole
+}
+
+// feedAhead is a read of one region's change feed sent in the round trip
+// of another command (an idempotency claim's, readFeedAhead), so that the
+// search that follows finds the feed read already (Claim.fresh).
+type feedAhead struct {
+	region, from string
+	sent         time.Time
+	cmd          *redis.XMessageSliceCmd
+}
+
+// readFeedAhead queues on pipe a read of region's change feed, when the
+// mirror serves and follows region; else it returns nil. landFeedAhead
+// applies it once pipe ran.
+func (s *Store) readFeedAhead(ctx context.Context, pipe redis.Pipeliner, region string) *feedAhead {
+	m := &s.mirror
+	if region == "" || !m.on.Load() || time.Since(time.Unix(0, m.failed.Load())) < mirrorPause {
+		return nil
+	}
+	m.mu.RLock()
+	f := m.feeds[region]
+	from := ""
+	if m.complete && f != nil {
+		from = f.last
+	}
+	m.mu.RUnlock()
+	if from == "" {
+		return nil
+	}
+	return &feedAhead{region: region, from: from, sent: time.Now(),
+		cmd: pipe.XRangeN(ctx, changesKey(region), from, "+", syncBatch)}
+}
+
+// landFeedAhead applies the read fa to the mirror as a sync would, and
+// returns when it was sent if the mirror then holds every change of the
+// feed committed before that (else the zero time: a failed, partial or
+// stale read, which the search's own sync makes up for).
+func (s *Store) landFeedAhead(fa *feedAhead) time.Time {
+	if fa == nil || fa.cmd.Err() != nil {
+		return time.Time{}
+	}
+	m := &s.mirror
+	m.syncMu.Lock()
+	defer m.syncMu.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.land(fa.region, fa.from, fa.cmd.Val(), fa.sent) != readWhole {
+		return time.Time{}
+	}
+	return fa.sent
 }
 
 // apply applies one feed entry of region's feed (under m.mu).

@@ -1,0 +1,115 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+)
+
+// TestClaimReadsTheFeedForTheSearch: a claim given its request's region
+// reads that region's change feed in its own round trip, and the first
+// search under the claim, finding the mirror read, makes none; it sees
+// every change answered before the claim. A second search under the
+// claim (as after a refused Apply) reads the feed again, and a claim
+// without a region leaves the read to its search.
+func TestClaimReadsTheFeedForTheSearch(t *testing.T) {
+	s, writer := openPair(t)
+	ctx := t.Context()
+	w := newWorker("w1", nycA)
+	mustPutWorker(t, writer, w)
+	follow(t, s)
+	region := regionOf(w)
+	cells := []geo.Cell{geo.IndexCell(nycA)}
+	var trips atomic.Int64
+	s.rdb.AddHook(countTrips{&trips})
+	// book makes a change at the writer, as another server would, and
+	// returns the version it left.
+	book := func(at time.Time) int64 {
+		t.Helper()
+		v, err := writer.rdb.Get(ctx, versionKey(region, w.ID)).Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := writer.Apply(ctx, Change{Region: region, Expect: map[string]int64{w.ID: v}, Create: []*doorstep.Booking{newBooking(w, at, 30*time.Minute, nycB)}}); err != nil {
+			t.Fatal(err)
+		}
+		return v + 1
+	}
+	search := func(ctx context.Context) int64 {
+		t.Helper()
+		cands, err := s.LoadCells(WithSearchRegion(ctx, region), new(Seen), cells, t0, t0.Add(24*time.Hour), nil)
+		if err != nil || len(cands) != 1 {
+			t.Fatalf("LoadCells: %v, %v", cands, err)
+		}
+		return cands[0].Version
+	}
+	for i, c := range []struct {
+		region      string
+		claimTrips int64 // the claim's round trips
+		feedReads  int64 // its first search's reads of the feeds
+	}{{region, 1, 0}, {"", 1, 1}} {
+		want := book(t0.Add(time.Duration(i) * time.Hour))
+		trips.Store(0)
+		reads := s.mirror.reads.Load()
+		rec, fresh, err := s.BeginIdempotent(ctx, "key-1", fmt.Sprintf("k%d", i), "fp", IdemOptions{Region: c.region})
+		if err != nil || !fresh {
+			t.Fatalf("BeginIdempotent: fresh %v, %v", fresh, err)
+		}
+		if n := trips.Load(); n != c.claimTrips {
+			t.Fatalf("region %q: the claim took %d round trips, want %d", c.region, n, c.claimTrips)
+		}
+		cctx := WithClaim(ctx, rec.Claim)
+		if got := search(cctx); got != want {
+			t.Errorf("region %q: the first search under the claim reads version %d, want %d (the change answered before the claim)", c.region, got, want)
+		}
+		if n := s.mirror.reads.Load() - reads; n != c.feedReads {
+			t.Errorf("region %q: the first search under the claim read the feeds %d times, want %d", c.region, n, c.feedReads)
+		}
+		// A change after the claim: the next search must read it.
+		want = book(t0.Add(time.Duration(i)*time.Hour + 30*time.Minute))
+		reads = s.mirror.reads.Load()
+		if got := search(cctx); got != want {
+			t.Errorf("region %q: the second search under the claim reads version %d, want %d", c.region, got, want)
+		}
+		if n := s.mirror.reads.Load() - reads; n != 1 {
+			t.Errorf("region %q: the second search under the claim read the feeds %d times, want 1", c.region, n)
+		}
+	}
+}
+
+// TestFeedAheadOvertaken: a read of a feed sent with a claim that a
+// search's read overtook (the mirror moved past where the claim's read
+// began) is not applied, and gives its claim no freshness.
+func TestFeedAheadOvertaken(t *testing.T) {
+	s, writer := openPair(t)
+	ctx := t.Context()
+	w := newWorker("w1", nycA)
+	mustPutWorker(t, writer, w)
+	follow(t, s)
+	region := regionOf(w)
+	pipe := s.rdb.Pipeline()
+	ahead := s.readFeedAhead(ctx, pipe, region)
+	if ahead == nil {
+		t.Fatal("readFeedAhead read nothing from a mirror that follows the region")
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.Apply(ctx, Change{Region: region, Expect: map[string]int64{w.ID: 1}, Create: []*doorstep.Booking{newBooking(w, t0, 30*time.Minute, nycB)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.syncMirror(ctx, []string{region}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.landFeedAhead(ahead); !got.IsZero() {
+		t.Errorf("an overtaken read landed, sent at %v", got)
+	}
+	if ahead := s.readFeedAhead(ctx, s.rdb.Pipeline(), ""); ahead != nil {
+		t.Error("readFeedAhead read a feed for no region")
+	}
+}
