@@ -49,7 +49,7 @@ func TestClaimReadsTheFeedForTheSearch(t *testing.T) {
 		return cands[0].Version
 	}
 	for i, c := range []struct {
-		region      string
+		region     string
 		claimTrips int64 // the claim's round trips
 		feedReads  int64 // its first search's reads of the feeds
 	}{{region, 1, 0}, {"", 1, 1}} {
