@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/doorstep-dev/doorstep"
@@ -86,4 +87,51 @@ func outerRing(c Cell, k int) []ringCell {
 	rings[key] = r
 	ringsMu.Unlock()
 	return r
+}
+
+// diskKey names the cells from ring from to ring to around a cell.
+type diskKey struct {
+	c        Cell
+	from, to int
+}
+
+// disks caches DiskCells, starting over past maxCachedDisks, as rings
+// does: a city's searches start from its few hundred cells and take a
+// few steps each.
+var (
+	disksMu sync.RWMutex
+	disks   = map[diskKey][]Cell{}
+)
+
+const maxCachedDisks = 4096
+
+// DiskCells returns the cells at grid distance from to to around c, ring
+// by ring outwards (as Rings lists them). The slice is shared by every
+// caller asking the same: it must not be changed. A search asks it of
+// every step, and each new disk is a cgo call and a few allocations.
+func DiskCells(c Cell, from, to int) []Cell {
+	key := diskKey{c, from, to}
+	disksMu.RLock()
+	cells, ok := disks[key]
+	disksMu.RUnlock()
+	if ok {
+		return cells
+	}
+	rings := Rings(c, to)
+	n := 0
+	for k := from; k <= to && k < len(rings); k++ {
+		n += len(rings[k])
+	}
+	cells = make([]Cell, 0, n)
+	for k := from; k <= to && k < len(rings); k++ {
+		cells = append(cells, rings[k]...)
+	}
+	cells = slices.Clip(cells)
+	disksMu.Lock()
+	if len(disks) >= maxCachedDisks {
+		clear(disks)
+	}
+	disks[key] = cells
+	disksMu.Unlock()
+	return cells
 }

@@ -94,11 +94,33 @@ func ParseCell(s string) (Cell, error) {
 	return Cell(v), nil
 }
 
+// The layout of an H3 cell index (H3's h3Index.h): the resolution in bits
+// 52-55, then one 3-bit digit a resolution from 1 at bits 42-44 to 15 at
+// bits 0-2, a digit past the cell's resolution set to 7. Resolution and
+// Parent read and set them here rather than through a cgo call each: a
+// search asks them of every cell it reads.
+const (
+	h3ResOffset = 52
+	h3ResMask   = uint64(0xf) << h3ResOffset
+	h3DigitBits = 3
+	h3MaxRes    = 15
+)
+
 // Resolution returns the cell's resolution.
-func (c Cell) Resolution() int { return h3.Cell(c).Resolution() }
+func (c Cell) Resolution() int { return int((uint64(c) & h3ResMask) >> h3ResOffset) }
 
 // Parent returns the ancestor of c at resolution res (<= c's resolution).
-func (c Cell) Parent(res int) Cell { return Cell(h3.Cell(c).Parent(res)) }
+func (c Cell) Parent(res int) Cell {
+	cr := c.Resolution()
+	if res < 0 || res > cr {
+		return Cell(h3.Cell(c).Parent(res)) // h3 says what that is
+	}
+	x := uint64(c)&^h3ResMask | uint64(res)<<h3ResOffset
+	for r := res + 1; r <= cr; r++ {
+		x |= 7 << ((h3MaxRes - r) * h3DigitBits)
+	}
+	return Cell(x)
+}
 
 // Center returns the centre of the cell.
 func (c Cell) Center() doorstep.Location {

@@ -3,6 +3,7 @@ package geo_test
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -406,6 +407,52 @@ func TestCellBoundary(t *testing.T) {
 	for _, p := range b {
 		if d := geo.DistanceKm(p, c.Center()); d < 1.0 || d > 1.8 {
 			t.Errorf("corner %v is %.2f km from the centre", p, d)
+		}
+	}
+}
+
+// TestParentAndResolutionAsH3: the bit arithmetic of Cell.Parent and
+// Cell.Resolution gives what h3's C library gives, for cells of every
+// resolution around the globe (pentagons included) and every ancestor.
+func TestParentAndResolutionAsH3(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	var cells []geo.Cell
+	for res := 0; res <= 15; res++ {
+		for range 40 {
+			loc := doorstep.Location{Lat: rng.Float64()*180 - 90, Lng: rng.Float64()*360 - 180}
+			cells = append(cells, geo.CellOf(loc, res))
+		}
+		cells = append(cells, geo.Cell(h3.Pentagons(res)[rng.IntN(12)]))
+	}
+	for _, c := range cells {
+		if got, want := c.Resolution(), h3.Cell(c).Resolution(); got != want {
+			t.Fatalf("%v.Resolution() = %d, h3 says %d", c, got, want)
+		}
+		for res := 0; res <= c.Resolution(); res++ {
+			if got, want := c.Parent(res), geo.Cell(h3.Cell(c).Parent(res)); got != want {
+				t.Fatalf("%v.Parent(%d) = %v, h3 says %v", c, res, got, want)
+			}
+		}
+	}
+}
+
+// TestDiskCells: the cells of rings from to to, ring by ring as Rings
+// lists them up to to, whether computed or kept from an earlier call.
+func TestDiskCells(t *testing.T) {
+	hex := geo.CellOf(paris, geo.IndexResolution)
+	pent := geo.Cell(h3.Pentagons(geo.IndexResolution)[0])
+	for _, c := range []geo.Cell{hex, pent} {
+		for _, step := range [][2]int{{0, 0}, {0, 2}, {1, 1}, {2, 5}, {3, 5}} {
+			rings := geo.Rings(c, step[1]) // a pentagon's order depends on k
+			var want []geo.Cell
+			for k := step[0]; k <= step[1]; k++ {
+				want = append(want, rings[k]...)
+			}
+			for range 2 { // computed, then kept
+				if got := geo.DiskCells(c, step[0], step[1]); !slices.Equal(got, want) {
+					t.Errorf("DiskCells(%v, %d, %d) = %v, want %v", c, step[0], step[1], got, want)
+				}
+			}
 		}
 	}
 }

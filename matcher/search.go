@@ -76,12 +76,8 @@ func (s Search) Next(step [2]int, need int) ([2]int, bool) {
 
 // StepCells returns the cells of the rings of one step of Steps, computing
 // only the disk that step reaches: most searches end at the first step,
-// while the whole reach is hundreds of cells (each disk is a cgo call).
+// while the whole reach is hundreds of cells. The slice is shared
+// (geo.DiskCells): it must not be changed.
 func (s Search) StepCells(step [2]int) []geo.Cell {
-	rings := geo.Rings(s.Center, step[1])
-	var cells []geo.Cell
-	for k := step[0]; k <= step[1] && k < len(rings); k++ {
-		cells = append(cells, rings[k]...)
-	}
-	return cells
+	return geo.DiskCells(s.Center, step[0], step[1])
 }

@@ -105,7 +105,20 @@ func (s *Store) WorkerIDsInCells(ctx context.Context, cells []geo.Cell) ([]Worke
 // appear but for the search's own region (WithSearchRegion), first; must
 // is the index of that region, which must answer (-1 when none of its
 // cells is read).
+//
+// The slices of byRegion may be cells itself (read them only): a city's
+// search reads cells of one region, which need no copy.
 func groupCells(ctx context.Context, cells []geo.Cell) (regions []string, byRegion map[string][]geo.Cell, must int) {
+	if len(cells) > 0 {
+		first := cellRegion(cells[0])
+		if !slices.ContainsFunc(cells[1:], func(c geo.Cell) bool { return cellRegion(c) != first }) {
+			must = -1
+			if own := searchRegion(ctx); own == "" || own == first {
+				must = 0
+			}
+			return []string{first}, map[string][]geo.Cell{first: cells}, must
+		}
+	}
 	byRegion = make(map[string][]geo.Cell)
 	for _, c := range cells {
 		r := cellRegion(c)

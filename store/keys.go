@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/doorstep-dev/doorstep"
@@ -44,8 +45,28 @@ func cellKey(c geo.Cell) string {
 	return regionTag(c.Parent(geo.RegionResolution).String()) + "cell:" + c.String()
 }
 
-// cellRegion is the region whose slot holds cellKey(c).
-func cellRegion(c geo.Cell) string { return c.Parent(geo.RegionResolution).String() }
+// cellRegion is the region whose slot holds cellKey(c). A search asks it
+// of every cell it reads, so the regions' names are kept once spelt: there
+// are 41,162 cells at geo.RegionResolution on Earth, and a deployment
+// meets a few.
+func cellRegion(c geo.Cell) string {
+	r := c.Parent(geo.RegionResolution)
+	regionNamesMu.RLock()
+	name, ok := regionNames[r]
+	regionNamesMu.RUnlock()
+	if !ok {
+		name = r.String()
+		regionNamesMu.Lock()
+		regionNames[r] = name
+		regionNamesMu.Unlock()
+	}
+	return name
+}
+
+var (
+	regionNamesMu sync.RWMutex
+	regionNames   = map[geo.Cell]string{}
+)
 
 // idemKey is the key of an idempotency record. Scope and key come from
 // outside, so they are hashed: the Redis key stays short and printable.
