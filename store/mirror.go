@@ -777,6 +777,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		m.mu.RUnlock()
 		return nil, false, nil
 	}
+	seen.reserve(m.next)
 	for g, r := range regions {
 		for _, c := range byRegion[r] {
 			list := m.cells[c]

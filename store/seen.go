@@ -1,6 +1,9 @@
 package store
 
-import "errors"
+import (
+	"errors"
+	"slices"
+)
 
 // ErrSeenReset is returned by LoadNew when the read model renumbered its
 // workers (or was turned on or off) during the search that seen belongs
@@ -20,6 +23,15 @@ type Seen struct {
 	gen  uint64 // of the numbering the bits follow; 0 before the first
 	bits []uint64
 	ids  map[string]bool
+	// want is the words the numbering may need (reserve): the bits are
+	// made that long at once rather than grown step by step.
+	want int
+}
+
+// reserve tells s that its workers are numbered below slots, before the
+// first is recorded.
+func (s *Seen) reserve(slots int32) {
+	s.want = max(s.want, (int(slots)+63)/64)
 }
 
 // NewSeenByID returns a Seen that tells workers by id only, whatever the
@@ -60,7 +72,7 @@ func (s *Seen) firstIn(gen uint64, slot int32, id string) (bool, error) {
 	s.gen = gen
 	w, bit := int(slot)/64, uint64(1)<<(uint(slot)%64)
 	if w >= len(s.bits) {
-		s.bits = append(s.bits, make([]uint64, w+1-len(s.bits))...)
+		s.bits = slices.Grow(s.bits, max(w+1, s.want)-len(s.bits))[:w+1]
 	}
 	if s.bits[w]&bit != 0 {
 		return false, nil
