@@ -49,6 +49,11 @@ func newFuzzHarness(f *testing.F) *fuzzHarness {
 // reset empties Redis and puts the worker back.
 func (h *fuzzHarness) reset(tb testing.TB) {
 	tb.Helper()
+	// What the requests left behind lands first, not into the emptied
+	// store.
+	if err := h.Store.Flush(); err != nil {
+		tb.Fatal(err)
+	}
 	if err := h.RDB.FlushDB(tb.Context()).Err(); err != nil {
 		tb.Fatalf("FLUSHDB: %v", err)
 	}

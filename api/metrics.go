@@ -166,6 +166,9 @@ func (s *Server) watchMirror() error {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_store_behind_lost_writes_total",
 			Help: "Writes of the failed batches."},
 			behind(func(b store.BehindStats) int64 { return b.LostWrites })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_store_behind_lost_answers_total",
+			Help: "Idempotency answers written behind the requests that could not land: a retry after the request's lease recovers each from its bookings."},
+			behind(func(b store.BehindStats) int64 { return b.LostAnswers })),
 	)
 	for _, c := range cs {
 		if err := s.metrics.reg.Register(c); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {

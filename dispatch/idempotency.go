@@ -166,7 +166,7 @@ func (s *Service) finish(ctx context.Context, kind OnceKind, c *store.Claim, mad
 	a := encode(made)
 	fctx, cancel := FollowUp(ctx)
 	defer cancel()
-	err := s.st.FinishIdempotent(fctx, c, store.IdemAnswer{Status: a.Status, Body: a.Body, Bookings: made.bookingIDs()})
+	err := s.st.FinishIdempotentBehind(fctx, c, store.IdemAnswer{Status: a.Status, Body: a.Body, Bookings: made.bookingIDs()})
 	return &Once{Kind: kind, Answer: a, Made: made, Unrecorded: err}
 }
 

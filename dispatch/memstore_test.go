@@ -227,7 +227,7 @@ func (m *memStore) AtRiskBookings(context.Context, time.Time, int) ([]*doorstep.
 func (m *memStore) BeginIdempotent(context.Context, string, string, string, store.IdemOptions) (*store.IdempotencyRecord, bool, error) {
 	return nil, false, errors.ErrUnsupported
 }
-func (m *memStore) FinishIdempotent(context.Context, *store.Claim, store.IdemAnswer) error {
+func (m *memStore) FinishIdempotentBehind(context.Context, *store.Claim, store.IdemAnswer) error {
 	return errors.ErrUnsupported
 }
 func (m *memStore) AbortIdempotent(context.Context, *store.Claim) error { return errors.ErrUnsupported }

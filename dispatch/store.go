@@ -51,10 +51,11 @@ type Store interface {
 	LoadWorker(ctx context.Context, id string, from, to time.Time) (*store.WorkerState, error)
 	AtRiskBookings(ctx context.Context, since time.Time, limit int) ([]*doorstep.Booking, error)
 
-	// BeginIdempotent, FinishIdempotent and AbortIdempotent run the
-	// Idempotency-Key claim protocol (BookOnce).
+	// BeginIdempotent, FinishIdempotentBehind and AbortIdempotent run
+	// the Idempotency-Key claim protocol (BookOnce); the answer is
+	// written behind the request.
 	BeginIdempotent(ctx context.Context, scope, key, fingerprint string, opt store.IdemOptions) (*store.IdempotencyRecord, bool, error)
-	FinishIdempotent(ctx context.Context, c *store.Claim, a store.IdemAnswer) error
+	FinishIdempotentBehind(ctx context.Context, c *store.Claim, a store.IdemAnswer) error
 	AbortIdempotent(ctx context.Context, c *store.Claim) error
 	// RecordUrgent counts an urgent request and keeps its place;
 	// UrgentCounts reads the counts back (the learnt urgent profile,

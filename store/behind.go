@@ -48,14 +48,22 @@ type behind struct {
 	// of the batch being written (read by LastWorker until it landed).
 	last, flight map[lastKey]string
 	urgent       []pendingUrgent
-	timer        *time.Timer // set while a write is due
-	closed       bool
+	// finishes are the idempotency answers pending
+	// (FinishIdempotentBehind); answers the records they write, by key,
+	// pending or being written, until they landed (pendingAnswer).
+	finishes []pendingFinish
+	answers  map[string][]byte
+	timer    *time.Timer // set while a write is due
+	closed   bool
 	// writing is held while a batch is written, so that batches land in
 	// order and an erasure can wait for one.
 	writing sync.Mutex
 	// batches and writes count what was written behind, failed and lost
 	// the batches that failed and their writes (BehindStats).
 	batches, writes, failed, lost atomic.Int64
+	// lostAnswers counts the idempotency answers that could not land
+	// (FinishIdempotentBehind).
+	lostAnswers atomic.Int64
 }
 
 // BehindStats counts the writes kept behind the requests (behind.go):
@@ -63,15 +71,55 @@ type behind struct {
 // that failed, which are lost (a customer's last worker, an urgent call).
 type BehindStats struct {
 	Batches, Writes, FailedBatches, LostWrites int64
+	// LostAnswers are the idempotency answers that could not land
+	// (FinishIdempotentBehind): a retry after the request's lease
+	// recovers each from its bookings.
+	LostAnswers int64
 }
 
 // BehindStats reports the counts of the writes kept behind the requests.
 func (s *Store) BehindStats() BehindStats {
 	b := &s.behind
-	return BehindStats{Batches: b.batches.Load(), Writes: b.writes.Load(), FailedBatches: b.failed.Load(), LostWrites: b.lost.Load()}
+	return BehindStats{Batches: b.batches.Load(), Writes: b.writes.Load(), FailedBatches: b.failed.Load(), LostWrites: b.lost.Load(),
+		LostAnswers: b.lostAnswers.Load()}
 }
 
 type lastKey struct{ tenant, customer string }
+
+// pendingFinish is an idempotency answer written behind: record data
+// replaces cur, the record as claim c last wrote it, at key.
+type pendingFinish struct {
+	key, cur string
+	data     []byte
+	ttl      time.Duration
+	c        *Claim
+	a        IdemAnswer
+}
+
+// answerSettle is how long a retry that finds its key's record pending
+// waits, once, for an answer written behind by another process: a batch
+// is written behindDelay after its first write, in well under a
+// millisecond. A test may set Store.settle instead.
+const answerSettle = 3 * behindDelay
+
+// settleFor is how long BeginIdempotent waits for an answer written
+// behind (answerSettle).
+func (s *Store) settleFor() time.Duration {
+	if s.settle > 0 {
+		return s.settle
+	}
+	return answerSettle
+}
+
+// pendingAnswer returns the record answered at key k this process has
+// not written yet.
+func (s *Store) pendingAnswer(k string) ([]byte, bool) {
+	b := &s.behind
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	data, ok := b.answers[k]
+	return data, ok
+}
 
 type pendingUrgent struct {
 	region string
@@ -116,8 +164,8 @@ func (s *Store) flushBehind() error {
 	b.writing.Lock()
 	defer b.writing.Unlock()
 	b.mu.Lock()
-	last, urgent := b.last, b.urgent
-	b.last, b.urgent, b.flight = nil, nil, last
+	last, urgent, finishes := b.last, b.urgent, b.finishes
+	b.last, b.urgent, b.finishes, b.flight = nil, nil, nil, last
 	if b.timer != nil {
 		b.timer.Stop()
 		b.timer = nil
@@ -128,26 +176,66 @@ func (s *Store) flushBehind() error {
 		b.flight = nil
 		b.mu.Unlock()
 	}()
-	if len(last) == 0 && len(urgent) == 0 {
+	return s.writeBatch(last, urgent, finishes)
+}
+
+// writeBatch writes one batch of writes behind in one pipeline (under
+// b.writing), and returns its error.
+func (s *Store) writeBatch(last map[lastKey]string, urgent []pendingUrgent, finishes []pendingFinish) error {
+	b := &s.behind
+	if len(last) == 0 && len(urgent) == 0 && len(finishes) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), behindTimeout)
 	defer cancel()
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	cas := make([]*redis.Cmd, len(finishes))
+	cmds, _ := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error { // each command's error is read below
 		for k, w := range last {
 			p.Set(ctx, customerLastKey(k.tenant, k.customer), w, CustomerHistoryTTL)
 		}
 		writeUrgent(ctx, p, urgent)
+		for i, f := range finishes {
+			cas[i] = s.scripts.cas.EvalSha(ctx, p, []string{f.key}, f.cur, f.data, f.ttl.Milliseconds())
+		}
 		return nil
 	})
 	n := int64(len(last) + len(urgent))
+	var werr error // the first error of the writes other than the answers
+	for _, c := range cmds[:len(cmds)-len(finishes)] {
+		if werr = c.Err(); werr != nil {
+			break
+		}
+	}
+	for i, f := range finishes {
+		if ok, cerr := cas[i].Int64(); cerr == nil && ok == 1 {
+			data := string(f.data)
+			f.c.known.Store(&data)
+		} else if ferr := s.FinishIdempotent(ctx, f.c, f.a); ferr != nil {
+			// The script not loaded yet is loaded by FinishIdempotent;
+			// a record changed since (a retry took the claim over, an
+			// erasure) or Redis failing loses the answer, which a retry
+			// after the lease recovers from the bookings, as after a
+			// crash.
+			b.lostAnswers.Add(1)
+			if werr == nil {
+				werr = ferr
+			}
+		}
+	}
+	b.mu.Lock()
+	for _, f := range finishes {
+		if d, ok := b.answers[f.key]; ok && string(d) == string(f.data) {
+			delete(b.answers, f.key)
+		}
+	}
+	b.mu.Unlock()
 	b.batches.Add(1)
-	b.writes.Add(n)
-	if err != nil {
+	b.writes.Add(n + int64(len(finishes)))
+	if werr != nil && n > 0 {
 		b.failed.Add(1)
 		b.lost.Add(n)
 	}
-	return wrapErr("write behind", err)
+	return wrapErr("write behind", werr)
 }
 
 // writeUrgent lays out the urgent calls' counts and places on p, as
@@ -229,6 +317,13 @@ func (s *Store) forgetPendingLast(tenant, customerID string, done func() error) 
 			delete(b.last, k)
 		}
 	}
+	// The answers pending land first, so that done finds the ones that
+	// name the customer's bookings.
+	finishes := b.finishes
+	b.finishes = nil
 	b.mu.Unlock()
+	if err := s.writeBatch(nil, nil, finishes); err != nil {
+		return err
+	}
 	return done()
 }

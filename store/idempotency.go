@@ -220,6 +220,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 		return nil, false, fmt.Errorf("begin idempotency key: invalid region %q", opt.Region)
 	}
 	k := idemKey(scope, key)
+	settled := false // waited once for an answer written behind
 	for range maxCASAttempts {
 		mine := s.newIdemRecord(ctx, fingerprint, opt)
 		data, err := json.Marshal(mine)
@@ -240,6 +241,9 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 		case err != nil:
 			return nil, false, wrapErr("begin idempotency key", err)
 		}
+		if data, ok := s.pendingAnswer(k); ok {
+			cur = string(data) // answered, written behind
+		}
 		var got idemRecord
 		if err := json.Unmarshal([]byte(cur), &got); err != nil {
 			return nil, false, fmt.Errorf("begin idempotency key: corrupt record: %w", err)
@@ -250,6 +254,13 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 			return s.claimed(scope, key, mine, data), true, nil // our own write; its reply was lost
 		case !got.Pending:
 			return got.public(now), false, nil
+		case got.LeaseUntil.After(now) && !settled && got.Fingerprint == fingerprint:
+			// Its answer may be on its way (FinishIdempotentBehind).
+			settled = true
+			if err := sleep(ctx, min(got.LeaseUntil.Sub(now), s.settleFor())); err != nil {
+				return nil, false, wrapErr("begin idempotency key", err)
+			}
+			continue
 		case got.LeaseUntil.After(now):
 			left := got.LeaseUntil.Sub(now)
 			if dl, ok := ctx.Deadline(); got.Fingerprint != fingerprint || ok && dl.Sub(now) < 2*left {
@@ -383,7 +394,13 @@ type IdemAnswer struct {
 // is gone, with ECONFLICT if it was already finished, and with ErrClaimLost
 // if a retry took it over.
 func (s *Store) FinishIdempotent(ctx context.Context, c *Claim, a IdemAnswer) error {
-	return s.endIdempotent(ctx, "finish idempotency key", c, func(r *idemRecord) (*idemRecord, error) {
+	return s.endIdempotent(ctx, "finish idempotency key", c, finished(c, a))
+}
+
+// finished is the change of FinishIdempotent: the record of claim c,
+// answered a.
+func finished(c *Claim, a IdemAnswer) func(r *idemRecord) (*idemRecord, error) {
+	return func(r *idemRecord) (*idemRecord, error) {
 		switch {
 		case !r.Pending:
 			return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "idempotency key already finished")
@@ -393,7 +410,52 @@ func (s *Store) FinishIdempotent(ctx context.Context, c *Claim, a IdemAnswer) er
 		done := *r
 		done.Pending, done.Status, done.Body, done.Bookings = false, a.Status, a.Body, a.Bookings
 		return &done, nil
-	})
+	}
+}
+
+// FinishIdempotentBehind is FinishIdempotent written behind the request
+// (behind.go): the answer lands with the other writes of the next
+// behindDelay, one pipeline for them all, rather than in a round trip of
+// the request's own. Until then this process answers a retry from it at
+// once (BeginIdempotent), and another process's retry that finds the
+// record pending waits a moment for it (answerSettle) before it answers
+// "in progress". An answer that cannot land as written (the record
+// changed since the claim wrote it) is finished as FinishIdempotent
+// would, in the writer; one that fails is lost and counted, and a retry
+// after the request's lease recovers it from the bookings, as after a
+// crash. With replicas to wait for, or after Close, it is
+// FinishIdempotent.
+func (s *Store) FinishIdempotentBehind(ctx context.Context, c *Claim, a IdemAnswer) error {
+	if c == nil || s.wait.replicas > 0 {
+		return s.FinishIdempotent(ctx, c, a)
+	}
+	known := c.known.Load()
+	if known == nil {
+		return s.FinishIdempotent(ctx, c, a)
+	}
+	var r idemRecord
+	if err := json.Unmarshal([]byte(*known), &r); err != nil {
+		return s.FinishIdempotent(ctx, c, a)
+	}
+	n, err := finished(c, a)(&r)
+	if err != nil {
+		return s.FinishIdempotent(ctx, c, a)
+	}
+	data, err := json.Marshal(n)
+	if err != nil {
+		return fmt.Errorf("finish idempotency key: %w", err)
+	}
+	f := pendingFinish{key: idemKey(c.scope, c.key), cur: *known, data: data, ttl: r.TTL, c: c, a: a}
+	if !s.writeBehind(func(b *behind) {
+		b.finishes = append(b.finishes, f)
+		if b.answers == nil {
+			b.answers = map[string][]byte{}
+		}
+		b.answers[f.key] = data
+	}) {
+		return s.FinishIdempotent(ctx, c, a)
+	}
+	return nil
 }
 
 // AbortIdempotent gives claim c up: its request failed and books nothing

@@ -256,6 +256,8 @@ type Store struct {
 	onEvents  atomic.Pointer[func(region string)]
 	// behind holds the writes no request waits for (behind.go).
 	behind behind
+	// settle, when set (tests), replaces answerSettle (settleFor).
+	settle time.Duration
 	// noSetNXGet is set once Redis refused SET NX GET (claimRecord).
 	noSetNXGet atomic.Bool
 }
