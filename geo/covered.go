@@ -46,26 +46,47 @@ type ringKey struct {
 }
 
 // rings caches the rings outerRing computed, starting over past
-// maxCachedRings of them: a city's searches start from a few hundred
+// 4,096 of them: a city's searches start from a few hundred
 // cells and settle within a few rings, so this holds a metropolitan
 // area's (well under a megabyte) and never more than a few megabytes.
-var (
-	ringsMu sync.RWMutex
-	rings   = map[ringKey][]ringCell{}
-)
+var rings = newKept[ringKey, []ringCell](4096)
 
-const maxCachedRings = 4096
+// kept is a cache safe for concurrent use that starts over once it holds
+// max values: what geo keeps of the grid's geometry, a city's worth.
+type kept[K comparable, V any] struct {
+	mu  sync.RWMutex
+	m   map[K]V
+	max int
+}
+
+func newKept[K comparable, V any](max int) *kept[K, V] {
+	return &kept[K, V]{m: map[K]V{}, max: max}
+}
+
+func (k *kept[K, V]) get(key K) (V, bool) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	v, ok := k.m[key]
+	return v, ok
+}
+
+func (k *kept[K, V]) put(key K, v V) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.m) >= k.max {
+		clear(k.m)
+	}
+	k.m[key] = v
+}
 
 // outerRing returns the cells at exactly k rings from c, with their
 // geometry, or nil when the grid there has a pentagon's gap.
 func outerRing(c Cell, k int) []ringCell {
 	key := ringKey{c, k}
-	ringsMu.RLock()
-	r, ok := rings[key]
-	ringsMu.RUnlock()
-	if ok {
+	if r, ok := rings.get(key); ok {
 		return r
 	}
+	var r []ringCell
 	all := Rings(c, k)
 	if len(all) <= k || len(all[k]) != 6*k {
 		r = nil // a pentagon nearby: the ring is not whole
@@ -80,12 +101,7 @@ func outerRing(c Cell, k int) []ringCell {
 			r[i] = ringCell{center: center, radius: far * 1.001}
 		}
 	}
-	ringsMu.Lock()
-	if len(rings) >= maxCachedRings {
-		clear(rings)
-	}
-	rings[key] = r
-	ringsMu.Unlock()
+	rings.put(key, r)
 	return r
 }
 
@@ -95,15 +111,10 @@ type diskKey struct {
 	from, to int
 }
 
-// disks caches DiskCells, starting over past maxCachedDisks, as rings
+// disks caches DiskCells, starting over past 4,096 disks, as rings
 // does: a city's searches start from its few hundred cells and take a
 // few steps each.
-var (
-	disksMu sync.RWMutex
-	disks   = map[diskKey][]Cell{}
-)
-
-const maxCachedDisks = 4096
+var disks = newKept[diskKey, []Cell](4096)
 
 // DiskCells returns the cells at grid distance from to to around c, ring
 // by ring outwards (as Rings lists them). The slice is shared by every
@@ -111,27 +122,19 @@ const maxCachedDisks = 4096
 // every step, and each new disk is a cgo call and a few allocations.
 func DiskCells(c Cell, from, to int) []Cell {
 	key := diskKey{c, from, to}
-	disksMu.RLock()
-	cells, ok := disks[key]
-	disksMu.RUnlock()
-	if ok {
+	if cells, ok := disks.get(key); ok {
 		return cells
 	}
-	rings := Rings(c, to)
+	all := Rings(c, to)
 	n := 0
-	for k := from; k <= to && k < len(rings); k++ {
-		n += len(rings[k])
+	for k := from; k <= to && k < len(all); k++ {
+		n += len(all[k])
 	}
-	cells = make([]Cell, 0, n)
-	for k := from; k <= to && k < len(rings); k++ {
-		cells = append(cells, rings[k]...)
+	cells := make([]Cell, 0, n)
+	for k := from; k <= to && k < len(all); k++ {
+		cells = append(cells, all[k]...)
 	}
 	cells = slices.Clip(cells)
-	disksMu.Lock()
-	if len(disks) >= maxCachedDisks {
-		clear(disks)
-	}
-	disks[key] = cells
-	disksMu.Unlock()
+	disks.put(key, cells)
 	return cells
 }
