@@ -49,18 +49,21 @@ type ringKey struct {
 // 4,096 of them: a city's searches start from a few hundred
 // cells and settle within a few rings, so this holds a metropolitan
 // area's (well under a megabyte) and never more than a few megabytes.
-var rings = newKept[ringKey, []ringCell](4096)
+var rings = newKept[ringKey, []ringCell](4096, nil)
 
-// kept is a cache safe for concurrent use that starts over once it holds
-// max values: what geo keeps of the grid's geometry, a city's worth.
+// kept is a cache safe for concurrent use that starts over once what it
+// holds weighs max (weigh, one a value when nil): what geo keeps of the
+// grid's geometry, a city's worth.
 type kept[K comparable, V any] struct {
-	mu  sync.RWMutex
-	m   map[K]V
-	max int
+	mu     sync.RWMutex
+	m      map[K]V
+	weigh  func(V) int
+	weight int
+	max    int
 }
 
-func newKept[K comparable, V any](max int) *kept[K, V] {
-	return &kept[K, V]{m: map[K]V{}, max: max}
+func newKept[K comparable, V any](max int, weigh func(V) int) *kept[K, V] {
+	return &kept[K, V]{m: map[K]V{}, max: max, weigh: weigh}
 }
 
 func (k *kept[K, V]) get(key K) (V, bool) {
@@ -71,10 +74,18 @@ func (k *kept[K, V]) get(key K) (V, bool) {
 }
 
 func (k *kept[K, V]) put(key K, v V) {
+	w := 1
+	if k.weigh != nil {
+		w = k.weigh(v)
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if len(k.m) >= k.max {
+	if k.weight+w > k.max {
 		clear(k.m)
+		k.weight = 0
+	}
+	if _, ok := k.m[key]; !ok {
+		k.weight += w
 	}
 	k.m[key] = v
 }
@@ -111,10 +122,11 @@ type diskKey struct {
 	from, to int
 }
 
-// disks caches DiskCells, starting over past 4,096 disks, as rings
-// does: a city's searches start from its few hundred cells and take a
-// few steps each.
-var disks = newKept[diskKey, []Cell](4096)
+// disks caches DiskCells, starting over once they hold 262,144 cells (2
+// MB), as rings does: a city's searches start from its few hundred cells
+// and take a few steps each, most of them a ring or two (a whole urgent
+// reach, 14 rings, is 631 cells).
+var disks = newKept[diskKey, []Cell](1<<18, func(c []Cell) int { return len(c) })
 
 // DiskCells returns the cells at grid distance from to to around c, ring
 // by ring outwards (as Rings lists them). The slice is shared by every
