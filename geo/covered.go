@@ -80,13 +80,14 @@ func (k *kept[K, V]) put(key K, v V) {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if _, ok := k.m[key]; ok {
+		return // another computed it meanwhile: the same value
+	}
 	if k.weight+w > k.max {
 		clear(k.m)
 		k.weight = 0
 	}
-	if _, ok := k.m[key]; !ok {
-		k.weight += w
-	}
+	k.weight += w
 	k.m[key] = v
 }
 
