@@ -155,7 +155,7 @@ func (s *Server) watchMirror() error {
 	}
 	cs = append(cs,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_store_behind_batches_total",
-			Help: "Batches of the writes no request waits for (customers' last workers, urgent calls' counts), written behind the requests."},
+			Help: "Batches of the writes no request waits for (customers' last workers, urgent calls' counts, recorded idempotency answers), written behind the requests."},
 			behind(func(b store.BehindStats) int64 { return b.Batches })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_store_behind_writes_total",
 			Help: "Writes in those batches."},
