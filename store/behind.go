@@ -30,9 +30,17 @@ import (
 // counted (BehindStats, doorstep_store_behind_*); Redis has the next
 // batch.
 //
+// A booking's recorded answer to its Idempotency-Key rides in the same
+// batch (FinishIdempotentBehind; bench/RESULTS.md, "Bookings: two round
+// trips fewer"): this process replays it at once (pendingAnswer), a
+// retry at another process waits for it once (answerSettle), and one
+// that cannot land is counted (LostAnswers) and recovered from the
+// bookings by a retry after the request's lease.
+//
 // An erasure of a customer waits for a batch being written and drops
 // the customer's pending last worker, so that nothing written behind
-// brings back what it erased (forgetCustomer).
+// brings back what it erased (forgetCustomer); the answers pending land
+// first, so that the erasure finds those naming the customer's bookings.
 
 // behindDelay is how long a write waits for others to share its round
 // trip, and behindTimeout bounds the round trip.
