@@ -42,7 +42,7 @@ const regionsKey = keyPrefix + "regions"
 // cellKey is the position index set of cell: it lives in the region of the
 // cell, which need not be the home region of the workers in it.
 func cellKey(c geo.Cell) string {
-	return regionTag(c.Parent(geo.RegionResolution).String()) + "cell:" + c.String()
+	return regionTag(cellRegion(c)) + "cell:" + c.String()
 }
 
 // cellRegion is the region whose slot holds cellKey(c). A search asks it
