@@ -139,15 +139,7 @@ func DiskCells(c Cell, from, to int) []Cell {
 		return cells
 	}
 	all := Rings(c, to)
-	n := 0
-	for k := from; k <= to && k < len(all); k++ {
-		n += len(all[k])
-	}
-	cells := make([]Cell, 0, n)
-	for k := from; k <= to && k < len(all); k++ {
-		cells = append(cells, all[k]...)
-	}
-	cells = slices.Clip(cells)
+	cells := slices.Concat(all[min(from, len(all)):min(to+1, len(all))]...)
 	disks.put(key, cells)
 	return cells
 }
