@@ -5,7 +5,6 @@ import (
 	"encoding"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -153,110 +152,193 @@ var timeType = reflect.TypeFor[time.Time]()
 //
 // Malformed JSON ends the walk without an error: the decode reports it.
 func scan(body []byte, t reflect.Type) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	depth := 0
-	var walk func(path string, t reflect.Type) error
-	walk = func(path string, t reflect.Type) error {
-		if depth++; depth > maxDepth {
-			return doorstep.Errorf(doorstep.EINVALID, path, "nested more than %d deep", maxDepth)
-		}
-		defer func() { depth-- }()
-		tok, err := dec.Token()
-		if err != nil {
-			return errSyntax
-		}
-		optional := t != nil && t.Kind() == reflect.Pointer
-		for t != nil && t.Kind() == reflect.Pointer {
-			t = t.Elem()
-		}
-		if t == timeType {
-			return checkTimeToken(path, tok, optional)
-		}
-		t = wireType(t)
-		switch tok {
-		case json.Delim('{'):
-			seen, keys := map[string]bool{}, membersOf(t)
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return errSyntax
-				}
-				k, _ := kt.(string)
-				name, ft, known := keys.lookup(k)
-				field := k
-				if path != "" {
-					field = path + "." + k
-				}
-				if !known {
-					return doorstep.Errorf(doorstep.EINVALID, field, "unknown field")
-				}
-				if seen[name] {
-					return doorstep.Errorf(doorstep.EINVALID, field, "duplicate key")
-				}
-				seen[name] = true
-				if err := walk(field, ft); err != nil {
-					return err
-				}
-			}
-			if c, ok := keyCheckerOf(t); ok {
-				if err := c.CheckKeys(path, func(k string) bool { return seen[k] }); err != nil {
-					return err
-				}
-			}
-		case json.Delim('['):
-			if _, ok := keyCheckerOf(t); ok {
-				return doorstep.Errorf(doorstep.EINVALID, path, "must be a JSON object")
-			}
-			var et reflect.Type
-			if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
-				et = t.Elem()
-			}
-			for i := 0; dec.More(); i++ {
-				if err := walk(fmt.Sprintf("%s[%d]", path, i), et); err != nil {
-					return err
-				}
-			}
-		default:
-			return checkKind(path, tok, t)
-		}
-		if _, err := dec.Token(); err != nil {
-			return errSyntax
-		}
-		return nil
-	}
-	if err := walk("", t); !errors.Is(err, errSyntax) {
+	sc := scanner{lx: lexer{data: body}, path: make([]step, 0, 8)}
+	if err := sc.walk(t); !errors.Is(err, errSyntax) {
 		return err
 	}
 	return nil
+}
+
+// scanner is scan's walk over a body's tokens. It lives on the stack of
+// scan, so that a scan allocates its path, its errors, the names of a
+// map's keys and the set of a value with a form of keys, and nothing else
+// (json.Decoder.Token allocated for every token).
+type scanner struct {
+	lx lexer
+	// path is where the walk is: one step a key or element, path[:depth-1]
+	// the value being walked (spelt only when an error names it).
+	path  []step
+	depth int
+}
+
+// step is a key of an object, or the index-th element of an array.
+type step struct {
+	key   token
+	index int
+	elem  bool
+}
+
+// walk checks the value that comes next, of Go type t, at the path of
+// the steps taken.
+func (sc *scanner) walk(t reflect.Type) error {
+	if sc.depth++; sc.depth > maxDepth {
+		return doorstep.Errorf(doorstep.EINVALID, sc.at(), "nested more than %d deep", maxDepth)
+	}
+	defer func() { sc.depth-- }()
+	tok, ok := sc.lx.next()
+	if !ok {
+		return errSyntax
+	}
+	optional := t != nil && t.Kind() == reflect.Pointer
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == timeType {
+		return checkTime(sc, tok, optional)
+	}
+	t = wireType(t)
+	if len(sc.path) < sc.depth {
+		sc.path = append(sc.path, step{})
+	}
+	inner := &sc.path[sc.depth-1] // the step to each key or element
+	switch {
+	case tok.kind == tokDelim && tok.delim == '{':
+		var seen seenKeys
+		keys := membersOf(t)
+		for sc.lx.more() {
+			kt, ok := sc.lx.next()
+			if !ok || kt.kind != tokString {
+				return errSyntax
+			}
+			*inner = step{key: kt}
+			name, i, ft, known := keys.lookup(kt)
+			if !known {
+				return doorstep.Errorf(doorstep.EINVALID, sc.within(), "unknown field")
+			}
+			if !seen.add(name, i) {
+				return doorstep.Errorf(doorstep.EINVALID, sc.within(), "duplicate key")
+			}
+			if err := sc.walk(ft); err != nil {
+				return err
+			}
+		}
+		if c, ok := keyCheckerOf(t); ok {
+			got := seen // a copy: only a value with a form of keys pays for the func
+			has := func(k string) bool { return got.has(keys, k) }
+			if err := c.CheckKeys(sc.at(), has); err != nil {
+				return err
+			}
+		}
+	case tok.kind == tokDelim && tok.delim == '[':
+		if _, ok := keyCheckerOf(t); ok {
+			return doorstep.Errorf(doorstep.EINVALID, sc.at(), "must be a JSON object")
+		}
+		var et reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			et = t.Elem()
+		}
+		for i := 0; sc.lx.more(); i++ {
+			*inner = step{index: i, elem: true}
+			if err := sc.walk(et); err != nil {
+				return err
+			}
+		}
+	default:
+		return checkKind(sc, tok, t)
+	}
+	if _, ok := sc.lx.next(); !ok {
+		return errSyntax
+	}
+	return nil
+}
+
+// at spells the path of the value being walked ("shifts[0].breaks[1].start";
+// "" for the body itself).
+func (sc *scanner) at() string { return spell(sc.path[:sc.depth-1]) }
+
+// within spells the path of the key or element being read in it.
+func (sc *scanner) within() string { return spell(sc.path[:sc.depth]) }
+
+func spell(steps []step) string {
+	var b strings.Builder
+	for _, st := range steps {
+		switch {
+		case st.elem:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(st.index))
+			b.WriteByte(']')
+		case b.Len() > 0:
+			b.WriteByte('.')
+			fallthrough
+		default:
+			b.Write(st.key.text())
+		}
+	}
+	return b.String()
+}
+
+// seenKeys is the set of an object's keys read so far: a struct's by
+// their fields' places (the first 64; its members' names), any other's by
+// name.
+type seenKeys struct {
+	fields uint64
+	names  map[string]bool
+}
+
+// add adds the key members.lookup named name, the field at place i (-1
+// for none), false when it was there.
+func (s *seenKeys) add(name string, i int) bool {
+	if 0 <= i && i < 64 {
+		had := s.fields&(1<<i) != 0
+		s.fields |= 1 << i
+		return !had
+	}
+	if s.names[name] {
+		return false
+	}
+	if s.names == nil {
+		s.names = map[string]bool{}
+	}
+	s.names[name] = true
+	return true
+}
+
+// has reports whether key name of object m was read.
+func (s *seenKeys) has(m members, name string) bool {
+	for i, f := range m.fields {
+		if f.name == name && i < 64 {
+			return s.fields&(1<<i) != 0
+		}
+	}
+	return s.names[name]
 }
 
 // checkKind reports a scalar of the wrong JSON kind for Go type t, naming
 // the field with its indices ("shifts[0].breaks[1].minutes"), where
 // encoding/json would name it without them. Types that decode themselves,
 // and null, are left to the decoder.
-func checkKind(path string, tok json.Token, t reflect.Type) error {
+func checkKind(sc *scanner, tok token, t reflect.Type) error {
 	if _, ok := keyCheckerOf(t); ok {
 		// A value with a form of keys (a break) is an object, never null.
-		return doorstep.Errorf(doorstep.EINVALID, path, "must be a JSON object")
+		return doorstep.Errorf(doorstep.EINVALID, sc.at(), "must be a JSON object")
 	}
-	if t == nil || tok == nil || reflect.PointerTo(t).Implements(unmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType) {
+	if t == nil || tok.kind == tokNull || reflect.PointerTo(t).Implements(unmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType) {
 		return nil
 	}
-	var ok bool
+	var want tokKind
 	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
-		_, ok = tok.(json.Number)
+		want = tokNumber
 	case reflect.String:
-		_, ok = tok.(string)
+		want = tokString
 	case reflect.Bool:
-		_, ok = tok.(bool)
+		want = tokBool
 	default:
 		return nil
 	}
-	if !ok {
-		return doorstep.Errorf(doorstep.EINVALID, path, "must be a JSON %s", t.Kind())
+	if tok.kind != want {
+		return doorstep.Errorf(doorstep.EINVALID, sc.at(), "must be a JSON %s", t.Kind())
 	}
 	return nil
 }
@@ -281,10 +363,7 @@ func wireType(t reflect.Type) reflect.Type {
 	if t == nil || t.Kind() != reflect.Struct {
 		return t
 	}
-	if f, ok := reflect.Zero(t).Interface().(wireFormer); ok {
-		return reflect.TypeOf(f.WireForm())
-	}
-	return t
+	return formOf(t).wire
 }
 
 // keyCheckerOf returns t's keyChecker when t has one.
@@ -292,29 +371,58 @@ func keyCheckerOf(t reflect.Type) (keyChecker, bool) {
 	if t == nil || t.Kind() != reflect.Struct {
 		return nil, false
 	}
-	c, ok := reflect.Zero(t).Interface().(keyChecker)
-	return c, ok
+	c := formOf(t).checker
+	return c, c != nil
 }
 
-// checkTimeToken checks the JSON value of a time field, as a token. null
-// is the absence of an optional time (a pointer); a time that is not
-// optional would silently be Go's zero time, 0001-01-01.
-func checkTimeToken(path string, tok json.Token, optional bool) error {
+// structForm is what scan asks of a struct type: its wire form's type
+// (itself when it has none) and its keyChecker.
+type structForm struct {
+	wire    reflect.Type
+	checker keyChecker
+}
+
+// structForms caches formOf (read only once made): asking a type's zero
+// value boxes one, and every object of every body asks.
+var structForms sync.Map // reflect.Type -> structForm
+
+// formOf is t's structForm; t is a struct type.
+func formOf(t reflect.Type) structForm {
+	if f, ok := structForms.Load(t); ok {
+		return f.(structForm)
+	}
+	f := structForm{wire: t}
+	z := reflect.Zero(t).Interface()
+	if w, ok := z.(wireFormer); ok {
+		f.wire = reflect.TypeOf(w.WireForm())
+	}
+	f.checker, _ = z.(keyChecker)
+	structForms.Store(t, f)
+	return f
+}
+
+// checkTime checks the JSON value of a time field. null is the absence of
+// an optional time (a pointer); a time that is not optional would silently
+// be Go's zero time, 0001-01-01.
+func checkTime(sc *scanner, tok token, optional bool) error {
 	const want = "an RFC 3339 time with a UTC offset, such as 2026-11-23T09:00:00Z or 2026-11-23T10:00:00+01:00"
-	switch v := tok.(type) {
-	case nil:
+	switch tok.kind {
+	case tokNull:
 		if !optional {
-			return doorstep.Errorf(doorstep.EINVALID, path, "must be %s, not null", want)
+			return doorstep.Errorf(doorstep.EINVALID, sc.at(), "must be %s, not null", want)
 		}
 		return nil
-	case string:
+	case tokString:
 		var t time.Time
-		if err := t.UnmarshalText([]byte(v)); err != nil {
-			return doorstep.Errorf(doorstep.EINVALID, path, "not %s", want)
+		if err := t.UnmarshalText(tok.text()); err != nil {
+			return doorstep.Errorf(doorstep.EINVALID, sc.at(), "not %s", want)
 		}
-		return doorstep.CheckTime(path, t)
+		if doorstep.CheckTime("", t) != nil {
+			return doorstep.CheckTime(sc.at(), t) // the path spelt only for the error
+		}
+		return nil
 	}
-	return doorstep.Errorf(doorstep.EINVALID, path, "must be %s, as a string", want)
+	return doorstep.Errorf(doorstep.EINVALID, sc.at(), "must be %s, as a string", want)
 }
 
 // members are the keys of a JSON object as encoding/json decodes them into
@@ -363,28 +471,29 @@ func membersOf(t reflect.Type) members {
 // (decode refuses unknown fields). For a map it is k and the element type;
 // for a value of unknown type (inside an unknown field, or any) it is k
 // and nil.
-func (m members) lookup(k string) (name string, t reflect.Type, known bool) {
+func (m members) lookup(key token) (name string, i int, t reflect.Type, known bool) {
+	k := key.text()
 	switch {
 	case m.t == nil:
-		return k, nil, true
+		return string(k), -1, nil, true
 	case m.t.Kind() == reflect.Map:
-		return k, m.t.Elem(), true
+		return string(k), -1, m.t.Elem(), true
 	case m.t.Kind() != reflect.Struct:
-		return k, nil, true
+		return string(k), -1, nil, true
 	}
-	var fold *jsonField
+	fold := -1
 	for i, f := range m.fields {
-		if f.name == k {
-			return f.name, f.t, true
+		if string(k) == f.name {
+			return f.name, i, f.t, true
 		}
-		if fold == nil && strings.EqualFold(f.name, k) {
-			fold = &m.fields[i]
+		if fold < 0 && bytes.EqualFold(k, []byte(f.name)) {
+			fold = i
 		}
 	}
-	if fold != nil {
-		return fold.name, fold.t, true
+	if fold >= 0 {
+		return m.fields[fold].name, fold, m.fields[fold].t, true
 	}
-	return k, nil, false
+	return string(k), -1, nil, false
 }
 
 // queryLimit reads the ?limit= of a listing: def when absent, else a whole

@@ -92,73 +92,7 @@ func headerSafe(s string) string {
 
 // requestSeeds are request bodies, valid and not, for the targets that take
 // a household request. The server's clock reads 2026-11-23T08:00:00Z.
-var requestSeeds = []string{
-	// valid
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405}}`,
-	`{"service":"cleaning","urgency":"urgent","location":{"lat":52.521,"lng":13.404},"duration_minutes":60}`,
-	`{"service":"plumbing","urgency":"normal","location":{"lat":52.52,"lng":13.405},"window":{"start":"2026-11-23T10:00:00Z","end":"2026-11-23T11:00:00Z"},"customer_id":"c-1"}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"requested_at":"2026-11-23T07:30:00Z","skills":["cleaning"],"preferred_workers":["w-1"],"excluded_workers":["w-9"],"duration_minutes":30}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"window":{"start":"2026-11-23T10:00:00+01:00","end":"2026-11-23T12:00:00+01:00"}}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"window":{"start":"2026-11-23T10:00:00Z","end":"2026-11-23T11:00:00Z"},"recurrence":{"interval_days":1,"count":2}}`,
-	// unservable
-	`{"service":"cleaning","urgency":"normal","location":{"lat":48.137,"lng":11.575}}`,
-	`{"service":"childcare","urgency":"normal","location":{"lat":52.52,"lng":13.405}}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"excluded_workers":["w-1"]}`,
-	// personal data and unknown fields
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"name":"Erika Mustermann"}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"phone":"+49 30 1234567"}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405,"address":"Unter den Linden 1"}}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"recurrence":{"interval_days":1,"count":2,"name":"x"}}`,
-	// duplicate keys, trailing data, empty and truncated bodies
-	`{"service":"cleaning","service":"plumbing","urgency":"normal","location":{"lat":52.52,"lng":13.405}}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lat":1,"lng":13.405}}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405}} {}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405}}x`,
-	``, `null`, `{}`, `[]`, `"x"`, `{"service":`, `{"service":"cleaning",`,
-	// syntax errors inside arrays and objects (these once looped forever)
-	`[1 2]`, `{"skills":["a" "b"]}`, `{"service":"cleaning","skills":["x":1]}`, `{"a" 1}`, `[1,]`, `{"a":{"b":[1 2 3]}}`,
-	// huge numbers, NaN-like values
-	`{"service":"cleaning","urgency":"normal","location":{"lat":1e400,"lng":13.405}}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"duration_minutes":1e20}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"duration_minutes":9223372036854775807}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"duration_minutes":-9223372036854775808}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":"NaN","lng":13.405}}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":NaN,"lng":Infinity}}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":-0,"lng":1e-320}}`,
-	// bad times
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"requested_at":"yesterday"}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"requested_at":"2026-13-45T99:00:00Z"}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"requested_at":"0000-01-01T00:00:00Z"}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"requested_at":"9999-12-31T23:59:59Z"}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"window":{"start":"0001-01-01T00:00:00Z","end":"2026-11-23T11:00:00Z"}}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"window":{"start":"2026-11-23T10:00:00-23:59","end":"2026-11-23T11:00:00+23:59"}}`,
-	// out of range
-	`{"service":"cleaning","urgency":"normal","location":{"lat":91,"lng":13.405}}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":-181}}`,
-	// windows: inverted, beyond 24 h, passed, on an urgent request
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"window":{"start":"2026-11-23T11:00:00Z","end":"2026-11-23T10:00:00Z"}}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"window":{"start":"2026-11-23T10:00:00Z","end":"2026-11-25T10:00:00Z"}}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"window":{"start":"2026-11-22T10:00:00Z","end":"2026-11-22T11:00:00Z"}}`,
-	`{"service":"cleaning","urgency":"urgent","location":{"lat":52.52,"lng":13.405},"window":{"start":"2026-11-23T10:00:00Z","end":"2026-11-23T11:00:00Z"}}`,
-	// durations
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"duration_minutes":0}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"duration_minutes":100000}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"duration_minutes":1.5}`,
-	// wrong types and missing fields
-	`{"service":1,"urgency":"normal","location":{"lat":52.52,"lng":13.405}}`,
-	`{"service":"cleaning","urgency":"soon","location":{"lat":52.52,"lng":13.405}}`,
-	`{"service":"cleaning","urgency":"normal","location":[52.52,13.405]}`,
-	`{"service":null,"urgency":null,"location":null}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"skills":"cleaning"}`,
-	`{"service":"cleaning","urgency":"normal"}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"customer_id":"not an id"}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"recurrence":{"interval_days":0,"count":99}}`,
-	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405},"recurrence":null}`,
-	// deep nesting
-	`{"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`,
-	`{"location":` + strings.Repeat(`{"a":`, 50) + `1` + strings.Repeat("}", 50) + `}`,
-	strings.Repeat("[", 20000),
-}
+var requestSeeds = api.RequestSeeds
 
 // FuzzBooking fuzzes POST /v1/bookings, with and without an
 // Idempotency-Key: a 201 booked what it answered.
