@@ -76,9 +76,6 @@ func (t token) text() []byte {
 	return []byte(s)
 }
 
-// str is text as a string.
-func (t token) str() string { return string(t.text()) }
-
 // peek skips white space and returns the next byte; false at the end.
 func (lx *lexer) peek() (byte, bool) {
 	for lx.pos < len(lx.data) {
