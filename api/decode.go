@@ -465,12 +465,12 @@ func membersOf(t reflect.Type) members {
 	return m
 }
 
-// lookup returns the name under which encoding/json stores key k, and
-// its type: for a struct the field of exactly that name, else one that
-// differs in case only; known is false when the struct has no such field
-// (decode refuses unknown fields). For a map it is k and the element type;
-// for a value of unknown type (inside an unknown field, or any) it is k
-// and nil.
+// lookup returns the name under which encoding/json stores key (its
+// text, k), the field's place i and its type: for a struct the field of
+// exactly that name, else one that differs in case only; known is false
+// when the struct has no such field (decode refuses unknown fields). For a
+// map it is k, -1 and the element type; for a value of unknown type
+// (inside an unknown field, or any) it is k, -1 and nil.
 func (m members) lookup(key token) (name string, i int, t reflect.Type, known bool) {
 	k := key.text()
 	switch {

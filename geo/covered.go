@@ -143,3 +143,21 @@ func DiskCells(c Cell, from, to int) []Cell {
 	disks.put(key, cells)
 	return cells
 }
+
+// regionNames caches RegionName. Earth has 41,162 cells at
+// RegionResolution and a deployment meets a few, so it never starts over
+// in practice.
+var regionNames = newKept[Cell, string](1<<16, nil)
+
+// RegionName is the name (String) of c's ancestor at RegionResolution:
+// the region whose hash tag holds c's index set. A search asks it of every
+// cell it reads, so names are kept once spelt.
+func RegionName(c Cell) string {
+	r := c.Parent(RegionResolution)
+	if name, ok := regionNames.get(r); ok {
+		return name
+	}
+	name := r.String()
+	regionNames.put(r, name)
+	return name
+}

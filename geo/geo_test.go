@@ -456,3 +456,16 @@ func TestDiskCells(t *testing.T) {
 		}
 	}
 }
+
+// TestRegionName: a cell's region spelt as its RegionResolution ancestor's
+// String, whether spelt now or kept from an earlier call.
+func TestRegionName(t *testing.T) {
+	for _, c := range []geo.Cell{geo.IndexCell(paris), geo.CellOf(paris, 12), geo.Cell(h3.Pentagons(geo.IndexResolution)[3])} {
+		want := c.Parent(geo.RegionResolution).String()
+		for range 2 {
+			if got := geo.RegionName(c); got != want {
+				t.Errorf("RegionName(%v) = %q, want %q", c, got, want)
+			}
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/doorstep-dev/doorstep"
@@ -45,28 +44,9 @@ func cellKey(c geo.Cell) string {
 	return regionTag(cellRegion(c)) + "cell:" + c.String()
 }
 
-// cellRegion is the region whose slot holds cellKey(c). A search asks it
-// of every cell it reads, so the regions' names are kept once spelt: there
-// are 41,162 cells at geo.RegionResolution on Earth, and a deployment
-// meets a few.
-func cellRegion(c geo.Cell) string {
-	r := c.Parent(geo.RegionResolution)
-	regionNamesMu.RLock()
-	name, ok := regionNames[r]
-	regionNamesMu.RUnlock()
-	if !ok {
-		name = r.String()
-		regionNamesMu.Lock()
-		regionNames[r] = name
-		regionNamesMu.Unlock()
-	}
-	return name
-}
-
-var (
-	regionNamesMu sync.RWMutex
-	regionNames   = map[geo.Cell]string{}
-)
+// cellRegion is the region whose slot holds cellKey(c) (geo.RegionName,
+// kept once spelt: a search asks it of every cell it reads).
+func cellRegion(c geo.Cell) string { return geo.RegionName(c) }
 
 // idemKey is the key of an idempotency record. Scope and key come from
 // outside, so they are hashed: the Redis key stays short and printable.
