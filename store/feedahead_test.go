@@ -116,3 +116,36 @@ func TestFeedAheadOvertaken(t *testing.T) {
 		t.Error("readFeedAhead read a feed for no region")
 	}
 }
+
+// TestMirrorNotPausedByASearchsEnd: a search whose own context ended
+// fails its read of the feeds, but does not pause the mirror for the
+// searches after it (as a read that failed on its own does, mirrorPause):
+// a client gone or a deadline passed says nothing of Redis.
+func TestMirrorNotPausedByASearchsEnd(t *testing.T) {
+	s, writer := openPair(t)
+	ctx := t.Context()
+	w := newWorker("w1", nycA)
+	mustPutWorker(t, writer, w)
+	storetest.Follow(t, s, time.Hour)
+	region := regionOf(w)
+	cells := []geo.Cell{geo.IndexCell(nycA)}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.LoadCells(gone, new(Seen), cells, t0, t0.Add(24*time.Hour), nil); err == nil {
+		t.Fatal("LoadCells of a search whose context ended: no error")
+	}
+	if err := s.syncMirror(gone, []string{region}, time.Now()); err == nil {
+		t.Fatal("a read of the feeds for a search whose context ended: no error")
+	}
+	before := s.MirrorStats()
+	if before.FeedFailures != 0 {
+		t.Errorf("FeedFailures = %d after searches whose contexts ended, want 0", before.FeedFailures)
+	}
+	cands, err := s.LoadCells(ctx, new(Seen), cells, t0, t0.Add(24*time.Hour), nil)
+	if err != nil || len(cands) != 1 {
+		t.Fatalf("LoadCells: %v, %v", cands, err)
+	}
+	if after := s.MirrorStats(); after.Steps != before.Steps+1 {
+		t.Errorf("the next search was served from the mirror %d times, want once: the mirror paused", after.Steps-before.Steps)
+	}
+}

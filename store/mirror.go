@@ -264,8 +264,13 @@ func (s *Store) syncMirror(ctx context.Context, regions []string, since time.Tim
 		err := execPipe(rctx, pipe)
 		cancel()
 		if err != nil {
-			m.failed.Store(time.Now().UnixNano())
-			m.failures.Add(1)
+			// A search whose own context ended (its client gone, its
+			// deadline passed) says nothing of Redis: only a read that
+			// failed on its own pauses the mirror for every search.
+			if ctx.Err() == nil {
+				m.failed.Store(time.Now().UnixNano())
+				m.failures.Add(1)
+			}
 			return wrapErr(fmt.Sprintf("read the change feeds of %d regions", len(todo)), err)
 		}
 		more := todo[:0]
