@@ -511,9 +511,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	envUnlessFlag(fs, "urgent-profile", "DOORSTEP_URGENT_PROFILE", &cfg.UrgentProfile)
 	envUnlessFlag(fs, "weights", "DOORSTEP_WEIGHTS", &cfg.Weights)
 	if _, set := os.LookupEnv("GOGC"); !set {
-		// The server's live heap is a few MB (state lives in Redis), so
-		// the default GC target (100%) collects very often under load;
-		// 400% trades a few MB for fewer collections and a lower p99.
+		// The default GC target (100%) collects very often under load;
+		// 400% trades memory (the heap grows to five times the live
+		// data, about 1.1 KiB a worker) for fewer collections and a
+		// lower p99. GOMEMLIMIT bounds it (README, "Memory").
 		debug.SetGCPercent(ServeGCPercent)
 	}
 	m := &Main{Config: cfg, Log: slog.New(slog.NewJSONHandler(stderr, nil))}
