@@ -19,15 +19,8 @@ import (
 // claim (as after a refused Apply) reads the feed again, and a claim
 // without a region leaves the read to its search.
 func TestClaimReadsTheFeedForTheSearch(t *testing.T) {
-	s, writer := openPair(t)
+	s, writer, w, region, cells := followOneWorker(t)
 	ctx := t.Context()
-	w := newWorker("w1", nycA)
-	mustPutWorker(t, writer, w)
-	// The following loop reads the feeds once, to load them: the reads
-	// counted below are then the searches' own.
-	storetest.Follow(t, s, time.Hour)
-	region := regionOf(w)
-	cells := []geo.Cell{geo.IndexCell(nycA)}
 	var trips atomic.Int64
 	s.rdb.AddHook(countTrips{&trips})
 	// book makes a change at the writer, as another server would, and
@@ -122,13 +115,8 @@ func TestFeedAheadOvertaken(t *testing.T) {
 // searches after it (as a read that failed on its own does, mirrorPause):
 // a client gone or a deadline passed says nothing of Redis.
 func TestMirrorNotPausedByASearchsEnd(t *testing.T) {
-	s, writer := openPair(t)
+	s, _, _, region, cells := followOneWorker(t)
 	ctx := t.Context()
-	w := newWorker("w1", nycA)
-	mustPutWorker(t, writer, w)
-	storetest.Follow(t, s, time.Hour)
-	region := regionOf(w)
-	cells := []geo.Cell{geo.IndexCell(nycA)}
 	gone, cancel := context.WithCancel(ctx)
 	cancel()
 	if _, err := s.LoadCells(gone, new(Seen), cells, t0, t0.Add(24*time.Hour), nil); err == nil {
@@ -148,4 +136,17 @@ func TestMirrorNotPausedByASearchsEnd(t *testing.T) {
 	if after := s.MirrorStats(); after.Steps != before.Steps+1 {
 		t.Errorf("the next search was served from the mirror %d times, want once: the mirror paused", after.Steps-before.Steps)
 	}
+}
+
+// followOneWorker opens a reader s and a writer on one redis-server, puts
+// one worker w at nycA through the writer, and has s follow the change
+// feeds. The following loop reads the feeds once, to load them: the reads
+// after are the searches' own. region is w's, cells its home's.
+func followOneWorker(t *testing.T) (s, writer *Store, w *doorstep.Worker, region string, cells []geo.Cell) {
+	t.Helper()
+	s, writer = openPair(t)
+	w = newWorker("w1", nycA)
+	mustPutWorker(t, writer, w)
+	storetest.Follow(t, s, time.Hour)
+	return s, writer, w, regionOf(w), []geo.Cell{geo.IndexCell(nycA)}
 }
