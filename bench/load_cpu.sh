@@ -13,7 +13,11 @@
 # batch read off its socket: about one a round trip) per request sent,
 # from INFO stats around the phase: unlike time, they do not move with
 # the machine's load.
-# Two binaries compare by running the script once for each, alternately.
+# Two binaries compare by running the script once for each, alternately
+# (ABBA). Run an A/A pair beside it too: two builds of one commit, made in
+# different directories, differed by 0.7 ms of match p99 at 1,000/s
+# (bench/RESULTS.md, "A control: two builds of one commit"), as much as
+# most changes are worth.
 # DURATION (default 10s) is the length of each phase, MIX (default match=1)
 # the load's mix, and SERVE_FLAGS extra flags for serve (e.g. -no-mirror).
 # WARMUP, a rate, runs one phase of the mix at it first, unreported: the
