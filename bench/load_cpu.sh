@@ -17,7 +17,8 @@
 # (ABBA). Run an A/A pair beside it too: two builds of one commit, made in
 # different directories, differed by 0.7 ms of match p99 at 1,000/s
 # (bench/RESULTS.md, "A control: two builds of one commit"), as much as
-# most changes are worth.
+# most changes are worth. Build with `go build -trimpath`: two builds of one
+# commit are then the same bytes wherever they are made.
 # DURATION (default 10s) is the length of each phase, MIX (default match=1)
 # the load's mix, and SERVE_FLAGS extra flags for serve (e.g. -no-mirror).
 # WARMUP, a rate, runs one phase of the mix at it first, unreported: the
