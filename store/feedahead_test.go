@@ -10,7 +10,6 @@ import (
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/doorstep-dev/doorstep/store/storetest"
-	"github.com/redis/go-redis/v9"
 )
 
 // TestClaimReadsTheFeedForTheSearch: a claim given its request's region
@@ -150,57 +149,4 @@ func followOneWorker(t *testing.T) (s, writer *Store, w *doorstep.Worker, region
 	mustPutWorker(t, writer, w)
 	storetest.Follow(t, s, time.Hour)
 	return s, writer, w, regionOf(w), []geo.Cell{geo.IndexCell(nycA)}
-}
-
-// holdFeedReads holds every read of the change feeds until release is
-// closed, telling entered of each.
-type holdFeedReads struct {
-	entered chan<- struct{}
-	release <-chan struct{}
-}
-
-func (holdFeedReads) DialHook(next redis.DialHook) redis.DialHook          { return next }
-func (holdFeedReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
-
-func (h holdFeedReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		if len(cmds) > 0 && cmds[0].Name() == "xrange" {
-			h.entered <- struct{}{}
-			<-h.release
-		}
-		return next(ctx, cmds)
-	}
-}
-
-// TestSyncNotBehindWaitsForNoRead: a search step that finds the feeds read
-// since its search began (a later step of it) returns at once, even while
-// another search's read of the feeds is in flight; it used to wait for
-// that read's turn to find it needed none.
-func TestSyncNotBehindWaitsForNoRead(t *testing.T) {
-	s, _, _, region, _ := followOneWorker(t)
-	ctx := t.Context()
-	began := time.Now()
-	if err := s.syncMirror(ctx, []string{region}, began); err != nil { // the search's first step
-		t.Fatal(err)
-	}
-	entered := make(chan struct{}, 8)
-	release := make(chan struct{})
-	s.rdb.AddHook(holdFeedReads{entered, release})
-	defer close(release)
-	other := make(chan error, 1)
-	go func() { other <- s.syncMirror(ctx, []string{region}, time.Now()) }() // a later search, its read held
-	<-entered
-	later := make(chan error, 1)
-	go func() { later <- s.syncMirror(ctx, []string{region}, began) }() // the first search's next step
-	select {
-	case err := <-later:
-		if err != nil {
-			t.Errorf("the next step: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("a step with the feeds read since its search began waits for another search's read")
-	}
-	if reads := len(entered); reads != 0 {
-		t.Errorf("%d more reads of the feeds, want none", reads)
-	}
 }

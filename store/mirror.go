@@ -236,12 +236,6 @@ func (m *mirror) want(region string) {
 // data lost) is dropped, to be read again by the following loop.
 func (s *Store) syncMirror(ctx context.Context, regions []string, since time.Time) error {
 	m := &s.mirror
-	// A search's later steps, and a booking's first whose read went with
-	// its claim, find the feeds read since they began: they need not wait
-	// for a read in flight to learn that.
-	if !m.behind(regions, since) {
-		return nil
-	}
 	m.syncMu.Lock()
 	defer m.syncMu.Unlock()
 	type read struct {
@@ -290,19 +284,6 @@ func (s *Store) syncMirror(ctx context.Context, regions []string, since time.Tim
 		todo = more
 	}
 	return nil
-}
-
-// behind reports whether a feed of regions that the mirror follows was
-// last read (whole) by a read sent before since.
-func (m *mirror) behind(regions []string, since time.Time) bool {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	for _, r := range regions {
-		if f := m.feeds[r]; f != nil && f.began.Before(since) {
-			return true
-		}
-	}
-	return false
 }
 
 // landing is what a read of a feed did to the mirror (land).
