@@ -90,21 +90,17 @@ func headerSafe(s string) string {
 	}, s)
 }
 
-// requestSeeds are request bodies, valid and not, for the targets that take
-// a household request. The server's clock reads 2026-11-23T08:00:00Z.
-var requestSeeds = api.RequestSeeds
-
 // FuzzBooking fuzzes POST /v1/bookings, with and without an
 // Idempotency-Key: a 201 booked what it answered.
 func FuzzBooking(f *testing.F) {
 	h := newFuzzHarness(f)
-	for i, s := range requestSeeds {
+	for i, s := range api.RequestSeeds {
 		f.Add(s, "")
 		if i%3 == 0 {
 			f.Add(s, "k-1")
 		}
 	}
-	f.Add(requestSeeds[0], strings.Repeat("k", 256))
+	f.Add(api.RequestSeeds[0], strings.Repeat("k", 256))
 	f.Fuzz(func(t *testing.T, body, idem string) {
 		idem = headerSafe(idem)
 		var header []string
@@ -160,7 +156,7 @@ func (h *fuzzHarness) verifyDay(t *testing.T) {
 // answer, nothing is written.
 func FuzzMatch(f *testing.F) {
 	h := newFuzzHarness(f)
-	for _, s := range requestSeeds {
+	for _, s := range api.RequestSeeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {

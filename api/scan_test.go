@@ -125,7 +125,7 @@ func FuzzScan(f *testing.F) {
 
 // RequestSeeds are bodies of match and booking requests, valid and not,
 // the fuzz targets (package api_test) and TestScanAgreesWithTokens start
-// from.
+// from. The fuzz targets' server clock reads 2026-11-23T08:00:00Z.
 var RequestSeeds = []string{
 	// valid
 	`{"service":"cleaning","urgency":"normal","location":{"lat":52.52,"lng":13.405}}`,
