@@ -22,6 +22,7 @@ import (
 	"github.com/doorstep-dev/doorstep/dispatch"
 	"github.com/doorstep-dev/doorstep/events"
 	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/internal/memlimit"
 	"github.com/doorstep-dev/doorstep/matcher"
 	"github.com/doorstep-dev/doorstep/store"
 )
@@ -514,10 +515,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		// The default GC target (100%) collects very often under load;
 		// 400% trades memory (the heap grows to five times the live
 		// data, about 1.1 KiB a worker) for fewer collections and a
-		// lower p99. GOMEMLIMIT bounds it (README, "Memory").
+		// lower p99. The memory limit below bounds it in a large
+		// city (README, "Memory").
 		debug.SetGCPercent(ServeGCPercent)
 	}
-	m := &Main{Config: cfg, Log: slog.New(slog.NewJSONHandler(stderr, nil))}
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		// The limit follows the live heap, collection by collection:
+		// a city's size is not known before it has been read.
+		t, err := memlimit.Start(memlimit.Default)
+		if err != nil {
+			return err
+		}
+		defer t.Stop()
+		log.Info("memory limit follows the live heap", "floor_bytes", memlimit.Default.Floor, "ratio", memlimit.Default.Ratio)
+	}
+	m := &Main{Config: cfg, Log: log}
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
