@@ -102,6 +102,17 @@ func TestWarming(t *testing.T) {
 	wantStatus(t, h.do(t, http.MethodGet, "/readyz", "", nil), http.StatusOK)
 }
 
+// A server configured warming (Config.Warming) is not ready from its
+// first request, before any call to Warming: one already waiting on the
+// listener when serving starts must not be told it is ready.
+func TestWarmingFromTheStart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, allKeys, func(cfg *api.Config) { cfg.Warming = true })
+	wantProblem(t, h.do(t, http.MethodGet, "/readyz", "", nil), http.StatusServiceUnavailable, doorstep.EUNAVAILABLE, "")
+	h.Server.Warming(false)
+	wantStatus(t, h.do(t, http.MethodGet, "/readyz", "", nil), http.StatusOK)
+}
+
 func TestMetrics(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, allKeys)

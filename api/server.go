@@ -59,6 +59,12 @@ type Config struct {
 	// Events relays and delivers integrator events (issue 15); nil: GET
 	// /v1/events polls the store and webhooks get the strict URL policy.
 	Events *events.Service
+	// Warming starts the server warming up (Server.Warming): /readyz
+	// fails from its first request until Warming(false). A caller that
+	// warms up after New must set it here, not by a call after New: a
+	// request already waiting on the listener is served the moment
+	// serving starts, before any later call.
+	Warming bool
 }
 
 // Server serves the API. Its zero value is not usable; call New.
@@ -97,6 +103,7 @@ func New(cfg Config) (*Server, error) {
 	s.simLimits = cfg.Simulations
 	s.simLimits.defaults()
 	s.simSlot = make(chan struct{}, 1)
+	s.warming.Store(cfg.Warming)
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}

@@ -316,7 +316,11 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.api, err = api.New(api.Config{Service: svc, Store: m.st, Keys: keys, Metrics: metrics, Logger: m.Log,
-		Limits: cfg.Limits, RequireDurable: cfg.RequireDurable, Epoch: guard, Events: ev})
+		Limits: cfg.Limits, RequireDurable: cfg.RequireDurable, Epoch: guard, Events: ev,
+		// Not ready until the searches read from memory (or a minute
+		// has passed): from the first request, since one that
+		// connected while the store opened is served at once.
+		Warming: !cfg.NoMirror})
 	if err != nil {
 		ln.Close()
 		m.st.Close()
@@ -362,10 +366,8 @@ func (m *Main) Open(ctx context.Context) error {
 			m.st.FollowChanges(bgctx, mirrorEvery, m.Log)
 		}
 	}()
-	// Not ready until the searches read from memory (or a minute has
-	// passed): /readyz fails meanwhile, and Open waits for it.
+	// The warm-up ends the warming set above; Open waits for it.
 	m.warmDone = make(chan struct{})
-	m.api.Warming(!cfg.NoMirror)
 	go func() {
 		defer close(m.warmDone)
 		if !cfg.NoMirror {
