@@ -5,7 +5,7 @@
 // heap grow to several times its live data between collections. That is
 // cheap while the live data is small and dear once it is large: doorstep
 // serve keeps about 1.1 KiB a worker, and at GOGC 400 a city of 100,000
-// workers held 3.6-4.6 KiB of RSS a worker. A fixed GOMEMLIMIT cannot be
+// workers held 3.5-4.7 KiB of RSS a worker. A fixed GOMEMLIMIT cannot be
 // chosen before the city has been read. The Tuner sets the runtime's soft
 // memory limit (debug.SetMemoryLimit) after each collection to
 //
