@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/doorstep-dev/doorstep/api"
+	"github.com/doorstep-dev/doorstep/bench/load"
 	"github.com/doorstep-dev/doorstep/internal/faultproxy"
 	"github.com/doorstep-dev/doorstep/store/storetest"
 )
@@ -121,12 +122,10 @@ func TestServeNotReadyToWhoConnectedEarly(t *testing.T) {
 	rs := storetest.RunRedis(t)
 	proxy := faultproxy.Start(t, rs.Addr)
 	proxy.Slow(20 * time.Millisecond)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := load.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	m := &Main{Config: ServeConfig{Addr: addr, RedisURL: "redis://" + proxy.Addr(), Limits: api.Limits{RatePerKey: -1}},
 		Log: slog.New(slog.DiscardHandler)}
 	opened := make(chan error, 1)
