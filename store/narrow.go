@@ -243,6 +243,15 @@ func (n *Narrow) fromList(s *stamp, current int64, resets uint64, t *traits, lo,
 	return readWorker
 }
 
+// byLists reports whether a step may turn away the workers who lack a
+// skill or certificate on their stamps' bit sets alone (lacks), as
+// fromList does: every name the request asks for has a bit (of t), and it
+// excludes no worker (an excluded worker counts as that first).
+func (n *Narrow) byLists(t *traits) bool {
+	n.resolve(t)
+	return n.ok && len(n.req.ExcludedWorkers) == 0
+}
+
 // byClass is Drop of a worker of the class set (decide) with home, and
 // with stops in the range read or none: false when the class leaves it to
 // Drop with the worker's stops.

@@ -204,6 +204,54 @@ func TestMirrorListsTurnAwayFromTheirStamps(t *testing.T) {
 	}
 }
 
+// A worker listed in two cells (its home and its reported position) is
+// turned away once by a step that reads both, and by no later step of the
+// same search: the lists record it in the step's Seen as they turn it
+// away, whichever way the Seen tells workers (by the mirror's slots, or by
+// id after a renumbering).
+func TestMirrorListsTurnAwayEachWorkerOnce(t *testing.T) {
+	t.Parallel()
+	s, home, cells := followedTrades(t, nil)
+	ctx := t.Context()
+	away := doorstep.Location{Lat: home.Lat + 0.03, Lng: home.Lng} // 3 km north
+	if geo.IndexCell(away) == cells[0] {
+		t.Fatal("the reported position is in the home cell")
+	}
+	for i := 1; i < 40; i += 4 { // w01, w05, ..., w37: ten cleaners
+		if err := s.SetLocation(ctx, fmt.Sprintf("w%02d", i), away, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	both := []geo.Cell{cells[0], geo.IndexCell(away)}
+	// Read once: every listing stamped at its worker's version.
+	if all, err := s.LoadCells(ctx, new(Seen), both, t0, t0.Add(time.Hour), nil); err != nil || len(all) != 40 {
+		t.Fatalf("first read: %d workers, %v", len(all), err)
+	}
+	for _, tc := range []struct {
+		name string
+		seen *Seen
+	}{{"by slot", new(Seen)}, {"by id", NewSeenByID()}} {
+		step := func(cells []geo.Cell) (kept int, turned int, fromLists int64) {
+			t.Helper()
+			before := s.mirror.listTurned.Load()
+			n := NewNarrow(&doorstep.Request{Skills: []string{"plumbing"}})
+			got, err := s.LoadCells(ctx, tc.seen, cells, t0, t0.Add(time.Hour), n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(got), n.Turned.Skills, s.mirror.listTurned.Load() - before
+		}
+		if kept, turned, fromLists := step(both); kept != 10 || turned != 30 || fromLists != 30 {
+			t.Errorf("%s: both cells: kept %d, %d turned away (%d by the lists); want 10 plumbers and the 30 cleaners once (30)", tc.name, kept, turned, fromLists)
+		}
+		for _, cells := range [][]geo.Cell{both, both[1:]} {
+			if kept, turned, _ := step(cells); kept != 0 || turned != 0 {
+				t.Errorf("%s: a later step over %d cells kept %d and turned away %d; want nobody new", tc.name, len(cells), kept, turned)
+			}
+		}
+	}
+}
+
 // A stamp read for a worker's record is not set on the listing of a
 // worker put again under the same id since (deleted and registered
 // anew: its versions may start over).

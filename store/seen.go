@@ -60,6 +60,24 @@ func (s *Seen) first(e *readEntry, id string) (bool, error) {
 	return s.firstIn(e.gen, e.slot, id)
 }
 
+// bitmap returns s's bits for numbering gen, long enough for slots
+// below slots, for a caller that records workers in them itself as
+// firstIn does; nil when s tells workers by id (or gen is none), and the
+// caller uses firstIn.
+func (s *Seen) bitmap(gen uint64, slots int32) ([]uint64, error) {
+	if s.byID || gen == 0 {
+		return nil, nil
+	}
+	if s.gen != 0 && gen != s.gen {
+		return nil, ErrSeenReset
+	}
+	s.gen = gen
+	if w := (int(slots) + 63) / 64; w > len(s.bits) {
+		s.bits = slices.Grow(s.bits, max(w, s.want)-len(s.bits))[:w]
+	}
+	return s.bits, nil
+}
+
 // firstIn is first for a worker numbered slot in numbering gen (0: none).
 func (s *Seen) firstIn(gen uint64, slot int32, id string) (bool, error) {
 	if s.byID || (s.gen == 0 && s.ids == nil && gen == 0) {
