@@ -44,7 +44,8 @@ type importItem struct {
 // with a problem per invalid worker ("errors"). Otherwise the workers are
 // written one by one, each worker's bookings re-planned as after its PUT,
 // and the answer counts those created and updated and what the
-// re-planning did.
+// re-planning did, and how many of the workers the server read into its
+// read model after (dispatch.Imported.Warmed).
 func (s *Server) handleImportWorkers(w http.ResponseWriter, r *http.Request) {
 	items, err := readImport(r)
 	if err != nil {
@@ -92,7 +93,7 @@ func (s *Server) handleImportWorkers(w http.ResponseWriter, r *http.Request) {
 			func(p *Problem) { p.Errors = lineErrs })
 		return
 	}
-	writeJSON(w, http.StatusOK, importResult{Created: done.Created, Updated: done.Updated, Replanned: replannedOut(&done.Replanned)})
+	writeJSON(w, http.StatusOK, importResult{Created: done.Created, Updated: done.Updated, Replanned: replannedOut(&done.Replanned), Warmed: done.Warmed})
 }
 
 // importResult is the answer of a successful import.
@@ -100,6 +101,7 @@ type importResult struct {
 	Created   int            `json:"created"`
 	Updated   int            `json:"updated"`
 	Replanned *replannedJSON `json:"replanned"`
+	Warmed    int            `json:"warmed"`
 }
 
 // readImport reads an import body of at most MaxImportBytes and splits it

@@ -29,6 +29,7 @@ type importResult struct {
 	Created   int       `json:"created"`
 	Updated   int       `json:"updated"`
 	Replanned replanned `json:"replanned"`
+	Warmed    int       `json:"warmed"`
 }
 
 type importProblem struct {

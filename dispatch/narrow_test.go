@@ -15,6 +15,7 @@ import (
 	"github.com/doorstep-dev/doorstep/store"
 	"github.com/doorstep-dev/doorstep/store/storetest"
 	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
 )
 
 // TestNarrowPoolMatchesTheWholePool: ranking the narrow pool (only the
@@ -600,6 +601,75 @@ func TestOutrankedWorkersChangeNoAnswer(t *testing.T) {
 			t.Logf("%d workers outranked, %d of them left out unread, %d from the lists", outranked, left, listed)
 			if left < outranked/4 || mirrored && listed < int64(left)/2 {
 				t.Errorf("%d outranked, %d left out (%d from the lists): the test does not exercise the rule", outranked, left, listed)
+			}
+		})
+	}
+}
+
+// TestImportWarmsTheReadModel: an import on a store that follows its
+// feeds reads the workers it wrote into the read model
+// (store.Store.WarmWorkers, over WarmRange), and says how many; the first
+// quotes after it then read no worker's profile or timeline from Redis,
+// an urgent one, a normal one and one with a window alike. On a store
+// that does not follow its feeds, none is warmed.
+func TestImportWarmsTheReadModel(t *testing.T) {
+	for _, mirrored := range []bool{false, true} {
+		t.Run(fmt.Sprintf("mirrored=%v", mirrored), func(t *testing.T) {
+			now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+			rs := storetest.RunRedis(t)
+			st, err := store.Open(t.Context(), store.Config{URL: rs.URL()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			svc, err := New(Config{Store: st, Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mirrored {
+				storetest.Follow(t, st, 50*time.Millisecond)
+			}
+			rng := rand.New(rand.NewPCG(12, 12))
+			point := randomPoint(rng)
+			var ws []*doorstep.Worker
+			for i := range 30 {
+				skill := "cleaning"
+				if i%3 == 0 {
+					skill = "plumbing"
+				}
+				ws = append(ws, &doorstep.Worker{ID: fmt.Sprintf("w%02d", i), Home: point(10), Skills: []string{skill},
+					Shifts: []doorstep.Shift{{Start: now.Add(-time.Hour), End: now.Add(8 * time.Hour)}, {Start: now.Add(23 * time.Hour), End: now.Add(32 * time.Hour)}}})
+			}
+			done, problems, err := svc.ImportWorkers(t.Context(), ws)
+			if err != nil || len(problems) > 0 {
+				t.Fatalf("ImportWorkers = %+v, %v", problems, err)
+			}
+			if !mirrored {
+				if done.Created != len(ws) || done.Warmed != 0 {
+					t.Errorf("imported %+v; want %d created and none warmed", done, len(ws))
+				}
+				return
+			}
+			if done.Created != len(ws) || done.Warmed != len(ws) {
+				t.Errorf("imported %+v; want %d created and warmed", done, len(ws))
+			}
+			rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+			t.Cleanup(func() { rdb.Close() })
+			if err := rdb.ConfigResetStat(t.Context()).Err(); err != nil {
+				t.Fatal(err)
+			}
+			at := now.Add(3 * time.Hour)
+			for _, req := range []doorstep.Request{
+				{Service: "plumbing", Urgency: doorstep.Urgent, Location: point(5)},
+				{Service: "cleaning", Urgency: doorstep.Normal, Location: point(5)},
+				{Service: "cleaning", Urgency: doorstep.Normal, Location: point(5), Window: &doorstep.Window{Start: at, End: at.Add(2 * time.Hour)}},
+			} {
+				if _, err := svc.Quote(t.Context(), req, ""); err != nil {
+					t.Fatalf("quote %s %s: %v", req.Service, req.Urgency, err)
+				}
+			}
+			if reads := storetest.CommandCalls(t, rdb, "get") + storetest.CommandCalls(t, rdb, "zrangebyscore"); reads != 0 {
+				t.Errorf("the first quotes after the import made %d profile or timeline reads, want none", reads)
 			}
 		})
 	}

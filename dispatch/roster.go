@@ -7,6 +7,7 @@ import (
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/schedule"
 	"github.com/doorstep-dev/doorstep/store"
 )
 
@@ -25,10 +26,29 @@ type ImportProblem struct {
 }
 
 // Imported counts the workers an import wrote, and what the re-planning
-// of their bookings did, summed over them.
+// of their bookings did, summed over them; Warmed counts those read into
+// the store's read model after (warmer).
 type Imported struct {
 	Created, Updated int
 	Replanned        Replanned
+	Warmed           int
+}
+
+// warmer is a Store that can read workers just written into its read
+// model (store.Store.WarmWorkers).
+type warmer interface {
+	WarmWorkers(ctx context.Context, ws []*doorstep.Worker, from, to time.Time) (int, error)
+}
+
+// WarmRange is the range of bookings to read workers with ahead of the
+// searches (an import's workers, serve's warm-up): the range a search
+// for a request without a window reads at now (horizon), which holds an
+// urgent request's and one with a window in the next day. A read model
+// entry serves a search only when it holds the search's range: the next
+// 25 hours alone, read before, served none, and the first search that
+// qualified a worker read it again.
+func WarmRange(now time.Time) (from, to time.Time) {
+	return horizon(now, schedule.Job{EarliestStart: now, LatestStart: now.Add(doorstep.NormalStart)})
 }
 
 // ImportWorkers creates or replaces ws as a whole roster: every worker is
@@ -70,6 +90,13 @@ func (s *Service) ImportWorkers(ctx context.Context, ws []*doorstep.Worker) (Imp
 		if err != nil {
 			return done, nil, err
 		}
+	}
+	// Best effort: a worker not read now is read by the first search
+	// that needs it, as it was before (a whole city imported at once then
+	// made the first searches slow enough to shed).
+	if w, ok := s.st.(warmer); ok {
+		from, to := WarmRange(s.cfg.Now())
+		done.Warmed, _ = w.WarmWorkers(ctx, ws, from, to)
 	}
 	return done, nil, nil
 }

@@ -537,3 +537,54 @@ func TestWarmUpReadsEveryWorkerOnce(t *testing.T) {
 		t.Errorf("WarmUp with the read model off: %d workers, %v; want none", n, err)
 	}
 }
+
+// TestWarmWorkersReadsAnImportedRoster: workers written while the store
+// follows its feeds, then warmed (as an import warms the roster it
+// wrote), are decided by the first search from the read model and the
+// lists alone: no profile or timeline read. A worker deleted before the
+// warm-up is skipped; with the read model off nothing is read.
+func TestWarmWorkersReadsAnImportedRoster(t *testing.T) {
+	t.Parallel()
+	h := openRedis(t)
+	s, ctx := h.s, t.Context()
+	follow(t, s)
+	home := doorstep.Location{Lat: 52.52, Lng: 13.405}
+	var ws []*doorstep.Worker
+	for i := range 41 {
+		w := &doorstep.Worker{ID: fmt.Sprintf("w%02d", i), Home: home, Skills: []string{"cleaning"}}
+		if i%4 == 0 {
+			w.Skills = []string{"plumbing"}
+		}
+		if _, err := s.PutWorker(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, w)
+	}
+	if err := s.DeleteWorker(ctx, "w40"); err != nil { // a plumber
+		t.Fatal(err)
+	}
+	n, err := s.WarmWorkers(ctx, ws, t0, t0.Add(25*time.Hour))
+	if err != nil || n != 40 {
+		t.Fatalf("WarmWorkers = %d, %v; want the 40 workers left", n, err)
+	}
+	if err := s.rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	before := s.mirror.listTurned.Load()
+	narrow := NewNarrow(&doorstep.Request{Skills: []string{"plumbing"}})
+	got, err := s.LoadCells(ctx, new(Seen), []geo.Cell{geo.IndexCell(home)}, t0, t0.Add(time.Hour), narrow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if turned := s.mirror.listTurned.Load() - before; len(got) != 10 || narrow.Turned.Skills != 30 || turned != 30 {
+		t.Errorf("first search: kept %d, turned away %d (%d by the lists); want 10 plumbers and 30 cleaners by the lists", len(got), narrow.Turned.Skills, turned)
+	}
+	if reads := readCommands(t, s); reads != 0 {
+		t.Errorf("the first search after the warm-up made %d profile or timeline reads, want none", reads)
+	}
+
+	s.SetReadModel(false)
+	if n, err := s.WarmWorkers(ctx, ws, t0, t0.Add(25*time.Hour)); n != 0 || err != nil {
+		t.Errorf("WarmWorkers with the read model off = %d, %v; want 0, nil", n, err)
+	}
+}

@@ -748,8 +748,8 @@ func (m *Main) rewriteAOFIfDue(ctx context.Context) {
 }
 
 // warmUp waits for the mirror to serve, then fills the read model
-// (store.Store.WarmUp) with every worker's bookings of the next 25 hours
-// (an urgent or normal request's range), so that the first searches of a
+// (store.Store.WarmUp) with every worker's bookings over the range a
+// search reads (dispatch.WarmRange), so that the first searches of a
 // server just started do not each read thousands of workers from Redis
 // (at 100,000 workers, the mirror's five seconds of loading had shed a
 // quarter of the requests). It gives up when the mirror has not loaded
@@ -771,7 +771,8 @@ func (m *Main) warmUp(ctx context.Context) {
 		}
 	}
 	start := time.Now()
-	n, err := m.st.WarmUp(ctx, start, start.Add(25*time.Hour))
+	from, to := dispatch.WarmRange(start)
+	n, err := m.st.WarmUp(ctx, from, to)
 	if err != nil {
 		if ctx.Err() == nil {
 			m.Log.Warn("warming the read model", "err", err)
