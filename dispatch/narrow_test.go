@@ -30,6 +30,13 @@ import (
 // redis-server, its clock stopped at now.
 func searchService(t *testing.T, now time.Time) (*store.Store, *Service) {
 	t.Helper()
+	_, st, svc := searchServer(t, now)
+	return st, svc
+}
+
+// searchServer is searchService with its redis-server.
+func searchServer(t *testing.T, now time.Time) (*storetest.Server, *store.Store, *Service) {
+	t.Helper()
 	rs := storetest.RunRedis(t)
 	st, err := store.Open(t.Context(), store.Config{URL: rs.URL()})
 	if err != nil {
@@ -40,7 +47,7 @@ func searchService(t *testing.T, now time.Time) (*store.Store, *Service) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st, svc
+	return rs, st, svc
 }
 
 // randomPoint returns a draw of rng of a random place in a square of
@@ -616,16 +623,7 @@ func TestImportWarmsTheReadModel(t *testing.T) {
 	for _, mirrored := range []bool{false, true} {
 		t.Run(fmt.Sprintf("mirrored=%v", mirrored), func(t *testing.T) {
 			now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-			rs := storetest.RunRedis(t)
-			st, err := store.Open(t.Context(), store.Config{URL: rs.URL()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			svc, err := New(Config{Store: st, Now: func() time.Time { return now }})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rs, st, svc := searchServer(t, now)
 			if mirrored {
 				storetest.Follow(t, st, 50*time.Millisecond)
 			}
