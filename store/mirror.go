@@ -784,43 +784,22 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 		return nil, false, nil
 	}
 	seen.reserve(m.next)
-	// The step's fast path (fast, inside the loop below): a worker seen
-	// already, or whose stamp shows it lacks a skill or certificate, is
-	// decided in the loop itself, on the Seen's bits and the stamp's
-	// traits read in place, as firstIn and fromList would decide it. A
-	// step of a dense city turns most of the workers it reads away, and
-	// the two calls each of them cost were a fifth of a 422's time at
-	// 100,000 workers (bench/RESULTS.md, "Turned away inside the walk").
-	var bits []uint64
-	var need, needCerts uint64
-	fast := narrow != nil && narrow.byLists(&s.traits)
-	if fast {
-		need, needCerts = narrow.skills, narrow.certs
-		var err error
-		if bits, err = seen.bitmap(m.gen, m.next); err != nil {
-			m.mu.RUnlock()
-			return nil, true, err
-		}
-		fast = bits != nil
-	}
+	// A step of a dense city turns most of the workers it reads away:
+	// the loop tells those it can itself, on the Seen's bits (marked in
+	// place, as firstIn marks them) and on the stamp's traits
+	// (Narrow.lacks, as fromList asks it), without the two calls each of
+	// them had cost, a fifth of a 422's time at 100,000 workers
+	// (bench/RESULTS.md, "Turned away inside the walk").
+	bits := seen.bitmap(m.gen, m.next)
+	lacks := narrow != nil && narrow.byLists(&s.traits)
 	for g, r := range regions {
 		for _, c := range byRegion[r] {
 			list := m.cells[c]
 			for i := range list {
 				l := &list[i]
-				if fast {
-					w, bit := uint32(l.slot)/64, uint64(1)<<(uint32(l.slot)%64)
-					if bits[w]&bit != 0 {
+				if bits != nil {
+					if !markNew(bits, l.slot) {
 						continue
-					}
-					bits[w] |= bit
-					if !l.foreign {
-						skills, certs, _, ok := l.stamp.traits(l.current, resets)
-						if ok && (skills&need != need || certs&needCerts != needCerts) {
-							narrow.lacks(skills, certs) // counts it
-							listTurned++
-							continue
-						}
 					}
 				} else {
 					id := "" // read only by a Seen that tells workers by id
@@ -833,6 +812,12 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 						return nil, true, err
 					}
 					if !first {
+						continue
+					}
+				}
+				if lacks && !l.foreign {
+					if skills, certs, _, ok := l.stamp.traits(l.current, resets); ok && narrow.lacks(skills, certs) {
+						listTurned++
 						continue
 					}
 				}
@@ -957,10 +942,12 @@ func (s *Store) WarmWorkers(ctx context.Context, ws []*doorstep.Worker, from, to
 	if s.cands.off.Load() || !s.Mirroring() || len(ws) == 0 {
 		return 0, nil
 	}
+	refs := make([]WorkerRef, len(ws))
 	var regions []string
-	for _, w := range ws {
-		if r := regionOf(w); !slices.Contains(regions, r) {
-			regions = append(regions, r)
+	for i, w := range ws {
+		refs[i] = WorkerRef{ID: w.ID, Region: regionOf(w)}
+		if !slices.Contains(regions, refs[i].Region) {
+			regions = append(regions, refs[i].Region)
 		}
 	}
 	// Their regions' feeds, read now: the workers were written before.
@@ -970,8 +957,8 @@ func (s *Store) WarmWorkers(ctx context.Context, ws []*doorstep.Worker, from, to
 	m := &s.mirror
 	recs := make([]*mirrored, 0, len(ws))
 	m.mu.RLock()
-	for _, w := range ws {
-		if rec := m.workers[WorkerRef{ID: w.ID, Region: regionOf(w)}]; rec != nil {
+	for _, ref := range refs {
+		if rec := m.workers[ref]; rec != nil {
 			recs = append(recs, rec)
 		}
 	}

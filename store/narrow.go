@@ -211,8 +211,7 @@ func (n *Narrow) fromList(s *stamp, current int64, resets uint64, t *traits, lo,
 	if !ok {
 		return readWorker
 	}
-	n.resolve(t)
-	if !n.ok || len(n.req.ExcludedWorkers) > 0 {
+	if !n.byLists(t) {
 		return readWorker
 	}
 	if n.lacks(skills, certs) {

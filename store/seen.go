@@ -60,22 +60,29 @@ func (s *Seen) first(e *readEntry, id string) (bool, error) {
 	return s.firstIn(e.gen, e.slot, id)
 }
 
-// bitmap returns s's bits for numbering gen, long enough for slots
-// below slots, for a caller that records workers in them itself as
-// firstIn does; nil when s tells workers by id (or gen is none), and the
-// caller uses firstIn.
-func (s *Seen) bitmap(gen uint64, slots int32) ([]uint64, error) {
-	if s.byID || gen == 0 {
-		return nil, nil
-	}
-	if s.gen != 0 && gen != s.gen {
-		return nil, ErrSeenReset
+// bitmap returns s's bits for numbering gen, long enough for slots below
+// slots, for a caller that records workers in them itself (markNew) as
+// firstIn does; nil when firstIn is to decide: s tells workers by id, gen
+// is none, or s holds another numbering's (ErrSeenReset, from firstIn).
+func (s *Seen) bitmap(gen uint64, slots int32) []uint64 {
+	if s.byID || gen == 0 || (s.gen != 0 && gen != s.gen) {
+		return nil
 	}
 	s.gen = gen
 	if w := (int(slots) + 63) / 64; w > len(s.bits) {
 		s.bits = slices.Grow(s.bits, max(w, s.want)-len(s.bits))[:w]
 	}
-	return s.bits, nil
+	return s.bits
+}
+
+// markNew records slot in bits, reporting whether it was not there yet.
+func markNew(bits []uint64, slot int32) bool {
+	w, bit := uint32(slot)/64, uint64(1)<<(uint32(slot)%64)
+	if bits[w]&bit != 0 {
+		return false
+	}
+	bits[w] |= bit
+	return true
 }
 
 // firstIn is first for a worker numbered slot in numbering gen (0: none).
@@ -88,13 +95,8 @@ func (s *Seen) firstIn(gen uint64, slot int32, id string) (bool, error) {
 		return false, ErrSeenReset
 	}
 	s.gen = gen
-	w, bit := int(slot)/64, uint64(1)<<(uint(slot)%64)
-	if w >= len(s.bits) {
+	if w := int(slot) / 64; w >= len(s.bits) {
 		s.bits = slices.Grow(s.bits, max(w+1, s.want)-len(s.bits))[:w+1]
 	}
-	if s.bits[w]&bit != 0 {
-		return false, nil
-	}
-	s.bits[w] |= bit
-	return true, nil
+	return markNew(s.bits, slot), nil
 }
