@@ -261,6 +261,7 @@ func (s *Store) LoadCells(ctx context.Context, seen *Seen, cells []geo.Cell, fro
 	}
 	if n, ok := keep.(*Narrow); ok {
 		n.step()
+		defer n.flush()
 	}
 	if cands, ok, err := s.loadCellsMirrored(ctx, seen, cells, from, to, keep); ok || err != nil {
 		return cands, err

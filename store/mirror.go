@@ -787,9 +787,10 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 	// A step of a dense city turns most of the workers it reads away:
 	// the loop tells those it can itself, on the Seen's bits (marked in
 	// place, as firstIn marks them) and on the stamp's traits
-	// (Narrow.lacks, as fromList asks it), without the two calls each of
-	// them had cost, a fifth of a 422's time at 100,000 workers
-	// (bench/RESULTS.md, "Turned away inside the walk").
+	// (Narrow.lacks), without the two calls each of them had cost, a
+	// fifth of a 422's time at 100,000 workers (bench/RESULTS.md,
+	// "Turned away inside the walk"); and asks the rest of the stamp
+	// (Narrow.fromRest) only of a worker of the trade.
 	bits := seen.bitmap(m.gen, m.next)
 	lacks := narrow != nil && narrow.byLists(&s.traits)
 	for g, r := range regions {
@@ -815,25 +816,24 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 						continue
 					}
 				}
-				if lacks && !l.foreign {
-					if skills, certs, _, ok := l.stamp.traits(l.current, resets); ok && narrow.lacks(skills, certs) {
-						listTurned++
-						continue
-					}
-				}
 				// Most workers a step reads are turned away, and the
-				// list tells most of those without their records.
-				if narrow != nil && !l.foreign {
-					switch narrow.fromList(&l.stamp, l.current, resets, &s.traits, lo, hi) {
-					case turnsAway:
-						listTurned++
-						continue
-					case dropsWorker:
-						listDropped++
-						continue
-					case outranksWorker:
-						listOutranked++
-						continue
+				// list tells most of those without their records. (A
+				// step that cannot decide on bit sets, !lacks, reads
+				// every worker it keeps.)
+				if lacks && !l.foreign {
+					if skills, certs, seq, ok := l.stamp.traits(l.current, resets); ok {
+						if narrow.lacks(skills, certs) {
+							listTurned++
+							continue
+						}
+						switch narrow.fromRest(&l.stamp, seq, &s.traits, lo, hi) {
+						case dropsWorker:
+							listDropped++
+							continue
+						case outranksWorker:
+							listOutranked++
+							continue
+						}
 					}
 				}
 				rec := l.rec

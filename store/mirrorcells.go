@@ -73,15 +73,18 @@ func (s *stamp) traits(current int64, resets uint64) (skills, certs, seq uint64,
 }
 
 // rest returns the rest of what the stamp holds, read apart from the
-// traits (most workers a step reads are turned away on those alone);
-// false when a writer changed it since traits read sequence number seq.
-func (s *stamp) rest(seq uint64) (stamped, bool) {
+// traits (most workers a step reads are turned away on those alone), the
+// reported position only when at (an outranking step's question); false
+// when a writer changed it since traits read sequence number seq.
+func (s *stamp) rest(seq uint64, at bool) (stamped, bool) {
 	t := stamped{
 		class:    atomic.LoadUint64(&s.class),
 		home:     doorstep.Location{Lat: math.Float64frombits(atomic.LoadUint64(&s.lat)), Lng: math.Float64frombits(atomic.LoadUint64(&s.lng))},
-		at:       doorstep.Location{Lat: math.Float64frombits(atomic.LoadUint64(&s.atLat)), Lng: math.Float64frombits(atomic.LoadUint64(&s.atLng))},
-		reported: atomic.LoadUint64(&s.reported) != 0,
 		freeFrom: int64(atomic.LoadUint64(&s.freeFrom)), freeTo: int64(atomic.LoadUint64(&s.freeTo)),
+	}
+	if at {
+		t.at = doorstep.Location{Lat: math.Float64frombits(atomic.LoadUint64(&s.atLat)), Lng: math.Float64frombits(atomic.LoadUint64(&s.atLng))}
+		t.reported = atomic.LoadUint64(&s.reported) != 0
 	}
 	return t, atomic.LoadUint64(&s.seq) == seq
 }

@@ -43,7 +43,9 @@ type Narrow struct {
 	// that reason. It is given nothing else of a worker, so a store that
 	// knows those from its lists (the mirror's stamps) asks it without
 	// reading the worker.
-	Drop    func(shifts []doorstep.Shift, home doorstep.Location, tl schedule.Timeline) string
+	Drop func(shifts []doorstep.Shift, home doorstep.Location, tl schedule.Timeline) string
+	// Dropped is complete once the store's LoadCells returns (see
+	// pending).
 	Dropped map[string]int
 	// DropShifts, when set, tells Drop for every worker whose shifts start
 	// and end as shifts do (ClassDrop). A store that knows a worker's
@@ -69,6 +71,16 @@ type Narrow struct {
 		of     uint64
 		shifts []doorstep.Shift
 		drop   ClassDrop
+	}
+
+	// pending is the count of workers dropped for one reason not yet
+	// added to Dropped (flush): a whole-city step drops thousands of
+	// workers of a class for its one reason, and a map update for each
+	// had cost a tenth of a 422's time at 100,000 workers
+	// (bench/RESULTS.md, "A 422's drops counted once a step").
+	pending struct {
+		reason string
+		n      int
 	}
 
 	// The request's skills and certificates as bits of traits, once
@@ -192,35 +204,25 @@ type listVerdict int
 
 const (
 	readWorker     listVerdict = iota // the stamp cannot tell: read the worker
-	turnsAway                         // turned away (counted in Turned)
 	dropsWorker                       // kept, then dropped (counted in Dropped)
 	outranksWorker                    // kept, then outranked (counted in Outranked)
 )
 
-// fromList tells what n does with a worker whose list holds stamp s (of
-// t's traits and classes) for it at version current, after reset count
-// resets, in a step reading the bookings that start in [lo, hi] (unix
-// ms), counting it as keepsEntry and drops do. It is readWorker, counting
-// nothing, when n keeps the worker or the stamp cannot tell: it holds
-// nothing for the version, or the request excludes workers or asks for a
-// name without a bit, or the worker has no class of shifts, or Drop or
-// Outrank might keep it and the stamp does not show its bookings in
-// [lo, hi] are none.
-func (n *Narrow) fromList(s *stamp, current int64, resets uint64, t *traits, lo, hi int64) listVerdict {
-	skills, certs, seq, ok := s.traits(current, resets)
-	if !ok {
-		return readWorker
-	}
-	if !n.byLists(t) {
-		return readWorker
-	}
-	if n.lacks(skills, certs) {
-		return turnsAway
-	}
+// fromRest tells what n does with a worker whose list holds stamp s (of
+// t's traits and classes), in a step reading the bookings that start in
+// [lo, hi] (unix ms), once the stamp's traits, read at sequence number
+// seq for the worker's current version, showed it has every skill and
+// certificate the request asks for (byLists, and not lacks: the walk of
+// the lists asks those itself, loadCellsMirrored), counting it as drops
+// does. It is readWorker, counting nothing, when n keeps the worker or
+// the stamp cannot tell: a writer changed it since seq, or the worker has
+// no class of shifts, or Drop or Outrank might keep it and the stamp
+// does not show its bookings in [lo, hi] are none.
+func (n *Narrow) fromRest(s *stamp, seq uint64, t *traits, lo, hi int64) listVerdict {
 	if n.Drop == nil && n.Outrank == nil {
 		return readWorker
 	}
-	st, ok := s.rest(seq)
+	st, ok := s.rest(seq, n.Outrank != nil)
 	if !ok {
 		return readWorker
 	}
@@ -243,8 +245,8 @@ func (n *Narrow) fromList(s *stamp, current int64, resets uint64, t *traits, lo,
 }
 
 // byLists reports whether a step may turn away the workers who lack a
-// skill or certificate on their stamps' bit sets alone (lacks), as
-// fromList does: every name the request asks for has a bit (of t), and it
+// skill or certificate on their stamps' bit sets alone (lacks), as the
+// walk of the lists does: every name the request asks for has a bit (of t), and it
 // excludes no worker (an excluded worker counts as that first).
 func (n *Narrow) byLists(t *traits) bool {
 	n.resolve(t)
@@ -291,12 +293,26 @@ func (n *Narrow) decide(class uint64, t *traits) bool {
 // between steps (Drop's do: the search learns from each).
 func (n *Narrow) step() { n.class.of = 0 }
 
-// dropped counts a worker dropped for reason.
+// dropped counts a worker dropped for reason (in pending, while the
+// reason is the one before).
 func (n *Narrow) dropped(reason string) {
-	if n.Dropped == nil {
-		n.Dropped = map[string]int{}
+	if p := &n.pending; p.n > 0 && p.reason == reason {
+		p.n++
+		return
 	}
-	n.Dropped[reason]++
+	n.flush()
+	n.pending.reason, n.pending.n = reason, 1
+}
+
+// flush adds the pending count to Dropped.
+func (n *Narrow) flush() {
+	if p := &n.pending; p.n > 0 {
+		if n.Dropped == nil {
+			n.Dropped = map[string]int{}
+		}
+		n.Dropped[p.reason] += p.n
+		p.reason, p.n = "", 0
+	}
 }
 
 // turnedAway reports whether keep turns away the worker of read-model

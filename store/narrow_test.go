@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -586,5 +587,25 @@ func TestWarmWorkersReadsAnImportedRoster(t *testing.T) {
 	s.SetReadModel(false)
 	if n, err := s.WarmWorkers(ctx, ws, t0, t0.Add(25*time.Hour)); n != 0 || err != nil {
 		t.Errorf("WarmWorkers with the read model off = %d, %v; want 0, nil", n, err)
+	}
+}
+
+// TestNarrowCountsDropsOnceFlushed: the drops of a step are counted by
+// reason in runs (Narrow.pending) and added to Dropped when the store's
+// step returns; a reason met again after another adds to its count.
+func TestNarrowCountsDropsOnceFlushed(t *testing.T) {
+	n := NewNarrow(&doorstep.Request{})
+	for _, r := range []string{"shift_end", "shift_end", "outside_shift", "shift_end", "outside_shift", "outside_shift"} {
+		n.dropped(r)
+	}
+	n.flush()
+	if want := map[string]int{"shift_end": 3, "outside_shift": 3}; !maps.Equal(n.Dropped, want) {
+		t.Errorf("Dropped %v, want %v", n.Dropped, want)
+	}
+	n.flush()
+	n.dropped("shift_end")
+	n.flush()
+	if n.Dropped["shift_end"] != 4 || n.pending.n != 0 {
+		t.Errorf("after one more: Dropped %v, pending %+v; want shift_end 4, none pending", n.Dropped, n.pending)
 	}
 }
