@@ -64,13 +64,18 @@ type Narrow struct {
 	Outrank   *Outrank
 	Outranked int
 
-	// class is the last class of shifts met this step, its shifts and
-	// DropShifts' answer for them: a step's workers are of a few classes,
-	// and most often of the one before.
-	class struct {
-		of     uint64
-		shifts []doorstep.Shift
-		drop   ClassDrop
+	// class is the class of shifts of the worker at hand, its shifts and
+	// DropShifts' answer for them; classes holds the classes decided this
+	// step (the last ones, beyond len(classes)). A step's workers are of
+	// a few classes, but not in runs: a cell lists its workers by id, and
+	// a roster's patterns interleave there (at 100,000 workers asking
+	// DropShifts again at each change of class had cost a twentieth of a
+	// 422's time).
+	class   decidedClass
+	classes struct {
+		of   [8]decidedClass
+		n    int // decided this step, of len(of) at most
+		next int // the entry to replace once of is full
 	}
 
 	// pending is the count of workers dropped for one reason not yet
@@ -268,14 +273,29 @@ func (n *Narrow) byClass(home doorstep.Location, stops bool) (string, bool) {
 	return n.Drop(n.class.shifts, home, nil), true
 }
 
+// decidedClass is a class of shifts (of a step), its shifts and
+// DropShifts' answer for them.
+type decidedClass struct {
+	of     uint64
+	shifts []doorstep.Shift
+	drop   ClassDrop
+}
+
 // decide sets n.class to class (of t), asking DropShifts of its shifts
-// unless it is the one set: false when class names no list.
+// unless this step decided it already: false when class names no list.
 func (n *Narrow) decide(class uint64, t *traits) bool {
 	if class == 0 {
 		return false
 	}
 	if class == n.class.of {
 		return true
+	}
+	cs := &n.classes
+	for i := range cs.of[:cs.n] {
+		if cs.of[i].of == class {
+			n.class = cs.of[i]
+			return true
+		}
 	}
 	shifts, ok := t.shifts.shifts(class)
 	if !ok {
@@ -285,13 +305,23 @@ func (n *Narrow) decide(class uint64, t *traits) bool {
 	if n.DropShifts != nil {
 		cd = n.DropShifts(shifts)
 	}
-	n.class.of, n.class.shifts, n.class.drop = class, shifts, cd
+	n.class = decidedClass{of: class, shifts: shifts, drop: cd}
+	if cs.n < len(cs.of) {
+		cs.of[cs.n] = n.class
+		cs.n++
+	} else {
+		cs.of[cs.next] = n.class
+		cs.next = (cs.next + 1) % len(cs.of)
+	}
 	return true
 }
 
 // step starts a step of the search: DropShifts' answers may change
-// between steps (Drop's do: the search learns from each).
-func (n *Narrow) step() { n.class.of = 0 }
+// between steps (Drop's do: the search learns from each), not within one.
+func (n *Narrow) step() {
+	n.class = decidedClass{}
+	n.classes.n, n.classes.next = 0, 0
+}
 
 // dropped counts a worker dropped for reason (in pending, while the
 // reason is the one before).
