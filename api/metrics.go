@@ -31,6 +31,7 @@ type Metrics struct {
 	replanned   *prometheus.CounterVec
 	redisErrors prometheus.Counter
 	shed        prometheus.Counter
+	rescueShed  prometheus.Counter
 	auditErrors prometheus.Counter
 	solve       prometheus.Histogram
 	rolled      *prometheus.CounterVec // series occurrences rolled forward (metrics_series.go)
@@ -77,6 +78,9 @@ func NewMetrics() *Metrics {
 	m.shed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "doorstep_shed_requests_total", Help: "Requests refused with 429 because the server was at capacity.",
 	})
+	m.rescueShed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "doorstep_rescue_shed_total", Help: "Quotes and bookings refused with 429 because they needed a rescue plan (bookings moved) while as many plans as -max-rescues allows were being made.",
+	})
 	m.solve = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "doorstep_solve_duration_seconds", Help: "Time in the assignment solver per batch.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
@@ -88,7 +92,7 @@ func NewMetrics() *Metrics {
 		Name: "doorstep_progress_reports_total",
 		Help: "Job progress reports applied (POST /v1/bookings/{id}/progress), by status; re-plans they cause are counted in doorstep_replanned_bookings_total (cause progress or overrun).",
 	}, []string{"status"})
-	m.reg.MustRegister(m.progress, m.shed, m.solve, m.auditErrors, m.requests, m.match, m.candidates, m.bookings, m.unservable, m.conflicts, m.rescues, m.replanned, m.redisErrors,
+	m.reg.MustRegister(m.progress, m.shed, m.rescueShed, m.solve, m.auditErrors, m.requests, m.match, m.candidates, m.bookings, m.unservable, m.conflicts, m.rescues, m.replanned, m.redisErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.registerSeries()
 	return m
@@ -210,6 +214,9 @@ func (m *Metrics) Replanned(cause string, moved, atRisk int) {
 	m.replanned.WithLabelValues(cause, "moved").Add(float64(moved))
 	m.replanned.WithLabelValues(cause, "at_risk").Add(float64(atRisk))
 }
+
+// RescueShed implements dispatch.Observer.
+func (m *Metrics) RescueShed() { m.rescueShed.Inc() }
 
 // Conflict implements dispatch.Observer.
 func (m *Metrics) Conflict() { m.conflicts.Inc() }

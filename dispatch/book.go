@@ -50,8 +50,11 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 		if len(res.Options) == 0 {
 			rp := p.planRescue(s.m, &req, now, hist)
 			if rp == nil {
-				return nil, s.unservable(&req, p, &res, now, hist)
+				err := s.unservable(&req, p, &res, now, hist)
+				p.done()
+				return nil, err
 			}
+			p.done() // the plan is made; applying it is one write
 			b, err := s.applyRescue(ctx, &req, rp, owner, now)
 			switch {
 			case errors.Is(err, errRescueLost):
@@ -63,6 +66,7 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 			moves := rescuesOf(rp)
 			return &Booked{Booking: b, Rescue: &moves[0], Moves: moves}, nil
 		}
+		p.done()
 		for i := range res.Options {
 			b, err := s.reserve(ctx, &req, &res.Options[i], p.region(res.Options[i].WorkerID), owner, now)
 			if errors.Is(err, store.ErrConflict) {

@@ -13,8 +13,10 @@
 package dispatch
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -43,6 +45,9 @@ type Observer interface {
 	// risk, by cause (CauseProfile, CauseRetired, CauseAbsence,
 	// CauseOverrun).
 	Replanned(cause string, moved, atRisk int)
+	// RescueShed records a request turned away because as many rescue
+	// plans as Config.MaxRescues allows were being made.
+	RescueShed()
 }
 
 type nopObserver struct{}
@@ -54,6 +59,7 @@ func (nopObserver) Conflict()                                    {}
 func (nopObserver) Rescued(doorstep.Urgency, int)                {}
 func (nopObserver) Solved(time.Duration)                         {}
 func (nopObserver) Replanned(string, int, int)                   {}
+func (nopObserver) RescueShed()                                  {}
 
 // Config configures a Service. Store is required; every other zero field
 // takes its documented default.
@@ -85,6 +91,19 @@ type Config struct {
 	// offer, and the occurrences of a series placed now (the rest roll
 	// forward); 0 means doorstep.DefaultHorizon (serve -horizon-days).
 	Horizon time.Duration
+	// MaxRescues bounds the rescue plans made at once: a quote or booking
+	// nobody can serve directly reads the whole pool around it and plans
+	// moves of bookings (matcher.PlanRescue), some 100 ms of CPU in a
+	// city whose days are full. 0 means half of runtime.GOMAXPROCS(0),
+	// at least 1; -1 no bound. Beyond it a request waits at most
+	// RescueWait for its turn, then gets ERATELIMITED (HTTP 429), so that
+	// those plans cannot take every CPU and every slot of the server
+	// from the requests it can answer at once (bench/RESULTS.md, "A busy
+	// city: a bound on rescue plans").
+	MaxRescues int
+	// RescueWait is how long a request waits for a rescue plan's turn;
+	// 0 means 20 ms.
+	RescueWait time.Duration
 }
 
 func (c *Config) validate() error {
@@ -120,6 +139,17 @@ func (c *Config) validate() error {
 	if c.Observer == nil {
 		c.Observer = nopObserver{}
 	}
+	switch {
+	case c.MaxRescues == 0:
+		c.MaxRescues = max(1, runtime.GOMAXPROCS(0)/2)
+	case c.MaxRescues < -1:
+		return fmt.Errorf("dispatch: config: max rescues %d: want -1 (no bound), 0 (half the CPUs) or more", c.MaxRescues)
+	}
+	if c.RescueWait == 0 {
+		c.RescueWait = 20 * time.Millisecond
+	} else if c.RescueWait < 0 || c.RescueWait > time.Minute {
+		return fmt.Errorf("dispatch: config: rescue wait %v out of (0, 1m]", c.RescueWait)
+	}
 	if c.Horizon == 0 {
 		c.Horizon = doorstep.DefaultHorizon
 	} else if c.Horizon < doorstep.NormalStart || c.Horizon > 400*24*time.Hour {
@@ -141,6 +171,9 @@ type Service struct {
 	cfg Config
 	st  Store
 	m   *matcher.Matcher
+	// rescues holds a token for each rescue plan being made
+	// (Config.MaxRescues; nil: no bound).
+	rescues chan struct{}
 }
 
 // New returns a Service for cfg.
@@ -148,7 +181,37 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, st: cfg.Store, m: cfg.Matcher}, nil
+	s := &Service{cfg: cfg, st: cfg.Store, m: cfg.Matcher}
+	if cfg.MaxRescues > 0 {
+		s.rescues = make(chan struct{}, cfg.MaxRescues)
+	}
+	return s, nil
+}
+
+// rescueTurn waits for a rescue plan's turn (Config.MaxRescues), at most
+// Config.RescueWait, and returns what ends it.
+func (s *Service) rescueTurn(ctx context.Context) (func(), error) {
+	if s.rescues == nil {
+		return func() {}, nil
+	}
+	release := func() { <-s.rescues }
+	select {
+	case s.rescues <- struct{}{}:
+		return release, nil
+	default:
+	}
+	t := time.NewTimer(s.cfg.RescueWait)
+	defer t.Stop()
+	select {
+	case s.rescues <- struct{}{}:
+		return release, nil
+	case <-t.C:
+		s.cfg.Observer.RescueShed()
+		return nil, doorstep.Errorf(doorstep.ERATELIMITED, "",
+			"no worker can take this request without moving bookings, and the server is making as many such plans as it may at once; retry shortly")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Catalogue returns the service catalogue in use.

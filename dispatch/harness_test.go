@@ -73,7 +73,11 @@ type observer struct {
 	rescueMoves atomic.Int64
 	// rolledPlaced and rolledMissed count the roll-forward's occurrences.
 	rolledPlaced, rolledMissed atomic.Int64
+	// rescueShed counts the requests turned away for a rescue's turn.
+	rescueShed atomic.Int64
 }
+
+func (o *observer) RescueShed() { o.rescueShed.Add(1) }
 
 func (o *observer) Matched(class doorstep.Urgency, _ int, _ time.Duration) {
 	if class == "batch" {
@@ -155,7 +159,9 @@ func openEnv(tb testing.TB, url string, start time.Time, cfg func(*dispatch.Conf
 	}
 	tb.Cleanup(func() { st.Close() })
 	e := &env{st: st, clk: &clock{t: start}, obs: &observer{}, workers: map[string]*doorstep.Worker{}}
-	c := dispatch.Config{Store: st, Now: e.clk.Now, Observer: e.obs}
+	// Every rescue plan is let in: the tests race requests to check
+	// decisions, not load shedding (TestRescueWaitsForItsTurn bounds it).
+	c := dispatch.Config{Store: st, Now: e.clk.Now, Observer: e.obs, MaxRescues: -1}
 	if cfg != nil {
 		cfg(&c)
 	}

@@ -49,6 +49,9 @@ type pool struct {
 	// rescuable: matchPool found no option but a worker a rescue plan may
 	// free (matcher.Rescuable), and read the whole pool for the plan.
 	rescuable bool
+	// release ends the rescue plan's turn matchPool took for the pool
+	// (Service.rescueTurn): the caller's, once the plan is made (done).
+	release func()
 	// shifts is what a narrow search learnt of the shifts of the workers
 	// it read (nil for other pools).
 	shifts *shiftsRead
@@ -486,6 +489,7 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 	if err != nil {
 		return nil, err
 	}
+	defer p.done()
 	if len(res.Options) == 0 {
 		// A request nobody can serve may still be served by moving
 		// bookings; quote it as Book would make it (the moves
@@ -533,15 +537,29 @@ func (s *Service) matchPool(ctx context.Context, req *doorstep.Request, now time
 	// booking to move, no plan exists (matcher.Rescuable), and the narrow
 	// pool explains the answer as well as the whole one (unservable).
 	if len(res.Options) == 0 && p.holds && s.m.Rescuable(req, p.cands, now) {
+		release, err := s.rescueTurn(ctx)
+		if err != nil {
+			return pool{}, matcher.Result{}, err
+		}
 		if p, err = s.rescuePool(ctx, req, now, hist); err != nil {
+			release()
 			return pool{}, matcher.Result{}, err
 		}
 		res = p.match()
-		p.rescuable = true
+		p.rescuable, p.release = true, release
 	}
 	p.considered(&res)
 	s.cfg.Observer.Matched(req.Urgency, res.Considered, p.tally.Took())
 	return p, res, nil
+}
+
+// done ends the rescue plan's turn matchPool took for p, if it took one
+// and it has not ended.
+func (p *pool) done() {
+	if p.release != nil {
+		p.release()
+		p.release = nil
+	}
 }
 
 // match is the match of every candidate of p for the request and history

@@ -233,3 +233,66 @@ func TestRescueConcurrent(t *testing.T) {
 	}
 	e.verifyAll(t)
 }
+
+// TestRescueWaitsForItsTurn: while as many rescue plans as MaxRescues
+// allows are being made, a quote or booking that needs one waits
+// RescueWait for its turn, then is refused with ERATELIMITED, moving
+// nothing; a request served without one does not wait. Once a turn ends,
+// the plan is made, and its turn ends with it.
+func TestRescueWaitsForItsTurn(t *testing.T) {
+	north5 := offset(base, 5, 0)
+	e := newEnv(t, at(9, 0), func(c *dispatch.Config) { c.MaxRescues, c.RescueWait = 1, 20*time.Millisecond })
+	e.put(t, worker("u", base, dayShift()))
+	orig := e.book(t, normal(north5, mins(120), at(9, 10), at(14, 0))).Booking
+	e.clk.Set(at(9, 5))
+	ctx := t.Context()
+	release, err := e.svc.RescueTurn(ctx) // another request's plan
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Quote(ctx, urgent("cleaning", base, mins(60)), ""); doorstep.ErrorCode(err) != doorstep.ERATELIMITED {
+		t.Errorf("Quote during another plan: %v, want %s", err, doorstep.ERATELIMITED)
+	}
+	if _, err := e.svc.Book(ctx, urgent("cleaning", base, mins(60)), ""); doorstep.ErrorCode(err) != doorstep.ERATELIMITED {
+		t.Errorf("Book during another plan: %v, want %s", err, doorstep.ERATELIMITED)
+	}
+	if n := e.obs.rescueShed.Load(); n != 2 {
+		t.Errorf("%d shed reported, want 2", n)
+	}
+	if diff := cmp.Diff(e.get(t, orig.ID), orig); diff != "" {
+		t.Errorf("a refused request moved the booking (-got +want):\n%s", diff)
+	}
+	// u can take a normal job after the booking: no plan, no wait.
+	if q, err := e.svc.Quote(ctx, normal(base, mins(60), time.Time{}, time.Time{}), ""); err != nil || len(q.Options) == 0 || q.Rescue != nil {
+		t.Errorf("a direct quote during another plan: %+v, %v; want an option without a rescue", q, err)
+	}
+	release()
+	got, err := e.svc.Book(ctx, urgent("cleaning", base, mins(60)), "")
+	if err != nil || got.Rescue == nil {
+		t.Fatalf("Book after the other plan: %+v, %v; want a rescue", got, err)
+	}
+	// Its plan's turn ended with it: another is taken at once.
+	again, err := e.svc.RescueTurn(ctx)
+	if err != nil {
+		t.Fatalf("a turn after the plan: %v", err)
+	}
+	again()
+	e.verifyAll(t)
+}
+
+// MaxRescues -1 sets no bound; below it is refused.
+func TestMaxRescuesConfig(t *testing.T) {
+	st := newEnv(t, at(9, 0), nil).st
+	if _, err := dispatch.New(dispatch.Config{Store: st, MaxRescues: -2}); err == nil {
+		t.Error("MaxRescues -2 accepted")
+	}
+	svc, err := dispatch.New(dispatch.Config{Store: st, MaxRescues: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := svc.RescueTurn(t.Context()); err != nil {
+			t.Fatalf("no bound: %v", err)
+		}
+	}
+}

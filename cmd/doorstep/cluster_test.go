@@ -46,7 +46,7 @@ func TestServeClusterFailover(t *testing.T) {
 	if len(masters) != 3 {
 		t.Fatalf("the three regions live on %d masters, want 3", len(masters))
 	}
-	common := []string{"-addr", "127.0.0.1:0", "-rate-limit", "-1", "-max-in-flight", "1000",
+	common := []string{"-addr", "127.0.0.1:0", "-rate-limit", "-1", "-max-in-flight", "1000", "-max-rescues", "-1",
 		"-redis-wait-replicas", "1", "-redis-wait-timeout", "450ms"}
 	children := []*child{startServe(t, []string{"REDIS_CLUSTER_URL=" + c.URL()}, common...), startServe(t, nil, append(common, "-redis-cluster", c.URL())...)}
 	bases := []string{"http://" + children[0].waitAddr(t), "http://" + children[1].waitAddr(t)}

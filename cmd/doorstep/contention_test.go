@@ -32,13 +32,14 @@ func TestMainContention(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// Not parallel: the two must not share the CPUs.
-			// Every request is let in: the load limits would shed most of
-			// them with 429 and hide what the store answers.
+			// Every request is let in (rescue plans too): the load limits
+			// would shed most of them with 429 and hide what the store
+			// answers.
 			var env []string
 			if tt.redis {
 				env = append(env, "REDIS_URL="+storetest.RunRedis(t).URL())
 			}
-			c := startServe(t, env, "-addr", "127.0.0.1:0", "-rate-limit", "-1", "-max-in-flight", "64")
+			c := startServe(t, env, "-addr", "127.0.0.1:0", "-rate-limit", "-1", "-max-in-flight", "64", "-max-rescues", "-1")
 			base := "http://" + c.waitAddr(t)
 			client := &http.Client{Timeout: 10 * time.Second}
 			post := func(method, path string, body any) (int, []byte) {

@@ -33,7 +33,7 @@ func TestServeRegionMoveRace(t *testing.T) {
 	var bases [2]string
 	for i := range bases {
 		c := startServe(t, []string{"REDIS_URL=" + rs.URL()}, "-addr", "127.0.0.1:0",
-			"-rate-limit", "-1", "-max-in-flight", "1000", "-request-timeout", "10s")
+			"-rate-limit", "-1", "-max-in-flight", "1000", "-max-rescues", "-1", "-request-timeout", "10s")
 		bases[i] = "http://" + c.waitAddr(t)
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})

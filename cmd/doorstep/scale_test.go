@@ -65,7 +65,7 @@ func TestScaleOut(t *testing.T) {
 	var base float64
 	for si, st := range settings {
 		flush()
-		args := []string{"-addr", "127.0.0.1:0", "-rate-limit", "-1", "-max-in-flight", "1000", "-urgent-learn-days", "-1"}
+		args := []string{"-addr", "127.0.0.1:0", "-rate-limit", "-1", "-max-in-flight", "1000", "-max-rescues", "-1", "-urgent-learn-days", "-1"}
 		if si == len(settings)-1 {
 			args = append(args, "-redis-wait-replicas", "1", "-redis-wait-timeout", "400ms")
 		}

@@ -80,6 +80,9 @@ type ServeConfig struct {
 	// (and a slot offer's range) may end (dispatch.Config.Horizon); 0
 	// means doorstep.DefaultHorizon (60).
 	HorizonDays int
+	// MaxRescues bounds the rescue plans made at once
+	// (dispatch.Config.MaxRescues): 0 means half the CPUs, -1 no bound.
+	MaxRescues int
 	// RequireDurable refuses readiness unless Redis persists every write.
 	RequireDurable bool
 	// PprofAddr, when set, serves net/http/pprof on a separate listener
@@ -299,7 +302,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("-horizon-days %d out of [1, 400]", cfg.HorizonDays)
 	}
 	svc, err := dispatch.New(dispatch.Config{Store: m.st, Matcher: mt, Observer: metrics, Catalogue: catalogue,
-		Horizon: time.Duration(cfg.HorizonDays) * 24 * time.Hour})
+		Horizon: time.Duration(cfg.HorizonDays) * 24 * time.Hour, MaxRescues: cfg.MaxRescues})
 	if err != nil {
 		ln.Close()
 		m.st.Close()
@@ -474,6 +477,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Limits.RatePerKey, "rate-limit", 200, "requests a second per API key (negative: off)")
 	fs.IntVar(&cfg.Limits.FailedAuthPerMinute, "auth-fail-limit", 60, "requests without a valid API key a minute per client address; beyond, 429 (negative: off)")
 	fs.IntVar(&cfg.Limits.MaxInFlight, "max-in-flight", 0, "requests served at once; beyond, 429 after a short wait (0: four per CPU)")
+	fs.IntVar(&cfg.MaxRescues, "max-rescues", 0, "rescue plans (bookings moved to fit a request nobody can take directly; each reads the whole pool around it) made at once; beyond, such a request gets 429 after a short wait, so that they leave CPUs and slots of -max-in-flight to the requests answered at once (0: half the CPUs, at least 1; -1: no bound)")
 	fs.DurationVar(&cfg.Limits.RequestTimeout, "request-timeout", api.DefaultRequestTimeout, "deadline of one request's Redis work (batch endpoints excepted); a Redis that hangs or crawls is answered 503 within it")
 	fs.StringVar(&cfg.StoreEpoch, "store-epoch", "", storeEpochHelp)
 	fs.StringVar(&cfg.Weights, "weights", "", "matching cost weights as JSON over the defaults, e.g. '{\"fairness\":40}' (env DOORSTEP_WEIGHTS; the flag wins)")

@@ -79,7 +79,10 @@ func New(tb testing.TB, opt Options) *Harness {
 	if opt.Observer != nil {
 		obs = opt.Observer(metrics)
 	}
-	svc, err := dispatch.New(dispatch.Config{Store: st, Now: opt.Now, Observer: obs})
+	// Every rescue plan is let in: tests race requests to check
+	// answers, not load shedding (dispatch tests the bound on rescue
+	// plans).
+	svc, err := dispatch.New(dispatch.Config{Store: st, Now: opt.Now, Observer: obs, MaxRescues: -1})
 	if err != nil {
 		tb.Fatalf("apitest: dispatch.New: %v", err)
 	}
