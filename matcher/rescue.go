@@ -2,6 +2,7 @@ package matcher
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -253,51 +254,82 @@ func (p *planner) plan() *RescuePlan {
 // reach). When it has none among the workers who can take req,
 // PlanRescue returns nil whatever other workers the pool holds: a caller
 // that read only those (a narrow pool) need not read the others to know.
+//
+// It stops at the first such worker: asked of every request nobody can
+// serve directly, before a plan's turn (dispatch), it had cost a seventh
+// of a busy city's CPU when it gathered and sorted them all as the plan
+// does (bench/RESULTS.md, "A busy city: a bound on rescue plans").
 func (m *Matcher) Rescuable(req *doorstep.Request, cands []Candidate, now time.Time) bool {
 	p := &planner{m: m, req: req, job: schedule.JobFor(req, now), cands: cands, now: now}
-	return len(p.freeable()) > 0
+	reach := p.reach()
+	for i := range p.cands {
+		if _, ok := p.freeableAt(i, reach); ok {
+			return true
+		}
+	}
+	return false
 }
 
-// freeable returns the candidates PlanRescue tries to free: qualified, not
-// excluded, with a shift that can hold the job (ShiftCanHold), a movable
-// booking and (urgent) within the hour's reach, nearest first (then by
-// id), at most MaxRescueWorkers.
+// freeable returns the candidates PlanRescue tries to free (freeableAt),
+// nearest first (then by id), at most MaxRescueWorkers.
 func (p *planner) freeable() []int {
-	urgent := p.req.Urgency == doorstep.Urgent
-	reach := p.m.cfg.Travel.ReachKm(p.req.Deadline().Sub(p.now))
+	reach := p.reach()
 	var list []near
 	for i := range p.cands {
-		w := p.cands[i].Worker
-		// A worker none of whose shifts can hold the job is not freed
-		// by moving its bookings: the job would not fit it anyway. (The
-		// shifts are checked first: where a window no shift holds makes
-		// a request unservable, they turn away every worker, and the
-		// lists of skills cost more to compare.)
-		if !ShiftCanHold(w, p.job) || slices.Contains(p.req.ExcludedWorkers, w.ID) || !w.Qualifies(p.req) || len(p.movable(&p.cands[i])) == 0 {
-			continue
+		if km, ok := p.freeableAt(i, reach); ok {
+			list = append(list, near{i, km})
 		}
-		km := geo.DistanceKm(p.position(i), p.req.Location)
-		if urgent && km > reach {
-			continue
-		}
-		list = append(list, near{i, km})
 	}
 	return p.nearestFirst(list, MaxRescueWorkers)
 }
 
-// movable returns c's bookings a plan may move — confirmed, not started
-// (the worker has not arrived), not reported under way (its worker set off
-// for it: doorstep.Booking.UnderWay), normal, or urgent when the request
-// is urgent (MayMove) — by start.
+// reach is how far an urgent request's worker may be (freeableAt), from
+// the hour left; +Inf for a normal request.
+func (p *planner) reach() float64 {
+	if p.req.Urgency != doorstep.Urgent {
+		return math.Inf(1)
+	}
+	return p.m.cfg.Travel.ReachKm(p.req.Deadline().Sub(p.now))
+}
+
+// freeableAt reports whether PlanRescue may try to free candidate i:
+// qualified, not excluded, with a shift that can hold the job
+// (ShiftCanHold), a movable booking and within reach km (reach); and how
+// far it is.
+func (p *planner) freeableAt(i int, reach float64) (float64, bool) {
+	c := &p.cands[i]
+	w := c.Worker
+	// A worker none of whose shifts can hold the job is not freed by
+	// moving its bookings: the job would not fit it anyway. (The shifts
+	// are checked first: where a window no shift holds makes a request
+	// unservable, they turn away every worker, and the lists of skills
+	// cost more to compare.)
+	if !ShiftCanHold(w, p.job) || slices.Contains(p.req.ExcludedWorkers, w.ID) || !w.Qualifies(p.req) ||
+		!slices.ContainsFunc(c.Bookings, p.mayMove) {
+		return 0, false
+	}
+	km := geo.DistanceKm(p.position(i), p.req.Location)
+	return km, km <= reach
+}
+
+// movable returns c's bookings a plan may move (mayMove), by start.
 func (p *planner) movable(c *Candidate) []*doorstep.Booking {
 	var out []*doorstep.Booking
 	for _, b := range c.Bookings {
-		if MayMove(p.req, b) && b.Status == doorstep.StatusConfirmed && b.Arrival.After(p.now) && !b.UnderWay() {
+		if p.mayMove(b) {
 			out = append(out, b)
 		}
 	}
 	slices.SortFunc(out, func(a, b *doorstep.Booking) int { return a.Start.Compare(b.Start) })
 	return out
+}
+
+// mayMove reports whether a plan may move booking b: confirmed, not
+// started (the worker has not arrived), not reported under way (its
+// worker set off for it: doorstep.Booking.UnderWay), normal, or urgent
+// when the request is urgent (MayMove).
+func (p *planner) mayMove(b *doorstep.Booking) bool {
+	return MayMove(p.req, b) && b.Status == doorstep.StatusConfirmed && b.Arrival.After(p.now) && !b.UnderWay()
 }
 
 // wayReach is how far outside a job's range of starts (before its earliest

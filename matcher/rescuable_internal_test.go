@@ -1,0 +1,99 @@
+package matcher
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/schedule"
+)
+
+// TestRescuableIsFreeableNonEmpty holds Rescuable, which stops at the
+// first worker a plan may free, to what it replaced: the plan's list of
+// workers to free (freeable) gathered whole, non-empty. The list is
+// checked against the rule spelled out here, on random cities whose
+// workers lack the skill or not, are excluded or not, hold bookings
+// normal and urgent, confirmed or cancelled, before now or after, under
+// way or not, some beyond an urgent request's reach, for urgent and
+// normal requests.
+func TestRescuableIsFreeableNonEmpty(t *testing.T) {
+	now := time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)
+	centre := doorstep.Location{Lat: 40.73, Lng: -73.99}
+	linear, _ := travelModels(t, centre, 10)
+	m, err := New(Config{Travel: linear})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(31, 32))
+	rescuable := 0
+	for trial := range 3000 {
+		req := &doorstep.Request{Service: "cleaning", Location: offset(centre, rng.Float64()*6-3, rng.Float64()*6-3),
+			Urgency: doorstep.Normal, RequestedAt: now}
+		if rng.IntN(2) == 0 {
+			req.Urgency = doorstep.Urgent
+		}
+		if err := doorstep.DefaultCatalogue().Resolve(req); err != nil {
+			t.Fatal(err)
+		}
+		cands := make([]Candidate, rng.IntN(12))
+		for i := range cands {
+			c := randomBeyondCandidate(rng, i, now, centre, req)
+			if rng.IntN(4) == 0 {
+				c.Worker.Skills = []string{"moving"}
+			}
+			if rng.IntN(3) == 0 { // beyond an urgent request's reach, or near it
+				c.Worker.Home, c.Worker.Location = offset(centre, 10+rng.Float64()*30, 0), nil
+			}
+			if rng.IntN(8) == 0 {
+				req.ExcludedWorkers = append(req.ExcludedWorkers, c.Worker.ID)
+			}
+			for _, b := range c.Bookings {
+				b.Urgency = doorstep.Normal
+				switch rng.IntN(6) {
+				case 0:
+					b.Urgency = doorstep.Urgent
+				case 1:
+					b.Status = doorstep.StatusCancelled
+				case 2:
+					b.Arrival = now.Add(-time.Minute)
+				case 3:
+					b.Progress = &doorstep.Progress{State: doorstep.ProgressEnRoute}
+				}
+			}
+			cands[i] = c
+		}
+		p := &planner{m: m, req: req, job: schedule.JobFor(req, now), cands: cands, now: now}
+		var want []int
+		reach := m.cfg.Travel.ReachKm(req.Deadline().Sub(now))
+		for i := range cands {
+			w := cands[i].Worker
+			movable := slices.ContainsFunc(cands[i].Bookings, func(b *doorstep.Booking) bool {
+				return (b.Urgency == doorstep.Normal || req.Urgency == doorstep.Urgent) && b.Status == doorstep.StatusConfirmed &&
+					b.Arrival.After(now) && !b.UnderWay()
+			})
+			if !ShiftCanHold(w, p.job) || slices.Contains(req.ExcludedWorkers, w.ID) || !w.Qualifies(req) || !movable ||
+				req.Urgency == doorstep.Urgent && geo.DistanceKm(w.PositionAt(now), req.Location) > reach {
+				continue
+			}
+			want = append(want, i)
+		}
+		got := p.freeable() // nearest first; fewer than MaxRescueWorkers
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("trial %d: freeable %v, want %v", trial, got, want)
+		}
+		if r := m.Rescuable(req, cands, now); r != (len(want) > 0) {
+			t.Fatalf("trial %d: Rescuable %v, with %d workers to free %v", trial, r, len(want), want)
+		}
+		if len(want) > 0 {
+			rescuable++
+		}
+	}
+	t.Logf("%d of 3,000 trials rescuable", rescuable)
+	if rescuable < 100 || rescuable > 2900 {
+		t.Errorf("%d of 3,000 trials rescuable: the cities test one answer only", rescuable)
+	}
+}
