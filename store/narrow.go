@@ -75,14 +75,15 @@ type Narrow struct {
 	classes struct {
 		of   [8]decidedClass
 		n    int // decided this step, of len(of) at most
-		next int // the entry to replace once of is full
+		next int // where the next one decided goes (the oldest, once full)
 	}
 
 	// pending is the count of workers dropped for one reason not yet
 	// added to Dropped (flush): a whole-city step drops thousands of
 	// workers of a class for its one reason, and a map update for each
 	// had cost a tenth of a 422's time at 100,000 workers
-	// (bench/RESULTS.md, "A 422's drops counted once a step").
+	// (bench/RESULTS.md, "The 422s at 100,000 workers, on a quiet
+	// machine").
 	pending struct {
 		reason string
 		n      int
@@ -251,8 +252,9 @@ func (n *Narrow) fromRest(s *stamp, seq uint64, t *traits, lo, hi int64) listVer
 
 // byLists reports whether a step may turn away the workers who lack a
 // skill or certificate on their stamps' bit sets alone (lacks), as the
-// walk of the lists does: every name the request asks for has a bit (of t), and it
-// excludes no worker (an excluded worker counts as that first).
+// walk of the lists does: every name the request asks for has a bit (of
+// t), and it excludes no worker (an excluded worker counts as that
+// first).
 func (n *Narrow) byLists(t *traits) bool {
 	n.resolve(t)
 	return n.ok && len(n.req.ExcludedWorkers) == 0
@@ -306,13 +308,8 @@ func (n *Narrow) decide(class uint64, t *traits) bool {
 		cd = n.DropShifts(shifts)
 	}
 	n.class = decidedClass{of: class, shifts: shifts, drop: cd}
-	if cs.n < len(cs.of) {
-		cs.of[cs.n] = n.class
-		cs.n++
-	} else {
-		cs.of[cs.next] = n.class
-		cs.next = (cs.next + 1) % len(cs.of)
-	}
+	cs.of[cs.next] = n.class
+	cs.next, cs.n = (cs.next+1)%len(cs.of), min(cs.n+1, len(cs.of))
 	return true
 }
 

@@ -615,3 +615,49 @@ func TestNarrowCountsDropsOnceFlushed(t *testing.T) {
 		t.Errorf("after one more: Dropped %v, pending %+v; want shift_end 4, none pending", n.Dropped, n.pending)
 	}
 }
+
+// TestNarrowDecidesEachClassOnceAStep: a step asks DropShifts once for
+// each class while it holds at most eight; past eight, the oldest is
+// asked again, and a new step asks every class again.
+func TestNarrowDecidesEachClassOnceAStep(t *testing.T) {
+	var tr traits
+	classes := make([]uint64, 10)
+	for i := range classes {
+		start := t0.Add(time.Duration(i) * time.Hour)
+		classes[i] = tr.shifts.number([]doorstep.Shift{{Start: start, End: start.Add(8 * time.Hour)}})
+	}
+	n := NewNarrow(&doorstep.Request{})
+	asked := 0
+	n.DropShifts = func([]doorstep.Shift) ClassDrop { asked++; return ClassDrop{Keep: true} }
+	decide := func(cs ...uint64) int {
+		t.Helper()
+		asked = 0
+		for _, c := range cs {
+			if !n.decide(c, &tr) {
+				t.Fatalf("decide(%d) = false", c)
+			}
+			if n.class.of != c {
+				t.Fatalf("decide(%d) set class %d", c, n.class.of)
+			}
+		}
+		return asked
+	}
+	n.step()
+	if got := decide(classes[0], classes[1], classes[0], classes[1], classes[2], classes[0]); got != 3 {
+		t.Errorf("three classes interleaved: DropShifts asked %d times, want 3", got)
+	}
+	if got := decide(classes[3:10]...); got != 7 {
+		t.Errorf("seven more: asked %d times, want 7", got)
+	}
+	// Ten decided: the eight held are 2-9; 0 and 1 went first.
+	if got := decide(classes[9], classes[2]); got != 0 {
+		t.Errorf("held classes asked %d times, want 0", got)
+	}
+	if got := decide(classes[0]); got != 1 {
+		t.Errorf("the oldest, let go: asked %d times, want 1", got)
+	}
+	n.step()
+	if got := decide(classes[9]); got != 1 {
+		t.Errorf("after a new step: asked %d times, want 1", got)
+	}
+}
