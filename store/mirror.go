@@ -114,7 +114,7 @@ type mirror struct {
 	// workers is every worker the followed feeds name, by home region and
 	// id; cells lists them by cell, sorted by region then id.
 	workers  map[WorkerRef]*mirrored
-	cells    map[geo.Cell]cellList
+	cells    map[geo.Cell][]listed
 	feeds    map[string]*feed
 	complete bool
 	// gen numbers the mirror's numbering of its workers (mirrored.slot,
@@ -501,7 +501,7 @@ func (s *Store) idsInCells(ctx context.Context, regions []string, byRegion map[s
 	n := 0
 	for _, r := range regions {
 		for _, c := range byRegion[r] {
-			n += len(m.cells[c].cold)
+			n += len(m.cells[c])
 		}
 	}
 	refs := make([]WorkerRef, 0, n)
@@ -512,7 +512,7 @@ func (s *Store) idsInCells(ctx context.Context, regions []string, byRegion map[s
 	for _, r := range regions {
 		start := len(refs)
 		for _, c := range byRegion[r] {
-			list := m.cells[c].cold
+			list := m.cells[c]
 			for i := range list { // not a copy of a listing: see listed
 				refs = append(refs, list[i].rec.ref)
 			}
@@ -636,7 +636,7 @@ func (s *Store) loadRegion(ctx context.Context, region string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.workers == nil {
-		m.workers, m.cells, m.feeds = map[WorkerRef]*mirrored{}, map[geo.Cell]cellList{}, map[string]*feed{}
+		m.workers, m.cells, m.feeds = map[WorkerRef]*mirrored{}, map[geo.Cell][]listed{}, map[string]*feed{}
 	}
 	keep := make(map[WorkerRef]bool, len(got))
 	for _, l := range got {
@@ -789,39 +789,15 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 	// place, as firstIn marks them) and on the stamp's traits
 	// (Narrow.lacks), without the two calls each of them had cost, a
 	// fifth of a 422's time at 100,000 workers (bench/RESULTS.md,
-	// "Turned away inside the walk"); and asks the class of shifts
-	// (Narrow.fromClass) only of a worker of the trade, and the rest of
-	// the stamp (Narrow.fromRest) only of one its class leaves undecided.
+	// "Turned away inside the walk"); and asks the rest of the stamp
+	// (Narrow.fromRest) only of a worker of the trade.
 	bits := seen.bitmap(m.gen, m.next)
 	lacks := narrow != nil && narrow.byLists(&s.traits)
-	// visit takes the worker of rec, read in region r's cells (group g),
-	// when its entry serves, or leaves it to be read after the walk.
-	visit := func(rec *mirrored, r string, g int) {
-		h := rec.ref.Region
-		own := h == r || slices.Contains(regions, h)
-		e := rec.entry.Load()
-		if own && e.serves(rec.current(), lo, hi, now, resets) {
-			take(e, rec, rec.current(), g)
-			return
-		}
-		// An entry at the worker's current version holds its profile as
-		// it is, however long ago it was read or over whatever range: a
-		// worker it shows keep turns away is turned away without reading
-		// it again.
-		if own && keep != nil && turnedAway(keep, e, rec.current(), resets, &s.traits) {
-			return
-		}
-		sc.rest = append(sc.rest, readLater{rec, g})
-		if !own && !slices.Contains(homes, h) {
-			homes = append(homes, h)
-		}
-	}
 	for g, r := range regions {
 		for _, c := range byRegion[r] {
 			list := m.cells[c]
-			pend := sc.pend[:0] // the trade's workers whose rest may decide them
-			for i := range list.hot {
-				l := &list.hot[i]
+			for i := range list {
+				l := &list[i]
 				if bits != nil {
 					if !markNew(bits, l.slot) {
 						continue
@@ -829,7 +805,7 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 				} else {
 					id := "" // read only by a Seen that tells workers by id
 					if seen.byID {
-						id = list.cold[i].rec.ref.ID
+						id = l.rec.ref.ID
 					}
 					first, err := seen.firstIn(m.gen, l.slot, id)
 					if err != nil {
@@ -850,33 +826,36 @@ func (s *Store) loadCellsMirrored(ctx context.Context, seen *Seen, cells []geo.C
 							listTurned++
 							continue
 						}
-						switch v, class, rest := narrow.fromClass(&l.stamp, seq, &s.traits); {
-						case v == dropsWorker:
+						switch narrow.fromRest(&l.stamp, seq, &s.traits, lo, hi) {
+						case dropsWorker:
 							listDropped++
 							continue
-						case rest:
-							pend = append(pend, pendingRest{i: i, seq: seq, class: class})
+						case outranksWorker:
+							listOutranked++
 							continue
 						}
 					}
 				}
-				visit(list.cold[i].rec, r, g)
-			}
-			// The rests asked for, read after the walk of the cell
-			// (touchRests), then decided on.
-			touchRests(list.cold, pend)
-			for _, p := range pend {
-				switch narrow.fromRest(&list.hot[p.i].stamp, &list.cold[p.i].rest, p.seq, p.class, &s.traits, lo, hi) {
-				case dropsWorker:
-					listDropped++
-					continue
-				case outranksWorker:
-					listOutranked++
+				rec := l.rec
+				h := rec.ref.Region
+				own := h == r || slices.Contains(regions, h)
+				e := rec.entry.Load()
+				if own && e.serves(rec.current(), lo, hi, now, resets) {
+					take(e, rec, rec.current(), g)
 					continue
 				}
-				visit(list.cold[p.i].rec, r, g)
+				// An entry at the worker's current version holds its
+				// profile as it is, however long ago it was read or over
+				// whatever range: a worker it shows keep turns away is
+				// turned away without reading it again.
+				if own && keep != nil && turnedAway(keep, e, rec.current(), resets, &s.traits) {
+					continue
+				}
+				sc.rest = append(sc.rest, readLater{rec, g})
+				if !own && !slices.Contains(homes, h) {
+					homes = append(homes, h)
+				}
 			}
-			sc.pend = pend
 		}
 	}
 	m.mu.RUnlock()
@@ -1026,28 +1005,6 @@ type stepScratch struct {
 	cands []Candidate
 	order []stepOrder
 	rest  []readLater
-	pend  []pendingRest
-}
-
-// pendingRest is a listing (its index in the cell's list) whose stamp,
-// read at sequence number seq, showed a worker of the trade of class
-// whose rest may decide it (Narrow.fromClass).
-type pendingRest struct {
-	i          int
-	seq, class uint64
-}
-
-// touchRests reads a word of the rest of each listing of pend, in a loop
-// that does nothing else, so that the processor fetches their cache lines
-// together. The trade's workers lie apart in a cell's list, and their
-// rests, read one at a time amid the decisions, had each cost a whole
-// trip to memory: at 100,000 workers a 422 with a shift tomorrow spent a
-// quarter of its time there (bench/RESULTS.md, "A listing in one cache
-// line").
-func touchRests(cold []listedRest, pend []pendingRest) {
-	for _, p := range pend {
-		atomic.LoadUint64(&cold[p.i].rest.lat)
-	}
 }
 
 var stepScratchPool = sync.Pool{New: func() any { return new(stepScratch) }}
@@ -1059,13 +1016,13 @@ const maxScratch = 1 << 14
 // release clears sc (it must not keep workers alive) and returns it to
 // the pool.
 func (sc *stepScratch) release() {
-	if cap(sc.cands) > maxScratch || cap(sc.rest) > maxScratch || cap(sc.pend) > maxScratch {
+	if cap(sc.cands) > maxScratch || cap(sc.rest) > maxScratch {
 		return
 	}
 	clear(sc.cands)
 	clear(sc.order)
 	clear(sc.rest)
-	sc.cands, sc.order, sc.rest, sc.pend = sc.cands[:0], sc.order[:0], sc.rest[:0], sc.pend[:0]
+	sc.cands, sc.order, sc.rest = sc.cands[:0], sc.order[:0], sc.rest[:0]
 	stepScratchPool.Put(sc)
 }
 

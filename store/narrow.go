@@ -214,54 +214,25 @@ const (
 	outranksWorker                    // kept, then outranked (counted in Outranked)
 )
 
-// fromClass tells what n does with a worker whose list holds stamp s (of
-// t's traits and classes) from its class of shifts alone, once the
-// stamp's traits, read at sequence number seq for the worker's current
-// version, showed it has every skill and certificate the request asks for
-// (byLists, and not lacks: the walk of the lists asks those itself,
-// loadCellsMirrored): dropsWorker when the class drops every such worker
-// (counted as drops does); else readWorker, with rest when the rest of the
-// stamp may still decide it (fromRest, given class). It is readWorker
-// without rest when n keeps the worker or the stamp cannot tell: a writer
-// changed it since seq, or the worker has no class of shifts.
-//
-// The rest (home, position, bookings) lies apart from the traits
-// (cellList), and is read only when the class does not decide the worker
-// alone: a whole-city 422 drops most of the trade's workers by their
-// class, without reading it.
-func (n *Narrow) fromClass(s *stamp, seq uint64, t *traits) (v listVerdict, class uint64, rest bool) {
+// fromRest tells what n does with a worker whose list holds stamp s (of
+// t's traits and classes), in a step reading the bookings that start in
+// [lo, hi] (unix ms), once the stamp's traits, read at sequence number
+// seq for the worker's current version, showed it has every skill and
+// certificate the request asks for (byLists, and not lacks: the walk of
+// the lists asks those itself, loadCellsMirrored), counting it as drops
+// does. It is readWorker, counting nothing, when n keeps the worker or
+// the stamp cannot tell: a writer changed it since seq, or the worker has
+// no class of shifts, or Drop or Outrank might keep it and the stamp
+// does not show its bookings in [lo, hi] are none.
+func (n *Narrow) fromRest(s *stamp, seq uint64, t *traits, lo, hi int64) listVerdict {
 	if n.Drop == nil && n.Outrank == nil {
-		return readWorker, 0, false
-	}
-	class, ok := s.classAt(seq)
-	if !ok || !n.decide(class, t) {
-		return readWorker, 0, false
-	}
-	switch cd := &n.class.drop; {
-	case n.Drop != nil && cd.Reason != "":
-		n.dropped(cd.Reason)
-		return dropsWorker, class, false
-	case n.Outrank == nil && (cd.Keep || n.Drop == nil):
-		return readWorker, class, false // kept, and nothing outranks
-	case n.Outrank != nil && !cd.Keep && n.Drop == nil:
-		return readWorker, class, false // outranks only a worker of a class kept (outranks)
-	}
-	return readWorker, class, true
-}
-
-// fromRest tells what n does with a worker of class (fromClass asked for
-// its rest) whose list holds stamp s and its rest r, in a step reading
-// the bookings that start in [lo, hi] (unix ms), counting it as drops
-// does: readWorker, counting nothing, when n keeps the worker or the
-// stamp cannot tell (a writer changed it since seq, or Drop or Outrank
-// might keep it and the stamp does not show its bookings in [lo, hi] are
-// none).
-func (n *Narrow) fromRest(s *stamp, r *stampRest, seq, class uint64, t *traits, lo, hi int64) listVerdict {
-	if !n.decide(class, t) {
 		return readWorker
 	}
-	st, ok := r.rest(s, seq, n.Outrank != nil)
+	st, ok := s.rest(seq, n.Outrank != nil)
 	if !ok {
+		return readWorker
+	}
+	if !n.decide(st.class, t) {
 		return readWorker
 	}
 	// The stamp's entry, at the worker's version, holds every booking in

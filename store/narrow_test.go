@@ -8,7 +8,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/geo"
@@ -296,7 +295,7 @@ func TestMirrorStampsOnlyTheRecordItRead(t *testing.T) {
 	stamped := func() (version uint64) {
 		s.mirror.mu.RLock()
 		defer s.mirror.mu.RUnlock()
-		s.mirror.listings(renewed, func(l *listed, _ *listedRest) { version = l.stamp.version })
+		s.mirror.listings(renewed, func(l *listed) { version = l.stamp.version })
 		return version
 	}
 	before := stamped()
@@ -660,35 +659,5 @@ func TestNarrowDecidesEachClassOnceAStep(t *testing.T) {
 	n.step()
 	if got := decide(classes[9]); got != 1 {
 		t.Errorf("after a new step: asked %d times, want 1", got)
-	}
-}
-
-// A listing, what a step reads of every worker of a cell, is one cache
-// line, and a cell's list of them starts on one, at every length the
-// lists grow through (cellList): a field added to listed, or a list
-// allocated off the line, would have a whole-city walk touch two lines a
-// worker.
-func TestListingIsOneCacheLine(t *testing.T) {
-	if listingSize != 64 {
-		t.Fatalf("a listing is %d bytes, want 64", listingSize)
-	}
-	m := &mirror{cells: map[geo.Cell]cellList{}}
-	c := geo.Cell(0x882a100d2bfffff)
-	for i := range 3000 {
-		rec := &mirrored{ref: WorkerRef{Region: "r", ID: fmt.Sprintf("w%05d", (i*7919)%3000)}}
-		m.list(c, rec)
-		l := m.cells[c]
-		if p := uintptr(unsafe.Pointer(&l.hot[0])); p%64 != 0 {
-			t.Fatalf("a list of %d listings starts at %#x, off a 64-byte line", len(l.hot), p)
-		}
-		if len(l.hot) != len(l.cold) || l.cold[0].rec == nil {
-			t.Fatalf("the list's two records part: %d and %d", len(l.hot), len(l.cold))
-		}
-	}
-	l := m.cells[c]
-	for i := range l.cold[1:] {
-		if compareRefs(l.cold[i].rec.ref, l.cold[i+1].rec.ref) >= 0 {
-			t.Fatalf("listing %d is out of order: %v then %v", i, l.cold[i].rec.ref, l.cold[i+1].rec.ref)
-		}
 	}
 }
