@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
@@ -95,14 +96,23 @@ type Config struct {
 	// nobody can serve directly reads the whole pool around it and plans
 	// moves of bookings (matcher.PlanRescue), some 100 ms of CPU in a
 	// city whose days are full. 0 means half of runtime.GOMAXPROCS(0),
-	// at least 1; -1 no bound. Beyond it a request waits at most
-	// RescueWait for its turn, then gets ERATELIMITED (HTTP 429), so that
-	// those plans cannot take every CPU and every slot of the server
-	// from the requests it can answer at once (bench/RESULTS.md, "A busy
-	// city: a bound on rescue plans").
+	// at least 1; -1 no bound. Beyond it a request waits for its turn
+	// (RescueQueue, RescueWait) or gets ERATELIMITED (HTTP 429) at once,
+	// so that those plans cannot take every CPU and every slot of the
+	// server from the requests it can answer at once (bench/RESULTS.md,
+	// "A busy city: a bound on rescue plans").
 	MaxRescues int
-	// RescueWait is how long a request waits for a rescue plan's turn;
-	// 0 means 20 ms.
+	// RescueQueue is how many requests may wait for a rescue plan's turn
+	// at once; one more gets ERATELIMITED without waiting. 0 means
+	// MaxRescues (a plan's worth of waiting for each one made); -1 none
+	// waits. A city that needs a plan now and then has the rare two at
+	// once wait, instead of turning one away; one whose every booking
+	// needs a plan turns the excess away at once, instead of holding a
+	// slot of the server for each while it waits in vain
+	// (bench/RESULTS.md, "Waiting for a rescue plan's turn").
+	RescueQueue int
+	// RescueWait is how long a request waits for a rescue plan's turn at
+	// most; 0 means 250 ms.
 	RescueWait time.Duration
 }
 
@@ -145,8 +155,16 @@ func (c *Config) validate() error {
 	case c.MaxRescues < -1:
 		return fmt.Errorf("dispatch: config: max rescues %d: want -1 (no bound), 0 (half the CPUs) or more", c.MaxRescues)
 	}
+	switch {
+	case c.RescueQueue == 0:
+		c.RescueQueue = max(c.MaxRescues, 0)
+	case c.RescueQueue == -1:
+		c.RescueQueue = 0
+	case c.RescueQueue < -1:
+		return fmt.Errorf("dispatch: config: rescue queue %d: want -1 (none waits), 0 (as many as max rescues) or more", c.RescueQueue)
+	}
 	if c.RescueWait == 0 {
-		c.RescueWait = 20 * time.Millisecond
+		c.RescueWait = 250 * time.Millisecond
 	} else if c.RescueWait < 0 || c.RescueWait > time.Minute {
 		return fmt.Errorf("dispatch: config: rescue wait %v out of (0, 1m]", c.RescueWait)
 	}
@@ -172,8 +190,10 @@ type Service struct {
 	st  Store
 	m   *matcher.Matcher
 	// rescues holds a token for each rescue plan being made
-	// (Config.MaxRescues; nil: no bound).
+	// (Config.MaxRescues; nil: no bound); waiting counts the requests
+	// waiting for one (Config.RescueQueue).
 	rescues chan struct{}
+	waiting atomic.Int32
 }
 
 // New returns a Service for cfg.
@@ -188,8 +208,9 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// rescueTurn waits for a rescue plan's turn (Config.MaxRescues), at most
-// Config.RescueWait, and returns what ends it.
+// rescueTurn takes a rescue plan's turn (Config.MaxRescues), waiting for
+// it at most Config.RescueWait when fewer than Config.RescueQueue wait
+// already, and returns what ends it.
 func (s *Service) rescueTurn(ctx context.Context) (func(), error) {
 	if s.rescues == nil {
 		return func() {}, nil
@@ -200,15 +221,23 @@ func (s *Service) rescueTurn(ctx context.Context) (func(), error) {
 		return release, nil
 	default:
 	}
+	shed := func() error {
+		s.cfg.Observer.RescueShed()
+		return doorstep.Errorf(doorstep.ERATELIMITED, "",
+			"no worker can take this request without moving bookings, and the server is making as many such plans as it may at once; retry shortly")
+	}
+	if s.waiting.Add(1) > int32(s.cfg.RescueQueue) {
+		s.waiting.Add(-1)
+		return nil, shed()
+	}
+	defer s.waiting.Add(-1)
 	t := time.NewTimer(s.cfg.RescueWait)
 	defer t.Stop()
 	select {
 	case s.rescues <- struct{}{}:
 		return release, nil
 	case <-t.C:
-		s.cfg.Observer.RescueShed()
-		return nil, doorstep.Errorf(doorstep.ERATELIMITED, "",
-			"no worker can take this request without moving bookings, and the server is making as many such plans as it may at once; retry shortly")
+		return nil, shed()
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}

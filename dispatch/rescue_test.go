@@ -1,6 +1,8 @@
 package dispatch_test
 
 import (
+	"context"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -280,12 +282,82 @@ func TestRescueWaitsForItsTurn(t *testing.T) {
 	e.verifyAll(t)
 }
 
+// A request that needs a plan's turn waits for it while fewer than
+// RescueQueue wait; one more is turned away at once, moving nothing, and
+// the one waiting gets the turn when it ends.
+func TestRescueQueueTurnsTheExcessAway(t *testing.T) {
+	north5 := offset(base, 5, 0)
+	e := newEnv(t, at(9, 0), func(c *dispatch.Config) { c.MaxRescues, c.RescueQueue, c.RescueWait = 1, 1, time.Minute })
+	e.put(t, worker("u", base, dayShift()))
+	orig := e.book(t, normal(north5, mins(120), at(9, 10), at(14, 0))).Booking
+	e.clk.Set(at(9, 5))
+	ctx := t.Context()
+	release, err := e.svc.RescueTurn(ctx) // another request's plan
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { // a second plan, waiting for the turn
+		again, err := e.svc.RescueTurn(ctx)
+		if err == nil {
+			again()
+		}
+		waited <- err
+	}()
+	for e.svc.RescueWaiting() == 0 {
+		runtime.Gosched()
+	}
+	// The queue is full: a third is refused without waiting for the
+	// minute (a deadline well short of it tells one that waited).
+	short, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := e.svc.Book(short, urgent("cleaning", base, mins(60)), ""); doorstep.ErrorCode(err) != doorstep.ERATELIMITED {
+		t.Errorf("Book with the queue full: %v, want %s", err, doorstep.ERATELIMITED)
+	}
+	if n := e.obs.rescueShed.Load(); n != 1 {
+		t.Errorf("%d shed reported, want 1", n)
+	}
+	if diff := cmp.Diff(e.get(t, orig.ID), orig); diff != "" {
+		t.Errorf("a refused request moved the booking (-got +want):\n%s", diff)
+	}
+	release()
+	if err := <-waited; err != nil {
+		t.Errorf("the request waiting: %v, want the turn once the plan ended", err)
+	}
+	if n := e.svc.RescueWaiting(); n != 0 {
+		t.Errorf("%d still counted waiting", n)
+	}
+	got, err := e.svc.Book(ctx, urgent("cleaning", base, mins(60)), "")
+	if err != nil || got.Rescue == nil {
+		t.Fatalf("Book after the plans: %+v, %v; want a rescue", got, err)
+	}
+	e.verifyAll(t)
+}
+
 // MaxRescues -1 sets no bound; below it is refused.
 func TestMaxRescuesConfig(t *testing.T) {
 	st := newEnv(t, at(9, 0), nil).st
 	if _, err := dispatch.New(dispatch.Config{Store: st, MaxRescues: -2}); err == nil {
 		t.Error("MaxRescues -2 accepted")
 	}
+	if _, err := dispatch.New(dispatch.Config{Store: st, RescueQueue: -2}); err == nil {
+		t.Error("RescueQueue -2 accepted")
+	}
+	// RescueQueue -1: nobody waits, whatever the wait.
+	one, err := dispatch.New(dispatch.Config{Store: st, MaxRescues: 1, RescueQueue: -1, RescueWait: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, err := one.RescueTurn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := one.RescueTurn(short); doorstep.ErrorCode(err) != doorstep.ERATELIMITED {
+		t.Errorf("a second turn with no queue: %v, want %s at once", err, doorstep.ERATELIMITED)
+	}
+	release()
 	svc, err := dispatch.New(dispatch.Config{Store: st, MaxRescues: -1})
 	if err != nil {
 		t.Fatal(err)

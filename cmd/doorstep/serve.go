@@ -83,6 +83,9 @@ type ServeConfig struct {
 	// MaxRescues bounds the rescue plans made at once
 	// (dispatch.Config.MaxRescues): 0 means half the CPUs, -1 no bound.
 	MaxRescues int
+	// RescueQueue bounds the requests waiting for a plan's turn
+	// (dispatch.Config.RescueQueue): 0 means MaxRescues, -1 none.
+	RescueQueue int
 	// RequireDurable refuses readiness unless Redis persists every write.
 	RequireDurable bool
 	// PprofAddr, when set, serves net/http/pprof on a separate listener
@@ -302,7 +305,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("-horizon-days %d out of [1, 400]", cfg.HorizonDays)
 	}
 	svc, err := dispatch.New(dispatch.Config{Store: m.st, Matcher: mt, Observer: metrics, Catalogue: catalogue,
-		Horizon: time.Duration(cfg.HorizonDays) * 24 * time.Hour, MaxRescues: cfg.MaxRescues})
+		Horizon: time.Duration(cfg.HorizonDays) * 24 * time.Hour, MaxRescues: cfg.MaxRescues, RescueQueue: cfg.RescueQueue})
 	if err != nil {
 		ln.Close()
 		m.st.Close()
@@ -477,7 +480,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Limits.RatePerKey, "rate-limit", 200, "requests a second per API key (negative: off)")
 	fs.IntVar(&cfg.Limits.FailedAuthPerMinute, "auth-fail-limit", 60, "requests without a valid API key a minute per client address; beyond, 429 (negative: off)")
 	fs.IntVar(&cfg.Limits.MaxInFlight, "max-in-flight", 0, "requests served at once; beyond, 429 after a short wait (0: four per CPU)")
-	fs.IntVar(&cfg.MaxRescues, "max-rescues", 0, "rescue plans (bookings moved to fit a request nobody can take directly; each reads the whole pool around it) made at once; beyond, such a request gets 429 after a short wait, so that they leave CPUs and slots of -max-in-flight to the requests answered at once (0: half the CPUs, at least 1; -1: no bound)")
+	fs.IntVar(&cfg.MaxRescues, "max-rescues", 0, "rescue plans (bookings moved to fit a request nobody can take directly; each reads the whole pool around it) made at once; beyond, such a request waits for its turn (-rescue-queue) or gets 429, so that they leave CPUs and slots of -max-in-flight to the requests answered at once (0: half the CPUs, at least 1; -1: no bound)")
+	fs.IntVar(&cfg.RescueQueue, "rescue-queue", 0, "requests that may wait (250 ms at most) for a rescue plan's turn at once; one more gets 429 at once (0: as many as -max-rescues; -1: none waits)")
 	fs.DurationVar(&cfg.Limits.RequestTimeout, "request-timeout", api.DefaultRequestTimeout, "deadline of one request's Redis work (batch endpoints excepted); a Redis that hangs or crawls is answered 503 within it")
 	fs.StringVar(&cfg.StoreEpoch, "store-epoch", "", storeEpochHelp)
 	fs.StringVar(&cfg.Weights, "weights", "", "matching cost weights as JSON over the defaults, e.g. '{\"fairness\":40}' (env DOORSTEP_WEIGHTS; the flag wins)")
