@@ -236,34 +236,51 @@ func TestRescueConcurrent(t *testing.T) {
 	e.verifyAll(t)
 }
 
+// planHeld is the fixture of the tests of a plan's turn: one cleaner, u,
+// booked from 9:10 five kilometres north, so that an urgent cleaning at
+// base at 9:05 needs a plan that moves the booking; and the one turn
+// (MaxRescues 1 in cfg) held, as by another request's plan, with what
+// ends it.
+func planHeld(t *testing.T, cfg func(*dispatch.Config)) (*env, *doorstep.Booking, func()) {
+	t.Helper()
+	e := newEnv(t, at(9, 0), cfg)
+	e.put(t, worker("u", base, dayShift()))
+	orig := e.book(t, normal(offset(base, 5, 0), mins(120), at(9, 10), at(14, 0))).Booking
+	e.clk.Set(at(9, 5))
+	release, err := e.svc.RescueTurn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, orig, release
+}
+
+// refusedMovedNothing checks that shed requests were reported refused for
+// a plan's turn, and that orig did not move.
+func refusedMovedNothing(t *testing.T, e *env, orig *doorstep.Booking, shed int64) {
+	t.Helper()
+	if n := e.obs.rescueShed.Load(); n != shed {
+		t.Errorf("%d shed reported, want %d", n, shed)
+	}
+	if diff := cmp.Diff(e.get(t, orig.ID), orig); diff != "" {
+		t.Errorf("a refused request moved the booking (-got +want):\n%s", diff)
+	}
+}
+
 // TestRescueWaitsForItsTurn: while as many rescue plans as MaxRescues
 // allows are being made, a quote or booking that needs one waits
 // RescueWait for its turn, then is refused with ERATELIMITED, moving
 // nothing; a request served without one does not wait. Once a turn ends,
 // the plan is made, and its turn ends with it.
 func TestRescueWaitsForItsTurn(t *testing.T) {
-	north5 := offset(base, 5, 0)
-	e := newEnv(t, at(9, 0), func(c *dispatch.Config) { c.MaxRescues, c.RescueWait = 1, 20*time.Millisecond })
-	e.put(t, worker("u", base, dayShift()))
-	orig := e.book(t, normal(north5, mins(120), at(9, 10), at(14, 0))).Booking
-	e.clk.Set(at(9, 5))
+	e, orig, release := planHeld(t, func(c *dispatch.Config) { c.MaxRescues, c.RescueWait = 1, 20*time.Millisecond })
 	ctx := t.Context()
-	release, err := e.svc.RescueTurn(ctx) // another request's plan
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := e.svc.Quote(ctx, urgent("cleaning", base, mins(60)), ""); doorstep.ErrorCode(err) != doorstep.ERATELIMITED {
 		t.Errorf("Quote during another plan: %v, want %s", err, doorstep.ERATELIMITED)
 	}
 	if _, err := e.svc.Book(ctx, urgent("cleaning", base, mins(60)), ""); doorstep.ErrorCode(err) != doorstep.ERATELIMITED {
 		t.Errorf("Book during another plan: %v, want %s", err, doorstep.ERATELIMITED)
 	}
-	if n := e.obs.rescueShed.Load(); n != 2 {
-		t.Errorf("%d shed reported, want 2", n)
-	}
-	if diff := cmp.Diff(e.get(t, orig.ID), orig); diff != "" {
-		t.Errorf("a refused request moved the booking (-got +want):\n%s", diff)
-	}
+	refusedMovedNothing(t, e, orig, 2)
 	// u can take a normal job after the booking: no plan, no wait.
 	if q, err := e.svc.Quote(ctx, normal(base, mins(60), time.Time{}, time.Time{}), ""); err != nil || len(q.Options) == 0 || q.Rescue != nil {
 		t.Errorf("a direct quote during another plan: %+v, %v; want an option without a rescue", q, err)
@@ -286,16 +303,8 @@ func TestRescueWaitsForItsTurn(t *testing.T) {
 // RescueQueue wait; one more is turned away at once, moving nothing, and
 // the one waiting gets the turn when it ends.
 func TestRescueQueueTurnsTheExcessAway(t *testing.T) {
-	north5 := offset(base, 5, 0)
-	e := newEnv(t, at(9, 0), func(c *dispatch.Config) { c.MaxRescues, c.RescueQueue, c.RescueWait = 1, 1, time.Minute })
-	e.put(t, worker("u", base, dayShift()))
-	orig := e.book(t, normal(north5, mins(120), at(9, 10), at(14, 0))).Booking
-	e.clk.Set(at(9, 5))
+	e, orig, release := planHeld(t, func(c *dispatch.Config) { c.MaxRescues, c.RescueQueue, c.RescueWait = 1, 1, time.Minute })
 	ctx := t.Context()
-	release, err := e.svc.RescueTurn(ctx) // another request's plan
-	if err != nil {
-		t.Fatal(err)
-	}
 	waited := make(chan error, 1)
 	go func() { // a second plan, waiting for the turn
 		again, err := e.svc.RescueTurn(ctx)
@@ -314,12 +323,7 @@ func TestRescueQueueTurnsTheExcessAway(t *testing.T) {
 	if _, err := e.svc.Book(short, urgent("cleaning", base, mins(60)), ""); doorstep.ErrorCode(err) != doorstep.ERATELIMITED {
 		t.Errorf("Book with the queue full: %v, want %s", err, doorstep.ERATELIMITED)
 	}
-	if n := e.obs.rescueShed.Load(); n != 1 {
-		t.Errorf("%d shed reported, want 1", n)
-	}
-	if diff := cmp.Diff(e.get(t, orig.ID), orig); diff != "" {
-		t.Errorf("a refused request moved the booking (-got +want):\n%s", diff)
-	}
+	refusedMovedNothing(t, e, orig, 1)
 	release()
 	if err := <-waited; err != nil {
 		t.Errorf("the request waiting: %v, want the turn once the plan ended", err)
