@@ -157,9 +157,7 @@ func (c *Config) validate() error {
 	}
 	switch {
 	case c.RescueQueue == 0:
-		c.RescueQueue = max(c.MaxRescues, 0)
-	case c.RescueQueue == -1:
-		c.RescueQueue = 0
+		c.RescueQueue = c.MaxRescues
 	case c.RescueQueue < -1:
 		return fmt.Errorf("dispatch: config: rescue queue %d: want -1 (none waits), 0 (as many as max rescues) or more", c.RescueQueue)
 	}
@@ -226,7 +224,7 @@ func (s *Service) rescueTurn(ctx context.Context) (func(), error) {
 		return doorstep.Errorf(doorstep.ERATELIMITED, "",
 			"no worker can take this request without moving bookings, and the server is making as many such plans as it may at once; retry shortly")
 	}
-	if s.waiting.Add(1) > int32(s.cfg.RescueQueue) {
+	if s.waiting.Add(1) > int32(max(s.cfg.RescueQueue, 0)) { // -1: none waits
 		s.waiting.Add(-1)
 		return nil, shed()
 	}
