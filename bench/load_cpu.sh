@@ -28,7 +28,12 @@
 # the load's city of WORKERS (imported once, e.g. by a first run with
 # KEEP_REDIS=1, which leaves its redis-server running and prints its
 # port): importing 100,000 workers takes minutes, and servers compared
-# on one redis-server read the same data.
+# on one redis-server read the same data. A kept city ages: its shifts
+# are fixed at the import, so as the hours pass more of the load's
+# windowed requests fall outside every shift (in stop 39, 166 unservable
+# of 6,000 matches for the first hour after an import, 314 from about 70
+# minutes on). Compare binaries on it alternately, run after run, never
+# against figures from hours before.
 set -euo pipefail
 
 bin=${1:?usage: load_cpu.sh DOORSTEP_BIN WORKERS RATES}
