@@ -97,14 +97,24 @@ func (s *Service) booked(ctx context.Context, owner string, req *doorstep.Reques
 // history reads what owner (the tenant) knows of its customer: another
 // tenant's customer of the same id is another household.
 func (s *Service) history(ctx context.Context, owner, customerID string) (matcher.History, error) {
+	_, h, err := s.historyBefore(ctx, owner, customerID, "")
+	return h, err
+}
+
+// historyBefore is history for a request in region (none: "") whose
+// search for workers comes next: the store reads region's change feed in
+// the same round trip when it can (Store.LastWorkerFresh), and the ctx
+// returned carries that read to the search, which then needs no read of
+// its own.
+func (s *Service) historyBefore(ctx context.Context, owner, customerID, region string) (context.Context, matcher.History, error) {
 	if customerID == "" || owner == "" {
-		return matcher.History{}, nil // no tenant, no history
+		return ctx, matcher.History{}, nil // no tenant, no history
 	}
-	last, err := s.st.LastWorker(ctx, owner, customerID)
+	ctx, last, err := s.st.LastWorkerFresh(ctx, owner, customerID, region)
 	if err != nil {
-		return matcher.History{}, fmt.Errorf("read customer history: %w", err)
+		return ctx, matcher.History{}, fmt.Errorf("read customer history: %w", err)
 	}
-	return matcher.History{LastWorker: last}, nil
+	return ctx, matcher.History{LastWorker: last}, nil
 }
 
 // reserve books option o for req through one atomic store step.

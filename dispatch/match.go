@@ -481,7 +481,7 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 		return nil, err
 	}
 	now := s.cfg.Now()
-	hist, err := s.history(ctx, owner, req.CustomerID)
+	ctx, hist, err := s.historyBefore(ctx, owner, req.CustomerID, geo.RegionOf(req.Location).String())
 	if err != nil {
 		return nil, err
 	}

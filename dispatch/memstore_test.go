@@ -145,7 +145,9 @@ func (m *memStore) UnscheduleSeries(context.Context, string) error { return erro
 func (m *memStore) DueSeries(context.Context, time.Time, int) ([]string, error) {
 	return nil, errors.ErrUnsupported
 }
-func (m *memStore) LastWorker(context.Context, string, string) (string, error)  { return "", nil }
+func (m *memStore) LastWorkerFresh(ctx context.Context, _, _, _ string) (context.Context, string, error) {
+	return ctx, "", nil
+}
 func (m *memStore) SetLastWorker(context.Context, string, string, string) error { return nil }
 
 func (m *memStore) GetWorker(_ context.Context, id string) (*doorstep.Worker, int64, error) {

@@ -35,7 +35,11 @@ type Store interface {
 	UnscheduleSeries(ctx context.Context, id string) error
 	DueSeries(ctx context.Context, now time.Time, limit int) ([]string, error)
 
-	LastWorker(ctx context.Context, tenant, customerID string) (string, error)
+	// LastWorkerFresh reads a customer's last worker; with a region
+	// (else ""), it may also read that region's change feed in the same
+	// round trip, and then returns ctx carrying the read for the
+	// request's first search (store.WithSearchRegion).
+	LastWorkerFresh(ctx context.Context, tenant, customerID, region string) (context.Context, string, error)
 	SetLastWorker(ctx context.Context, tenant, customerID, workerID string) error
 
 	GetWorker(ctx context.Context, id string) (*doorstep.Worker, int64, error)

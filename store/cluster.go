@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -227,18 +228,51 @@ type searchScope struct {
 // It also marks when the search began: a store following the change feeds
 // (FollowChanges) reads them once for the search, not once a step.
 //
-// The first search under an idempotency claim (WithClaim) that read the
-// region's feed in its own round trip begins when that read was sent:
+// The first search under an idempotency claim (WithClaim), or under a
+// customer's history read with the feed (LastWorkerFresh), that read the
+// region's feed in the same round trip begins when that read was sent:
 // after the request arrived, so it still sees every change answered
 // before the request was made, and it reads the feed once less.
 func WithSearchRegion(ctx context.Context, region string) context.Context {
 	start := time.Now()
+	fresh := freshFrom(ctx)
 	if c := claimFrom(ctx); c != nil {
-		if t, ok := c.takeFresh(region); ok {
-			start = t
-		}
+		fresh = &c.fresh
+	}
+	if t, ok := fresh.take(region); ok {
+		start = t
 	}
 	return context.WithValue(ctx, searchRegionKey{}, searchScope{region: region, start: start})
+}
+
+// freshRead is a read of a region's change feed made in the round trip of
+// another command (an idempotency claim's, a customer's last worker's),
+// sent at sent, that left the mirror holding every change of the feed
+// committed before then (landFeedAhead): the first search of the request
+// in that region is as fresh as it.
+type freshRead struct {
+	sent   time.Time
+	region string
+	taken  atomic.Bool
+}
+
+// take returns, once, when the feed of region was read (r may be nil):
+// the first search is as fresh as that read, which was sent after the
+// request arrived, and needs no read of its own. Later searches (after a
+// refused Apply, a rescue plan's) read the feeds again.
+func (r *freshRead) take(region string) (time.Time, bool) {
+	if r == nil || r.sent.IsZero() || region != r.region || !r.taken.CompareAndSwap(false, true) {
+		return time.Time{}, false
+	}
+	return r.sent, true
+}
+
+// freshCtxKey is the context key of a freshRead (LastWorkerFresh).
+type freshCtxKey struct{}
+
+func freshFrom(ctx context.Context) *freshRead {
+	r, _ := ctx.Value(freshCtxKey{}).(*freshRead)
+	return r
 }
 
 // searchRegion is the region WithSearchRegion gave, or "".

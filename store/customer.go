@@ -69,6 +69,46 @@ func (s *Store) LastWorker(ctx context.Context, tenant, customerID string) (stri
 	return id, nil
 }
 
+// LastWorkerFresh is LastWorker for a request in region about to search
+// for workers: when it must ask Redis and the mirror follows region's
+// change feed, it reads the feed in the same round trip, and returns ctx
+// carrying that read, so that the request's first search needs no read of
+// its own (WithSearchRegion). A quote with a customer id, without it, had
+// two round trips before its search began (bench/RESULTS.md, "Where the
+// 100,000-worker tail waits").
+func (s *Store) LastWorkerFresh(ctx context.Context, tenant, customerID, region string) (context.Context, string, error) {
+	if err := checkCustomer(tenant, customerID); err != nil {
+		return ctx, "", fmt.Errorf("read last worker of customer: %w", err)
+	}
+	if id, ok := s.pendingLast(tenant, customerID); ok {
+		return ctx, id, nil
+	}
+	if c := claimFrom(ctx); c != nil {
+		id, err := s.LastWorker(ctx, tenant, customerID) // the claim's round trip read the feed
+		return ctx, id, err
+	}
+	var get *redis.StringCmd
+	var ahead *feedAhead
+	// The pipeline's error is its first command's that failed: each
+	// command's own is read below.
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.Get(ctx, customerLastKey(tenant, customerID))
+		ahead = s.readFeedAhead(ctx, p, region)
+		return nil
+	})
+	id, err := get.Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		id, err = "", nil
+	case err != nil:
+		return ctx, "", wrapErr("read last worker of customer", err)
+	}
+	if t := s.landFeedAhead(ahead); !t.IsZero() {
+		ctx = context.WithValue(ctx, freshCtxKey{}, &freshRead{sent: t, region: region})
+	}
+	return ctx, id, nil
+}
+
 // SetLastWorker remembers workerID as the last worker of tenant's
 // customer. It is written behind the caller (behind.go): this process
 // reads it at once, others within behindDelay.

@@ -150,3 +150,67 @@ func followOneWorker(t *testing.T) (s, writer *Store, w *doorstep.Worker, region
 	storetest.Follow(t, s, time.Hour)
 	return s, writer, w, regionOf(w), []geo.Cell{geo.IndexCell(nycA)}
 }
+
+// TestLastWorkerReadsTheFeedForTheSearch: a customer's last worker read
+// for a request's region reads that region's change feed in the same
+// round trip, and the request's first search, finding the mirror read,
+// makes none; it sees every change answered before the read. A second
+// search of the request reads the feed again, and a read without a
+// region leaves the feed to its search.
+func TestLastWorkerReadsTheFeedForTheSearch(t *testing.T) {
+	s, writer, w, region, cells := followOneWorker(t)
+	ctx := t.Context()
+	var trips atomic.Int64
+	s.rdb.AddHook(countTrips{&trips})
+	book := func(at time.Time) int64 {
+		t.Helper()
+		v, err := writer.rdb.Get(ctx, versionKey(region, w.ID)).Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := writer.Apply(ctx, Change{Region: region, Expect: map[string]int64{w.ID: v}, Create: []*doorstep.Booking{newBooking(w, at, 30*time.Minute, nycB)}}); err != nil {
+			t.Fatal(err)
+		}
+		return v + 1
+	}
+	search := func(ctx context.Context) int64 {
+		t.Helper()
+		cands, err := s.LoadCells(WithSearchRegion(ctx, region), new(Seen), cells, t0, t0.Add(24*time.Hour), nil)
+		if err != nil || len(cands) != 1 {
+			t.Fatalf("LoadCells: %v, %v", cands, err)
+		}
+		return cands[0].Version
+	}
+	if err := writer.rdb.Set(ctx, customerLastKey("key-1", "c-known"), w.ID, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []struct {
+		region, customer, last string
+		feedReads              int64 // the first search's reads of the feeds
+	}{{region, "c-known", w.ID, 0}, {region, "c-new", "", 0}, {"", "c-known", w.ID, 1}} {
+		want := book(t0.Add(time.Duration(i) * time.Hour))
+		trips.Store(0)
+		reads := s.mirror.reads.Load()
+		rctx, last, err := s.LastWorkerFresh(ctx, "key-1", c.customer, c.region)
+		if err != nil || last != c.last {
+			t.Fatalf("LastWorkerFresh(%q, %q) = %q, %v; want %q", c.customer, c.region, last, err, c.last)
+		}
+		if n := trips.Load(); n != 1 {
+			t.Fatalf("region %q: the read took %d round trips, want 1", c.region, n)
+		}
+		if got := search(rctx); got != want {
+			t.Errorf("region %q: the first search reads version %d, want %d (the change answered before the read)", c.region, got, want)
+		}
+		if n := s.mirror.reads.Load() - reads; n != c.feedReads {
+			t.Errorf("region %q: the first search read the feeds %d times, want %d", c.region, n, c.feedReads)
+		}
+		want = book(t0.Add(time.Duration(i)*time.Hour + 30*time.Minute))
+		reads = s.mirror.reads.Load()
+		if got := search(rctx); got != want {
+			t.Errorf("region %q: the second search reads version %d, want %d", c.region, got, want)
+		}
+		if n := s.mirror.reads.Load() - reads; n != 1 {
+			t.Errorf("region %q: the second search read the feeds %d times, want 1", c.region, n)
+		}
+	}
+}

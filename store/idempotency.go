@@ -140,24 +140,10 @@ type Claim struct {
 	// (IdemOptions.Customer): hasLast.
 	customer, last string
 	hasLast        bool
-	// fresh is when the change feed of the claim's region (IdemOptions.
-	// Region) was read in the claim's round trip, if the mirror then held
-	// all of it (landFeedAhead); freshTaken once the first search under
-	// the claim took it as its start (WithSearchRegion).
-	fresh      time.Time
-	regionRead string
-	freshTaken atomic.Bool
-}
-
-// takeFresh returns, once, when the feed of region was read with the
-// claim: the first search under the claim is as fresh as that read, which
-// was sent after the request arrived, and needs no read of its own. Later
-// searches (after a refused Apply) read the feeds again.
-func (c *Claim) takeFresh(region string) (time.Time, bool) {
-	if c.fresh.IsZero() || region != c.regionRead || !c.freshTaken.CompareAndSwap(false, true) {
-		return time.Time{}, false
-	}
-	return c.fresh, true
+	// fresh is the read of the change feed of the claim's region
+	// (IdemOptions.Region) made in the claim's round trip, if the mirror
+	// then held all of it (landFeedAhead).
+	fresh freshRead
 }
 
 // claimCtxKey is the context key of WithClaim.
@@ -235,7 +221,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, scope, key, fingerprint str
 				rec.Claim.customer, rec.Claim.last, rec.Claim.hasLast = opt.Customer, *last, true
 			}
 			if t := s.landFeedAhead(ahead); !t.IsZero() {
-				rec.Claim.fresh, rec.Claim.regionRead = t, opt.Region
+				rec.Claim.fresh.sent, rec.Claim.fresh.region = t, opt.Region
 			}
 			return rec, true, nil
 		case err != nil:

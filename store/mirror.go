@@ -331,8 +331,9 @@ func (m *mirror) land(region, from string, msgs []redis.XMessage, began time.Tim
 }
 
 // feedAhead is a read of one region's change feed sent in the round trip
-// of another command (an idempotency claim's, readFeedAhead), so that the
-// search that follows finds the feed read already (Claim.fresh).
+// of another command (an idempotency claim's, a customer's last worker's:
+// readFeedAhead), so that the search that follows finds the feed read
+// already (freshRead).
 type feedAhead struct {
 	region, from string
 	sent         time.Time
