@@ -19,6 +19,10 @@
 # (bench/RESULTS.md, "A control: two builds of one commit"), as much as
 # most changes are worth. Build with `go build -trimpath`: two builds of one
 # commit are then the same bytes wherever they are made.
+# The row's last column is the server's own p50 and p99 over the phase's
+# requests, from its access log: the client shares the two cores and
+# measures late when it waits for one itself (bench/RESULTS.md, "Where
+# the 100,000-worker tail waits").
 # DURATION (default 10s) is the length of each phase, MIX (default match=1)
 # the load's mix, and SERVE_FLAGS extra flags for serve (e.g. -no-mirror).
 # WARMUP, a rate, runs one phase of the mix at it first, unreported: the
@@ -55,11 +59,13 @@ else
 	redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" >/dev/null 2>&1 &
 	rpid=$!
 fi
-"$bin" serve -addr "127.0.0.1:$hport" -redis "redis://127.0.0.1:$rport" -rate-limit -1 $serve_flags >/dev/null 2>&1 &
+slog=$(mktemp)
+"$bin" serve -addr "127.0.0.1:$hport" -redis "redis://127.0.0.1:$rport" -rate-limit -1 $serve_flags >/dev/null 2>"$slog" &
 spid=$!
 cleanup() {
 	kill $spid 2>/dev/null
 	wait $spid 2>/dev/null
+	rm -f "$slog"
 	if [ -z "${REDIS_PORT:-}" ]; then
 		if [ -n "${KEEP_REDIS:-}" ]; then
 			echo "redis-server left running on port $rport (REDIS_PORT=$rport)"
@@ -95,6 +101,7 @@ for rate in ${rates//,/ }; do
 	r0=$(ticks $rpid)
 	c0=$(rstat total_commands_processed)
 	e0=$(rstat total_reads_processed)
+	l0=$(wc -l <"$slog")
 	out=$("$bin" load -target "http://127.0.0.1:$hport" -skip-import -workers "$workers" -mix "$mix" \
 		-rate "$rate" -duration "$duration" -server-pid $spid -label "$(basename "$bin") $workers" 2>&1)
 	s1=$(ticks $spid)
@@ -102,6 +109,14 @@ for rate in ${rates//,/ }; do
 	c1=$(rstat total_commands_processed)
 	e1=$(rstat total_reads_processed)
 	sent=$(awk -v op="${mix%%=*}" '$1 == op {print $2}' <<<"$out")
+	# The server's own time for the phase's requests (its access log):
+	# without the client's, which shares the machine and measures late
+	# when it waits for a core itself.
+	srv=$(tail -n +$((l0 + 1)) "$slog" | python3 -c '
+import json, sys
+d = sorted(r["duration_ms"] for r in map(json.loads, (l for l in sys.stdin if l.startswith("{")))
+           if r.get("msg") == "request" and not r.get("path", "").startswith(("/readyz", "/healthz", "/metrics")))
+print("%.2f / %.2f ms" % (d[len(d) // 2], d[int(0.99 * len(d))]) if d else "-")')
 	grep ':by-status ' <<<"$out" || true
-	echo "$(grep '^| ' <<<"$out") server CPU/req $(awk -v a="$s0" -v b="$s1" -v hz="$hz" -v n="$sent" 'BEGIN{printf "%.2f ms", (b-a)*1000/hz/n}') | redis CPU/req $(awk -v a="$r0" -v b="$r1" -v hz="$hz" -v n="$sent" 'BEGIN{printf "%.2f ms", (b-a)*1000/hz/n}') | redis commands/req $(awk -v a="$c0" -v b="$c1" -v n="$sent" 'BEGIN{printf "%.1f", (b-a)/n}') | redis reads/req $(awk -v a="$e0" -v b="$e1" -v n="$sent" 'BEGIN{printf "%.2f", (b-a)/n}') |"
+	echo "$(grep '^| ' <<<"$out") server CPU/req $(awk -v a="$s0" -v b="$s1" -v hz="$hz" -v n="$sent" 'BEGIN{printf "%.2f ms", (b-a)*1000/hz/n}') | redis CPU/req $(awk -v a="$r0" -v b="$r1" -v hz="$hz" -v n="$sent" 'BEGIN{printf "%.2f ms", (b-a)*1000/hz/n}') | redis commands/req $(awk -v a="$c0" -v b="$c1" -v n="$sent" 'BEGIN{printf "%.1f", (b-a)/n}') | redis reads/req $(awk -v a="$e0" -v b="$e1" -v n="$sent" 'BEGIN{printf "%.2f", (b-a)/n}') | server p50 / p99 $srv |"
 done
