@@ -85,7 +85,11 @@ func BenchmarkQuoteRedis(b *testing.B) {
 
 // quoteLoop quotes city requests (the same sequence every call) through
 // svc and reports the latency quantiles.
-func quoteLoop(b *testing.B, svc *dispatch.Service) {
+func quoteLoop(b *testing.B, svc *dispatch.Service) { quoteLoopAs(b, svc, "", 0) }
+
+// quoteLoopAs is quoteLoop for API key owner, each request of one of
+// customers customers (none: 0), whose last workers the quotes read.
+func quoteLoopAs(b *testing.B, svc *dispatch.Service, owner string, customers int) {
 	services := doorstep.DefaultCatalogue().Names()
 	rng := rand.New(rand.NewPCG(2, 2))
 	ctx := context.Background()
@@ -93,8 +97,11 @@ func quoteLoop(b *testing.B, svc *dispatch.Service) {
 	b.ReportAllocs()
 	for b.Loop() {
 		req := cityRequest(rng, services)
+		if customers > 0 {
+			req.CustomerID = fmt.Sprintf("c%05d", rng.IntN(customers))
+		}
 		t0 := time.Now()
-		_, err := svc.Quote(ctx, req, "")
+		_, err := svc.Quote(ctx, req, owner)
 		samples = append(samples, time.Since(t0))
 		if err != nil && doorstep.ErrorCode(err) != doorstep.EUNSERVABLE {
 			b.Fatal(err)

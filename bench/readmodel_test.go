@@ -13,7 +13,8 @@ import (
 // with the store's read model of the workers off (every candidate read
 // from Redis: the server before issue 17), on, and on with the store
 // following its change feeds (mirror=true: the position index and the
-// versions in memory, as serve runs by default), on the same city in the
+// versions in memory, as serve runs by default; customer=true: requests
+// with a customer id, whose last worker the quote reads), on the same city in the
 // same run, so that their ratios hold on a loaded machine. The city is
 // seeded once per size; every case quotes the same request sequence.
 //
@@ -39,6 +40,12 @@ func BenchmarkQuoteReadModel(b *testing.B) {
 				if st.MirrorStats().Steps == 0 {
 					b.Fatal("no search step was served by the mirror")
 				}
+			})
+			// Requests with a customer id, as booking systems send them:
+			// the customer's last worker is read before the search.
+			b.Run("readmodel=true/mirror=true/customer=true", func(b *testing.B) {
+				storetest.Follow(b, st, time.Second)
+				quoteLoopAs(b, svc, "bench", 1000)
 			})
 		})
 	}
