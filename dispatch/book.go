@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/geo"
 	"github.com/doorstep-dev/doorstep/matcher"
 	"github.com/doorstep-dev/doorstep/store"
 )
@@ -36,7 +37,7 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 	if err := s.Prepare(&req); err != nil {
 		return nil, err
 	}
-	hist, err := s.history(ctx, owner, req.CustomerID)
+	ctx, hist, err := s.historyBefore(ctx, owner, req.CustomerID, geo.RegionOf(req.Location).String())
 	if err != nil {
 		return nil, err
 	}
