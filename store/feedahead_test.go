@@ -19,31 +19,8 @@ import (
 // claim (as after a refused Apply) reads the feed again, and a claim
 // without a region leaves the read to its search.
 func TestClaimReadsTheFeedForTheSearch(t *testing.T) {
-	s, writer, w, region, cells := followOneWorker(t)
+	s, region, book, search, trips := feedAheadFixture(t)
 	ctx := t.Context()
-	var trips atomic.Int64
-	s.rdb.AddHook(countTrips{&trips})
-	// book makes a change at the writer, as another server would, and
-	// returns the version it left.
-	book := func(at time.Time) int64 {
-		t.Helper()
-		v, err := writer.rdb.Get(ctx, versionKey(region, w.ID)).Int64()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := writer.Apply(ctx, Change{Region: region, Expect: map[string]int64{w.ID: v}, Create: []*doorstep.Booking{newBooking(w, at, 30*time.Minute, nycB)}}); err != nil {
-			t.Fatal(err)
-		}
-		return v + 1
-	}
-	search := func(ctx context.Context) int64 {
-		t.Helper()
-		cands, err := s.LoadCells(WithSearchRegion(ctx, region), new(Seen), cells, t0, t0.Add(24*time.Hour), nil)
-		if err != nil || len(cands) != 1 {
-			t.Fatalf("LoadCells: %v, %v", cands, err)
-		}
-		return cands[0].Version
-	}
 	for i, c := range []struct {
 		region     string
 		claimTrips int64 // the claim's round trips
@@ -59,22 +36,30 @@ func TestClaimReadsTheFeedForTheSearch(t *testing.T) {
 		if n := trips.Load(); n != c.claimTrips {
 			t.Fatalf("region %q: the claim took %d round trips, want %d", c.region, n, c.claimTrips)
 		}
-		cctx := WithClaim(ctx, rec.Claim)
-		if got := search(cctx); got != want {
-			t.Errorf("region %q: the first search under the claim reads version %d, want %d (the change answered before the claim)", c.region, got, want)
-		}
-		if n := s.mirror.reads.Load() - reads; n != c.feedReads {
-			t.Errorf("region %q: the first search under the claim read the feeds %d times, want %d", c.region, n, c.feedReads)
-		}
-		// A change after the claim: the next search must read it.
-		want = book(t0.Add(time.Duration(i)*time.Hour + 30*time.Minute))
-		reads = s.mirror.reads.Load()
-		if got := search(cctx); got != want {
-			t.Errorf("region %q: the second search under the claim reads version %d, want %d", c.region, got, want)
-		}
-		if n := s.mirror.reads.Load() - reads; n != 1 {
-			t.Errorf("region %q: the second search under the claim read the feeds %d times, want 1", c.region, n)
-		}
+		checkSearches(t, s, book, search, WithClaim(ctx, rec.Claim), reads, want, c.feedReads,
+			t0.Add(time.Duration(i)*time.Hour+30*time.Minute), fmt.Sprintf("region %q, under the claim", c.region))
+	}
+}
+
+// checkSearches checks the first search under ctx (s's feed reads at
+// reads before it) reads version want of the worker and reads the feeds
+// feedReads times, and that, after a change booked at next, a second
+// search reads that change, reading the feeds once.
+func checkSearches(t *testing.T, s *Store, book func(time.Time) int64, search func(context.Context) int64, ctx context.Context, reads, want, feedReads int64, next time.Time, what string) {
+	t.Helper()
+	if got := search(ctx); got != want {
+		t.Errorf("%s: the first search reads version %d, want %d (the change answered before the request)", what, got, want)
+	}
+	if n := s.mirror.reads.Load() - reads; n != feedReads {
+		t.Errorf("%s: the first search read the feeds %d times, want %d", what, n, feedReads)
+	}
+	want = book(next)
+	reads = s.mirror.reads.Load()
+	if got := search(ctx); got != want {
+		t.Errorf("%s: the second search reads version %d, want %d", what, got, want)
+	}
+	if n := s.mirror.reads.Load() - reads; n != 1 {
+		t.Errorf("%s: the second search read the feeds %d times, want 1", what, n)
 	}
 }
 
@@ -158,36 +143,16 @@ func followOneWorker(t *testing.T) (s, writer *Store, w *doorstep.Worker, region
 // search of the request reads the feed again, and a read without a
 // region leaves the feed to its search.
 func TestLastWorkerReadsTheFeedForTheSearch(t *testing.T) {
-	s, writer, w, region, cells := followOneWorker(t)
+	s, region, book, search, trips := feedAheadFixture(t)
 	ctx := t.Context()
-	var trips atomic.Int64
-	s.rdb.AddHook(countTrips{&trips})
-	book := func(at time.Time) int64 {
-		t.Helper()
-		v, err := writer.rdb.Get(ctx, versionKey(region, w.ID)).Int64()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := writer.Apply(ctx, Change{Region: region, Expect: map[string]int64{w.ID: v}, Create: []*doorstep.Booking{newBooking(w, at, 30*time.Minute, nycB)}}); err != nil {
-			t.Fatal(err)
-		}
-		return v + 1
-	}
-	search := func(ctx context.Context) int64 {
-		t.Helper()
-		cands, err := s.LoadCells(WithSearchRegion(ctx, region), new(Seen), cells, t0, t0.Add(24*time.Hour), nil)
-		if err != nil || len(cands) != 1 {
-			t.Fatalf("LoadCells: %v, %v", cands, err)
-		}
-		return cands[0].Version
-	}
-	if err := writer.rdb.Set(ctx, customerLastKey("key-1", "c-known"), w.ID, time.Hour).Err(); err != nil {
+	w := "w1" // feedAheadFixture's worker
+	if err := s.rdb.Set(ctx, customerLastKey("key-1", "c-known"), w, time.Hour).Err(); err != nil {
 		t.Fatal(err)
 	}
 	for i, c := range []struct {
 		region, customer, last string
 		feedReads              int64 // the first search's reads of the feeds
-	}{{region, "c-known", w.ID, 0}, {region, "c-new", "", 0}, {"", "c-known", w.ID, 1}} {
+	}{{region, "c-known", w, 0}, {region, "c-new", "", 0}, {"", "c-known", w, 1}} {
 		want := book(t0.Add(time.Duration(i) * time.Hour))
 		trips.Store(0)
 		reads := s.mirror.reads.Load()
@@ -198,19 +163,39 @@ func TestLastWorkerReadsTheFeedForTheSearch(t *testing.T) {
 		if n := trips.Load(); n != 1 {
 			t.Fatalf("region %q: the read took %d round trips, want 1", c.region, n)
 		}
-		if got := search(rctx); got != want {
-			t.Errorf("region %q: the first search reads version %d, want %d (the change answered before the read)", c.region, got, want)
-		}
-		if n := s.mirror.reads.Load() - reads; n != c.feedReads {
-			t.Errorf("region %q: the first search read the feeds %d times, want %d", c.region, n, c.feedReads)
-		}
-		want = book(t0.Add(time.Duration(i)*time.Hour + 30*time.Minute))
-		reads = s.mirror.reads.Load()
-		if got := search(rctx); got != want {
-			t.Errorf("region %q: the second search reads version %d, want %d", c.region, got, want)
-		}
-		if n := s.mirror.reads.Load() - reads; n != 1 {
-			t.Errorf("region %q: the second search read the feeds %d times, want 1", c.region, n)
-		}
+		checkSearches(t, s, book, search, rctx, reads, want, c.feedReads,
+			t0.Add(time.Duration(i)*time.Hour+30*time.Minute), fmt.Sprintf("region %q, customer %q", c.region, c.customer))
 	}
+}
+
+// feedAheadFixture is followOneWorker (s, the worker's region) with the
+// trips s makes counted (trips), a change booked at the writer, as another server would make
+// it, returning the version it left (book), and a search of the worker's
+// cells by s, returning the version it read (search).
+func feedAheadFixture(t *testing.T) (s *Store, region string, book func(at time.Time) int64, search func(ctx context.Context) int64, trips *atomic.Int64) {
+	t.Helper()
+	s, writer, w, region, cells := followOneWorker(t)
+	ctx := t.Context()
+	trips = new(atomic.Int64)
+	s.rdb.AddHook(countTrips{trips})
+	book = func(at time.Time) int64 {
+		t.Helper()
+		v, err := writer.rdb.Get(ctx, versionKey(region, w.ID)).Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := writer.Apply(ctx, Change{Region: region, Expect: map[string]int64{w.ID: v}, Create: []*doorstep.Booking{newBooking(w, at, 30*time.Minute, nycB)}}); err != nil {
+			t.Fatal(err)
+		}
+		return v + 1
+	}
+	search = func(ctx context.Context) int64 {
+		t.Helper()
+		cands, err := s.LoadCells(WithSearchRegion(ctx, region), new(Seen), cells, t0, t0.Add(24*time.Hour), nil)
+		if err != nil || len(cands) != 1 {
+			t.Fatalf("LoadCells: %v, %v", cands, err)
+		}
+		return cands[0].Version
+	}
+	return s, region, book, search, trips
 }
