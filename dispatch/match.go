@@ -504,14 +504,15 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 	return s.priced(&Quote{Request: &req, Result: res}), nil
 }
 
-// poolFor reads what a decision on req for owner needs: the candidates
-// around it and the customer's history.
+// poolFor reads what a decision on req for owner needs: the customer's
+// history, with the change feed of req's region (historyBefore), then the
+// candidates around it.
 func (s *Service) poolFor(ctx context.Context, req *doorstep.Request, owner string, now time.Time) (pool, matcher.History, error) {
-	p, err := s.candidates(ctx, req, now)
+	ctx, hist, err := s.historyBefore(ctx, owner, req.CustomerID, geo.RegionOf(req.Location).String())
 	if err != nil {
 		return pool{}, matcher.History{}, err
 	}
-	hist, err := s.history(ctx, owner, req.CustomerID)
+	p, err := s.candidates(ctx, req, now)
 	if err != nil {
 		return pool{}, matcher.History{}, err
 	}
