@@ -153,6 +153,8 @@ func (s *Server) watchMirror() error {
 			stat(func(m store.MirrorStats) float64 { return float64(m.FeedReads) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "doorstep_mirror_feed_failures_total", Help: "Reads of change feeds that failed (searches then read Redis for a second)."},
 			stat(func(m store.MirrorStats) float64 { return float64(m.FeedFailures) })),
+		syncWaitCollector{st: s.st.MirrorStats, desc: prometheus.NewDesc("doorstep_mirror_sync_seconds",
+			"Time search steps waited to have the change feeds read up to their search's start: their own round trip to Redis, or the read of another search they waited behind. Under load most of a slow search's time.", nil, nil)},
 	}
 	behind := func(f func(store.BehindStats) int64) func() float64 {
 		return func() float64 { return float64(f(s.st.BehindStats())) }
@@ -180,6 +182,26 @@ func (s *Server) watchMirror() error {
 		}
 	}
 	return nil
+}
+
+// syncWaitCollector exports store.MirrorStats.SyncWait as a histogram.
+type syncWaitCollector struct {
+	st   func() store.MirrorStats
+	desc *prometheus.Desc
+}
+
+func (c syncWaitCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c syncWaitCollector) Collect(ch chan<- prometheus.Metric) {
+	w := c.st().SyncWait
+	buckets := make(map[float64]uint64, len(w.Bounds))
+	var n uint64
+	for i, b := range w.Bounds {
+		n += w.Counts[i]
+		buckets[b.Seconds()] = n
+	}
+	n += w.Counts[len(w.Bounds)]
+	ch <- prometheus.MustNewConstHistogram(c.desc, n, w.Sum.Seconds(), buckets)
 }
 
 // Registry returns the registry, for collectors of other packages.

@@ -132,6 +132,49 @@ type mirror struct {
 	// mirrorPause after it searches read Redis, whose reads know which
 	// regions may fail (a master being failed over) and which may not.
 	failed, failures atomic.Int64
+	// syncWaits is how long search steps waited for the feeds
+	// (MirrorStats.SyncWait).
+	syncWaits waits
+}
+
+// waitBounds are the upper bounds of the buckets of a waits: from a round
+// trip on loopback (about 0.1 ms) to one whose reply waited for a core
+// (2-10 ms under load on two cores: bench/RESULTS.md, "Where the
+// 100,000-worker tail waits") or for a failover.
+var waitBounds = [...]time.Duration{
+	100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 2 * time.Millisecond, 4 * time.Millisecond, 8 * time.Millisecond,
+	16 * time.Millisecond, 32 * time.Millisecond, 64 * time.Millisecond, 128 * time.Millisecond,
+}
+
+// waits counts durations in the buckets of waitBounds (the last: over
+// every bound), and sums them. Safe for concurrent use.
+type waits struct {
+	counts [len(waitBounds) + 1]atomic.Uint64
+	sum    atomic.Int64
+}
+
+func (w *waits) observe(d time.Duration) {
+	i, _ := slices.BinarySearch(waitBounds[:], d)
+	w.counts[i].Add(1)
+	w.sum.Add(int64(d))
+}
+
+// Waits is a histogram of durations: Counts[i] counts those up to
+// Bounds[i] (and over Bounds[i-1]), the last of Counts those over every
+// bound; Sum is their sum.
+type Waits struct {
+	Bounds []time.Duration
+	Counts []uint64
+	Sum    time.Duration
+}
+
+func (w *waits) snapshot() Waits {
+	s := Waits{Bounds: waitBounds[:], Counts: make([]uint64, len(w.counts)), Sum: time.Duration(w.sum.Load())}
+	for i := range w.counts {
+		s.Counts[i] = w.counts[i].Load()
+	}
+	return s
 }
 
 // mirrorPause is how long searches read Redis after a read of the feeds
@@ -204,7 +247,10 @@ func (s *Store) mirrorServes(ctx context.Context, regions []string, since time.T
 			return false
 		}
 	}
-	return s.syncMirror(ctx, regions, since) == nil
+	began := time.Now()
+	err := s.syncMirror(ctx, regions, since)
+	m.syncWaits.observe(time.Since(began))
+	return err == nil
 }
 
 // holds reports whether the mirror, complete, follows every one of
@@ -1042,13 +1088,20 @@ type MirrorStats struct {
 	// they dropped (Narrow.DropShifts, Narrow.Drop), ListOutranked those
 	// they outranked (Narrow.Outrank), none of them read.
 	ListTurned, ListDropped, ListOutranked int64
+	// SyncWait is how long search steps the mirror served waited to have
+	// the feeds read up to their search's start: their own round trip,
+	// or the read of another search they waited behind (none: 0).
+	// Under load it is most of a slow search's time (bench/RESULTS.md,
+	// "Where the 100,000-worker tail waits").
+	SyncWait Waits
 }
 
 // MirrorStats reports the mirror's state and counters.
 func (s *Store) MirrorStats() MirrorStats {
 	m := &s.mirror
 	st := MirrorStats{Steps: m.served.Load(), FeedReads: m.reads.Load(), FeedFailures: m.failures.Load(),
-		ListTurned: m.listTurned.Load(), ListDropped: m.listDropped.Load(), ListOutranked: m.listOutranked.Load()}
+		ListTurned: m.listTurned.Load(), ListDropped: m.listDropped.Load(), ListOutranked: m.listOutranked.Load(),
+		SyncWait: m.syncWaits.snapshot()}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	st.Serving = m.on.Load() && m.complete

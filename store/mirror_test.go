@@ -365,3 +365,43 @@ func TestMirrorLearnsFromARefusedApply(t *testing.T) {
 		t.Errorf("after the booking the mirror reads version %d, want %d", got, after+1)
 	}
 }
+
+// TestWaitsBuckets: a wait is counted in the first bucket whose bound it
+// does not pass (a bound itself included), past every bound in the last,
+// and summed.
+func TestWaitsBuckets(t *testing.T) {
+	var w waits
+	for _, d := range []time.Duration{50 * time.Microsecond, 100 * time.Microsecond, 150 * time.Microsecond, 3 * time.Millisecond, 200 * time.Millisecond} {
+		w.observe(d)
+	}
+	got := w.snapshot()
+	want := make([]uint64, len(waitBounds)+1)
+	want[0], want[1], want[5], want[len(waitBounds)] = 2, 1, 1, 1 // <=100µs, <=250µs, <=4ms, >128ms
+	if !slices.Equal(got.Counts, want) {
+		t.Errorf("counts %v, want %v", got.Counts, want)
+	}
+	if wantSum := 203300 * time.Microsecond; got.Sum != wantSum {
+		t.Errorf("sum %v, want %v", got.Sum, wantSum)
+	}
+}
+
+// TestMirrorCountsSyncWaits: every search step the mirror serves counts
+// its wait for the feeds in MirrorStats.SyncWait.
+func TestMirrorCountsSyncWaits(t *testing.T) {
+	s, _, _, region, cells := followOneWorker(t)
+	count := func() (n uint64) {
+		for _, c := range s.MirrorStats().SyncWait.Counts {
+			n += c
+		}
+		return n
+	}
+	before, steps := count(), s.MirrorStats().Steps
+	for range 3 {
+		if _, err := s.LoadCells(WithSearchRegion(t.Context(), region), new(Seen), cells, t0, t0.Add(24*time.Hour), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, served := count()-before, s.MirrorStats().Steps-steps; served != 3 || n != 3 {
+		t.Errorf("3 search steps: %d served by the mirror, %d waits counted; want 3 and 3", served, n)
+	}
+}

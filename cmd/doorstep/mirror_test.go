@@ -19,7 +19,8 @@ import (
 
 // TestServeFollowsChangeFeeds: serve keeps the store's mirror by default
 // (store.Store.FollowChanges), so that a match after a worker is put
-// lists it from memory, and /metrics says so; with -no-mirror every
+// lists it from memory, and /metrics says so (with each step's wait for
+// the feeds, doorstep_mirror_sync_seconds); with -no-mirror every
 // search reads Redis and the mirror serves nothing. The match answers
 // the same either way.
 func TestServeFollowsChangeFeeds(t *testing.T) {
@@ -58,14 +59,15 @@ func TestServeFollowsChangeFeeds(t *testing.T) {
 			}
 			_, _, metrics = c.do("GET", "/metrics", nil)
 			serving, steps, workers := metric("doorstep_mirror_serving"), metric("doorstep_mirror_steps_total"), metric("doorstep_mirror_workers")
+			waits := metric("doorstep_mirror_sync_seconds_count")
 			if off {
-				if serving != 0 || steps != 0 {
-					t.Errorf("with -no-mirror: doorstep_mirror_serving %v, steps %v, want 0 and 0", serving, steps)
+				if serving != 0 || steps != 0 || waits != 0 {
+					t.Errorf("with -no-mirror: doorstep_mirror_serving %v, steps %v, sync waits %v; want 0, 0, 0", serving, steps, waits)
 				}
 				return
 			}
-			if serving != 1 || steps == 0 || workers != 1 {
-				t.Errorf("doorstep_mirror_serving %v, steps %v, workers %v; want 1, at least one, 1", serving, steps, workers)
+			if serving != 1 || steps == 0 || workers != 1 || waits < steps {
+				t.Errorf("doorstep_mirror_serving %v, steps %v, workers %v, sync waits %v; want 1, at least one, 1, one a step at least", serving, steps, workers, waits)
 			}
 		})
 	}
