@@ -50,32 +50,17 @@ func checkCustomer(tenant, customerID string) error {
 // LastWorker returns the id of the worker who was last booked for tenant's
 // customer, or "" when none is remembered.
 func (s *Store) LastWorker(ctx context.Context, tenant, customerID string) (string, error) {
-	if err := checkCustomer(tenant, customerID); err != nil {
-		return "", fmt.Errorf("read last worker of customer: %w", err)
-	}
-	if id, ok := s.pendingLast(tenant, customerID); ok {
-		return id, nil
-	}
-	if c := claimFrom(ctx); c != nil && c.hasLast && c.scope == tenant && c.customer == customerID {
-		return c.last, nil // read with the request's idempotency claim
-	}
-	id, err := s.rdb.Get(ctx, customerLastKey(tenant, customerID)).Result()
-	if errors.Is(err, redis.Nil) {
-		return "", nil
-	}
-	if err != nil {
-		return "", wrapErr("read last worker of customer", err)
-	}
-	return id, nil
+	_, id, err := s.LastWorkerFresh(ctx, tenant, customerID, "")
+	return id, err
 }
 
-// LastWorkerFresh is LastWorker for a request in region about to search
-// for workers: when it must ask Redis and the mirror follows region's
-// change feed, it reads the feed in the same round trip, and returns ctx
-// carrying that read, so that the request's first search needs no read of
-// its own (WithSearchRegion). A quote with a customer id, without it, had
-// two round trips before its search began (bench/RESULTS.md, "Where the
-// 100,000-worker tail waits").
+// LastWorkerFresh is LastWorker for a request in region (none: "") about
+// to search for workers: when it must ask Redis and the mirror follows
+// region's change feed, it reads the feed in the same round trip, and
+// returns ctx carrying that read, so that the request's first search
+// needs no read of its own (WithSearchRegion). A quote with a customer id,
+// without it, had two round trips before its search began
+// (bench/RESULTS.md, "Where the 100,000-worker tail waits").
 func (s *Store) LastWorkerFresh(ctx context.Context, tenant, customerID, region string) (context.Context, string, error) {
 	if err := checkCustomer(tenant, customerID); err != nil {
 		return ctx, "", fmt.Errorf("read last worker of customer: %w", err)
@@ -84,8 +69,10 @@ func (s *Store) LastWorkerFresh(ctx context.Context, tenant, customerID, region 
 		return ctx, id, nil
 	}
 	if c := claimFrom(ctx); c != nil {
-		id, err := s.LastWorker(ctx, tenant, customerID) // the claim's round trip read the feed
-		return ctx, id, err
+		if c.hasLast && c.scope == tenant && c.customer == customerID {
+			return ctx, c.last, nil // read with the request's idempotency claim
+		}
+		region = "" // the claim's round trip read the feed
 	}
 	var get *redis.StringCmd
 	var ahead *feedAhead
@@ -99,7 +86,7 @@ func (s *Store) LastWorkerFresh(ctx context.Context, tenant, customerID, region 
 	id, err := get.Result()
 	switch {
 	case errors.Is(err, redis.Nil):
-		id, err = "", nil
+		id = ""
 	case err != nil:
 		return ctx, "", wrapErr("read last worker of customer", err)
 	}
