@@ -27,7 +27,12 @@ func (s *Server) handleMatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, matchOut(q, p))
+	out := matchOut(q, p)
+	if body, ok := out.appendJSON(make([]byte, 0, 2048)); ok {
+		writeBody(w, http.StatusOK, "application/json", body)
+		return
+	}
+	writeJSON(w, http.StatusOK, out) // what encoding/json answers
 }
 
 // bookBody is a booking request: a household request, optionally recurring.

@@ -115,6 +115,11 @@ func writeJSONType(w http.ResponseWriter, status int, ctype string, v any) {
 		http.Error(w, `{"title":"encode response"}`, http.StatusInternalServerError)
 		return
 	}
+	writeBody(w, status, ctype, body)
+}
+
+// writeBody answers body, a JSON value, and a newline.
+func writeBody(w http.ResponseWriter, status int, ctype string, body []byte) {
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
 	w.WriteHeader(status)

@@ -24,10 +24,10 @@ type slotsBody struct {
 // take it now is not shown: an offer reserves nobody, and the booking
 // picks the best worker when it is made.
 type slotJSON struct {
-	Start     time.Time          `json:"start"`
-	End       time.Time          `json:"end"`
-	Cost      float64            `json:"cost"`
-	Breakdown map[string]float64 `json:"breakdown"`
+	Start     time.Time     `json:"start"`
+	End       time.Time     `json:"end"`
+	Cost      float64       `json:"cost"`
+	Breakdown breakdownJSON `json:"breakdown"`
 	// Price is what the best booking in this window would cost as things
 	// stand (a booking's price is fixed when it is made, at its own start
 	// and length); absent for an unpriced service.
@@ -61,7 +61,7 @@ func (s *Server) handleSlots(w http.ResponseWriter, r *http.Request) {
 	out := slotsJSON{Slots: make([]slotJSON, 0, len(offers)), Rule: doorstep.RuleAppointment}
 	for _, o := range offers {
 		out.Slots = append(out.Slots, slotJSON{Start: o.Window.Start, End: o.Window.End,
-			Cost: round2(o.Option.Cost), Breakdown: roundMap(o.Option.Breakdown.Map()), Price: o.Price})
+			Cost: round2(o.Option.Cost), Breakdown: breakdownOut(o.Option.Breakdown), Price: o.Price})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

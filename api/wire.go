@@ -8,6 +8,7 @@ import (
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/matcher"
 	"github.com/doorstep-dev/doorstep/store"
 )
 
@@ -210,14 +211,14 @@ func seriesViewOut(v *dispatch.SeriesView) seriesJSON {
 
 // optionJSON is one ranked option of a match.
 type optionJSON struct {
-	WorkerID      string             `json:"worker_id"`
-	Start         time.Time          `json:"start"`
-	End           time.Time          `json:"end"`
-	Arrival       time.Time          `json:"arrival"`
-	TravelMinutes float64            `json:"travel_minutes"`
-	DistanceKm    float64            `json:"distance_km"`
-	Cost          float64            `json:"cost"`
-	Breakdown     map[string]float64 `json:"breakdown"`
+	WorkerID      string        `json:"worker_id"`
+	Start         time.Time     `json:"start"`
+	End           time.Time     `json:"end"`
+	Arrival       time.Time     `json:"arrival"`
+	TravelMinutes float64       `json:"travel_minutes"`
+	DistanceKm    float64       `json:"distance_km"`
+	Cost          float64       `json:"cost"`
+	Breakdown     breakdownJSON `json:"breakdown"`
 	// Price is what booking this option would cost.
 	Price *doorstep.Price `json:"price,omitempty"`
 }
@@ -246,7 +247,7 @@ func matchOut(q *dispatch.Quote, viewer Principal) matchJSON {
 		out.Options = append(out.Options, optionJSON{Price: q.Prices[i],
 			WorkerID: o.WorkerID, Start: o.Slot.Start, End: o.Slot.End, Arrival: o.Slot.Arrival,
 			TravelMinutes: round2(o.Slot.Travel.Minutes()), DistanceKm: round2(o.Slot.DistanceKm),
-			Cost: round2(o.Cost), Breakdown: roundMap(o.Breakdown.Map()),
+			Cost: round2(o.Cost), Breakdown: breakdownOut(o.Breakdown),
 		})
 	}
 	return out
@@ -259,11 +260,23 @@ func round2(v float64) float64 {
 	return float64(int64(v*100+0.5)) / 100
 }
 
-func roundMap(m map[string]float64) map[string]float64 {
-	for k, v := range m {
-		m[k] = round2(v)
-	}
-	return m
+// breakdownJSON is an option's cost by term (matcher.Breakdown.Map),
+// rounded: a struct whose fields are in the order of their names writes
+// what the map of the terms wrote, without making a map an option
+// (TestBreakdownJSONAsTheTermsMap).
+type breakdownJSON struct {
+	Continuity float64 `json:"continuity"`
+	Fairness   float64 `json:"fairness"`
+	Preferred  float64 `json:"preferred"`
+	Protection float64 `json:"protection"`
+	Rating     float64 `json:"rating"`
+	Travel     float64 `json:"travel"`
+	Wait       float64 `json:"wait"`
+}
+
+func breakdownOut(b matcher.Breakdown) breakdownJSON {
+	return breakdownJSON{Continuity: round2(b.Continuity), Fairness: round2(b.Fairness), Preferred: round2(b.Preferred),
+		Protection: round2(b.Protection), Rating: round2(b.Rating), Travel: round2(b.Travel), Wait: round2(b.Wait)}
 }
 
 // locationBody is a position report.
