@@ -235,11 +235,7 @@ type searchScope struct {
 // before the request was made, and it reads the feed once less.
 func WithSearchRegion(ctx context.Context, region string) context.Context {
 	start := time.Now()
-	fresh := freshFrom(ctx)
-	if c := claimFrom(ctx); c != nil {
-		fresh = &c.fresh
-	}
-	if t, ok := fresh.take(region); ok {
+	if t, ok := freshFrom(ctx).take(region); ok {
 		start = t
 	}
 	return context.WithValue(ctx, searchRegionKey{}, searchScope{region: region, start: start})
@@ -267,7 +263,8 @@ func (r *freshRead) take(region string) (time.Time, bool) {
 	return r.sent, true
 }
 
-// freshCtxKey is the context key of a freshRead (LastWorkerFresh).
+// freshCtxKey is the context key of a freshRead (LastWorkerFresh,
+// WithClaim).
 type freshCtxKey struct{}
 
 func freshFrom(ctx context.Context) *freshRead {

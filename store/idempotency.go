@@ -155,7 +155,9 @@ func WithClaim(ctx context.Context, c *Claim) context.Context {
 	if c == nil {
 		return ctx
 	}
-	return context.WithValue(ctx, claimCtxKey{}, c)
+	// The feed read with the claim goes to the first search as a history's
+	// does (freshFrom).
+	return context.WithValue(context.WithValue(ctx, claimCtxKey{}, c), freshCtxKey{}, &c.fresh)
 }
 
 func claimFrom(ctx context.Context) *Claim {
