@@ -282,9 +282,12 @@ func (s *Store) created(ch *Change, data []string) {
 	}
 	added := make(map[string][]*doorstep.Booking, 1)
 	for i, b := range ch.Create {
-		stored, err := decodeBooking(data[i])
-		if err != nil {
-			return // never: data is what encodeBooking made
+		stored, ok := storedCopy(b)
+		if !ok {
+			var err error
+			if stored, err = decodeBooking(data[i]); err != nil {
+				return // never: data is what encodeBooking made
+			}
 		}
 		added[b.WorkerID] = append(added[b.WorkerID], stored)
 	}
