@@ -101,7 +101,12 @@ func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header().Set("Location", madeLocation(m))
-		writeJSON(w, http.StatusCreated, madeOut(m, principalFrom(r.Context())))
+		body, err := madeJSON(m, principalFrom(r.Context()))
+		if err != nil {
+			writeJSON(w, http.StatusCreated, madeOut(m, principalFrom(r.Context()))) // answers the encoder's 500
+			return
+		}
+		writeBody(w, http.StatusCreated, "application/json", body)
 		return
 	}
 	region := "" // where it will most likely book; none for a bad location (refused later)

@@ -57,8 +57,20 @@ func madeOut(m *dispatch.Made, viewer Principal) any {
 
 // madeBody is madeOut encoded as writeJSON does.
 func madeBody(m *dispatch.Made, viewer Principal) []byte {
-	out, _ := json.Marshal(madeOut(m, viewer))
-	return append(out, '\n')
+	body, _ := madeJSON(m, viewer)
+	return append(body, '\n')
+}
+
+// madeJSON is madeOut encoded as json.Marshal does it: a single booking
+// without reflection (bookingJSON.appendJSON).
+func madeJSON(m *dispatch.Made, viewer Principal) ([]byte, error) {
+	if m.Series == nil {
+		out := bookedOut(m.Booked, viewer)
+		if body, ok := out.appendJSON(make([]byte, 0, 1024)); ok {
+			return body, nil
+		}
+	}
+	return json.Marshal(madeOut(m, viewer))
 }
 
 // madeLocation is the Location of what m made: the series', or the

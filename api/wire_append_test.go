@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -234,6 +235,106 @@ func BenchmarkMatchJSON(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, ok := m.appendJSON(make([]byte, 0, 2048)); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
+}
+
+// TestBookingJSONAsEncodingJSON holds a booking's answer written directly
+// (bookingJSON.appendJSON) to what json.Marshal writes of it, byte for
+// byte, over random answers whose every field, nested ones too, is
+// filled by reflection (so a field added to bookingJSON and not to the
+// writer fails it); where json.Marshal refuses a value, appendJSON must
+// give up.
+func TestBookingJSONAsEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var refused, written int
+	for i := range 20000 {
+		var b bookingJSON
+		fillRandom(r, reflect.ValueOf(&b).Elem())
+		want, err := json.Marshal(&b)
+		got, ok := b.appendJSON(nil)
+		if ok != (err == nil) {
+			t.Fatalf("case %d: appendJSON ok=%v, json.Marshal error %v\n%#v", i, ok, err, b)
+		}
+		if !ok {
+			refused++
+			continue
+		}
+		written++
+		if !bytes.Equal(got, want) {
+			t.Fatalf("case %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+	if refused < 100 || written < 10000 {
+		t.Fatalf("refused %d, written %d of 20000: the generator misses a branch", refused, written)
+	}
+}
+
+// fillRandom sets v, and everything it holds, to random values from the
+// generators above: nil, empty and filled slices and pointers.
+func fillRandom(r *rand.Rand, v reflect.Value) {
+	switch v.Type() {
+	case reflect.TypeFor[time.Time]():
+		v.Set(reflect.ValueOf(randomTime(r)))
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(randomString(r))
+	case reflect.Bool:
+		v.SetBool(r.IntN(2) == 0)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(r.Int64N(1e6) - 100)
+	case reflect.Float64:
+		v.SetFloat(randomFloat(r))
+	case reflect.Pointer:
+		if r.IntN(2) == 0 {
+			p := reflect.New(v.Type().Elem())
+			fillRandom(r, p.Elem())
+			v.Set(p)
+		}
+	case reflect.Slice:
+		if n := r.IntN(4); n > 0 {
+			s := reflect.MakeSlice(v.Type(), n-1, n-1)
+			for i := range n - 1 {
+				fillRandom(r, s.Index(i))
+			}
+			v.Set(s)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fillRandom(r, v.Field(i))
+			}
+		}
+	default:
+		panic("fillRandom: a " + v.Kind().String() + ": teach it and the writer about it")
+	}
+}
+
+// BenchmarkBookingJSON: a new booking's answer, through json.Marshal and
+// written directly.
+func BenchmarkBookingJSON(b *testing.B) {
+	zone := time.FixedZone("", 2*3600)
+	now := time.Date(2026, 6, 2, 9, 14, 3, 120_000_000, zone)
+	bk := bookingJSON{ID: "b_6f1c2a9e4d7b1a2c", WorkerID: "w-01234", Service: "plumbing", Urgency: doorstep.Urgent,
+		RequestedAt: now, Deadline: now.Add(time.Hour), Rule: "urgent_1h", Start: now.Add(40 * time.Minute),
+		End: now.Add(130 * time.Minute), Arrival: now.Add(40 * time.Minute), Status: "confirmed", CustomerID: "c-42",
+		Version: 1, UpdatedAt: now, Price: &doorstep.Price{Currency: "EUR", Lines: []doorstep.PriceLine{{Kind: "base", Amount: 4000}, {Kind: "urgent", Amount: 2000}}, Total: 6000}}
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(&bk); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("append", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := bk.appendJSON(make([]byte, 0, 1024)); !ok {
 				b.Fatal("refused")
 			}
 		}
