@@ -72,6 +72,8 @@ type readModel struct {
 	// resets counts reset: an entry read before the last one (the mirror
 	// keeps entries outside m) serves nothing.
 	resets atomic.Uint64
+	// lists holds the lists the decoded workers share.
+	lists lists
 }
 
 // readEntry is one worker as read at version.
@@ -248,6 +250,9 @@ func (rm *readModel) decode(prev *readEntry, raw string) (*doorstep.Worker, uint
 		return prev.w, h, nil
 	}
 	w, err := decodeWorker(raw)
+	if err == nil {
+		rm.lists.share(w)
+	}
 	return w, h, err
 }
 
