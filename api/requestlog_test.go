@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/doorstep-dev/doorstep/api"
 )
@@ -108,6 +111,38 @@ func TestRequestLog(t *testing.T) {
 			if _, ok := m["duration"]; ok {
 				t.Errorf("auth %v: %s still logs a duration without a unit", auth, tt.path)
 			}
+		}
+	}
+}
+
+// TestServerTiming: every answer, a success, a refusal or a stream's,
+// carries Server-Timing "app;dur=<milliseconds>", no more than the
+// client saw the request take.
+func TestServerTiming(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, allKeys)
+	for _, tt := range []struct {
+		method, path, key string
+		body              any
+		status            int
+	}{
+		{http.MethodGet, "/healthz", "", nil, http.StatusOK},
+		{http.MethodPost, "/v1/match", keyBooking, `{"service": "plumbing", "urgency": "urgent"}`, http.StatusBadRequest},
+		{http.MethodGet, "/v1/workers/nobody", "", nil, http.StatusUnauthorized},
+		{http.MethodGet, "/v1/bookings/nope", keyAdmin, nil, http.StatusNotFound},
+		{http.MethodPost, "/v1/match", keyBooking, `{"service": "plumbing", "urgency": "urgent", "location": {"lat": 48.85, "lng": 2.35}}`, http.StatusUnprocessableEntity},
+	} {
+		r := h.do(t, tt.method, tt.path, tt.key, tt.body)
+		if r.Status != tt.status {
+			t.Fatalf("%s %s: status %d, want %d: %s", tt.method, tt.path, r.Status, tt.status, r.Body)
+		}
+		v := r.Header.Values("Server-Timing")
+		if len(v) != 1 || !strings.HasPrefix(v[0], "app;dur=") {
+			t.Fatalf("%s %s: Server-Timing %q, want one app;dur=", tt.method, tt.path, v)
+		}
+		ms, err := strconv.ParseFloat(strings.TrimPrefix(v[0], "app;dur="), 64)
+		if err != nil || ms < 0 || time.Duration(ms*float64(time.Millisecond)) > r.Took {
+			t.Fatalf("%s %s: Server-Timing %q (%v) for a request the client saw take %v", tt.method, tt.path, v[0], err, r.Took)
 		}
 	}
 }

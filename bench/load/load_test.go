@@ -88,6 +88,17 @@ func TestRun(t *testing.T) {
 			}
 		}
 	}
+	// The server's own times (Server-Timing) of every answer, each inside
+	// the client's: so, quantile by quantile, no longer than the client's.
+	for _, o := range append(slices.Clone(rep.Ops), rep.Total) {
+		answered := 0
+		for _, n := range o.Status {
+			answered += n
+		}
+		if l := o.Server; l == nil || l.Answers != answered || l.P50 > o.P50 || l.P99 > o.P99 || l.Max > o.Max || l.P50 > l.P99 {
+			t.Errorf("%s: the server's times %+v, for %d answers (client p50 %v p99 %v max %v)", o.Name, l, answered, o.P50, o.P99, o.Max)
+		}
+	}
 	// Each class of household request apart, for the operations that send
 	// them: the three classes, their answers adding up to the operation's.
 	for _, o := range rep.Ops {
@@ -215,6 +226,35 @@ func TestRunsBookAnew(t *testing.T) {
 	for k, n := range keys {
 		if n > 1 {
 			t.Errorf("Idempotency-Key %q sent %d times", k, n)
+		}
+	}
+}
+
+// TestServerTiming reads the server's time from a Server-Timing header
+// as the server writes it, among other metrics, and refuses what is not
+// a duration.
+func TestServerTiming(t *testing.T) {
+	for _, tt := range []struct {
+		values []string
+		want   time.Duration
+		ok     bool
+	}{
+		{[]string{"app;dur=0.512"}, 512 * time.Microsecond, true},
+		{[]string{"db;dur=3, app;desc=\"handler\";dur=12"}, 12 * time.Millisecond, true},
+		{[]string{"cache;desc=hit", "app; dur = 1.5"}, 1500 * time.Microsecond, true},
+		{[]string{"app;dur=\"2\""}, 2 * time.Millisecond, true},
+		{[]string{"total;dur=4"}, 0, false},
+		{[]string{"app"}, 0, false},
+		{[]string{"app;dur=-1"}, 0, false},
+		{[]string{"app;dur=soon"}, 0, false},
+		{nil, 0, false},
+	} {
+		h := http.Header{}
+		for _, v := range tt.values {
+			h.Add("Server-Timing", v)
+		}
+		if got, ok := load.ServerTiming(h); got != tt.want || ok != tt.ok {
+			t.Errorf("%q: %v %v, want %v %v", tt.values, got, ok, tt.want, tt.ok)
 		}
 	}
 }

@@ -30,6 +30,12 @@ func (r *Report) WriteText(w io.Writer) {
 			return fmt.Sprintf("%s: p50 %s p99 %s max %s (%s)", class, l.P50, l.P99, l.Max, strings.Join(countsText(l.Status), " "))
 		})
 	}
+	// What the server reported of the same answers (Server-Timing).
+	for _, o := range r.Ops {
+		if l := o.Server; l != nil {
+			fmt.Fprintf(w, "%s:server p50 %s p99 %s max %s (%d answers timed)\n", o.Name, l.P50, l.P99, l.Max, l.Answers)
+		}
+	}
 	for _, o := range r.Ops {
 		if o.Missing {
 			fmt.Fprintf(w, "warning: every %s request was answered 404: the server has no such endpoint\n", o.Name)

@@ -22,6 +22,7 @@ import (
 	"net/http"
 	neturl "net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -169,7 +170,15 @@ type OpStats struct {
 	// each with its answers by status: an urgent search and a window
 	// nobody's shift holds read very different parts of a city.
 	ByClass map[string]ClassLatency `json:"by_class,omitempty"`
+	// Server is the latencies the server reported of the same answers
+	// (their Server-Timing header: its time until it wrote the answer's
+	// headers), nil when none carried one. The client shares the machine
+	// and measures late when it waits for a core itself (bench/RESULTS.md,
+	// "Where the 100,000-worker tail waits"); the two side by side tell
+	// the server's tail from the client's.
+	Server *Latency `json:"server,omitempty"`
 
+	server   []time.Duration            // the server's own latencies
 	byStatus map[int][]time.Duration    // the latencies, by status
 	byClass  map[string][]time.Duration // the latencies, by class
 	classes  map[string]map[int]int     // the answers of each class, by status
@@ -214,6 +223,32 @@ func (s *OpStats) recordClass(class string, code int, d time.Duration) {
 		s.classes[class] = map[int]int{}
 	}
 	s.classes[class][code]++
+}
+
+// ServerTiming is the server's time on a request as its answer's
+// Server-Timing header gives it ("app;dur=0.512", in milliseconds, among
+// other metrics or alone); false when it gives none.
+func ServerTiming(h http.Header) (time.Duration, bool) {
+	for _, v := range h.Values("Server-Timing") {
+		for metric := range strings.SplitSeq(v, ",") {
+			name, params, _ := strings.Cut(strings.TrimSpace(metric), ";")
+			if strings.TrimSpace(name) != "app" {
+				continue
+			}
+			for param := range strings.SplitSeq(params, ";") {
+				k, val, ok := strings.Cut(strings.TrimSpace(param), "=")
+				if !ok || strings.TrimSpace(k) != "dur" {
+					continue
+				}
+				ms, err := strconv.ParseFloat(strings.Trim(strings.TrimSpace(val), `"`), 64)
+				if err != nil || ms < 0 || math.IsInf(ms, 0) {
+					return 0, false
+				}
+				return time.Duration(ms * float64(time.Millisecond)), true
+			}
+		}
+	}
+	return 0, false
 }
 
 // latencyOf is the quantiles of sorted latencies.
@@ -356,6 +391,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			continue
 		}
 		s.recordClass(class, int(res.Code), res.Latency)
+		if d, ok := ServerTiming(res.Headers); ok {
+			s.server = append(s.server, d)
+		}
 		if d := pk.ops[i].Done; d != nil {
 			d(city, int(res.Code), res.Body)
 		}
@@ -374,6 +412,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				total.record(code, d)
 			}
 		}
+		total.server = append(total.server, s.server...)
 	}
 	total.finish(rep.Elapsed)
 	rep.Ops, rep.Total = stats, total
@@ -392,6 +431,12 @@ func (s *OpStats) finish(elapsed time.Duration) {
 			s.ByStatus = map[int]Latency{}
 		}
 		s.ByStatus[code] = latencyOf(l)
+	}
+	s.Server = nil
+	if len(s.server) > 0 {
+		slices.Sort(s.server)
+		l := latencyOf(s.server)
+		s.Server = &l
 	}
 	s.ByClass = nil
 	for class, l := range s.byClass {
