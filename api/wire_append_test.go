@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/internal/randfill"
 	"github.com/doorstep-dev/doorstep/matcher"
 )
 
@@ -252,7 +253,7 @@ func TestBookingJSONAsEncodingJSON(t *testing.T) {
 	var refused, written int
 	for i := range 20000 {
 		var b bookingJSON
-		fillRandom(r, reflect.ValueOf(&b).Elem())
+		randfill.Fill(r, reflect.ValueOf(&b).Elem(), answerValues)
 		want, err := json.Marshal(&b)
 		got, ok := b.appendJSON(nil)
 		if ok != (err == nil) {
@@ -272,46 +273,12 @@ func TestBookingJSONAsEncodingJSON(t *testing.T) {
 	}
 }
 
-// fillRandom sets v, and everything it holds, to random values from the
-// generators above: nil, empty and filled slices and pointers.
-func fillRandom(r *rand.Rand, v reflect.Value) {
-	switch v.Type() {
-	case reflect.TypeFor[time.Time]():
-		v.Set(reflect.ValueOf(randomTime(r)))
-		return
-	}
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString(randomString(r))
-	case reflect.Bool:
-		v.SetBool(r.IntN(2) == 0)
-	case reflect.Int, reflect.Int64:
-		v.SetInt(r.Int64N(1e6) - 100)
-	case reflect.Float64:
-		v.SetFloat(randomFloat(r))
-	case reflect.Pointer:
-		if r.IntN(2) == 0 {
-			p := reflect.New(v.Type().Elem())
-			fillRandom(r, p.Elem())
-			v.Set(p)
-		}
-	case reflect.Slice:
-		if n := r.IntN(4); n > 0 {
-			s := reflect.MakeSlice(v.Type(), n-1, n-1)
-			for i := range n - 1 {
-				fillRandom(r, s.Index(i))
-			}
-			v.Set(s)
-		}
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				fillRandom(r, v.Field(i))
-			}
-		}
-	default:
-		panic("fillRandom: a " + v.Kind().String() + ": teach it and the writer about it")
-	}
+// answerValues draws an answer's leaves from the generators above.
+var answerValues = randfill.Values{
+	String: randomString,
+	Time:   randomTime,
+	Int:    func(r *rand.Rand) int64 { return r.Int64N(1e6) - 100 },
+	Float:  randomFloat,
 }
 
 // BenchmarkBookingJSON: a new booking's answer, through json.Marshal and

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/internal/randfill"
 )
 
 // TestStoredCopyAsDecoded holds storedCopy to what it stands for: the
@@ -22,10 +23,11 @@ func TestStoredCopyAsDecoded(t *testing.T) {
 	if paris, err := time.LoadLocation("Europe/Paris"); err == nil {
 		zones = append(zones, paris)
 	}
+	vals := bookingValues(zones)
 	copied, refused := 0, 0
 	for i := range 40000 {
 		b := new(doorstep.Booking)
-		fill(rng, reflect.ValueOf(b).Elem(), zones)
+		randfill.Fill(rng, reflect.ValueOf(b).Elem(), vals)
 		data, err := encodeBooking(b)
 		got, ok := storedCopy(b)
 		if err != nil {
@@ -119,12 +121,11 @@ func TestStoredTimeAsParsed(t *testing.T) {
 		t.Skipf("no time zone database here: %v", err)
 	}
 	rng := rand.New(rand.NewPCG(3, 5))
-	zones := []*time.Location{time.UTC, paris, time.FixedZone("", 3600), time.FixedZone("", 2*3600), time.FixedZone("X", -5*3600)}
+	vals := bookingValues([]*time.Location{time.UTC, paris, time.FixedZone("", 3600), time.FixedZone("", 2*3600), time.FixedZone("X", -5*3600)})
 	for _, local := range []*time.Location{paris, time.UTC, time.FixedZone("", 3600)} {
 		inLocal, stored := 0, 0
 		for i := range 5000 {
-			var tm time.Time
-			fill(rng, reflect.ValueOf(&tm).Elem(), zones)
+			tm := vals.Time(rng)
 			text, err := tm.MarshalText()
 			got, ok := storedTimeIn(tm, local, true)
 			if err != nil {
@@ -154,64 +155,35 @@ func TestStoredTimeAsParsed(t *testing.T) {
 	}
 }
 
-// fill sets v, and everything it holds, to random values: strings of
-// plain ASCII mostly, some with HTML characters, accents or invalid
-// UTF-8; times in random zones, some with a monotonic reading, some
-// zero; nil, empty and filled lists and pointers.
-func fill(rng *rand.Rand, v reflect.Value, zones []*time.Location) {
-	if v.Type() == reflect.TypeFor[time.Time]() {
-		var t time.Time
-		switch rng.IntN(10) {
-		case 0: // zero
-		case 1:
-			t = time.Now().Add(time.Duration(rng.Int64N(int64(48 * time.Hour)))) // monotonic reading
-		case 2:
-			t = time.Date(rng.IntN(10002)-1, time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 0, 0, 0, 0, time.UTC)
-		default:
-			t = time.Unix(1_700_000_000+rng.Int64N(1e8), rng.Int64N(1e9))
-		}
-		if rng.IntN(4) > 0 { // else UTC, or a monotonic reading in time.Local
-			t = t.In(zones[rng.IntN(len(zones))])
-		}
-		v.Set(reflect.ValueOf(t))
-		return
-	}
-	switch v.Kind() {
-	case reflect.String:
-		if rng.IntN(40) == 0 {
-			v.SetString("\xff") // invalid UTF-8: the encoder writes U+FFFD
-			return
-		}
-		v.SetString([]string{"", "b-7", "cleaning", "<a&b>", "Zoë", "line\nbreak"}[rng.IntN(6)])
-	case reflect.Bool:
-		v.SetBool(rng.IntN(2) == 0)
-	case reflect.Int, reflect.Int64, reflect.Int32:
-		v.SetInt(rng.Int64N(2000) - 100)
-	case reflect.Float64:
-		v.SetFloat((rng.Float64() - 0.5) * 360)
-	case reflect.Pointer:
-		if rng.IntN(2) == 0 {
-			p := reflect.New(v.Type().Elem())
-			fill(rng, p.Elem(), zones)
-			v.Set(p)
-		}
-	case reflect.Slice:
-		switch n := rng.IntN(4); n {
-		case 0: // nil
-		default:
-			s := reflect.MakeSlice(v.Type(), n-1, n-1)
-			for i := range n - 1 {
-				fill(rng, s.Index(i), zones)
+// bookingValues draws a booking's leaves: strings of plain ASCII mostly,
+// some with HTML characters, accents or invalid UTF-8; times in zones,
+// some with a monotonic reading, some zero or at the ends of the years
+// RFC 3339 writes.
+func bookingValues(zones []*time.Location) randfill.Values {
+	return randfill.Values{
+		String: func(rng *rand.Rand) string {
+			if rng.IntN(40) == 0 {
+				return "\xff" // invalid UTF-8: the encoder writes U+FFFD
 			}
-			v.Set(s)
-		}
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				fill(rng, v.Field(i), zones)
+			return []string{"", "b-7", "cleaning", "<a&b>", "Zoë", "line\nbreak"}[rng.IntN(6)]
+		},
+		Time: func(rng *rand.Rand) time.Time {
+			var t time.Time
+			switch rng.IntN(10) {
+			case 0: // zero
+			case 1:
+				t = time.Now().Add(time.Duration(rng.Int64N(int64(48 * time.Hour)))) // monotonic reading
+			case 2:
+				t = time.Date(rng.IntN(10002)-1, time.Month(1+rng.IntN(12)), 1+rng.IntN(28), 0, 0, 0, 0, time.UTC)
+			default:
+				t = time.Unix(1_700_000_000+rng.Int64N(1e8), rng.Int64N(1e9))
 			}
-		}
-	default:
-		panic("fill: a " + v.Kind().String() + " in doorstep.Booking: teach fill and storedCopy about it")
+			if rng.IntN(4) > 0 { // else UTC, or a monotonic reading in time.Local
+				t = t.In(zones[rng.IntN(len(zones))])
+			}
+			return t
+		},
+		Int:   func(rng *rand.Rand) int64 { return rng.Int64N(2000) - 100 },
+		Float: func(rng *rand.Rand) float64 { return (rng.Float64() - 0.5) * 360 },
 	}
 }
