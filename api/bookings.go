@@ -102,11 +102,7 @@ func (s *Server) handleBook(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Location", madeLocation(m))
 		body, err := madeJSON(m, principalFrom(r.Context()))
-		if err != nil {
-			writeJSON(w, http.StatusCreated, madeOut(m, principalFrom(r.Context()))) // answers the encoder's 500
-			return
-		}
-		writeBody(w, http.StatusCreated, "application/json", body)
+		writeEncoded(w, http.StatusCreated, "application/json", body, err)
 		return
 	}
 	region := "" // where it will most likely book; none for a bad location (refused later)

@@ -111,6 +111,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeJSONType(w http.ResponseWriter, status int, ctype string, v any) {
 	body, err := json.Marshal(v)
+	writeEncoded(w, status, ctype, body, err)
+}
+
+// writeEncoded answers body, a JSON value whose encoding gave err: a 500
+// when it failed, else as writeBody.
+func writeEncoded(w http.ResponseWriter, status int, ctype string, body []byte, err error) {
 	if err != nil {
 		http.Error(w, `{"title":"encode response"}`, http.StatusInternalServerError)
 		return
