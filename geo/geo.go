@@ -180,6 +180,17 @@ func CoveredKm(res, k int) float64 {
 	return max(float64(k)*spacing-2*edge-1e-9, 0) // short of rounding up
 }
 
+// ApartBeyondKm reports whether any two places at latitudes a and b
+// (degrees) lie farther than km apart, as DistanceKm measures them,
+// wherever their longitudes: a great circle between two parallels is no
+// shorter than the meridian arc between them. The margin covers the
+// rounding of both. A search outward from a place by latitude stops at
+// the first parallel this is true of.
+func ApartBeyondKm(a, b, km float64) bool {
+	const rad = math.Pi / 180
+	return EarthRadiusKm*math.Abs(a-b)*rad > km*(1+1e-9)+1e-9
+}
+
 // DistanceKm is the great-circle (haversine) distance between a and b. It is
 // computed in Go rather than through h3's C library: it runs once per
 // candidate in the hottest loop, where a cgo call would cost more than the

@@ -129,10 +129,11 @@ type planner struct {
 	// onRead caches where a booking goes on a candidate as read.
 	onRead map[evalKey]evalResult
 	// qualified caches, by region and the skills and certificates asked,
-	// the candidates of the region who have them (nearest asks once per
-	// booking, and a busy city's bookings ask for a few trades); at[i] is
-	// where candidate i is at now, once asked (known[i]).
-	qualified map[string][]int
+	// the candidates of the region who have them, by latitude (nearest
+	// asks once per booking, and a busy city's bookings ask for a few
+	// trades); at[i] is where candidate i is at now, once asked
+	// (known[i]).
+	qualified map[string]*byLatitude
 	at        []doorstep.Location
 	known     []bool
 }
@@ -491,37 +492,142 @@ func (p *planner) targetsOf(st state, from int, b *doorstep.Booking) []int {
 }
 
 // nearest returns up to k candidates of from's region that may take
-// booking b, nearest to b's place first.
+// booking b, nearest to b's place first (then by id): the k first of
+// them all sorted so.
+//
+// It walks the region's qualified candidates outward from b's latitude,
+// band by band, and stops at the first band farther from b than the k-th
+// nearest found (geo.ApartBeyondKm): nobody beyond it could be nearer. A
+// rescue plan asks this of every booking it may move, and in a busy city
+// the qualified are thousands: measuring the distance to each of them
+// had been most of a plan's time (bench/RESULTS.md, "A busy day's rescue
+// plans").
 func (p *planner) nearest(from int, b *doorstep.Booking, k int) []int {
-	var list []near
-	for _, i := range p.qualifiedIn(p.cands[from].Region, b.Skills, b.Certificates) {
-		if slices.Contains(b.ExcludedWorkers, p.cands[i].Worker.ID) {
-			continue
-		}
-		list = append(list, near{i, geo.DistanceKm(p.position(i), b.Location)})
+	if k <= 0 {
+		return nil
 	}
-	return p.nearestFirst(list, k)
+	q := p.qualifiedIn(p.cands[from].Region, b.Skills, b.Certificates)
+	best := nearestK{p: p, k: k}
+	visit := func(band int) {
+		for _, i := range q.idx[q.start[band]:q.start[band+1]] {
+			if !slices.Contains(b.ExcludedWorkers, p.cands[i].Worker.ID) {
+				best.add(near{i, geo.DistanceKm(p.position(i), b.Location)})
+			}
+		}
+	}
+	at := b.Location.Lat
+	home := q.band(at)
+	visit(home)
+	lo, hi := home-1, home+1
+	for {
+		for lo >= 0 && q.empty(lo) {
+			lo--
+		}
+		for hi < q.bands() && q.empty(hi) {
+			hi++
+		}
+		var next int
+		switch {
+		case lo < 0 && hi == q.bands():
+			return best.indices()
+		case lo < 0:
+			next, hi = hi, hi+1
+		case hi == q.bands() || q.gap(lo, at) <= q.gap(hi, at):
+			next, lo = lo, lo-1
+		default:
+			next, hi = hi, hi+1
+		}
+		// The other way is no nearer: it was not taken.
+		if best.full() && geo.ApartBeyondKm(q.edge(next, at), at, best.last().km) {
+			return best.indices()
+		}
+		visit(next)
+	}
+}
+
+// byLatitude is a set of candidates in bands of latitude (of where they
+// are at the plan's time): band j holds idx[start[j]:start[j+1]], whose
+// latitudes lie in [lo[j], hi[j]], and every latitude of a band is below
+// every one of the next. A band is the latitude's offset from min over
+// width, so a place's own band is found without a search.
+type byLatitude struct {
+	idx, start []int
+	lo, hi     []float64
+	min, width float64
+}
+
+// bandsFor is how many bands n candidates are put in: about eight a band.
+func bandsFor(n int) int { return min(max(n/8, 1), 4096) }
+
+// band returns the band latitude lat falls in (the first or the last for
+// a latitude below or above them all). A larger latitude's band is never
+// a smaller one: rounded subtraction and division keep the order.
+func (q *byLatitude) band(lat float64) int {
+	if q.width == 0 || !(lat > q.min) {
+		return 0
+	}
+	return min(int((lat-q.min)/q.width), q.bands()-1)
+}
+
+func (q *byLatitude) bands() int       { return len(q.start) - 1 }
+func (q *byLatitude) empty(j int) bool { return q.start[j] == q.start[j+1] }
+
+// gap is how far in latitude band j (not empty) lies from lat.
+func (q *byLatitude) gap(j int, lat float64) float64 { return math.Abs(lat - q.edge(j, lat)) }
+
+// edge is the latitude of band j (not empty) nearest to lat.
+func (q *byLatitude) edge(j int, lat float64) float64 {
+	return min(max(lat, q.lo[j]), q.hi[j])
 }
 
 // qualifiedIn returns the candidates of region with every one of skills
-// and certificates (Worker.Qualifies), in the order of cands.
-func (p *planner) qualifiedIn(region string, skills, certificates []string) []int {
+// and certificates (Worker.Qualifies), in bands of latitude.
+func (p *planner) qualifiedIn(region string, skills, certificates []string) *byLatitude {
 	key := region + "\x00" + strings.Join(skills, "\x00") + "\x00\x00" + strings.Join(certificates, "\x00")
-	if out, ok := p.qualified[key]; ok {
-		return out
+	if q, ok := p.qualified[key]; ok {
+		return q
 	}
 	req := doorstep.Request{Skills: skills, Certificates: certificates}
-	out := []int{}
+	var in []int
+	q := &byLatitude{min: math.Inf(1)}
+	top := math.Inf(-1)
 	for i := range p.cands {
 		if p.cands[i].Region == region && p.cands[i].Worker.Qualifies(&req) {
-			out = append(out, i)
+			in = append(in, i)
+			lat := p.position(i).Lat
+			q.min, top = min(q.min, lat), max(top, lat)
 		}
 	}
-	if p.qualified == nil {
-		p.qualified = map[string][]int{}
+	n := bandsFor(len(in))
+	if len(in) > 0 && top > q.min {
+		q.width = (top - q.min) / float64(n)
+	} else {
+		n = 1
 	}
-	p.qualified[key] = out
-	return out
+	q.start = make([]int, n+1)
+	for _, i := range in {
+		q.start[q.band(p.position(i).Lat)+1]++
+	}
+	for j := range n {
+		q.start[j+1] += q.start[j]
+	}
+	q.idx, q.lo, q.hi = make([]int, len(in)), make([]float64, n), make([]float64, n)
+	fill := slices.Clone(q.start[:n])
+	for _, i := range in {
+		lat := p.position(i).Lat
+		j := q.band(lat)
+		if fill[j] == q.start[j] {
+			q.lo[j], q.hi[j] = lat, lat
+		}
+		q.lo[j], q.hi[j] = min(q.lo[j], lat), max(q.hi[j], lat)
+		q.idx[fill[j]] = i
+		fill[j]++
+	}
+	if p.qualified == nil {
+		p.qualified = map[string]*byLatitude{}
+	}
+	p.qualified[key] = q
+	return q
 }
 
 // position is where candidate i is at p.now (Worker.PositionAt).
@@ -543,35 +649,58 @@ type near struct {
 
 // nearestFirst returns the indices of the k nearest of list, nearest first,
 // ties by worker id (so the answer does not depend on the pool's order).
-//
-// It keeps the k nearest as it goes rather than sorting the whole list: a
-// busy city's whole pool is thousands of workers, and k is a few dozen.
 func (p *planner) nearestFirst(list []near, k int) []int {
-	before := func(a, b near) int {
-		if c := cmp.Compare(a.km, b.km); c != 0 {
-			return c
-		}
-		return cmp.Compare(p.cands[a.i].Worker.ID, p.cands[b.i].Worker.ID)
+	best := nearestK{p: p, k: k}
+	for _, n := range list {
+		best.add(n)
 	}
-	if k <= 0 {
+	return best.indices()
+}
+
+// nearestK keeps the k nearest of the candidates it is given, nearest
+// first, ties by worker id, as it goes rather than sorting them all: a
+// busy city's whole pool is thousands of workers, and k is a few dozen.
+type nearestK struct {
+	p    *planner
+	k    int
+	best []near
+}
+
+func (n *nearestK) before(a, b near) int {
+	if c := cmp.Compare(a.km, b.km); c != 0 {
+		return c
+	}
+	return cmp.Compare(n.p.cands[a.i].Worker.ID, n.p.cands[b.i].Worker.ID)
+}
+
+// full reports whether n holds k: a candidate must then beat the last.
+func (n *nearestK) full() bool { return len(n.best) >= n.k }
+
+// last is the k-th nearest so far (n full, k > 0).
+func (n *nearestK) last() near { return n.best[len(n.best)-1] }
+
+// add offers c.
+func (n *nearestK) add(c near) {
+	if n.k <= 0 || n.full() && n.before(c, n.last()) >= 0 {
+		return
+	}
+	at, _ := slices.BinarySearchFunc(n.best, c, n.before)
+	if !n.full() {
+		n.best = slices.Insert(n.best, at, c)
+		return
+	}
+	copy(n.best[at+1:], n.best[at:n.k-1])
+	n.best[at] = c
+}
+
+// indices returns the candidates kept, nearest first.
+func (n *nearestK) indices() []int {
+	if n.k <= 0 {
 		return nil
 	}
-	best := make([]near, 0, min(len(list), k))
-	for _, n := range list {
-		if len(best) == k && before(n, best[k-1]) >= 0 {
-			continue
-		}
-		at, _ := slices.BinarySearchFunc(best, n, before)
-		if len(best) < k {
-			best = slices.Insert(best, at, n)
-			continue
-		}
-		copy(best[at+1:], best[at:k-1])
-		best[at] = n
-	}
-	out := make([]int, len(best))
-	for j, n := range best {
-		out[j] = n.i
+	out := make([]int, len(n.best))
+	for j, c := range n.best {
+		out[j] = c.i
 	}
 	return out
 }

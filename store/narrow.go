@@ -1,7 +1,6 @@
 package store
 
 import (
-	"math"
 	"slices"
 	"sync"
 
@@ -172,11 +171,9 @@ type Outrank struct {
 // beyond reports whether loc lies farther than o.Km from o.To, as
 // geo.DistanceKm measures it. Most workers an urgent step leaves out lie
 // that far north or south alone, which the latitudes tell without the
-// trigonometry: a great circle is no shorter than the meridian arc
-// between the two parallels (the margin covers the rounding of both).
+// trigonometry (geo.ApartBeyondKm).
 func (o *Outrank) beyond(loc doorstep.Location) bool {
-	const rad = math.Pi / 180
-	if geo.EarthRadiusKm*math.Abs(loc.Lat-o.To.Lat)*rad > o.Km*(1+1e-9)+1e-9 {
+	if geo.ApartBeyondKm(loc.Lat, o.To.Lat, o.Km) {
 		return true
 	}
 	return geo.DistanceKm(loc, o.To) > o.Km
