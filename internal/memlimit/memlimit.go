@@ -4,7 +4,7 @@
 // A server that collects rarely (a high GOGC, for its latency) lets the
 // heap grow to several times its live data between collections. That is
 // cheap while the live data is small and dear once it is large: doorstep
-// serve keeps about 1.1 KiB a worker, and at GOGC 400 a city of 100,000
+// serve kept about 1.1 KiB a worker, and at GOGC 400 a city of 100,000
 // workers held 3.5-4.7 KiB of RSS a worker. A fixed GOMEMLIMIT cannot be
 // chosen before the city has been read. The Tuner sets the runtime's soft
 // memory limit (debug.SetMemoryLimit) after each collection to
