@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -95,5 +96,95 @@ func TestRescuableIsFreeableNonEmpty(t *testing.T) {
 	t.Logf("%d of 3,000 trials rescuable", rescuable)
 	if rescuable < 100 || rescuable > 2900 {
 		t.Errorf("%d of 3,000 trials rescuable: the cities test one answer only", rescuable)
+	}
+}
+
+// TestFreeableIsTheSortedPrefix holds planner.freeable, which walks the
+// workers it may free outward from the request by bands of latitude and
+// asks for a movable booking and the reach only of those it meets, to
+// the rule spelled out: every worker qualified, not excluded, on a shift
+// that can hold the job, with a booking it may move and (urgent) within
+// reach, sorted by distance then id, the first MaxRescueWorkers. Pools
+// are larger than that, and homes snap to a lattice so that distances
+// tie.
+func TestFreeableIsTheSortedPrefix(t *testing.T) {
+	now := time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)
+	centre := doorstep.Location{Lat: 40.73, Lng: -73.99}
+	linear, _ := travelModels(t, centre, 10)
+	m, err := New(Config{Travel: linear})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(41, 42))
+	full := 0
+	for trial := range 300 {
+		req := &doorstep.Request{Service: "cleaning", Location: offset(centre, float64(rng.IntN(7)-3), float64(rng.IntN(7)-3)),
+			Urgency: doorstep.Normal, RequestedAt: now}
+		if rng.IntN(2) == 0 {
+			req.Urgency = doorstep.Urgent
+		}
+		if err := doorstep.DefaultCatalogue().Resolve(req); err != nil {
+			t.Fatal(err)
+		}
+		cands := make([]Candidate, 1+rng.IntN(400))
+		for i := range cands {
+			c := randomBeyondCandidate(rng, i, now, centre, req)
+			c.Worker.Home = offset(centre, float64(rng.IntN(31)-15), float64(rng.IntN(31)-15))
+			if rng.IntN(2) == 0 {
+				c.Worker.Location = nil
+			}
+			if rng.IntN(4) == 0 {
+				c.Worker.Skills = []string{"moving"}
+			}
+			if rng.IntN(8) == 0 {
+				req.ExcludedWorkers = append(req.ExcludedWorkers, c.Worker.ID)
+			}
+			for _, b := range c.Bookings {
+				b.Urgency = doorstep.Normal
+				switch rng.IntN(6) {
+				case 0:
+					b.Urgency = doorstep.Urgent
+				case 1:
+					b.Status = doorstep.StatusCancelled
+				case 2:
+					b.Arrival = now.Add(-time.Minute)
+				}
+			}
+			cands[i] = c
+		}
+		p := &planner{m: m, req: req, job: schedule.JobFor(req, now), cands: cands, now: now}
+		reach := p.reach()
+		var list []near
+		for i := range cands {
+			w := cands[i].Worker
+			movable := slices.ContainsFunc(cands[i].Bookings, func(b *doorstep.Booking) bool {
+				return (b.Urgency == doorstep.Normal || req.Urgency == doorstep.Urgent) && b.Status == doorstep.StatusConfirmed &&
+					b.Arrival.After(now) && !b.UnderWay()
+			})
+			km := geo.DistanceKm(w.PositionAt(now), req.Location)
+			if ShiftCanHold(w, p.job) && !slices.Contains(req.ExcludedWorkers, w.ID) && w.Qualifies(req) && movable && km <= reach {
+				list = append(list, near{i, km})
+			}
+		}
+		slices.SortFunc(list, func(a, b near) int {
+			if c := cmp.Compare(a.km, b.km); c != 0 {
+				return c
+			}
+			return cmp.Compare(cands[a.i].Worker.ID, cands[b.i].Worker.ID)
+		})
+		var want []int
+		for _, x := range list[:min(len(list), MaxRescueWorkers)] {
+			want = append(want, x.i)
+		}
+		if len(list) > MaxRescueWorkers {
+			full++
+		}
+		if got := p.freeable(); !slices.Equal(got, want) && (len(got) != 0 || len(want) != 0) {
+			t.Fatalf("trial %d (%d workers, %s): freeable %v, want %v", trial, len(cands), req.Urgency, got, want)
+		}
+	}
+	t.Logf("%d of 300 trials had more than %d workers to free", full, MaxRescueWorkers)
+	if full < 30 {
+		t.Errorf("only %d of 300 trials had more workers to free than the plan tries: the walk's stop is not tested", full)
 	}
 }

@@ -272,16 +272,16 @@ func (m *Matcher) Rescuable(req *doorstep.Request, cands []Candidate, now time.T
 }
 
 // freeable returns the candidates PlanRescue tries to free (freeableAt),
-// nearest first (then by id), at most MaxRescueWorkers.
+// nearest first (then by id), at most MaxRescueWorkers. It walks those
+// whose shifts, skills and certificates allow it (mayFree) outward from
+// the request by bands of latitude (nearestIn), and asks for a movable
+// booking and the reach only of the ones it meets: reading every
+// qualified worker's bookings had been a third of a busy city's plan.
 func (p *planner) freeable() []int {
 	reach := p.reach()
-	var list []near
-	for i := range p.cands {
-		if km, ok := p.freeableAt(i, reach); ok {
-			list = append(list, near{i, km})
-		}
-	}
-	return p.nearestFirst(list, MaxRescueWorkers)
+	return p.nearestIn(p.bandsOf(p.mayFree), p.req.Location, MaxRescueWorkers, func(i int, km float64) bool {
+		return km <= reach && slices.ContainsFunc(p.cands[i].Bookings, p.mayMove)
+	})
 }
 
 // reach is how far an urgent request's worker may be (freeableAt), from
@@ -298,19 +298,23 @@ func (p *planner) reach() float64 {
 // (ShiftCanHold), a movable booking and within reach km (reach); and how
 // far it is.
 func (p *planner) freeableAt(i int, reach float64) (float64, bool) {
-	c := &p.cands[i]
-	w := c.Worker
-	// A worker none of whose shifts can hold the job is not freed by
-	// moving its bookings: the job would not fit it anyway. (The shifts
-	// are checked first: where a window no shift holds makes a request
-	// unservable, they turn away every worker, and the lists of skills
-	// cost more to compare.)
-	if !ShiftCanHold(w, p.job) || slices.Contains(p.req.ExcludedWorkers, w.ID) || !w.Qualifies(p.req) ||
-		!slices.ContainsFunc(c.Bookings, p.mayMove) {
+	if !p.mayFree(i) || !slices.ContainsFunc(p.cands[i].Bookings, p.mayMove) {
 		return 0, false
 	}
 	km := geo.DistanceKm(p.position(i), p.req.Location)
 	return km, km <= reach
+}
+
+// mayFree is freeableAt but for the bookings and the reach: whether
+// candidate i is qualified, not excluded and has a shift that can hold
+// the job. A worker none of whose shifts can hold the job is not freed by
+// moving its bookings: the job would not fit it anyway. (The shifts are
+// checked first: where a window no shift holds makes a request
+// unservable, they turn away every worker, and the lists of skills cost
+// more to compare.)
+func (p *planner) mayFree(i int) bool {
+	w := p.cands[i].Worker
+	return ShiftCanHold(w, p.job) && !slices.Contains(p.req.ExcludedWorkers, w.ID) && w.Qualifies(p.req)
 }
 
 // movable returns c's bookings a plan may move (mayMove), by start.
@@ -493,29 +497,37 @@ func (p *planner) targetsOf(st state, from int, b *doorstep.Booking) []int {
 
 // nearest returns up to k candidates of from's region that may take
 // booking b, nearest to b's place first (then by id): the k first of
-// them all sorted so.
-//
-// It walks the region's qualified candidates outward from b's latitude,
-// band by band, and stops at the first band farther from b than the k-th
-// nearest found (geo.ApartBeyondKm): nobody beyond it could be nearer. A
-// rescue plan asks this of every booking it may move, and in a busy city
-// the qualified are thousands: measuring the distance to each of them
-// had been most of a plan's time (bench/RESULTS.md, "A busy day's rescue
-// plans").
+// them all sorted so. A rescue plan asks this of every booking it may
+// move, and in a busy city the qualified are thousands: measuring the
+// distance to each of them had been most of a plan's time
+// (bench/RESULTS.md, "A busy day's rescue plans").
 func (p *planner) nearest(from int, b *doorstep.Booking, k int) []int {
+	q := p.qualifiedIn(p.cands[from].Region, b.Skills, b.Certificates)
+	return p.nearestIn(q, b.Location, k, func(i int, _ float64) bool {
+		return !slices.Contains(b.ExcludedWorkers, p.cands[i].Worker.ID)
+	})
+}
+
+// nearestIn returns the k candidates of q nearest to at that keep allows
+// (asked with each one's distance), nearest first, ties by worker id: the
+// k first of them all sorted so (nearestFirst).
+//
+// It walks q outward from at's latitude, band by band, and stops at the
+// first band farther from at than the k-th nearest found
+// (geo.ApartBeyondKm): nobody beyond it could be nearer.
+func (p *planner) nearestIn(q *byLatitude, to doorstep.Location, k int, keep func(i int, km float64) bool) []int {
 	if k <= 0 {
 		return nil
 	}
-	q := p.qualifiedIn(p.cands[from].Region, b.Skills, b.Certificates)
 	best := nearestK{p: p, k: k}
 	visit := func(band int) {
 		for _, i := range q.idx[q.start[band]:q.start[band+1]] {
-			if !slices.Contains(b.ExcludedWorkers, p.cands[i].Worker.ID) {
-				best.add(near{i, geo.DistanceKm(p.position(i), b.Location)})
+			if km := geo.DistanceKm(p.position(i), to); keep(i, km) {
+				best.add(near{i, km})
 			}
 		}
 	}
-	at := b.Location.Lat
+	at := to.Lat
 	home := q.band(at)
 	visit(home)
 	lo, hi := home-1, home+1
@@ -588,32 +600,44 @@ func (p *planner) qualifiedIn(region string, skills, certificates []string) *byL
 		return q
 	}
 	req := doorstep.Request{Skills: skills, Certificates: certificates}
-	var in []int
+	q := p.bandsOf(func(i int) bool { return p.cands[i].Region == region && p.cands[i].Worker.Qualifies(&req) })
+	if p.qualified == nil {
+		p.qualified = map[string]*byLatitude{}
+	}
+	p.qualified[key] = q
+	return q
+}
+
+// bandsOf files the candidates in (those for which in is true) in bands
+// of latitude, about eight a band (bandsFor), each band in the order of
+// cands.
+func (p *planner) bandsOf(in func(i int) bool) *byLatitude {
+	var set []int
 	q := &byLatitude{min: math.Inf(1)}
 	top := math.Inf(-1)
 	for i := range p.cands {
-		if p.cands[i].Region == region && p.cands[i].Worker.Qualifies(&req) {
-			in = append(in, i)
+		if in(i) {
+			set = append(set, i)
 			lat := p.position(i).Lat
 			q.min, top = min(q.min, lat), max(top, lat)
 		}
 	}
-	n := bandsFor(len(in))
-	if len(in) > 0 && top > q.min {
+	n := bandsFor(len(set))
+	if len(set) > 0 && top > q.min {
 		q.width = (top - q.min) / float64(n)
 	} else {
 		n = 1
 	}
 	q.start = make([]int, n+1)
-	for _, i := range in {
+	for _, i := range set {
 		q.start[q.band(p.position(i).Lat)+1]++
 	}
 	for j := range n {
 		q.start[j+1] += q.start[j]
 	}
-	q.idx, q.lo, q.hi = make([]int, len(in)), make([]float64, n), make([]float64, n)
+	q.idx, q.lo, q.hi = make([]int, len(set)), make([]float64, n), make([]float64, n)
 	fill := slices.Clone(q.start[:n])
-	for _, i := range in {
+	for _, i := range set {
 		lat := p.position(i).Lat
 		j := q.band(lat)
 		if fill[j] == q.start[j] {
@@ -623,10 +647,6 @@ func (p *planner) qualifiedIn(region string, skills, certificates []string) *byL
 		q.idx[fill[j]] = i
 		fill[j]++
 	}
-	if p.qualified == nil {
-		p.qualified = map[string]*byLatitude{}
-	}
-	p.qualified[key] = q
 	return q
 }
 
