@@ -32,6 +32,7 @@ type Metrics struct {
 	redisErrors prometheus.Counter
 	shed        prometheus.Counter
 	rescueShed  prometheus.Counter
+	rescuePlans *prometheus.HistogramVec
 	auditErrors prometheus.Counter
 	solve       prometheus.Histogram
 	rolled      *prometheus.CounterVec // series occurrences rolled forward (metrics_series.go)
@@ -81,6 +82,11 @@ func NewMetrics() *Metrics {
 	m.rescueShed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "doorstep_rescue_shed_total", Help: "Quotes and bookings refused with 429 because they needed a rescue plan (bookings moved) while as many plans as -max-rescues allows were being made.",
 	})
+	m.rescuePlans = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "doorstep_rescue_plan_seconds",
+		Help:    "Rescue plans searched for (quotes and bookings nobody could take without moving bookings), by class and outcome (found or none): how long each held its turn of -max-rescues, reading the whole pool around the request and planning. The count by outcome is how many were searched for and how many found a plan.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 12),
+	}, []string{"class", "outcome"})
 	m.solve = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "doorstep_solve_duration_seconds", Help: "Time in the assignment solver per batch.",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
@@ -92,7 +98,7 @@ func NewMetrics() *Metrics {
 		Name: "doorstep_progress_reports_total",
 		Help: "Job progress reports applied (POST /v1/bookings/{id}/progress), by status; re-plans they cause are counted in doorstep_replanned_bookings_total (cause progress or overrun).",
 	}, []string{"status"})
-	m.reg.MustRegister(m.progress, m.shed, m.rescueShed, m.solve, m.auditErrors, m.requests, m.match, m.candidates, m.bookings, m.unservable, m.conflicts, m.rescues, m.replanned, m.redisErrors,
+	m.reg.MustRegister(m.progress, m.shed, m.rescueShed, m.rescuePlans, m.solve, m.auditErrors, m.requests, m.match, m.candidates, m.bookings, m.unservable, m.conflicts, m.rescues, m.replanned, m.redisErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.registerSeries()
 	return m
@@ -239,6 +245,15 @@ func (m *Metrics) Replanned(cause string, moved, atRisk int) {
 
 // RescueShed implements dispatch.Observer.
 func (m *Metrics) RescueShed() { m.rescueShed.Inc() }
+
+// RescueSearched implements dispatch.Observer.
+func (m *Metrics) RescueSearched(class doorstep.Urgency, found bool, held time.Duration) {
+	outcome := "none"
+	if found {
+		outcome = "found"
+	}
+	m.rescuePlans.WithLabelValues(string(class), outcome).Observe(held.Seconds())
+}
 
 // Conflict implements dispatch.Observer.
 func (m *Metrics) Conflict() { m.conflicts.Inc() }

@@ -203,4 +203,16 @@ func TestRescueAcrossTenants(t *testing.T) {
 	if !moved.Start.Equal(got.Rescue.NewStart) || moved.WorkerID != got.Rescue.ToWorker {
 		t.Errorf("moved booking at %s on %s; the rescue said %s on %s", moved.Start, moved.WorkerID, got.Rescue.NewStart, got.Rescue.ToWorker)
 	}
+
+	// Operations see each plan searched for (three quotes, one booking)
+	// and the one made.
+	r = h.do(t, http.MethodGet, "/metrics", keyOps, nil)
+	for _, line := range []string{
+		`doorstep_rescue_plan_seconds_count{class="urgent",outcome="found"} 4`,
+		`doorstep_rescues_total{class="urgent",moves="1"} 1`,
+	} {
+		if !strings.Contains(string(r.Body), line) {
+			t.Errorf("metrics lack %s", line)
+		}
+	}
 }

@@ -49,7 +49,7 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 			return nil, err
 		}
 		if len(res.Options) == 0 {
-			rp := p.planRescue(s.m, &req, now, hist)
+			rp := s.planRescue(&p, &req, now, hist)
 			if rp == nil {
 				err := s.unservable(&req, p, &res, now, hist)
 				p.done()

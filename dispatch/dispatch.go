@@ -49,18 +49,25 @@ type Observer interface {
 	// RescueShed records a request turned away because as many rescue
 	// plans as Config.MaxRescues allows were being made.
 	RescueShed()
+	// RescueSearched records a rescue plan searched for a request of
+	// class (matcher.PlanRescue), whether one was found, and how long the
+	// request held its turn for it: reading the whole pool around the
+	// request, then planning. A turn held long, and most searches finding
+	// nothing, is a city whose days are full.
+	RescueSearched(class doorstep.Urgency, found bool, held time.Duration)
 }
 
 type nopObserver struct{}
 
-func (nopObserver) Matched(doorstep.Urgency, int, time.Duration) {}
-func (nopObserver) Booked(doorstep.Urgency, string)              {}
-func (nopObserver) Unservable(doorstep.Urgency, string)          {}
-func (nopObserver) Conflict()                                    {}
-func (nopObserver) Rescued(doorstep.Urgency, int)                {}
-func (nopObserver) Solved(time.Duration)                         {}
-func (nopObserver) Replanned(string, int, int)                   {}
-func (nopObserver) RescueShed()                                  {}
+func (nopObserver) Matched(doorstep.Urgency, int, time.Duration)         {}
+func (nopObserver) Booked(doorstep.Urgency, string)                      {}
+func (nopObserver) Unservable(doorstep.Urgency, string)                  {}
+func (nopObserver) Conflict()                                            {}
+func (nopObserver) Rescued(doorstep.Urgency, int)                        {}
+func (nopObserver) Solved(time.Duration)                                 {}
+func (nopObserver) Replanned(string, int, int)                           {}
+func (nopObserver) RescueShed()                                          {}
+func (nopObserver) RescueSearched(doorstep.Urgency, bool, time.Duration) {}
 
 // Config configures a Service. Store is required; every other zero field
 // takes its documented default.
@@ -94,8 +101,9 @@ type Config struct {
 	Horizon time.Duration
 	// MaxRescues bounds the rescue plans made at once: a quote or booking
 	// nobody can serve directly reads the whole pool around it and plans
-	// moves of bookings (matcher.PlanRescue), some 100 ms of CPU in a
-	// city whose days are full. 0 means half of runtime.GOMAXPROCS(0),
+	// moves of bookings (matcher.PlanRescue), about 20 ms a plan on
+	// 10,000 workers whose days are full (Observer.RescueSearched
+	// reports each). 0 means half of runtime.GOMAXPROCS(0),
 	// at least 1; -1 no bound. Beyond it a request waits for its turn
 	// (RescueQueue, RescueWait) or gets ERATELIMITED (HTTP 429) at once,
 	// so that those plans cannot take every CPU and every slot of the

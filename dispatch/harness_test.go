@@ -73,11 +73,28 @@ type observer struct {
 	rescueMoves atomic.Int64
 	// rolledPlaced and rolledMissed count the roll-forward's occurrences.
 	rolledPlaced, rolledMissed atomic.Int64
-	// rescueShed counts the requests turned away for a rescue's turn.
+	// rescueShed counts the requests turned away for a rescue's turn;
+	// searched the rescue plans searched for, by whether one was found,
+	// and held the longest turn one held.
 	rescueShed atomic.Int64
+	searched   [2]atomic.Int64
+	held       atomic.Int64
 }
 
 func (o *observer) RescueShed() { o.rescueShed.Add(1) }
+func (o *observer) RescueSearched(_ doorstep.Urgency, found bool, held time.Duration) {
+	i := 0
+	if found {
+		i = 1
+	}
+	o.searched[i].Add(1)
+	for d := int64(held); ; {
+		old := o.held.Load()
+		if d <= old || o.held.CompareAndSwap(old, d) {
+			break
+		}
+	}
+}
 
 func (o *observer) Matched(class doorstep.Urgency, _ int, _ time.Duration) {
 	if class == "batch" {

@@ -50,8 +50,10 @@ type pool struct {
 	// free (matcher.Rescuable), and read the whole pool for the plan.
 	rescuable bool
 	// release ends the rescue plan's turn matchPool took for the pool
-	// (Service.rescueTurn): the caller's, once the plan is made (done).
+	// (Service.rescueTurn) at turnAt: the caller's, once the plan is made
+	// (done).
 	release func()
+	turnAt  time.Time
 	// shifts is what a narrow search learnt of the shifts of the workers
 	// it read (nil for other pools).
 	shifts *shiftsRead
@@ -248,14 +250,17 @@ func (p *pool) matched() []matcher.Candidate {
 	return p.cands
 }
 
-// planRescue is m.PlanRescue on p's candidates, once matchPool found a
-// worker a plan may free; without one it is nil at once, as PlanRescue
-// would answer.
-func (p *pool) planRescue(m *matcher.Matcher, req *doorstep.Request, now time.Time, hist matcher.History) *matcher.RescuePlan {
+// planRescue is PlanRescue on p's candidates, once matchPool found a
+// worker a plan may free and took a plan's turn for it (reported with the
+// time the turn was held so far: Observer.RescueSearched); without one
+// it is nil at once, as PlanRescue would answer.
+func (s *Service) planRescue(p *pool, req *doorstep.Request, now time.Time, hist matcher.History) *matcher.RescuePlan {
 	if !p.rescuable {
 		return nil
 	}
-	return m.PlanRescue(req, p.cands, now, hist)
+	rp := s.m.PlanRescue(req, p.cands, now, hist)
+	s.cfg.Observer.RescueSearched(req.Urgency, rp != nil, time.Since(p.turnAt))
+	return rp
 }
 
 // considered adds the workers a narrow pool skipped to res, as a match on
@@ -494,7 +499,7 @@ func (s *Service) Quote(ctx context.Context, req doorstep.Request, owner string)
 		// A request nobody can serve may still be served by moving
 		// bookings; quote it as Book would make it (the moves
 		// included).
-		if rp := p.planRescue(s.m, &req, now, hist); rp != nil {
+		if rp := s.planRescue(&p, &req, now, hist); rp != nil {
 			res.Options = []matcher.Option{rp.Option}
 			moves := rescuesOf(rp)
 			return s.priced(&Quote{Request: &req, Result: res, Rescue: &moves[0], Moves: moves}), nil
@@ -542,12 +547,13 @@ func (s *Service) matchPool(ctx context.Context, req *doorstep.Request, now time
 		if err != nil {
 			return pool{}, matcher.Result{}, err
 		}
+		turnAt := time.Now()
 		if p, err = s.rescuePool(ctx, req, now, hist); err != nil {
 			release()
 			return pool{}, matcher.Result{}, err
 		}
 		res = p.match()
-		p.rescuable, p.release = true, release
+		p.rescuable, p.release, p.turnAt = true, release, turnAt
 	}
 	p.considered(&res)
 	s.cfg.Observer.Matched(req.Urgency, res.Considered, p.tally.Took())

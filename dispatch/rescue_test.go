@@ -372,3 +372,51 @@ func TestMaxRescuesConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestRescueSearchesObserved: every rescue plan searched for is reported
+// with whether one was found and how long its turn was held; a request
+// served directly, or that no plan could help (nobody to free), reports
+// none.
+func TestRescueSearchesObserved(t *testing.T) {
+	ctx := t.Context()
+	// Found: u's booking has a window and moves later (planHeld's city).
+	e, _, release := planHeld(t, nil)
+	release()
+	if q, err := e.svc.Quote(ctx, urgent("cleaning", base, mins(60)), ""); err != nil || q.Rescue == nil {
+		t.Fatalf("Quote: %+v, %v; want a rescue", q, err)
+	}
+	if none, found := e.obs.searched[0].Load(), e.obs.searched[1].Load(); none != 0 || found != 1 {
+		t.Errorf("searched: %d found, %d none; want 1, 0", found, none)
+	}
+	if e.obs.held.Load() <= 0 {
+		t.Errorf("turn held %v, want more than nothing", time.Duration(e.obs.held.Load()))
+	}
+	// Served directly: no search.
+	if _, err := e.svc.Quote(ctx, normal(base, mins(60), time.Time{}, time.Time{}), ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.obs.searched[0].Load() + e.obs.searched[1].Load(); n != 1 {
+		t.Errorf("%d searches after a direct quote, want still 1", n)
+	}
+
+	// None: u's booking has no window, so it keeps its start, and nobody
+	// else could take it. A plan is searched for and none found.
+	e = newEnv(t, at(9, 0), nil)
+	e.put(t, worker("u", base, dayShift()))
+	e.book(t, normal(offset(base, 5, 0), mins(120), time.Time{}, time.Time{}))
+	e.clk.Set(at(9, 5))
+	if _, err := e.svc.Book(ctx, urgent("cleaning", base, mins(60)), ""); doorstep.ErrorCode(err) != doorstep.EUNSERVABLE {
+		t.Fatalf("Book: %v, want %s", err, doorstep.EUNSERVABLE)
+	}
+	if none, found := e.obs.searched[0].Load(), e.obs.searched[1].Load(); none != 1 || found != 0 {
+		t.Errorf("searched: %d found, %d none; want 0, 1", found, none)
+	}
+	// Nobody to free (a plumbing call, no plumber): no search.
+	if _, err := e.svc.Book(ctx, urgent("plumbing", base, mins(60)), ""); doorstep.ErrorCode(err) != doorstep.EUNSERVABLE {
+		t.Fatalf("Book plumbing: %v, want %s", err, doorstep.EUNSERVABLE)
+	}
+	if n := e.obs.searched[0].Load() + e.obs.searched[1].Load(); n != 1 {
+		t.Errorf("%d searches after a request nobody could be freed for, want still 1", n)
+	}
+	e.verifyAll(t)
+}
