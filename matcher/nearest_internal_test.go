@@ -12,11 +12,11 @@ import (
 	"github.com/doorstep-dev/doorstep/geo"
 )
 
-// TestNearestFirstIsTheSortedPrefix holds nearestFirst, which keeps the k
+// TestNearestKIsTheSortedPrefix holds nearestK, which keeps the k
 // nearest as it goes, to what it replaced: the whole list sorted by
 // distance then worker id, cut at k. Distances are drawn from a few values
 // so that most comparisons are ties broken by id.
-func TestNearestFirstIsTheSortedPrefix(t *testing.T) {
+func TestNearestKIsTheSortedPrefix(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	for trial := range 500 {
 		n := rng.IntN(120)
@@ -39,8 +39,12 @@ func TestNearestFirstIsTheSortedPrefix(t *testing.T) {
 		for _, x := range sorted[:min(n, k)] {
 			want = append(want, x.i)
 		}
-		if got := p.nearestFirst(slices.Clone(list), k); !slices.Equal(got, want) && (len(got) != 0 || len(want) != 0) {
-			t.Fatalf("trial %d (n %d, k %d): nearestFirst = %v, want %v", trial, n, k, got, want)
+		best := nearestK{p: p, k: k}
+		for _, x := range list {
+			best.add(x)
+		}
+		if got := best.indices(); !slices.Equal(got, want) && (len(got) != 0 || len(want) != 0) {
+			t.Fatalf("trial %d (n %d, k %d): nearestK = %v, want %v", trial, n, k, got, want)
 		}
 	}
 }

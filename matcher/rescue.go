@@ -264,7 +264,7 @@ func (m *Matcher) Rescuable(req *doorstep.Request, cands []Candidate, now time.T
 	p := &planner{m: m, req: req, job: schedule.JobFor(req, now), cands: cands, now: now}
 	reach := p.reach()
 	for i := range p.cands {
-		if _, ok := p.freeableAt(i, reach); ok {
+		if p.freeableAt(i, reach) {
 			return true
 		}
 	}
@@ -280,7 +280,7 @@ func (m *Matcher) Rescuable(req *doorstep.Request, cands []Candidate, now time.T
 func (p *planner) freeable() []int {
 	reach := p.reach()
 	return p.nearestIn(p.bandsOf(p.mayFree), p.req.Location, MaxRescueWorkers, func(i int, km float64) bool {
-		return km <= reach && slices.ContainsFunc(p.cands[i].Bookings, p.mayMove)
+		return km <= reach && p.hasMovable(i)
 	})
 }
 
@@ -295,15 +295,14 @@ func (p *planner) reach() float64 {
 
 // freeableAt reports whether PlanRescue may try to free candidate i:
 // qualified, not excluded, with a shift that can hold the job
-// (ShiftCanHold), a movable booking and within reach km (reach); and how
-// far it is.
-func (p *planner) freeableAt(i int, reach float64) (float64, bool) {
-	if !p.mayFree(i) || !slices.ContainsFunc(p.cands[i].Bookings, p.mayMove) {
-		return 0, false
-	}
-	km := geo.DistanceKm(p.position(i), p.req.Location)
-	return km, km <= reach
+// (ShiftCanHold), a movable booking and within reach km (reach).
+func (p *planner) freeableAt(i int, reach float64) bool {
+	return p.mayFree(i) && p.hasMovable(i) && geo.DistanceKm(p.position(i), p.req.Location) <= reach
 }
+
+// hasMovable reports whether candidate i holds a booking a plan may move
+// (mayMove).
+func (p *planner) hasMovable(i int) bool { return slices.ContainsFunc(p.cands[i].Bookings, p.mayMove) }
 
 // mayFree is freeableAt but for the bookings and the reach: whether
 // candidate i is qualified, not excluded and has a shift that can hold
@@ -510,7 +509,7 @@ func (p *planner) nearest(from int, b *doorstep.Booking, k int) []int {
 
 // nearestIn returns the k candidates of q nearest to at that keep allows
 // (asked with each one's distance), nearest first, ties by worker id: the
-// k first of them all sorted so (nearestFirst).
+// k first of them all sorted so (nearestK).
 //
 // It walks q outward from at's latitude, band by band, and stops at the
 // first band farther from at than the k-th nearest found
@@ -667,19 +666,10 @@ type near struct {
 	km float64
 }
 
-// nearestFirst returns the indices of the k nearest of list, nearest first,
-// ties by worker id (so the answer does not depend on the pool's order).
-func (p *planner) nearestFirst(list []near, k int) []int {
-	best := nearestK{p: p, k: k}
-	for _, n := range list {
-		best.add(n)
-	}
-	return best.indices()
-}
-
 // nearestK keeps the k nearest of the candidates it is given, nearest
-// first, ties by worker id, as it goes rather than sorting them all: a
-// busy city's whole pool is thousands of workers, and k is a few dozen.
+// first, ties by worker id (so the answer does not depend on the pool's
+// order), as it goes rather than sorting them all: a busy city's whole
+// pool is thousands of workers, and k is a few dozen.
 type nearestK struct {
 	p    *planner
 	k    int
