@@ -22,12 +22,20 @@ type Limits struct {
 	// many more only queue inside the server, where every request waits
 	// and the p99 grows for all (measured: 64 in flight on 2 cores
 	// accepted 35 bookings a second at a p99 of 1.4 s; 4 accepted 131).
-	// Beyond it requests wait at most QueueWait, then get 429.
+	// Beyond it a request waits for a slot (BurstWait, QueueWait), then
+	// gets 429.
 	MaxInFlight int
-	// QueueWait is how long a request may wait for a slot; 0 means 10 ms.
-	// Short on purpose: under overload the server sheds load at once
-	// rather than queueing it (and answering everyone late).
+	// QueueWait is how long a request may wait for a slot once requests
+	// have been waiting for longer than BurstWait; 0 means 10 ms. Short on
+	// purpose: a queue that stands is overload, and the server sheds it
+	// at once rather than answering everyone late.
 	QueueWait time.Duration
+	// BurstWait is how long a request may wait for a slot while the queue
+	// is younger than that (it was empty within the last BurstWait): a
+	// burst of arrivals or a pause of the server, which it catches up
+	// with, is served late rather than refused. 0 means 100 ms; negative
+	// turns it off, every wait being QueueWait. See admission.
+	BurstWait time.Duration
 	// RequestTimeout bounds the work of one request, its Redis calls
 	// included (the store's clients honour the context's deadline), so
 	// that while Redis hangs or crawls the API answers 503 with
@@ -64,6 +72,9 @@ func (l *Limits) defaults() {
 	}
 	if l.QueueWait <= 0 {
 		l.QueueWait = 10 * time.Millisecond
+	}
+	if l.BurstWait == 0 {
+		l.BurstWait = 100 * time.Millisecond
 	}
 	if l.RequestTimeout <= 0 {
 		l.RequestTimeout = DefaultRequestTimeout
@@ -103,7 +114,8 @@ func (s *Server) rateLimit(next http.Handler) http.Handler {
 
 // newLimiters makes the server-wide rate limiters and in-flight semaphore.
 func (s *Server) newLimiters() {
-	s.sem = make(chan struct{}, s.limits.MaxInFlight)
+	s.admit = newAdmission(s.limits.MaxInFlight, s.limits.QueueWait, s.limits.BurstWait)
+	s.admit.waited = func(d time.Duration) { s.metrics.queueWait.Observe(d.Seconds()) }
 	if s.limits.FailedAuthPerMinute > 0 {
 		// Counted by hand (authFailed, authBlocked): no headers of its own.
 		s.authFails = httprate.NewRateLimiter(s.limits.FailedAuthPerMinute, time.Minute,
@@ -122,27 +134,20 @@ func (s *Server) newLimiters() {
 	)
 }
 
-// limitInFlight bounds concurrent requests and sheds the excess with 429.
+// limitInFlight bounds concurrent requests (admission) and sheds the
+// excess with 429.
 func (s *Server) limitInFlight(next http.Handler) http.Handler {
-	sem := s.sem
+	admit := s.admit
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case sem <- struct{}{}:
-		default:
-			t := time.NewTimer(s.limits.QueueWait)
-			select {
-			case sem <- struct{}{}:
-				t.Stop()
-			case <-t.C:
-				s.metrics.shed.Inc()
-				s.writeError(w, r, doorstep.Errorf(doorstep.ERATELIMITED, "", "the server is at capacity; retry shortly"))
-				return
-			case <-r.Context().Done():
-				t.Stop()
-				return
+		if !admit.acquire(r.Context()) {
+			if r.Context().Err() != nil {
+				return // the client is gone: nobody to answer
 			}
+			s.metrics.shed.Inc()
+			s.writeError(w, r, doorstep.Errorf(doorstep.ERATELIMITED, "", "the server is at capacity; retry shortly"))
+			return
 		}
-		defer func() { <-sem }()
+		defer admit.release()
 		next.ServeHTTP(w, r)
 	})
 }

@@ -31,6 +31,7 @@ type Metrics struct {
 	replanned   *prometheus.CounterVec
 	redisErrors prometheus.Counter
 	shed        prometheus.Counter
+	queueWait   prometheus.Histogram
 	rescueShed  prometheus.Counter
 	rescuePlans *prometheus.HistogramVec
 	auditErrors prometheus.Counter
@@ -79,6 +80,11 @@ func NewMetrics() *Metrics {
 	m.shed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "doorstep_shed_requests_total", Help: "Requests refused with 429 because the server was at capacity.",
 	})
+	m.queueWait = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "doorstep_queue_wait_seconds",
+		Help:    "How long requests that found every -max-in-flight slot taken waited for one, served or shed (doorstep_shed_requests_total): up to -burst-wait while the queue is young, -queue-wait once it has stood that long.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 10),
+	})
 	m.rescueShed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "doorstep_rescue_shed_total", Help: "Quotes and bookings refused with 429 because they needed a rescue plan (bookings moved) while as many plans as -max-rescues allows were being made.",
 	})
@@ -98,7 +104,7 @@ func NewMetrics() *Metrics {
 		Name: "doorstep_progress_reports_total",
 		Help: "Job progress reports applied (POST /v1/bookings/{id}/progress), by status; re-plans they cause are counted in doorstep_replanned_bookings_total (cause progress or overrun).",
 	}, []string{"status"})
-	m.reg.MustRegister(m.progress, m.shed, m.rescueShed, m.rescuePlans, m.solve, m.auditErrors, m.requests, m.match, m.candidates, m.bookings, m.unservable, m.conflicts, m.rescues, m.replanned, m.redisErrors,
+	m.reg.MustRegister(m.progress, m.shed, m.queueWait, m.rescueShed, m.rescuePlans, m.solve, m.auditErrors, m.requests, m.match, m.candidates, m.bookings, m.unservable, m.conflicts, m.rescues, m.replanned, m.redisErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.registerSeries()
 	return m

@@ -82,7 +82,7 @@ type Server struct {
 	simLimits SimulationLimits
 	epoch     *store.EpochGuard
 	simSlot   chan struct{}
-	sem       chan struct{}
+	admit     *admission
 	rate      *httprate.RateLimiter
 	authFails *httprate.RateLimiter
 	router    chi.Router
