@@ -46,14 +46,14 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "bound on one request")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the city and the requests")
 	fs.StringVar(&mix, "mix", "", "operations and weights, e.g. match=55,book=20,cancel=5,location=20 (the default); an operation left out is not sent")
-	fs.StringVar(&jsonOut, "json", "", "write the report as JSON to `file`")
+	fs.StringVar(&jsonOut, "json", "", "write the report as JSON to `file` (with several -rate phases, one file each: FILE.RATE.json, FILE.RATE-2.json for a rate's second phase)")
 	fs.StringVar(&label, "label", "", "print markdown table rows for bench/RESULTS.md labelled `label` (e.g. the store)")
 	fs.StringVar(&storeName, "store", "redis", "without -target: the started server's store, redis (a private redis-server) or embedded")
 	fs.StringVar(&redisBin, "redis-server", "redis-server", "redis-server binary for -store redis")
 	fs.StringVar(&serverBin, "server-bin", "", "doorstep binary to start (default: this one)")
 	fs.StringVar(&serveArg, "serve-args", "-rate-limit -1", "extra flags of the started server's serve command, space separated")
 	fs.StringVar(&serverLog, "server-log", "", "append the started server's log to `file` (default: discarded)")
-	fs.StringVar(&cpuOut, "cpuprofile", "", "write the server's CPU profile over the run to `file` (needs pprof: a started server, or -pprof)")
+	fs.StringVar(&cpuOut, "cpuprofile", "", "write the server's CPU profile over the run to `file` (needs pprof: a started server, or -pprof; with several -rate phases, FILE.RATE, FILE.RATE-2 ...)")
 	fs.StringVar(&pprof, "pprof", "", "with -target: the server's pprof `address` (serve -pprof-addr), for -cpuprofile and its heap")
 	fs.IntVar(&serverPID, "server-pid", 0, "with -target: the server's process id, whose RSS is reported")
 	fs.StringVar(&redisAddr, "redis-addr", "", "with -target: its redis-server's `address`, whose used_memory is reported")
@@ -149,7 +149,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		)
 		profFile := cpuOut
 		if cpuOut != "" && len(rateList) > 1 {
-			profFile = fmt.Sprintf("%s.%d", cpuOut, rate)
+			profFile = cpuOut + "." + phaseName(rateList, phase)
 		}
 		cfg.AfterImport = func() {
 			if phase == 0 {
@@ -172,7 +172,12 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		mem("after")
 		extra["loadavg"] = extra["loadavg_start"].(string) + " / " + load.LoadAvg()
 		rep.Extra = perWorker(extra, cfg.Workers)
-		if err := writeLoadReport(stdout, rep, label, jsonOut, len(rateList) > 1); err != nil {
+		out := jsonOut
+		if out != "" && len(rateList) > 1 {
+			ext := filepath.Ext(out)
+			out = strings.TrimSuffix(out, ext) + "." + phaseName(rateList, phase) + ext
+		}
+		if err := writeLoadReport(stdout, rep, label, out); err != nil {
 			return err
 		}
 		if stopAtKnee && rep.Total.Failed*100 > rep.Total.Sent {
@@ -205,10 +210,26 @@ func perWorker(extra map[string]any, workers int) map[string]any {
 	return out
 }
 
+// phaseName names a phase of a run of several in its files (-json,
+// -cpuprofile): by its rate, and by which phase of that rate it is when
+// the rate comes again ("500", then "500-2"), so that a later phase of a
+// rate does not overwrite an earlier one.
+func phaseName(rates []int, phase int) string {
+	n := 0
+	for _, r := range rates[:phase+1] {
+		if r == rates[phase] {
+			n++
+		}
+	}
+	if n == 1 {
+		return strconv.Itoa(rates[phase])
+	}
+	return fmt.Sprintf("%d-%d", rates[phase], n)
+}
+
 // writeLoadReport prints a phase's report (and its RESULTS.md rows when
-// label is set) and writes its JSON, to jsonOut or, with several phases,
-// to jsonOut with the rate before the extension.
-func writeLoadReport(stdout io.Writer, rep *load.Report, label, jsonOut string, phases bool) error {
+// label is set) and writes its JSON to jsonOut, when set.
+func writeLoadReport(stdout io.Writer, rep *load.Report, label, jsonOut string) error {
 	rep.WriteText(stdout)
 	fmt.Fprintf(stdout, "import %v; load average %s\n", rep.ImportTook.Round(time.Millisecond), rep.Extra["loadavg"])
 	for _, k := range []string{"server_rss_per_worker_bytes", "server_heap_per_worker_bytes", "redis_used_memory_per_worker_bytes",
@@ -222,10 +243,6 @@ func writeLoadReport(stdout io.Writer, rep *load.Report, label, jsonOut string, 
 	}
 	if jsonOut == "" {
 		return nil
-	}
-	if phases {
-		ext := filepath.Ext(jsonOut)
-		jsonOut = fmt.Sprintf("%s.%d%s", strings.TrimSuffix(jsonOut, ext), rep.Rate, ext)
 	}
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
