@@ -134,33 +134,53 @@ func counts(t *testing.T, m *Metrics) (shed, waits int) {
 	return shed, waits
 }
 
+// oneQueued is a server of one slot on a clock, a request holding the
+// slot and one waiting for it.
+type oneQueued struct {
+	s             *Server
+	h             *holder
+	handler       http.Handler
+	first, queued chan *httptest.ResponseRecorder
+}
+
+func queueOne(t *testing.T, clock func() time.Time) *oneQueued {
+	t.Helper()
+	q := &oneQueued{s: inFlightServer(clock), h: newHolder()}
+	q.handler = q.s.limitInFlight(q.h)
+	q.first = serveAsync(q.handler)
+	<-q.h.in
+	q.queued = serveAsync(q.handler)
+	waiting(t, q.s.admit, q.queued)
+	return q
+}
+
+// serveQueued ends the first request and requires the queued one to be
+// served.
+func (q *oneQueued) serveQueued(t *testing.T) {
+	t.Helper()
+	q.h.out <- struct{}{}
+	if rec := <-q.first; rec.Code != http.StatusNoContent {
+		t.Fatalf("first: %d", rec.Code)
+	}
+	select {
+	case <-q.h.in:
+	case rec := <-q.queued:
+		t.Fatalf("the queued request: %d %s; want it served", rec.Code, rec.Body)
+	}
+	q.h.out <- struct{}{}
+	if rec := <-q.queued; rec.Code != http.StatusNoContent {
+		t.Fatalf("the queued request: %d", rec.Code)
+	}
+}
+
 // A request that finds the one slot taken in a young queue waits for it
 // and is served, however much longer than the standing wait that takes:
 // a pause is not overload.
 func TestLimitInFlightServesABurst(t *testing.T) {
-	s := inFlightServer(time.Now)
-	h := newHolder()
-	handler := s.limitInFlight(h)
-
-	first := serveAsync(handler)
-	<-h.in
-	second := serveAsync(handler)
-	waiting(t, s.admit, second)
+	q := queueOne(t, time.Now)
 	time.Sleep(20 * time.Millisecond) // 20 times the standing wait
-	h.out <- struct{}{}
-	if rec := <-first; rec.Code != http.StatusNoContent {
-		t.Fatalf("first: %d", rec.Code)
-	}
-	select {
-	case <-h.in:
-	case rec := <-second:
-		t.Fatalf("second, after a burst's wait: %d %s; want it served", rec.Code, rec.Body)
-	}
-	h.out <- struct{}{}
-	if rec := <-second; rec.Code != http.StatusNoContent {
-		t.Fatalf("second: %d", rec.Code)
-	}
-	if shed, waits := counts(t, s.metrics); shed != 0 || waits != 1 {
+	q.serveQueued(t)
+	if shed, waits := counts(t, q.s.metrics); shed != 0 || waits != 1 {
 		t.Errorf("%d shed, %d waits observed; want 0, 1", shed, waits)
 	}
 }
@@ -171,22 +191,14 @@ func TestLimitInFlightServesABurst(t *testing.T) {
 func TestLimitInFlightShedsAStandingQueue(t *testing.T) {
 	var mu sync.Mutex
 	clock := time.Date(2026, 12, 5, 18, 0, 0, 0, time.UTC)
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	s := inFlightServer(now)
-	h := newHolder()
-	handler := s.limitInFlight(h)
-
-	first := serveAsync(handler)
-	<-h.in
-	young := serveAsync(handler)
-	waiting(t, s.admit, young)
+	q := queueOne(t, func() time.Time { mu.Lock(); defer mu.Unlock(); return clock })
 	mu.Lock()
 	clock = clock.Add(time.Hour) // the queue has stood for the burst wait
 	mu.Unlock()
 
 	var rec *httptest.ResponseRecorder
 	select {
-	case rec = <-serveAsync(handler):
+	case rec = <-serveAsync(q.handler):
 	case <-time.After(10 * time.Second):
 		t.Fatal("a request joining a standing queue waited for its slot, not the standing wait")
 	}
@@ -200,25 +212,15 @@ func TestLimitInFlightShedsAStandingQueue(t *testing.T) {
 	if rec.Header().Get("Retry-After") == "" {
 		t.Error("429 without Retry-After")
 	}
-	if shed, _ := counts(t, s.metrics); shed != 1 {
+	if shed, _ := counts(t, q.s.metrics); shed != 1 {
 		t.Errorf("%d shed, want 1", shed)
 	}
 
-	h.out <- struct{}{}
-	<-first
-	select {
-	case <-h.in:
-	case rec := <-young:
-		t.Fatalf("the request of the young queue: %d, want it served", rec.Code)
-	}
-	h.out <- struct{}{}
-	if rec := <-young; rec.Code != http.StatusNoContent {
-		t.Fatalf("the request of the young queue: %d", rec.Code)
-	}
-	if _, waits := counts(t, s.metrics); waits != 2 {
+	q.serveQueued(t) // the request of the young queue
+	if _, waits := counts(t, q.s.metrics); waits != 2 {
 		t.Errorf("%d waits observed, want 2 (the one served, the one shed)", waits)
 	}
-	if got := s.admit.waitingNow(); got != 0 {
+	if got := q.s.admit.waitingNow(); got != 0 {
 		t.Errorf("%d still counted waiting", got)
 	}
 }
