@@ -236,7 +236,8 @@ func TestAPIRedisFaults(t *testing.T) {
 // TestInFlightLimitSheds holds the server's only in-flight slot with a
 // booking that waits on a hung Redis (until its deadline), and meanwhile
 // asks for the API's description, which needs no Redis: it is refused
-// with 429 after QueueWait (problem+json, Retry-After, counted in
+// with 429 after its wait for the slot (BurstWait, as each call meets a
+// young queue; problem+json, Retry-After, counted in
 // doorstep_shed_requests_total), not queued behind the booking. Once the
 // booking has its 503 the slot is free and the same call is answered.
 // The overload soak (bench.TestSoak) measures the same limit under load;
@@ -256,7 +257,7 @@ func TestInFlightLimitSheds(t *testing.T) {
 	booked := make(chan answer, 1)
 	go func() {
 		// The booking itself is shed when it meets a call holding the slot
-		// past QueueWait (a slow machine): it is sent again.
+		// past its wait (a slow machine): it is sent again.
 		for {
 			if a := rig.do(t, "POST", "/v1/bookings", cleaningAt(faultHome)); a.status != http.StatusTooManyRequests {
 				booked <- a
