@@ -172,7 +172,7 @@ func (c *City) Worker(rng *rand.Rand, i int) *doorstep.Worker {
 // depended on the second the import happened to start at, and doubled
 // from one run of the same binary to the next (144 against 294 of 10,000
 // bookings). A minute earlier, none of them fits from the first request
-// on, in every run, until the city is 15 minutes old.
+// on, in every run, until the city is half an hour old.
 func (c *City) shiftAnchor() time.Time {
 	c.shiftsOnce.Do(func() { c.shiftsFrom = c.Now().UTC().Truncate(time.Minute).Add(-time.Minute) })
 	return c.shiftsFrom
