@@ -15,10 +15,11 @@ import (
 // collection, a slow Redis reply), which the server drains in that time,
 // so a request waits up to BurstWait; a queue that has stood for longer
 // is overload, which waiting would only turn into lateness for everyone,
-// so a request waits at most QueueWait and is then shed. With a fixed
-// short wait alone, a pause of a few tens of milliseconds at 500
-// bookings a second turned away requests the server then had room for
-// (bench/RESULTS.md, "Bursts are not overload").
+// so a request waits at most QueueWait and is then shed, until no queue
+// has stood for BurstWait (enqueue). With a fixed short wait alone, a
+// pause of a few tens of milliseconds at 500 bookings a second turned
+// away requests the server then had room for (bench/RESULTS.md, "Bursts
+// are not overload").
 type admission struct {
 	slots chan struct{}
 	// burst is how long a request may wait while the queue is young,
@@ -33,6 +34,7 @@ type admission struct {
 	mu      sync.Mutex
 	waiting int       // requests waiting for a slot
 	emptyAt time.Time // when the queue was last empty (waiting 0)
+	stoodAt time.Time // when a request last joined a queue that had stood
 }
 
 func newAdmission(slots int, standing, burst time.Duration) *admission {
@@ -70,6 +72,12 @@ func (a *admission) acquire(ctx context.Context) bool {
 func (a *admission) release() { <-a.slots }
 
 // enqueue counts a request waiting from now and returns how long it may.
+// A queue is young while it formed less than burst ago; and it is a burst
+// only if no queue has stood within the last burst either: under
+// sustained overload the queue empties now and then as the standing waits
+// end together, and a young queue there is the same overload, whose
+// requests, each allowed the burst's wait, would queue for it (as CoDel
+// leaves its dropping state only after a whole interval below target).
 func (a *admission) enqueue(now time.Time) time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -77,7 +85,11 @@ func (a *admission) enqueue(now time.Time) time.Duration {
 		a.emptyAt = now // empty until this request joined it
 	}
 	a.waiting++
-	if a.burst > a.standing && now.Sub(a.emptyAt) < a.burst {
+	young := now.Sub(a.emptyAt) < a.burst
+	if !young {
+		a.stoodAt = now
+	}
+	if a.burst > a.standing && young && now.Sub(a.stoodAt) >= a.burst {
 		return a.burst
 	}
 	return a.standing

@@ -11,8 +11,8 @@ import (
 )
 
 // The wait a request is allowed follows the age of the queue it joins:
-// burst while it is younger than burst, standing once older, burst again
-// once it has drained.
+// burst while it is younger than burst, standing once older, and burst
+// again once it has drained and no queue has stood for burst.
 func TestAdmissionWaitFollowsTheQueuesAge(t *testing.T) {
 	const standing, burst = 10 * time.Millisecond, 100 * time.Millisecond
 	t0 := time.Date(2026, 12, 5, 18, 0, 0, 0, time.UTC)
@@ -38,7 +38,9 @@ func TestAdmissionWaitFollowsTheQueuesAge(t *testing.T) {
 		{"a queue that stood since 0 ms", true, 5004, standing, 2},
 		{"", false, 5005, 0, 1},
 		{"drained", false, 5006, 0, 0},
-		{"a queue that drained 1 ms ago is young", true, 5007, burst, 1},
+		{"a young queue 3 ms after one stood: the same overload", true, 5007, standing, 1},
+		{"drained", false, 5008, 0, 0},
+		{"a young queue, none stood for 100 ms: a burst again", true, 5104, burst, 1},
 	}
 	for _, s := range steps {
 		if s.join {

@@ -33,7 +33,7 @@ type Limits struct {
 	// BurstWait is how long a request may wait for a slot while the queue
 	// is younger than that (it was empty within the last BurstWait): a
 	// burst of arrivals or a pause of the server, which it catches up
-	// with, is served late rather than refused. 0 means 100 ms; negative
+	// with, is served late rather than refused. 0 means 50 ms; negative
 	// turns it off, every wait being QueueWait. See admission.
 	BurstWait time.Duration
 	// RequestTimeout bounds the work of one request, its Redis calls
@@ -74,7 +74,7 @@ func (l *Limits) defaults() {
 		l.QueueWait = 10 * time.Millisecond
 	}
 	if l.BurstWait == 0 {
-		l.BurstWait = 100 * time.Millisecond
+		l.BurstWait = 50 * time.Millisecond
 	}
 	if l.RequestTimeout <= 0 {
 		l.RequestTimeout = DefaultRequestTimeout
