@@ -147,10 +147,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			profWG  sync.WaitGroup
 			profErr error
 		)
-		profFile := cpuOut
-		if cpuOut != "" && len(rateList) > 1 {
-			profFile = cpuOut + "." + phaseName(rateList, phase)
-		}
+		profFile := phaseFile(cpuOut, "", rateList, phase)
 		cfg.AfterImport = func() {
 			if phase == 0 {
 				mem("imported")
@@ -172,11 +169,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		mem("after")
 		extra["loadavg"] = extra["loadavg_start"].(string) + " / " + load.LoadAvg()
 		rep.Extra = perWorker(extra, cfg.Workers)
-		out := jsonOut
-		if out != "" && len(rateList) > 1 {
-			ext := filepath.Ext(out)
-			out = strings.TrimSuffix(out, ext) + "." + phaseName(rateList, phase) + ext
-		}
+		out := phaseFile(jsonOut, filepath.Ext(jsonOut), rateList, phase)
 		if err := writeLoadReport(stdout, rep, label, out); err != nil {
 			return err
 		}
@@ -210,10 +203,22 @@ func perWorker(extra map[string]any, workers int) map[string]any {
 	return out
 }
 
-// phaseName names a phase of a run of several in its files (-json,
-// -cpuprofile): by its rate, and by which phase of that rate it is when
-// the rate comes again ("500", then "500-2"), so that a later phase of a
-// rate does not overwrite an earlier one.
+// phaseFile is the file a phase of a run writes for the flag's value
+// file (-json, -cpuprofile): file itself when the run has one phase (or
+// file is empty), else file with the phase's name put before its
+// extension ext ("load.json" and ".json" give "load.500.json"; "cpu" and
+// "" give "cpu.500").
+func phaseFile(file, ext string, rates []int, phase int) string {
+	if file == "" || len(rates) < 2 {
+		return file
+	}
+	return strings.TrimSuffix(file, ext) + "." + phaseName(rates, phase) + ext
+}
+
+// phaseName names a phase of a run of several in its files: by its rate,
+// and by which phase of that rate it is when the rate comes again ("500",
+// then "500-2"), so that a later phase of a rate does not overwrite an
+// earlier one.
 func phaseName(rates []int, phase int) string {
 	n := 0
 	for _, r := range rates[:phase+1] {

@@ -13,3 +13,22 @@ func TestPhaseNamesAreDistinct(t *testing.T) {
 		}
 	}
 }
+
+func TestPhaseFiles(t *testing.T) {
+	rates := []int{200, 500, 500}
+	for _, c := range []struct {
+		file, ext string
+		rates     []int
+		phase     int
+		want      string
+	}{
+		{"load.json", ".json", rates, 2, "load.500-2.json"},
+		{"out/cpu", "", rates, 0, "out/cpu.200"},
+		{"load.json", ".json", []int{500}, 0, "load.json"},
+		{"", "", rates, 1, ""},
+	} {
+		if got := phaseFile(c.file, c.ext, c.rates, c.phase); got != c.want {
+			t.Errorf("phaseFile(%q, %q, %v, %d) = %q, want %q", c.file, c.ext, c.rates, c.phase, got, c.want)
+		}
+	}
+}
