@@ -20,6 +20,9 @@ type placementJSON struct {
 	Arrival   time.Time `json:"arrival"`
 	Cost      float64   `json:"cost"`
 	BookingID string    `json:"booking_id,omitempty"`
+	// Moves are the bookings moved to make room for a request booked after
+	// the assignment (dispatch.Placement.Moves).
+	Moves []rescueJSON `json:"moves,omitempty"`
 }
 
 type unplacedJSON struct {
@@ -40,7 +43,8 @@ type assignJSON struct {
 }
 
 // handleAssign places a batch of requests optimally; with "commit": true
-// it books them.
+// it books them, and then books as POST /v1/bookings does each request the
+// assignment left (dispatch.Service.Assign).
 func (s *Server) handleAssign(w http.ResponseWriter, r *http.Request) {
 	var body assignBody
 	if err := decode(r, &body); err != nil {
@@ -60,7 +64,8 @@ func (s *Server) handleAssign(w http.ResponseWriter, r *http.Request) {
 		}
 		reqs[i] = req
 	}
-	out, err := s.svc.Assign(r.Context(), reqs, body.Commit, principalFrom(r.Context()).KeyID)
+	viewer := principalFrom(r.Context())
+	out, err := s.svc.Assign(r.Context(), reqs, body.Commit, viewer.KeyID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -77,7 +82,8 @@ func (s *Server) handleAssign(w http.ResponseWriter, r *http.Request) {
 		Committed:   body.Commit,
 	}
 	for _, p := range out.Placements {
-		pj := placementJSON{RequestID: p.RequestID, WorkerID: p.WorkerID, Start: p.Start, End: p.End, Arrival: p.Arrival, Cost: round2(p.Cost)}
+		pj := placementJSON{RequestID: p.RequestID, WorkerID: p.WorkerID, Start: p.Start, End: p.End, Arrival: p.Arrival,
+			Cost: round2(p.Cost), Moves: movesOut(p.Moves, viewer)}
 		if p.Booking != nil {
 			pj.BookingID = p.Booking.ID // audited by the reservation itself
 		}

@@ -427,4 +427,14 @@ func TestOpenAPIMovesBound(t *testing.T) {
 			t.Errorf("%s.moves maxItems = %v, want %d", schema, got, matcher.MaxRescueMoves)
 		}
 	}
+	// A committed batch books what it could not place as a booking does.
+	s := mustResolve(t, d, map[string]any{"$ref": "#/components/schemas/AssignResult"})
+	placement := s["properties"].(map[string]any)["assignments"].(map[string]any)["items"].(map[string]any)
+	moves, ok := placement["properties"].(map[string]any)["moves"].(map[string]any)
+	if !ok {
+		t.Fatal("AssignResult's assignments have no moves")
+	}
+	if got := moves["maxItems"]; fmt.Sprint(got) != strconv.Itoa(matcher.MaxRescueMoves) {
+		t.Errorf("AssignResult.assignments.moves maxItems = %v, want %d", got, matcher.MaxRescueMoves)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/matcher"
@@ -214,5 +215,74 @@ func TestRescueAcrossTenants(t *testing.T) {
 		if !strings.Contains(string(r.Body), line) {
 			t.Errorf("metrics lack %s", line)
 		}
+	}
+}
+
+// TestAssignCommitMakesRoomAcrossTenants: a committed batch books an urgent
+// request its assignment could not place by moving another tenant's normal
+// booking, as POST /v1/bookings would, and says so in the placement's
+// moves under the same rules (the operations key, not the moved booking's
+// owner, sees its reference, not its id); a plan of the same batch moves
+// nothing and leaves it unplaced.
+func TestAssignCommitMakesRoomAcrossTenants(t *testing.T) {
+	t.Parallel()
+	h := newStoreHarness(t, allKeys, options{})
+	ids := keyIDs(t)
+	h.mustPutWorker(t, newWorker("w-g", offset(base, 2, 0), "gardening"))
+	garden := map[string]any{"service": "gardening", "location": base, "duration_minutes": 120}
+	normal := h.mustBook(t, keyBooking, with(garden, "urgency", "normal", "window", doorstep.Window{Start: at(8, 30), End: at(13, 0)}))
+	batch := []any{with(garden, "urgency", "urgent", "id", "u-1")}
+	type result struct {
+		Assignments []struct {
+			RequestID string    `json:"request_id"`
+			WorkerID  string    `json:"worker_id"`
+			Start     time.Time `json:"start"`
+			End       time.Time `json:"end"`
+			Arrival   time.Time `json:"arrival"`
+			Cost      float64   `json:"cost"`
+			BookingID string    `json:"booking_id"`
+			Moves     []rescue  `json:"moves"`
+		} `json:"assignments"`
+		Unassigned []struct {
+			RequestID string `json:"request_id"`
+			Reason    string `json:"reason"`
+		} `json:"unassigned"`
+		Objective   float64 `json:"objective"`
+		SolveMs     float64 `json:"solve_ms"`
+		Rounds      int     `json:"rounds"`
+		Optimal     bool    `json:"optimal"`
+		ServedBound int     `json:"served_bound"`
+		UrgentBound int     `json:"urgent_bound"`
+		Committed   bool    `json:"committed"`
+	}
+
+	r := h.do(t, http.MethodPost, "/v1/assign", keyOps, map[string]any{"requests": batch, "commit": false})
+	wantStatus(t, r, http.StatusOK)
+	plan := decodeBody[result](t, r)
+	if len(plan.Assignments) != 0 || len(plan.Unassigned) != 1 || plan.Unassigned[0].RequestID != "u-1" {
+		t.Fatalf("plan: %s; want u-1 unplaced", r.Body)
+	}
+
+	r = h.do(t, http.MethodPost, "/v1/assign", keyOps, map[string]any{"requests": batch, "commit": true})
+	wantStatus(t, r, http.StatusOK)
+	got := decodeBody[result](t, r)
+	if len(got.Assignments) != 1 || len(got.Unassigned) != 0 {
+		t.Fatalf("commit: %s; want u-1 placed", r.Body)
+	}
+	a := got.Assignments[0]
+	if a.RequestID != "u-1" || a.WorkerID != "w-g" || a.BookingID == "" {
+		t.Errorf("commit placed %+v; want u-1 booked on w-g", a)
+	}
+	if len(a.Moves) != 1 || a.Moves[0].MovedBookingID != "" || a.Moves[0].MovedBookingRef != movedRef(ids[keyOps], normal.ID) ||
+		a.Moves[0].OldStart != normal.Start || a.Moves[0].NewStart.Before(a.End) {
+		t.Errorf("commit's moves %+v; want the reference of %s, moved from %v to after %s", a.Moves, normal.ID, normal.Start, a.End)
+	}
+	if strings.Contains(string(r.Body), normal.ID) {
+		t.Errorf("the operations key's answer names another tenant's booking: %s", r.Body)
+	}
+	r = h.do(t, http.MethodGet, "/v1/bookings/"+normal.ID, keyBooking, nil)
+	wantStatus(t, r, http.StatusOK)
+	if moved := decodeBody[booking](t, r); len(a.Moves) == 1 && !moved.Start.Equal(a.Moves[0].NewStart) {
+		t.Errorf("the moved booking starts %v; the answer said %v", moved.Start, a.Moves[0].NewStart)
 	}
 }

@@ -32,6 +32,9 @@ type Placement struct {
 	Cost      float64
 	// Booking is the confirmed booking when the batch was committed.
 	Booking *doorstep.Booking
+	// Moves lists the bookings moved to make room, when the request was
+	// booked after the assignment by the booking path (bookLeft).
+	Moves []Rescue
 }
 
 // Unplaced is a request a batch could not place, and why.
@@ -60,8 +63,12 @@ type BatchOutcome struct {
 // request's candidates found as a booking's search finds them
 // (matcher.BatchItems). With commit, every placement is booked through the same atomic
 // reservation as Book — one step per worker, so a worker whose timeline
-// changed meanwhile loses only its own placements, reported with reason
-// "conflict". Without commit it is a plan and nothing is written.
+// changed meanwhile loses only its own placements — and then every
+// request still unplaced is booked as Book books it (bookLeft), which
+// may move unstarted bookings to make room: a committed batch serves
+// every request a booking would. A request neither could place is
+// reported with the reason a booking would answer. Without commit it is a plan and nothing is
+// written; it moves no booking.
 //
 // Request ids must be present and unique; errors name the offending
 // request as requests[i].field.
@@ -87,6 +94,13 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 		}
 	}
 	now := s.cfg.Now()
+	if commit {
+		// Urgent demand is learned from what is asked to be booked, as Book
+		// counts it; a plan, like a quote, is not counted.
+		for i := range reqs {
+			s.recordUrgent(ctx, &reqs[i], now)
+		}
+	}
 	p, items, err := s.batchCandidates(ctx, reqs, now, owner)
 	if err != nil {
 		return nil, err
@@ -113,6 +127,7 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 		order = append(order, w)
 	}
 	slices.Sort(order)
+	fault := false // the store failed: nothing more is tried
 	for _, w := range order {
 		as := byWorker[w]
 		wk := workers[w].Worker
@@ -137,6 +152,7 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 				// worker's requests (and any later ones) come back as
 				// unplaced with the error's code, and the answer stands.
 				code := doorstep.ErrorCode(err)
+				fault = true
 				for _, a := range as {
 					out.Unplaced = append(out.Unplaced, Unplaced{RequestID: reqs[a.Item].ID, Reason: code})
 					out.Objective -= a.Option.Cost
@@ -154,9 +170,70 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 			out.Placements = append(out.Placements, p)
 		}
 	}
+	if commit && !fault {
+		s.bookLeft(ctx, reqs, out, owner)
+	}
 	slices.SortFunc(out.Placements, func(a, b Placement) int { return strings.Compare(a.RequestID, b.RequestID) })
 	slices.SortFunc(out.Unplaced, func(a, b Unplaced) int { return strings.Compare(a.RequestID, b.RequestID) })
 	return out, nil
+}
+
+// bookLeft books each request of a committed batch that out leaves
+// unplaced, one at a time as Book does (without counting its urgent
+// demand again): urgent requests first, then in the batch's order. The
+// booking path reads the workers afresh, so a request whose reservation
+// lost a race is tried again, and it may move unstarted bookings inside
+// their promises to make room (matcher.PlanRescue), which the assignment
+// does not. A request it cannot serve either is reported with the reason
+// a booking's 422 would give now ("conflict" when its reservations lost
+// every race); the first fault (the store failing) ends the pass: that
+// request is reported with the error's code, and those not tried yet with
+// the assignment's reason.
+func (s *Service) bookLeft(ctx context.Context, reqs []doorstep.Request, out *BatchOutcome, owner string) {
+	index := make(map[string]int, len(reqs))
+	for i := range reqs {
+		index[reqs[i].ID] = i
+	}
+	left := slices.Clone(out.Unplaced)
+	slices.SortFunc(left, func(a, b Unplaced) int {
+		ra, rb := &reqs[index[a.RequestID]], &reqs[index[b.RequestID]]
+		if ua, ub := ra.Urgency == doorstep.Urgent, rb.Urgency == doorstep.Urgent; ua != ub {
+			if ua {
+				return -1
+			}
+			return 1
+		}
+		return index[a.RequestID] - index[b.RequestID]
+	})
+	out.Unplaced = out.Unplaced[:0]
+	fault := false
+	for _, u := range left {
+		if fault {
+			out.Unplaced = append(out.Unplaced, u)
+			continue
+		}
+		req := &reqs[index[u.RequestID]]
+		bk, err := s.book(ctx, req, owner, false)
+		if err != nil {
+			var de *doorstep.Error
+			switch code := doorstep.ErrorCode(err); code {
+			case doorstep.EUNSERVABLE:
+				if errors.As(err, &de) && de.Reason != "" {
+					u.Reason = de.Reason // what a booking would answer now
+				}
+			case doorstep.ECONFLICT:
+				u.Reason = ReasonConflict
+			default:
+				fault, u.Reason = true, code
+			}
+			out.Unplaced = append(out.Unplaced, u)
+			continue
+		}
+		b := bk.Booking
+		out.Placements = append(out.Placements, Placement{RequestID: req.ID, WorkerID: b.WorkerID, Start: b.Start,
+			End: b.End, Arrival: b.Arrival, Cost: bk.Cost, Booking: b, Moves: bk.Moves})
+		out.Objective += bk.Cost
+	}
 }
 
 // batchCandidates reads every worker within reach of any request in one

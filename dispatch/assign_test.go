@@ -126,8 +126,9 @@ func TestAssignUrgentFirst(t *testing.T) {
 }
 
 // TestAssignCommitConflict: a booking that lands between the plan and the
-// commit makes the placements on its worker come back as "conflict"; the
-// other workers' placements are booked.
+// commit makes the reservation on its worker lose its race, and leaves the
+// other workers' placements booked; the request that lost is then booked
+// as a booking would be, on the workers as they are now.
 func TestAssignCommitConflict(t *testing.T) {
 	east2 := offset(base, 0, 2)
 	e := newEnv(t, at(8, 0), nil)
@@ -151,20 +152,79 @@ func TestAssignCommitConflict(t *testing.T) {
 	if sneaked == nil || sneaked.WorkerID != "a" {
 		t.Fatalf("the concurrent booking did not land on a: %v", sneaked)
 	}
-	if diff := cmp.Diff(placed(out), map[string]string{"r2": "b"}); diff != "" {
+	// a still has 9:00 free: the booking path books r1 there.
+	if diff := cmp.Diff(placed(out), map[string]string{"r1": "a", "r2": "b"}); diff != "" {
 		t.Errorf("placements (-got +want):\n%s", diff)
 	}
-	if diff := cmp.Diff(unplaced(out), map[string]string{"r1": dispatch.ReasonConflict}); diff != "" {
-		t.Errorf("unplaced (-got +want):\n%s", diff)
+	if len(out.Unplaced) != 0 {
+		t.Errorf("unplaced: %v", out.Unplaced)
 	}
-	if got := ids(e.timeline(t, "a")); !cmp.Equal(got, []string{sneaked.ID}) {
-		t.Errorf("a's timeline %v, want only the concurrent booking", got)
+	var r1 *doorstep.Booking
+	for _, p := range out.Placements {
+		if p.RequestID == "r1" {
+			r1 = p.Booking
+		}
+	}
+	if r1 == nil {
+		t.Fatal("r1 placed without a booking")
+	}
+	if got, want := ids(e.timeline(t, "a")), []string{r1.ID, sneaked.ID}; !cmp.Equal(got, want) {
+		t.Errorf("a's timeline %v, want %v", got, want)
 	}
 	if got := len(e.timeline(t, "b")); got != 1 {
 		t.Errorf("b has %d bookings, want 1", got)
 	}
 	if e.obs.conflicts.Load() == 0 {
 		t.Errorf("no conflict reported")
+	}
+	e.verifyAll(t)
+}
+
+// TestAssignCommitMakesRoom: a committed batch serves a request the
+// assignment could not place by moving an unstarted normal booking inside
+// its window, as a booking of the request alone would (issue 11: a batch
+// serves as many as possible); a plan moves nothing and reports it
+// unplaced.
+func TestAssignCommitMakesRoom(t *testing.T) {
+	north5, west1 := offset(base, 5, 0), offset(base, 0, -1)
+	e := newEnv(t, at(9, 0), nil)
+	e.put(t, worker("u", base, dayShift()))
+	orig := e.book(t, normal(north5, mins(120), at(9, 10), at(14, 0))).Booking
+	e.clk.Set(at(9, 5))
+	reqs := []doorstep.Request{withID("x", urgent("cleaning", west1, mins(60)))}
+
+	plan, err := e.svc.Assign(t.Context(), reqs, false, "")
+	if err != nil {
+		t.Fatalf("Assign (plan): %v", err)
+	}
+	if diff := cmp.Diff(unplaced(plan), map[string]string{"x": "busy"}); diff != "" {
+		t.Errorf("plan's unplaced (-got +want):\n%s", diff)
+	}
+	if got := e.get(t, orig.ID); !got.Start.Equal(orig.Start) {
+		t.Errorf("a plan moved the booking: %v -> %v", orig.Start, got.Start)
+	}
+
+	out, err := e.svc.Assign(t.Context(), reqs, true, "")
+	if err != nil {
+		t.Fatalf("Assign (commit): %v", err)
+	}
+	if diff := cmp.Diff(placed(out), map[string]string{"x": "u"}); diff != "" {
+		t.Fatalf("placements (-got +want):\n%s; unplaced %v", diff, out.Unplaced)
+	}
+	p := out.Placements[0]
+	if p.Booking == nil || !p.Start.Equal(at(9, 5).Add(travel(base, west1, at(9, 5)))) {
+		t.Errorf("x booked %v from %v, want at once", p.Booking, p.Start)
+	}
+	moved := e.get(t, orig.ID)
+	want := []dispatch.Rescue{{MovedBookingID: orig.ID, MovedOwner: orig.Owner, FromWorker: "u", ToWorker: "u", OldStart: orig.Start, NewStart: moved.Start}}
+	if diff := cmp.Diff(p.Moves, want); diff != "" {
+		t.Errorf("moves (-got +want):\n%s", diff)
+	}
+	if !moved.Start.After(p.End) || moved.Start.After(at(14, 0)) {
+		t.Errorf("the moved booking starts %v, want after the urgent job (%v) and by 14:00", moved.Start, p.End)
+	}
+	if p.Cost <= 0 || out.Objective != p.Cost {
+		t.Errorf("cost %v, objective %v: want the booked option's cost in both", p.Cost, out.Objective)
 	}
 	e.verifyAll(t)
 }

@@ -21,6 +21,8 @@ type Booked struct {
 	// move, Rescue first.
 	Rescue *Rescue
 	Moves  []Rescue
+	// Cost is the soft cost of the option booked (matcher.Option.Cost).
+	Cost float64
 }
 
 // Book matches req and reserves the best option atomically. When a
@@ -37,39 +39,48 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 	if err := s.Prepare(&req); err != nil {
 		return nil, err
 	}
+	return s.book(ctx, &req, owner, true)
+}
+
+// book is Book for a request Prepare has resolved and checked; with
+// record it also counts the request as urgent demand (recordUrgent), which
+// a caller that counted it already does not ask for.
+func (s *Service) book(ctx context.Context, req *doorstep.Request, owner string, record bool) (*Booked, error) {
 	ctx, hist, err := s.historyBefore(ctx, owner, req.CustomerID, geo.RegionOf(req.Location).String())
 	if err != nil {
 		return nil, err
 	}
-	s.recordUrgent(ctx, &req, s.cfg.Now())
+	if record {
+		s.recordUrgent(ctx, req, s.cfg.Now())
+	}
 	for range s.cfg.MaxAttempts {
 		now := s.cfg.Now()
-		p, res, err := s.matchPool(ctx, &req, now, hist)
+		p, res, err := s.matchPool(ctx, req, now, hist)
 		if err != nil {
 			return nil, err
 		}
 		if len(res.Options) == 0 {
-			rp := s.planRescue(&p, &req, now, hist)
+			rp := s.planRescue(&p, req, now, hist)
 			if rp == nil {
-				err := s.unservable(&req, p, &res, now, hist)
+				err := s.unservable(req, p, &res, now, hist)
 				p.done()
 				return nil, err
 			}
 			p.done() // the plan is made; applying it is one write
-			b, err := s.applyRescue(ctx, &req, rp, owner, now)
+			b, err := s.applyRescue(ctx, req, rp, owner, now)
 			switch {
 			case errors.Is(err, errRescueLost):
 				continue
 			case err != nil:
 				return nil, err
 			}
-			s.booked(ctx, owner, &req, b)
+			s.booked(ctx, owner, req, b)
 			moves := rescuesOf(rp)
-			return &Booked{Booking: b, Rescue: &moves[0], Moves: moves}, nil
+			return &Booked{Booking: b, Rescue: &moves[0], Moves: moves, Cost: rp.Option.Cost}, nil
 		}
 		p.done()
 		for i := range res.Options {
-			b, err := s.reserve(ctx, &req, &res.Options[i], p.region(res.Options[i].WorkerID), owner, now)
+			b, err := s.reserve(ctx, req, &res.Options[i], p.region(res.Options[i].WorkerID), owner, now)
 			if errors.Is(err, store.ErrConflict) {
 				s.cfg.Observer.Conflict()
 				continue
@@ -77,8 +88,8 @@ func (s *Service) Book(ctx context.Context, req doorstep.Request, owner string) 
 			if err != nil {
 				return nil, err
 			}
-			s.booked(ctx, owner, &req, b)
-			return &Booked{Booking: b}, nil
+			s.booked(ctx, owner, req, b)
+			return &Booked{Booking: b, Cost: res.Options[i].Cost}, nil
 		}
 	}
 	return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "every suitable worker was booked by someone else meanwhile; retry")

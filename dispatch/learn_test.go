@@ -9,10 +9,12 @@ import (
 )
 
 // TestLearnUrgentProfile: two plumbers and an electrician on 08:00-16:00
-// UTC every day; three urgent plumbing calls at 10:00 on the first day.
-// The next day the service has one whole day of counts: at 10:00 UTC the
-// profile expects 3 calls a day over 2 plumbers on duty = 1.5 per plumber,
-// nothing at other hours, and nothing for electricians.
+// UTC every day; four urgent plumbing calls at 10:00 on the first day:
+// three bookings and one in a committed batch (a batch's plan, like a
+// quote, is not a call). The next day the service has one whole day of
+// counts: at 10:00 UTC the profile expects 4 calls a day over 2 plumbers on
+// duty = 2 per plumber, nothing at other hours, and nothing for
+// electricians.
 func TestLearnUrgentProfile(t *testing.T) {
 	e := newEnv(t, at(9, 0), nil)
 	var week []doorstep.Shift
@@ -23,6 +25,13 @@ func TestLearnUrgentProfile(t *testing.T) {
 	e.clk.Set(at(10, 0))
 	for range 3 {
 		_, _ = e.svc.Book(t.Context(), urgent("plumbing", base, time.Hour), tenant) // served or not, a call
+	}
+	batch := []doorstep.Request{withID("b1", urgent("plumbing", base, time.Hour)), withID("b2", urgent("plumbing", base, time.Hour))}
+	if _, err := e.svc.Assign(t.Context(), batch, false, tenant); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Assign(t.Context(), batch[:1], true, tenant); err != nil {
+		t.Fatal(err)
 	}
 	if p, err := e.svc.LearnUrgentProfile(t.Context(), 7); err != nil || p != nil {
 		t.Fatalf("on the first day: %+v, %v; want no profile yet", p, err)
@@ -35,8 +44,8 @@ func TestLearnUrgentProfile(t *testing.T) {
 	region := geo.RegionOf(base).String()
 	for _, rates := range []map[string][24]float64{p.Rate, p.Regions[region]} {
 		r := rates["plumbing"]
-		if r[10] != 1.5 || r[9] != 0 || r[11] != 0 {
-			t.Errorf("plumbing rates at 9, 10, 11: %v %v %v; want 0, 1.5, 0", r[9], r[10], r[11])
+		if r[10] != 2 || r[9] != 0 || r[11] != 0 {
+			t.Errorf("plumbing rates at 9, 10, 11: %v %v %v; want 0, 2, 0", r[9], r[10], r[11])
 		}
 		if _, ok := rates["electrical"]; ok {
 			t.Errorf("electrical has a rate without a call: %v", rates["electrical"])
