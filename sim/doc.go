@@ -41,10 +41,14 @@
 //     urgent-capacity protection); when no idle worker can take it, to the
 //     nearest busy one that can. The baseline of most dispatch desks.
 //   - batch: arrivals are buffered and every BatchSeconds the buffer is
-//     assigned optimally (matcher.BatchItems, then matcher.Assign, as
-//     POST /v1/assign does). With NormalBatchSeconds normal requests wait
-//     for a tick of that longer period, so that their batches hold more of
-//     them, while urgent ones still go at the next tick.
+//     assigned optimally (matcher.BatchItems, then matcher.Assign), and
+//     each request the assignment could not place is then booked as the
+//     insertion policy books it, rescue included: what POST /v1/assign
+//     with "commit": true does. A request the assignment left only because
+//     its rounds ran out waits for the next tick instead. With
+//     NormalBatchSeconds normal requests wait for a tick of that longer
+//     period, so that their batches hold more of them, while urgent ones
+//     still go at the next tick.
 //
 // Every policy books through the same hard rules: a request that cannot be
 // placed within its class (arrival within the hour for urgent requests,

@@ -427,9 +427,7 @@ func (e *engine) idle(w int, now time.Time) bool {
 // runBatch buffers arrivals and assigns them at ticks aligned on the
 // start: an urgent request at the first tick of BatchSeconds at or after
 // its arrival, a normal one at the first tick of NormalBatchSeconds. A
-// tick assigns every request due by then in one batch. Requests a tick
-// could not place because the assignment ran out of rounds wait for the
-// next tick of BatchSeconds.
+// tick assigns every request due by then in one batch (assign).
 func (e *engine) runBatch(ctx context.Context) error {
 	period := time.Duration(e.policy.BatchSeconds) * time.Second
 	normal := time.Duration(e.policy.NormalBatchSeconds) * time.Second
@@ -471,14 +469,10 @@ func (e *engine) runBatch(ctx context.Context) error {
 				due = append(due, i)
 			}
 		}
-		again, err := e.assign(due, tick)
-		if err != nil {
+		if err := e.assign(due, tick); err != nil {
 			return err
 		}
-		for _, i := range again {
-			release[i] = tick.Add(period)
-		}
-		pending = append(later, again...)
+		pending = later
 	}
 	e.drain()
 	return nil
@@ -505,9 +499,11 @@ func (e *engine) enqueue(i int, tickAt func(time.Time, time.Duration) time.Time,
 	e.prog.add(1)
 }
 
-// assign places the buffered requests optimally at now and returns those
-// to try again at the next tick.
-func (e *engine) assign(buf []int, now time.Time) ([]int, error) {
+// assign places the buffered requests optimally at now, then books each
+// one the assignment could not place as insertion does (a rescue
+// included): what POST /v1/assign with commit does
+// (dispatch.Service.Assign).
+func (e *engine) assign(buf []int, now time.Time) error {
 	e.advance(now)
 	reqs := make([]*doorstep.Request, len(buf))
 	for k, i := range buf {
@@ -516,26 +512,32 @@ func (e *engine) assign(buf []int, now time.Time) ([]int, error) {
 	items := e.m.BatchItems(reqs, nil, e.cands, e.ix, now, e.s.Matching.NormalReachKm, e.s.Matching.Candidates)
 	res, err := e.m.Assign(items, e.cands, now, matcher.BatchOptions{MaxRounds: e.s.Matching.MaxRounds})
 	if err != nil {
-		return nil, fmt.Errorf("sim: batch at %s: %w", now.Format(time.RFC3339), err)
+		return fmt.Errorf("sim: batch at %s: %w", now.Format(time.RFC3339), err)
 	}
 	e.solve += res.Solve
 	for _, a := range res.Assignments {
 		e.booked(buf[a.Item], a.Worker, a.Option.Slot)
 	}
-	maxRounds := e.s.Matching.MaxRounds
-	if maxRounds == 0 {
-		maxRounds = matcher.DefaultMaxRounds
+	left := make([]int, len(res.Unassigned))
+	for k, u := range res.Unassigned {
+		left[k] = buf[u.Item]
 	}
-	var again []int
-	for _, u := range res.Unassigned {
-		i := buf[u.Item]
-		if res.Rounds == maxRounds && u.Reason == matcher.ReasonBusy {
-			again = append(again, i)
-			continue
+	// Urgent requests first, then in the batch's order, as the server
+	// books what a batch left.
+	slices.SortStableFunc(left, func(a, b int) int {
+		ua, ub := e.arr[a].req.Urgency == doorstep.Urgent, e.arr[b].req.Urgency == doorstep.Urgent
+		switch {
+		case ua == ub:
+			return 0
+		case ua:
+			return -1
 		}
-		e.unserved(i, u.Reason, now)
+		return 1
+	})
+	for _, i := range left {
+		e.insertion(i, now)
 	}
-	return again, nil
+	return nil
 }
 
 // verify checks every worker's day against the hard rules: the simulation

@@ -269,6 +269,54 @@ func TestHandCheckedMetrics(t *testing.T) {
 	}
 }
 
+// TestBatchBooksWhatItLeft: a request the batch's assignment cannot place
+// is then booked as insertion books it, by moving a normal booking not yet
+// begun, as POST /v1/assign with commit does (greedy moves nothing). The
+// normal request at 17:30 asks for a start within its 24 hours (a window:
+// a booking without one keeps its start, its promise). It fits no more in
+// the day and is booked for the next morning at P1, 08:11:15-09:41:15
+// (TestHandChecked). The urgent call
+// at 07:55 that morning at P2 must arrive by 08:55: the shift starts at
+// 08:00 from home, 14 min 23 s from P2 (TestNormalBatch), so 08:14:23-
+// 09:44:23, and the normal job follows 8 min 8 s later, 09:52:31-11:22:31,
+// inside its 24 hours.
+func TestBatchBooksWhatItLeft(t *testing.T) {
+	next := func(h, m, s int) time.Time { return at(24+h, m, s) }
+	csv := "created,latitude,longitude,urgency\n" +
+		"2025-06-02T17:30:00Z," + p1 + ",normal\n" +
+		"2025-06-03T07:55:00Z," + p2 + ",urgent\n"
+	for _, pol := range policies {
+		t.Run(strings.Split(pol, `"`)[3], func(t *testing.T) {
+			sc := strings.Replace(soloScenario(pol, "18:00", "", 24), `"demand": {`,
+				`"demand": {"windows": {"share": 1, "start_after_hours": [0, 0], "length_hours": [24, 24]}, `, 1)
+			e := runEngine(t, MustParse(t, sc), Options{Open: memTrace(csv)}, 0)
+			if w := e.arr[0].req.Window; w == nil || !w.End.Equal(at(24+17, 30, 0)) {
+				t.Fatalf("fixture: the normal request's window is %v, want its 24 hours", w)
+			}
+			if strings.Contains(pol, "greedy") {
+				if o := e.out[1]; o.worker >= 0 || o.reason != matcher.ReasonBusy {
+					t.Errorf("greedy: the urgent call got worker %d (%s), want unserved (busy)", o.worker, o.reason)
+				}
+				return
+			}
+			wants := []want{
+				{arrival: next(9, 52, 31), start: next(9, 52, 31), end: next(11, 22, 31)},
+				{arrival: next(8, 14, 23), start: next(8, 14, 23), end: next(9, 44, 23)},
+			}
+			for i, w := range wants {
+				o := e.out[i]
+				got := []time.Time{o.slot.Arrival, o.slot.Start, o.slot.End}
+				if exp := []time.Time{w.arrival, w.start, w.end}; o.worker < 0 || !slices.EqualFunc(got, exp, time.Time.Equal) {
+					t.Errorf("request %d: got worker %d %v (%s), want %v", i, o.worker, got, o.reason, exp)
+				}
+			}
+			if o := e.out[1]; !o.rescued || o.moves != 1 {
+				t.Errorf("the urgent call: rescued %v with %d moves, want a rescue of one move", o.rescued, o.moves)
+			}
+		})
+	}
+}
+
 // TestNormalBatch checks the batch policy's own period for normal requests
 // on the solo plumber: a normal request at P1 (08:01), an urgent one at P2
 // (08:05). With one period of 60 s the normal job takes the worker at the
