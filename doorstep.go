@@ -40,6 +40,21 @@ const (
 // Valid reports whether u is a known class.
 func (u Urgency) Valid() bool { return u == Urgent || u == Normal }
 
+// CompareUrgency orders urgent before normal for slices.SortFunc: negative
+// when a is urgent and b is not, positive the other way round, 0 when
+// they are alike.
+func CompareUrgency(a, b Urgency) int {
+	switch {
+	case a == b:
+		return 0
+	case a == Urgent:
+		return -1
+	case b == Urgent:
+		return 1
+	}
+	return 0
+}
+
 // Location is a point on Earth in degrees (WGS 84).
 type Location struct {
 	Lat float64 `json:"lat"`

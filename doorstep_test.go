@@ -127,6 +127,18 @@ func TestUrgencyValid(t *testing.T) {
 	}
 }
 
+func TestCompareUrgency(t *testing.T) {
+	u, n := doorstep.Urgent, doorstep.Normal
+	for _, tt := range []struct {
+		a, b doorstep.Urgency
+		sign int
+	}{{u, n, -1}, {n, u, 1}, {u, u, 0}, {n, n, 0}} {
+		if got := doorstep.CompareUrgency(tt.a, tt.b); (got > 0) != (tt.sign > 0) || (got < 0) != (tt.sign < 0) {
+			t.Errorf("CompareUrgency(%s, %s) = %d, want the sign of %d", tt.a, tt.b, got, tt.sign)
+		}
+	}
+}
+
 func TestHasAll(t *testing.T) {
 	tests := []struct {
 		have, need []string

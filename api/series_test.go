@@ -165,32 +165,10 @@ func TestAssign(t *testing.T) {
 		with(cleaning(offset(base, 1, 0)), "id", "r-2"),
 		with(cleaning(munich), "id", "r-3"),
 	}
-	type result struct {
-		Assignments []struct {
-			RequestID string    `json:"request_id"`
-			WorkerID  string    `json:"worker_id"`
-			Start     time.Time `json:"start"`
-			End       time.Time `json:"end"`
-			Arrival   time.Time `json:"arrival"`
-			Cost      float64   `json:"cost"`
-			BookingID string    `json:"booking_id"`
-		} `json:"assignments"`
-		Unassigned []struct {
-			RequestID string `json:"request_id"`
-			Reason    string `json:"reason"`
-		} `json:"unassigned"`
-		Objective   float64 `json:"objective"`
-		SolveMs     float64 `json:"solve_ms"`
-		Rounds      int     `json:"rounds"`
-		Optimal     bool    `json:"optimal"`
-		ServedBound int     `json:"served_bound"`
-		UrgentBound int     `json:"urgent_bound"`
-		Committed   bool    `json:"committed"`
-	}
 	for _, commit := range []bool{false, true} {
 		r := h.do(t, http.MethodPost, "/v1/assign", keyOps, map[string]any{"requests": batch, "commit": commit})
 		wantStatus(t, r, http.StatusOK)
-		got := decodeBody[result](t, r)
+		got := decodeBody[assignAnswer](t, r)
 		var placed []string
 		for _, a := range got.Assignments {
 			placed = append(placed, a.RequestID+"->"+a.WorkerID)

@@ -124,6 +124,31 @@ func TestCrossTenantCustomer(t *testing.T) {
 	}
 }
 
+// assignAnswer is the answer to POST /v1/assign.
+type assignAnswer struct {
+	Assignments []struct {
+		RequestID string    `json:"request_id"`
+		WorkerID  string    `json:"worker_id"`
+		Start     time.Time `json:"start"`
+		End       time.Time `json:"end"`
+		Arrival   time.Time `json:"arrival"`
+		Cost      float64   `json:"cost"`
+		BookingID string    `json:"booking_id"`
+		Moves     []rescue  `json:"moves"`
+	} `json:"assignments"`
+	Unassigned []struct {
+		RequestID string `json:"request_id"`
+		Reason    string `json:"reason"`
+	} `json:"unassigned"`
+	Objective   float64 `json:"objective"`
+	SolveMs     float64 `json:"solve_ms"`
+	Rounds      int     `json:"rounds"`
+	Optimal     bool    `json:"optimal"`
+	ServedBound int     `json:"served_bound"`
+	UrgentBound int     `json:"urgent_bound"`
+	Committed   bool    `json:"committed"`
+}
+
 // rescueMatch is a match answer with the rescue it would make.
 type rescueMatch struct {
 	match
@@ -137,6 +162,18 @@ func movedRef(keyID, id string) string {
 	return "mv_" + hex.EncodeToString(sum[:16])
 }
 
+// gardenInTheWay is a gardener 2 km from base and key A's normal 2-hour
+// job at base, to start in 08:30-13:00, booked at once: an urgent
+// gardening request at base (the request garden, made urgent) is served
+// only by moving that job later.
+func gardenInTheWay(t *testing.T) (*storeHarness, map[string]any, booking) {
+	h := newStoreHarness(t, allKeys, options{})
+	h.mustPutWorker(t, newWorker("w-g", offset(base, 2, 0), "gardening"))
+	garden := map[string]any{"service": "gardening", "location": base, "duration_minutes": 120}
+	normal := h.mustBook(t, keyBooking, with(garden, "urgency", "normal", "window", doorstep.Window{Start: at(8, 30), End: at(13, 0)}))
+	return h, garden, normal
+}
+
 // TestRescueAcrossTenants: an urgent booking of key B moves a normal
 // booking of key A. B's match and booking answers say that a booking moved
 // and when to, under an opaque reference, never A's booking id; A (and an
@@ -144,11 +181,8 @@ func movedRef(keyID, id string) string {
 // a last change that says it was a rescue, from where.
 func TestRescueAcrossTenants(t *testing.T) {
 	t.Parallel()
-	h := newStoreHarness(t, allKeys, options{})
+	h, garden, normal := gardenInTheWay(t)
 	ids := keyIDs(t)
-	h.mustPutWorker(t, newWorker("w-g", offset(base, 2, 0), "gardening"))
-	garden := map[string]any{"service": "gardening", "location": base, "duration_minutes": 120}
-	normal := h.mustBook(t, keyBooking, with(garden, "urgency", "normal", "window", doorstep.Window{Start: at(8, 30), End: at(13, 0)}))
 	if normal.Version != 1 || !normal.UpdatedAt.Equal(now) || normal.LastChange != nil {
 		t.Errorf("new booking: version %d, updated_at %v, last change %+v; want 1, %v, none", normal.Version, normal.UpdatedAt, normal.LastChange, now)
 	}
@@ -226,46 +260,20 @@ func TestRescueAcrossTenants(t *testing.T) {
 // nothing and leaves it unplaced.
 func TestAssignCommitMakesRoomAcrossTenants(t *testing.T) {
 	t.Parallel()
-	h := newStoreHarness(t, allKeys, options{})
+	h, garden, normal := gardenInTheWay(t)
 	ids := keyIDs(t)
-	h.mustPutWorker(t, newWorker("w-g", offset(base, 2, 0), "gardening"))
-	garden := map[string]any{"service": "gardening", "location": base, "duration_minutes": 120}
-	normal := h.mustBook(t, keyBooking, with(garden, "urgency", "normal", "window", doorstep.Window{Start: at(8, 30), End: at(13, 0)}))
 	batch := []any{with(garden, "urgency", "urgent", "id", "u-1")}
-	type result struct {
-		Assignments []struct {
-			RequestID string    `json:"request_id"`
-			WorkerID  string    `json:"worker_id"`
-			Start     time.Time `json:"start"`
-			End       time.Time `json:"end"`
-			Arrival   time.Time `json:"arrival"`
-			Cost      float64   `json:"cost"`
-			BookingID string    `json:"booking_id"`
-			Moves     []rescue  `json:"moves"`
-		} `json:"assignments"`
-		Unassigned []struct {
-			RequestID string `json:"request_id"`
-			Reason    string `json:"reason"`
-		} `json:"unassigned"`
-		Objective   float64 `json:"objective"`
-		SolveMs     float64 `json:"solve_ms"`
-		Rounds      int     `json:"rounds"`
-		Optimal     bool    `json:"optimal"`
-		ServedBound int     `json:"served_bound"`
-		UrgentBound int     `json:"urgent_bound"`
-		Committed   bool    `json:"committed"`
-	}
 
 	r := h.do(t, http.MethodPost, "/v1/assign", keyOps, map[string]any{"requests": batch, "commit": false})
 	wantStatus(t, r, http.StatusOK)
-	plan := decodeBody[result](t, r)
+	plan := decodeBody[assignAnswer](t, r)
 	if len(plan.Assignments) != 0 || len(plan.Unassigned) != 1 || plan.Unassigned[0].RequestID != "u-1" {
 		t.Fatalf("plan: %s; want u-1 unplaced", r.Body)
 	}
 
 	r = h.do(t, http.MethodPost, "/v1/assign", keyOps, map[string]any{"requests": batch, "commit": true})
 	wantStatus(t, r, http.StatusOK)
-	got := decodeBody[result](t, r)
+	got := decodeBody[assignAnswer](t, r)
 	if len(got.Assignments) != 1 || len(got.Unassigned) != 0 {
 		t.Fatalf("commit: %s; want u-1 placed", r.Body)
 	}

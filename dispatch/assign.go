@@ -196,12 +196,8 @@ func (s *Service) bookLeft(ctx context.Context, reqs []doorstep.Request, out *Ba
 	}
 	left := slices.Clone(out.Unplaced)
 	slices.SortFunc(left, func(a, b Unplaced) int {
-		ra, rb := &reqs[index[a.RequestID]], &reqs[index[b.RequestID]]
-		if ua, ub := ra.Urgency == doorstep.Urgent, rb.Urgency == doorstep.Urgent; ua != ub {
-			if ua {
-				return -1
-			}
-			return 1
+		if c := doorstep.CompareUrgency(reqs[index[a.RequestID]].Urgency, reqs[index[b.RequestID]].Urgency); c != 0 {
+			return c
 		}
 		return index[a.RequestID] - index[b.RequestID]
 	})

@@ -753,12 +753,8 @@ func (w *propWorld) assign() {
 	// urgent ones first, then in the batch's order; so were their moves,
 	// which may move a booking the batch itself made.
 	slices.SortFunc(rescued, func(a, b dispatch.Placement) int {
-		ra, rb := &reqs[index[a.RequestID]], &reqs[index[b.RequestID]]
-		if ua, ub := ra.Urgency == doorstep.Urgent, rb.Urgency == doorstep.Urgent; ua != ub {
-			if ua {
-				return -1
-			}
-			return 1
+		if c := doorstep.CompareUrgency(reqs[index[a.RequestID]].Urgency, reqs[index[b.RequestID]].Urgency); c != 0 {
+			return c
 		}
 		return index[a.RequestID] - index[b.RequestID]
 	})

@@ -525,14 +525,7 @@ func (e *engine) assign(buf []int, now time.Time) error {
 	// Urgent requests first, then in the batch's order, as the server
 	// books what a batch left.
 	slices.SortStableFunc(left, func(a, b int) int {
-		ua, ub := e.arr[a].req.Urgency == doorstep.Urgent, e.arr[b].req.Urgency == doorstep.Urgent
-		switch {
-		case ua == ub:
-			return 0
-		case ua:
-			return -1
-		}
-		return 1
+		return doorstep.CompareUrgency(e.arr[a].req.Urgency, e.arr[b].req.Urgency)
 	})
 	for _, i := range left {
 		e.insertion(i, now)
