@@ -39,6 +39,8 @@ func TestHealthAndReadiness(t *testing.T) {
 		{http.MethodPost, "/v1/bookings", keyBooking, cleaning(base)},
 		{http.MethodGet, "/v1/workers/w-1", keyOps, nil},
 		{http.MethodGet, "/v1/standby?lat=52.52&lng=13.405", keyOps, nil},
+		{http.MethodPost, "/v1/assign", keyOps, map[string]any{"commit": true, "requests": []any{
+			with(cleaning(base), "id", "r-1"), with(with(cleaning(base), "urgency", "urgent"), "id", "r-2")}}},
 	} {
 		t0 := time.Now()
 		r := h.do(t, tt.method, tt.path, tt.key, tt.body)

@@ -1,10 +1,13 @@
 package dispatch_test
 
 import (
+	"context"
+	"sync/atomic"
 	"testing"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/doorstep-dev/doorstep/store"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -260,4 +263,60 @@ func TestAssignContinuity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// downStore fails every Apply once armed, as a Redis gone away would, and
+// counts the calls.
+type downStore struct {
+	*store.Store
+	armed atomic.Bool
+	calls atomic.Int32
+}
+
+func (d *downStore) Apply(ctx context.Context, ch store.Change) error {
+	if !d.armed.Load() {
+		return d.Store.Apply(ctx, ch)
+	}
+	d.calls.Add(1)
+	return doorstep.Errorf(doorstep.EUNAVAILABLE, "", "redis is down (injected)")
+}
+
+// TestAssignCommitStopsAtAFault: the store fails while a committed batch
+// books what its assignment left. The request being booked is reported
+// with the fault's code, the next one is not tried (no second write) and
+// keeps the assignment's reason, the answer stands (the bookings made
+// before the fault would be in it) and nothing moved.
+func TestAssignCommitStopsAtAFault(t *testing.T) {
+	ds := &downStore{}
+	e := newEnv(t, at(9, 0), func(c *dispatch.Config) {
+		ds.Store = c.Store.(*store.Store)
+		c.Store = ds
+	})
+	north5 := offset(base, 5, 0)
+	e.put(t, worker("u", base, dayShift()))
+	orig := e.book(t, normal(north5, mins(120), at(9, 10), at(14, 0))).Booking
+	e.clk.Set(at(9, 5))
+	ds.armed.Store(true)
+	reqs := []doorstep.Request{
+		withID("x", urgent("cleaning", offset(base, 0, -1), mins(60))),
+		withID("y", urgent("cleaning", offset(base, 0, 1), mins(60))),
+	}
+	out, err := e.svc.Assign(t.Context(), reqs, true, "")
+	if err != nil {
+		t.Fatalf("Assign: %v", err)
+	}
+	if diff := cmp.Diff(unplaced(out), map[string]string{"x": doorstep.EUNAVAILABLE, "y": "busy"}); diff != "" {
+		t.Errorf("unplaced (-got +want):\n%s", diff)
+	}
+	if len(out.Placements) != 0 {
+		t.Errorf("placements %+v", out.Placements)
+	}
+	if n := ds.calls.Load(); n != 1 {
+		t.Errorf("%d writes tried, want 1: nothing after the fault", n)
+	}
+	ds.armed.Store(false)
+	if got := e.get(t, orig.ID); !got.Start.Equal(orig.Start) || got.WorkerID != "u" {
+		t.Errorf("the booking in the way moved: %v on %s", got.Start, got.WorkerID)
+	}
+	e.verifyAll(t)
 }
