@@ -2,6 +2,8 @@ package dispatch_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -318,5 +320,102 @@ func TestAssignCommitStopsAtAFault(t *testing.T) {
 	if got := e.get(t, orig.ID); !got.Start.Equal(orig.Start) || got.WorkerID != "u" {
 		t.Errorf("the booking in the way moved: %v on %s", got.Start, got.WorkerID)
 	}
+	e.verifyAll(t)
+}
+
+// TestAssignCommitConcurrent: committed batches, which book what their
+// assignment left through the booking path (moving bookings to make room),
+// race single bookings for a few workers whose days fill up. Whatever the
+// interleaving, every booking answered is confirmed, in exactly one
+// timeline; nothing else is booked; and every day passes schedule.Verify
+// and every promise holds.
+func TestAssignCommitConcurrent(t *testing.T) {
+	e := newEnv(t, at(8, 0), nil)
+	for i := range 4 {
+		e.put(t, worker(fmt.Sprintf("w%d", i), offset(base, float64(i), 0), dayShift(), "cleaning", "plumbing"))
+	}
+	e.clk.Set(at(9, 0))
+	place := func(k int) doorstep.Location { return offset(base, float64(k%5)-1, float64(k%3)) }
+	var (
+		mu       sync.Mutex
+		answered = map[string]bool{}
+		moved    int
+	)
+	note := func(id string, moves int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if answered[id] {
+			t.Errorf("booking %s answered twice", id)
+		}
+		answered[id] = true
+		moved += moves
+	}
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Go(func() { // committed batches
+			for round := range 4 {
+				var reqs []doorstep.Request
+				for k := range 4 {
+					r := normal(place(g+round+k), mins(60+15*k), at(9, 30), at(17, 0))
+					if k == 0 {
+						r = urgent("plumbing", place(g+round), mins(60))
+					}
+					reqs = append(reqs, withID(fmt.Sprintf("g%d-r%d-%d", g, round, k), r))
+				}
+				out, err := e.svc.Assign(t.Context(), reqs, true, tenant)
+				if err != nil {
+					t.Errorf("Assign: %v", err)
+					return
+				}
+				for _, p := range out.Placements {
+					note(p.Booking.ID, len(p.Moves))
+				}
+				for _, u := range out.Unplaced {
+					if u.Reason == doorstep.EUNAVAILABLE || u.Reason == doorstep.EINTERNAL {
+						t.Errorf("batch left %s for a fault: %s", u.RequestID, u.Reason)
+					}
+				}
+			}
+		})
+		wg.Go(func() { // single bookings
+			for k := range 8 {
+				r := normal(place(g*7+k), mins(45), at(9, 30), at(17, 0))
+				if k%3 == 0 {
+					r = urgent("plumbing", place(g*7+k), mins(45))
+				}
+				b, err := e.svc.Book(t.Context(), r, tenant)
+				switch {
+				case err == nil:
+					note(b.Booking.ID, len(b.Moves))
+				case doorstep.ErrorCode(err) != doorstep.EUNSERVABLE && doorstep.ErrorCode(err) != doorstep.ECONFLICT:
+					t.Errorf("Book: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for id := range e.workers {
+		for _, b := range e.timeline(t, id) {
+			switch {
+			case seen[b.ID]:
+				t.Errorf("booking %s in two timelines", b.ID)
+			case !answered[b.ID]:
+				t.Errorf("booking %s on %s was never answered", b.ID, id)
+			case b.Status != doorstep.StatusConfirmed:
+				t.Errorf("booking %s is %s", b.ID, b.Status)
+			}
+			seen[b.ID] = true
+		}
+	}
+	for id := range answered {
+		if !seen[id] {
+			t.Errorf("answered booking %s is in no timeline", id)
+		}
+	}
+	if len(answered) < 8 {
+		t.Errorf("only %d bookings made: the days did not fill", len(answered))
+	}
+	t.Logf("%d bookings, %d moves to make room", len(answered), moved)
 	e.verifyAll(t)
 }
