@@ -419,3 +419,33 @@ func TestAssignCommitConcurrent(t *testing.T) {
 	t.Logf("%d bookings, %d moves to make room", len(answered), moved)
 	e.verifyAll(t)
 }
+
+// TestAssignCommitBooksUrgentLeftFirst: u's only free time is taken by a
+// normal job that may move later in its window. The batch lists a normal
+// request first (start by 10:00) and an urgent one second, both near u and
+// both left by the assignment: booked in the batch's order the normal one
+// would take the room the urgent call needs. What the assignment left is
+// booked urgent first, so the urgent call gets u and the normal request,
+// which can no longer start by 10:00, is left.
+func TestAssignCommitBooksUrgentLeftFirst(t *testing.T) {
+	north5, west1 := offset(base, 5, 0), offset(base, 0, -1)
+	e := newEnv(t, at(9, 0), nil)
+	e.put(t, worker("u", base, dayShift()))
+	e.book(t, normal(north5, mins(120), at(9, 10), at(14, 0)))
+	e.clk.Set(at(9, 5))
+	reqs := []doorstep.Request{
+		withID("n", normal(west1, mins(60), at(9, 10), at(10, 0))),
+		withID("x", urgent("cleaning", west1, mins(60))),
+	}
+	out, err := e.svc.Assign(t.Context(), reqs, true, "")
+	if err != nil {
+		t.Fatalf("Assign: %v", err)
+	}
+	if diff := cmp.Diff(placed(out), map[string]string{"x": "u"}); diff != "" {
+		t.Errorf("placements (-got +want):\n%s", diff)
+	}
+	if _, ok := unplaced(out)["n"]; !ok {
+		t.Errorf("the normal request is not left: %+v", out.Unplaced)
+	}
+	e.verifyAll(t)
+}
