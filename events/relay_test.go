@@ -83,10 +83,13 @@ func TestRelayGathersABurst(t *testing.T) {
 	// gathered for 300 ms into one pass, one more should the machine
 	// stall them past it; and a pass more for each gathering the writes
 	// took (a fixed bound of 3 failed once beside another CI run), never
-	// the 20 of a pass per event.
+	// the 20 of a pass per event. A relay stalled through the whole burst
+	// copies it in its first pass, so one pass is no failure (a CI run
+	// under -race saw it); that the first change after a quiet spell goes
+	// at once is TestMainStoreReset's.
 	most := 3 + int(took/gather)
-	if passes := storetest.CommandCalls(t, rdb, "xtrim") - trims; passes < 2 || passes > most {
-		t.Errorf("20 events written over %v relayed in %d passes, want 2 to %d (a pass per event without the gathering)", took, passes, most)
+	if passes := storetest.CommandCalls(t, rdb, "xtrim") - trims; passes > most {
+		t.Errorf("20 events written over %v relayed in %d passes, want at most %d (a pass per event without the gathering)", took, passes, most)
 	}
 
 	lease := string(store.OutboxLease(region))
