@@ -99,7 +99,7 @@ func (s *batchState) improve(active []bool, limit int) {
 		}
 	}
 	slices.SortStableFunc(unserved, func(a, b int) int {
-		return urgentRank(s.items[a].Request) - urgentRank(s.items[b].Request)
+		return doorstep.CompareUrgency(s.items[a].Request.Urgency, s.items[b].Request.Urgency)
 	})
 	// by item: the step its last failed insertion, ejection or
 	// relocation saw; 0 never
@@ -169,13 +169,6 @@ func (s *batchState) changedSince(i, step int, eject bool) bool {
 		}
 	}
 	return false
-}
-
-func urgentRank(r *doorstep.Request) int {
-	if r.Urgency == doorstep.Urgent {
-		return 0
-	}
-	return 1
 }
 
 // placeOrEject returns a move that serves unserved item u: without eject,

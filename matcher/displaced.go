@@ -275,11 +275,8 @@ func (m *Matcher) PlanDisplaced(ds []Displacement, cands []Candidate, now time.T
 	pool := slices.Clone(cands)
 	order := slices.Clone(ds)
 	slices.SortStableFunc(order, func(a, b Displacement) int {
-		if ua, ub := a.Booking.Urgency == doorstep.Urgent, b.Booking.Urgency == doorstep.Urgent; ua != ub {
-			if ua {
-				return -1
-			}
-			return 1
+		if c := doorstep.CompareUrgency(a.Booking.Urgency, b.Booking.Urgency); c != 0 {
+			return c
 		}
 		return a.Booking.Start.Compare(b.Booking.Start)
 	})
