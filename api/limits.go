@@ -63,6 +63,12 @@ const (
 	DefaultBatchTimeout   = 20 * time.Second
 )
 
+// Default waits for an in-flight slot (Limits.QueueWait, Limits.BurstWait).
+const (
+	DefaultQueueWait = 10 * time.Millisecond
+	DefaultBurstWait = 50 * time.Millisecond
+)
+
 func (l *Limits) defaults() {
 	if l.RatePerKey == 0 {
 		l.RatePerKey = 200
@@ -71,10 +77,10 @@ func (l *Limits) defaults() {
 		l.MaxInFlight = 4 * runtime.GOMAXPROCS(0)
 	}
 	if l.QueueWait <= 0 {
-		l.QueueWait = 10 * time.Millisecond
+		l.QueueWait = DefaultQueueWait
 	}
 	if l.BurstWait == 0 {
-		l.BurstWait = 50 * time.Millisecond
+		l.BurstWait = DefaultBurstWait
 	}
 	if l.RequestTimeout <= 0 {
 		l.RequestTimeout = DefaultRequestTimeout
