@@ -1,10 +1,17 @@
 package api
 
 import (
+	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/dispatch"
 )
 
 type assignBody struct {
@@ -23,6 +30,9 @@ type placementJSON struct {
 	// Moves are the bookings moved to make room for a request booked after
 	// the assignment (dispatch.Placement.Moves).
 	Moves []rescueJSON `json:"moves,omitempty"`
+	// Replayed is set on a placement an earlier call with the batch's
+	// Idempotency-Key made (dispatch.Service.AssignOnce).
+	Replayed bool `json:"replayed,omitempty"`
 }
 
 type unplacedJSON struct {
@@ -44,8 +54,17 @@ type assignJSON struct {
 
 // handleAssign places a batch of requests optimally; with "commit": true
 // it books them, and then books as POST /v1/bookings does each request the
-// assignment left (dispatch.Service.Assign).
+// assignment left (dispatch.Service.Assign). A committed batch with an
+// Idempotency-Key books each request at most once: a retry gets the
+// placements already made again and books only the others
+// (dispatch.Service.AssignOnce). A plan writes nothing, so its key is not
+// used.
 func (s *Server) handleAssign(w http.ResponseWriter, r *http.Request) {
+	key, err := idempotencyKey(r.Header)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var body assignBody
 	if err := decode(r, &body); err != nil {
 		s.writeError(w, r, err)
@@ -65,32 +84,95 @@ func (s *Server) handleAssign(w http.ResponseWriter, r *http.Request) {
 		reqs[i] = req
 	}
 	viewer := principalFrom(r.Context())
+	if body.Commit && key != "" {
+		s.assignOnce(w, r, reqs, dispatch.BatchKey{Scope: viewer.KeyID, Key: key, Fingerprint: bodyFingerprint(&body), TTL: s.idemTTL})
+		return
+	}
 	out, err := s.svc.Assign(r.Context(), reqs, body.Commit, viewer.KeyID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, assignOut(out, nil, body.Commit, viewer))
+}
+
+// assignOnce answers a committed batch sent with an Idempotency-Key: it
+// only translates dispatch.Service.AssignOnce's outcome to HTTP.
+func (s *Server) assignOnce(w http.ResponseWriter, r *http.Request, reqs []doorstep.Request, k dispatch.BatchKey) {
+	viewer := principalFrom(r.Context())
+	once, err := s.svc.AssignOnce(r.Context(), reqs, k, func(p *dispatch.Placement) dispatch.Answer {
+		body, _ := json.Marshal(placementOut(p, viewer))
+		return dispatch.Answer{Status: http.StatusOK, Body: body}
+	})
+	if once != nil && once.Unrecorded != nil {
+		s.log.WarnContext(r.Context(), "record a batch's idempotent answers or release its keys (a retry will recover them)", "err", once.Unrecorded)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	switch once.Kind {
+	case dispatch.OnceKeyReused:
+		s.writeError(w, r, &doorstep.Error{Code: codeIdempotencyKeyReused, Field: "Idempotency-Key", Message: "this key was used with a different batch"})
+		return
+	case dispatch.OnceInProgress:
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(once.RetryAfter.Seconds())))))
+		s.writeError(w, r, doorstep.Errorf(doorstep.ECONFLICT, "Idempotency-Key", "a batch with this key is still in progress"))
+		return
+	case dispatch.OnceReplay:
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	earlier := make([]placementJSON, 0, len(once.Earlier))
+	for _, a := range once.Earlier {
+		var pj placementJSON
+		if err := json.Unmarshal(a.Body, &pj); err != nil {
+			s.writeError(w, r, fmt.Errorf("read a batch's recorded answer: %w", err))
+			return
+		}
+		earlier = append(earlier, pj)
+	}
+	writeJSON(w, http.StatusOK, assignOut(once.Outcome, earlier, true, viewer))
+}
+
+// assignOut is the answer to a batch: out's placements, and earlier, the
+// recorded placements of an earlier call with the batch's key, marked
+// replayed.
+func assignOut(out *dispatch.BatchOutcome, earlier []placementJSON, committed bool, viewer Principal) assignJSON {
 	res := assignJSON{
-		Assignments: make([]placementJSON, 0, len(out.Placements)),
+		Assignments: make([]placementJSON, 0, len(out.Placements)+len(earlier)),
 		Unassigned:  make([]unplacedJSON, 0, len(out.Unplaced)),
-		Objective:   round2(out.Objective),
+		Objective:   out.Objective,
 		SolveMs:     float64(out.Solve.Microseconds()) / 1000,
 		Rounds:      out.Rounds,
 		Optimal:     out.Optimal,
 		ServedBound: out.ServedBound,
 		UrgentBound: out.UrgentBound,
-		Committed:   body.Commit,
+		Committed:   committed,
 	}
-	for _, p := range out.Placements {
-		pj := placementJSON{RequestID: p.RequestID, WorkerID: p.WorkerID, Start: p.Start, End: p.End, Arrival: p.Arrival,
-			Cost: round2(p.Cost), Moves: movesOut(p.Moves, viewer)}
-		if p.Booking != nil {
-			pj.BookingID = p.Booking.ID // audited by the reservation itself
-		}
+	for i := range out.Placements {
+		res.Assignments = append(res.Assignments, placementOut(&out.Placements[i], viewer))
+	}
+	for _, pj := range earlier {
+		pj.Replayed = true
+		res.Objective += pj.Cost
 		res.Assignments = append(res.Assignments, pj)
 	}
+	if len(earlier) > 0 {
+		slices.SortFunc(res.Assignments, func(a, b placementJSON) int { return strings.Compare(a.RequestID, b.RequestID) })
+	}
+	res.Objective = round2(res.Objective)
 	for _, u := range out.Unplaced {
 		res.Unassigned = append(res.Unassigned, unplacedJSON(u))
 	}
-	writeJSON(w, http.StatusOK, res)
+	return res
+}
+
+// placementOut is p as viewer sees it.
+func placementOut(p *dispatch.Placement, viewer Principal) placementJSON {
+	pj := placementJSON{RequestID: p.RequestID, WorkerID: p.WorkerID, Start: p.Start, End: p.End, Arrival: p.Arrival,
+		Cost: round2(p.Cost), Moves: movesOut(p.Moves, viewer), Replayed: p.Earlier}
+	if p.Booking != nil {
+		pj.BookingID = p.Booking.ID // audited by the reservation itself
+	}
+	return pj
 }

@@ -135,6 +135,7 @@ type assignAnswer struct {
 		Cost      float64   `json:"cost"`
 		BookingID string    `json:"booking_id"`
 		Moves     []rescue  `json:"moves"`
+		Replayed  bool      `json:"replayed"`
 	} `json:"assignments"`
 	Unassigned []struct {
 		RequestID string `json:"request_id"`

@@ -35,6 +35,10 @@ type Placement struct {
 	// Moves lists the bookings moved to make room, when the request was
 	// booked after the assignment by the booking path (bookLeft).
 	Moves []Rescue
+	// Earlier is set when an earlier call with the batch's Idempotency-Key
+	// booked the request and ended before it answered (AssignOnce): the
+	// placement is its booking as it stands now, without Cost or Moves.
+	Earlier bool
 }
 
 // Unplaced is a request a batch could not place, and why.
@@ -68,31 +72,50 @@ type BatchOutcome struct {
 // may move unstarted bookings to make room: a committed batch serves
 // every request a booking would. A request neither could place is
 // reported with the reason a booking would answer. Without commit it is a plan and nothing is
-// written; it moves no booking.
+// written; it moves no booking. AssignOnce commits a batch at most once
+// per Idempotency-Key.
 //
 // Request ids must be present and unique; errors name the offending
 // request as requests[i].field.
 func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bool, owner string) (*BatchOutcome, error) {
+	if err := s.checkBatch(reqs); err != nil {
+		return nil, err
+	}
+	return s.assign(ctx, reqs, commit, owner, nil)
+}
+
+// checkBatch checks a batch's size and request ids and prepares each
+// request (Prepare); errors name the request as requests[i].field.
+func (s *Service) checkBatch(reqs []doorstep.Request) error {
 	if len(reqs) == 0 {
-		return nil, doorstep.Errorf(doorstep.EINVALID, "requests", "at least one request is required")
+		return doorstep.Errorf(doorstep.EINVALID, "requests", "at least one request is required")
 	}
 	if len(reqs) > MaxBatch {
-		return nil, doorstep.Errorf(doorstep.ETOOLARGE, "requests", "at most %d requests a batch, got %d", MaxBatch, len(reqs))
+		return doorstep.Errorf(doorstep.ETOOLARGE, "requests", "at most %d requests a batch, got %d", MaxBatch, len(reqs))
 	}
 	seen := make(map[string]bool, len(reqs))
 	for i := range reqs {
 		r := &reqs[i]
 		if r.ID == "" {
-			return nil, doorstep.Errorf(doorstep.EINVALID, fmt.Sprintf("requests[%d].id", i), "every request of a batch needs an id")
+			return doorstep.Errorf(doorstep.EINVALID, fmt.Sprintf("requests[%d].id", i), "every request of a batch needs an id")
 		}
 		if seen[r.ID] {
-			return nil, doorstep.Errorf(doorstep.EINVALID, fmt.Sprintf("requests[%d].id", i), "id %q appears twice", r.ID)
+			return doorstep.Errorf(doorstep.EINVALID, fmt.Sprintf("requests[%d].id", i), "id %q appears twice", r.ID)
 		}
 		seen[r.ID] = true
 		if err := s.Prepare(r); err != nil {
-			return nil, prefixField(err, fmt.Sprintf("requests[%d].", i))
+			return prefixField(err, fmt.Sprintf("requests[%d].", i))
 		}
 	}
+	return nil
+}
+
+// assign is Assign on a checked batch. With claims (committed batches
+// only), each request is booked under its own idempotency claim
+// (AssignOnce): every placement is then its own step, its worker's
+// version pinned as the step before it left it, since one step carries
+// one claim.
+func (s *Service) assign(ctx context.Context, reqs []doorstep.Request, commit bool, owner string, claims map[string]*store.Claim) (*BatchOutcome, error) {
 	now := s.cfg.Now()
 	if commit {
 		// Urgent demand is learned from what is asked to be booked, as Book
@@ -134,30 +157,32 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 		var bookings []*doorstep.Booking
 		if commit {
 			region := p.region(wk.ID)
+			var cl []*store.Claim // each booking's claim, when claimed
 			for _, a := range as {
 				bookings = append(bookings, s.newBooking(items[a.Item].Request, &a.Option, region, owner, now))
-			}
-			err := s.st.Apply(ctx, store.Change{Region: region, Expect: map[string]int64{wk.ID: workers[w].Version}, Create: bookings})
-			if errors.Is(err, store.ErrConflict) {
-				s.cfg.Observer.Conflict()
-				for _, a := range as {
-					out.Unplaced = append(out.Unplaced, Unplaced{RequestID: reqs[a.Item].ID, Reason: ReasonConflict})
-					out.Objective -= a.Option.Cost
+				if claims != nil {
+					cl = append(cl, claims[reqs[a.Item].ID])
 				}
-				continue
 			}
-			if err != nil {
+			made, err := s.applyPlacements(ctx, region, wk.ID, workers[w].Version, bookings, cl)
+			// The first made are booked whatever err says; the rest are not.
+			left := as[made:]
+			as, bookings = as[:made], bookings[:made]
+			var reason string
+			switch {
+			case errors.Is(err, store.ErrConflict):
+				s.cfg.Observer.Conflict()
+				reason = ReasonConflict
+			case err != nil:
 				// Bookings of earlier workers are made and must be reported,
 				// or a retry of the whole batch would book them twice: this
-				// worker's requests (and any later ones) come back as
+				// worker's requests left (and any later ones) come back as
 				// unplaced with the error's code, and the answer stands.
-				code := doorstep.ErrorCode(err)
-				fault = true
-				for _, a := range as {
-					out.Unplaced = append(out.Unplaced, Unplaced{RequestID: reqs[a.Item].ID, Reason: code})
-					out.Objective -= a.Option.Cost
-				}
-				continue
+				fault, reason = true, doorstep.ErrorCode(err)
+			}
+			for _, a := range left {
+				out.Unplaced = append(out.Unplaced, Unplaced{RequestID: reqs[a.Item].ID, Reason: reason})
+				out.Objective -= a.Option.Cost
 			}
 		}
 		for k, a := range as {
@@ -171,7 +196,7 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 		}
 	}
 	if commit && !fault {
-		s.bookLeft(ctx, reqs, out, owner)
+		s.bookLeft(ctx, reqs, out, owner, claims)
 	}
 	slices.SortFunc(out.Placements, func(a, b Placement) int { return strings.Compare(a.RequestID, b.RequestID) })
 	slices.SortFunc(out.Unplaced, func(a, b Unplaced) int { return strings.Compare(a.RequestID, b.RequestID) })
@@ -189,7 +214,7 @@ func (s *Service) Assign(ctx context.Context, reqs []doorstep.Request, commit bo
 // every race); the first fault (the store failing) ends the pass: that
 // request is reported with the error's code, and those not tried yet with
 // the assignment's reason.
-func (s *Service) bookLeft(ctx context.Context, reqs []doorstep.Request, out *BatchOutcome, owner string) {
+func (s *Service) bookLeft(ctx context.Context, reqs []doorstep.Request, out *BatchOutcome, owner string, claims map[string]*store.Claim) {
 	index := make(map[string]int, len(reqs))
 	for i := range reqs {
 		index[reqs[i].ID] = i
@@ -209,7 +234,11 @@ func (s *Service) bookLeft(ctx context.Context, reqs []doorstep.Request, out *Ba
 			continue
 		}
 		req := &reqs[index[u.RequestID]]
-		bk, err := s.book(ctx, req, owner, false)
+		bctx := ctx
+		if c := claims[req.ID]; c != nil {
+			bctx = store.WithClaim(ctx, c)
+		}
+		bk, err := s.book(bctx, req, owner, false)
 		if err != nil {
 			var de *doorstep.Error
 			switch code := doorstep.ErrorCode(err); code {
@@ -230,6 +259,30 @@ func (s *Service) bookLeft(ctx context.Context, reqs []doorstep.Request, out *Ba
 			End: b.End, Arrival: b.Arrival, Cost: bk.Cost, Booking: b, Moves: bk.Moves})
 		out.Objective += bk.Cost
 	}
+}
+
+// applyPlacements books one worker's placements of a batch, the worker
+// pinned at version: in one step without claims, else one step a
+// booking under its claim (claims[i] for bookings[i]), each pinning the
+// version the step before left. It returns how many of bookings (a
+// prefix) are made, and the error that stopped the rest.
+func (s *Service) applyPlacements(ctx context.Context, region, workerID string, version int64, bookings []*doorstep.Booking, claims []*store.Claim) (int, error) {
+	if claims == nil {
+		if err := s.st.Apply(ctx, store.Change{Region: region, Expect: map[string]int64{workerID: version}, Create: bookings}); err != nil {
+			return 0, err
+		}
+		return len(bookings), nil
+	}
+	for i, b := range bookings {
+		cctx := ctx
+		if c := claims[i]; c != nil {
+			cctx = store.WithClaim(ctx, c)
+		}
+		if err := s.st.Apply(cctx, store.Change{Region: region, Expect: map[string]int64{workerID: version + int64(i)}, Create: []*doorstep.Booking{b}}); err != nil {
+			return i, err
+		}
+	}
+	return len(bookings), nil
 }
 
 // batchCandidates reads every worker within reach of any request in one

@@ -43,6 +43,8 @@ type propWorld struct {
 	// excluded holds the excluded workers of each booking's request.
 	excluded map[string][]string
 	ids      []string // every booking id ever answered, in order
+	// batches counts the batches committed under a key (their keys).
+	batches int
 	// series ids ever answered.
 	series []string
 	// counts of what happened, by kind.
@@ -730,11 +732,61 @@ func (w *propWorld) assign() {
 	}
 	w.last = fmt.Sprintf("assign %+v", reqs)
 	now := w.e.clk.Now()
+	if w.r.IntN(2) == 0 {
+		w.assignOnce(reqs, now)
+		return
+	}
 	out, err := w.e.svc.Assign(w.t.Context(), reqs, true, "")
 	if err != nil {
 		w.t.Fatalf("Assign: %v", err)
 	}
 	w.counts["assign"]++
+	w.assigned(reqs, out, now)
+}
+
+// assignOnce commits reqs under an Idempotency-Key of their own, then
+// retries at once: the retry replays every placement and books none of
+// them again (what it books anew, a request the first call left, is
+// checked as any batch's).
+func (w *propWorld) assignOnce(reqs []doorstep.Request, now time.Time) {
+	w.batches++
+	k := dispatch.BatchKey{Key: fmt.Sprintf("batch-%d", w.batches), Fingerprint: "fp"}
+	encode := func(p *dispatch.Placement) dispatch.Answer { return dispatch.Answer{Status: 200, Body: []byte(p.Booking.ID)} }
+	once, err := w.e.svc.AssignOnce(w.t.Context(), slices.Clone(reqs), k, encode)
+	if err != nil || once.Kind != dispatch.OnceFresh || once.Unrecorded != nil {
+		w.t.Fatalf("AssignOnce: %+v, %v", once, err)
+	}
+	w.counts["assign under a key"]++
+	w.assigned(reqs, once.Outcome, now)
+	again, err := w.e.svc.AssignOnce(w.t.Context(), slices.Clone(reqs), k, encode)
+	if err != nil || again.Unrecorded != nil {
+		w.t.Fatalf("AssignOnce, retried: %+v, %v", again, err)
+	}
+	var replayed, want []string
+	for _, a := range again.Earlier {
+		replayed = append(replayed, string(a.Body))
+	}
+	for _, p := range once.Outcome.Placements {
+		want = append(want, p.Booking.ID)
+	}
+	slices.Sort(replayed)
+	slices.Sort(want)
+	if !slices.Equal(replayed, want) {
+		w.t.Errorf("a retry replayed %v, want the first call's bookings %v", replayed, want)
+	}
+	for _, p := range again.Outcome.Placements {
+		if p.Earlier {
+			w.t.Errorf("a retry recovered %s, which the first call answered", p.RequestID)
+		}
+	}
+	if len(again.Outcome.Placements) > 0 {
+		w.counts["assign under a key: a retry booked what the first call left"]++
+		w.assigned(reqs, again.Outcome, now)
+	}
+}
+
+// assigned checks and records what a committed batch of reqs booked.
+func (w *propWorld) assigned(reqs []doorstep.Request, out *dispatch.BatchOutcome, now time.Time) {
 	index := map[string]int{}
 	for i := range reqs {
 		index[reqs[i].ID] = i
