@@ -21,15 +21,21 @@ import (
 // those writes and that pass. The clock stands still, so a committed run
 // fills the city further as it goes: run it with a fixed -benchtime (200x
 // books up to 4,000 more). It reports how many requests a batch placed,
-// left unplaced, and booked by moving bookings.
+// left unplaced, and booked by moving bookings. commit=key commits each
+// batch under an Idempotency-Key of its own (dispatch.Service.AssignOnce):
+// the difference from commit=true is the claims, the batch's and one a
+// request, and a write a placement rather than a worker.
 func BenchmarkAssignRedis(b *testing.B) {
 	const size = 20
 	for _, c := range []struct {
 		workers, booked int
-		commit          bool
-	}{{10000, 0, false}, {10000, 0, true}, {1000, 4000, false}, {1000, 4000, true}} {
-		b.Run(fmt.Sprintf("workers=%d/booked=%d/batch=%d/commit=%v", c.workers, c.booked, size, c.commit), func(b *testing.B) {
-			commit := c.commit
+		commit          string
+	}{{10000, 0, "false"}, {10000, 0, "true"}, {10000, 0, "key"}, {1000, 4000, "false"}, {1000, 4000, "true"}, {1000, 4000, "key"}} {
+		b.Run(fmt.Sprintf("workers=%d/booked=%d/batch=%d/commit=%s", c.workers, c.booked, size, c.commit), func(b *testing.B) {
+			commit, keyed := c.commit != "false", c.commit == "key"
+			encode := func(p *dispatch.Placement) dispatch.Answer {
+				return dispatch.Answer{Status: 200, Body: []byte(p.Booking.ID)}
+			}
 			st := openRedisStore(b)
 			seedCity(b, st, c.workers, 1)
 			svc, err := dispatch.New(dispatch.Config{Store: st, Now: func() time.Time { return benchNow }})
@@ -57,7 +63,17 @@ func BenchmarkAssignRedis(b *testing.B) {
 					reqs[i].ID = fmt.Sprintf("r%d", i)
 				}
 				t0 := time.Now()
-				out, err := svc.Assign(ctx, reqs, commit, "")
+				var out *dispatch.BatchOutcome
+				var err error
+				if keyed {
+					var once *dispatch.BatchOnce
+					once, err = svc.AssignOnce(ctx, reqs, dispatch.BatchKey{Scope: "bench", Key: fmt.Sprintf("batch-%d", batches), Fingerprint: "fp"}, encode)
+					if err == nil {
+						out = once.Outcome
+					}
+				} else {
+					out, err = svc.Assign(ctx, reqs, commit, "")
+				}
 				samples = append(samples, time.Since(t0))
 				if err != nil {
 					b.Fatal(err)

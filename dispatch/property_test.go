@@ -751,7 +751,9 @@ func (w *propWorld) assign() {
 func (w *propWorld) assignOnce(reqs []doorstep.Request, now time.Time) {
 	w.batches++
 	k := dispatch.BatchKey{Key: fmt.Sprintf("batch-%d", w.batches), Fingerprint: "fp"}
-	encode := func(p *dispatch.Placement) dispatch.Answer { return dispatch.Answer{Status: 200, Body: []byte(p.Booking.ID)} }
+	encode := func(p *dispatch.Placement) dispatch.Answer {
+		return dispatch.Answer{Status: 200, Body: []byte(p.Booking.ID)}
+	}
 	once, err := w.e.svc.AssignOnce(w.t.Context(), slices.Clone(reqs), k, encode)
 	if err != nil || once.Kind != dispatch.OnceFresh || once.Unrecorded != nil {
 		w.t.Fatalf("AssignOnce: %+v, %v", once, err)
