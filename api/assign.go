@@ -3,10 +3,8 @@ package api
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -111,15 +109,10 @@ func (s *Server) assignOnce(w http.ResponseWriter, r *http.Request, reqs []doors
 		s.writeError(w, r, err)
 		return
 	}
-	switch once.Kind {
-	case dispatch.OnceKeyReused:
-		s.writeError(w, r, &doorstep.Error{Code: codeIdempotencyKeyReused, Field: "Idempotency-Key", Message: "this key was used with a different batch"})
+	if s.refuseOnce(w, r, once.Kind, once.RetryAfter, "batch", "batch") {
 		return
-	case dispatch.OnceInProgress:
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(once.RetryAfter.Seconds())))))
-		s.writeError(w, r, doorstep.Errorf(doorstep.ECONFLICT, "Idempotency-Key", "a batch with this key is still in progress"))
-		return
-	case dispatch.OnceReplay:
+	}
+	if once.Kind == dispatch.OnceReplay {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	earlier := make([]placementJSON, 0, len(once.Earlier))

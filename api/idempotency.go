@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/dispatch"
@@ -29,12 +30,10 @@ func (s *Server) bookOnce(w http.ResponseWriter, r *http.Request, key, fingerpri
 		s.writeError(w, r, err)
 		return
 	}
+	if s.refuseOnce(w, r, once.Kind, once.RetryAfter, "request body", "request") {
+		return
+	}
 	switch once.Kind {
-	case dispatch.OnceKeyReused:
-		s.writeError(w, r, &doorstep.Error{Code: codeIdempotencyKeyReused, Field: "Idempotency-Key", Message: "this key was used with a different request body"})
-	case dispatch.OnceInProgress:
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(once.RetryAfter.Seconds())))))
-		s.writeError(w, r, doorstep.Errorf(doorstep.ECONFLICT, "Idempotency-Key", "a request with this key is still in progress"))
 	case dispatch.OnceFresh:
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Location", madeLocation(once.Made))
@@ -45,6 +44,24 @@ func (s *Server) bookOnce(w http.ResponseWriter, r *http.Request, key, fingerpri
 	default: // OnceReplay
 		replay(w, replayLocation(once.Answer.Body), once.Answer.Status, once.Answer.Body)
 	}
+}
+
+// refuseOnce answers kind when it refuses a request sent with an
+// Idempotency-Key, and reports whether it did: the key used with another
+// body (422; body names what differs, "request body" or "batch"), or the
+// first call with it still running (409, retry after retryAfter; call
+// names it).
+func (s *Server) refuseOnce(w http.ResponseWriter, r *http.Request, kind dispatch.OnceKind, retryAfter time.Duration, body, call string) bool {
+	switch kind {
+	case dispatch.OnceKeyReused:
+		s.writeError(w, r, &doorstep.Error{Code: codeIdempotencyKeyReused, Field: "Idempotency-Key", Message: "this key was used with a different " + body})
+	case dispatch.OnceInProgress:
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(retryAfter.Seconds())))))
+		s.writeError(w, r, doorstep.Errorf(doorstep.ECONFLICT, "Idempotency-Key", "a %s with this key is still in progress", call))
+	default:
+		return false
+	}
+	return true
 }
 
 // madeOut is the answer of handleBook for m, as viewer sees it.
