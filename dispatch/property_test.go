@@ -405,11 +405,20 @@ func (w *propWorld) book(req doorstep.Request) *dispatch.Booked {
 	return b
 }
 
-// moved checks the moves of one rescue for a request of class urgency
-// and applies them to the model. Every move is checked against the model
-// as it stood before the plan: a chain's second booking is still on its
-// own worker there.
+// moved checks the moves of one rescue for a request of class urgency,
+// applies them to the model and checks each moved booking in Redis.
 func (w *propWorld) moved(moves []dispatch.Rescue, urgency doorstep.Urgency, now time.Time) {
+	for _, id := range w.applyMoves(moves, urgency, now) {
+		w.touched(id)
+	}
+}
+
+// applyMoves checks the moves of one rescue for a request of class
+// urgency and applies them to the model, returning the ids moved. Every
+// move is checked against the model as it stood before the plan: a
+// chain's second booking is still on its own worker there.
+func (w *propWorld) applyMoves(moves []dispatch.Rescue, urgency doorstep.Urgency, now time.Time) []string {
+	var ids []string
 	seen := map[string]bool{}
 	for i := range moves {
 		w.checkMove(&moves[i], urgency, now, seen)
@@ -422,13 +431,14 @@ func (w *propWorld) moved(moves []dispatch.Rescue, urgency doorstep.Urgency, now
 		}
 		d := moved.End.Sub(moved.Start)
 		moved.WorkerID, moved.Start, moved.End = r.ToWorker, r.NewStart, r.NewStart.Add(d)
-		w.touched(moved.ID)
 		// The answer does not say when the worker now arrives.
 		if got, err := w.e.st.GetBooking(w.t.Context(), moved.ID); err == nil {
 			moved.Arrival = got.Arrival
 		}
 		w.placed = append(w.placed, moved.ID)
+		ids = append(ids, moved.ID)
 	}
+	return ids
 }
 
 // checkMove checks one move of a rescue for a request of class urgency
@@ -812,9 +822,15 @@ func (w *propWorld) assigned(reqs []doorstep.Request, out *dispatch.BatchOutcome
 		}
 		return index[a.RequestID] - index[b.RequestID]
 	})
+	// A booking may be moved by several of them: Redis holds where the
+	// last one left it, so each is checked once all are applied.
+	var movedIDs []string
 	for _, p := range rescued {
 		w.counts["assign: a request left, booked by moving bookings"]++
-		w.moved(p.Moves, reqs[index[p.RequestID]].Urgency, now)
+		movedIDs = append(movedIDs, w.applyMoves(p.Moves, reqs[index[p.RequestID]].Urgency, now)...)
+	}
+	for _, id := range movedIDs {
+		w.touched(id)
 	}
 	for _, p := range out.Placements {
 		w.touched(p.Booking.ID)
