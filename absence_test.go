@@ -79,3 +79,35 @@ func TestAbsentFlexibleBreak(t *testing.T) {
 		}
 	}
 }
+
+// TestAbsentUrgentOvertime: a shift's urgent overtime (an hour after
+// 18:00) stays with the piece that still ends at 18:00, ends where an
+// absence begins inside it, and is gone from a piece an absence cuts
+// short.
+func TestAbsentUrgentOvertime(t *testing.T) {
+	h := func(hh, mm int) time.Time { return time.Date(2026, 11, 23, hh, mm, 0, 0, time.UTC) }
+	sh := doorstep.Shift{Start: h(8, 0), End: h(18, 0), UrgentOvertimeMinutes: 60}
+	w := &doorstep.Worker{ID: "w", Shifts: []doorstep.Shift{sh}}
+	for _, tt := range []struct {
+		name string
+		away doorstep.Window
+		want []doorstep.Shift
+	}{
+		{"before the shift", doorstep.Window{Start: h(6, 0), End: h(7, 0)}, []doorstep.Shift{sh}},
+		{"after the overtime", doorstep.Window{Start: h(19, 0), End: h(20, 0)}, []doorstep.Shift{sh}},
+		{"inside: the later piece keeps it", doorstep.Window{Start: h(12, 0), End: h(13, 0)}, []doorstep.Shift{
+			{Start: h(8, 0), End: h(12, 0)}, {Start: h(13, 0), End: h(18, 0), UrgentOvertimeMinutes: 60}}},
+		{"from 18:20: cut to 20 minutes", doorstep.Window{Start: h(18, 20), End: h(21, 0)}, []doorstep.Shift{
+			{Start: h(8, 0), End: h(18, 0), UrgentOvertimeMinutes: 20}}},
+		{"from 18:00: none", doorstep.Window{Start: h(18, 0), End: h(21, 0)}, []doorstep.Shift{
+			{Start: h(8, 0), End: h(18, 0)}}},
+		{"the afternoon: none on the piece cut short", doorstep.Window{Start: h(15, 0), End: h(19, 0)}, []doorstep.Shift{
+			{Start: h(8, 0), End: h(15, 0)}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(w.Absent(tt.away), tt.want); diff != "" {
+				t.Errorf("Absent (-got +want):\n%s", diff)
+			}
+		})
+	}
+}

@@ -91,6 +91,22 @@ type Shift struct {
 	Start  time.Time `json:"start"`
 	End    time.Time `json:"end"`
 	Breaks []Break   `json:"breaks,omitempty"`
+	// UrgentOvertimeMinutes lets an urgent job that starts inside the
+	// shift run up to this many minutes past its end (0, the default:
+	// every job ends by the end). It is a contract's choice, not a
+	// dispatch rule: a normal job never runs over, and the worker's next
+	// shift starts after the allowance at the earliest.
+	UrgentOvertimeMinutes int `json:"urgent_overtime_minutes,omitempty"`
+}
+
+// EndFor is when a job of the urgent class (urgent true) or not must end
+// at the latest in s: its end, or for an urgent job its end plus the
+// overtime allowed.
+func (s *Shift) EndFor(urgent bool) time.Time {
+	if urgent && s.UrgentOvertimeMinutes > 0 {
+		return s.End.Add(time.Duration(s.UrgentOvertimeMinutes) * time.Minute)
+	}
+	return s.End
 }
 
 // HasFlexibleBreak reports whether any break of s floats.

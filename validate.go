@@ -21,6 +21,8 @@ const (
 	MaxBreaks      = 8  // per shift
 	MaxListLen     = 32 // skills, certificates, preferred/excluded workers
 	MaxShiftLength = 24 * time.Hour
+	// MaxUrgentOvertimeMinutes bounds Shift.UrgentOvertimeMinutes.
+	MaxUrgentOvertimeMinutes = 240
 )
 
 // Validate reports the first problem with w as an *Error naming the field.
@@ -66,8 +68,14 @@ func (w *Worker) Validate() error {
 		if s.End.Sub(s.Start) > MaxShiftLength {
 			return Errorf(EINVALID, f+".end", "a shift lasts at most 24 hours")
 		}
+		if s.UrgentOvertimeMinutes < 0 || s.UrgentOvertimeMinutes > MaxUrgentOvertimeMinutes {
+			return Errorf(EINVALID, f+".urgent_overtime_minutes", "urgent_overtime_minutes must be in [0, %d] (0: none)", MaxUrgentOvertimeMinutes)
+		}
 		if i > 0 && s.Start.Before(w.Shifts[i-1].End) {
 			return Errorf(EINVALID, f+".start", "shifts must be ordered and must not overlap")
+		}
+		if i > 0 && s.Start.Before(w.Shifts[i-1].EndFor(true)) {
+			return Errorf(EINVALID, f+".start", "a shift must start after the previous shift's urgent overtime")
 		}
 		if len(s.Breaks) > MaxBreaks {
 			return Errorf(EINVALID, f+".breaks", "at most %d breaks a shift", MaxBreaks)

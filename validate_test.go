@@ -45,6 +45,36 @@ func TestWorkerValidateLists(t *testing.T) {
 	}
 }
 
+// TestWorkerValidateUrgentOvertime: a shift's urgent overtime is 0 to 240
+// minutes, and the next shift starts after it.
+func TestWorkerValidateUrgentOvertime(t *testing.T) {
+	day := time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC)
+	late := func(overtime int) doorstep.Shift {
+		return doorstep.Shift{Start: day, End: day.Add(8 * time.Hour), UrgentOvertimeMinutes: overtime}
+	}
+	next := func(after time.Duration) doorstep.Shift {
+		return doorstep.Shift{Start: day.Add(8*time.Hour + after), End: day.Add(12*time.Hour + after)}
+	}
+	tests := []struct {
+		name   string
+		shifts []doorstep.Shift
+		field  string
+	}{
+		{"an hour over", []doorstep.Shift{late(60)}, ""},
+		{"none", []doorstep.Shift{late(0), next(0)}, ""},
+		{"at most four hours", []doorstep.Shift{late(241)}, "shifts[0].urgent_overtime_minutes"},
+		{"not negative", []doorstep.Shift{late(-1)}, "shifts[0].urgent_overtime_minutes"},
+		{"the next shift after the overtime", []doorstep.Shift{late(60), next(time.Hour)}, ""},
+		{"the next shift inside the overtime", []doorstep.Shift{late(60), next(59 * time.Minute)}, "shifts[1].start"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := doorstep.Worker{ID: "w-1", Skills: []string{"plumbing"}, Home: doorstep.Location{Lat: 52.5, Lng: 13.4}, Shifts: tt.shifts}
+			wantField(t, w.Validate(), tt.field)
+		})
+	}
+}
+
 func TestRequestValidateSkillTwice(t *testing.T) {
 	now := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 	r := doorstep.Request{Service: "cleaning", Skills: []string{"cleaning", "cleaning"}, Urgency: doorstep.Normal,

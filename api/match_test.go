@@ -13,8 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// breakdownTerms are the six soft-cost terms every option reports.
-var breakdownTerms = []string{"continuity", "fairness", "preferred", "protection", "rating", "travel", "wait"}
+// breakdownTerms are the soft-cost terms every option reports.
+var breakdownTerms = []string{"continuity", "fairness", "overtime", "preferred", "protection", "rating", "travel", "wait"}
 
 // TestMatchOutranked: an urgent request with five workers at the door and
 // one 6 km off, rated 3.5. With the five options kept, the far one's trip

@@ -267,6 +267,7 @@ func round2(v float64) float64 {
 type breakdownJSON struct {
 	Continuity float64 `json:"continuity"`
 	Fairness   float64 `json:"fairness"`
+	Overtime   float64 `json:"overtime"`
 	Preferred  float64 `json:"preferred"`
 	Protection float64 `json:"protection"`
 	Rating     float64 `json:"rating"`
@@ -275,7 +276,7 @@ type breakdownJSON struct {
 }
 
 func breakdownOut(b matcher.Breakdown) breakdownJSON {
-	return breakdownJSON{Continuity: round2(b.Continuity), Fairness: round2(b.Fairness), Preferred: round2(b.Preferred),
+	return breakdownJSON{Continuity: round2(b.Continuity), Fairness: round2(b.Fairness), Overtime: round2(b.Overtime), Preferred: round2(b.Preferred),
 		Protection: round2(b.Protection), Rating: round2(b.Rating), Travel: round2(b.Travel), Wait: round2(b.Wait)}
 }
 

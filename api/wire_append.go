@@ -92,6 +92,8 @@ func (e *jsonAppender) option(o *optionJSON) {
 	e.float(o.Breakdown.Continuity)
 	e.raw(`,"fairness":`)
 	e.float(o.Breakdown.Fairness)
+	e.raw(`,"overtime":`)
+	e.float(o.Breakdown.Overtime)
 	e.raw(`,"preferred":`)
 	e.float(o.Breakdown.Preferred)
 	e.raw(`,"protection":`)

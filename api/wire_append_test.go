@@ -55,7 +55,7 @@ func randomMatch(r *rand.Rand) *matchJSON {
 		for range r.IntN(4) {
 			o := optionJSON{WorkerID: randomString(r), Start: randomTime(r), End: randomTime(r), Arrival: randomTime(r),
 				TravelMinutes: randomFloat(r), DistanceKm: randomFloat(r), Cost: randomFloat(r)}
-			o.Breakdown = breakdownJSON{randomFloat(r), randomFloat(r), randomFloat(r), randomFloat(r), randomFloat(r), randomFloat(r), randomFloat(r)}
+			o.Breakdown = breakdownJSON{randomFloat(r), randomFloat(r), randomFloat(r), randomFloat(r), randomFloat(r), randomFloat(r), randomFloat(r), randomFloat(r)}
 			if r.IntN(3) > 0 {
 				o.Price = &doorstep.Price{Currency: randomString(r), Total: r.Int64N(1e8) - 1e4}
 				if r.IntN(5) > 0 {

@@ -201,18 +201,21 @@ var propDistricts = []doorstep.Location{
 
 // propShifts: 8 days of two shifts, 07:00-12:00 with a quarter-hour break
 // and 13:00-21:00 with a half-hour break, in zone, sometimes shifted by an
-// hour; a working day spans 14 hours, more than any booking lasts.
+// hour; a working day spans 14 hours, more than any booking lasts. Half
+// the workers may run urgent jobs 30 or 60 minutes past 21:00 (urgent
+// overtime).
 func propShifts(zone *time.Location, r *rand.Rand) []doorstep.Shift {
 	var out []doorstep.Shift
 	shiftBy := time.Duration(r.IntN(3)-1) * time.Hour
+	overtime := []int{0, 0, 30, 60}[r.IntN(4)]
 	for d := range 8 {
 		day := time.Date(2026, 11, 23+d, 0, 0, 0, 0, zone).Add(shiftBy)
 		h := func(hh, mm int) time.Time {
 			return day.Add(time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute)
 		}
-		out = append(out,
-			shift(h(7, 0), h(12, 0), h(9, 30), h(9, 45)),
-			shift(h(13, 0), h(21, 0), h(16, 0), h(16, 30)))
+		late := shift(h(13, 0), h(21, 0), h(16, 0), h(16, 30))
+		late.UrgentOvertimeMinutes = overtime
+		out = append(out, shift(h(7, 0), h(12, 0), h(9, 30), h(9, 45)), late)
 	}
 	return out
 }
@@ -231,6 +234,9 @@ func (w *propWorld) step() {
 		adv += time.Duration(1+w.r.IntN(4)) * time.Hour // a quiet spell
 	}
 	w.e.clk.Advance(adv)
+	if w.r.IntN(3) == 0 && w.lateCall() {
+		return
+	}
 	switch n := w.r.IntN(100); {
 	case n < 22:
 		w.bookNormal()
@@ -349,6 +355,39 @@ func (w *propWorld) bookNormal() {
 
 // bookUrgent quotes, then books an urgent request: the booking does what
 // the quote said, rescue included (nothing else changes in between).
+// lateCall asks, when a worker whose shift allows urgent overtime has
+// less than 45 minutes of its shift left, for an urgent job near its home
+// in one of its trades that would end half-way through the overtime: on
+// that worker it fits only in the overtime. It reports whether there was
+// such a worker.
+func (w *propWorld) lateCall() bool {
+	now := w.e.clk.Now()
+	for _, wk := range w.ws {
+		if w.retired[wk.ID] {
+			continue
+		}
+		for _, sh := range wk.Shifts {
+			if sh.UrgentOvertimeMinutes == 0 || now.Before(sh.End.Add(-45*time.Minute)) || !now.Before(sh.End) {
+				continue
+			}
+			service := wk.Skills[w.r.IntN(len(wk.Skills))]
+			if !slices.Contains(propServices, service) {
+				return false
+			}
+			// Over the shift's end by half the overtime after a trip of a
+			// few minutes: it fits only in the overtime.
+			d := (sh.End.Sub(now) + time.Duration(sh.UrgentOvertimeMinutes/2)*time.Minute).Round(5 * time.Minute)
+			req := doorstep.Request{Service: service, Location: offset(wk.Home, w.r.Float64()-0.5, w.r.Float64()-0.5),
+				Urgency: doorstep.Urgent, Duration: d}
+			w.last = fmt.Sprintf("late urgent call near %s: %+v", wk.ID, req)
+			w.counts["late urgent call"]++
+			w.book(req)
+			return true
+		}
+	}
+	return false
+}
+
 func (w *propWorld) bookUrgent() {
 	req := doorstep.Request{Service: w.service(), Location: w.place(7), Urgency: doorstep.Urgent,
 		Duration: time.Duration(2+w.r.IntN(5)) * 15 * time.Minute}
@@ -511,8 +550,17 @@ func (w *propWorld) record(b *doorstep.Booking, req doorstep.Request, now time.T
 	case slices.Contains(req.ExcludedWorkers, b.WorkerID):
 		w.t.Errorf("new booking %v on an excluded worker", b)
 	}
-	if !slices.Contains(w.worker(b.WorkerID).Skills, b.Service) {
+	wk := w.worker(b.WorkerID)
+	if !slices.Contains(wk.Skills, b.Service) {
 		w.t.Errorf("booking %v on a worker without the skill %s", b, b.Service)
+	}
+	for _, sh := range wk.Shifts {
+		if !b.Start.Before(sh.Start) && !b.Start.After(sh.End) && b.End.After(sh.End) {
+			if b.Urgency != doorstep.Urgent || b.End.After(sh.EndFor(true)) {
+				w.t.Errorf("new booking %v runs past its shift's end %v (urgent overtime %d min)", b, sh.End, sh.UrgentOvertimeMinutes)
+			}
+			w.counts["urgent booked into overtime"]++
+		}
 	}
 	c := *b
 	w.want[b.ID] = &c

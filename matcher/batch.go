@@ -305,7 +305,9 @@ func (s *batchState) stopOf(i int, o *Option) schedule.Stop {
 	if id == "" {
 		id = fmt.Sprintf("batch-%d", i)
 	}
-	return schedule.Stop{BookingID: id, Arrival: o.Slot.Arrival, Start: o.Slot.Start, End: o.Slot.End, Location: s.items[i].Request.Location}
+	req := s.items[i].Request
+	return schedule.Stop{BookingID: id, Arrival: o.Slot.Arrival, Start: o.Slot.Start, End: o.Slot.End, Location: req.Location,
+		Urgent: req.Urgency == doorstep.Urgent}
 }
 
 // replay inserts seq into worker w's timeline as read, in order, and

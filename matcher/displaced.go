@@ -135,6 +135,15 @@ func stretched(w *doorstep.Worker, pinned schedule.Stop) *doorstep.Worker {
 		off = append(off, doorstep.Window{Start: at, End: hi})
 	}
 	one := doorstep.Shift{Start: lo, End: hi}
+	// Urgent overtime after the last of the merged shifts, as far as it
+	// reaches past the merged end.
+	for i, sh := range w.Shifts {
+		if merged[i] && sh.End.Equal(at) {
+			if over := sh.EndFor(true).Sub(hi); over > 0 {
+				one.UrgentOvertimeMinutes = int(over / time.Minute)
+			}
+		}
+	}
 	for _, b := range off {
 		if b.Start.Before(pinned.Start) {
 			one.Breaks = append(one.Breaks, doorstep.FixedBreak(b.Start, earliest(b.End, pinned.Start)))

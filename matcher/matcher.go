@@ -53,6 +53,8 @@ const (
 	TermFairness   = "fairness"
 	TermPreferred  = "preferred"
 	TermContinuity = "continuity"
+	// TermOvertime is the urgent overtime a job takes (Weights.Overtime).
+	TermOvertime = "overtime"
 	// TermProtection is the urgent capacity a normal job takes
 	// (Weights.Protection, Config.Urgent).
 	TermProtection = "protection"
@@ -80,6 +82,11 @@ type Weights struct {
 	Preferred float64 `json:"preferred"`
 	// Continuity is subtracted when the worker last served the customer.
 	Continuity float64 `json:"continuity"`
+	// Overtime per minute an urgent job runs past its worker's shift, into
+	// the shift's urgent overtime (doorstep.Shift.UrgentOvertimeMinutes):
+	// the overtime a contract allows is used when no option inside a shift
+	// is as good.
+	Overtime float64 `json:"overtime"`
 	// Protection per urgent call a normal job keeps its worker from
 	// (UrgentProfile: the calls expected per worker on duty, for the
 	// worker's skills, from the profile's Lead before the job's departure
@@ -98,8 +105,13 @@ var DefaultWeights = Weights{
 	Fairness:   20,
 	Preferred:  15,
 	Continuity: 10,
+	Overtime:   DefaultOvertime,
 	Protection: DefaultProtection,
 }
+
+// DefaultOvertime is the default Weights.Overtime: a minute of overtime
+// weighs as 1.5 minutes of travel, the usual premium of overtime pay.
+const DefaultOvertime = 1.5
 
 // DefaultProtection is the default Weights.Protection: a call kept from
 // costs as much as 300 minutes of travel, which moves a normal job off a
@@ -130,7 +142,7 @@ func (c *Config) validate() error {
 		c.Weights = DefaultWeights
 	}
 	w := c.Weights
-	for _, v := range []float64{w.Travel, w.UrgentWait, w.NormalWait, w.Rating, w.Fairness, w.Preferred, w.Continuity, w.Protection} {
+	for _, v := range []float64{w.Travel, w.UrgentWait, w.NormalWait, w.Rating, w.Fairness, w.Preferred, w.Continuity, w.Overtime, w.Protection} {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("matcher: weights must be finite and non-negative, got %+v", w)
 		}
@@ -217,12 +229,12 @@ type History struct {
 
 // Breakdown holds each soft-cost term of an option.
 type Breakdown struct {
-	Travel, Wait, Rating, Fairness, Preferred, Continuity, Protection float64
+	Travel, Wait, Rating, Fairness, Preferred, Continuity, Overtime, Protection float64
 }
 
 // Total is the sum of the terms.
 func (b Breakdown) Total() float64 {
-	return b.Travel + b.Wait + b.Rating + b.Fairness + b.Preferred + b.Continuity + b.Protection
+	return b.Travel + b.Wait + b.Rating + b.Fairness + b.Preferred + b.Continuity + b.Overtime + b.Protection
 }
 
 // Map returns the terms by name, as the API reports them.
@@ -230,7 +242,7 @@ func (b Breakdown) Map() map[string]float64 {
 	return map[string]float64{
 		TermTravel: b.Travel, TermWait: b.Wait, TermRating: b.Rating,
 		TermFairness: b.Fairness, TermPreferred: b.Preferred, TermContinuity: b.Continuity,
-		TermProtection: b.Protection,
+		TermOvertime: b.Overtime, TermProtection: b.Protection,
 	}
 }
 
@@ -337,6 +349,7 @@ func (m *Matcher) cost(req *doorstep.Request, job schedule.Job, w *doorstep.Work
 	if hist.LastWorker != "" && hist.LastWorker == w.ID {
 		b.Continuity = -wt.Continuity
 	}
+	b.Overtime = wt.Overtime * s.Overtime.Minutes()
 	if req.Urgency != doorstep.Urgent {
 		b.Protection = m.protection(job, w, s)
 	}

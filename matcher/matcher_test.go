@@ -404,19 +404,19 @@ func TestMatchBreakdown(t *testing.T) {
 }
 
 func TestBreakdownTotalAndMap(t *testing.T) {
-	b := matcher.Breakdown{Travel: 1, Wait: 2, Rating: 4, Fairness: 8, Preferred: -16, Continuity: -32, Protection: 64}
-	if got, want := b.Total(), 31.0; got != want {
+	b := matcher.Breakdown{Travel: 1, Wait: 2, Rating: 4, Fairness: 8, Preferred: -16, Continuity: -32, Overtime: 128, Protection: 64}
+	if got, want := b.Total(), 159.0; got != want {
 		t.Errorf("Total() = %v, want %v", got, want)
 	}
 	want := map[string]float64{
 		matcher.TermTravel: 1, matcher.TermWait: 2, matcher.TermRating: 4,
 		matcher.TermFairness: 8, matcher.TermPreferred: -16, matcher.TermContinuity: -32,
-		matcher.TermProtection: 64,
+		matcher.TermOvertime: 128, matcher.TermProtection: 64,
 	}
 	if diff := cmp.Diff(want, b.Map()); diff != "" {
 		t.Errorf("Map() mismatch (-want +got):\n%s", diff)
 	}
-	names := []string{"travel", "wait", "rating", "fairness", "preferred", "continuity", "protection"}
+	names := []string{"travel", "wait", "rating", "fairness", "preferred", "continuity", "overtime", "protection"}
 	for _, n := range names {
 		if _, ok := (matcher.Breakdown{}).Map()[n]; !ok {
 			t.Errorf("Map() of a zero breakdown lacks %q", n)
@@ -583,6 +583,51 @@ func TestNewConfig(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, m.Config()); diff != "" {
 				t.Errorf("Config() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestMatchWeighsOvertime: an urgent call at 19:30, 10 minutes from a late
+// technician whose shift ends at 20:00 with an hour of urgent overtime (an
+// hour's job: arrives 19:40, ends 20:40, 40 minutes over) and 20 minutes
+// from a night technician on shift from 19:00 (arrives 19:50, inside the
+// shift). By default the overtime weighs 1.5 a minute: late costs 10
+// travel + 10 wait + 60 overtime = 80, night 20 + 20 = 40, so the night
+// technician goes. Without the weight the late one is cheaper (20).
+func TestMatchWeighsOvertime(t *testing.T) {
+	now := clock(19, 30)
+	late := newWorker("late", "plumbing")
+	late.Shifts = []doorstep.Shift{{Start: clock(12, 0), End: clock(20, 0), UrgentOvertimeMinutes: 60}}
+	night := newWorker("night", "plumbing")
+	night.Home = at(30, 0)
+	night.Shifts = []doorstep.Shift{{Start: clock(19, 0), End: clock(19, 0).Add(12 * time.Hour)}}
+	req := mustResolve(t, doorstep.Request{Service: "plumbing", Location: at(10, 0), Urgency: doorstep.Urgent,
+		RequestedAt: now, Duration: time.Hour})
+	free := matcher.DefaultWeights
+	free.Overtime = 0
+	for _, tt := range []struct {
+		name    string
+		weights matcher.Weights
+		want    string
+		costs   map[string]float64
+	}{
+		{"overtime weighed", matcher.DefaultWeights, "night", map[string]float64{"late": 80, "night": 40}},
+		{"overtime free", free, "late", map[string]float64{"late": 20, "night": 40}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := mustMatcher(t, matcher.Config{Travel: gridTravel{}, Weights: tt.weights})
+			res := m.Match(req, []matcher.Candidate{cand(late), cand(night)}, now, matcher.History{})
+			if len(res.Options) != 2 || res.Options[0].WorkerID != tt.want {
+				t.Fatalf("options %+v (rejected %v), want %s first", res.Options, res.Rejected, tt.want)
+			}
+			for _, o := range res.Options {
+				if o.Cost != tt.costs[o.WorkerID] {
+					t.Errorf("%s costs %v (%+v), want %v", o.WorkerID, o.Cost, o.Breakdown, tt.costs[o.WorkerID])
+				}
+				if o.WorkerID == "late" && (o.Slot.Overtime != 40*time.Minute || !o.Slot.End.Equal(clock(20, 40))) {
+					t.Errorf("late's slot %+v: want 19:40-20:40, 40 minutes over", o.Slot)
+				}
 			}
 		})
 	}

@@ -367,7 +367,8 @@ func (p *planner) free(f int, bs ...*doorstep.Booking) (freeing, bool) {
 		return freeing{}, false
 	}
 	st := state{}.with(p, f, c.Timeline.Insert(schedule.Stop{BookingID: newStop,
-		Arrival: o.Slot.Arrival, Start: o.Slot.Start, End: o.Slot.End, Location: p.req.Location}))
+		Arrival: o.Slot.Arrival, Start: o.Slot.Start, End: o.Slot.End, Location: p.req.Location,
+		Urgent: p.req.Urgency == doorstep.Urgent}))
 	st.added, st.f, st.opt = o.Cost, f, o
 	for _, b := range bs {
 		st.added -= p.placedCost(b, f)

@@ -151,7 +151,7 @@ func (p *Planner) reaches(place doorstep.Location, depart time.Time, events []ev
 // departure saves is ErrBusy.
 func (p *Planner) withBreaks(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, job Job,
 	start doorstep.Location, g gap, before []event, hi time.Time, events []event, at int, slot Slot) (Slot, error) {
-	stop := Stop{Arrival: slot.Arrival, Start: slot.Start, End: slot.End, Location: job.Location}
+	stop := Stop{Arrival: slot.Arrival, Start: slot.Start, End: slot.End, Location: job.Location, Urgent: job.Urgent()}
 	if p.unplacedBreak(w, sh, start, events, at, &stop, job.NotBefore) < 0 {
 		return slot, nil
 	}
@@ -184,7 +184,7 @@ func (p *Planner) withBreaks(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline
 		if err != nil {
 			return Slot{}, err
 		}
-		stop = Stop{Arrival: later.Arrival, Start: later.Start, End: later.End, Location: job.Location}
+		stop = Stop{Arrival: later.Arrival, Start: later.Start, End: later.End, Location: job.Location, Urgent: job.Urgent()}
 		if p.unplacedBreak(w, sh, start, events, at, &stop, job.NotBefore) < 0 {
 			return later, nil
 		}

@@ -63,11 +63,15 @@ type Stop struct {
 	// new is planned there, but it is not a place the worker starts from
 	// or travels to: the planner treats it as a break.
 	Held bool
+	// Urgent marks the stop of an urgent job: it may run into its shift's
+	// urgent overtime (doorstep.Shift.UrgentOvertimeMinutes).
+	Urgent bool
 }
 
 // StopOf returns the stop a booking occupies.
 func StopOf(b *doorstep.Booking) Stop {
-	return Stop{BookingID: b.ID, Arrival: b.Arrival, Start: b.Start, End: b.End, Location: b.Location}
+	return Stop{BookingID: b.ID, Arrival: b.Arrival, Start: b.Start, End: b.End, Location: b.Location,
+		Urgent: b.Urgency == doorstep.Urgent}
 }
 
 // Timeline is a worker's confirmed stops ordered by start. The zero value is
@@ -135,14 +139,24 @@ type Job struct {
 	LatestArrival time.Time
 }
 
+// Urgent reports whether the job is of the urgent class (it has an
+// arrival bound): only such a job may run into a shift's urgent overtime
+// (doorstep.Shift.UrgentOvertimeMinutes).
+func (j *Job) Urgent() bool { return !j.LatestArrival.IsZero() }
+
 // StartsIn returns the range of starts [lo, hi] shift sh allows the job:
 // none when lo is after hi. EarliestSlot tries no other starts in the
 // shift, and the service starts, so the worker arrives, no earlier than lo.
+// The job ends by the shift's end, or an urgent one by the end of its
+// overtime (doorstep.Shift.EndFor), starting by the shift's end.
 func (j *Job) StartsIn(sh *doorstep.Shift) (lo, hi time.Time) {
 	lo = latest(sh.Start, j.EarliestStart, j.NotBefore)
 	hi = j.LatestStart
-	if last := sh.End.Add(-j.Duration); last.Before(hi) {
+	if last := sh.EndFor(j.Urgent()).Add(-j.Duration); last.Before(hi) {
 		hi = last
+	}
+	if sh.End.Before(hi) {
+		hi = sh.End
 	}
 	return lo, hi
 }
@@ -183,4 +197,8 @@ type Slot struct {
 	DayMinutes int
 	// ShiftMinutes is the length of the shift the slot lies in.
 	ShiftMinutes int
+	// Overtime is how long an urgent job runs past its shift's end, into
+	// the shift's urgent overtime (doorstep.Shift.UrgentOvertimeMinutes);
+	// zero for a job inside its shift.
+	Overtime time.Duration
 }

@@ -150,6 +150,11 @@ func (p *Planner) tryGap(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, jo
 	if (!job.LatestArrival.IsZero() && arrival.After(job.LatestArrival)) || start.After(job.LatestStart) {
 		return Slot{}, ErrDeadline
 	}
+	if sh.UrgentOvertimeMinutes > 0 && job.Urgent() && start.After(sh.End) {
+		// Overtime is for a job begun in the shift. (Without it, the end
+		// check below refuses such a start.)
+		return Slot{}, ErrShiftEnd
+	}
 	end := start.Add(job.Duration)
 	if start.After(arrival) {
 		// The worker would wait: it leaves later and arrives as the
@@ -158,11 +163,14 @@ func (p *Planner) tryGap(w *doorstep.Worker, sh *doorstep.Shift, tl Timeline, jo
 	}
 	slot := Slot{Arrival: arrival, Start: start, End: end, Travel: t1,
 		ShiftMinutes: int(sh.End.Sub(sh.Start).Minutes())}
+	if end.After(sh.End) {
+		slot.Overtime = end.Sub(sh.End) // only an urgent job in its overtime gets this far
+	}
 	slot.AddedTravel = t1
 
 	// The job must be over, and the worker at the next stop, in time.
 	if next == nil {
-		if end.After(sh.End) {
+		if end.After(sh.EndFor(job.Urgent())) {
 			return Slot{}, ErrShiftEnd
 		}
 	} else if next.stop != nil {
@@ -237,13 +245,15 @@ func dayOf(t time.Time, loc *time.Location) int {
 }
 
 // shiftEvents appends to dst the stops and fixed breaks that overlap the
-// shift, ordered by start.
+// shift, ordered by start; an urgent stop that starts as the shift ends,
+// in its overtime, is the shift's too.
 func shiftEvents(dst []event, sh *doorstep.Shift, tl Timeline) []event {
 	bi := 0
 	breaks := sh.Breaks
 	for i := range tl {
 		s := &tl[i]
-		if !s.End.After(sh.Start) || !s.Start.Before(sh.End) {
+		if !s.End.After(sh.Start) || s.Start.After(sh.End) ||
+			s.Start.Equal(sh.End) && !(s.Urgent && sh.UrgentOvertimeMinutes > 0) {
 			continue
 		}
 		for ; bi < len(breaks) && breaks[bi].Earliest.Before(s.Start); bi++ {

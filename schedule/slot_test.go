@@ -35,7 +35,9 @@ func runSlotCases(t *testing.T, travel schedule.Planner, tests []slotCase) {
 				t.Errorf("EarliestSlot() mismatch (-want +got):\n%s", diff)
 			}
 			if err == nil {
-				if err := schedule.Verify(tt.w, tt.tl.Insert(stop("new", got.Start, got.End, tt.job.Location)), travel.Travel); err != nil {
+				st := stop("new", got.Start, got.End, tt.job.Location)
+				st.Urgent = tt.job.Urgent()
+				if err := schedule.Verify(tt.w, tt.tl.Insert(st), travel.Travel); err != nil {
 					t.Errorf("the slot breaks the timeline: %v", err)
 				}
 			}
@@ -627,6 +629,73 @@ func TestEarliestSlotShifts(t *testing.T) {
 			job:  normalJob(at(35), mins(60), clock(10, 30), nil),
 			want: schedule.Slot{Arrival: clock(10, 55), Start: clock(10, 55), End: clock(11, 55), Travel: mins(25), DistanceKm: 25,
 				AddedTravel: mins(25), ShiftMinutes: 600, DayJobs: 1, DayMinutes: 60},
+		},
+	}
+	runSlotCases(t, fake, tests)
+}
+
+// TestEarliestSlotUrgentOvertime: a shift's urgent overtime lets an urgent
+// job begun in the shift end up to that long after it; a normal job
+// never, and no job begins after the end. The worker lives at at(0) and
+// works 13:00-21:00; a km is a minute.
+func TestEarliestSlotUrgentOvertime(t *testing.T) {
+	late := shift(clock(13, 0), clock(21, 0))
+	over := late
+	over.UrgentOvertimeMinutes = 60
+	call := clock(20, 10)
+	tests := []slotCase{
+		{
+			// 20:10 + 20 = 20:30, + 60 = 21:30: inside 21:00 + 60.
+			name: "an urgent job runs into the overtime",
+			w:    worker(over),
+			job:  urgentJob(at(20), mins(60), call, call),
+			want: schedule.Slot{Arrival: clock(20, 30), Start: clock(20, 30), End: clock(21, 30), Travel: mins(20), DistanceKm: 20,
+				AddedTravel: mins(20), ShiftMinutes: 480, Overtime: mins(30)},
+		},
+		{
+			name:    "without overtime it cannot end in time",
+			w:       worker(late),
+			job:     urgentJob(at(20), mins(60), call, call),
+			wantErr: schedule.ErrShiftEnd,
+		},
+		{
+			name:    "a normal job never runs over",
+			w:       worker(over),
+			job:     normalJob(at(20), mins(60), call, nil),
+			wantErr: schedule.ErrShiftEnd,
+		},
+		{
+			// 20:30 + 120 = 22:30, after 22:00.
+			name:    "the overtime is bounded",
+			w:       worker(over),
+			job:     urgentJob(at(20), mins(120), call, call),
+			wantErr: schedule.ErrShiftEnd,
+		},
+		{
+			// 20:30 + 50 = 21:20: on time (21:30) and over by 21:20 + 30
+			// = 21:50, but begun after the shift's end.
+			name:    "a job begins in the shift",
+			w:       worker(over),
+			job:     urgentJob(at(50), mins(30), clock(20, 30), clock(20, 30)),
+			wantErr: schedule.ErrShiftEnd,
+		},
+		{
+			// 20:10 + 50 = 21:00, the end itself: begun in time.
+			name: "a job may begin as the shift ends",
+			w:    worker(over),
+			job:  urgentJob(at(50), mins(30), call, call),
+			want: schedule.Slot{Arrival: clock(21, 0), Start: clock(21, 0), End: clock(21, 30), Travel: mins(50), DistanceKm: 50,
+				AddedTravel: mins(50), ShiftMinutes: 480, Overtime: mins(30)},
+		},
+		{
+			// B holds 20:00-20:40 at at(10): from B 10 more, 20:50, + 40 =
+			// 21:30.
+			name: "after a stop, into the overtime",
+			w:    worker(over),
+			tl:   schedule.Timeline{stop("b", clock(20, 0), clock(20, 40), at(10))},
+			job:  urgentJob(at(20), mins(40), call, call),
+			want: schedule.Slot{Arrival: clock(20, 50), Start: clock(20, 50), End: clock(21, 30), Travel: mins(10), DistanceKm: 10,
+				AddedTravel: mins(10), ShiftMinutes: 480, DayJobs: 1, DayMinutes: 40, Overtime: mins(30)},
 		},
 	}
 	runSlotCases(t, fake, tests)

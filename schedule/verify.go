@@ -68,10 +68,12 @@ func Verify(w *doorstep.Worker, tl Timeline, travel geo.TravelModel) error {
 	return nil
 }
 
+// shiftOf is the shift stop s lies in: it starts in it and ends by its
+// end, or, an urgent stop, by the end of its overtime.
 func shiftOf(w *doorstep.Worker, s *Stop) *doorstep.Shift {
 	for i := range w.Shifts {
 		sh := &w.Shifts[i]
-		if !s.Start.Before(sh.Start) && !s.End.After(sh.End) {
+		if !s.Start.Before(sh.Start) && !s.Start.After(sh.End) && !s.End.After(sh.EndFor(s.Urgent)) {
 			return sh
 		}
 	}

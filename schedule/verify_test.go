@@ -3,6 +3,7 @@ package schedule_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/schedule"
@@ -17,6 +18,14 @@ func TestVerify(t *testing.T) {
 		w := worker(dayShift(), shift(clock2(8, 0), clock2(18, 0)))
 		w.MaxJobsPerDay, w.MaxWorkMinutesPerDay = jobs, minutes
 		return w
+	}
+	// overtime works 08:00-18:00 and may run urgent jobs an hour over.
+	overtime := worker(dayShift())
+	overtime.Shifts[0].UrgentOvertimeMinutes = 60
+	urgentStop := func(id string, from, to time.Time) schedule.Stop {
+		s := stop(id, from, to, at(0))
+		s.Urgent = true
+		return s
 	}
 	threeStops := schedule.Timeline{
 		stop("a", clock(9, 0), clock(10, 0), at(0)),
@@ -44,6 +53,12 @@ func TestVerify(t *testing.T) {
 		{"starting before the shift", plain, schedule.Timeline{stop("a", clock(7, 59), clock(8, 30), at(0))}, "outside every shift"},
 		{"running past the shift", plain, schedule.Timeline{stop("a", clock(17, 30), clock(18, 1), at(0))}, "outside every shift"},
 		{"no shifts", worker(), schedule.Timeline{stop("a", clock(9, 0), clock(10, 0), at(0))}, "outside every shift"},
+		{"an urgent stop in the overtime", overtime, schedule.Timeline{urgentStop("a", clock(17, 30), clock(19, 0))}, ""},
+		{"an urgent stop begun as the shift ends", overtime, schedule.Timeline{urgentStop("a", clock(18, 0), clock(18, 30))}, ""},
+		{"an urgent stop past the overtime", overtime, schedule.Timeline{urgentStop("a", clock(17, 30), clock(19, 1))}, "outside every shift"},
+		{"an urgent stop begun after the shift", overtime, schedule.Timeline{urgentStop("a", clock(18, 1), clock(18, 30))}, "outside every shift"},
+		{"a normal stop in the overtime", overtime, schedule.Timeline{stop("a", clock(17, 30), clock(18, 1), at(0))}, "outside every shift"},
+		{"an urgent stop past a shift without overtime", plain, schedule.Timeline{urgentStop("a", clock(17, 30), clock(18, 1))}, "outside every shift"},
 		{"across two shifts", twoDays, schedule.Timeline{stop("a", clock(17, 0), clock2(9, 0), at(0))}, "outside every shift"},
 		{"a new shift starts from home: no trip checked", twoDays, schedule.Timeline{
 			stop("a", clock(17, 0), clock(18, 0), at(0)), stop("b", clock2(8, 0), clock2(9, 0), at(900))}, ""},

@@ -43,9 +43,8 @@
 //   - batch: arrivals are buffered and every BatchSeconds the buffer is
 //     assigned optimally (matcher.BatchItems, then matcher.Assign), and
 //     each request the assignment could not place is then booked as the
-//     insertion policy books it, rescue included: what POST /v1/assign
-//     with "commit": true does. A request the assignment left only because
-//     its rounds ran out waits for the next tick instead. With
+//     insertion policy books it, rescue included, urgent ones first: what
+//     POST /v1/assign with "commit": true does. With
 //     NormalBatchSeconds normal requests wait for a tick of that longer
 //     period, so that their batches hold more of them, while urgent ones
 //     still go at the next tick.
@@ -53,5 +52,9 @@
 // Every policy books through the same hard rules: a request that cannot be
 // placed within its class (arrival within the hour for urgent requests,
 // start within 24 hours and inside the window for normal ones) is reported
-// unserved, never placed late.
+// unserved, never placed late. A shift pattern may allow urgent overtime
+// (ShiftPattern.UrgentOvertimeMinutes, doorstep.Shift.UrgentOvertimeMinutes):
+// an urgent job begun by the shift's end may then run that long past it,
+// and the report counts such jobs and their minutes past the end
+// (totals.overtime_jobs, totals.overtime_minutes).
 package sim

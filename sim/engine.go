@@ -189,9 +189,26 @@ func (e *engine) advance(now time.Time) {
 		if m.kind == moveJob && (e.out[m.req].worker != m.w || !e.out[m.req].slot.End.Equal(m.at) || e.out[m.req].cancelled) {
 			continue // the job was moved by a rescue, retimed or cancelled: its own move stands
 		}
+		if m.kind == moveJob && inOvertime(e.cands[m.w].Worker, m.at) {
+			// An urgent job run into the overtime after the shift: the
+			// worker goes home from it, as at a shift's end.
+			m.loc = e.cands[m.w].Worker.Home
+		}
 		e.pos[m.w] = m.loc
 		e.ix.Put(int(m.w), m.loc)
 	}
+}
+
+// inOvertime reports whether t lies after the end of a shift of w, in its
+// urgent overtime (doorstep.Shift.UrgentOvertimeMinutes).
+func inOvertime(w *doorstep.Worker, t time.Time) bool {
+	for i := range w.Shifts {
+		sh := &w.Shifts[i]
+		if sh.UrgentOvertimeMinutes > 0 && t.After(sh.End) && !t.After(sh.EndFor(true)) {
+			return true
+		}
+	}
+	return false
 }
 
 // run handles every arrival in order, as the policy says.
@@ -280,7 +297,7 @@ func (e *engine) book(i int, w int, slot schedule.Slot) {
 	req := &e.arr[i].req
 	c := &e.cands[w]
 	c.Timeline = c.Timeline.Insert(schedule.Stop{BookingID: req.ID, Arrival: slot.Arrival,
-		Start: slot.Start, End: slot.End, Location: req.Location})
+		Start: slot.Start, End: slot.End, Location: req.Location, Urgent: req.Urgency == doorstep.Urgent})
 	e.booked(i, w, slot)
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/doorstep-dev/doorstep"
 	"github.com/doorstep-dev/doorstep/geo"
+	"github.com/doorstep-dev/doorstep/schedule"
 )
 
 // round4 rounds x to 4 decimals, so that the report's JSON is stable.
@@ -218,6 +219,8 @@ func (e *engine) report() *VariantReport {
 	hend := s.Start.Add(s.horizon())
 	nw := len(e.workers)
 	l := &workLedger{start: s.Start, hours: hours, shift: make([]float64, nw*hours), booked: make([]float64, nw*hours)}
+	var overJobs int
+	var overMinutes float64 // urgent jobs run into their shift's overtime
 	for w, wk := range e.workers {
 		row := l.shift[w*hours : (w+1)*hours]
 		for _, sh := range wk.Shifts {
@@ -232,6 +235,10 @@ func (e *engine) report() *VariantReport {
 		brow := l.booked[w*hours : (w+1)*hours]
 		for _, st := range e.cands[w].Timeline {
 			l.addSpan(brow, st.Start, earliest(st.End, hend), 1)
+			if over := overtimeOf(e.workers[w], &st); over > 0 {
+				overJobs++
+				overMinutes += over.Minutes()
+			}
 		}
 	}
 
@@ -321,6 +328,7 @@ func (e *engine) report() *VariantReport {
 		UrgentArrivals:   hist,
 		Hours:            make([]HourMetrics, hours),
 	}
+	vr.Totals.OvertimeJobs, vr.Totals.OvertimeMinutes = overJobs, math.Round(overMinutes*10)/10
 	cells := slices.Collect(maps.Keys(byCell))
 	slices.Sort(cells)
 	vr.Cells = make([]CellMetrics, 0, len(cells))
@@ -377,4 +385,16 @@ func (e *engine) report() *VariantReport {
 		vr.Regions = append(vr.Regions, RegionMetrics{Region: r, Workers: len(regionWorkers[r]), Metrics: ra.metrics(sh, bk, vals)})
 	}
 	return vr
+}
+
+// overtimeOf is how long stop st of worker w runs past the end of the
+// shift it began in (urgent overtime), zero for a stop inside its shift.
+func overtimeOf(w *doorstep.Worker, st *schedule.Stop) time.Duration {
+	for i := range w.Shifts {
+		sh := &w.Shifts[i]
+		if !st.Start.Before(sh.Start) && !st.Start.After(sh.End) && st.End.After(sh.End) {
+			return st.End.Sub(sh.End)
+		}
+	}
+	return 0
 }

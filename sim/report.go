@@ -114,6 +114,13 @@ type Metrics struct {
 	// TravelKmPerJob.
 	StandbyMoves int     `json:"standby_moves,omitempty"`
 	StandbyKm    float64 `json:"standby_km,omitempty"`
+	// OvertimeJobs counts the jobs that ran past the end of the shift they
+	// began in (totals only): urgent jobs in the overtime a roster allows
+	// (doorstep.Shift.UrgentOvertimeMinutes), and jobs that overran
+	// (Disruptions). OvertimeMinutes are the minutes they ran past it:
+	// what the overtime costs in paid time.
+	OvertimeJobs    int     `json:"overtime_jobs,omitempty"`
+	OvertimeMinutes float64 `json:"overtime_minutes,omitempty"`
 	// MissesByCause counts the unserved requests by what would have served
 	// them (the Cause constants: structural, out_of_reach, shift_end,
 	// busy_normal, busy_urgent) and the urgent ones reached late because an

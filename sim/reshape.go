@@ -85,7 +85,11 @@ func applyDurations(base []arrival, r *Reshape) []arrival {
 func describeReshape(r *Reshape) string {
 	var parts []string
 	for _, p := range r.Shifts {
-		parts = append(parts, fmt.Sprintf("shift %s %s-%s", p.Name, p.Start, p.End))
+		part := fmt.Sprintf("shift %s %s-%s", p.Name, p.Start, p.End)
+		if p.UrgentOvertimeMinutes > 0 {
+			part += fmt.Sprintf(" (urgent jobs up to %d min over)", p.UrgentOvertimeMinutes)
+		}
+		parts = append(parts, part)
 	}
 	for _, g := range r.Groups {
 		if g.Shifts != nil {

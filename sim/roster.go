@@ -148,7 +148,7 @@ func (s *Scenario) shiftsOf(p *ShiftPattern) []doorstep.Shift {
 		if !end.After(from) {
 			continue
 		}
-		sh := doorstep.Shift{Start: start, End: end}
+		sh := doorstep.Shift{Start: start, End: end, UrgentOvertimeMinutes: p.UrgentOvertimeMinutes}
 		for _, b := range p.breaks {
 			sh.Breaks = append(sh.Breaks, doorstep.Break{Earliest: midnight.Add(b.from), Latest: midnight.Add(b.to), Duration: b.d})
 		}

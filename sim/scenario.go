@@ -192,6 +192,9 @@ type ShiftPattern struct {
 	Start  string         `json:"start"`
 	End    string         `json:"end"`
 	Breaks []BreakPattern `json:"breaks,omitempty"`
+	// UrgentOvertimeMinutes lets an urgent job run that long past the
+	// shift's end (doorstep.Shift.UrgentOvertimeMinutes; 0: none).
+	UrgentOvertimeMinutes int `json:"urgent_overtime_minutes,omitempty"`
 
 	start, end time.Duration // since midnight; end > start
 	breaks     []breakOffsets

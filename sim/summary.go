@@ -12,7 +12,7 @@ import (
 var levers = map[string]string{
 	CauseStructural: "nobody in the roster could serve them on an empty day: add a group with the skills they need, or shifts at the hours they come",
 	CauseOutOfReach: "nobody qualified lives near enough: add workers homed where they come (add_workers with homes in that region)",
-	CauseShiftEnd:   "workers nearby could start them but not finish before their shift ends: try later or longer shifts, or breaks away from the shift's end",
+	CauseShiftEnd:   "workers nearby could start them but not finish before their shift ends: try later or longer shifts, breaks away from the shift's end, or urgent overtime (urgent_overtime_minutes)",
 	CauseBusyNormal: "workers nearby were held by normal work that had not started: a policy that keeps urgent capacity free or re-plans normal work, or more workers at those hours",
 	CauseBusyUrgent: "workers nearby were all on urgent work or jobs already under way: more workers of those services at those hours",
 }

@@ -367,6 +367,12 @@ func (p *ShiftPattern) validate(f string) error {
 	if len(p.Breaks) > doorstep.MaxBreaks {
 		return bad(f+".breaks", "at most %d breaks a shift", doorstep.MaxBreaks)
 	}
+	if p.UrgentOvertimeMinutes < 0 || p.UrgentOvertimeMinutes > doorstep.MaxUrgentOvertimeMinutes {
+		return bad(f+".urgent_overtime_minutes", "must be in [0, %d] (0: none)", doorstep.MaxUrgentOvertimeMinutes)
+	}
+	if end+time.Duration(p.UrgentOvertimeMinutes)*time.Minute > start+24*time.Hour {
+		return bad(f+".urgent_overtime_minutes", "the overtime must end before the next day's shift starts")
+	}
 	p.breaks = p.breaks[:0]
 	// The breaks on a reference day, checked by the rule of worker
 	// profiles (doorstep.Shift.ValidateBreaks), which names the fields

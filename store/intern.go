@@ -71,6 +71,7 @@ func (l *lists) shiftList(key []byte, s []doorstep.Shift) []doorstep.Shift {
 	for i := range s {
 		key, ok = l.appendTime(key, s[i].Start, ok)
 		key, ok = l.appendTime(key, s[i].End, ok)
+		key = binary.AppendUvarint(key, uint64(s[i].UrgentOvertimeMinutes))
 		if s[i].Breaks == nil {
 			key = append(key, 0)
 			continue

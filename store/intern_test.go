@@ -116,6 +116,7 @@ func TestListsShareTellsApart(t *testing.T) {
 		{{Start: at, End: at.Add(8 * time.Hour), Breaks: []doorstep.Break{}}},
 		{{Start: at, End: at.Add(8*time.Hour + time.Nanosecond)}},
 		{{Start: at.Add(time.Nanosecond), End: at.Add(8 * time.Hour)}},
+		{{Start: at, End: at.Add(8 * time.Hour), UrgentOvertimeMinutes: 60}},
 		{{Start: at, End: at.Add(8 * time.Hour), Breaks: []doorstep.Break{doorstep.FlexibleBreak(at, at.Add(time.Hour), time.Minute)}}},
 		{{Start: at, End: at.Add(8 * time.Hour), Breaks: []doorstep.Break{doorstep.FlexibleBreak(at, at.Add(time.Hour), time.Minute+1)}}},
 		in(time.FixedZone("", 3600)),

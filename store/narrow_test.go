@@ -483,7 +483,7 @@ func TestMirrorListsDropFromTheirStamps(t *testing.T) {
 }
 
 // A list of shifts has one class, whatever the zone its times are
-// written in; any other start or end is another class; and a class of a
+// written in; any other start, end or urgent overtime is another class; and a class of a
 // numbering started over names no list.
 func TestShiftClasses(t *testing.T) {
 	var c shiftClasses
@@ -498,6 +498,15 @@ func TestShiftClasses(t *testing.T) {
 	}
 	if got, ok := c.shifts(clater); !ok || len(got) != 2 || !got[1].End.Equal(later[1].End) {
 		t.Errorf("shifts(%x) = %v, %v", clater, got, ok)
+	}
+	// Urgent overtime is part of the class: a job the list refuses, the
+	// list with overtime may hold (matcher.ShiftsVerdict).
+	over := slices.Clone(a)
+	over[0].UrgentOvertimeMinutes = 60
+	if cover := c.number(over); cover == ca || cover == 0 {
+		t.Errorf("class %x with an hour of urgent overtime, %x without", cover, ca)
+	} else if got, ok := c.shifts(cover); !ok || got[0].UrgentOvertimeMinutes != 60 {
+		t.Errorf("shifts(%x) = %v, %v; want the overtime kept", cover, got, ok)
 	}
 	if c.number(nil) != 0 || c.number(make([]doorstep.Shift, maxClassShifts+1)) != 0 {
 		t.Error("no shifts, or too many, got a class")

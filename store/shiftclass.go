@@ -7,10 +7,10 @@ import (
 	"github.com/doorstep-dev/doorstep"
 )
 
-// shiftClasses numbers the lists of shifts (their starts and ends) of the
-// workers a store has read, so that the mirror's lists can say which list
-// a worker has (stamp.class) and a search decide a list once for every
-// worker that shares it (Narrow.DropShifts). A roster is a few patterns of
+// shiftClasses numbers the lists of shifts (their starts, ends and urgent
+// overtime) of the workers a store has read, so that the mirror's lists
+// can say which list a worker has (stamp.class) and a search decide a list
+// once for every worker that shares it (Narrow.DropShifts). A roster is a few patterns of
 // shifts a day, shared by hundreds of workers each; where a window no
 // shift holds makes a request unservable, that decision was the first
 // touch of each of a city's thousands of qualified workers.
@@ -24,7 +24,7 @@ type shiftClasses struct {
 	mu    sync.RWMutex
 	gen   uint64
 	ids   map[string]uint32
-	lists [][]doorstep.Shift // lists[id-1]: starts and ends only
+	lists [][]doorstep.Shift // lists[id-1]: starts, ends and urgent overtime only
 }
 
 const (
@@ -37,11 +37,12 @@ func (c *shiftClasses) number(shifts []doorstep.Shift) uint64 {
 	if len(shifts) == 0 || len(shifts) > maxClassShifts {
 		return 0
 	}
-	var buf [maxClassShifts * 16]byte
+	var buf [maxClassShifts * 18]byte
 	key := buf[:0]
 	for i := range shifts {
 		key = binary.LittleEndian.AppendUint64(key, uint64(shifts[i].Start.UnixNano()))
 		key = binary.LittleEndian.AppendUint64(key, uint64(shifts[i].End.UnixNano()))
+		key = binary.AppendUvarint(key, uint64(shifts[i].UrgentOvertimeMinutes))
 	}
 	c.mu.RLock()
 	id, ok := c.ids[string(key)]
@@ -64,7 +65,7 @@ func (c *shiftClasses) number(shifts []doorstep.Shift) uint64 {
 	}
 	list := make([]doorstep.Shift, len(shifts))
 	for i := range shifts {
-		list[i] = doorstep.Shift{Start: shifts[i].Start, End: shifts[i].End}
+		list[i] = doorstep.Shift{Start: shifts[i].Start, End: shifts[i].End, UrgentOvertimeMinutes: shifts[i].UrgentOvertimeMinutes}
 	}
 	c.lists = append(c.lists, list)
 	c.ids[string(key)] = uint32(len(c.lists))
