@@ -274,3 +274,32 @@ func TestWorkerFlexibleBreaks(t *testing.T) {
 	}
 	wantProblem(t, h.do(t, http.MethodGet, "/v1/workers/w-2", keyOps, nil), http.StatusNotFound, doorstep.ENOTFOUND, "")
 }
+
+// TestWorkerUrgentOvertime: a shift's urgent_overtime_minutes round-trips
+// through PUT and GET (and the document); out of range, or a next shift
+// inside the overtime, is a 400 naming the field.
+func TestWorkerUrgentOvertime(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, allKeys)
+	w := newWorker("w-1", base)
+	w.Shifts[0].UrgentOvertimeMinutes = 60
+	r := h.do(t, http.MethodPut, "/v1/workers/w-1", keyOps, w)
+	wantStatus(t, r, http.StatusCreated)
+	r = h.do(t, http.MethodGet, "/v1/workers/w-1", keyOps, nil)
+	wantStatus(t, r, http.StatusOK)
+	if diff := cmp.Diff(decodeBody[doorstep.Worker](t, r), w); diff != "" || !strings.Contains(string(r.Body), `"urgent_overtime_minutes":60`) {
+		t.Errorf("GET %s (-got +want):\n%s", r.Body, diff)
+	}
+	profile := `{"id":"w-2","skills":["cleaning"],"home":{"lat":52.52,"lng":13.405},"rating":5,"shifts":[%s]}`
+	for _, tt := range []struct{ name, shifts, field string }{
+		{"over four hours", `{"start":"2026-11-23T08:00:00Z","end":"2026-11-23T18:00:00Z","urgent_overtime_minutes":241}`, "shifts[0].urgent_overtime_minutes"},
+		{"negative", `{"start":"2026-11-23T08:00:00Z","end":"2026-11-23T18:00:00Z","urgent_overtime_minutes":-5}`, "shifts[0].urgent_overtime_minutes"},
+		{"not a number", `{"start":"2026-11-23T08:00:00Z","end":"2026-11-23T18:00:00Z","urgent_overtime_minutes":"60"}`, "shifts[0].urgent_overtime_minutes"},
+		{"the next shift inside it", `{"start":"2026-11-23T08:00:00Z","end":"2026-11-23T18:00:00Z","urgent_overtime_minutes":60},
+			{"start":"2026-11-23T18:30:00Z","end":"2026-11-23T22:00:00Z"}`, "shifts[1].start"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			wantProblem(t, h.do(t, http.MethodPut, "/v1/workers/w-2", keyOps, fmt.Sprintf(profile, tt.shifts)), http.StatusBadRequest, doorstep.EINVALID, tt.field)
+		})
+	}
+}
