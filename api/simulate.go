@@ -16,7 +16,7 @@ import (
 type SimulationLimits struct {
 	// MaxWorkers, MaxRequests (per variant and seed), MaxVariants and
 	// MaxReplications (seeds) bound the size; beyond them the answer is
-	// 413. Zero means 5,000, 50,000, 8 and 10. The timeout bounds the
+	// 413. Zero means 5,000, 50,000, 12 and 10. The timeout bounds the
 	// whole run, every replication included.
 	MaxWorkers, MaxRequests, MaxVariants, MaxReplications int
 	// Timeout bounds the run; beyond it the answer is 422. Zero means 60 s.
@@ -31,7 +31,7 @@ func (l *SimulationLimits) defaults() {
 		l.MaxRequests = 50000
 	}
 	if l.MaxVariants <= 0 {
-		l.MaxVariants = 8
+		l.MaxVariants = 12 // the example city has 9
 	}
 	if l.MaxReplications <= 0 {
 		l.MaxReplications = 10
