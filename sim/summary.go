@@ -56,10 +56,20 @@ func Summarize(r *Report) []string {
 	}
 	for i := 1; i < len(r.Variants); i++ {
 		v := &r.Variants[i]
-		out = append(out, fmt.Sprintf("%s (%s): urgent within the hour %s, normal within 24 hours %s, unserved %s.",
-			v.Name, v.Change, change(r, v, "urgent_on_time_share", true), change(r, v, "normal_within_24h_share", true), change(r, v, "unserved", false)))
+		out = append(out, fmt.Sprintf("%s (%s): urgent within the hour %s, normal within 24 hours %s, unserved %s.%s",
+			v.Name, v.Change, change(r, v, "urgent_on_time_share", true), change(r, v, "normal_within_24h_share", true), change(r, v, "unserved", false),
+			overtime(v)))
 	}
 	return out
+}
+
+// overtime says what urgent overtime a variant used (its price), when it
+// used any and its baseline-relative figures would not show it.
+func overtime(v *VariantReport) string {
+	if v.Totals.OvertimeJobs == 0 && v.Replications["overtime_jobs"].Mean == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" Jobs run past their shift's end: %s, %s minutes over in all.", figure(v, "overtime_jobs", false), figure(v, "overtime_minutes", false))
 }
 
 // figure formats a variant's metric: its value, or its mean and interval

@@ -51,6 +51,17 @@ func TestSummaryMatchesReport(t *testing.T) {
 		if sig := strings.Contains(p[strings.Index(p, "unserved"):], "significant over the seeds"); sig != d.Significant && !(d.Mean == 0 && d.SD == 0) {
 			t.Errorf("%s: summary says significant %v, report %v", v.Name, sig, d.Significant)
 		}
+		// The overtime a variant used is its price: said when there is any.
+		if ot := v.Replications["overtime_jobs"]; ot.Mean > 0 {
+			if want := fmt.Sprintf("Jobs run past their shift's end: %.1f (", ot.Mean); !strings.Contains(p, want) {
+				t.Errorf("%q lacks %q", p, want)
+			}
+		} else if strings.Contains(p, "past their shift's end") {
+			t.Errorf("%s used no overtime, but its summary says %q", v.Name, p)
+		}
+	}
+	if ot := rep.Variants[len(rep.Variants)-1]; ot.Replications["overtime_jobs"].Mean == 0 {
+		t.Errorf("the example's %s used no overtime at this scale: the check above is idle", ot.Name)
 	}
 
 	// One seed: the summary says so.
