@@ -33,11 +33,14 @@ type Metrics struct {
 	shed        prometheus.Counter
 	queueWait   prometheus.Histogram
 	rescueShed  prometheus.Counter
-	rescuePlans *prometheus.HistogramVec
-	auditErrors prometheus.Counter
-	solve       prometheus.Histogram
-	rolled      *prometheus.CounterVec // series occurrences rolled forward (metrics_series.go)
-	progress    *prometheus.CounterVec
+	// overtime and overtimeMinutes count the urgent bookings run into a
+	// shift's overtime, and the minutes over.
+	overtime, overtimeMinutes prometheus.Counter
+	rescuePlans               *prometheus.HistogramVec
+	auditErrors               prometheus.Counter
+	solve                     prometheus.Histogram
+	rolled                    *prometheus.CounterVec // series occurrences rolled forward (metrics_series.go)
+	progress                  *prometheus.CounterVec
 }
 
 var _ dispatch.Observer = (*Metrics)(nil)
@@ -63,6 +66,12 @@ func NewMetrics() *Metrics {
 	m.unservable = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "doorstep_service_level_misses_total", Help: "Requests no worker could serve within their class, by class and promise rule (urgent_1h, normal_24h, appointment_window).",
 	}, []string{"class", "rule"})
+	m.overtime = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "doorstep_overtime_bookings_total", Help: "Urgent bookings made to run past the end of their worker's shift, into the urgent overtime the shift allows (urgent_overtime_minutes).",
+	})
+	m.overtimeMinutes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "doorstep_overtime_minutes_total", Help: "The minutes those bookings were planned to run past their shifts' ends: the overtime booked.",
+	})
 	m.conflicts = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "doorstep_reservation_conflicts_total", Help: "Reservations that lost a race and were retried.",
 	})
@@ -104,7 +113,7 @@ func NewMetrics() *Metrics {
 		Name: "doorstep_progress_reports_total",
 		Help: "Job progress reports applied (POST /v1/bookings/{id}/progress), by status; re-plans they cause are counted in doorstep_replanned_bookings_total (cause progress or overrun).",
 	}, []string{"status"})
-	m.reg.MustRegister(m.progress, m.shed, m.queueWait, m.rescueShed, m.rescuePlans, m.solve, m.auditErrors, m.requests, m.match, m.candidates, m.bookings, m.unservable, m.conflicts, m.rescues, m.replanned, m.redisErrors,
+	m.reg.MustRegister(m.overtime, m.overtimeMinutes, m.progress, m.shed, m.queueWait, m.rescueShed, m.rescuePlans, m.solve, m.auditErrors, m.requests, m.match, m.candidates, m.bookings, m.unservable, m.conflicts, m.rescues, m.replanned, m.redisErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.registerSeries()
 	return m
@@ -247,6 +256,12 @@ func (m *Metrics) Rescued(class doorstep.Urgency, moves int) {
 func (m *Metrics) Replanned(cause string, moved, atRisk int) {
 	m.replanned.WithLabelValues(cause, "moved").Add(float64(moved))
 	m.replanned.WithLabelValues(cause, "at_risk").Add(float64(atRisk))
+}
+
+// Overtime implements dispatch.Observer.
+func (m *Metrics) Overtime(d time.Duration) {
+	m.overtime.Inc()
+	m.overtimeMinutes.Add(d.Minutes())
 }
 
 // RescueShed implements dispatch.Observer.

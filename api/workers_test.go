@@ -276,8 +276,9 @@ func TestWorkerFlexibleBreaks(t *testing.T) {
 }
 
 // TestWorkerUrgentOvertime: a shift's urgent_overtime_minutes round-trips
-// through PUT and GET (and the document); out of range, or a next shift
-// inside the overtime, is a 400 naming the field.
+// through PUT and GET (and the document); an urgent booking run into it
+// is counted in /metrics; out of range, or a next shift inside the
+// overtime, is a 400 naming the field.
 func TestWorkerUrgentOvertime(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, allKeys)
@@ -290,6 +291,23 @@ func TestWorkerUrgentOvertime(t *testing.T) {
 	if diff := cmp.Diff(decodeBody[doorstep.Worker](t, r), w); diff != "" || !strings.Contains(string(r.Body), `"urgent_overtime_minutes":60`) {
 		t.Errorf("GET %s (-got +want):\n%s", r.Body, diff)
 	}
+	// A plumber whose shift ends at 08:20, now being 08:00: an hour's
+	// urgent job runs into the overtime, and /metrics counts it.
+	p := newWorker("w-3", offset(base, 5, 0), "plumbing")
+	p.Shifts = []doorstep.Shift{{Start: at(7, 0), End: at(8, 20), UrgentOvertimeMinutes: 60}}
+	h.mustPutWorker(t, p)
+	b := h.mustBook(t, keyBooking, with(cleaning(offset(base, 5, 0.5)), "service", "plumbing", "urgency", "urgent", "duration_minutes", 60))
+	if b.WorkerID != "w-3" || !b.End.After(at(8, 20)) || b.End.After(at(9, 20)) {
+		t.Fatalf("booked %+v: want w-3, ending in its overtime", b)
+	}
+	r = h.do(t, http.MethodGet, "/metrics", keyOps, nil)
+	minutes := b.End.Sub(at(8, 20)).Minutes()
+	for _, line := range []string{"doorstep_overtime_bookings_total 1", fmt.Sprintf("doorstep_overtime_minutes_total %g", minutes)} {
+		if !strings.Contains(string(r.Body), line) {
+			t.Errorf("metrics lack %s", line)
+		}
+	}
+
 	profile := `{"id":"w-2","skills":["cleaning"],"home":{"lat":52.52,"lng":13.405},"rating":5,"shifts":[%s]}`
 	for _, tt := range []struct{ name, shifts, field string }{
 		{"over four hours", `{"start":"2026-11-23T08:00:00Z","end":"2026-11-23T18:00:00Z","urgent_overtime_minutes":241}`, "shifts[0].urgent_overtime_minutes"},

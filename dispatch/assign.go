@@ -190,7 +190,7 @@ func (s *Service) assign(ctx context.Context, reqs []doorstep.Request, commit bo
 				End: a.Option.Slot.End, Arrival: a.Option.Slot.Arrival, Cost: a.Option.Cost}
 			if commit {
 				p.Booking = bookings[k]
-				s.booked(ctx, owner, items[a.Item].Request, bookings[k])
+				s.booked(ctx, owner, items[a.Item].Request, bookings[k], a.Option.Slot.Overtime)
 			}
 			out.Placements = append(out.Placements, p)
 		}

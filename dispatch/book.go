@@ -74,7 +74,7 @@ func (s *Service) book(ctx context.Context, req *doorstep.Request, owner string,
 			case err != nil:
 				return nil, err
 			}
-			s.booked(ctx, owner, req, b)
+			s.booked(ctx, owner, req, b, rp.Option.Slot.Overtime)
 			moves := rescuesOf(rp)
 			return &Booked{Booking: b, Rescue: &moves[0], Moves: moves, Cost: rp.Option.Cost}, nil
 		}
@@ -88,17 +88,21 @@ func (s *Service) book(ctx context.Context, req *doorstep.Request, owner string,
 			if err != nil {
 				return nil, err
 			}
-			s.booked(ctx, owner, req, b)
+			s.booked(ctx, owner, req, b, res.Options[i].Slot.Overtime)
 			return &Booked{Booking: b, Cost: res.Options[i].Cost}, nil
 		}
 	}
 	return nil, doorstep.Errorf(doorstep.ECONFLICT, "", "every suitable worker was booked by someone else meanwhile; retry")
 }
 
-// booked records a confirmed booking: metrics, and the last worker of the
-// owner's customer for continuity next time.
-func (s *Service) booked(ctx context.Context, owner string, req *doorstep.Request, b *doorstep.Booking) {
+// booked records a confirmed booking, run overtime past its worker's
+// shift: metrics, and the last worker of the owner's customer for
+// continuity next time.
+func (s *Service) booked(ctx context.Context, owner string, req *doorstep.Request, b *doorstep.Booking, overtime time.Duration) {
 	s.cfg.Observer.Booked(req.Urgency, req.Rule())
+	if overtime > 0 {
+		s.cfg.Observer.Overtime(overtime)
+	}
 	if req.CustomerID != "" && owner != "" {
 		// Continuity is a soft preference: losing it to a Redis hiccup costs
 		// a little ranking quality, never a booking, so it is not an error.

@@ -37,6 +37,11 @@ type Observer interface {
 	Unservable(class doorstep.Urgency, rule string)
 	// Conflict records a reservation that lost a race and was retried.
 	Conflict()
+	// Overtime records a booking made to run d past the end of its
+	// worker's shift, into the shift's urgent overtime
+	// (doorstep.Shift.UrgentOvertimeMinutes): what the overtime a contract
+	// allows is costing.
+	Overtime(d time.Duration)
 	// Rescued records a request of class served by a plan that moved
 	// moves bookings (matcher.PlanRescue).
 	Rescued(class doorstep.Urgency, moves int)
@@ -68,6 +73,7 @@ func (nopObserver) Solved(time.Duration)                                 {}
 func (nopObserver) Replanned(string, int, int)                           {}
 func (nopObserver) RescueShed()                                          {}
 func (nopObserver) RescueSearched(doorstep.Urgency, bool, time.Duration) {}
+func (nopObserver) Overtime(time.Duration)                               {}
 
 // Config configures a Service. Store is required; every other zero field
 // takes its documented default.

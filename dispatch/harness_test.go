@@ -79,9 +79,16 @@ type observer struct {
 	rescueShed atomic.Int64
 	searched   [2]atomic.Int64
 	held       atomic.Int64
+	// overtimeJobs and overtimeMinutes count the bookings run into a
+	// shift's urgent overtime, and their minutes over.
+	overtimeJobs, overtimeMinutes atomic.Int64
 }
 
 func (o *observer) RescueShed() { o.rescueShed.Add(1) }
+func (o *observer) Overtime(d time.Duration) {
+	o.overtimeJobs.Add(1)
+	o.overtimeMinutes.Add(int64(d / time.Minute))
+}
 func (o *observer) RescueSearched(_ doorstep.Urgency, found bool, held time.Duration) {
 	i := 0
 	if found {

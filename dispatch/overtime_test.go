@@ -1,9 +1,13 @@
 package dispatch_test
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // TestBookUrgentOvertime: through Redis, an urgent call late in a shift
-// with an hour of urgent overtime is booked to run past the shift's end;
+// with an hour of urgent overtime is booked to run past the shift's end,
+// and observed as overtime;
 // the same call on a shift without overtime is refused for the shift's
 // end, and a normal job never runs over.
 func TestBookUrgentOvertime(t *testing.T) {
@@ -18,6 +22,9 @@ func TestBookUrgentOvertime(t *testing.T) {
 	b := bk.Booking
 	if b.WorkerID != "over" || !b.End.After(at(18, 0)) || b.End.After(at(19, 0)) {
 		t.Fatalf("booked %s %v..%v, want on over, ending in its overtime (18:00-19:00)", b.WorkerID, b.Start, b.End)
+	}
+	if jobs, minutes := e.obs.overtimeJobs.Load(), e.obs.overtimeMinutes.Load(); jobs != 1 || minutes != int64(b.End.Sub(at(18, 0))/time.Minute) {
+		t.Errorf("observed %d bookings into overtime, %d minutes; want 1 and %v", jobs, minutes, b.End.Sub(at(18, 0)))
 	}
 	normal := normal(east1, mins(60), at(17, 30), at(17, 45))
 	normal.Service = "plumbing"

@@ -112,7 +112,7 @@ func (s *Service) BookSeries(ctx context.Context, req doorstep.Request, rec Recu
 			continue
 		}
 		if err == nil && len(out.Bookings) > 0 {
-			s.booked(ctx, owner, &req, out.Bookings[0])
+			s.booked(ctx, owner, &req, out.Bookings[0], 0) // normal: never over
 		}
 		return out, err
 	}
