@@ -10,10 +10,10 @@ import (
 // shiftClasses numbers the lists of shifts (their starts, ends and urgent
 // overtime) of the workers a store has read, so that the mirror's lists
 // can say which list a worker has (stamp.class) and a search decide a list
-// once for every worker that shares it (Narrow.DropShifts). A roster is a few patterns of
-// shifts a day, shared by hundreds of workers each; where a window no
-// shift holds makes a request unservable, that decision was the first
-// touch of each of a city's thousands of qualified workers.
+// once for every worker that shares it (Narrow.DropShifts). A roster is a
+// few patterns of shifts a day, shared by hundreds of workers each; where
+// a window no shift holds makes a request unservable, that decision was
+// the first touch of each of a city's thousands of qualified workers.
 //
 // It is a cache, not a registry: a list of more than maxClassShifts
 // shifts gets no class, and once maxShiftClasses lists are numbered the
