@@ -115,6 +115,7 @@ func stretched(w *doorstep.Worker, pinned schedule.Stop) *doorstep.Worker {
 	var off []doorstep.Window
 	var flexible []doorstep.Break
 	at := lo
+	urgentEnd := lo // the end of the last merged shift's urgent overtime
 	for i, sh := range w.Shifts {
 		if !merged[i] {
 			continue
@@ -129,7 +130,7 @@ func stretched(w *doorstep.Worker, pinned schedule.Stop) *doorstep.Worker {
 				flexible = append(flexible, b)
 			}
 		}
-		at = sh.End
+		at, urgentEnd = sh.End, sh.EndFor(true)
 	}
 	if hi.After(at) && !at.Equal(lo) {
 		off = append(off, doorstep.Window{Start: at, End: hi})
@@ -137,12 +138,8 @@ func stretched(w *doorstep.Worker, pinned schedule.Stop) *doorstep.Worker {
 	one := doorstep.Shift{Start: lo, End: hi}
 	// Urgent overtime after the last of the merged shifts, as far as it
 	// reaches past the merged end.
-	for i, sh := range w.Shifts {
-		if merged[i] && sh.End.Equal(at) {
-			if over := sh.EndFor(true).Sub(hi); over > 0 {
-				one.UrgentOvertimeMinutes = int(over / time.Minute)
-			}
-		}
+	if over := urgentEnd.Sub(hi); over > 0 {
+		one.UrgentOvertimeMinutes = int(over / time.Minute)
 	}
 	for _, b := range off {
 		if b.Start.Before(pinned.Start) {
