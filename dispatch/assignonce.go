@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -34,19 +35,14 @@ type BatchKey struct {
 	TTL time.Duration
 }
 
-// batchKey is the Idempotency-Key the batch itself is claimed under: its
+// claimKey is the Idempotency-Key derived from k.Key under which the
+// batch's request id is claimed: one per request, so that what one request
+// booked is found, and answered again, whatever became of the others. The
+// batch itself (id "", which no request has) is claimed under its own: its
 // first call holds it while it runs, so that a retry meanwhile is told to
 // wait rather than splitting the requests with it, and the finished record
 // keeps the batch's fingerprint.
-func (k *BatchKey) batchKey() string {
-	sum := sha256.Sum256([]byte(k.Key))
-	return "assign:" + hex.EncodeToString(sum[:])
-}
-
-// requestKey is the Idempotency-Key under which the batch's request id is
-// claimed: one per request, so that what one request booked is found, and
-// answered again, whatever became of the others.
-func (k *BatchKey) requestKey(id string) string {
+func (k *BatchKey) claimKey(id string) string {
 	sum := sha256.Sum256([]byte(k.Key + "\x00" + id))
 	return "assign:" + hex.EncodeToString(sum[:])
 }
@@ -108,7 +104,7 @@ func (s *Service) AssignOnce(ctx context.Context, reqs []doorstep.Request, k Bat
 	if err := s.checkBatch(reqs); err != nil {
 		return nil, err
 	}
-	lock, fresh, err := s.st.BeginIdempotent(ctx, k.Scope, k.batchKey(), k.Fingerprint, store.IdemOptions{TTL: k.TTL})
+	lock, fresh, err := s.st.BeginIdempotent(ctx, k.Scope, k.claimKey(""), k.Fingerprint, store.IdemOptions{TTL: k.TTL})
 	switch {
 	case err != nil:
 		return nil, err
@@ -141,7 +137,7 @@ func (s *Service) AssignOnce(ctx context.Context, reqs []doorstep.Request, k Bat
 // assignOnce is AssignOnce after the batch's own claim.
 func (s *Service) assignOnce(ctx context.Context, reqs []doorstep.Request, k *BatchKey, encode func(*Placement) Answer) (*BatchOnce, error) {
 	got := s.claimAll(ctx, reqs, k)
-	var claims map[string]*store.Claim
+	claims := map[string]*store.Claim{} // by request id: every claim this call holds
 	var fresh []doorstep.Request
 	once := &BatchOnce{Kind: OnceFresh}
 	var fail error
@@ -150,9 +146,6 @@ func (s *Service) assignOnce(ctx context.Context, reqs []doorstep.Request, k *Ba
 		case c.err != nil:
 			fail = c.err
 		case c.fresh:
-			if claims == nil {
-				claims = map[string]*store.Claim{}
-			}
 			claims[reqs[i].ID] = c.rec.Claim
 			fresh = append(fresh, reqs[i])
 		case c.rec.Fingerprint != k.Fingerprint:
@@ -205,9 +198,6 @@ func (s *Service) assignOnce(ctx context.Context, reqs []doorstep.Request, k *Ba
 			}
 			recovered = append(recovered, Placement{RequestID: req.ID, WorkerID: b.WorkerID, Start: b.Start,
 				End: b.End, Arrival: b.Arrival, Booking: b, Earlier: true})
-			if claims == nil {
-				claims = map[string]*store.Claim{}
-			}
 			claims[req.ID] = c.rec.Claim
 		}
 		out.ServedBound++
@@ -228,25 +218,33 @@ func (s *Service) assignOnce(ctx context.Context, reqs []doorstep.Request, k *Ba
 	return once, nil
 }
 
-// claimAll begins the claim of every request of a batch, claimParallel at
-// a time; got[i] is reqs[i]'s.
-func (s *Service) claimAll(ctx context.Context, reqs []doorstep.Request, k *BatchKey) []claimed {
-	got := make([]claimed, len(reqs))
+// inParallel calls f(i) for every i in [0, n), claimParallel at a time,
+// and returns when every call has.
+func inParallel(n int, f func(i int)) {
 	sem := make(chan struct{}, claimParallel)
 	var wg sync.WaitGroup
-	for i := range reqs {
+	for i := range n {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			opt := store.IdemOptions{TTL: k.TTL}
-			if reqs[i].Location.Validate("location") == nil {
-				opt.Region = geo.RegionOf(reqs[i].Location).String()
-			}
-			rec, fresh, err := s.st.BeginIdempotent(ctx, k.Scope, k.requestKey(reqs[i].ID), k.Fingerprint, opt)
-			got[i] = claimed{rec: rec, fresh: fresh, err: err}
+			f(i)
 		})
 	}
 	wg.Wait()
+}
+
+// claimAll begins the claim of every request of a batch; got[i] is
+// reqs[i]'s.
+func (s *Service) claimAll(ctx context.Context, reqs []doorstep.Request, k *BatchKey) []claimed {
+	got := make([]claimed, len(reqs))
+	inParallel(len(reqs), func(i int) {
+		opt := store.IdemOptions{TTL: k.TTL}
+		if reqs[i].Location.Validate("location") == nil {
+			opt.Region = geo.RegionOf(reqs[i].Location).String()
+		}
+		rec, fresh, err := s.st.BeginIdempotent(ctx, k.Scope, k.claimKey(reqs[i].ID), k.Fingerprint, opt)
+		got[i] = claimed{rec: rec, fresh: fresh, err: err}
+	})
 	return got
 }
 
@@ -258,30 +256,16 @@ func (s *Service) claimAll(ctx context.Context, reqs []doorstep.Request, k *Batc
 func (s *Service) endClaims(ctx context.Context, claims map[string]*store.Claim, answers map[string]*Placement, encode func(*Placement) Answer) error {
 	fctx, cancel := FollowUp(ctx)
 	defer cancel()
-	var (
-		mu    sync.Mutex
-		first error
-		wg    sync.WaitGroup
-	)
-	sem := make(chan struct{}, claimParallel)
-	for id, c := range claims {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			var err error
-			if p := answers[id]; p != nil {
-				a := encode(p)
-				err = s.st.FinishIdempotentBehind(fctx, c, store.IdemAnswer{Status: a.Status, Body: a.Body, Bookings: []string{p.Booking.ID}})
-			} else {
-				err = s.st.AbortIdempotent(fctx, c)
-			}
-			if err != nil {
-				mu.Lock()
-				first = errors.Join(first, err)
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	return first
+	ids := slices.Collect(maps.Keys(claims))
+	errs := make([]error, len(ids))
+	inParallel(len(ids), func(i int) {
+		c := claims[ids[i]]
+		if p := answers[ids[i]]; p != nil {
+			a := encode(p)
+			errs[i] = s.st.FinishIdempotentBehind(fctx, c, store.IdemAnswer{Status: a.Status, Body: a.Body, Bookings: []string{p.Booking.ID}})
+		} else {
+			errs[i] = s.st.AbortIdempotent(fctx, c)
+		}
+	})
+	return errors.Join(errs...)
 }
