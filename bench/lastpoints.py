@@ -9,7 +9,8 @@ default and greedy variants, the trace path made absolute), runs
 `BINARY simulate -scenario F -seed N -parallel 1` for each NAME over SEEDS
 ("a-b"; a run already in OUT is reused) and prints, for the default
 (variant 0) and greedy (variant 1), mean (sd) of NAME=BASE and NAME=NEW,
-the paired per-seed difference (mean, sd) and the seeds up / down.
+the paired per-seed difference (mean, sd, and its 95% interval, mean
++- 1.96 sd / sqrt(seeds)) and the seeds up / down.
 """
 import json, os, statistics as st, subprocess, sys
 
@@ -53,8 +54,10 @@ def main():
             x = [r[vi][key] * mul for r in runs[base]]
             y = [r[vi][key] * mul for r in runs[new]]
             d = [b - a for a, b in zip(x, y)]
+            half = 1.96 * st.stdev(d) / len(d) ** 0.5
             print(f"  {key}: {st.mean(x):.2f} ({st.stdev(x):.2f}) -> {st.mean(y):.2f} ({st.stdev(y):.2f}),"
-                  f" paired {st.mean(d):+.2f} ({st.stdev(d):.2f}), up {sum(v > 1e-9 for v in d)} down {sum(v < -1e-9 for v in d)}")
+                  f" paired {st.mean(d):+.2f} ({st.stdev(d):.2f}) [{st.mean(d) - half:+.2f}, {st.mean(d) + half:+.2f}],"
+                  f" up {sum(v > 1e-9 for v in d)} down {sum(v < -1e-9 for v in d)}")
 
 
 if __name__ == "__main__":

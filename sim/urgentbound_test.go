@@ -31,7 +31,10 @@ import (
 //
 // Each miss is counted under the first question that says yes in the
 // order urgent, where, home, door, or "none". It prints one line a miss
-// (hour, region, skill, the engine's cause) and the totals a seed.
+// (hour, region, skill, the engine's cause), the totals a seed with the
+// share of urgent calls on time and its two ceilings — without
+// positioning (every miss but door and none won) and at the door (every
+// miss but none won) — and the means of the three over the seeds.
 // bench/RESULTS.md, "Issue 11: the last points", quotes it.
 func TestUrgentBound(t *testing.T) {
 	data, open := diagScenario(t, "DOORSTEP_BOUND_SCENARIO")
@@ -42,6 +45,7 @@ func TestUrgentBound(t *testing.T) {
 		}
 	}
 	vi, _ := strconv.Atoi(os.Getenv("DOORSTEP_BOUND_VARIANT"))
+	var sum [3]float64 // on time, the two ceilings, summed over seeds
 	for seed := lo; seed <= hi; seed++ {
 		s := MustParse(t, string(data))
 		s.Seed = seed
@@ -116,9 +120,17 @@ func TestUrgentBound(t *testing.T) {
 			fmt.Printf("miss seed=%d %s %s %v region=%s cause=%s reason=%s slack=%.0fmin -> %s\n", seed,
 				now.In(zone).Format("15:04"), req.ID, req.Skills, s.regionOf(req.Location), e.out[i].cause, e.out[i].reason, slack.Minutes(), class)
 		}
-		fmt.Printf("seed=%d urgent=%d missed=%d urgent-kept=%d where=%d home=%d door=%d none=%d\n",
-			seed, urgent, missed, count["urgent"], count["where"], count["home"], count["door"], count["none"])
+		share := func(n int) float64 { return 100 * float64(n) / float64(urgent) }
+		onTime, noPos, atDoor := share(urgent-missed), share(urgent-count["none"]-count["door"]), share(urgent-count["none"])
+		fmt.Printf("seed=%d urgent=%d missed=%d urgent-kept=%d where=%d home=%d door=%d none=%d on-time=%.2f%% ceiling-without-positioning=%.2f%% ceiling-at-door=%.2f%%\n",
+			seed, urgent, missed, count["urgent"], count["where"], count["home"], count["door"], count["none"], onTime, noPos, atDoor)
+		sum[0] += onTime
+		sum[1] += noPos
+		sum[2] += atDoor
 	}
+	n := float64(hi - lo + 1)
+	fmt.Printf("seeds=%d-%d mean on-time=%.2f%% ceiling-without-positioning=%.2f%% ceiling-at-door=%.2f%%\n",
+		lo, hi, sum[0]/n, sum[1]/n, sum[2]/n)
 }
 
 // diagScenario reads the scenario file a diagnostic's environment variable
