@@ -67,10 +67,10 @@ func NewMetrics() *Metrics {
 		Name: "doorstep_service_level_misses_total", Help: "Requests no worker could serve within their class, by class and promise rule (urgent_1h, normal_24h, appointment_window).",
 	}, []string{"class", "rule"})
 	m.overtime = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "doorstep_overtime_bookings_total", Help: "Urgent bookings made to run past the end of their worker's shift, into the urgent overtime the shift allows (urgent_overtime_minutes).",
+		Name: "doorstep_overtime_bookings_total", Help: "Urgent bookings placed to run past the end of their worker's shift, into the urgent overtime the shift allows (urgent_overtime_minutes): booked so, or moved there by a rescue or a re-plan (a booking placed there twice counts twice).",
 	})
 	m.overtimeMinutes = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "doorstep_overtime_minutes_total", Help: "The minutes those bookings were planned to run past their shifts' ends: the overtime booked.",
+		Name: "doorstep_overtime_minutes_total", Help: "The minutes those placements were planned to run past their shifts' ends: the overtime booked.",
 	})
 	m.conflicts = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "doorstep_reservation_conflicts_total", Help: "Reservations that lost a race and were retried.",

@@ -100,13 +100,19 @@ func (s *Service) book(ctx context.Context, req *doorstep.Request, owner string,
 // continuity next time.
 func (s *Service) booked(ctx context.Context, owner string, req *doorstep.Request, b *doorstep.Booking, overtime time.Duration) {
 	s.cfg.Observer.Booked(req.Urgency, req.Rule())
-	if overtime > 0 {
-		s.cfg.Observer.Overtime(overtime)
-	}
+	s.overtime(overtime)
 	if req.CustomerID != "" && owner != "" {
 		// Continuity is a soft preference: losing it to a Redis hiccup costs
 		// a little ranking quality, never a booking, so it is not an error.
 		_ = s.st.SetLastWorker(ctx, owner, req.CustomerID, b.WorkerID)
+	}
+}
+
+// overtime records a booking placed d into its shift's urgent overtime
+// (nothing when d is zero).
+func (s *Service) overtime(d time.Duration) {
+	if d > 0 {
+		s.cfg.Observer.Overtime(d)
 	}
 }
 

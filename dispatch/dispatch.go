@@ -37,10 +37,13 @@ type Observer interface {
 	Unservable(class doorstep.Urgency, rule string)
 	// Conflict records a reservation that lost a race and was retried.
 	Conflict()
-	// Overtime records a booking made to run d past the end of its
+	// Overtime records a booking placed to run d past the end of its
 	// worker's shift, into the shift's urgent overtime
-	// (doorstep.Shift.UrgentOvertimeMinutes): what the overtime a contract
-	// allows is costing.
+	// (doorstep.Shift.UrgentOvertimeMinutes): booked so, or moved there by
+	// a rescue or a re-plan (a reschedule moves only normal bookings, which
+	// never run over). It is what the overtime a contract allows is
+	// costing: a booking placed into overtime twice counts twice, and one
+	// moved out of it is not taken back.
 	Overtime(d time.Duration)
 	// Rescued records a request of class served by a plan that moved
 	// moves bookings (matcher.PlanRescue).

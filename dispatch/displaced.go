@@ -135,6 +135,11 @@ func (s *Service) relocate(ctx context.Context, id string, ws *store.WorkerState
 		return nil, fmt.Errorf("re-plan the bookings of worker %s: %w", id, err)
 	}
 	s.cfg.Observer.Replanned(cause, rp.Moved, marked)
+	for _, r := range plan {
+		if r.To != nil && !touched[r.Booking.ID] {
+			s.overtime(r.Option.Slot.Overtime)
+		}
+	}
 	return rp, nil
 }
 

@@ -3,6 +3,10 @@ package dispatch_test
 import (
 	"testing"
 	"time"
+
+	"github.com/doorstep-dev/doorstep"
+	"github.com/doorstep-dev/doorstep/dispatch"
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestBookUrgentOvertime: through Redis, an urgent call late in a shift
@@ -35,5 +39,63 @@ func TestBookUrgentOvertime(t *testing.T) {
 	e2.put(t, worker("plain", base, dayShift(), "plumbing"))
 	_, err = e2.svc.Book(t.Context(), call, tenant)
 	wantUnservable(t, err, "shift_end")
+	e.verifyAll(t)
+}
+
+// TestReplanIntoOvertime: a's urgent job (17:10-17:55) is displaced by an
+// absence. b, 3 km east, ends at 17:30 with an hour of urgent overtime: it
+// takes the job inside its hour, running past 17:30, and the move is
+// observed as overtime, as a booking made there would be.
+func TestReplanIntoOvertime(t *testing.T) {
+	e := newEnv(t, at(17, 0), nil)
+	e.put(t, worker("a", base, dayShift(), "plumbing"))
+	u := e.fixture(t, "a", urgent("plumbing", base, mins(45)), at(17, 10))
+	b := worker("b", homeB, []doorstep.Shift{shift(at(8, 0), at(17, 30))}, "plumbing")
+	b.Shifts[0].UrgentOvertimeMinutes = 60
+	e.put(t, b)
+
+	w, rp, err := e.svc.Absent(t.Context(), "a", doorstep.Window{Start: at(17, 0), End: at(18, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.workers["a"] = w
+	if diff := cmp.Diff(rp, &dispatch.Replanned{Moved: 1}); diff != "" {
+		t.Errorf("replanned (-got +want):\n%s", diff)
+	}
+	got := e.get(t, u.ID)
+	if got.WorkerID != "b" || !got.End.After(at(17, 30)) || got.Arrival.After(at(18, 0)) {
+		t.Fatalf("booking on %s %v..%v, want on b, reached by 18:00, ending past 17:30", got.WorkerID, got.Arrival, got.End)
+	}
+	if jobs, minutes := e.obs.overtimeJobs.Load(), e.obs.overtimeMinutes.Load(); jobs != 1 || minutes != int64(got.End.Sub(at(17, 30))/time.Minute) {
+		t.Errorf("observed %d placements into overtime, %d minutes; want 1 and %v", jobs, minutes, got.End.Sub(at(17, 30)))
+	}
+	e.verifyReplanned(t)
+}
+
+// TestRescueIntoOvertime: an urgent electrical call at a's door, and a
+// (the only electrician) holds an urgent plumbing job 1.5 km east until
+// 17:55, which would keep the call past its hour. The rescue moves that
+// job to b, the plumber 3 km east whose shift ends at 17:30 with an hour
+// of urgent overtime: b reaches it inside its hour and runs past 17:30,
+// and the move is observed as overtime.
+func TestRescueIntoOvertime(t *testing.T) {
+	e := newEnv(t, at(17, 0), nil)
+	e.put(t, worker("a", base, []doorstep.Shift{shift(at(8, 0), at(19, 0))}, "plumbing", "electrical"))
+	u := e.fixture(t, "a", urgent("plumbing", offset(base, 0, 1.5), mins(45)), at(17, 10))
+	b := worker("b", homeB, []doorstep.Shift{shift(at(8, 0), at(17, 30))}, "plumbing")
+	b.Shifts[0].UrgentOvertimeMinutes = 60
+	e.put(t, b)
+
+	bk := e.book(t, urgent("electrical", base, mins(60)))
+	if bk.Booking.WorkerID != "a" || len(bk.Moves) != 1 || bk.Moves[0].MovedBookingID != u.ID {
+		t.Fatalf("booked on %s with moves %+v, want on a, moving %s", bk.Booking.WorkerID, bk.Moves, u.ID)
+	}
+	got := e.get(t, u.ID)
+	if got.WorkerID != "b" || !got.End.After(at(17, 30)) || got.Arrival.After(at(18, 0)) {
+		t.Fatalf("moved booking on %s %v..%v, want on b, reached by 18:00, ending past 17:30", got.WorkerID, got.Arrival, got.End)
+	}
+	if jobs, minutes := e.obs.overtimeJobs.Load(), e.obs.overtimeMinutes.Load(); jobs != 1 || minutes != int64(got.End.Sub(at(17, 30))/time.Minute) {
+		t.Errorf("observed %d placements into overtime, %d minutes; want 1 and %v", jobs, minutes, got.End.Sub(at(17, 30)))
+	}
 	e.verifyAll(t)
 }

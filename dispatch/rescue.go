@@ -62,5 +62,8 @@ func (s *Service) applyRescue(ctx context.Context, req *doorstep.Request, rp *ma
 		return nil, fmt.Errorf("make room for the request by moving booking %s: %w", rp.Moves[0].From.ID, err)
 	}
 	s.cfg.Observer.Rescued(req.Urgency, len(rp.Moves))
+	for i := range rp.Moves {
+		s.overtime(rp.Moves[i].Option.Slot.Overtime)
+	}
 	return nb, nil
 }
