@@ -62,13 +62,7 @@ func TestReplanIntoOvertime(t *testing.T) {
 	if diff := cmp.Diff(rp, &dispatch.Replanned{Moved: 1}); diff != "" {
 		t.Errorf("replanned (-got +want):\n%s", diff)
 	}
-	got := e.get(t, u.ID)
-	if got.WorkerID != "b" || !got.End.After(at(17, 30)) || got.Arrival.After(at(18, 0)) {
-		t.Fatalf("booking on %s %v..%v, want on b, reached by 18:00, ending past 17:30", got.WorkerID, got.Arrival, got.End)
-	}
-	if jobs, minutes := e.obs.overtimeJobs.Load(), e.obs.overtimeMinutes.Load(); jobs != 1 || minutes != int64(got.End.Sub(at(17, 30))/time.Minute) {
-		t.Errorf("observed %d placements into overtime, %d minutes; want 1 and %v", jobs, minutes, got.End.Sub(at(17, 30)))
-	}
+	e.wantMovedIntoOvertime(t, u.ID)
 	e.verifyReplanned(t)
 }
 
@@ -90,12 +84,22 @@ func TestRescueIntoOvertime(t *testing.T) {
 	if bk.Booking.WorkerID != "a" || len(bk.Moves) != 1 || bk.Moves[0].MovedBookingID != u.ID {
 		t.Fatalf("booked on %s with moves %+v, want on a, moving %s", bk.Booking.WorkerID, bk.Moves, u.ID)
 	}
-	got := e.get(t, u.ID)
+	e.wantMovedIntoOvertime(t, u.ID)
+	e.verifyAll(t)
+}
+
+// wantMovedIntoOvertime checks that urgent booking id (requested at 17:00)
+// is now on b, reached within its hour and running past b's shift end at
+// 17:30, and that the move was observed as the only placement into
+// overtime, with its minutes over.
+func (e *env) wantMovedIntoOvertime(t *testing.T, id string) {
+	t.Helper()
+	got := e.get(t, id)
 	if got.WorkerID != "b" || !got.End.After(at(17, 30)) || got.Arrival.After(at(18, 0)) {
 		t.Fatalf("moved booking on %s %v..%v, want on b, reached by 18:00, ending past 17:30", got.WorkerID, got.Arrival, got.End)
 	}
-	if jobs, minutes := e.obs.overtimeJobs.Load(), e.obs.overtimeMinutes.Load(); jobs != 1 || minutes != int64(got.End.Sub(at(17, 30))/time.Minute) {
-		t.Errorf("observed %d placements into overtime, %d minutes; want 1 and %v", jobs, minutes, got.End.Sub(at(17, 30)))
+	over := got.End.Sub(at(17, 30))
+	if jobs, minutes := e.obs.overtimeJobs.Load(), e.obs.overtimeMinutes.Load(); jobs != 1 || minutes != int64(over/time.Minute) {
+		t.Errorf("observed %d placements into overtime, %d minutes; want 1 and %v", jobs, minutes, over)
 	}
-	e.verifyAll(t)
 }
