@@ -100,6 +100,7 @@ func (s *Service) relocate(ctx context.Context, id string, ws *store.WorkerState
 		plan = s.m.PlanDisplaced(ds, cands, now)
 	}
 	marked := 0
+	var overtime []time.Duration // of the bookings moved into their shift's overtime
 	for _, r := range plan {
 		b := r.Booking
 		if touched[b.ID] {
@@ -117,6 +118,7 @@ func (s *Service) relocate(ctx context.Context, id string, ws *store.WorkerState
 			ch.Update = append(ch.Update, r.To)
 			ch.Expect[r.Option.WorkerID] = r.Option.Version
 			rp.Moved++
+			overtime = append(overtime, r.Option.Slot.Overtime)
 		case b.AtRisk == nil:
 			c := *b
 			c.Touch(now, doorstep.ChangeAtRisk)
@@ -135,10 +137,8 @@ func (s *Service) relocate(ctx context.Context, id string, ws *store.WorkerState
 		return nil, fmt.Errorf("re-plan the bookings of worker %s: %w", id, err)
 	}
 	s.cfg.Observer.Replanned(cause, rp.Moved, marked)
-	for _, r := range plan {
-		if r.To != nil && !touched[r.Booking.ID] {
-			s.overtime(r.Option.Slot.Overtime)
-		}
+	for _, d := range overtime {
+		s.overtime(d)
 	}
 	return rp, nil
 }

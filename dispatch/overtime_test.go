@@ -103,3 +103,31 @@ func (e *env) wantMovedIntoOvertime(t *testing.T, id string) {
 		t.Errorf("observed %d placements into overtime, %d minutes; want 1 and %v", jobs, minutes, over)
 	}
 }
+
+// TestReplanKeepsOvertime: a's 16:10 job overruns until 16:55 and its
+// 16:40 job moves to 16:55. Its urgent job in its overtime (17:20-18:10,
+// the shift ending at 17:30), re-planned after them, keeps its time:
+// keeping it is no new overtime, and nothing is observed.
+func TestReplanKeepsOvertime(t *testing.T) {
+	e := newEnv(t, at(16, 30), nil)
+	a := worker("a", base, []doorstep.Shift{shift(at(8, 0), at(17, 30))}, "plumbing")
+	a.Shifts[0].UrgentOvertimeMinutes = 60
+	e.put(t, a)
+	plumbing := func(r doorstep.Request) doorstep.Request { r.Service = "plumbing"; return r }
+	j1 := e.fixture(t, "a", plumbing(normal(base, mins(30), time.Time{}, time.Time{})), at(16, 10))
+	j2 := e.fixture(t, "a", plumbing(normal(base, mins(20), at(16, 40), at(17, 0))), at(16, 40))
+	u := e.fixture(t, "a", urgent("plumbing", base, mins(50)), at(17, 20))
+	_, rp, err := e.svc.Overrun(t.Context(), j1.ID, at(16, 55))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(rp, &dispatch.Replanned{Moved: 1}); diff != "" {
+		t.Errorf("replanned (-got +want):\n%s", diff)
+	}
+	e.wantBooking(t, j2.ID, "a", at(16, 55), "", 2)
+	e.wantBooking(t, u.ID, "a", at(17, 20), "", 1)
+	if jobs := e.obs.overtimeJobs.Load(); jobs != 0 {
+		t.Errorf("observed %d placements into overtime, want none: the booking in overtime kept its time", jobs)
+	}
+	e.verifyReplanned(t)
+}
