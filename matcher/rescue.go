@@ -21,9 +21,9 @@ import (
 // (BenchmarkPlanRescue: a city where nothing can move spends it all). It
 // was 1,000, chosen when that served 0.6 fewer a day than 3,000; on the
 // example city as it decides since (December 2026), a third of the plans
-// ran out of it. At 3,000, 6% do, and the city serves 1.9 more requests a day (seeds 401-500,
-// chosen on 301-340; 20,000 serves 2.1): bench/RESULTS.md, "The rescue's
-// evaluation budget, again".
+// ran out of it. At 3,000, 6% do, and the city serves 1.9 more requests a
+// day (seeds 401-500, chosen on 301-340; 20,000 serves 2.1):
+// bench/RESULTS.md, "The rescue's evaluation budget, again".
 const (
 	// MaxRescueWorkers bounds the workers PlanRescue tries to free: the
 	// nearest qualified candidates with a movable booking (for an urgent
